@@ -1,0 +1,440 @@
+//! Typed settings: `config/default.toml` < `config/<profile>.toml` < `DATABASE_URL` <
+//! `ROUNDTABLE_<SECTION>__<KEY>`. Unknown keys stop start-up with the key's name, and
+//! secrets never show in `Debug` output or logs.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Toml};
+use figment::Figment;
+use serde::Deserialize;
+
+const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+const PROFILES: &[(&str, &str)] = &[
+    ("development", include_str!("../config/development.toml")),
+    ("test", include_str!("../config/test.toml")),
+    ("production", include_str!("../config/production.toml")),
+];
+
+/// Shortest accepted `secrets.token_key`.
+pub const MIN_TOKEN_KEY_LEN: usize = 32;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    Development,
+    Test,
+    Production,
+}
+
+impl Profile {
+    pub fn parse(s: &str) -> Result<Self, ConfigError> {
+        match s {
+            "development" => Ok(Self::Development),
+            "test" => Ok(Self::Test),
+            "production" => Ok(Self::Production),
+            other => Err(ConfigError(format!(
+                "ROUNDTABLE_PROFILE: unknown profile `{other}` (expected development, test or production)"
+            ))),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Development => "development",
+            Self::Test => "test",
+            Self::Production => "production",
+        }
+    }
+
+    pub fn from_env() -> Result<Self, ConfigError> {
+        match std::env::var("ROUNDTABLE_PROFILE") {
+            Ok(p) if !p.is_empty() => Self::parse(&p),
+            _ => Ok(Self::Development),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {0}")]
+pub struct ConfigError(pub String);
+
+/// A string that must not be printed.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// A connection URL whose password is hidden when printed.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The same server with another database name.
+    pub fn with_database(&self, name: &str) -> Self {
+        let url = &self.0;
+        let (head, query) = match url.find('?') {
+            Some(i) => (&url[..i], &url[i..]),
+            None => (url.as_str(), ""),
+        };
+        let after_scheme = head.find("://").map(|i| i + 3).unwrap_or(0);
+        let base = match head[after_scheme..].find('/') {
+            Some(i) => &head[..after_scheme + i],
+            None => head,
+        };
+        Self(format!("{base}/{name}{query}"))
+    }
+
+    /// The database name in the URL's path, if any.
+    pub fn database_name(&self) -> Option<&str> {
+        let url = self.0.split('?').next().unwrap_or("");
+        let after_scheme = url.find("://").map(|i| i + 3).unwrap_or(0);
+        let path = &url[after_scheme..];
+        let name = &path[path.find('/')? + 1..];
+        (!name.is_empty()).then_some(name)
+    }
+
+    /// The URL with any password replaced, safe to log.
+    pub fn redacted(&self) -> String {
+        let url = &self.0;
+        let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+            return "[unparseable url]".into();
+        };
+        let rest = &url[scheme_end..];
+        let Some(at) = rest.find('@') else {
+            return url.clone();
+        };
+        let userinfo = &rest[..at];
+        match userinfo.find(':') {
+            Some(colon) => format!(
+                "{}{}:[redacted]{}",
+                &url[..scheme_end],
+                &userinfo[..colon],
+                &rest[at..]
+            ),
+            None => url.clone(),
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub database: DatabaseSettings,
+    pub http: HttpSettings,
+    pub email: EmailSettings,
+    pub secrets: SecretSettings,
+    pub worker: WorkerSettings,
+    pub log: LogSettings,
+    #[serde(skip, default = "default_profile")]
+    pub profile: Profile,
+}
+
+fn default_profile() -> Profile {
+    Profile::Development
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub url: DatabaseUrl,
+    pub pool_size: usize,
+    pub acquire_timeout_ms: u64,
+    pub connect_timeout_ms: u64,
+    pub statement_timeout_ms: u64,
+    pub create_if_missing: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSettings {
+    pub bind: String,
+    pub public_url: String,
+    #[serde(default)]
+    pub workers: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum EmailTransport {
+    File,
+    Smtp,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailSettings {
+    pub transport: EmailTransport,
+    #[serde(default)]
+    pub smtp_url: Option<Secret>,
+    pub outbox_dir: PathBuf,
+    pub from: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretSettings {
+    #[serde(default)]
+    pub token_key: Option<Secret>,
+    pub key_file: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerSettings {
+    pub enabled: bool,
+    pub concurrency: usize,
+    pub poll_interval_ms: u64,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    pub level: String,
+}
+
+impl Settings {
+    /// Settings for the profile named by `ROUNDTABLE_PROFILE`, from files and environment.
+    pub fn load() -> Result<Self, ConfigError> {
+        let profile = Profile::from_env()?;
+        let figment = Self::figment(profile, Path::new("config"))
+            .merge(
+                Env::raw()
+                    .only(&["DATABASE_URL"])
+                    .map(|_| "database.url".into()),
+            )
+            .merge(
+                Env::prefixed("ROUNDTABLE_")
+                    .filter(|key| !is_helper_variable(key.as_str()))
+                    .split("__"),
+            );
+        Self::from_figment(figment, profile)
+    }
+
+    /// Files only: the embedded defaults, overridden by `dir/*.toml` when that folder exists.
+    pub fn figment(profile: Profile, dir: &Path) -> Figment {
+        let profile_toml = PROFILES
+            .iter()
+            .find(|(name, _)| *name == profile.as_str())
+            .map(|(_, toml)| *toml)
+            .unwrap_or("");
+        let dir = std::env::var_os("ROUNDTABLE_CONFIG_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| dir.to_path_buf());
+        let mut figment = Figment::new()
+            .merge(Toml::string(DEFAULT_TOML))
+            .merge(Toml::string(profile_toml));
+        if dir.is_dir() {
+            figment = figment
+                .merge(Toml::file(dir.join("default.toml")))
+                .merge(Toml::file(dir.join(format!("{}.toml", profile.as_str()))));
+        }
+        figment
+    }
+
+    pub fn from_figment(figment: Figment, profile: Profile) -> Result<Self, ConfigError> {
+        let mut settings: Settings = figment.extract().map_err(|e| {
+            let key = e.path.join(".");
+            if key.is_empty() {
+                ConfigError(e.to_string())
+            } else {
+                ConfigError(format!("`{key}`: {e}"))
+            }
+        })?;
+        settings.profile = profile;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let err = |msg: String| Err(ConfigError(msg));
+        if !(self.http.public_url.starts_with("http://")
+            || self.http.public_url.starts_with("https://"))
+        {
+            return err("`http.public_url` must start with http:// or https://".into());
+        }
+        if self.email.transport == EmailTransport::Smtp && self.email.smtp_url.is_none() {
+            return err("`email.smtp_url` is required when `email.transport` is smtp".into());
+        }
+        if let Some(key) = &self.secrets.token_key {
+            if key.expose().len() < MIN_TOKEN_KEY_LEN {
+                return err(format!(
+                    "`secrets.token_key` must be at least {MIN_TOKEN_KEY_LEN} characters"
+                ));
+            }
+        } else if self.profile == Profile::Production {
+            return err("`secrets.token_key` is required in production".into());
+        }
+        if self.database.pool_size == 0 {
+            return err("`database.pool_size` must be at least 1".into());
+        }
+        if self.worker.concurrency == 0 {
+            return err("`worker.concurrency` must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    /// `http.public_url` without a trailing slash, ready for joining paths.
+    pub fn public_base(&self) -> &str {
+        self.http.public_url.trim_end_matches('/')
+    }
+
+    /// The token key: configured, or (outside production) generated once and kept in
+    /// `secrets.key_file` so links keep working across restarts.
+    pub fn token_key(&self) -> anyhow::Result<Secret> {
+        if let Some(key) = &self.secrets.token_key {
+            return Ok(key.clone());
+        }
+        let path = &self.secrets.key_file;
+        if let Ok(existing) = std::fs::read_to_string(path) {
+            let existing = existing.trim();
+            if existing.len() >= MIN_TOKEN_KEY_LEN {
+                return Ok(Secret::new(existing));
+            }
+        }
+        let key = crate::auth::random_token(48);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        write_private(path, &key)?;
+        tracing::info!(path = %path.display(), "generated a new token key");
+        Ok(Secret::new(key))
+    }
+}
+
+/// `ROUNDTABLE_*` variables that choose a profile or steer scripts and tests, not settings.
+fn is_helper_variable(key: &str) -> bool {
+    let key = key.to_ascii_uppercase();
+    key == "PROFILE" || key == "CONFIG_DIR" || key.starts_with("TEST_") || key.starts_with("DEV_")
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(contents.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    std::fs::write(path, contents)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(extra: &str, profile: Profile) -> Result<Settings, ConfigError> {
+        let figment =
+            Settings::figment(profile, Path::new("no-such-dir")).merge(Toml::string(extra));
+        Settings::from_figment(figment, profile)
+    }
+
+    #[test]
+    fn defaults_load_for_every_profile_but_production_needs_a_key() {
+        assert!(load("", Profile::Development).is_ok());
+        assert!(load("", Profile::Test).is_ok());
+        let err = load(
+            "email.smtp_url = 'smtp://127.0.0.1:25'",
+            Profile::Production,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("secrets.token_key"), "{err}");
+        let key = format!(
+            "secrets.token_key = '{}'\nemail.smtp_url = 'smtp://x:25'",
+            "k".repeat(40)
+        );
+        assert!(load(&key, Profile::Production).is_ok());
+    }
+
+    #[test]
+    fn unknown_key_is_named_in_the_error() {
+        let err = load("[http]\nbindd = '0.0.0.0:1'", Profile::Development).unwrap_err();
+        assert!(err.to_string().contains("bindd"), "{err}");
+        let err = load("[nonsense]\nx = 1", Profile::Development).unwrap_err();
+        assert!(err.to_string().contains("nonsense"), "{err}");
+    }
+
+    #[test]
+    fn wrong_type_names_the_key() {
+        let err = load("[database]\npool_size = 'many'", Profile::Development).unwrap_err();
+        assert!(err.to_string().contains("database.pool_size"), "{err}");
+    }
+
+    #[test]
+    fn short_token_key_is_refused() {
+        let err = load("secrets.token_key = 'short'", Profile::Development).unwrap_err();
+        assert!(err.to_string().contains("at least 32"), "{err}");
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug_output() {
+        let settings = load(
+            "secrets.token_key = 'super-secret-value-that-is-long-enough'\n\
+             database.url = 'postgres://app:hunter2@db:5432/rt'",
+            Profile::Development,
+        )
+        .unwrap();
+        let debug = format!("{settings:?}");
+        assert!(!debug.contains("super-secret-value"), "{debug}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+        assert!(
+            debug.contains("postgres://app:[redacted]@db:5432/rt"),
+            "{debug}"
+        );
+    }
+
+    #[test]
+    fn database_url_swaps_its_database_name() {
+        let url = DatabaseUrl::new("postgres://u:p@h:5432/postgres?sslmode=disable");
+        assert_eq!(
+            url.with_database("rt").expose(),
+            "postgres://u:p@h:5432/rt?sslmode=disable"
+        );
+        assert_eq!(url.database_name(), Some("postgres"));
+        let bare = DatabaseUrl::new("postgres://h");
+        assert_eq!(bare.with_database("rt").expose(), "postgres://h/rt");
+        assert_eq!(bare.database_name(), None);
+    }
+}

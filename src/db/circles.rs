@@ -1,0 +1,196 @@
+//! Circles: the groups people join, with their seats, zone and email timing.
+
+use chrono::{DateTime, Utc};
+use diesel::{ExpressionMethods, OptionalExtension, QueryDsl, SelectableHelper};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::Serialize;
+
+use super::schema::{circles, memberships};
+use crate::domain::{
+    CircleId, CircleKind, CircleStatus, Facilitation, MemberId, MembershipRole, MembershipState,
+    Slug, Visibility,
+};
+
+#[derive(Debug, Clone, diesel::Queryable, diesel::Selectable, Serialize, utoipa::ToSchema)]
+#[diesel(table_name = circles, check_for_backend(diesel::pg::Pg))]
+pub struct Circle {
+    pub id: CircleId,
+    pub slug: String,
+    pub name: String,
+    pub description: String,
+    pub kind: CircleKind,
+    pub visibility: Visibility,
+    pub capacity: Option<i32>,
+    pub timezone: String,
+    pub location: Option<String>,
+    pub status: CircleStatus,
+    pub facilitation: Facilitation,
+    pub reminder_offset_minutes: i32,
+    pub reflection_delay_minutes: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, diesel::Insertable)]
+#[diesel(table_name = circles)]
+pub struct NewCircle {
+    pub id: CircleId,
+    pub slug: String,
+    pub name: String,
+    pub description: String,
+    pub kind: CircleKind,
+    pub visibility: Visibility,
+    pub capacity: Option<i32>,
+    pub timezone: String,
+    pub location: Option<String>,
+    pub status: CircleStatus,
+    pub facilitation: Facilitation,
+    pub reminder_offset_minutes: i32,
+    pub reflection_delay_minutes: i32,
+}
+
+/// Fields to change; `None` leaves a field alone, `Some(None)` clears a nullable one.
+#[derive(Debug, Clone, Default, diesel::AsChangeset)]
+#[diesel(table_name = circles)]
+pub struct CircleChanges {
+    pub slug: Option<String>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub kind: Option<CircleKind>,
+    pub visibility: Option<Visibility>,
+    pub capacity: Option<Option<i32>>,
+    pub timezone: Option<String>,
+    pub location: Option<Option<String>>,
+    pub status: Option<CircleStatus>,
+    pub facilitation: Option<Facilitation>,
+    pub reminder_offset_minutes: Option<i32>,
+    pub reflection_delay_minutes: Option<i32>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// Insert a circle. When the slug was derived from the name (`explicit_slug` false), a taken
+/// slug gets a numeric suffix; an explicit slug that is taken yields `None`.
+pub async fn create(
+    conn: &mut AsyncPgConnection,
+    mut new: NewCircle,
+    slug: &Slug,
+    explicit_slug: bool,
+) -> diesel::QueryResult<Option<Circle>> {
+    for attempt in 1..=50u32 {
+        new.slug = if attempt == 1 {
+            slug.as_str().to_string()
+        } else {
+            slug.with_suffix(attempt).as_str().to_string()
+        };
+        let inserted = diesel::insert_into(circles::table)
+            .values(&new)
+            .on_conflict(circles::slug)
+            .do_nothing()
+            .returning(Circle::as_returning())
+            .get_result(conn)
+            .await
+            .optional()?;
+        if inserted.is_some() || explicit_slug {
+            return Ok(inserted);
+        }
+    }
+    Ok(None)
+}
+
+pub async fn find(
+    conn: &mut AsyncPgConnection,
+    id: CircleId,
+) -> diesel::QueryResult<Option<Circle>> {
+    circles::table
+        .find(id)
+        .select(Circle::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn find_by_slug(
+    conn: &mut AsyncPgConnection,
+    slug: &str,
+) -> diesel::QueryResult<Option<Circle>> {
+    circles::table
+        .filter(circles::slug.eq(slug))
+        .select(Circle::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Lock the circle row for the rest of the transaction: every change to who holds a seat
+/// goes through this lock, so capacity cannot be exceeded by concurrent joins.
+pub async fn lock(
+    conn: &mut AsyncPgConnection,
+    id: CircleId,
+) -> diesel::QueryResult<Option<Circle>> {
+    circles::table
+        .find(id)
+        .select(Circle::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Circles visible to a caller: all of them for organisers, else those they facilitate.
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    viewer: Option<MemberId>,
+    after: Option<CircleId>,
+    limit: i64,
+) -> diesel::QueryResult<Vec<Circle>> {
+    let mut query = circles::table
+        .select(Circle::as_select())
+        .order(circles::id)
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(circles::id.gt(after));
+    }
+    if let Some(member) = viewer {
+        query = query.filter(
+            circles::id.eq_any(
+                memberships::table
+                    .filter(memberships::member_id.eq(member))
+                    .filter(memberships::role.eq(MembershipRole::Facilitator))
+                    .filter(memberships::state.eq(MembershipState::Active))
+                    .select(memberships::circle_id),
+            ),
+        );
+    }
+    query.load(conn).await
+}
+
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    id: CircleId,
+    mut changes: CircleChanges,
+) -> diesel::QueryResult<Circle> {
+    changes.updated_at = Some(Utc::now());
+    diesel::update(circles::table.find(id))
+        .set(&changes)
+        .returning(Circle::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// Whether `member` facilitates `circle` (an active membership with the facilitator role).
+pub async fn is_facilitator(
+    conn: &mut AsyncPgConnection,
+    circle: CircleId,
+    member: MemberId,
+) -> diesel::QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        memberships::table
+            .filter(memberships::circle_id.eq(circle))
+            .filter(memberships::member_id.eq(member))
+            .filter(memberships::role.eq(MembershipRole::Facilitator))
+            .filter(memberships::state.eq(MembershipState::Active)),
+    ))
+    .get_result(conn)
+    .await
+}

@@ -1,0 +1,113 @@
+//! Postgres access: the pool, migrations, and one module of query functions per noun. Every
+//! query function takes `&mut AsyncPgConnection` so callers can compose them in a transaction.
+
+pub mod api_tokens;
+pub mod circles;
+pub mod jobs;
+pub mod members;
+pub mod memberships;
+mod migrate;
+pub mod readings;
+pub mod reflections;
+pub mod rsvps;
+pub mod schema;
+pub mod sessions;
+
+use std::time::Duration;
+
+use anyhow::Context;
+use diesel::{ConnectionError, OptionalExtension};
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+
+use crate::config::{DatabaseSettings, DatabaseUrl};
+
+pub use diesel_async::AsyncPgConnection as Connection;
+pub use migrate::{revert_all_migrations, run_migrations};
+
+pub type Pool = diesel_async::pooled_connection::deadpool::Pool<AsyncPgConnection>;
+pub type PoolError = diesel_async::pooled_connection::deadpool::PoolError;
+
+/// Build the pool once; each connection gets a statement timeout so a stuck query cannot
+/// hold a worker forever, and waiting for a connection is bounded so an outage answers 503.
+pub fn build_pool(settings: &DatabaseSettings) -> anyhow::Result<Pool> {
+    let statement_timeout = settings.statement_timeout_ms;
+    let connect_timeout = Duration::from_millis(settings.connect_timeout_ms);
+    let mut config = ManagerConfig::<AsyncPgConnection>::default();
+    config.custom_setup = Box::new(move |url| {
+        let url = url.to_string();
+        Box::pin(async move {
+            let mut conn =
+                tokio::time::timeout(connect_timeout, AsyncPgConnection::establish(&url))
+                    .await
+                    .map_err(|_| {
+                        ConnectionError::BadConnection("timed out connecting to Postgres".into())
+                    })??;
+            diesel::sql_query(format!("SET statement_timeout = {statement_timeout}"))
+                .execute(&mut conn)
+                .await
+                .map_err(ConnectionError::CouldntSetupConfiguration)?;
+            Ok(conn)
+        })
+    });
+    let manager =
+        AsyncDieselConnectionManager::new_with_config(settings.url.expose().to_string(), config);
+    let acquire = Duration::from_millis(settings.acquire_timeout_ms);
+    Pool::builder(manager)
+        .max_size(settings.pool_size)
+        .wait_timeout(Some(acquire))
+        .create_timeout(Some(connect_timeout + Duration::from_millis(500)))
+        .recycle_timeout(Some(acquire))
+        .runtime(deadpool::Runtime::Tokio1)
+        .build()
+        .context("building the database pool")
+}
+
+/// Create the configured database when the server does not have it yet.
+pub async fn create_database_if_missing(url: &DatabaseUrl) -> anyhow::Result<()> {
+    let Some(name) = url.database_name() else {
+        anyhow::bail!("database.url names no database");
+    };
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        anyhow::bail!("database name {name:?} may only hold letters, digits, - and _");
+    }
+    let maintenance = url.with_database("postgres");
+    let mut conn = AsyncPgConnection::establish(maintenance.expose())
+        .await
+        .with_context(|| format!("connecting to {}", maintenance.redacted()))?;
+    let exists = diesel::sql_query("SELECT datname FROM pg_database WHERE datname = $1")
+        .bind::<diesel::sql_types::Text, _>(name)
+        .get_result::<DatabaseName>(&mut conn)
+        .await
+        .optional()?
+        .is_some();
+    if !exists {
+        match diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
+            .execute(&mut conn)
+            .await
+        {
+            Ok(_) => tracing::info!(database = name, "created database"),
+            // Another process created it first.
+            Err(e) if e.to_string().contains("already exists") => {}
+            Err(e) => return Err(e).context(format!("creating database {name}")),
+        }
+    }
+    Ok(())
+}
+
+#[derive(diesel::QueryableByName)]
+struct DatabaseName {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    #[allow(dead_code)]
+    datname: String,
+}
+
+/// Whether the database answers a trivial query within the pool's timeouts.
+pub async fn ping(pool: &Pool) -> Result<(), crate::error::AppError> {
+    let mut conn = pool.get().await?;
+    diesel::sql_query("SELECT 1").execute(&mut conn).await?;
+    Ok(())
+}

@@ -1,0 +1,118 @@
+//! Answers to "will you come?" and, afterwards, who came.
+
+use chrono::{DateTime, Utc};
+use diesel::{
+    BoolExpressionMethods, ExpressionMethods, JoinOnDsl, NullableExpressionMethods, QueryDsl,
+    SelectableHelper,
+};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::Serialize;
+
+use super::schema::{members, memberships, rsvps, sessions};
+use crate::domain::{MemberId, MembershipState, RsvpResponse, SessionId};
+
+#[derive(Debug, Clone, diesel::Queryable, diesel::Selectable, Serialize, utoipa::ToSchema)]
+#[diesel(table_name = rsvps, check_for_backend(diesel::pg::Pg))]
+pub struct Rsvp {
+    pub session_id: SessionId,
+    pub member_id: MemberId,
+    pub response: Option<RsvpResponse>,
+    pub responded_at: Option<DateTime<Utc>>,
+    pub attended: Option<bool>,
+}
+
+/// One active member of the session's circle with their answer and attendance, if any.
+#[derive(Debug, Clone, diesel::Queryable, Serialize, utoipa::ToSchema)]
+pub struct RsvpEntry {
+    pub member_id: MemberId,
+    pub display_name: String,
+    pub response: Option<RsvpResponse>,
+    pub responded_at: Option<DateTime<Utc>>,
+    pub attended: Option<bool>,
+}
+
+pub async fn set_response(
+    conn: &mut AsyncPgConnection,
+    session: SessionId,
+    member: MemberId,
+    response: RsvpResponse,
+) -> diesel::QueryResult<Rsvp> {
+    let now = Utc::now();
+    diesel::insert_into(rsvps::table)
+        .values((
+            rsvps::session_id.eq(session),
+            rsvps::member_id.eq(member),
+            rsvps::response.eq(response),
+            rsvps::responded_at.eq(now),
+            rsvps::updated_at.eq(now),
+        ))
+        .on_conflict((rsvps::session_id, rsvps::member_id))
+        .do_update()
+        .set((
+            rsvps::response.eq(response),
+            rsvps::responded_at.eq(now),
+            rsvps::updated_at.eq(now),
+        ))
+        .returning(Rsvp::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn set_attended(
+    conn: &mut AsyncPgConnection,
+    session: SessionId,
+    member: MemberId,
+    attended: bool,
+) -> diesel::QueryResult<Rsvp> {
+    let now = Utc::now();
+    diesel::insert_into(rsvps::table)
+        .values((
+            rsvps::session_id.eq(session),
+            rsvps::member_id.eq(member),
+            rsvps::attended.eq(attended),
+            rsvps::updated_at.eq(now),
+        ))
+        .on_conflict((rsvps::session_id, rsvps::member_id))
+        .do_update()
+        .set((rsvps::attended.eq(attended), rsvps::updated_at.eq(now)))
+        .returning(Rsvp::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// A page of the circle's active members with their answers for one session, by member id.
+pub async fn for_session(
+    conn: &mut AsyncPgConnection,
+    session: SessionId,
+    after: Option<MemberId>,
+    limit: i64,
+) -> diesel::QueryResult<Vec<RsvpEntry>> {
+    let circle = sessions::table
+        .find(session)
+        .select(sessions::circle_id)
+        .single_value()
+        .assume_not_null();
+    let mut query = memberships::table
+        .inner_join(members::table)
+        .left_join(
+            rsvps::table.on(rsvps::member_id
+                .eq(memberships::member_id)
+                .and(rsvps::session_id.eq(session))),
+        )
+        .filter(memberships::circle_id.eq(circle))
+        .filter(memberships::state.eq(MembershipState::Active))
+        .select((
+            memberships::member_id,
+            members::display_name,
+            rsvps::response.nullable(),
+            rsvps::responded_at.nullable(),
+            rsvps::attended.nullable(),
+        ))
+        .order(memberships::member_id)
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(memberships::member_id.gt(after));
+    }
+    query.load(conn).await
+}

@@ -1,0 +1,206 @@
+//! Diesel's view of the tables created by `migrations/`. The migrations are the truth; a
+//! column added there is added here by hand, and the integration tests catch a mismatch.
+
+diesel::table! {
+    members (id) {
+        id -> Uuid,
+        email -> Text,
+        display_name -> Text,
+        timezone -> Nullable<Text>,
+        organizer -> Bool,
+        email_verified_at -> Nullable<Timestamptz>,
+        unsubscribed_at -> Nullable<Timestamptz>,
+        reminders_enabled -> Bool,
+        reflection_prompts_enabled -> Bool,
+        token_version -> Int4,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    circles (id) {
+        id -> Uuid,
+        slug -> Text,
+        name -> Text,
+        description -> Text,
+        kind -> Text,
+        visibility -> Text,
+        capacity -> Nullable<Int4>,
+        timezone -> Text,
+        location -> Nullable<Text>,
+        status -> Text,
+        facilitation -> Text,
+        reminder_offset_minutes -> Int4,
+        reflection_delay_minutes -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    memberships (circle_id, member_id) {
+        circle_id -> Uuid,
+        member_id -> Uuid,
+        role -> Text,
+        state -> Text,
+        waitlist_position -> Nullable<Int4>,
+        joined_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    readings (id) {
+        id -> Uuid,
+        circle_id -> Uuid,
+        title -> Text,
+        author -> Nullable<Text>,
+        url -> Nullable<Text>,
+        isbn -> Nullable<Text>,
+        notes -> Nullable<Text>,
+        position -> Int4,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    schedules (id) {
+        id -> Uuid,
+        circle_id -> Uuid,
+        freq -> Text,
+        interval_weeks -> Int4,
+        week_of_month -> Nullable<Int4>,
+        weekday -> Nullable<Int4>,
+        first_date -> Date,
+        local_time -> Time,
+        duration_minutes -> Int4,
+        count -> Nullable<Int4>,
+        until -> Nullable<Date>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Uuid,
+        circle_id -> Uuid,
+        schedule_id -> Nullable<Uuid>,
+        starts_at -> Timestamptz,
+        ends_at -> Timestamptz,
+        local_date -> Date,
+        local_time -> Time,
+        timezone -> Text,
+        duration_minutes -> Int4,
+        location -> Nullable<Text>,
+        reading_id -> Nullable<Uuid>,
+        facilitator_id -> Nullable<Uuid>,
+        status -> Text,
+        ics_sequence -> Int4,
+        prompts -> Nullable<Text>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    rsvps (session_id, member_id) {
+        session_id -> Uuid,
+        member_id -> Uuid,
+        response -> Nullable<Text>,
+        responded_at -> Nullable<Timestamptz>,
+        attended -> Nullable<Bool>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    reflections (id) {
+        id -> Uuid,
+        session_id -> Uuid,
+        member_id -> Uuid,
+        body -> Text,
+        visibility -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    jobs (id) {
+        id -> Uuid,
+        kind -> Text,
+        payload -> Jsonb,
+        dedupe_key -> Nullable<Text>,
+        run_at -> Timestamptz,
+        state -> Text,
+        attempts -> Int4,
+        max_attempts -> Int4,
+        locked_until -> Nullable<Timestamptz>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    deliveries (id) {
+        id -> Uuid,
+        job_id -> Nullable<Uuid>,
+        member_id -> Nullable<Uuid>,
+        circle_id -> Nullable<Uuid>,
+        recipient -> Nullable<Text>,
+        kind -> Text,
+        message_id -> Text,
+        sent_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    api_tokens (id) {
+        id -> Uuid,
+        member_id -> Uuid,
+        name -> Text,
+        token_hash -> Bytea,
+        created_at -> Timestamptz,
+        last_used_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    facilitator_logins (id) {
+        id -> Uuid,
+        member_id -> Uuid,
+        token_hash -> Bytea,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(memberships -> circles (circle_id));
+diesel::joinable!(memberships -> members (member_id));
+diesel::joinable!(readings -> circles (circle_id));
+diesel::joinable!(schedules -> circles (circle_id));
+diesel::joinable!(sessions -> circles (circle_id));
+diesel::joinable!(rsvps -> sessions (session_id));
+diesel::joinable!(rsvps -> members (member_id));
+diesel::joinable!(reflections -> sessions (session_id));
+diesel::joinable!(reflections -> members (member_id));
+diesel::joinable!(api_tokens -> members (member_id));
+diesel::joinable!(facilitator_logins -> members (member_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    members,
+    circles,
+    memberships,
+    readings,
+    schedules,
+    sessions,
+    rsvps,
+    reflections,
+    jobs,
+    deliveries,
+    api_tokens,
+    facilitator_logins,
+);

@@ -1,0 +1,47 @@
+//! Wall-clock times as people write them: `HH:MM`.
+
+use chrono::NaiveTime;
+
+use super::Invalid;
+
+pub fn parse_hhmm(s: &str, field: &'static str) -> Result<NaiveTime, Invalid> {
+    let bad = || Invalid::new(field, "must be a time of day as HH:MM, like 19:00");
+    let (h, m) = s.trim().split_once(':').ok_or_else(bad)?;
+    if h.len() != 2 || m.len() != 2 {
+        return Err(bad());
+    }
+    let h: u32 = h.parse().map_err(|_| bad())?;
+    let m: u32 = m.parse().map_err(|_| bad())?;
+    NaiveTime::from_hms_opt(h, m, 0).ok_or_else(bad)
+}
+
+/// Serde adapter writing `NaiveTime` as `HH:MM`.
+pub mod hhmm {
+    use chrono::NaiveTime;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &NaiveTime, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&t.format("%H:%M"))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveTime, D::Error> {
+        let s = String::deserialize(d)?;
+        super::parse_hhmm(&s, "time").map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hhmm_parses_only_real_times() {
+        assert_eq!(
+            parse_hhmm("19:05", "t").unwrap(),
+            NaiveTime::from_hms_opt(19, 5, 0).unwrap()
+        );
+        for bad in ["", "7:00", "24:00", "12:60", "1900", "ab:cd", "19:00:00"] {
+            assert!(parse_hhmm(bad, "t").is_err(), "{bad}");
+        }
+    }
+}

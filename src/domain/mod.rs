@@ -1,0 +1,42 @@
+//! Pure types and rules: once a value has one of these types it is valid. No I/O here.
+
+mod clock;
+mod email;
+mod ids;
+mod names;
+pub mod schedule;
+mod states;
+mod timezone;
+
+pub use clock::{hhmm, parse_hhmm};
+pub use email::EmailAddress;
+pub use ids::{CircleId, JobId, MemberId, ReadingId, ReflectionId, ScheduleId, SessionId, TokenId};
+pub use names::{Capacity, CircleName, DisplayName, Slug};
+pub use states::{
+    CircleKind, CircleStatus, Facilitation, JobState, MembershipRole, MembershipState,
+    ReflectionVisibility, RsvpResponse, SessionStatus, Visibility,
+};
+pub use timezone::Timezone;
+
+/// Why a value was refused, and which input field it came from.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct Invalid {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl Invalid {
+    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<Invalid> for crate::error::AppError {
+    fn from(e: Invalid) -> Self {
+        crate::error::AppError::invalid(e.field, e.message)
+    }
+}

@@ -1,0 +1,191 @@
+//! One error type for every request: a known status per variant, a JSON body with a stable
+//! `code`, and for server faults an opaque message with the full cause chain in the log.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use serde::Serialize;
+
+#[derive(thiserror::Error)]
+pub enum AppError {
+    /// The request could not be read (malformed JSON, bad path or query).
+    #[error("{0}")]
+    BadRequest(String),
+    /// The request was read but a value is not acceptable.
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+    #[error("a valid bearer token is required")]
+    Unauthorized,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("request body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    #[error("too many requests; try again in {0} seconds")]
+    TooManyRequests(u64),
+    #[error("the service is temporarily unavailable; try again shortly")]
+    Unavailable(#[source] anyhow::Error),
+    #[error("internal error")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl AppError {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::BadRequest(_) => "bad_request",
+            Self::Invalid { .. } => "invalid",
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden(_) => "forbidden",
+            Self::NotFound(_) => "not_found",
+            Self::Conflict(_) => "conflict",
+            Self::PayloadTooLarge(_) => "payload_too_large",
+            Self::TooManyRequests(_) => "rate_limited",
+            Self::Unavailable(_) => "unavailable",
+            Self::Internal(_) => "internal",
+        }
+    }
+}
+
+impl std::fmt::Debug for AppError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{self}")?;
+        let mut source = std::error::Error::source(self);
+        if let Self::Internal(e) = self {
+            write!(f, "\ncaused by: {e:?}")?;
+            return Ok(());
+        }
+        while let Some(cause) = source {
+            write!(f, "\ncaused by: {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Stable machine-readable code, e.g. `invalid`, `not_found`, `conflict`.
+    pub code: String,
+    /// A sentence for people.
+    pub message: String,
+    /// The input field at fault, for `invalid` errors.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            Self::Internal(_) => tracing::error!(error = ?self, "request failed"),
+            Self::Unavailable(_) => tracing::warn!(error = ?self, "request failed"),
+            _ => {}
+        }
+        let field = match self {
+            Self::Invalid { field, .. } => Some(field.clone()),
+            _ => None,
+        };
+        let message = match self {
+            Self::Invalid { message, .. } => message.clone(),
+            other => other.to_string(),
+        };
+        let mut response = HttpResponse::build(self.status_code());
+        match self {
+            Self::TooManyRequests(secs) => {
+                response.insert_header((header::RETRY_AFTER, secs.to_string()));
+            }
+            Self::Unavailable(_) => {
+                response.insert_header((header::RETRY_AFTER, "5"));
+            }
+            Self::Unauthorized => {
+                response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            _ => {}
+        }
+        response.json(ErrorBody {
+            error: ErrorDetail {
+                code: self.code().to_string(),
+                message,
+                field,
+            },
+        })
+    }
+}
+
+impl From<DieselError> for AppError {
+    fn from(e: DieselError) -> Self {
+        match &e {
+            DieselError::NotFound => AppError::NotFound("record"),
+            DieselError::DatabaseError(kind, info) => match kind {
+                DatabaseErrorKind::UniqueViolation => {
+                    AppError::Conflict("that would duplicate an existing record".into())
+                }
+                DatabaseErrorKind::ForeignKeyViolation => {
+                    AppError::invalid("reference", "refers to something that does not exist")
+                }
+                DatabaseErrorKind::CheckViolation | DatabaseErrorKind::NotNullViolation => {
+                    AppError::invalid(
+                        info.column_name().unwrap_or("input"),
+                        format!(
+                            "value breaks a rule ({})",
+                            info.constraint_name().unwrap_or("check")
+                        ),
+                    )
+                }
+                DatabaseErrorKind::ClosedConnection => AppError::Unavailable(e.into()),
+                _ if is_unavailable_message(info.message()) => AppError::Unavailable(e.into()),
+                _ => AppError::Internal(e.into()),
+            },
+            DieselError::BrokenTransactionManager => AppError::Unavailable(e.into()),
+            _ => AppError::Internal(e.into()),
+        }
+    }
+}
+
+/// Statement timeouts, shutdowns and lost connections mean "try again", not "bug".
+fn is_unavailable_message(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    m.contains("statement timeout")
+        || m.contains("canceling statement")
+        || m.contains("connection closed")
+        || m.contains("terminating connection")
+        || m.contains("shutting down")
+        || m.contains("the database system is")
+}
+
+impl From<crate::db::PoolError> for AppError {
+    fn from(e: crate::db::PoolError) -> Self {
+        AppError::Unavailable(anyhow::anyhow!("database pool: {e}"))
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

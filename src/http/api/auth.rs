@@ -1,0 +1,93 @@
+//! Bearer-token callers of the JSON API and what they may see: organisers see every
+//! circle, facilitators only the circles they facilitate. Anything else reads as 404.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::{web, FromRequest, HttpRequest};
+
+use crate::auth::hash_token;
+use crate::db::circles::{self, Circle};
+use crate::db::sessions::{self, Session};
+use crate::db::{self, Connection};
+use crate::domain::{CircleId, MemberId, SessionId};
+use crate::error::{AppError, AppResult};
+use crate::http::AppState;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Caller {
+    pub member_id: MemberId,
+    pub organizer: bool,
+}
+
+impl FromRequest for Caller {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = req
+            .headers()
+            .get(actix_web::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(|t| t.trim().to_string());
+        Box::pin(async move {
+            let state = state.ok_or_else(|| AppError::Internal(anyhow::anyhow!("no app state")))?;
+            let token = token
+                .filter(|t| !t.is_empty())
+                .ok_or(AppError::Unauthorized)?;
+            let mut conn = state.pool.get().await?;
+            let owner = db::api_tokens::owner_of(&mut conn, &hash_token(&token))
+                .await?
+                .ok_or(AppError::Unauthorized)?;
+            Ok(Caller {
+                member_id: owner.member_id,
+                organizer: owner.organizer,
+            })
+        })
+    }
+}
+
+impl Caller {
+    pub fn require_organizer(&self) -> AppResult<()> {
+        if self.organizer {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden("only organisers may do this".into()))
+        }
+    }
+
+    /// The circles list filter: none for organisers, the caller for facilitators.
+    pub fn circle_filter(&self) -> Option<MemberId> {
+        (!self.organizer).then_some(self.member_id)
+    }
+
+    /// A circle the caller may run.
+    pub async fn circle(&self, conn: &mut Connection, id: CircleId) -> AppResult<Circle> {
+        let circle = circles::find(conn, id)
+            .await?
+            .ok_or(AppError::NotFound("circle"))?;
+        self.check_circle(conn, id).await?;
+        Ok(circle)
+    }
+
+    /// A session of a circle the caller may run.
+    pub async fn session(&self, conn: &mut Connection, id: SessionId) -> AppResult<Session> {
+        let session = sessions::find(conn, id)
+            .await?
+            .ok_or(AppError::NotFound("session"))?;
+        self.check_circle(conn, session.circle_id)
+            .await
+            .map_err(|_| AppError::NotFound("session"))?;
+        Ok(session)
+    }
+
+    pub async fn check_circle(&self, conn: &mut Connection, id: CircleId) -> AppResult<()> {
+        if self.organizer || circles::is_facilitator(conn, id, self.member_id).await? {
+            Ok(())
+        } else {
+            Err(AppError::NotFound("circle"))
+        }
+    }
+}

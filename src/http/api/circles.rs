@@ -1,0 +1,277 @@
+//! `/api/v1/circles`: create, list, read, edit and archive circles.
+
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+
+use super::auth::Caller;
+use super::double_option;
+use crate::db::circles::{self, Circle, CircleChanges, NewCircle};
+use crate::db::memberships;
+use crate::domain::{
+    Capacity, CircleId, CircleKind, CircleName, CircleStatus, Facilitation, Invalid, Slug,
+    Timezone, Visibility,
+};
+use crate::error::{AppError, AppResult};
+use crate::http::AppState;
+use crate::pagination::{id_cursor, Page, PageQuery};
+use diesel_async::AsyncConnection;
+
+/// Longest accepted email lead time or delay: two weeks.
+const MAX_OFFSET_MINUTES: i64 = 20_160;
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CircleCreate {
+    pub name: String,
+    /// Derived from the name when absent.
+    pub slug: Option<String>,
+    pub description: Option<String>,
+    pub kind: Option<CircleKind>,
+    pub visibility: Option<Visibility>,
+    /// Defaults to `open`.
+    pub status: Option<CircleStatus>,
+    /// Seats for members; absent means no limit.
+    pub capacity: Option<i64>,
+    /// IANA zone in which sessions are scheduled, e.g. `Europe/London`.
+    pub timezone: String,
+    pub location: Option<String>,
+    pub facilitation: Option<Facilitation>,
+    /// How long before a session the reminder goes out (default 1440).
+    pub reminder_offset_minutes: Option<i64>,
+    /// How long after a session the reflection prompt goes out (default 60).
+    pub reflection_delay_minutes: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CirclePatch {
+    pub name: Option<String>,
+    pub slug: Option<String>,
+    pub description: Option<String>,
+    pub kind: Option<CircleKind>,
+    pub visibility: Option<Visibility>,
+    pub status: Option<CircleStatus>,
+    /// `null` removes the limit.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<i64>)]
+    pub capacity: Option<Option<i64>>,
+    pub timezone: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub location: Option<Option<String>>,
+    pub facilitation: Option<Facilitation>,
+    pub reminder_offset_minutes: Option<i64>,
+    pub reflection_delay_minutes: Option<i64>,
+}
+
+fn minutes(value: i64, field: &'static str) -> Result<i32, Invalid> {
+    if (0..=MAX_OFFSET_MINUTES).contains(&value) {
+        Ok(value as i32)
+    } else {
+        Err(Invalid::new(
+            field,
+            format!("must be between 0 and {MAX_OFFSET_MINUTES} minutes"),
+        ))
+    }
+}
+
+fn description(text: String) -> Result<String, Invalid> {
+    if text.chars().count() > 10_000 {
+        return Err(Invalid::new(
+            "description",
+            "must be at most 10000 characters",
+        ));
+    }
+    Ok(text)
+}
+
+pub(super) fn location(text: Option<String>) -> Result<Option<String>, Invalid> {
+    let text = text.map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
+    if text.as_ref().is_some_and(|t| t.chars().count() > 500) {
+        return Err(Invalid::new("location", "must be at most 500 characters"));
+    }
+    Ok(text)
+}
+
+#[utoipa::path(
+    post, path = "/api/v1/circles", tag = "circles",
+    request_body = CircleCreate,
+    responses(
+        (status = 201, body = Circle),
+        (status = 409, description = "slug taken", body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<CircleCreate>,
+) -> AppResult<HttpResponse> {
+    caller.require_organizer()?;
+    let input = body.into_inner();
+    let name = CircleName::parse(&input.name)?;
+    let explicit = input.slug.is_some();
+    let slug = match &input.slug {
+        Some(s) => Slug::parse(s)?,
+        None => Slug::from_name(&name),
+    };
+    let timezone = Timezone::parse(&input.timezone)?;
+    let capacity = input.capacity.map(Capacity::parse).transpose()?;
+    let new = NewCircle {
+        id: CircleId::new(),
+        slug: slug.as_str().to_string(),
+        name: name.as_str().to_string(),
+        description: description(input.description.unwrap_or_default())?,
+        kind: input.kind.unwrap_or(CircleKind::BookClub),
+        visibility: input.visibility.unwrap_or(Visibility::Open),
+        capacity: capacity.map(Capacity::get),
+        timezone: timezone.name().to_string(),
+        location: location(input.location)?,
+        status: input.status.unwrap_or(CircleStatus::Open),
+        facilitation: input.facilitation.unwrap_or(Facilitation::Fixed),
+        reminder_offset_minutes: minutes(
+            input.reminder_offset_minutes.unwrap_or(1440),
+            "reminder_offset_minutes",
+        )?,
+        reflection_delay_minutes: minutes(
+            input.reflection_delay_minutes.unwrap_or(60),
+            "reflection_delay_minutes",
+        )?,
+    };
+    let mut conn = state.pool.get().await?;
+    let circle = circles::create(&mut conn, new, &slug, explicit)
+        .await?
+        .ok_or_else(|| AppError::Conflict(format!("the slug `{}` is taken", slug.as_str())))?;
+    Ok(HttpResponse::Created().json(circle))
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/circles", tag = "circles",
+    params(PageQuery),
+    responses((status = 200, body = Page<Circle>)),
+    security(("bearer" = []))
+)]
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<PageQuery>,
+) -> AppResult<web::Json<Page<Circle>>> {
+    let page = query.parse()?;
+    let after = page.after_id()?.map(CircleId);
+    let mut conn = state.pool.get().await?;
+    let rows = circles::list(&mut conn, caller.circle_filter(), after, page.fetch()).await?;
+    Ok(web::Json(page.page(rows, |c| id_cursor(c.id.0))))
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/circles/{id}", tag = "circles",
+    params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = Circle), (status = 404, body = crate::error::ErrorBody)),
+    security(("bearer" = []))
+)]
+pub async fn get(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<CircleId>,
+) -> AppResult<web::Json<Circle>> {
+    let mut conn = state.pool.get().await?;
+    Ok(web::Json(caller.circle(&mut conn, *id).await?))
+}
+
+#[utoipa::path(
+    patch, path = "/api/v1/circles/{id}", tag = "circles",
+    params(("id" = uuid::Uuid, Path)),
+    request_body = CirclePatch,
+    responses((status = 200, body = Circle), (status = 422, body = crate::error::ErrorBody)),
+    security(("bearer" = []))
+)]
+pub async fn patch(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<CircleId>,
+    body: web::Json<CirclePatch>,
+) -> AppResult<web::Json<Circle>> {
+    let input = body.into_inner();
+    let changes = CircleChanges {
+        slug: input
+            .slug
+            .as_deref()
+            .map(Slug::parse)
+            .transpose()?
+            .map(|s| s.as_str().to_string()),
+        name: input
+            .name
+            .as_deref()
+            .map(CircleName::parse)
+            .transpose()?
+            .map(|n| n.as_str().to_string()),
+        description: input.description.map(description).transpose()?,
+        kind: input.kind,
+        visibility: input.visibility,
+        capacity: input
+            .capacity
+            .map(|c| {
+                c.map(Capacity::parse)
+                    .transpose()
+                    .map(|c| c.map(Capacity::get))
+            })
+            .transpose()?,
+        timezone: input
+            .timezone
+            .as_deref()
+            .map(Timezone::parse)
+            .transpose()?
+            .map(|t| t.name().to_string()),
+        location: input.location.map(location).transpose()?,
+        status: input.status,
+        facilitation: input.facilitation,
+        reminder_offset_minutes: input
+            .reminder_offset_minutes
+            .map(|m| minutes(m, "reminder_offset_minutes"))
+            .transpose()?,
+        reflection_delay_minutes: input
+            .reflection_delay_minutes
+            .map(|m| minutes(m, "reflection_delay_minutes"))
+            .transpose()?,
+        updated_at: None,
+    };
+    let circle_id = *id;
+    let mut conn = state.pool.get().await?;
+    caller.circle(&mut conn, circle_id).await?;
+    let circle = conn
+        .transaction::<_, AppError, _>(async |conn| {
+            circles::lock(conn, circle_id).await?;
+            let circle = circles::update(conn, circle_id, changes)
+                .await
+                .map_err(|e| match AppError::from(e) {
+                    AppError::Conflict(_) => AppError::Conflict("that slug is taken".into()),
+                    other => other,
+                })?;
+            // More seats (or none to limit) let people in from the waitlist.
+            memberships::promote_waitlist(conn, &circle).await?;
+            Ok(circle)
+        })
+        .await?;
+    Ok(web::Json(circle))
+}
+
+#[utoipa::path(
+    post, path = "/api/v1/circles/{id}/archive", tag = "circles",
+    params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = Circle)),
+    security(("bearer" = []))
+)]
+pub async fn archive(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<CircleId>,
+) -> AppResult<web::Json<Circle>> {
+    let mut conn = state.pool.get().await?;
+    caller.circle(&mut conn, *id).await?;
+    let changes = CircleChanges {
+        status: Some(CircleStatus::Archived),
+        ..Default::default()
+    };
+    Ok(web::Json(circles::update(&mut conn, *id, changes).await?))
+}

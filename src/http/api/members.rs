@@ -1,0 +1,162 @@
+//! `/api/v1/circles/{id}/members`: add people by address, list the roster, change roles,
+//! and remove (leave). People added here are vouched for: active or waitlisted at once.
+
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+
+use super::auth::Caller;
+use crate::db::memberships::{self, Membership, RosterEntry};
+use crate::domain::{
+    CircleId, DisplayName, EmailAddress, MemberId, MembershipRole, MembershipState,
+};
+use crate::error::AppResult;
+use crate::http::AppState;
+use crate::pagination::{id_cursor, Page, PageQuery};
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MemberAdd {
+    pub email: String,
+    /// Defaults to the part of the address before the @.
+    pub display_name: Option<String>,
+    /// Defaults to `member`.
+    pub role: Option<MembershipRole>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct MemberAdded {
+    pub member_id: MemberId,
+    pub state: MembershipState,
+    pub role: MembershipRole,
+    /// 1 for the head of the waitlist; null when not waitlisted.
+    pub waitlist_position: Option<i32>,
+}
+
+impl From<Membership> for MemberAdded {
+    fn from(m: Membership) -> Self {
+        Self {
+            member_id: m.member_id,
+            state: m.state,
+            role: m.role,
+            waitlist_position: m.waitlist_position,
+        }
+    }
+}
+
+#[utoipa::path(
+    post, path = "/api/v1/circles/{id}/members", tag = "members",
+    params(("id" = uuid::Uuid, Path)),
+    request_body = MemberAdd,
+    responses(
+        (status = 201, description = "added, active or waitlisted", body = MemberAdded),
+        (status = 200, description = "already a member; nothing changed", body = MemberAdded),
+        (status = 422, body = crate::error::ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn add(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<CircleId>,
+    body: web::Json<MemberAdd>,
+) -> AppResult<HttpResponse> {
+    let input = body.into_inner();
+    let email = EmailAddress::parse(&input.email)?;
+    let name = match &input.display_name {
+        Some(n) => DisplayName::parse(n)?,
+        None => DisplayName::parse(email.as_str().split('@').next().unwrap_or("member"))?,
+    };
+    let role = input.role.unwrap_or(MembershipRole::Member);
+    let mut conn = state.pool.get().await?;
+    let circle = caller.circle(&mut conn, *id).await?;
+    let outcome = memberships::add_vouched(&mut conn, circle.id, &email, &name, role).await?;
+    let body = MemberAdded::from(outcome.membership);
+    Ok(if outcome.changed {
+        HttpResponse::Created().json(body)
+    } else {
+        HttpResponse::Ok().json(body)
+    })
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct MembersQuery {
+    pub state: Option<MembershipState>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/circles/{id}/members", tag = "members",
+    params(("id" = uuid::Uuid, Path), MembersQuery),
+    responses((status = 200, body = Page<RosterEntry>)),
+    security(("bearer" = []))
+)]
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<CircleId>,
+    query: web::Query<MembersQuery>,
+) -> AppResult<web::Json<Page<RosterEntry>>> {
+    let query = query.into_inner();
+    let page = PageQuery {
+        limit: query.limit,
+        cursor: query.cursor,
+    }
+    .parse()?;
+    let after = page.after_id()?.map(MemberId);
+    let mut conn = state.pool.get().await?;
+    let circle = caller.circle(&mut conn, *id).await?;
+    let rows = memberships::roster(&mut conn, circle.id, query.state, after, page.fetch()).await?;
+    Ok(web::Json(page.page(rows, |r| id_cursor(r.member_id.0))))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MemberPatch {
+    pub role: MembershipRole,
+}
+
+#[utoipa::path(
+    patch, path = "/api/v1/circles/{id}/members/{member_id}", tag = "members",
+    params(("id" = uuid::Uuid, Path), ("member_id" = uuid::Uuid, Path)),
+    request_body = MemberPatch,
+    responses((status = 200, body = Membership), (status = 404, body = crate::error::ErrorBody)),
+    security(("bearer" = []))
+)]
+pub async fn patch(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(CircleId, MemberId)>,
+    body: web::Json<MemberPatch>,
+) -> AppResult<web::Json<Membership>> {
+    let (circle_id, member_id) = path.into_inner();
+    let mut conn = state.pool.get().await?;
+    caller.circle(&mut conn, circle_id).await?;
+    Ok(web::Json(
+        memberships::set_role(&mut conn, circle_id, member_id, body.role).await?,
+    ))
+}
+
+#[utoipa::path(
+    delete, path = "/api/v1/circles/{id}/members/{member_id}", tag = "members",
+    params(("id" = uuid::Uuid, Path), ("member_id" = uuid::Uuid, Path)),
+    responses(
+        (status = 200, description = "the membership, now `left`; the waitlist moves up", body = Membership),
+        (status = 404, body = crate::error::ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn remove(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(CircleId, MemberId)>,
+) -> AppResult<web::Json<Membership>> {
+    let (circle_id, member_id) = path.into_inner();
+    let mut conn = state.pool.get().await?;
+    caller.circle(&mut conn, circle_id).await?;
+    Ok(web::Json(
+        memberships::leave(&mut conn, circle_id, member_id).await?,
+    ))
+}

@@ -1,0 +1,402 @@
+//! Schedules and sessions: `/api/v1/circles/{id}/schedules`, `/api/v1/circles/{id}/sessions`,
+//! `/api/v1/sessions/{id}` (read, reschedule) and `/api/v1/sessions/{id}/cancel`.
+
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, NaiveDate, Utc, Weekday};
+use diesel_async::AsyncConnection;
+use serde::{Deserialize, Serialize};
+
+use super::auth::Caller;
+use super::circles::location;
+use super::double_option;
+use crate::db::sessions::{self, Session, SessionChanges};
+use crate::db::{memberships, readings};
+use crate::domain::schedule::{End, Frequency, ScheduleRule, WeekOfMonth};
+use crate::domain::{
+    parse_hhmm, CircleId, CircleStatus, Invalid, MemberId, ReadingId, SessionId, SessionStatus,
+    Timezone,
+};
+use crate::error::{AppError, AppResult};
+use crate::http::AppState;
+use crate::pagination::{time_id_cursor, Page, PageQuery};
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleCreate {
+    /// `weekly` or `monthly`.
+    pub freq: String,
+    /// Weeks between sessions for weekly schedules (default 1).
+    pub interval: Option<i64>,
+    /// For monthly schedules: 1 to 4, or -1 for the last.
+    pub week_of_month: Option<i64>,
+    /// For monthly schedules: `mon` .. `sun`.
+    pub weekday: Option<String>,
+    /// `YYYY-MM-DD`, in the circle's zone.
+    pub first_date: String,
+    /// `HH:MM`, wall time in the circle's zone.
+    pub local_time: String,
+    pub duration_minutes: i64,
+    pub count: Option<i64>,
+    /// `YYYY-MM-DD`, last possible date (inclusive).
+    pub until: Option<String>,
+    /// Defaults to the circle's location.
+    pub location: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ScheduleCreated {
+    pub sessions: Vec<Session>,
+}
+
+fn parse_date(s: &str, field: &'static str) -> Result<NaiveDate, Invalid> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| Invalid::new(field, "must be a date as YYYY-MM-DD"))
+}
+
+fn parse_weekday(s: &str) -> Result<Weekday, Invalid> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "mon" => Ok(Weekday::Mon),
+        "tue" => Ok(Weekday::Tue),
+        "wed" => Ok(Weekday::Wed),
+        "thu" => Ok(Weekday::Thu),
+        "fri" => Ok(Weekday::Fri),
+        "sat" => Ok(Weekday::Sat),
+        "sun" => Ok(Weekday::Sun),
+        _ => Err(Invalid::new(
+            "weekday",
+            "must be one of mon, tue, wed, thu, fri, sat, sun",
+        )),
+    }
+}
+
+fn small(n: i64, field: &'static str) -> Result<u32, Invalid> {
+    u32::try_from(n).map_err(|_| Invalid::new(field, "must be a positive number"))
+}
+
+impl ScheduleCreate {
+    pub fn parse(&self) -> Result<ScheduleRule, Invalid> {
+        let first_date = parse_date(&self.first_date, "first_date")?;
+        let local_time = parse_hhmm(&self.local_time, "local_time")?;
+        let frequency = match self.freq.as_str() {
+            "weekly" => {
+                if self.week_of_month.is_some() {
+                    return Err(Invalid::new(
+                        "week_of_month",
+                        "is only for monthly schedules",
+                    ));
+                }
+                if let Some(day) = &self.weekday {
+                    if parse_weekday(day)? != chrono::Datelike::weekday(&first_date) {
+                        return Err(Invalid::new(
+                            "weekday",
+                            "weekly schedules repeat on the weekday of first_date",
+                        ));
+                    }
+                }
+                Frequency::Weekly {
+                    interval_weeks: small(self.interval.unwrap_or(1), "interval")?,
+                }
+            }
+            "monthly" => {
+                if self.interval.is_some_and(|i| i != 1) {
+                    return Err(Invalid::new("interval", "is only for weekly schedules"));
+                }
+                let n = self.week_of_month.ok_or_else(|| {
+                    Invalid::new("week_of_month", "is required for monthly schedules")
+                })?;
+                let week_of_month = i32::try_from(n)
+                    .ok()
+                    .and_then(WeekOfMonth::from_number)
+                    .ok_or_else(|| {
+                        Invalid::new("week_of_month", "must be 1, 2, 3, 4 or -1 (last)")
+                    })?;
+                let weekday = self
+                    .weekday
+                    .as_deref()
+                    .ok_or_else(|| Invalid::new("weekday", "is required for monthly schedules"))
+                    .and_then(parse_weekday)?;
+                Frequency::Monthly {
+                    week_of_month,
+                    weekday,
+                }
+            }
+            _ => return Err(Invalid::new("freq", "must be weekly or monthly")),
+        };
+        let end = match (self.count, &self.until) {
+            (Some(_), Some(_)) => {
+                return Err(Invalid::new("count", "give count or until, not both"))
+            }
+            (Some(n), None) => End::Count(small(n, "count")?),
+            (None, Some(d)) => End::Until(parse_date(d, "until")?),
+            (None, None) => return Err(Invalid::new("count", "give count or until")),
+        };
+        let duration = small(self.duration_minutes, "duration_minutes")?;
+        ScheduleRule::new(frequency, first_date, local_time, duration, end)
+            .map_err(|e| Invalid::new(e.field(), e.to_string()))
+    }
+}
+
+#[utoipa::path(
+    post, path = "/api/v1/circles/{id}/schedules", tag = "sessions",
+    params(("id" = uuid::Uuid, Path)),
+    request_body = ScheduleCreate,
+    responses((status = 201, body = ScheduleCreated), (status = 422, body = crate::error::ErrorBody)),
+    security(("bearer" = []))
+)]
+pub async fn create_schedule(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<CircleId>,
+    body: web::Json<ScheduleCreate>,
+) -> AppResult<HttpResponse> {
+    let rule = body.parse()?;
+    let location_override = location(body.location.clone())?;
+    let mut conn = state.pool.get().await?;
+    let circle = caller.circle(&mut conn, *id).await?;
+    if circle.status == CircleStatus::Archived {
+        return Err(AppError::Conflict("this circle is archived".into()));
+    }
+    let timezone = Timezone::parse(&circle.timezone)?;
+    let location = location_override.or(circle.location.clone());
+    let sessions = conn
+        .transaction::<_, AppError, _>(async |conn| {
+            Ok(sessions::create_from_schedule(
+                conn,
+                circle.id,
+                timezone,
+                &rule,
+                location.as_deref(),
+            )
+            .await?)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(ScheduleCreated { sessions }))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct SessionsQuery {
+    /// Only sessions that end after this instant (RFC 3339), e.g. now for upcoming ones.
+    pub from: Option<DateTime<Utc>>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/circles/{id}/sessions", tag = "sessions",
+    params(("id" = uuid::Uuid, Path), SessionsQuery),
+    responses((status = 200, body = Page<Session>)),
+    security(("bearer" = []))
+)]
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<CircleId>,
+    query: web::Query<SessionsQuery>,
+) -> AppResult<web::Json<Page<Session>>> {
+    let query = query.into_inner();
+    let page = PageQuery {
+        limit: query.limit,
+        cursor: query.cursor,
+    }
+    .parse()?;
+    let after = page.after_time_id()?.map(|(t, id)| (t, SessionId(id)));
+    let mut conn = state.pool.get().await?;
+    let circle = caller.circle(&mut conn, *id).await?;
+    let rows = sessions::list(&mut conn, circle.id, query.from, after, page.fetch()).await?;
+    Ok(web::Json(
+        page.page(rows, |s| time_id_cursor(s.starts_at, s.id.0)),
+    ))
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/sessions/{id}", tag = "sessions",
+    params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = Session), (status = 404, body = crate::error::ErrorBody)),
+    security(("bearer" = []))
+)]
+pub async fn get(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<SessionId>,
+) -> AppResult<web::Json<Session>> {
+    let mut conn = state.pool.get().await?;
+    Ok(web::Json(caller.session(&mut conn, *id).await?))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SessionPatch {
+    /// `YYYY-MM-DD` in the session's zone.
+    pub local_date: Option<String>,
+    /// `HH:MM` in the session's zone.
+    pub local_time: Option<String>,
+    pub duration_minutes: Option<i64>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub location: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub reading_id: Option<Option<ReadingId>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub facilitator_id: Option<Option<MemberId>>,
+    /// Questions for the reflection prompt; `null` uses the defaults for the circle's kind.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub prompts: Option<Option<String>>,
+}
+
+impl SessionPatch {
+    fn is_empty(&self) -> bool {
+        self.local_date.is_none()
+            && self.local_time.is_none()
+            && self.duration_minutes.is_none()
+            && self.location.is_none()
+            && self.reading_id.is_none()
+            && self.facilitator_id.is_none()
+            && self.prompts.is_none()
+    }
+}
+
+#[utoipa::path(
+    patch, path = "/api/v1/sessions/{id}", tag = "sessions",
+    params(("id" = uuid::Uuid, Path)),
+    request_body = SessionPatch,
+    responses(
+        (status = 200, description = "changed; ics_sequence is bumped", body = Session),
+        (status = 409, description = "the session is cancelled", body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn patch(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<SessionId>,
+    body: web::Json<SessionPatch>,
+) -> AppResult<web::Json<Session>> {
+    let input = body.into_inner();
+    if input.is_empty() {
+        return Err(Invalid::new("body", "names nothing to change").into());
+    }
+    let local_date = input
+        .local_date
+        .as_deref()
+        .map(|d| parse_date(d, "local_date"))
+        .transpose()?;
+    let local_time = input
+        .local_time
+        .as_deref()
+        .map(|t| parse_hhmm(t, "local_time"))
+        .transpose()?;
+    let duration = input
+        .duration_minutes
+        .map(|d| {
+            if (1..=1440).contains(&d) {
+                Ok(d as i32)
+            } else {
+                Err(Invalid::new(
+                    "duration_minutes",
+                    "must be between 1 and 1440 minutes",
+                ))
+            }
+        })
+        .transpose()?;
+    let new_location = input.location.map(location).transpose()?;
+    let prompts = input
+        .prompts
+        .map(|p| {
+            let p = p.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+            if p.as_ref().is_some_and(|s| s.chars().count() > 5000) {
+                Err(Invalid::new("prompts", "must be at most 5000 characters"))
+            } else {
+                Ok(p)
+            }
+        })
+        .transpose()?;
+    let session_id = *id;
+    let mut conn = state.pool.get().await?;
+    caller.session(&mut conn, session_id).await?;
+    let session = conn
+        .transaction::<_, AppError, _>(async |conn| {
+            let current = sessions::lock(conn, session_id)
+                .await?
+                .ok_or(AppError::NotFound("session"))?;
+            if current.status == SessionStatus::Cancelled {
+                return Err(AppError::Conflict(
+                    "a cancelled session cannot be changed".into(),
+                ));
+            }
+            if let Some(Some(reading)) = input.reading_id {
+                if readings::find_in_circle(conn, current.circle_id, reading)
+                    .await?
+                    .is_none()
+                {
+                    return Err(
+                        Invalid::new("reading_id", "is not a reading of this circle").into(),
+                    );
+                }
+            }
+            if let Some(Some(member)) = input.facilitator_id {
+                if memberships::active_among(conn, current.circle_id, &[member])
+                    .await?
+                    .is_empty()
+                {
+                    return Err(Invalid::new(
+                        "facilitator_id",
+                        "is not an active member of this circle",
+                    )
+                    .into());
+                }
+            }
+            let tz = Timezone::parse(&current.timezone)?;
+            let date = local_date.unwrap_or(current.local_date);
+            let time = local_time.unwrap_or(current.local_time);
+            let duration_minutes = duration.unwrap_or(current.duration_minutes);
+            let (starts_at, _) = crate::domain::schedule::resolve_local(tz.tz(), date, time);
+            let changes = SessionChanges {
+                starts_at,
+                ends_at: starts_at + chrono::Duration::minutes(i64::from(duration_minutes)),
+                local_date: date,
+                local_time: time,
+                duration_minutes,
+                location: new_location.unwrap_or(current.location),
+                reading_id: input.reading_id.unwrap_or(current.reading_id),
+                facilitator_id: input.facilitator_id.unwrap_or(current.facilitator_id),
+                prompts: prompts.unwrap_or(current.prompts),
+            };
+            Ok(sessions::update(conn, session_id, &changes).await?)
+        })
+        .await?;
+    Ok(web::Json(session))
+}
+
+#[utoipa::path(
+    post, path = "/api/v1/sessions/{id}/cancel", tag = "sessions",
+    params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, description = "cancelled (again, harmlessly, if it already was)", body = Session)),
+    security(("bearer" = []))
+)]
+pub async fn cancel(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<SessionId>,
+) -> AppResult<web::Json<Session>> {
+    let session_id = *id;
+    let mut conn = state.pool.get().await?;
+    caller.session(&mut conn, session_id).await?;
+    let session = conn
+        .transaction::<_, AppError, _>(async |conn| {
+            let current = sessions::lock(conn, session_id)
+                .await?
+                .ok_or(AppError::NotFound("session"))?;
+            if current.status == SessionStatus::Cancelled {
+                return Ok(current);
+            }
+            Ok(sessions::cancel(conn, session_id).await?)
+        })
+        .await?;
+    Ok(web::Json(session))
+}

@@ -1,0 +1,13 @@
+//! Roundtable: book clubs and learning circles where leadership is shared.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod metrics;
+pub mod pagination;
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,412 @@
+//! The test harness: each test gets its own database, copied from a migrated template, and
+//! the real application on a free port, plus typed helpers for the API.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use figment::Figment;
+use reqwest::{Method, StatusCode};
+use roundtable::config::{DatabaseUrl, Profile, Settings};
+use roundtable::db::{self, Pool};
+use roundtable::domain::{DisplayName, EmailAddress, MemberId};
+use roundtable::startup::Application;
+use serde_json::{json, Value};
+
+/// The Postgres server for tests: `ROUNDTABLE_TEST_DATABASE_URL`, `DATABASE_URL`, or the
+/// local default. Its path is ignored; tests make their own databases on it.
+pub fn server_url() -> DatabaseUrl {
+    let url = std::env::var("ROUNDTABLE_TEST_DATABASE_URL")
+        .or_else(|_| std::env::var("DATABASE_URL"))
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    DatabaseUrl::new(url).with_database("postgres")
+}
+
+fn db_prefix() -> String {
+    std::env::var("ROUNDTABLE_TEST_DB_PREFIX").unwrap_or_else(|_| "rt_test_".into())
+}
+
+/// A name for the migrated template that changes whenever a migration does.
+fn template_name() -> String {
+    let mut entries: Vec<_> = std::fs::read_dir("migrations")
+        .expect("tests run from the crate root")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    entries.sort();
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for dir in entries {
+        for file in ["up.sql", "down.sql"] {
+            for byte in std::fs::read(dir.join(file)).unwrap_or_default() {
+                hash ^= u64::from(byte);
+                hash = hash.wrapping_mul(0x0100_0000_01b3);
+            }
+        }
+    }
+    format!("rt_template_{hash:016x}")
+}
+
+/// Build the template once per server and schema (also across test processes).
+fn template() -> &'static str {
+    static TEMPLATE: OnceLock<String> = OnceLock::new();
+    TEMPLATE.get_or_init(|| {
+        std::thread::spawn(|| {
+            let rt = tokio::runtime::Runtime::new().unwrap();
+            rt.block_on(build_template())
+        })
+        .join()
+        .expect("template thread")
+    })
+}
+
+async fn build_template() -> String {
+    let name = template_name();
+    let server = server_url();
+    let mut conn = AsyncPgConnection::establish(server.expose())
+        .await
+        .unwrap_or_else(|e| panic!("connecting to {} for tests: {e}", server.redacted()));
+    diesel::sql_query("SELECT pg_advisory_lock(7345812)")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    if !database_exists(&mut conn, &name).await {
+        let building = format!("{name}_building");
+        diesel::sql_query(format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)"))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        diesel::sql_query(format!("CREATE DATABASE {building}"))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        db::run_migrations(&server.with_database(&building))
+            .await
+            .expect("migrating the template");
+        diesel::sql_query(format!("ALTER DATABASE {building} RENAME TO {name}"))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    diesel::sql_query("SELECT pg_advisory_unlock(7345812)")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    name
+}
+
+async fn database_exists(conn: &mut AsyncPgConnection, name: &str) -> bool {
+    #[derive(diesel::QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let found: Found =
+        diesel::sql_query("SELECT count(*) AS n FROM pg_database WHERE datname = $1")
+            .bind::<diesel::sql_types::Text, _>(name)
+            .get_result(conn)
+            .await
+            .unwrap();
+    found.n > 0
+}
+
+/// A new, migrated, empty database for one test.
+pub async fn fresh_database() -> DatabaseUrl {
+    let template = template();
+    let name = format!("{}{}", db_prefix(), uuid::Uuid::new_v4().simple());
+    let server = server_url();
+    let mut conn = AsyncPgConnection::establish(server.expose()).await.unwrap();
+    // Copying a template fails while another copy of it is being made; take turns.
+    for attempt in 0.. {
+        match diesel::sql_query(format!("CREATE DATABASE {name} TEMPLATE {template}"))
+            .execute(&mut conn)
+            .await
+        {
+            Ok(_) => break,
+            Err(e) if attempt < 100 && e.to_string().contains("being accessed by other users") => {
+                tokio::time::sleep(Duration::from_millis(20 + attempt * 5)).await;
+            }
+            Err(e) => panic!("creating test database {name}: {e}"),
+        }
+    }
+    server.with_database(&name)
+}
+
+/// An empty database that has not been migrated.
+pub async fn empty_database() -> DatabaseUrl {
+    let name = format!("{}{}", db_prefix(), uuid::Uuid::new_v4().simple());
+    let server = server_url();
+    let mut conn = AsyncPgConnection::establish(server.expose()).await.unwrap();
+    diesel::sql_query(format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    server.with_database(&name)
+}
+
+pub fn test_settings(db_url: &DatabaseUrl) -> Settings {
+    let figment: Figment = Settings::figment(Profile::Test, std::path::Path::new("config"))
+        .merge(("database.url", db_url.expose()))
+        .merge(("http.bind", "127.0.0.1:0"))
+        .merge(("http.workers", 2));
+    Settings::from_figment(figment, Profile::Test).expect("test settings")
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub db_url: DatabaseUrl,
+    pub pool: Pool,
+    pub client: reqwest::Client,
+    /// An organiser's API token.
+    pub token: String,
+    pub organizer_id: MemberId,
+}
+
+/// Start the application against a fresh database, with one organiser.
+pub async fn spawn_app() -> TestApp {
+    let db_url = fresh_database().await;
+    let settings = test_settings(&db_url);
+    let pool = db::build_pool(&settings.database).unwrap();
+    spawn_with_pool(settings, pool, db_url).await
+}
+
+pub async fn spawn_with_pool(settings: Settings, pool: Pool, db_url: DatabaseUrl) -> TestApp {
+    roundtable::telemetry::init(&settings.log);
+    let app = Application::build_with_pool(settings, pool.clone()).expect("building the app");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    let mut test_app = TestApp {
+        address,
+        db_url,
+        pool,
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap(),
+        token: String::new(),
+        organizer_id: MemberId::new(),
+    };
+    if test_app.pool.get().await.is_ok() {
+        let (id, token) = test_app
+            .member_with_token("organiser@example.org", true)
+            .await;
+        test_app.organizer_id = id;
+        test_app.token = token;
+    }
+    test_app
+}
+
+pub struct Response {
+    pub status: StatusCode,
+    pub body: Value,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Response {
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Value {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.body
+        );
+        self.body
+    }
+
+    pub fn error_code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+}
+
+impl TestApp {
+    pub async fn conn(&self) -> db::Connection {
+        AsyncPgConnection::establish(self.db_url.expose())
+            .await
+            .unwrap()
+    }
+
+    /// A member (organiser or not) with an API token of their own.
+    pub async fn member_with_token(&self, email: &str, organizer: bool) -> (MemberId, String) {
+        let mut conn = self.conn().await;
+        let email = EmailAddress::parse(email).unwrap();
+        let name = DisplayName::parse(email.as_str().split('@').next().unwrap()).unwrap();
+        let member = db::members::find_or_create(&mut conn, &email, &name, None)
+            .await
+            .unwrap();
+        if organizer {
+            db::members::set_organizer(&mut conn, member.id, true)
+                .await
+                .unwrap();
+        }
+        let (token, hash) = roundtable::auth::new_api_token();
+        db::api_tokens::create(&mut conn, member.id, "test", &hash)
+            .await
+            .unwrap();
+        (member.id, token)
+    }
+
+    pub async fn request_as(
+        &self,
+        token: Option<&str>,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Response {
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.address));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        let res = req.send().await.expect("request failed");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let text = res.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Response {
+            status,
+            body,
+            headers,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.request_as(Some(&self.token), Method::GET, path, None)
+            .await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Response {
+        self.request_as(Some(&self.token), Method::POST, path, Some(body))
+            .await
+    }
+
+    pub async fn patch(&self, path: &str, body: &Value) -> Response {
+        self.request_as(Some(&self.token), Method::PATCH, path, Some(body))
+            .await
+    }
+
+    pub async fn put(&self, path: &str, body: &Value) -> Response {
+        self.request_as(Some(&self.token), Method::PUT, path, Some(body))
+            .await
+    }
+
+    pub async fn delete(&self, path: &str) -> Response {
+        self.request_as(Some(&self.token), Method::DELETE, path, None)
+            .await
+    }
+
+    /// Send raw bytes with a content type (for malformed-body tests).
+    pub async fn post_raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> Response {
+        let res = self
+            .client
+            .post(format!("{}{path}", self.address))
+            .bearer_auth(&self.token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("request failed");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let text = res.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Response {
+            status,
+            body,
+            headers,
+        }
+    }
+
+    pub async fn create_circle(&self, body: Value) -> Value {
+        self.post("/api/v1/circles", &body).await.expect(201)
+    }
+
+    pub async fn circle_with_capacity(&self, capacity: Option<i64>) -> Value {
+        let mut body = json!({ "name": "Braiding Sweetgrass", "timezone": "America/New_York" });
+        if let Some(c) = capacity {
+            body["capacity"] = json!(c);
+        }
+        self.create_circle(body).await
+    }
+
+    pub async fn add_member(&self, circle_id: &str, email: &str) -> Response {
+        self.post(
+            &format!("/api/v1/circles/{circle_id}/members"),
+            &json!({ "email": email, "display_name": email.split('@').next().unwrap() }),
+        )
+        .await
+    }
+
+    pub async fn schedule(&self, circle_id: &str, body: Value) -> Vec<Value> {
+        let res = self
+            .post(&format!("/api/v1/circles/{circle_id}/schedules"), &body)
+            .await;
+        res.expect(201)["sessions"].as_array().unwrap().clone()
+    }
+
+    /// Row counts of every table, to show a rejected request changed nothing.
+    pub async fn table_counts(&self) -> Vec<(String, i64)> {
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let mut conn = self.conn().await;
+        let mut out = Vec::new();
+        for table in [
+            "members",
+            "circles",
+            "memberships",
+            "readings",
+            "schedules",
+            "sessions",
+            "rsvps",
+            "reflections",
+            "jobs",
+            "deliveries",
+            "api_tokens",
+        ] {
+            let c: Count = diesel::sql_query(format!("SELECT count(*) AS n FROM {table}"))
+                .get_result(&mut conn)
+                .await
+                .unwrap();
+            out.push((table.to_string(), c.n));
+        }
+        out
+    }
+
+    /// A digest of every row of the mutable tables, to show nothing changed at all.
+    pub async fn snapshot(&self) -> String {
+        #[derive(diesel::QueryableByName)]
+        struct Dump {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            d: String,
+        }
+        let mut conn = self.conn().await;
+        let mut out = String::new();
+        for table in [
+            "members",
+            "circles",
+            "memberships",
+            "readings",
+            "schedules",
+            "sessions",
+            "rsvps",
+            "reflections",
+            "jobs",
+        ] {
+            let d: Dump = diesel::sql_query(format!(
+                "SELECT coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '') AS d FROM {table} t"
+            ))
+            .get_result(&mut conn)
+            .await
+            .unwrap();
+            out.push_str(&d.d);
+            out.push('\n');
+        }
+        out
+    }
+}

@@ -1,0 +1,11 @@
+//! Integration tests: the real application against a real Postgres database per test.
+
+mod helpers;
+
+mod bad_input;
+mod circles;
+mod cli;
+mod members;
+mod operations;
+mod schema;
+mod sessions;
