@@ -1,5 +1,7 @@
 //! Structured logs. Every request gets a request id from `tracing-actix-web`.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{fmt, EnvFilter};
