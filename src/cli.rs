@@ -5,7 +5,7 @@ use clap::{Parser, Subcommand};
 use crate::config::Settings;
 use crate::db;
 use crate::domain::{DisplayName, EmailAddress};
-use crate::startup::{prepare_database, Application};
+use crate::startup::{prepare_database, Application, WorkerHandle};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -28,9 +28,32 @@ pub enum Command {
         #[arg(long)]
         revert_all: bool,
     },
+    /// Run the email worker alone (any number may run against one database).
+    Worker,
+    /// Look at and steer the email queue.
+    #[command(subcommand)]
+    Jobs(JobsCommand),
     /// Administrative tasks.
     #[command(subcommand)]
     Admin(AdminCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// How many jobs are in each state.
+    Stats,
+    /// List jobs, newest last.
+    List {
+        /// queued, running, done or dead.
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+    /// Queue a dead job again.
+    Retry { id: uuid::Uuid },
+    /// Run every job that is due now, then exit.
+    RunDue,
 }
 
 #[derive(Debug, Subcommand)]
@@ -73,7 +96,95 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 eprintln!("database is up to date");
             }
         }
+        Command::Worker => {
+            prepare_database(&settings).await?;
+            let pool = db::build_pool(&settings.database)?;
+            let worker = WorkerHandle::spawn(&settings, pool)?;
+            wait_for_stop_signal().await;
+            worker.shutdown().await;
+        }
+        Command::Jobs(cmd) => jobs(cmd, &settings).await?,
         Command::Admin(cmd) => admin(cmd, &settings).await?,
+    }
+    Ok(())
+}
+
+/// SIGTERM or Ctrl-C.
+async fn wait_for_stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    tracing::info!("stop signal received");
+}
+
+async fn jobs(cmd: JobsCommand, settings: &Settings) -> anyhow::Result<()> {
+    use crate::domain::{JobId, JobState};
+    prepare_database(settings).await?;
+    let pool = db::build_pool(&settings.database)?;
+    let mut conn = pool.get().await?;
+    match cmd {
+        JobsCommand::Stats => {
+            for (state, n) in db::jobs::counts_by_state(&mut conn).await? {
+                println!("{state:<8} {n}");
+            }
+        }
+        JobsCommand::List { state, limit } => {
+            let state = state
+                .map(|s| JobState::parse(&s, "--state"))
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            if !(1..=1000).contains(&limit) {
+                anyhow::bail!("--limit must be between 1 and 1000");
+            }
+            for job in db::jobs::list(&mut conn, state, None, limit).await? {
+                println!(
+                    "{}  {:<7} {:<18} attempts {}/{}  run_at {}  {}",
+                    job.id,
+                    job.state,
+                    job.kind,
+                    job.attempts,
+                    job.max_attempts,
+                    job.run_at.format("%Y-%m-%d %H:%M:%S"),
+                    job.last_error.unwrap_or_default()
+                );
+            }
+        }
+        JobsCommand::Retry { id } => match db::jobs::retry_dead(&mut conn, JobId(id)).await? {
+            Some(job) => println!("{} queued again", job.id),
+            None => match db::jobs::find(&mut conn, JobId(id)).await? {
+                Some(job) => anyhow::bail!("job {id} is {}, not dead", job.state),
+                None => anyhow::bail!("no job {id}"),
+            },
+        },
+        JobsCommand::RunDue => {
+            drop(conn);
+            let mailer = std::sync::Arc::new(crate::email::Mailer::from_settings(
+                &settings.email,
+                settings.worker.concurrency,
+            )?);
+            let ctx = crate::jobs::JobContext::new(settings, pool, mailer)?;
+            let report = crate::jobs::worker::drain(&ctx, &(&settings.worker).into()).await?;
+            println!(
+                "done {}, retrying later {}, dead {}",
+                report.done, report.retried, report.dead
+            );
+        }
     }
     Ok(())
 }

@@ -4,6 +4,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
 use figment::providers::{Env, Format, Toml};
 use figment::Figment;
@@ -212,6 +213,11 @@ pub struct WorkerSettings {
     pub enabled: bool,
     pub concurrency: usize,
     pub poll_interval_ms: u64,
+    /// How long a claimed job is ours; a worker that dies lets it go after this.
+    pub lease_seconds: u64,
+    /// First retry delay; each further attempt doubles it, with jitter, up to `retry_max_ms`.
+    pub retry_base_ms: u64,
+    pub retry_max_ms: u64,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -305,6 +311,20 @@ impl Settings {
         }
         if self.worker.concurrency == 0 {
             return err("`worker.concurrency` must be at least 1".into());
+        }
+        if self.worker.lease_seconds < 5 {
+            return err("`worker.lease_seconds` must be at least 5".into());
+        }
+        if self.worker.retry_base_ms == 0 || self.worker.retry_max_ms < self.worker.retry_base_ms {
+            return err(
+                "`worker.retry_base_ms` must be positive and at most `worker.retry_max_ms`".into(),
+            );
+        }
+        if lettre::message::Mailbox::from_str(&self.email.from).is_err() {
+            return err(format!(
+                "`email.from` is not a mailbox like `Roundtable <circles@example.org>`: {}",
+                self.email.from
+            ));
         }
         Ok(())
     }

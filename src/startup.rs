@@ -6,17 +6,53 @@ use std::sync::Arc;
 use actix_web::dev::Server;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
+use tokio::sync::watch;
 use tracing_actix_web::TracingLogger;
 
 use crate::config::Settings;
 use crate::db::{self, Pool};
+use crate::email::Mailer;
 use crate::http::{self, AppState};
+use crate::jobs::worker::{self, WorkerConfig};
+use crate::jobs::JobContext;
 use crate::metrics::Metrics;
 
 pub struct Application {
     port: u16,
     server: Server,
     pool: Pool,
+    worker: Option<WorkerHandle>,
+}
+
+/// A worker running inside this process, and the switch that stops it.
+pub struct WorkerHandle {
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl WorkerHandle {
+    /// Start the email worker for these settings over `pool`.
+    pub fn spawn(settings: &Settings, pool: Pool) -> anyhow::Result<Self> {
+        let mailer = Arc::new(Mailer::from_settings(
+            &settings.email,
+            settings.worker.concurrency,
+        )?);
+        let ctx = Arc::new(JobContext::new(settings, pool, mailer)?);
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(worker::run(
+            ctx,
+            WorkerConfig::from(&settings.worker),
+            Some(settings.database.url.clone()),
+            stopped,
+        ));
+        Ok(Self { stop, task })
+    }
+
+    /// Stop claiming, let jobs in flight finish, and wait for that.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
 }
 
 impl Application {
@@ -24,7 +60,14 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         prepare_database(&settings).await?;
         let pool = db::build_pool(&settings.database)?;
-        Self::build_with_pool(settings, pool)
+        let worker = if settings.worker.enabled {
+            Some(WorkerHandle::spawn(&settings, pool.clone())?)
+        } else {
+            None
+        };
+        let mut app = Self::build_with_pool(settings, pool)?;
+        app.worker = worker;
+        Ok(app)
     }
 
     /// Bind the HTTP listener over an existing pool (no migrations).
@@ -53,6 +96,7 @@ impl Application {
             port,
             server: server.run(),
             pool,
+            worker: None,
         })
     }
 
@@ -64,8 +108,13 @@ impl Application {
         &self.pool
     }
 
+    /// Serve until a stop signal; then the worker, if any, finishes its jobs in flight.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let result = self.server.await;
+        if let Some(worker) = self.worker {
+            worker.shutdown().await;
+        }
+        result
     }
 }
 

@@ -71,6 +71,49 @@ pub async fn enqueue(
         .optional()
 }
 
+/// Queue many jobs in one statement (in chunks); duplicates of pending jobs are dropped.
+pub async fn enqueue_many(
+    conn: &mut AsyncPgConnection,
+    batch: Vec<NewJob>,
+) -> diesel::QueryResult<usize> {
+    let mut inserted = 0;
+    for chunk in batch.chunks(1000) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|job| {
+                (
+                    jobs::id.eq(JobId::new()),
+                    jobs::kind.eq(job.kind),
+                    jobs::payload.eq(job.payload.clone()),
+                    jobs::dedupe_key.eq(job.dedupe_key.clone()),
+                    jobs::run_at.eq(job.run_at),
+                    jobs::max_attempts.eq(DEFAULT_MAX_ATTEMPTS),
+                )
+            })
+            .collect();
+        inserted += diesel::insert_into(jobs::table)
+            .values(rows)
+            .on_conflict_do_nothing()
+            .execute(conn)
+            .await?;
+    }
+    Ok(inserted)
+}
+
+/// Drop queued jobs with these keys (a rescheduled or cancelled session's pending mail).
+pub async fn delete_queued(
+    conn: &mut AsyncPgConnection,
+    keys: &[String],
+) -> diesel::QueryResult<usize> {
+    diesel::delete(
+        jobs::table
+            .filter(jobs::dedupe_key.eq_any(keys))
+            .filter(jobs::state.eq(JobState::Queued)),
+    )
+    .execute(conn)
+    .await
+}
+
 pub async fn list(
     conn: &mut AsyncPgConnection,
     state: Option<JobState>,

@@ -10,13 +10,16 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 
 use super::circles::{self, Circle};
-use super::jobs::{self, NewJob};
+use super::jobs;
 use super::members;
 use super::schema::{members as members_t, memberships};
 use crate::domain::{
     CircleId, CircleStatus, DisplayName, EmailAddress, MemberId, MembershipRole, MembershipState,
 };
+use crate::email::MessageKind;
 use crate::error::{AppError, AppResult};
+use crate::jobs::email::EmailJob;
+use crate::jobs::fanout::MemberInvitations;
 
 #[derive(Debug, Clone, diesel::Queryable, diesel::Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = memberships, check_for_backend(diesel::pg::Pg))]
@@ -40,13 +43,6 @@ pub struct RosterEntry {
     pub state: MembershipState,
     pub waitlist_position: Option<i32>,
     pub joined_at: DateTime<Utc>,
-}
-
-/// Email jobs that membership changes cause.
-pub mod job_kinds {
-    pub const WELCOME: &str = "membership_welcome";
-    pub const WAITLISTED: &str = "membership_waitlisted";
-    pub const PROMOTED: &str = "membership_promoted";
 }
 
 #[derive(Debug, Clone)]
@@ -86,8 +82,8 @@ pub async fn add_vouched(
         }
         let membership = seat(conn, &circle, member.id, role).await?;
         let kind = match membership.state {
-            MembershipState::Waitlisted => job_kinds::WAITLISTED,
-            _ => job_kinds::WELCOME,
+            MembershipState::Waitlisted => MessageKind::Waitlisted,
+            _ => MessageKind::Welcome,
         };
         enqueue_email(conn, kind, circle_id, member.id).await?;
         Ok(AddOutcome {
@@ -245,7 +241,7 @@ pub async fn promote_waitlist(
     .await?;
     renumber_waitlist(conn, circle.id).await?;
     for member in &promoted {
-        enqueue_email(conn, job_kinds::PROMOTED, circle.id, *member).await?;
+        enqueue_email(conn, MessageKind::Promoted, circle.id, *member).await?;
     }
     Ok(promoted)
 }
@@ -359,17 +355,30 @@ pub async fn active_among(
         .await
 }
 
+/// Queue the membership email and, for someone who now holds a seat, their invitations to
+/// the circle's upcoming sessions.
 async fn enqueue_email(
     conn: &mut AsyncPgConnection,
-    kind: &'static str,
+    message: MessageKind,
     circle: CircleId,
     member: MemberId,
 ) -> diesel::QueryResult<()> {
-    let payload = serde_json::json!({ "circle_id": circle, "member_id": member });
-    jobs::enqueue(
-        conn,
-        NewJob::now(kind, payload, format!("{kind}:{circle}:{member}")),
-    )
-    .await?;
-    Ok(())
+    let email = EmailJob {
+        message,
+        member_id: member,
+        circle_id: Some(circle),
+        session_id: None,
+        sequence: None,
+    };
+    let mut batch = vec![email.into_job(Utc::now())];
+    if matches!(message, MessageKind::Welcome | MessageKind::Promoted) {
+        batch.push(
+            MemberInvitations {
+                circle_id: circle,
+                member_id: member,
+            }
+            .into_job(),
+        );
+    }
+    jobs::enqueue_many(conn, batch).await.map(drop)
 }

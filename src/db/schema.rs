@@ -152,6 +152,7 @@ diesel::table! {
         kind -> Text,
         message_id -> Text,
         sent_at -> Timestamptz,
+        dedupe_key -> Nullable<Text>,
     }
 }
 

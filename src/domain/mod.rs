@@ -7,6 +7,7 @@ mod names;
 pub mod schedule;
 mod states;
 mod timezone;
+pub mod tokens;
 
 pub use clock::{hhmm, parse_hhmm};
 pub use email::EmailAddress;

@@ -1,7 +1,7 @@
 //! The test harness: each test gets its own database, copied from a migrated template, and
 //! the real application on a free port, plus typed helpers for the API.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
@@ -10,6 +10,9 @@ use reqwest::{Method, StatusCode};
 use roundtable::config::{DatabaseUrl, Profile, Settings};
 use roundtable::db::{self, Pool};
 use roundtable::domain::{DisplayName, EmailAddress, MemberId};
+use roundtable::email::Mailer;
+use roundtable::jobs::worker::{self, DrainReport, WorkerConfig};
+use roundtable::jobs::JobContext;
 use roundtable::startup::Application;
 use serde_json::{json, Value};
 
@@ -152,6 +155,9 @@ pub fn test_settings(db_url: &DatabaseUrl) -> Settings {
 }
 
 pub struct TestApp {
+    pub settings: Settings,
+    /// Messages handed to the in-memory mailer by `run_pending_jobs`.
+    pub mail: Arc<Mutex<Vec<Vec<u8>>>>,
     pub address: String,
     pub db_url: DatabaseUrl,
     pub pool: Pool,
@@ -171,10 +177,13 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_with_pool(settings: Settings, pool: Pool, db_url: DatabaseUrl) -> TestApp {
     roundtable::telemetry::init(&settings.log);
-    let app = Application::build_with_pool(settings, pool.clone()).expect("building the app");
+    let app =
+        Application::build_with_pool(settings.clone(), pool.clone()).expect("building the app");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     let mut test_app = TestApp {
+        settings,
+        mail: Arc::default(),
         address,
         db_url,
         pool,
@@ -193,6 +202,69 @@ pub async fn spawn_with_pool(settings: Settings, pool: Pool, db_url: DatabaseUrl
         test_app.token = token;
     }
     test_app
+}
+
+/// A sent message, parsed as MIME.
+#[derive(Debug, Clone)]
+pub struct SentEmail {
+    pub raw: String,
+    pub to: String,
+    pub subject: String,
+    pub message_id: String,
+    pub headers: Vec<(String, String)>,
+    pub text: String,
+    pub html: String,
+    /// (method, body) of the text/calendar part.
+    pub calendar: Option<(String, String)>,
+}
+
+impl SentEmail {
+    pub fn parse(raw: &[u8]) -> Self {
+        let mail = mailparse::parse_mail(raw).expect("a well-formed message");
+        let header = |name: &str| {
+            mail.headers
+                .iter()
+                .find(|h| h.get_key().eq_ignore_ascii_case(name))
+                .map(|h| h.get_value())
+                .unwrap_or_default()
+        };
+        let mut text = String::new();
+        let mut html = String::new();
+        let mut calendar = None;
+        for part in mail.parts() {
+            let ctype = &part.ctype;
+            match ctype.mimetype.as_str() {
+                "text/plain" => text = part.get_body().unwrap(),
+                "text/html" => html = part.get_body().unwrap(),
+                "text/calendar" => {
+                    let method = ctype.params.get("method").cloned().unwrap_or_default();
+                    calendar = Some((method, part.get_body().unwrap()));
+                }
+                _ => {}
+            }
+        }
+        Self {
+            raw: String::from_utf8_lossy(raw).into_owned(),
+            to: header("To"),
+            subject: header("Subject"),
+            message_id: header("Message-ID"),
+            headers: mail
+                .headers
+                .iter()
+                .map(|h| (h.get_key(), h.get_value()))
+                .collect(),
+            text,
+            html,
+            calendar,
+        }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 pub struct Response {
@@ -219,6 +291,57 @@ impl Response {
 }
 
 impl TestApp {
+    /// A job context whose mailer is `mailer`.
+    pub fn job_context(&self, mailer: Mailer) -> JobContext {
+        JobContext::new(&self.settings, self.pool.clone(), Arc::new(mailer)).unwrap()
+    }
+
+    /// A job context that sends through an SMTP server.
+    pub fn smtp_job_context(&self, smtp_url: &str) -> JobContext {
+        let mut email = self.settings.email.clone();
+        email.transport = roundtable::config::EmailTransport::Smtp;
+        email.smtp_url = Some(roundtable::config::Secret::new(smtp_url));
+        self.job_context(Mailer::from_settings(&email, 4).unwrap())
+    }
+
+    pub fn worker_config(&self) -> WorkerConfig {
+        WorkerConfig::from(&self.settings.worker)
+    }
+
+    /// Run every due job with the in-memory mailer; a job that dies fails the test.
+    pub async fn run_pending_jobs(&self) -> DrainReport {
+        let ctx = self.job_context(Mailer::Memory {
+            sent: self.mail.clone(),
+        });
+        let report = worker::drain(&ctx, &self.worker_config()).await.unwrap();
+        assert_eq!(
+            report.dead,
+            0,
+            "a job died: {:?}",
+            self.jobs_in_state("dead").await
+        );
+        report
+    }
+
+    /// Messages the in-memory mailer was handed, parsed.
+    pub fn sent_emails(&self) -> Vec<SentEmail> {
+        self.mail
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|raw| SentEmail::parse(raw))
+            .collect()
+    }
+
+    pub async fn jobs_in_state(&self, state: &str) -> Vec<Value> {
+        self.get(&format!("/api/v1/jobs?state={state}&limit=200"))
+            .await
+            .expect(200)["items"]
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
     pub async fn conn(&self) -> db::Connection {
         AsyncPgConnection::establish(self.db_url.expose())
             .await

@@ -1,10 +1,12 @@
 //! Integration tests: the real application against a real Postgres database per test.
 
 mod helpers;
+mod smtp;
 
 mod bad_input;
 mod circles;
 mod cli;
+mod email;
 mod members;
 mod operations;
 mod schema;

@@ -75,9 +75,31 @@ async fn fifty_concurrent_joins_fill_ten_seats_and_waitlist_the_rest_in_order() 
         assert_eq!(member["state"], r.body["state"]);
         assert_eq!(member["waitlist_position"], r.body["waitlist_position"]);
     }
-    let counts = app.table_counts().await;
-    let jobs = counts.iter().find(|(t, _)| t == "jobs").unwrap().1;
-    assert_eq!(jobs, 50, "one welcome or waitlisted email per join");
+    let jobs = app.jobs_in_state("queued").await;
+    let emails: Vec<&Value> = jobs.iter().filter(|j| j["kind"] == "email").collect();
+    assert_eq!(emails.len(), 50, "one welcome or waitlisted email per join");
+    assert_eq!(
+        emails
+            .iter()
+            .filter(|j| j["payload"]["message"] == "welcome")
+            .count(),
+        10
+    );
+    assert_eq!(
+        emails
+            .iter()
+            .filter(|j| j["payload"]["message"] == "waitlisted")
+            .count(),
+        40
+    );
+    let invitations = jobs
+        .iter()
+        .filter(|j| j["kind"] == "member_invitations")
+        .count();
+    assert_eq!(
+        invitations, 10,
+        "seated members are invited to upcoming sessions"
+    );
 }
 
 #[tokio::test]
@@ -138,7 +160,7 @@ async fn leaving_promotes_the_head_of_the_waitlist_and_queues_an_email() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|j| j["kind"] == "membership_promoted")
+        .filter(|j| j["kind"] == "email" && j["payload"]["message"] == "promoted")
         .collect();
     assert_eq!(promoted.len(), 1);
     assert_eq!(promoted[0]["payload"]["member_id"], ids[2].as_str());

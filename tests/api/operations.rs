@@ -31,7 +31,7 @@ async fn health_readiness_and_metrics_answer() {
     assert!(text.contains(r#"roundtable_http_requests_total{method="GET",route="/api/v1/circles/{id}",status="200"} 1"#), "{text}");
     assert!(text.contains(r#"roundtable_http_request_duration_seconds_count{method="POST",route="/api/v1/circles",} "#.trim_end_matches(", ")) || text.contains(r#"roundtable_http_request_duration_seconds_count{method="POST",route="/api/v1/circles"} 1"#), "{text}");
     assert!(
-        text.contains(r#"roundtable_jobs{state="queued"} 1"#),
+        text.contains(r#"roundtable_jobs{state="queued"} 2"#),
         "{text}"
     );
     assert!(

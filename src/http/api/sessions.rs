@@ -10,7 +10,7 @@ use super::auth::Caller;
 use super::circles::location;
 use super::double_option;
 use crate::db::sessions::{self, Session, SessionChanges};
-use crate::db::{memberships, readings};
+use crate::db::{circles, memberships, readings};
 use crate::domain::schedule::{End, Frequency, ScheduleRule, WeekOfMonth};
 use crate::domain::{
     parse_hhmm, CircleId, CircleStatus, Invalid, MemberId, ReadingId, SessionId, SessionStatus,
@@ -18,6 +18,7 @@ use crate::domain::{
 };
 use crate::error::{AppError, AppResult};
 use crate::http::AppState;
+use crate::jobs::session_events;
 use crate::pagination::{time_id_cursor, Page, PageQuery};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -160,14 +161,16 @@ pub async fn create_schedule(
     let location = location_override.or(circle.location.clone());
     let sessions = conn
         .transaction::<_, AppError, _>(async |conn| {
-            Ok(sessions::create_from_schedule(
+            let created = sessions::create_from_schedule(
                 conn,
                 circle.id,
                 timezone,
                 &rule,
                 location.as_deref(),
             )
-            .await?)
+            .await?;
+            session_events::sessions_created(conn, &circle, &created).await?;
+            Ok(created)
         })
         .await?;
     Ok(HttpResponse::Created().json(ScheduleCreated { sessions }))
@@ -367,7 +370,12 @@ pub async fn patch(
                 facilitator_id: input.facilitator_id.unwrap_or(current.facilitator_id),
                 prompts: prompts.unwrap_or(current.prompts),
             };
-            Ok(sessions::update(conn, session_id, &changes).await?)
+            let updated = sessions::update(conn, session_id, &changes).await?;
+            let circle = circles::find(conn, updated.circle_id)
+                .await?
+                .ok_or(AppError::NotFound("circle"))?;
+            session_events::session_changed(conn, &circle, &updated).await?;
+            Ok(updated)
         })
         .await?;
     Ok(web::Json(session))
@@ -395,7 +403,9 @@ pub async fn cancel(
             if current.status == SessionStatus::Cancelled {
                 return Ok(current);
             }
-            Ok(sessions::cancel(conn, session_id).await?)
+            let cancelled = sessions::cancel(conn, session_id).await?;
+            session_events::session_cancelled(conn, &cancelled).await?;
+            Ok(cancelled)
         })
         .await?;
     Ok(web::Json(session))

@@ -1,0 +1,340 @@
+//! Every message Roundtable sends: its subject, text and HTML parts rendered from
+//! `templates/email/<name>.{txt,html}` around one base layout.
+
+use askama::Template;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::CircleKind;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageKind {
+    Confirmation,
+    Welcome,
+    Waitlisted,
+    Promoted,
+    Invitation,
+    SessionUpdate,
+    SessionCancelled,
+    Reminder,
+    ReflectionPrompt,
+    FacilitatorDigest,
+    LoginLink,
+}
+
+impl MessageKind {
+    pub const ALL: [MessageKind; 11] = [
+        Self::Confirmation,
+        Self::Welcome,
+        Self::Waitlisted,
+        Self::Promoted,
+        Self::Invitation,
+        Self::SessionUpdate,
+        Self::SessionCancelled,
+        Self::Reminder,
+        Self::ReflectionPrompt,
+        Self::FacilitatorDigest,
+        Self::LoginLink,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Confirmation => "confirmation",
+            Self::Welcome => "welcome",
+            Self::Waitlisted => "waitlisted",
+            Self::Promoted => "promoted",
+            Self::Invitation => "invitation",
+            Self::SessionUpdate => "session_update",
+            Self::SessionCancelled => "session_cancelled",
+            Self::Reminder => "reminder",
+            Self::ReflectionPrompt => "reflection_prompt",
+            Self::FacilitatorDigest => "facilitator_digest",
+            Self::LoginLink => "login_link",
+        }
+    }
+
+    /// Confirmation and sign-in mail is sent even to people who unsubscribed, because they
+    /// asked for it just now; it carries no unsubscribe header.
+    pub fn is_transactional(self) -> bool {
+        matches!(self, Self::Confirmation | Self::LoginLink)
+    }
+
+    /// Messages about one session (they name it and may carry a calendar part).
+    pub fn is_about_a_session(self) -> bool {
+        matches!(
+            self,
+            Self::Invitation
+                | Self::SessionUpdate
+                | Self::SessionCancelled
+                | Self::Reminder
+                | Self::ReflectionPrompt
+                | Self::FacilitatorDigest
+        )
+    }
+}
+
+impl std::fmt::Display for MessageKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A session as an email shows it, in the recipient's zone.
+#[derive(Debug, Clone)]
+pub struct SessionView {
+    /// e.g. "Thursday 4 March 2027, 19:00–20:30 (Europe/London)".
+    pub when: String,
+    pub location: Option<String>,
+    pub reading: Option<String>,
+    pub facilitator: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RsvpLinks {
+    pub yes: String,
+    pub no: String,
+    pub maybe: String,
+}
+
+/// Who answered what, for the facilitator's digest.
+#[derive(Debug, Clone, Default)]
+pub struct Digest {
+    pub yes: Vec<String>,
+    pub no: Vec<String>,
+    pub maybe: Vec<String>,
+    pub unanswered: Vec<String>,
+}
+
+/// Everything any message may show. Absent parts are simply not rendered.
+#[derive(Debug, Clone)]
+pub struct EmailContext {
+    pub kind: MessageKind,
+    pub recipient_name: String,
+    pub circle_name: String,
+    pub circle_url: String,
+    pub session: Option<SessionView>,
+    pub waitlist_position: Option<i32>,
+    /// The message's main link: confirm, sign in, or reflect.
+    pub action_url: Option<String>,
+    pub rsvp: Option<RsvpLinks>,
+    pub prompts: Vec<String>,
+    pub digest: Option<Digest>,
+    pub manage_url: Option<String>,
+    pub unsubscribe_url: Option<String>,
+}
+
+/// A rendered message, ready for the mailer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+macro_rules! message_templates {
+    ($($kind:ident => $text:ident($text_path:literal), $html:ident($html_path:literal);)*) => {
+        $(
+            #[derive(Template)]
+            #[template(path = $text_path)]
+            struct $text<'a> {
+                c: &'a EmailContext,
+            }
+
+            #[derive(Template)]
+            #[template(path = $html_path)]
+            struct $html<'a> {
+                c: &'a EmailContext,
+            }
+        )*
+
+        fn render_parts(c: &EmailContext) -> askama::Result<(String, String)> {
+            match c.kind {
+                $(MessageKind::$kind => Ok(($text { c }.render()?, $html { c }.render()?)),)*
+            }
+        }
+    };
+}
+
+message_templates! {
+    Confirmation => ConfirmationText("email/confirmation.txt"), ConfirmationHtml("email/confirmation.html");
+    Welcome => WelcomeText("email/welcome.txt"), WelcomeHtml("email/welcome.html");
+    Waitlisted => WaitlistedText("email/waitlisted.txt"), WaitlistedHtml("email/waitlisted.html");
+    Promoted => PromotedText("email/promoted.txt"), PromotedHtml("email/promoted.html");
+    Invitation => InvitationText("email/invitation.txt"), InvitationHtml("email/invitation.html");
+    SessionUpdate => SessionUpdateText("email/session_update.txt"), SessionUpdateHtml("email/session_update.html");
+    SessionCancelled => SessionCancelledText("email/session_cancelled.txt"), SessionCancelledHtml("email/session_cancelled.html");
+    Reminder => ReminderText("email/reminder.txt"), ReminderHtml("email/reminder.html");
+    ReflectionPrompt => ReflectionPromptText("email/reflection_prompt.txt"), ReflectionPromptHtml("email/reflection_prompt.html");
+    FacilitatorDigest => FacilitatorDigestText("email/facilitator_digest.txt"), FacilitatorDigestHtml("email/facilitator_digest.html");
+    LoginLink => LoginLinkText("email/login_link.txt"), LoginLinkHtml("email/login_link.html");
+}
+
+fn subject(c: &EmailContext) -> String {
+    let circle = &c.circle_name;
+    let when = c.session.as_ref().map(|s| s.when.as_str()).unwrap_or("");
+    match c.kind {
+        MessageKind::Confirmation => format!("Confirm your place in {circle}"),
+        MessageKind::Welcome => format!("Welcome to {circle}"),
+        MessageKind::Waitlisted => format!("You are on the waitlist for {circle}"),
+        MessageKind::Promoted => format!("A seat opened up in {circle}"),
+        MessageKind::Invitation => format!("Invitation: {circle}, {when}"),
+        MessageKind::SessionUpdate => format!("Changed: {circle}, {when}"),
+        MessageKind::SessionCancelled => format!("Cancelled: {circle}, {when}"),
+        MessageKind::Reminder => format!("Reminder: {circle}, {when}"),
+        MessageKind::ReflectionPrompt => format!("How was {circle}? A moment to reflect"),
+        MessageKind::FacilitatorDigest => format!("Before your session: {circle}, {when}"),
+        MessageKind::LoginLink => "Your Roundtable sign-in link".to_string(),
+    }
+}
+
+pub fn render(c: &EmailContext) -> Result<Rendered, askama::Error> {
+    let (text, html) = render_parts(c)?;
+    Ok(Rendered {
+        subject: subject(c),
+        text: tidy_text(&text),
+        html,
+    })
+}
+
+/// Collapse the blank-line runs that optional template parts leave behind.
+fn tidy_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut blank_run = 0;
+    for line in text.lines() {
+        let line = line.trim_end();
+        if line.is_empty() {
+            blank_run += 1;
+            if blank_run > 1 {
+                continue;
+            }
+        } else {
+            blank_run = 0;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out.trim_start_matches('\n').to_string()
+}
+
+/// Reflection questions that suit the circle, unless the session has its own (one per line).
+pub fn prompts_for(kind: CircleKind, session_prompts: Option<&str>) -> Vec<String> {
+    if let Some(custom) = session_prompts {
+        let lines: Vec<String> = custom
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect();
+        if !lines.is_empty() {
+            return lines;
+        }
+    }
+    let defaults: &[&str] = match kind {
+        CircleKind::BookClub => &[
+            "What from this reading stayed with you?",
+            "Where did you disagree, with the author or with each other?",
+            "What would you like the circle to explore next time?",
+        ],
+        CircleKind::LearningCircle => &[
+            "What did you learn that you want to keep?",
+            "What is still unclear, and who in the circle could help?",
+            "What will you try before the next session?",
+        ],
+        CircleKind::RestorativeCircle => &[
+            "What did you hear today that you want to honour?",
+            "How are you leaving, compared with how you arrived?",
+            "What do you need from the circle next time?",
+        ],
+    };
+    defaults.iter().map(|s| s.to_string()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A context with every part filled in, as the snapshots show each message.
+    pub fn sample(kind: MessageKind) -> EmailContext {
+        let base = "https://circles.example.org";
+        let session = kind.is_about_a_session().then(|| SessionView {
+            when: "Thursday 4 March 2027, 19:00–20:30 (Europe/London)".into(),
+            location: Some("Room 4 & the garden".into()),
+            reading: Some("Braiding Sweetgrass, by Robin Wall Kimmerer".into()),
+            facilitator: Some("Ada <Lovelace>".into()),
+        });
+        let rsvp = matches!(
+            kind,
+            MessageKind::Invitation | MessageKind::SessionUpdate | MessageKind::Reminder
+        )
+        .then(|| RsvpLinks {
+            yes: format!("{base}/rsvp/TOKEN?response=yes"),
+            no: format!("{base}/rsvp/TOKEN?response=no"),
+            maybe: format!("{base}/rsvp/TOKEN?response=maybe"),
+        });
+        let action_url = match kind {
+            MessageKind::Confirmation => Some(format!("{base}/confirm/TOKEN")),
+            MessageKind::LoginLink => Some(format!("{base}/login/TOKEN")),
+            MessageKind::ReflectionPrompt => Some(format!("{base}/reflect/TOKEN")),
+            _ => None,
+        };
+        EmailContext {
+            kind,
+            recipient_name: "Grace".into(),
+            circle_name: "Slow Reading".into(),
+            circle_url: format!("{base}/c/slow-reading"),
+            session,
+            waitlist_position: (kind == MessageKind::Waitlisted).then_some(3),
+            action_url,
+            rsvp,
+            prompts: if kind == MessageKind::ReflectionPrompt {
+                prompts_for(CircleKind::BookClub, None)
+            } else {
+                Vec::new()
+            },
+            digest: (kind == MessageKind::FacilitatorDigest).then(|| Digest {
+                yes: vec!["Ada".into(), "Bo".into()],
+                no: vec!["Cy".into()],
+                maybe: vec![],
+                unanswered: vec!["Di".into()],
+            }),
+            manage_url: Some(format!("{base}/me/TOKEN")),
+            unsubscribe_url: (!kind.is_transactional())
+                .then(|| format!("{base}/unsubscribe/TOKEN")),
+        }
+    }
+
+    #[test]
+    fn every_message_renders_as_snapshotted() {
+        for kind in MessageKind::ALL {
+            let rendered = render(&sample(kind)).unwrap();
+            insta::assert_snapshot!(format!("{kind}_subject"), rendered.subject);
+            insta::assert_snapshot!(format!("{kind}_text"), rendered.text);
+            insta::assert_snapshot!(format!("{kind}_html"), rendered.html);
+        }
+    }
+
+    #[test]
+    fn html_parts_escape_what_people_typed() {
+        let mut c = sample(MessageKind::Invitation);
+        c.circle_name = "<script>alert(1)</script>".into();
+        let rendered = render(&c).unwrap();
+        assert!(!rendered.html.contains("<script>"));
+        assert!(
+            rendered.html.contains("&#60;script&#62;") || rendered.html.contains("&lt;script&gt;")
+        );
+        assert!(
+            rendered.text.contains("<script>"),
+            "plain text is not escaped"
+        );
+    }
+
+    #[test]
+    fn prompts_suit_the_circle_unless_the_session_sets_its_own() {
+        assert_eq!(prompts_for(CircleKind::LearningCircle, None).len(), 3);
+        assert_eq!(
+            prompts_for(CircleKind::BookClub, Some("  One?\n\nTwo?  ")),
+            vec!["One?".to_string(), "Two?".to_string()]
+        );
+        assert_eq!(prompts_for(CircleKind::BookClub, Some("  \n")).len(), 3);
+    }
+}

@@ -1,0 +1,390 @@
+//! The per-recipient email job: load what the message needs, check it is still wanted,
+//! render it, hand it to the mailer, and report the delivery.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use diesel_async::AsyncPgConnection;
+use lettre::message::Mailbox;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use super::queue::{self, JobError, NewDelivery};
+use super::JobContext;
+use crate::db::{circles, jobs::NewJob, members, memberships, readings, rsvps, sessions};
+use crate::domain::{
+    CircleId, MemberId, MembershipRole, MembershipState, RsvpResponse, SessionId, SessionStatus,
+};
+use crate::email::ics::{self, CalendarEvent};
+use crate::email::messages::{self, Digest, EmailContext, MessageKind, RsvpLinks, SessionView};
+use crate::email::OutgoingEmail;
+use crate::links::Holder;
+
+pub const KIND: &str = "email";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailJob {
+    pub message: MessageKind,
+    pub member_id: MemberId,
+    pub circle_id: Option<CircleId>,
+    pub session_id: Option<SessionId>,
+    /// The session's `ics_sequence` the message is about (updates, cancellations, reminders).
+    pub sequence: Option<i32>,
+}
+
+impl EmailJob {
+    /// One key per message and recipient. Invitations and reflection prompts are sent once per
+    /// session; updates, cancellations, reminders and digests once per version of the session.
+    pub fn dedupe_key(&self) -> String {
+        let object = self
+            .session_id
+            .map(|s| s.to_string())
+            .or(self.circle_id.map(|c| c.to_string()))
+            .unwrap_or_else(|| "-".into());
+        let versioned = matches!(
+            self.message,
+            MessageKind::SessionUpdate
+                | MessageKind::SessionCancelled
+                | MessageKind::Reminder
+                | MessageKind::FacilitatorDigest
+        );
+        match (versioned, self.sequence) {
+            (true, Some(seq)) => {
+                format!("email:{}:{object}:{}:{seq}", self.message, self.member_id)
+            }
+            _ => format!("email:{}:{object}:{}", self.message, self.member_id),
+        }
+    }
+
+    pub fn into_job(self, run_at: DateTime<Utc>) -> NewJob {
+        NewJob {
+            kind: KIND,
+            dedupe_key: Some(self.dedupe_key()),
+            payload: serde_json::to_value(&self).expect("email jobs serialise"),
+            run_at,
+        }
+    }
+}
+
+/// Queue one email now, in the caller's transaction.
+pub async fn enqueue(conn: &mut AsyncPgConnection, job: EmailJob) -> diesel::QueryResult<()> {
+    crate::db::jobs::enqueue(conn, job.into_job(Utc::now()))
+        .await
+        .map(drop)
+}
+
+/// A Message-ID that is the same on every attempt, so a resend is recognisably a resend.
+pub fn message_id(dedupe_key: &str, host: &str) -> String {
+    let digest = Sha256::digest(dedupe_key.as_bytes());
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("<{hex}@{host}>")
+}
+
+pub async fn run(ctx: &JobContext, job: EmailJob) -> Result<Option<NewDelivery>, JobError> {
+    let key = job.dedupe_key();
+    let Some(outgoing) = ({
+        let mut conn = ctx.pool.get().await?;
+        // A session message that already reached the mail server is not sent twice, even if
+        // a second fan-out queued it again.
+        if job.message.is_about_a_session() && queue::already_delivered(&mut conn, &key).await? {
+            return Ok(None);
+        }
+        prepare(ctx, &mut conn, &job, &key).await?
+        // The connection goes back to the pool before the (slow) send.
+    }) else {
+        return Ok(None);
+    };
+    let message = outgoing
+        .to_message()
+        .map_err(|e| JobError::Permanent(format!("building the message: {e}")))?;
+    ctx.mailer.send(&message).await?;
+    Ok(Some(NewDelivery {
+        member_id: Some(job.member_id),
+        circle_id: job.circle_id,
+        recipient: outgoing.to.email.to_string(),
+        kind: job.message.to_string(),
+        message_id: outgoing.message_id,
+        dedupe_key: Some(key),
+    }))
+}
+
+/// Build the message, or `None` when it is no longer wanted (the person left, unsubscribed,
+/// turned this kind of mail off, or the session changed since).
+async fn prepare(
+    ctx: &JobContext,
+    conn: &mut AsyncPgConnection,
+    job: &EmailJob,
+    key: &str,
+) -> Result<Option<OutgoingEmail>, JobError> {
+    let now = Utc::now();
+    let Some(member) = members::find(conn, job.member_id).await? else {
+        return Ok(None);
+    };
+    let kind = job.message;
+    let unwanted = (!kind.is_transactional() && member.unsubscribed_at.is_some())
+        || (kind == MessageKind::Reminder && !member.reminders_enabled)
+        || (kind == MessageKind::ReflectionPrompt && !member.reflection_prompts_enabled);
+    if unwanted {
+        return Ok(None);
+    }
+    let session = match job.session_id {
+        Some(id) => match sessions::find(conn, id).await? {
+            Some(s) => Some(s),
+            None => return Ok(None),
+        },
+        None => None,
+    };
+    let circle_id = job.circle_id.or(session.as_ref().map(|s| s.circle_id));
+    let circle = match circle_id {
+        Some(id) => match circles::find(conn, id).await? {
+            Some(c) => Some(c),
+            None => return Ok(None),
+        },
+        None => None,
+    };
+    let membership = match &circle {
+        Some(c) => memberships::find(conn, c.id, member.id).await?,
+        None => None,
+    };
+    let state = membership.as_ref().map(|m| m.state);
+    let still_relevant = match kind {
+        MessageKind::Confirmation => state == Some(MembershipState::Pending),
+        MessageKind::Waitlisted => state == Some(MembershipState::Waitlisted),
+        MessageKind::LoginLink => true,
+        MessageKind::FacilitatorDigest => {
+            let hosts_session = session.as_ref().and_then(|s| s.facilitator_id) == Some(member.id);
+            state == Some(MembershipState::Active)
+                && (hosts_session
+                    || membership.as_ref().map(|m| m.role) == Some(MembershipRole::Facilitator))
+        }
+        _ => state == Some(MembershipState::Active),
+    };
+    if !still_relevant {
+        return Ok(None);
+    }
+    if let Some(s) = &session {
+        let cancelled = s.status == SessionStatus::Cancelled;
+        let stale_version = job.sequence.is_some_and(|seq| seq != s.ics_sequence)
+            && kind != MessageKind::SessionCancelled;
+        if (cancelled && kind != MessageKind::SessionCancelled) || stale_version {
+            return Ok(None);
+        }
+    }
+
+    let holder = Holder {
+        member: member.id.0,
+        token_version: member.token_version,
+    };
+    let links = &ctx.links;
+    let zone: Tz = member
+        .timezone
+        .as_deref()
+        .or(session.as_ref().map(|s| s.timezone.as_str()))
+        .and_then(|z| z.parse().ok())
+        .unwrap_or(chrono_tz::UTC);
+
+    let session_view = match &session {
+        Some(s) => {
+            let reading = match s.reading_id {
+                Some(r) => readings::find_in_circle(conn, s.circle_id, r)
+                    .await?
+                    .map(|r| match r.author {
+                        Some(author) => format!("{}, by {author}", r.title),
+                        None => r.title,
+                    }),
+                None => None,
+            };
+            let facilitator = match s.facilitator_id {
+                Some(f) => members::find(conn, f).await?.map(|m| m.display_name),
+                None => None,
+            };
+            Some(SessionView {
+                when: describe_time(s.starts_at, s.ends_at, zone),
+                location: s.location.clone(),
+                reading,
+                facilitator,
+            })
+        }
+        None => None,
+    };
+    let rsvp = match (&session, kind) {
+        (Some(s), MessageKind::Invitation | MessageKind::SessionUpdate | MessageKind::Reminder) => {
+            let link = |r| links.rsvp(holder, s.id.0, s.ends_at, Some(r));
+            Some(RsvpLinks {
+                yes: link(RsvpResponse::Yes),
+                no: link(RsvpResponse::No),
+                maybe: link(RsvpResponse::Maybe),
+            })
+        }
+        _ => None,
+    };
+    let digest = match (&session, kind) {
+        (Some(s), MessageKind::FacilitatorDigest) => {
+            let mut d = Digest::default();
+            for entry in rsvps::for_session(conn, s.id, None, 10_000).await? {
+                let list = match entry.response {
+                    Some(RsvpResponse::Yes) => &mut d.yes,
+                    Some(RsvpResponse::No) => &mut d.no,
+                    Some(RsvpResponse::Maybe) => &mut d.maybe,
+                    None => &mut d.unanswered,
+                };
+                list.push(entry.display_name);
+            }
+            Some(d)
+        }
+        _ => None,
+    };
+    let action_url = match (kind, &session, &circle) {
+        (MessageKind::Confirmation, _, Some(c)) => Some(links.confirm(holder, c.id.0, now)),
+        (MessageKind::ReflectionPrompt, Some(s), _) => Some(links.reflect(holder, s.id.0, now)),
+        _ => None,
+    };
+    let prompts = match (kind, &session, &circle) {
+        (MessageKind::ReflectionPrompt, Some(s), Some(c)) => {
+            messages::prompts_for(c.kind, s.prompts.as_deref())
+        }
+        _ => Vec::new(),
+    };
+    let unsubscribe_url = (!kind.is_transactional()).then(|| links.unsubscribe(holder));
+    let context = EmailContext {
+        kind,
+        recipient_name: member.display_name.clone(),
+        circle_name: circle
+            .as_ref()
+            .map_or_else(|| "Dashboard".to_string(), |c| c.name.clone()),
+        circle_url: circle
+            .as_ref()
+            .map_or_else(|| links.base().to_string(), |c| links.circle(&c.slug)),
+        session: session_view,
+        waitlist_position: membership.as_ref().and_then(|m| m.waitlist_position),
+        action_url,
+        rsvp,
+        prompts,
+        digest,
+        manage_url: Some(links.me(holder, now)),
+        unsubscribe_url: unsubscribe_url.clone(),
+    };
+    let rendered = messages::render(&context)
+        .map_err(|e| JobError::Permanent(format!("rendering {kind}: {e}")))?;
+
+    let calendar = match (&session, &circle, kind) {
+        (
+            Some(s),
+            Some(c),
+            MessageKind::Invitation | MessageKind::SessionUpdate | MessageKind::SessionCancelled,
+        ) => {
+            let method = if kind == MessageKind::SessionCancelled {
+                ics::Method::Cancel
+            } else {
+                ics::Method::Request
+            };
+            let event = CalendarEvent {
+                uid: ics::session_uid(s.id.0, links.host()),
+                sequence: s.ics_sequence.max(0) as u32,
+                starts_at: s.starts_at,
+                ends_at: s.ends_at,
+                summary: c.name.clone(),
+                description: calendar_description(
+                    &context,
+                    links.rsvp(holder, s.id.0, s.ends_at, None),
+                ),
+                location: s.location.clone(),
+                url: Some(links.circle(&c.slug)),
+                organizer_name: "Roundtable".into(),
+                organizer_email: ctx.from.email.to_string(),
+                attendee: Some((member.display_name.clone(), member.email.clone())),
+                cancelled: kind == MessageKind::SessionCancelled,
+            };
+            Some((method, ics::calendar(method, &[event], now)))
+        }
+        _ => None,
+    };
+
+    let to = Mailbox::new(
+        Some(member.display_name.clone()),
+        member.email.parse().map_err(|e| {
+            JobError::Permanent(format!(
+                "the address {} is not deliverable: {e}",
+                member.email
+            ))
+        })?,
+    );
+    Ok(Some(OutgoingEmail {
+        to,
+        from: ctx.from.clone(),
+        message_id: message_id(key, links.host()),
+        rendered,
+        unsubscribe_url,
+        calendar,
+    }))
+}
+
+fn calendar_description(c: &EmailContext, rsvp_url: String) -> String {
+    let mut lines = Vec::new();
+    if let Some(s) = &c.session {
+        if let Some(reading) = &s.reading {
+            lines.push(format!("Reading: {reading}"));
+        }
+        if let Some(host) = &s.facilitator {
+            lines.push(format!("Facilitating: {host}"));
+        }
+    }
+    lines.push(format!("Answer yes, no or maybe: {rsvp_url}"));
+    lines.join("\n")
+}
+
+/// "Thursday 4 March 2027, 19:00–20:30 (Europe/London)" in the given zone.
+pub fn describe_time(starts: DateTime<Utc>, ends: DateTime<Utc>, zone: Tz) -> String {
+    let s = starts.with_timezone(&zone);
+    let e = ends.with_timezone(&zone);
+    let end = if s.date_naive() == e.date_naive() {
+        e.format("%H:%M").to_string()
+    } else {
+        e.format("%A %-d %B %H:%M").to_string()
+    };
+    format!(
+        "{}–{end} ({})",
+        s.format("%A %-d %B %Y, %H:%M"),
+        zone.name()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_described_in_the_readers_zone() {
+        let starts = "2027-03-04T19:00:00Z".parse().unwrap();
+        let ends = "2027-03-04T20:30:00Z".parse().unwrap();
+        assert_eq!(
+            describe_time(starts, ends, chrono_tz::Europe::London),
+            "Thursday 4 March 2027, 19:00–20:30 (Europe/London)"
+        );
+        assert_eq!(
+            describe_time(starts, ends, chrono_tz::Asia::Kolkata),
+            "Friday 5 March 2027, 00:30–02:00 (Asia/Kolkata)"
+        );
+    }
+
+    #[test]
+    fn keys_version_only_what_changes_with_the_session() {
+        let job = |message, sequence| EmailJob {
+            message,
+            member_id: MemberId(uuid::Uuid::nil()),
+            circle_id: None,
+            session_id: Some(SessionId(uuid::Uuid::nil())),
+            sequence,
+        };
+        assert_eq!(
+            job(MessageKind::Invitation, Some(3)).dedupe_key(),
+            job(MessageKind::Invitation, Some(4)).dedupe_key()
+        );
+        assert_ne!(
+            job(MessageKind::SessionUpdate, Some(3)).dedupe_key(),
+            job(MessageKind::SessionUpdate, Some(4)).dedupe_key()
+        );
+        assert_eq!(message_id("a", "h"), message_id("a", "h"));
+        assert_ne!(message_id("a", "h"), message_id("b", "h"));
+    }
+}

@@ -1,0 +1,165 @@
+//! Fan-out jobs: a session-level message becomes one email job per current member when it
+//! runs (so people who joined since are included and people who left are not), and a new
+//! member gets invitations to the circle's upcoming sessions.
+
+use chrono::{DateTime, Utc};
+use diesel::{ExpressionMethods, QueryDsl};
+use diesel_async::RunQueryDsl;
+use serde::{Deserialize, Serialize};
+
+use super::email::EmailJob;
+use super::queue::JobError;
+use super::JobContext;
+use crate::db::jobs::{self, NewJob};
+use crate::db::schema::{memberships, sessions as sessions_t};
+use crate::db::sessions;
+use crate::domain::{
+    CircleId, MemberId, MembershipRole, MembershipState, SessionId, SessionStatus,
+};
+use crate::email::MessageKind;
+
+pub const SESSION_KIND: &str = "session_fanout";
+pub const MEMBER_KIND: &str = "member_invitations";
+
+/// Upcoming sessions a new member is invited to at most.
+const MAX_INVITATIONS: i64 = 52;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionFanout {
+    pub session_id: SessionId,
+    pub message: MessageKind,
+    pub sequence: i32,
+}
+
+impl SessionFanout {
+    pub fn dedupe_key(&self) -> String {
+        match self.message {
+            MessageKind::SessionUpdate | MessageKind::SessionCancelled => {
+                format!(
+                    "fanout:{}:{}:{}",
+                    self.message, self.session_id, self.sequence
+                )
+            }
+            _ => format!("fanout:{}:{}", self.message, self.session_id),
+        }
+    }
+
+    pub fn into_job(self, run_at: DateTime<Utc>) -> NewJob {
+        NewJob {
+            kind: SESSION_KIND,
+            dedupe_key: Some(self.dedupe_key()),
+            payload: serde_json::to_value(&self).expect("fan-out jobs serialise"),
+            run_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemberInvitations {
+    pub circle_id: CircleId,
+    pub member_id: MemberId,
+}
+
+impl MemberInvitations {
+    pub fn into_job(self) -> NewJob {
+        NewJob {
+            kind: MEMBER_KIND,
+            dedupe_key: Some(format!("invitations:{}:{}", self.circle_id, self.member_id)),
+            payload: serde_json::to_value(&self).expect("fan-out jobs serialise"),
+            run_at: Utc::now(),
+        }
+    }
+}
+
+fn versioned(message: MessageKind) -> bool {
+    matches!(
+        message,
+        MessageKind::SessionUpdate
+            | MessageKind::SessionCancelled
+            | MessageKind::Reminder
+            | MessageKind::FacilitatorDigest
+    )
+}
+
+pub async fn run_session(ctx: &JobContext, fanout: SessionFanout) -> Result<(), JobError> {
+    let mut conn = ctx.pool.get().await?;
+    let Some(session) = sessions::find(&mut conn, fanout.session_id).await? else {
+        return Ok(());
+    };
+    let now = Utc::now();
+    let message = fanout.message;
+    let obsolete = (message != MessageKind::SessionCancelled
+        && session.status == SessionStatus::Cancelled)
+        || (message == MessageKind::SessionUpdate && session.ics_sequence != fanout.sequence)
+        || (message == MessageKind::Reminder && session.starts_at <= now);
+    if obsolete {
+        return Ok(());
+    }
+    let members: Vec<(MemberId, MembershipRole)> = memberships::table
+        .filter(memberships::circle_id.eq(session.circle_id))
+        .filter(memberships::state.eq(MembershipState::Active))
+        .select((memberships::member_id, memberships::role))
+        .load(&mut conn)
+        .await?;
+    let email = |message: MessageKind, member: MemberId| EmailJob {
+        message,
+        member_id: member,
+        circle_id: Some(session.circle_id),
+        session_id: Some(session.id),
+        sequence: versioned(message).then_some(session.ics_sequence),
+    };
+    let mut batch: Vec<NewJob> = members
+        .iter()
+        .map(|(member, _)| email(message, *member).into_job(now))
+        .collect();
+    if message == MessageKind::Reminder {
+        let mut hosts: Vec<MemberId> = members
+            .iter()
+            .filter(|(_, role)| *role == MembershipRole::Facilitator)
+            .map(|(m, _)| *m)
+            .collect();
+        if let Some(host) = session.facilitator_id {
+            if !hosts.contains(&host) && members.iter().any(|(m, _)| *m == host) {
+                hosts.push(host);
+            }
+        }
+        batch.extend(
+            hosts
+                .into_iter()
+                .map(|h| email(MessageKind::FacilitatorDigest, h).into_job(now)),
+        );
+    }
+    jobs::enqueue_many(&mut conn, batch).await?;
+    Ok(())
+}
+
+pub async fn run_member(ctx: &JobContext, invite: MemberInvitations) -> Result<(), JobError> {
+    let mut conn = ctx.pool.get().await?;
+    let now = Utc::now();
+    let upcoming: Vec<SessionId> = sessions_t::table
+        .filter(sessions_t::circle_id.eq(invite.circle_id))
+        .filter(sessions_t::status.eq(SessionStatus::Scheduled))
+        .filter(sessions_t::starts_at.gt(now))
+        .order(sessions_t::starts_at)
+        .limit(MAX_INVITATIONS)
+        .select(sessions_t::id)
+        .load(&mut conn)
+        .await?;
+    let batch = upcoming
+        .into_iter()
+        .map(|session| {
+            EmailJob {
+                message: MessageKind::Invitation,
+                member_id: invite.member_id,
+                circle_id: Some(invite.circle_id),
+                session_id: Some(session),
+                sequence: None,
+            }
+            .into_job(now)
+        })
+        .collect();
+    jobs::enqueue_many(&mut conn, batch).await?;
+    Ok(())
+}
