@@ -153,6 +153,7 @@ pub struct Settings {
     pub email: EmailSettings,
     pub secrets: SecretSettings,
     pub worker: WorkerSettings,
+    pub limits: LimitSettings,
     pub log: LogSettings,
     #[serde(skip, default = "default_profile")]
     pub profile: Profile,
@@ -218,6 +219,14 @@ pub struct WorkerSettings {
     /// First retry delay; each further attempt doubles it, with jitter, up to `retry_max_ms`.
     pub retry_base_ms: u64,
     pub retry_max_ms: u64,
+}
+
+/// Per-process limits on public forms (signup, personal-link requests).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitSettings {
+    pub signups_per_ip_per_hour: u32,
+    pub signups_per_address_per_hour: u32,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]

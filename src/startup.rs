@@ -11,10 +11,13 @@ use tracing_actix_web::TracingLogger;
 
 use crate::config::Settings;
 use crate::db::{self, Pool};
+use crate::domain::tokens::TokenKeys;
 use crate::email::Mailer;
+use crate::http::rate_limit::RateLimiter;
 use crate::http::{self, AppState};
 use crate::jobs::worker::{self, WorkerConfig};
 use crate::jobs::JobContext;
+use crate::links::Links;
 use crate::metrics::Metrics;
 
 pub struct Application {
@@ -76,13 +79,19 @@ impl Application {
             .with_context(|| format!("binding {}", settings.http.bind))?;
         let port = listener.local_addr()?.port();
         let workers = settings.http.workers;
+        let keys = TokenKeys::new(settings.token_key()?.expose(), &[]);
+        let links = Links::new(settings.public_base(), keys);
+        let https = settings.http.public_url.starts_with("https://");
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             settings: Arc::new(settings),
             metrics: Arc::new(Metrics::default()),
+            links,
+            limiter: Arc::new(RateLimiter::new()),
         });
         let mut server = HttpServer::new(move || {
             App::new()
+                .wrap(http::security_headers(https))
                 .wrap_fn(http::record_metrics)
                 .wrap(TracingLogger::default())
                 .app_data(state.clone())

@@ -194,3 +194,30 @@ pub async fn is_facilitator(
     .get_result(conn)
     .await
 }
+
+/// Circles anyone may see and join, by name.
+pub async fn list_public(
+    conn: &mut AsyncPgConnection,
+    limit: i64,
+) -> diesel::QueryResult<Vec<Circle>> {
+    circles::table
+        .filter(circles::status.eq(CircleStatus::Open))
+        .filter(circles::visibility.eq(Visibility::Open))
+        .order((circles::name, circles::id))
+        .limit(limit)
+        .select(Circle::as_select())
+        .load(conn)
+        .await
+}
+
+/// (id, name, slug) of the given circles, in one query.
+pub async fn names(
+    conn: &mut AsyncPgConnection,
+    ids: &[CircleId],
+) -> diesel::QueryResult<Vec<(CircleId, String, String)>> {
+    circles::table
+        .filter(circles::id.eq_any(ids))
+        .select((circles::id, circles::name, circles::slug))
+        .load(conn)
+        .await
+}

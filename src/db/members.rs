@@ -5,7 +5,7 @@ use diesel::{ExpressionMethods, OptionalExtension, QueryDsl, SelectableHelper};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 
-use super::schema::members;
+use super::schema::{deliveries, jobs, members, memberships, reflections, rsvps};
 use crate::domain::{DisplayName, EmailAddress, MemberId};
 
 #[diesel::declare_sql_function]
@@ -113,4 +113,127 @@ pub async fn display_names(
         .select((members::id, members::display_name))
         .load(conn)
         .await
+}
+
+pub async fn mark_verified(conn: &mut AsyncPgConnection, id: MemberId) -> diesel::QueryResult<()> {
+    diesel::update(
+        members::table
+            .find(id)
+            .filter(members::email_verified_at.is_null()),
+    )
+    .set(members::email_verified_at.eq(Some(chrono::Utc::now())))
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// Email preferences; unsubscribing stops everything but mail the member asks for.
+pub async fn set_preferences(
+    conn: &mut AsyncPgConnection,
+    id: MemberId,
+    reminders: bool,
+    reflection_prompts: bool,
+    subscribed: bool,
+) -> diesel::QueryResult<()> {
+    let current = find(conn, id)
+        .await?
+        .ok_or(diesel::result::Error::NotFound)?;
+    let unsubscribed_at = match (subscribed, current.unsubscribed_at) {
+        (true, _) => None,
+        (false, Some(at)) => Some(at),
+        (false, None) => Some(chrono::Utc::now()),
+    };
+    diesel::update(members::table.find(id))
+        .set((
+            members::reminders_enabled.eq(reminders),
+            members::reflection_prompts_enabled.eq(reflection_prompts),
+            members::unsubscribed_at.eq(unsubscribed_at),
+        ))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Everything stored about a member, for their own download.
+pub async fn export(
+    conn: &mut AsyncPgConnection,
+    member: &Member,
+) -> diesel::QueryResult<serde_json::Value> {
+    use diesel::sql_types::{Jsonb, Uuid as SqlUuid};
+    #[derive(diesel::QueryableByName)]
+    struct Doc {
+        #[diesel(sql_type = Jsonb)]
+        doc: serde_json::Value,
+    }
+    let doc: Doc = diesel::sql_query(
+        "SELECT jsonb_build_object( \
+           'memberships', (SELECT coalesce(jsonb_agg(jsonb_build_object('circle', c.name, 'slug', c.slug, 'role', m.role, \
+                             'state', m.state, 'waitlist_position', m.waitlist_position, 'joined_at', m.joined_at) ORDER BY m.joined_at), '[]') \
+                           FROM memberships m JOIN circles c ON c.id = m.circle_id WHERE m.member_id = $1), \
+           'rsvps', (SELECT coalesce(jsonb_agg(jsonb_build_object('circle', c.name, 'session_starts_at', s.starts_at, \
+                       'response', r.response, 'responded_at', r.responded_at, 'attended', r.attended) ORDER BY s.starts_at), '[]') \
+                     FROM rsvps r JOIN sessions s ON s.id = r.session_id JOIN circles c ON c.id = s.circle_id WHERE r.member_id = $1), \
+           'reflections', (SELECT coalesce(jsonb_agg(jsonb_build_object('circle', c.name, 'session_starts_at', s.starts_at, \
+                       'body', f.body, 'visibility', f.visibility, 'created_at', f.created_at, 'updated_at', f.updated_at) ORDER BY f.created_at), '[]') \
+                     FROM reflections f JOIN sessions s ON s.id = f.session_id JOIN circles c ON c.id = s.circle_id WHERE f.member_id = $1), \
+           'emails_sent', (SELECT coalesce(jsonb_agg(jsonb_build_object('kind', d.kind, 'sent_at', d.sent_at, 'message_id', d.message_id) ORDER BY d.sent_at), '[]') \
+                     FROM deliveries d WHERE d.member_id = $1) \
+         ) AS doc",
+    )
+    .bind::<SqlUuid, _>(member.id.0)
+    .get_result(conn)
+    .await?;
+    let mut out = serde_json::json!({ "member": member });
+    if let (Some(out), Some(doc)) = (out.as_object_mut(), doc.doc.as_object()) {
+        out.extend(doc.clone());
+    }
+    Ok(out)
+}
+
+/// Delete a member and every row that names them: seats are given up first (so waitlists
+/// move up), then memberships, answers, reflections, tokens and every job about them go,
+/// and delivery records lose the address.
+pub async fn erase(conn: &mut AsyncPgConnection, id: MemberId) -> crate::error::AppResult<()> {
+    use crate::domain::MembershipState;
+    use diesel::PgAnyJsonExpressionMethods;
+    use diesel_async::AsyncConnection;
+    conn.transaction::<_, crate::error::AppError, _>(async |conn| {
+        let held: Vec<crate::domain::CircleId> = memberships::table
+            .filter(memberships::member_id.eq(id))
+            .filter(memberships::state.ne(MembershipState::Left))
+            .select(memberships::circle_id)
+            .load(conn)
+            .await?;
+        for circle in held {
+            super::memberships::leave(conn, circle, id).await?;
+        }
+        diesel::delete(
+            jobs::table.filter(
+                jobs::payload
+                    .retrieve_as_text("member_id")
+                    .eq(id.to_string()),
+            ),
+        )
+        .execute(conn)
+        .await?;
+        diesel::update(deliveries::table.filter(deliveries::member_id.eq(id)))
+            .set((
+                deliveries::recipient.eq(None::<String>),
+                deliveries::dedupe_key.eq(None::<String>),
+                deliveries::member_id.eq(None::<MemberId>),
+            ))
+            .execute(conn)
+            .await?;
+        diesel::delete(rsvps::table.filter(rsvps::member_id.eq(id)))
+            .execute(conn)
+            .await?;
+        diesel::delete(reflections::table.filter(reflections::member_id.eq(id)))
+            .execute(conn)
+            .await?;
+        diesel::delete(members::table.find(id))
+            .execute(conn)
+            .await?;
+        Ok(())
+    })
+    .await
 }

@@ -382,3 +382,105 @@ async fn enqueue_email(
     }
     jobs::enqueue_many(conn, batch).await.map(drop)
 }
+
+/// Every membership of one member, any state.
+pub async fn of_member(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+) -> diesel::QueryResult<Vec<Membership>> {
+    memberships::table
+        .filter(memberships::member_id.eq(member))
+        .order(memberships::joined_at)
+        .select(Membership::as_select())
+        .load(conn)
+        .await
+}
+
+/// A public signup: the person becomes (or stays) a pending member and gets a confirmation
+/// email. Someone already seated or waiting is left exactly as they are.
+pub async fn sign_up(
+    conn: &mut AsyncPgConnection,
+    circle_id: CircleId,
+    email: &EmailAddress,
+    display_name: &DisplayName,
+    timezone: Option<&str>,
+) -> AppResult<()> {
+    let circle = circles::lock(conn, circle_id)
+        .await?
+        .ok_or(AppError::NotFound("circle"))?;
+    if circle.status != CircleStatus::Open {
+        return Err(AppError::NotFound("circle"));
+    }
+    let member = members::find_or_create(conn, email, display_name, timezone).await?;
+    let existing = find(conn, circle_id, member.id).await?.map(|m| m.state);
+    match existing {
+        Some(MembershipState::Active | MembershipState::Waitlisted) => return Ok(()),
+        Some(MembershipState::Pending) => {}
+        None | Some(MembershipState::Left) => {
+            let now = Utc::now();
+            diesel::insert_into(memberships::table)
+                .values((
+                    memberships::circle_id.eq(circle_id),
+                    memberships::member_id.eq(member.id),
+                    memberships::role.eq(MembershipRole::Member),
+                    memberships::state.eq(MembershipState::Pending),
+                    memberships::joined_at.eq(now),
+                    memberships::updated_at.eq(now),
+                ))
+                .on_conflict((memberships::circle_id, memberships::member_id))
+                .do_update()
+                .set((
+                    memberships::role.eq(MembershipRole::Member),
+                    memberships::state.eq(MembershipState::Pending),
+                    memberships::waitlist_position.eq(None::<i32>),
+                    memberships::joined_at.eq(now),
+                    memberships::updated_at.eq(now),
+                ))
+                .execute(conn)
+                .await?;
+        }
+    }
+    let job = EmailJob {
+        message: MessageKind::Confirmation,
+        member_id: member.id,
+        circle_id: Some(circle_id),
+        session_id: None,
+        sequence: None,
+    };
+    jobs::enqueue(conn, job.into_job(Utc::now())).await?;
+    Ok(())
+}
+
+/// Confirm a pending signup: a seat if one is free, else the end of the waitlist. Confirming
+/// again changes nothing; `None` means there is no signup to confirm.
+pub async fn confirm_signup(
+    conn: &mut AsyncPgConnection,
+    circle_id: CircleId,
+    member_id: MemberId,
+) -> AppResult<Option<Membership>> {
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let circle = circles::lock(conn, circle_id)
+            .await?
+            .ok_or(AppError::NotFound("circle"))?;
+        let Some(existing) = find(conn, circle_id, member_id).await? else {
+            return Ok(None);
+        };
+        match existing.state {
+            MembershipState::Active | MembershipState::Waitlisted => return Ok(Some(existing)),
+            MembershipState::Left => return Ok(None),
+            MembershipState::Pending => {}
+        }
+        if circle.status == CircleStatus::Archived {
+            return Err(AppError::Conflict("this circle is archived".into()));
+        }
+        members::mark_verified(conn, member_id).await?;
+        let membership = seat(conn, &circle, member_id, existing.role).await?;
+        let kind = match membership.state {
+            MembershipState::Waitlisted => MessageKind::Waitlisted,
+            _ => MessageKind::Welcome,
+        };
+        enqueue_email(conn, kind, circle_id, member_id).await?;
+        Ok(Some(membership))
+    })
+    .await
+}

@@ -1,12 +1,12 @@
 //! What members wrote after a session. Private ones are only ever shown to their author.
 
 use chrono::{DateTime, Utc};
-use diesel::{ExpressionMethods, QueryDsl};
+use diesel::{ExpressionMethods, OptionalExtension, QueryDsl};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 
-use super::schema::{members, reflections};
-use crate::domain::{MemberId, ReflectionId, ReflectionVisibility, SessionId};
+use super::schema::{members, reflections, sessions};
+use crate::domain::{CircleId, MemberId, ReflectionId, ReflectionVisibility, SessionId};
 
 /// A reflection shared with the circle, with its author's name.
 #[derive(Debug, Clone, diesel::Queryable, Serialize, utoipa::ToSchema)]
@@ -75,5 +75,63 @@ pub async fn upsert(
         ))
         .returning(reflections::id)
         .get_result(conn)
+        .await
+}
+
+/// A member's own reflection on a session.
+#[derive(Debug, Clone, diesel::Queryable)]
+pub struct OwnReflection {
+    pub body: String,
+    pub visibility: ReflectionVisibility,
+    pub created_at: DateTime<Utc>,
+}
+
+pub async fn find(
+    conn: &mut AsyncPgConnection,
+    session: SessionId,
+    member: MemberId,
+) -> diesel::QueryResult<Option<OwnReflection>> {
+    reflections::table
+        .filter(reflections::session_id.eq(session))
+        .filter(reflections::member_id.eq(member))
+        .select((
+            reflections::body,
+            reflections::visibility,
+            reflections::created_at,
+        ))
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// A reflection with the session it is about, for the member's own page.
+#[derive(Debug, Clone, diesel::Queryable)]
+pub struct MemberReflection {
+    pub circle_id: CircleId,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub body: String,
+    pub visibility: ReflectionVisibility,
+}
+
+/// The member's reflections, newest first.
+pub async fn by_member(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    limit: i64,
+) -> diesel::QueryResult<Vec<MemberReflection>> {
+    reflections::table
+        .inner_join(sessions::table)
+        .filter(reflections::member_id.eq(member))
+        .order(reflections::id.desc())
+        .limit(limit)
+        .select((
+            sessions::circle_id,
+            sessions::starts_at,
+            sessions::ends_at,
+            reflections::body,
+            reflections::visibility,
+        ))
+        .load(conn)
         .await
 }

@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use diesel::{
-    BoolExpressionMethods, ExpressionMethods, JoinOnDsl, NullableExpressionMethods, QueryDsl,
-    SelectableHelper,
+    BoolExpressionMethods, ExpressionMethods, JoinOnDsl, NullableExpressionMethods,
+    OptionalExtension, QueryDsl, SelectableHelper,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
@@ -115,4 +115,31 @@ pub async fn for_session(
         query = query.filter(memberships::member_id.gt(after));
     }
     query.load(conn).await
+}
+
+pub async fn find(
+    conn: &mut AsyncPgConnection,
+    session: SessionId,
+    member: MemberId,
+) -> diesel::QueryResult<Option<Rsvp>> {
+    rsvps::table
+        .find((session, member))
+        .select(Rsvp::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// The member's answers for the given sessions.
+pub async fn of_member(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    sessions: &[SessionId],
+) -> diesel::QueryResult<Vec<(SessionId, Option<RsvpResponse>)>> {
+    rsvps::table
+        .filter(rsvps::member_id.eq(member))
+        .filter(rsvps::session_id.eq_any(sessions))
+        .select((rsvps::session_id, rsvps::response))
+        .load(conn)
+        .await
 }

@@ -8,9 +8,11 @@ use diesel::{
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 
-use super::schema::{schedules, sessions};
+use super::schema::{memberships, schedules, sessions};
 use crate::domain::schedule::{Frequency, ScheduleRule};
-use crate::domain::{CircleId, MemberId, ReadingId, ScheduleId, SessionId, SessionStatus};
+use crate::domain::{
+    CircleId, MemberId, MembershipState, ReadingId, ScheduleId, SessionId, SessionStatus,
+};
 
 #[derive(Debug, Clone, diesel::Queryable, diesel::Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = sessions, check_for_backend(diesel::pg::Pg))]
@@ -207,5 +209,46 @@ pub async fn cancel(conn: &mut AsyncPgConnection, id: SessionId) -> diesel::Quer
         ))
         .returning(Session::as_returning())
         .get_result(conn)
+        .await
+}
+
+/// The next scheduled session of each of the given circles (one query).
+pub async fn next_for_circles(
+    conn: &mut AsyncPgConnection,
+    circles: &[CircleId],
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<Vec<Session>> {
+    sessions::table
+        .filter(sessions::circle_id.eq_any(circles))
+        .filter(sessions::status.eq(SessionStatus::Scheduled))
+        .filter(sessions::starts_at.gt(now))
+        .distinct_on(sessions::circle_id)
+        .order((sessions::circle_id, sessions::starts_at))
+        .select(Session::as_select())
+        .load(conn)
+        .await
+}
+
+/// Sessions ending after `from` in the circles where the member holds a seat, in time order.
+pub async fn for_member(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    from: DateTime<Utc>,
+    limit: i64,
+) -> diesel::QueryResult<Vec<Session>> {
+    sessions::table
+        .filter(
+            sessions::circle_id.eq_any(
+                memberships::table
+                    .filter(memberships::member_id.eq(member))
+                    .filter(memberships::state.eq(MembershipState::Active))
+                    .select(memberships::circle_id),
+            ),
+        )
+        .filter(sessions::ends_at.gt(from))
+        .order((sessions::starts_at, sessions::id))
+        .limit(limit)
+        .select(Session::as_select())
+        .load(conn)
         .await
 }

@@ -20,10 +20,11 @@ pub enum MessageKind {
     ReflectionPrompt,
     FacilitatorDigest,
     LoginLink,
+    PersonalLink,
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 11] = [
+    pub const ALL: [MessageKind; 12] = [
         Self::Confirmation,
         Self::Welcome,
         Self::Waitlisted,
@@ -35,6 +36,7 @@ impl MessageKind {
         Self::ReflectionPrompt,
         Self::FacilitatorDigest,
         Self::LoginLink,
+        Self::PersonalLink,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -50,13 +52,17 @@ impl MessageKind {
             Self::ReflectionPrompt => "reflection_prompt",
             Self::FacilitatorDigest => "facilitator_digest",
             Self::LoginLink => "login_link",
+            Self::PersonalLink => "personal_link",
         }
     }
 
-    /// Confirmation and sign-in mail is sent even to people who unsubscribed, because they
-    /// asked for it just now; it carries no unsubscribe header.
+    /// Confirmation, sign-in and personal-page mail is sent even to people who unsubscribed,
+    /// because they asked for it just now; it carries no unsubscribe header.
     pub fn is_transactional(self) -> bool {
-        matches!(self, Self::Confirmation | Self::LoginLink)
+        matches!(
+            self,
+            Self::Confirmation | Self::LoginLink | Self::PersonalLink
+        )
     }
 
     /// Messages about one session (they name it and may carry a calendar part).
@@ -167,6 +173,7 @@ message_templates! {
     ReflectionPrompt => ReflectionPromptText("email/reflection_prompt.txt"), ReflectionPromptHtml("email/reflection_prompt.html");
     FacilitatorDigest => FacilitatorDigestText("email/facilitator_digest.txt"), FacilitatorDigestHtml("email/facilitator_digest.html");
     LoginLink => LoginLinkText("email/login_link.txt"), LoginLinkHtml("email/login_link.html");
+    PersonalLink => PersonalLinkText("email/personal_link.txt"), PersonalLinkHtml("email/personal_link.html");
 }
 
 fn subject(c: &EmailContext) -> String {
@@ -184,6 +191,7 @@ fn subject(c: &EmailContext) -> String {
         MessageKind::ReflectionPrompt => format!("How was {circle}? A moment to reflect"),
         MessageKind::FacilitatorDigest => format!("Before your session: {circle}, {when}"),
         MessageKind::LoginLink => "Your Roundtable sign-in link".to_string(),
+        MessageKind::PersonalLink => "Your Roundtable page".to_string(),
     }
 }
 
@@ -274,6 +282,7 @@ mod tests {
         let action_url = match kind {
             MessageKind::Confirmation => Some(format!("{base}/confirm/TOKEN")),
             MessageKind::LoginLink => Some(format!("{base}/login/TOKEN")),
+            MessageKind::PersonalLink => Some(format!("{base}/me/TOKEN")),
             MessageKind::ReflectionPrompt => Some(format!("{base}/reflect/TOKEN")),
             _ => None,
         };

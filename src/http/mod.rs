@@ -2,17 +2,21 @@
 
 pub mod api;
 mod ops;
+pub mod public;
+pub mod rate_limit;
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use actix_web::dev::{Service, ServiceResponse};
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::config::Settings;
 use crate::db::Pool;
 use crate::error::AppError;
+use crate::links::Links;
 use crate::metrics::Metrics;
+use rate_limit::RateLimiter;
 
 /// What every handler may reach.
 #[derive(Clone)]
@@ -20,6 +24,8 @@ pub struct AppState {
     pub pool: Pool,
     pub settings: Arc<Settings>,
     pub metrics: Arc<Metrics>,
+    pub links: Links,
+    pub limiter: Arc<RateLimiter>,
 }
 
 /// Largest request body accepted anywhere.
@@ -29,11 +35,39 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.configure(ops::configure)
         .configure(api::configure)
+        .configure(public::configure)
         .default_service(web::to(not_found));
 }
 
-async fn not_found() -> Result<HttpResponse, AppError> {
-    Err(AppError::NotFound("route"))
+/// JSON for API paths, a friendly page for everything else.
+async fn not_found(req: HttpRequest) -> HttpResponse {
+    use actix_web::ResponseError;
+    if req.path().starts_with("/api/") {
+        AppError::NotFound("route").error_response()
+    } else {
+        public::PageError::not_found().error_response()
+    }
+}
+
+/// Headers every response carries: no framing, no inline script, no referrer (links carry
+/// tokens), no MIME sniffing; HSTS when served over https.
+pub fn security_headers(https: bool) -> actix_web::middleware::DefaultHeaders {
+    let mut headers = actix_web::middleware::DefaultHeaders::new()
+        .add((
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+             form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+        ))
+        .add(("Referrer-Policy", "no-referrer"))
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("X-Frame-Options", "DENY"));
+    if https {
+        headers = headers.add((
+            "Strict-Transport-Security",
+            "max-age=31536000; includeSubDomains",
+        ));
+    }
+    headers
 }
 
 /// Time each request and count it under its route pattern.

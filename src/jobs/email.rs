@@ -150,7 +150,7 @@ async fn prepare(
     let still_relevant = match kind {
         MessageKind::Confirmation => state == Some(MembershipState::Pending),
         MessageKind::Waitlisted => state == Some(MembershipState::Waitlisted),
-        MessageKind::LoginLink => true,
+        MessageKind::LoginLink | MessageKind::PersonalLink => true,
         MessageKind::FacilitatorDigest => {
             let hosts_session = session.as_ref().and_then(|s| s.facilitator_id) == Some(member.id);
             state == Some(MembershipState::Active)
@@ -237,6 +237,7 @@ async fn prepare(
     let action_url = match (kind, &session, &circle) {
         (MessageKind::Confirmation, _, Some(c)) => Some(links.confirm(holder, c.id.0, now)),
         (MessageKind::ReflectionPrompt, Some(s), _) => Some(links.reflect(holder, s.id.0, now)),
+        (MessageKind::PersonalLink, _, _) => Some(links.me(holder, now)),
         _ => None,
     };
     let prompts = match (kind, &session, &circle) {

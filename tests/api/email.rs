@@ -378,6 +378,61 @@ async fn two_workers_deliver_a_thousand_messages_exactly_once() {
 }
 
 #[tokio::test]
+async fn stopping_a_worker_finishes_what_it_started_and_leaves_the_rest_queued() {
+    let app = spawn_app().await;
+    let smtp = SmtpServer::start().await;
+    smtp.delay_each_message(300);
+    let circle = app.circle_with_capacity(None).await;
+    let cid = circle["id"].as_str().unwrap();
+    for i in 0..12 {
+        app.add_member(cid, &format!("p{i}@example.org"))
+            .await
+            .expect(201);
+    }
+    let mut config = app.worker_config();
+    config.concurrency = 4;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let ctx = std::sync::Arc::new(app.smtp_job_context(&smtp.url()));
+    let handle = tokio::spawn(worker::run(ctx, config, None, stopped));
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    stop.send(true).unwrap();
+    handle.await.unwrap();
+
+    assert!(
+        app.jobs_in_state("running").await.is_empty(),
+        "nothing left half-done"
+    );
+    let done_emails: Vec<Value> = app
+        .jobs_in_state("done")
+        .await
+        .into_iter()
+        .filter(|j| j["kind"] == "email")
+        .collect();
+    let received = smtp.received();
+    assert!(
+        !received.is_empty() && received.len() < 12,
+        "stopped mid-way: {}",
+        received.len()
+    );
+    assert_eq!(
+        done_emails.len(),
+        received.len(),
+        "every message sent is recorded, once"
+    );
+    let queued = app
+        .jobs_in_state("queued")
+        .await
+        .into_iter()
+        .filter(|j| j["kind"] == "email")
+        .count();
+    assert_eq!(
+        queued + received.len(),
+        12,
+        "the rest wait for the next worker"
+    );
+}
+
+#[tokio::test]
 async fn a_message_queued_twice_is_one_job() {
     let app = spawn_app().await;
     let (circle, member) = circle_with_member(&app, "ada@example.org").await;

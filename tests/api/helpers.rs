@@ -169,8 +169,14 @@ pub struct TestApp {
 
 /// Start the application against a fresh database, with one organiser.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// The same, with settings adjusted first.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let db_url = fresh_database().await;
-    let settings = test_settings(&db_url);
+    let mut settings = test_settings(&db_url);
+    adjust(&mut settings);
     let pool = db::build_pool(&settings.database).unwrap();
     spawn_with_pool(settings, pool, db_url).await
 }
@@ -285,6 +291,11 @@ impl Response {
         self.body
     }
 
+    /// The body of an HTML (or other text) response.
+    pub fn text(&self) -> &str {
+        self.body.as_str().unwrap_or("")
+    }
+
     pub fn error_code(&self) -> &str {
         self.body["error"]["code"].as_str().unwrap_or("")
     }
@@ -331,6 +342,45 @@ impl TestApp {
             .iter()
             .map(|raw| SentEmail::parse(raw))
             .collect()
+    }
+
+    /// The first link in a message's text part that starts with `prefix` (e.g. "/rsvp/"),
+    /// as a path on this test server.
+    pub fn link_in(&self, mail: &SentEmail, prefix: &str) -> String {
+        let base = self.settings.public_base().to_string();
+        let start = mail
+            .text
+            .find(&format!("{base}{prefix}"))
+            .unwrap_or_else(|| panic!("no {prefix} link in:\n{}", mail.text));
+        let url: String = mail.text[start..]
+            .chars()
+            .take_while(|c| !c.is_whitespace())
+            .collect();
+        url[base.len()..].to_string()
+    }
+
+    /// A plain request without the API token, as a browser or mail client would send it.
+    pub async fn browser(
+        &self,
+        method: Method,
+        path: &str,
+        form: Option<&[(&str, &str)]>,
+    ) -> Response {
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.address));
+        if let Some(form) = form {
+            req = req.form(form);
+        }
+        let res = req.send().await.expect("request failed");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let text = res.text().await.unwrap();
+        Response {
+            status,
+            body: Value::String(text),
+            headers,
+        }
     }
 
     pub async fn jobs_in_state(&self, state: &str) -> Vec<Value> {

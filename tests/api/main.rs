@@ -9,5 +9,6 @@ mod cli;
 mod email;
 mod members;
 mod operations;
+mod public;
 mod schema;
 mod sessions;

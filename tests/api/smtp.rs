@@ -19,6 +19,7 @@ pub struct SmtpServer {
     pub port: u16,
     received: Arc<Mutex<Vec<Received>>>,
     replies: Arc<Mutex<VecDeque<u16>>>,
+    delay_ms: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl SmtpServer {
@@ -29,6 +30,7 @@ impl SmtpServer {
             port,
             received: Arc::default(),
             replies: Arc::default(),
+            delay_ms: Arc::default(),
         };
         let s = server.clone();
         tokio::spawn(async move {
@@ -49,6 +51,11 @@ impl SmtpServer {
     /// Answer the next messages' DATA with these codes, in order (then 250 again).
     pub fn reply_next_with(&self, codes: &[u16]) {
         self.replies.lock().unwrap().extend(codes.iter().copied());
+    }
+
+    /// Take this long to accept each message (a slow mail server).
+    pub fn delay_each_message(&self, ms: u64) {
+        self.delay_ms.store(ms, std::sync::atomic::Ordering::SeqCst);
     }
 
     pub fn received(&self) -> Vec<Received> {
@@ -93,6 +100,10 @@ impl SmtpServer {
                     }
                     let unstuffed = line.strip_prefix('.').unwrap_or(&line);
                     data.extend_from_slice(unstuffed.as_bytes());
+                }
+                let delay = self.delay_ms.load(std::sync::atomic::Ordering::SeqCst);
+                if delay > 0 {
+                    tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
                 }
                 let code = self.replies.lock().unwrap().pop_front().unwrap_or(250);
                 if code == 250 {

@@ -1,0 +1,258 @@
+//! Roundtable's queue and mail benchmarks. Not part of `cargo test`: run `bench/run`.
+//!
+//! `roundtable-bench queue` drains no-op jobs and reports jobs/s; `roundtable-bench mail`
+//! sends session invitations with calendar parts to an SMTP sink and reports messages/s.
+//! Both print one JSON line of results at the end, for bench/run to collect.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use roundtable::config::{DatabaseUrl, EmailSettings, EmailTransport, Profile, Secret, Settings};
+use roundtable::email::Mailer;
+use roundtable::jobs::worker::{self, WorkerConfig};
+use roundtable::jobs::JobContext;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+fn arg(args: &[String], name: &str, default: &str) -> String {
+    args.windows(2)
+        .find(|w| w[0] == name)
+        .map(|w| w[1].clone())
+        .unwrap_or_else(|| default.to_string())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let what = args.get(1).cloned().unwrap_or_default();
+    let server = DatabaseUrl::new(
+        std::env::var("DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into()),
+    );
+    let db = fresh_database(&server, "roundtable_bench").await?;
+    let mut settings = Settings::from_figment(
+        Settings::figment(Profile::Test, std::path::Path::new("config"))
+            .merge(("database.url", db.expose()))
+            .merge(("database.pool_size", 24)),
+        Profile::Test,
+    )?;
+    settings.worker.concurrency = arg(&args, "--concurrency", "32").parse()?;
+    match what.as_str() {
+        "queue" => queue(&settings, arg(&args, "--jobs", "100000").parse()?).await,
+        "mail" => {
+            let smtp = match arg(&args, "--smtp", "").as_str() {
+                "" => start_sink().await?,
+                url => url.to_string(),
+            };
+            mail(&mut settings, arg(&args, "--messages", "10000").parse()?, &smtp).await
+        }
+        _ => anyhow::bail!("usage: roundtable-bench queue [--jobs N] | mail [--messages N] [--smtp URL] [--concurrency N]"),
+    }
+}
+
+async fn fresh_database(server: &DatabaseUrl, name: &str) -> anyhow::Result<DatabaseUrl> {
+    let mut conn = AsyncPgConnection::establish(server.with_database("postgres").expose()).await?;
+    diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&mut conn)
+        .await?;
+    diesel::sql_query(format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await?;
+    let url = server.with_database(name);
+    roundtable::db::run_migrations(&url).await?;
+    Ok(url)
+}
+
+async fn count(conn: &mut AsyncPgConnection, sql: &str) -> anyhow::Result<i64> {
+    let c: Count = diesel::sql_query(sql).get_result(conn).await?;
+    Ok(c.n)
+}
+
+/// Start a worker and wait until `target` jobs are done.
+async fn run_worker_until(
+    settings: &Settings,
+    ctx: JobContext,
+    target: i64,
+) -> anyhow::Result<Duration> {
+    let mut conn = AsyncPgConnection::establish(settings.database.url.expose()).await?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let started = Instant::now();
+    let handle = tokio::spawn(worker::run(
+        Arc::new(ctx),
+        WorkerConfig::from(&settings.worker),
+        Some(settings.database.url.clone()),
+        stopped,
+    ));
+    loop {
+        let done = count(
+            &mut conn,
+            "SELECT count(*) AS n FROM jobs WHERE state = 'done'",
+        )
+        .await?;
+        let dead = count(
+            &mut conn,
+            "SELECT count(*) AS n FROM jobs WHERE state = 'dead'",
+        )
+        .await?;
+        anyhow::ensure!(dead == 0, "{dead} jobs died");
+        if done >= target {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let elapsed = started.elapsed();
+    stop.send(true)?;
+    handle.await?;
+    Ok(elapsed)
+}
+
+async fn queue(settings: &Settings, jobs: i64) -> anyhow::Result<()> {
+    let mut conn = AsyncPgConnection::establish(settings.database.url.expose()).await?;
+    diesel::sql_query(format!(
+        "INSERT INTO jobs (id, kind, payload) SELECT gen_random_uuid(), 'noop', '{{}}' FROM generate_series(1, {jobs})"
+    ))
+    .execute(&mut conn)
+    .await?;
+    let pool = roundtable::db::build_pool(&settings.database)?;
+    let (mailer, _) = Mailer::memory();
+    let ctx = JobContext::new(settings, pool, Arc::new(mailer))?;
+    let elapsed = run_worker_until(settings, ctx, jobs).await?;
+    let (p50, p99) = start_latency(&mut conn).await?;
+    let rate = jobs as f64 / elapsed.as_secs_f64();
+    println!(
+        "queue: {jobs} no-op jobs in {:.2} s = {rate:.0} jobs/s (concurrency {}); enqueue-to-finish p50 {p50:.0} ms, p99 {p99:.0} ms (all enqueued at once)",
+        elapsed.as_secs_f64(),
+        settings.worker.concurrency
+    );
+    println!(
+        "{}",
+        serde_json::json!({ "bench": "queue", "jobs": jobs, "seconds": elapsed.as_secs_f64(), "jobs_per_second": rate,
+                             "concurrency": settings.worker.concurrency, "peak_rss_mb": peak_rss_mb() })
+    );
+    Ok(())
+}
+
+async fn start_latency(conn: &mut AsyncPgConnection) -> anyhow::Result<(f64, f64)> {
+    #[derive(diesel::QueryableByName)]
+    struct Pct {
+        #[diesel(sql_type = diesel::sql_types::Double)]
+        p50: f64,
+        #[diesel(sql_type = diesel::sql_types::Double)]
+        p99: f64,
+    }
+    let p: Pct = diesel::sql_query(
+        "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS p50, percentile_cont(0.99) WITHIN GROUP (ORDER BY ms) AS p99 \
+         FROM (SELECT extract(epoch FROM finished_at - created_at) * 1000 AS ms FROM jobs WHERE state = 'done') t",
+    )
+    .get_result(conn)
+    .await?;
+    Ok((p.p50, p.p99))
+}
+
+async fn mail(settings: &mut Settings, messages: i64, smtp: &str) -> anyhow::Result<()> {
+    let mut conn = AsyncPgConnection::establish(settings.database.url.expose()).await?;
+    for sql in [
+        "INSERT INTO circles (id, slug, name, timezone, location) VALUES ('00000000-0000-7000-8000-00000000000c', 'bench', 'Bench Circle', 'Europe/London', 'Room 4')".to_string(),
+        format!("WITH m AS (INSERT INTO members (id, email, display_name) SELECT gen_random_uuid(), 'reader' || i || '@example.org', 'Reader ' || i FROM generate_series(1, {messages}) i RETURNING id) \
+                 INSERT INTO memberships (circle_id, member_id, state) SELECT '00000000-0000-7000-8000-00000000000c', id, 'active' FROM m"),
+        "INSERT INTO sessions (id, circle_id, starts_at, ends_at, local_date, local_time, timezone, duration_minutes, location) \
+         VALUES ('00000000-0000-7000-8000-00000000005e', '00000000-0000-7000-8000-00000000000c', now() + interval '30 days', now() + interval '30 days 90 minutes', \
+                 (now() + interval '30 days')::date, '19:00', 'Europe/London', 90, 'Room 4')".to_string(),
+        "INSERT INTO jobs (id, kind, payload, dedupe_key) VALUES (gen_random_uuid(), 'session_fanout', \
+         '{\"session_id\": \"00000000-0000-7000-8000-00000000005e\", \"message\": \"invitation\", \"sequence\": 0}', 'bench-fanout')".to_string(),
+    ] {
+        diesel::sql_query(sql).execute(&mut conn).await?;
+    }
+    let email = EmailSettings {
+        transport: EmailTransport::Smtp,
+        smtp_url: Some(Secret::new(smtp)),
+        ..settings.email.clone()
+    };
+    let pool = roundtable::db::build_pool(&settings.database)?;
+    let mailer = Mailer::from_settings(&email, settings.worker.concurrency)?;
+    let ctx = JobContext::new(settings, pool, Arc::new(mailer))?;
+    let elapsed = run_worker_until(settings, ctx, messages + 1).await?;
+    let sent = count(&mut conn, "SELECT count(*) AS n FROM deliveries").await?;
+    anyhow::ensure!(sent == messages, "{sent} deliveries for {messages} members");
+    let rate = messages as f64 / elapsed.as_secs_f64();
+    println!(
+        "mail: {messages} invitations with calendar parts in {:.2} s = {rate:.0} messages/s (concurrency {}, SMTP {smtp}); peak RSS {:.0} MB",
+        elapsed.as_secs_f64(),
+        settings.worker.concurrency,
+        peak_rss_mb()
+    );
+    println!(
+        "{}",
+        serde_json::json!({ "bench": "mail", "messages": messages, "seconds": elapsed.as_secs_f64(), "messages_per_second": rate,
+                             "concurrency": settings.worker.concurrency, "peak_rss_mb": peak_rss_mb() })
+    );
+    Ok(())
+}
+
+/// Peak resident memory of this process (worker, and the built-in sink when used).
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|kb| kb.parse::<f64>().ok())
+            })
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// A minimal SMTP sink on loopback that accepts and discards everything.
+async fn start_sink() -> anyhow::Result<String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let port = listener.local_addr()?.port();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let (read, mut write) = stream.into_split();
+                let mut lines = BufReader::new(read);
+                let mut line = String::new();
+                let _ = write.write_all(b"220 sink\r\n").await;
+                let mut in_data = false;
+                loop {
+                    line.clear();
+                    match lines.read_line(&mut line).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(_) => {}
+                    }
+                    let reply: &[u8] = if in_data {
+                        if line != ".\r\n" {
+                            continue;
+                        }
+                        in_data = false;
+                        b"250 ok\r\n"
+                    } else {
+                        let upper = line.to_ascii_uppercase();
+                        if upper.starts_with("EHLO") {
+                            b"250-sink\r\n250 8BITMIME\r\n"
+                        } else if upper.starts_with("DATA") {
+                            in_data = true;
+                            b"354 go\r\n"
+                        } else if upper.starts_with("QUIT") {
+                            let _ = write.write_all(b"221 bye\r\n").await;
+                            return;
+                        } else {
+                            b"250 ok\r\n"
+                        }
+                    };
+                    if write.write_all(reply).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    Ok(format!("smtp://127.0.0.1:{port}"))
+}

@@ -1,0 +1,59 @@
+//! The member's subscribable calendar: their circles' sessions from 30 days back onwards,
+//! with the same UIDs as their invitations; cancelled sessions are marked cancelled.
+
+use actix_web::{web, HttpResponse};
+use chrono::{Duration, Utc};
+
+use super::{holder, PageError, PageResult};
+use crate::db::{circles, sessions};
+use crate::domain::tokens::Purpose;
+use crate::domain::SessionStatus;
+use crate::email::ics::{self, CalendarEvent};
+use crate::http::AppState;
+
+pub async fn feed(state: web::Data<AppState>, token: web::Path<String>) -> PageResult {
+    let token = token
+        .strip_suffix(".ics")
+        .ok_or_else(PageError::not_found)?;
+    let mut conn = state.pool.get().await?;
+    let (_, member) = holder(&state, &mut conn, token, Purpose::Calendar).await?;
+    let now = Utc::now();
+    let rows = sessions::for_member(&mut conn, member.id, now - Duration::days(30), 500).await?;
+    let circle_ids: Vec<_> = rows.iter().map(|s| s.circle_id).collect();
+    let names = circles::names(&mut conn, &circle_ids).await?;
+    let links = &state.links;
+    let from = &state.settings.email.from;
+    let organizer_email = from
+        .parse::<lettre::message::Mailbox>()
+        .map(|m| m.email.to_string())
+        .unwrap_or_default();
+    let events: Vec<CalendarEvent> = rows
+        .iter()
+        .map(|s| {
+            let (name, slug) = names
+                .iter()
+                .find(|(id, _, _)| *id == s.circle_id)
+                .map(|(_, n, slug)| (n.clone(), slug.clone()))
+                .unwrap_or_default();
+            CalendarEvent {
+                uid: ics::session_uid(s.id.0, links.host()),
+                sequence: s.ics_sequence.max(0) as u32,
+                starts_at: s.starts_at,
+                ends_at: s.ends_at,
+                summary: name,
+                description: String::new(),
+                location: s.location.clone(),
+                url: Some(links.circle(&slug)),
+                organizer_name: "Roundtable".into(),
+                organizer_email: organizer_email.clone(),
+                attendee: Some((member.display_name.clone(), member.email.clone())),
+                cancelled: s.status == SessionStatus::Cancelled,
+            }
+        })
+        .collect();
+    let body = ics::calendar(ics::Method::Publish, &events, now);
+    Ok(HttpResponse::Ok()
+        .content_type("text/calendar; charset=utf-8")
+        .insert_header(("Cache-Control", "private, max-age=300"))
+        .body(body))
+}

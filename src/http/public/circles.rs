@@ -1,0 +1,299 @@
+//! The directory of open circles, a circle's public page, and signing up for it.
+
+use std::time::Duration;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest};
+use askama::Template;
+use chrono::Utc;
+use diesel::{ExpressionMethods, QueryDsl};
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use serde::Deserialize;
+
+use super::{
+    client_ip, render, render_status, viewer_zone, when, MessagePage, PageError, PageResult,
+};
+use crate::db::circles::{self, Circle};
+use crate::db::schema::{members, memberships};
+use crate::db::{readings, sessions, Connection};
+use crate::domain::{
+    CircleKind, CircleStatus, DisplayName, EmailAddress, MembershipRole, MembershipState,
+    SessionStatus, Timezone, Visibility,
+};
+use crate::error::AppError;
+use crate::http::AppState;
+
+pub fn kind_label(kind: CircleKind) -> &'static str {
+    match kind {
+        CircleKind::BookClub => "Book club",
+        CircleKind::LearningCircle => "Learning circle",
+        CircleKind::RestorativeCircle => "Restorative circle",
+    }
+}
+
+/// Whether the public may see and join this circle.
+fn is_public(c: &Circle) -> bool {
+    c.status == CircleStatus::Open && c.visibility == Visibility::Open
+}
+
+struct DirectoryEntry {
+    slug: String,
+    name: String,
+    kind_label: &'static str,
+    next_session: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "pages/directory.html")]
+struct Directory {
+    circles: Vec<DirectoryEntry>,
+}
+
+pub async fn directory(state: web::Data<AppState>, req: HttpRequest) -> PageResult {
+    let mut conn = state.pool.get().await?;
+    let open = circles::list_public(&mut conn, 200).await?;
+    let ids: Vec<_> = open.iter().map(|c| c.id).collect();
+    let next = sessions::next_for_circles(&mut conn, &ids, Utc::now()).await?;
+    let circles = open
+        .into_iter()
+        .map(|c| {
+            let zone = viewer_zone(&req, None, &c.timezone);
+            let next_session = next
+                .iter()
+                .find(|s| s.circle_id == c.id)
+                .map(|s| when(s.starts_at, s.ends_at, zone));
+            DirectoryEntry {
+                slug: c.slug,
+                name: c.name,
+                kind_label: kind_label(c.kind),
+                next_session,
+            }
+        })
+        .collect();
+    render(Directory { circles })
+}
+
+struct SessionLine {
+    when: String,
+    reading: Option<String>,
+    cancelled: bool,
+}
+
+#[derive(Default)]
+struct JoinErrors {
+    display_name: Option<String>,
+    email: Option<String>,
+}
+
+impl JoinErrors {
+    fn is_empty(&self) -> bool {
+        self.display_name.is_none() && self.email.is_none()
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct JoinForm {
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    timezone: String,
+    /// Hidden from people; bots fill it in.
+    #[serde(default)]
+    website: String,
+}
+
+#[derive(Template)]
+#[template(path = "pages/circle.html")]
+struct CirclePage {
+    slug: String,
+    name: String,
+    kind_label: &'static str,
+    description: String,
+    location: Option<String>,
+    facilitators: Vec<String>,
+    zone: String,
+    sessions: Vec<SessionLine>,
+    readings: Vec<String>,
+    seats: String,
+    joinable: bool,
+    form: JoinForm,
+    errors: JoinErrors,
+}
+
+async fn public_circle(conn: &mut Connection, slug: &str) -> Result<Circle, PageError> {
+    circles::find_by_slug(conn, slug)
+        .await?
+        .filter(is_public)
+        .ok_or_else(PageError::not_found)
+}
+
+async fn circle_page(
+    conn: &mut Connection,
+    req: &HttpRequest,
+    circle: Circle,
+    form: JoinForm,
+    errors: JoinErrors,
+) -> Result<CirclePage, PageError> {
+    let zone = viewer_zone(req, None, &circle.timezone);
+    let facilitators: Vec<String> = memberships::table
+        .inner_join(members::table)
+        .filter(memberships::circle_id.eq(circle.id))
+        .filter(memberships::role.eq(MembershipRole::Facilitator))
+        .filter(memberships::state.eq(MembershipState::Active))
+        .order(members::display_name)
+        .select(members::display_name)
+        .load(conn)
+        .await?;
+    let reading_rows = readings::list(conn, circle.id, None, 100).await?;
+    let upcoming = sessions::list(conn, circle.id, Some(Utc::now()), None, 20).await?;
+    let sessions = upcoming
+        .iter()
+        .map(|s| SessionLine {
+            when: when(s.starts_at, s.ends_at, zone),
+            reading: s
+                .reading_id
+                .and_then(|r| reading_rows.iter().find(|x| x.id == r))
+                .map(|r| r.title.clone()),
+            cancelled: s.status == SessionStatus::Cancelled,
+        })
+        .collect();
+    let counts: Vec<(MembershipState, i64)> = memberships::table
+        .filter(memberships::circle_id.eq(circle.id))
+        .filter(memberships::role.eq(MembershipRole::Member))
+        .group_by(memberships::state)
+        .select((memberships::state, diesel::dsl::count_star()))
+        .load(conn)
+        .await?;
+    let count = |s| {
+        counts
+            .iter()
+            .find(|(st, _)| *st == s)
+            .map_or(0, |(_, n)| *n)
+    };
+    let seats = match circle.capacity {
+        None => "Everyone who signs up gets a place.".to_string(),
+        Some(cap) => {
+            let free = i64::from(cap) - count(MembershipState::Active);
+            if free > 0 {
+                format!("{free} of {cap} seats are free.")
+            } else {
+                match count(MembershipState::Waitlisted) {
+                    0 => "The circle is full; new people join the waitlist.".to_string(),
+                    n => format!("The circle is full; {n} people are on the waitlist. New people join the end of it."),
+                }
+            }
+        }
+    };
+    Ok(CirclePage {
+        slug: circle.slug,
+        name: circle.name,
+        kind_label: kind_label(circle.kind),
+        description: circle.description,
+        location: circle.location,
+        facilitators,
+        zone: zone.name().to_string(),
+        sessions,
+        readings: reading_rows
+            .into_iter()
+            .map(|r| match r.author {
+                Some(a) => format!("{}, by {a}", r.title),
+                None => r.title,
+            })
+            .collect(),
+        seats,
+        joinable: true,
+        form,
+        errors,
+    })
+}
+
+pub async fn page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    slug: web::Path<String>,
+) -> PageResult {
+    let mut conn = state.pool.get().await?;
+    let circle = public_circle(&mut conn, &slug).await?;
+    let page = circle_page(
+        &mut conn,
+        &req,
+        circle,
+        JoinForm::default(),
+        JoinErrors::default(),
+    )
+    .await?;
+    render(page)
+}
+
+/// Sign up: the answer is the same "check your email" whether or not the address is known,
+/// so the form reveals nothing about who belongs to which circle.
+pub async fn join(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    slug: web::Path<String>,
+    form: web::Form<JoinForm>,
+) -> PageResult {
+    let form = form.into_inner();
+    let limits = &state.settings.limits;
+    let hour = Duration::from_secs(3600);
+    state
+        .limiter
+        .check(
+            &format!("signup-ip:{}", client_ip(&req)),
+            limits.signups_per_ip_per_hour,
+            hour,
+        )
+        .map_err(AppError::TooManyRequests)?;
+    let mut conn = state.pool.get().await?;
+    let circle = public_circle(&mut conn, &slug).await?;
+
+    let name = DisplayName::parse(&form.display_name);
+    let email = EmailAddress::parse(&form.email);
+    if name.is_err() || email.is_err() {
+        let errors = JoinErrors {
+            display_name: name.err().map(|e| format!("Your name {}.", e.message)),
+            email: email
+                .err()
+                .map(|e| format!("The email address {}.", e.message)),
+        };
+        let page = circle_page(&mut conn, &req, circle, form, errors).await?;
+        return render_status(StatusCode::UNPROCESSABLE_ENTITY, page);
+    }
+    let (name, email) = (name.expect("checked above"), email.expect("checked above"));
+    let answer = MessagePage {
+        title: "Check your email".into(),
+        paragraphs: vec![
+            format!(
+                "We sent a message to {email}. Open the link in it to confirm your place in {}.",
+                circle.name
+            ),
+            "If nothing arrives within a few minutes, look in your spam folder, or sign up again."
+                .into(),
+        ],
+        link: Some((
+            format!("/c/{}", circle.slug),
+            format!("Back to {}", circle.name),
+        )),
+    };
+    // Bots fill in the hidden field; they get the same answer and nothing happens.
+    if !form.website.trim().is_empty() {
+        return render(answer);
+    }
+    state
+        .limiter
+        .check(
+            &format!("signup-address:{}", email.as_str().to_lowercase()),
+            limits.signups_per_address_per_hour,
+            hour,
+        )
+        .map_err(AppError::TooManyRequests)?;
+    let timezone = Timezone::parse(&form.timezone).ok().map(|t| t.name());
+    let circle_id = circle.id;
+    conn.transaction::<_, AppError, _>(async |conn| {
+        crate::db::memberships::sign_up(conn, circle_id, &email, &name, timezone).await
+    })
+    .await?;
+    render(answer)
+}

@@ -1,0 +1,363 @@
+//! A member's own page, reached from a personal link: their circles, upcoming sessions and
+//! answers, reflections, calendar feed, email preferences, leaving, exporting everything, and
+//! deleting themselves. Changes are POSTs that redirect back to the page.
+
+use std::time::Duration;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use chrono::Utc;
+use serde::Deserialize;
+
+use super::{
+    client_ip, holder, render, render_status, viewer_zone, when, MessagePage, PageError, PageResult,
+};
+use crate::db::{circles, members, memberships, reflections, rsvps, sessions};
+use crate::domain::tokens::Purpose;
+use crate::domain::{CircleId, EmailAddress, MembershipState, RsvpResponse};
+use crate::email::MessageKind;
+use crate::error::AppError;
+use crate::http::AppState;
+use crate::jobs::email::EmailJob;
+use crate::links::Holder;
+
+#[derive(Template)]
+#[template(path = "pages/me_request.html")]
+struct RequestPage {
+    email: String,
+    error: Option<String>,
+    sent: bool,
+}
+
+pub async fn request_form() -> PageResult {
+    render(RequestPage {
+        email: String::new(),
+        error: None,
+        sent: false,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RequestForm {
+    #[serde(default)]
+    email: String,
+}
+
+/// Email a fresh personal link. The answer does not say whether the address is known.
+pub async fn request_link(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<RequestForm>,
+) -> PageResult {
+    let limits = &state.settings.limits;
+    let hour = Duration::from_secs(3600);
+    state
+        .limiter
+        .check(
+            &format!("me-ip:{}", client_ip(&req)),
+            limits.signups_per_ip_per_hour,
+            hour,
+        )
+        .map_err(AppError::TooManyRequests)?;
+    let email = match EmailAddress::parse(&form.email) {
+        Ok(e) => e,
+        Err(e) => {
+            return render_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                RequestPage {
+                    email: form.email.clone(),
+                    error: Some(format!("The email address {}.", e.message)),
+                    sent: false,
+                },
+            )
+        }
+    };
+    state
+        .limiter
+        .check(
+            &format!("me-address:{}", email.as_str().to_lowercase()),
+            limits.signups_per_address_per_hour,
+            hour,
+        )
+        .map_err(AppError::TooManyRequests)?;
+    let mut conn = state.pool.get().await?;
+    if let Some(member) = members::find_by_email(&mut conn, &email).await? {
+        let job = EmailJob {
+            message: MessageKind::PersonalLink,
+            member_id: member.id,
+            circle_id: None,
+            session_id: None,
+            sequence: None,
+        };
+        crate::jobs::email::enqueue(&mut conn, job).await?;
+    }
+    render(RequestPage {
+        email: String::new(),
+        error: None,
+        sent: true,
+    })
+}
+
+struct CircleLine {
+    id: CircleId,
+    slug: String,
+    name: String,
+    state: String,
+}
+
+struct SessionLine {
+    circle: String,
+    when: String,
+    answer: &'static str,
+    rsvp_url: String,
+}
+
+struct ReflectionLine {
+    circle: String,
+    when: String,
+    visibility: &'static str,
+    body: String,
+}
+
+#[derive(Template)]
+#[template(path = "pages/me.html")]
+struct MePage {
+    base: String,
+    name: String,
+    saved: Option<&'static str>,
+    circles: Vec<CircleLine>,
+    zone: String,
+    sessions: Vec<SessionLine>,
+    reflections: Vec<ReflectionLine>,
+    calendar_url: String,
+    reminders: bool,
+    reflection_prompts: bool,
+    subscribed: bool,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ShowQuery {
+    saved: Option<String>,
+}
+
+fn state_label(s: MembershipState, position: Option<i32>) -> String {
+    match s {
+        MembershipState::Active => "member".into(),
+        MembershipState::Pending => "waiting for your confirmation".into(),
+        MembershipState::Waitlisted => format!("waitlist position {}", position.unwrap_or(1)),
+        MembershipState::Left => "left".into(),
+    }
+}
+
+pub async fn show(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    token: web::Path<String>,
+    query: web::Query<ShowQuery>,
+) -> PageResult {
+    let mut conn = state.pool.get().await?;
+    let (_, member) = holder(&state, &mut conn, &token, Purpose::Me).await?;
+    let now = Utc::now();
+    let mine = memberships::of_member(&mut conn, member.id).await?;
+    let upcoming = sessions::for_member(&mut conn, member.id, now, 50).await?;
+    let written = reflections::by_member(&mut conn, member.id, 100).await?;
+    let mut circle_ids: Vec<CircleId> = mine.iter().map(|m| m.circle_id).collect();
+    circle_ids.extend(upcoming.iter().map(|s| s.circle_id));
+    circle_ids.extend(written.iter().map(|r| r.circle_id));
+    let names = circles::names(&mut conn, &circle_ids).await?;
+    let name_of = |id: CircleId| {
+        names
+            .iter()
+            .find(|(c, _, _)| *c == id)
+            .map(|(_, n, s)| (n.clone(), s.clone()))
+            .unwrap_or_default()
+    };
+    let session_ids: Vec<_> = upcoming.iter().map(|s| s.id).collect();
+    let answers = rsvps::of_member(&mut conn, member.id, &session_ids).await?;
+    let zone = viewer_zone(
+        &req,
+        Some(&member),
+        upcoming.first().map_or("UTC", |s| s.timezone.as_str()),
+    );
+    let holder_of = Holder {
+        member: member.id.0,
+        token_version: member.token_version,
+    };
+    let saved = match query.saved.as_deref() {
+        Some("preferences") => Some("Your email preferences are saved."),
+        Some("left") => Some("You have left the circle."),
+        _ => None,
+    };
+    render(MePage {
+        base: format!("/me/{}", token.as_str()),
+        name: member.display_name.clone(),
+        saved,
+        circles: mine
+            .iter()
+            .filter(|m| m.state != MembershipState::Left)
+            .map(|m| {
+                let (name, slug) = name_of(m.circle_id);
+                CircleLine {
+                    id: m.circle_id,
+                    slug,
+                    name,
+                    state: state_label(m.state, m.waitlist_position),
+                }
+            })
+            .collect(),
+        zone: zone.name().to_string(),
+        sessions: upcoming
+            .iter()
+            .filter(|s| s.status == crate::domain::SessionStatus::Scheduled)
+            .map(|s| {
+                let answer = answers
+                    .iter()
+                    .find(|(id, _)| *id == s.id)
+                    .and_then(|(_, r)| *r);
+                SessionLine {
+                    circle: name_of(s.circle_id).0,
+                    when: when(s.starts_at, s.ends_at, zone),
+                    answer: match answer {
+                        Some(RsvpResponse::Yes) => "yes",
+                        Some(RsvpResponse::No) => "no",
+                        Some(RsvpResponse::Maybe) => "maybe",
+                        None => "none yet",
+                    },
+                    rsvp_url: state.links.rsvp(holder_of, s.id.0, s.ends_at, None),
+                }
+            })
+            .collect(),
+        reflections: written
+            .into_iter()
+            .map(|r| ReflectionLine {
+                circle: name_of(r.circle_id).0,
+                when: when(r.starts_at, r.ends_at, zone),
+                visibility: match r.visibility {
+                    crate::domain::ReflectionVisibility::Circle => "shared with the circle",
+                    crate::domain::ReflectionVisibility::Private => "private",
+                },
+                body: r.body,
+            })
+            .collect(),
+        calendar_url: state.links.calendar(holder_of),
+        reminders: member.reminders_enabled,
+        reflection_prompts: member.reflection_prompts_enabled,
+        subscribed: member.unsubscribed_at.is_none(),
+    })
+}
+
+fn back_to_page(token: &str, saved: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header(("Location", format!("/me/{token}?saved={saved}")))
+        .finish()
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PreferencesForm {
+    reminders: Option<String>,
+    reflection_prompts: Option<String>,
+    subscribed: Option<String>,
+}
+
+pub async fn preferences(
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+    form: web::Form<PreferencesForm>,
+) -> PageResult {
+    let mut conn = state.pool.get().await?;
+    let (_, member) = holder(&state, &mut conn, &token, Purpose::Me).await?;
+    members::set_preferences(
+        &mut conn,
+        member.id,
+        form.reminders.is_some(),
+        form.reflection_prompts.is_some(),
+        form.subscribed.is_some(),
+    )
+    .await?;
+    Ok(back_to_page(&token, "preferences"))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LeaveForm {
+    circle_id: String,
+}
+
+pub async fn leave(
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+    form: web::Form<LeaveForm>,
+) -> PageResult {
+    let circle_id = form
+        .circle_id
+        .parse()
+        .map(CircleId)
+        .map_err(|_| AppError::invalid("circle_id", "is not a circle"))?;
+    let mut conn = state.pool.get().await?;
+    let (_, member) = holder(&state, &mut conn, &token, Purpose::Me).await?;
+    memberships::leave(&mut conn, circle_id, member.id).await?;
+    Ok(back_to_page(&token, "left"))
+}
+
+/// Everything Roundtable holds about the member, as one JSON document.
+pub async fn export(state: web::Data<AppState>, token: web::Path<String>) -> PageResult {
+    let mut conn = state.pool.get().await?;
+    let (_, member) = holder(&state, &mut conn, &token, Purpose::Me).await?;
+    let document = members::export(&mut conn, &member).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header((
+            "Content-Disposition",
+            "attachment; filename=\"roundtable-my-data.json\"",
+        ))
+        .body(serde_json::to_string_pretty(&document).unwrap_or_default()))
+}
+
+#[derive(Template)]
+#[template(path = "pages/me_delete.html")]
+struct DeletePage {
+    back: String,
+    error: Option<String>,
+}
+
+pub async fn confirm_delete(state: web::Data<AppState>, token: web::Path<String>) -> PageResult {
+    let mut conn = state.pool.get().await?;
+    holder(&state, &mut conn, &token, Purpose::Me).await?;
+    render(DeletePage {
+        back: format!("/me/{}", token.as_str()),
+        error: None,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DeleteForm {
+    confirm: Option<String>,
+}
+
+pub async fn delete(
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+    form: web::Form<DeleteForm>,
+) -> PageResult {
+    let mut conn = state.pool.get().await?;
+    let (_, member) = holder(&state, &mut conn, &token, Purpose::Me).await?;
+    if form.confirm.as_deref() != Some("yes") {
+        return render_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            DeletePage {
+                back: format!("/me/{}", token.as_str()),
+                error: Some("Tick the box to confirm; nothing was deleted.".into()),
+            },
+        );
+    }
+    members::erase(&mut conn, member.id)
+        .await
+        .map_err(PageError::from)?;
+    render(MessagePage {
+        title: "Your account is deleted".into(),
+        paragraphs: vec![
+            "We removed you from every circle and deleted your answers, reflections and address. Links in old emails no longer work.".into(),
+        ],
+        link: Some(("/".into(), "See open circles".into())),
+    })
+}

@@ -1,0 +1,275 @@
+//! The public pages: the circle directory and signup, and everything members do from links in
+//! their email (confirm, RSVP, reflect, their own page, unsubscribe, calendar feed). No login;
+//! each link carries a signed token for the one thing it allows. GET never changes state.
+
+mod calendar;
+mod circles;
+mod confirm;
+mod me;
+mod reflect;
+mod rsvp;
+mod unsubscribe;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+use askama::Template;
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+use super::AppState;
+use crate::db::members::{self, Member};
+use crate::db::Connection;
+use crate::domain::tokens::{Claims, Purpose, TokenError};
+use crate::domain::MemberId;
+use crate::error::AppError;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(form_config())
+        .route("/", web::get().to(circles::directory))
+        .route("/static/style.css", web::get().to(style_css))
+        .route("/static/tz.js", web::get().to(tz_js))
+        .route("/c/{slug}", web::get().to(circles::page))
+        .route("/c/{slug}/join", web::post().to(circles::join))
+        .route("/confirm/{token}", web::get().to(confirm::show))
+        .route("/confirm/{token}", web::post().to(confirm::submit))
+        .route("/rsvp/{token}", web::get().to(rsvp::show))
+        .route("/rsvp/{token}", web::post().to(rsvp::submit))
+        .route("/reflect/{token}", web::get().to(reflect::show))
+        .route("/reflect/{token}", web::post().to(reflect::submit))
+        .route("/me", web::get().to(me::request_form))
+        .route("/me", web::post().to(me::request_link))
+        .route("/me/{token}", web::get().to(me::show))
+        .route("/me/{token}/preferences", web::post().to(me::preferences))
+        .route("/me/{token}/leave", web::post().to(me::leave))
+        .route("/me/{token}/export.json", web::get().to(me::export))
+        .route("/me/{token}/delete", web::get().to(me::confirm_delete))
+        .route("/me/{token}/delete", web::post().to(me::delete))
+        .route("/unsubscribe/{token}", web::get().to(unsubscribe::show))
+        .route("/unsubscribe/{token}", web::post().to(unsubscribe::submit))
+        .route("/calendar/{token}", web::get().to(calendar::feed));
+}
+
+fn form_config() -> web::FormConfig {
+    web::FormConfig::default()
+        .limit(super::MAX_BODY_BYTES)
+        .error_handler(|err, _req| {
+            PageError::new(
+                StatusCode::BAD_REQUEST,
+                "That form could not be read",
+                format!("Please go back and try again ({err})."),
+            )
+            .into()
+        })
+}
+
+async fn style_css() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(include_str!("../../../static/style.css"))
+}
+
+async fn tz_js() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(include_str!("../../../static/tz.js"))
+}
+
+/// A friendly HTML error page with a proper status.
+#[derive(Debug)]
+pub struct PageError {
+    status: StatusCode,
+    title: String,
+    message: String,
+    retry_after: Option<u64>,
+}
+
+#[derive(Template)]
+#[template(path = "pages/error.html")]
+struct ErrorPage<'a> {
+    title: &'a str,
+    message: &'a str,
+}
+
+impl PageError {
+    pub fn new(status: StatusCode, title: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            title: title.into(),
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "Page not found",
+            "There is nothing at this address. The circle may have closed or moved.",
+        )
+    }
+
+    pub fn gone(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::GONE, "This link no longer works", message)
+    }
+}
+
+impl std::fmt::Display for PageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.title, self.message)
+    }
+}
+
+impl ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let body = ErrorPage {
+            title: &self.title,
+            message: &self.message,
+        }
+        .render()
+        .unwrap_or_else(|_| self.message.clone());
+        let mut res = HttpResponse::build(self.status);
+        if let Some(secs) = self.retry_after {
+            res.insert_header(("Retry-After", secs.to_string()));
+        }
+        res.content_type("text/html; charset=utf-8").body(body)
+    }
+}
+
+impl From<AppError> for PageError {
+    fn from(e: AppError) -> Self {
+        // Keep the log and status behaviour of the JSON errors.
+        let status = e.status_code();
+        let _ = e.error_response();
+        match e {
+            AppError::NotFound(_) => Self::not_found(),
+            AppError::TooManyRequests(secs) => Self {
+                retry_after: Some(secs),
+                ..Self::new(
+                    status,
+                    "Slow down, please",
+                    format!(
+                        "Too many attempts from here. Please try again in {} minutes.",
+                        secs.div_ceil(60)
+                    ),
+                )
+            },
+            AppError::Unavailable(_) => Self::new(
+                status,
+                "Back in a moment",
+                "Roundtable cannot reach its database right now. Please try again shortly.",
+            ),
+            AppError::Internal(_) => Self::new(
+                status,
+                "Something went wrong",
+                "This is our fault, not yours. Please try again later.",
+            ),
+            other => Self::new(status, "That did not work", other.to_string()),
+        }
+    }
+}
+
+impl From<diesel::result::Error> for PageError {
+    fn from(e: diesel::result::Error) -> Self {
+        AppError::from(e).into()
+    }
+}
+
+impl From<crate::db::PoolError> for PageError {
+    fn from(e: crate::db::PoolError) -> Self {
+        AppError::from(e).into()
+    }
+}
+
+impl From<TokenError> for PageError {
+    fn from(e: TokenError) -> Self {
+        match e {
+            TokenError::Expired => Self::gone("This link has expired. Ask for a fresh one from your personal page or your circle's facilitator."),
+            other => Self::new(
+                StatusCode::BAD_REQUEST,
+                "This link is not valid",
+                format!("{}. Please use the link exactly as it arrived in your email.", capitalise(&other.to_string())),
+            ),
+        }
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(first) => first.to_uppercase().collect::<String>() + c.as_str(),
+        None => String::new(),
+    }
+}
+
+pub type PageResult = Result<HttpResponse, PageError>;
+
+/// Render a page with status 200.
+pub fn render(page: impl Template) -> PageResult {
+    render_status(StatusCode::OK, page)
+}
+
+pub fn render_status(status: StatusCode, page: impl Template) -> PageResult {
+    let body = page.render().map_err(|e| {
+        PageError::from(AppError::Internal(anyhow::anyhow!("rendering a page: {e}")))
+    })?;
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(body))
+}
+
+#[derive(Template)]
+#[template(path = "pages/message.html")]
+pub struct MessagePage {
+    pub title: String,
+    pub paragraphs: Vec<String>,
+    pub link: Option<(String, String)>,
+}
+
+/// Check a link's token and find the member it was issued to, with the member's current
+/// token version (bumping it revokes every long-lived link).
+pub async fn holder(
+    state: &AppState,
+    conn: &mut Connection,
+    token: &str,
+    purpose: Purpose,
+) -> Result<(Claims, Member), PageError> {
+    let claims = state.links.keys().verify(token, purpose, Utc::now())?;
+    let member = members::find(conn, MemberId(claims.member))
+        .await?
+        .ok_or_else(|| PageError::gone("This link belongs to an account that no longer exists."))?;
+    if member.token_version.max(0) as u32 != claims.token_version {
+        return Err(PageError::gone(
+            "This link was replaced by a newer one. Use the latest email, or ask for a fresh link from your personal page.",
+        ));
+    }
+    Ok((claims, member))
+}
+
+/// The zone to show times in: the member's, else the browser's (`tz` cookie), else the
+/// fallback (the circle's or session's).
+pub fn viewer_zone(req: &HttpRequest, member: Option<&Member>, fallback: &str) -> Tz {
+    member
+        .and_then(|m| m.timezone.as_deref())
+        .and_then(|z| z.parse().ok())
+        .or_else(|| req.cookie("tz").and_then(|c| c.value().parse().ok()))
+        .or_else(|| fallback.parse().ok())
+        .unwrap_or(chrono_tz::UTC)
+}
+
+/// "Thursday 4 March 2027, 19:00–20:30 (Europe/London)".
+pub fn when(starts: DateTime<Utc>, ends: DateTime<Utc>, zone: Tz) -> String {
+    crate::jobs::email::describe_time(starts, ends, zone)
+}
+
+/// The address a request came from, for rate limits.
+pub fn client_ip(req: &HttpRequest) -> String {
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}

@@ -1,0 +1,147 @@
+//! RSVP links: the GET shows the session and the current answer with the emailed choice
+//! pre-selected; only the POST saves. Answers close when the session starts.
+
+use actix_web::{web, HttpRequest};
+use askama::Template;
+use chrono::Utc;
+use serde::Deserialize;
+
+use super::{holder, render, viewer_zone, when, PageError, PageResult};
+use crate::db::{circles, members, memberships, readings, rsvps, sessions};
+use crate::domain::tokens::Purpose;
+use crate::domain::{MembershipState, RsvpResponse, SessionId, SessionStatus};
+use crate::error::AppError;
+use crate::http::AppState;
+
+#[derive(Template)]
+#[template(path = "pages/rsvp.html")]
+struct RsvpPage {
+    circle_name: String,
+    member_name: String,
+    when: String,
+    location: Option<String>,
+    reading: Option<String>,
+    facilitator: Option<String>,
+    current_label: String,
+    cancelled: bool,
+    closed: bool,
+    choices: Vec<(&'static str, &'static str, bool)>,
+    preselected: Option<&'static str>,
+    saved: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RsvpQuery {
+    response: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RsvpForm {
+    response: String,
+}
+
+fn label(r: Option<RsvpResponse>) -> &'static str {
+    match r {
+        Some(RsvpResponse::Yes) => "Yes, I will come",
+        Some(RsvpResponse::No) => "No, I cannot come",
+        Some(RsvpResponse::Maybe) => "Maybe",
+        None => "No answer yet",
+    }
+}
+
+async fn page(
+    state: &AppState,
+    req: &HttpRequest,
+    token: &str,
+    preselect: Option<RsvpResponse>,
+    saved: Option<String>,
+) -> Result<RsvpPage, PageError> {
+    let mut conn = state.pool.get().await?;
+    let (claims, member) = holder(state, &mut conn, token, Purpose::Rsvp).await?;
+    let session = sessions::find(&mut conn, SessionId(claims.object))
+        .await?
+        .ok_or_else(PageError::not_found)?;
+    let circle = circles::find(&mut conn, session.circle_id)
+        .await?
+        .ok_or_else(PageError::not_found)?;
+    let current = rsvps::find(&mut conn, session.id, member.id)
+        .await?
+        .and_then(|r| r.response);
+    let reading = match session.reading_id {
+        Some(r) => readings::find_in_circle(&mut conn, circle.id, r)
+            .await?
+            .map(|r| r.title),
+        None => None,
+    };
+    let facilitator = match session.facilitator_id {
+        Some(f) => members::find(&mut conn, f).await?.map(|m| m.display_name),
+        None => None,
+    };
+    let zone = viewer_zone(req, Some(&member), &session.timezone);
+    let highlighted = preselect.or(current);
+    Ok(RsvpPage {
+        circle_name: circle.name,
+        member_name: member.display_name,
+        when: when(session.starts_at, session.ends_at, zone),
+        location: session.location,
+        reading,
+        facilitator,
+        current_label: label(current).to_string(),
+        cancelled: session.status == SessionStatus::Cancelled,
+        closed: session.starts_at <= Utc::now(),
+        choices: [RsvpResponse::Yes, RsvpResponse::Maybe, RsvpResponse::No]
+            .into_iter()
+            .map(|r| (r.as_str(), label(Some(r)), highlighted == Some(r)))
+            .collect(),
+        preselected: preselect
+            .filter(|p| Some(*p) != current)
+            .map(|p| label(Some(p))),
+        saved,
+    })
+}
+
+pub async fn show(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    token: web::Path<String>,
+    query: web::Query<RsvpQuery>,
+) -> PageResult {
+    let preselect = query.response.as_deref().and_then(|r| r.parse().ok());
+    render(page(&state, &req, &token, preselect, None).await?)
+}
+
+pub async fn submit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    token: web::Path<String>,
+    form: web::Form<RsvpForm>,
+) -> PageResult {
+    let response = RsvpResponse::parse(&form.response, "response").map_err(AppError::from)?;
+    let mut conn = state.pool.get().await?;
+    let (claims, member) = holder(&state, &mut conn, &token, Purpose::Rsvp).await?;
+    let session = sessions::find(&mut conn, SessionId(claims.object))
+        .await?
+        .ok_or_else(PageError::not_found)?;
+    if session.status == SessionStatus::Cancelled {
+        return Err(AppError::Conflict("This session has been cancelled.".into()).into());
+    }
+    if session.starts_at <= Utc::now() {
+        return Err(AppError::Conflict(
+            "This session has started, so answers can no longer be changed.".into(),
+        )
+        .into());
+    }
+    let membership = memberships::find(&mut conn, session.circle_id, member.id).await?;
+    if membership.map(|m| m.state) != Some(MembershipState::Active) {
+        return Err(PageError::gone(
+            "You are no longer a member of this circle.",
+        ));
+    }
+    rsvps::set_response(&mut conn, session.id, member.id, response).await?;
+    drop(conn);
+    let saved = format!(
+        "Saved: {}. You can change it until the session starts.",
+        label(Some(response))
+    );
+    render(page(&state, &req, &token, None, Some(saved)).await?)
+}
