@@ -4,6 +4,7 @@ mod helpers;
 mod smtp;
 
 mod bad_input;
+mod browser;
 mod circles;
 mod cli;
 mod email;

@@ -1,0 +1,292 @@
+//! A real browser (headless Chromium through chromedriver's WebDriver API) walks through
+//! signup → confirmation link from the outbox → RSVP, on a phone-sized window, saving
+//! screenshots under target/screenshots/.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use base64::Engine;
+use serde_json::{json, Value};
+
+use crate::helpers::spawn_app;
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+pub struct Browser {
+    http: reqwest::Client,
+    session: String,
+    driver: Child,
+    profile: std::path::PathBuf,
+}
+
+fn find_program(names: &[&str]) -> Option<String> {
+    for name in names {
+        for dir in std::env::var("PATH")
+            .unwrap_or_default()
+            .split(':')
+            .chain(["/usr/bin", "/usr/lib/chromium"])
+        {
+            let candidate = std::path::Path::new(dir).join(name);
+            if candidate.is_file() {
+                return Some(candidate.to_string_lossy().into_owned());
+            }
+        }
+    }
+    None
+}
+
+impl Browser {
+    /// Start chromedriver and a headless Chromium, or say why not.
+    pub async fn start() -> Result<Self, String> {
+        let driver_bin = find_program(&["chromedriver"]).ok_or("chromedriver is not installed")?;
+        let chromium = find_program(&["chromium", "chromium-browser", "google-chrome"])
+            .ok_or("chromium is not installed")?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let driver = Command::new(driver_bin)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("starting chromedriver: {e}"))?;
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .unwrap();
+        let base = format!("http://127.0.0.1:{port}");
+        for _ in 0..100 {
+            if let Ok(r) = http.get(format!("{base}/status")).send().await {
+                if r.status().is_success() {
+                    break;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let profile = std::env::temp_dir().join(format!(
+            "roundtable-chromium-{}",
+            uuid::Uuid::new_v4().simple()
+        ));
+        let caps = json!({ "capabilities": { "alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": chromium,
+                "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                         "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run",
+                         "--disable-dev-shm-usage", "--window-size=412,915",
+                         format!("--user-data-dir={}", profile.display())]
+            }
+        }}});
+        let res: Value = http
+            .post(format!("{base}/session"))
+            .json(&caps)
+            .send()
+            .await
+            .map_err(|e| format!("creating a browser session: {e}"))?
+            .json()
+            .await
+            .map_err(|e| format!("reading the session: {e}"))?;
+        let session = res["value"]["sessionId"]
+            .as_str()
+            .ok_or_else(|| format!("no browser session: {res}"))?
+            .to_string();
+        Ok(Self {
+            http,
+            session: format!("{base}/session/{session}"),
+            driver,
+            profile,
+        })
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut req = self.http.request(method, format!("{}{path}", self.session));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res: Value = req.send().await.unwrap().json().await.unwrap();
+        if let Some(err) = res["value"]["error"].as_str() {
+            panic!("webdriver {path}: {err}: {}", res["value"]["message"]);
+        }
+        res["value"].clone()
+    }
+
+    pub async fn goto(&self, url: &str) {
+        self.call(reqwest::Method::POST, "/url", Some(json!({ "url": url })))
+            .await;
+    }
+
+    pub async fn find(&self, css: &str) -> String {
+        let v = self
+            .call(
+                reqwest::Method::POST,
+                "/element",
+                Some(json!({ "using": "css selector", "value": css })),
+            )
+            .await;
+        v[ELEMENT]
+            .as_str()
+            .unwrap_or_else(|| panic!("no element {css}: {v}"))
+            .to_string()
+    }
+
+    pub async fn type_into(&self, css: &str, text: &str) {
+        let el = self.find(css).await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{el}/value"),
+            Some(json!({ "text": text })),
+        )
+        .await;
+    }
+
+    pub async fn click(&self, css: &str) {
+        let el = self.find(css).await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{el}/click"),
+            Some(json!({})),
+        )
+        .await;
+    }
+
+    pub async fn source(&self) -> String {
+        self.call(reqwest::Method::GET, "/source", None)
+            .await
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// Wait (up to ten seconds) until the page shows `text`; a click that submits a form
+    /// returns before the next page has necessarily loaded.
+    pub async fn wait_for(&self, text: &str) -> String {
+        let mut page = String::new();
+        for _ in 0..100 {
+            page = self.source().await;
+            if page.contains(text) {
+                return page;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the page never showed {text:?}:\n{page}");
+    }
+
+    pub async fn screenshot(&self, name: &str) {
+        let png = self.call(reqwest::Method::GET, "/screenshot", None).await;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(png.as_str().unwrap())
+            .unwrap();
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), bytes).unwrap();
+    }
+
+    pub async fn quit(mut self) {
+        let _ = self.http.delete(&self.session).send().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+/// A browser, or `None` (with a note) where none is installed; in CI a missing browser fails.
+pub async fn browser_or_skip() -> Option<Browser> {
+    match Browser::start().await {
+        Ok(b) => Some(b),
+        Err(why) if std::env::var_os("CI").is_none() => {
+            eprintln!(
+                "skipping the browser test: {why} (apt-get install chromium chromium-driver)"
+            );
+            None
+        }
+        Err(why) => panic!("the browser test needs Chromium in CI: {why}"),
+    }
+}
+
+#[tokio::test]
+async fn signup_confirmation_and_rsvp_in_a_real_browser_on_a_phone() {
+    let Some(browser) = browser_or_skip().await else {
+        return;
+    };
+    let app = spawn_app().await;
+    let circle = app
+        .create_circle(
+            json!({ "name": "Slow Reading", "timezone": "Europe/London", "capacity": 8,
+                               "description": "We read slowly and talk about it." }),
+        )
+        .await;
+    let id = circle["id"].as_str().unwrap();
+    let sessions = app
+        .schedule(id, json!({ "freq": "weekly", "first_date": "2031-06-05", "local_time": "19:00", "duration_minutes": 90, "count": 3 }))
+        .await;
+
+    browser
+        .goto(&format!("{}/c/slow-reading", app.address))
+        .await;
+    browser.screenshot("1-circle-page").await;
+    browser.type_into("#display_name", "Ada Lovelace").await;
+    browser.type_into("#email", "ada@example.org").await;
+    browser
+        .click("form[action$='/join#join'] button[type=submit]")
+        .await;
+    browser.wait_for("Check your email").await;
+    browser.screenshot("2-check-your-email").await;
+
+    app.run_pending_jobs().await;
+    let confirm = app
+        .sent_emails()
+        .into_iter()
+        .find(|m| m.subject.starts_with("Confirm your place"))
+        .expect("a confirmation email");
+    browser
+        .goto(&format!(
+            "{}{}",
+            app.address,
+            app.link_in(&confirm, "/confirm/")
+        ))
+        .await;
+    browser.click("form button[type=submit]").await;
+    browser.wait_for("You are in").await;
+    browser.screenshot("3-confirmed").await;
+
+    app.run_pending_jobs().await;
+    let invite = app
+        .sent_emails()
+        .into_iter()
+        .find(|m| m.subject.starts_with("Invitation"))
+        .expect("an invitation");
+    browser
+        .goto(&format!(
+            "{}{}",
+            app.address,
+            app.link_in(&invite, "/rsvp/")
+        ))
+        .await;
+    // The browser told the page its zone (UTC in this headless run), and it is labelled.
+    browser.wait_for("Will you come?").await;
+    browser.click("button[value=yes]").await;
+    browser.wait_for("Saved: Yes, I will come").await;
+    browser.screenshot("4-rsvp-saved").await;
+
+    // Exactly one of the three sessions has Ada's yes.
+    let mut yes = 0;
+    for s in &sessions {
+        let answers = app
+            .get(&format!(
+                "/api/v1/sessions/{}/rsvps",
+                s["id"].as_str().unwrap()
+            ))
+            .await
+            .expect(200);
+        yes += answers["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["display_name"] == "Ada Lovelace" && r["response"] == "yes")
+            .count();
+    }
+    assert_eq!(yes, 1);
+    browser.quit().await;
+}
