@@ -34,6 +34,9 @@ pub fn build_pool(settings: &DatabaseSettings) -> anyhow::Result<Pool> {
     let statement_timeout = settings.statement_timeout_ms;
     let connect_timeout = Duration::from_millis(settings.connect_timeout_ms);
     let mut config = ManagerConfig::<AsyncPgConnection>::default();
+    // Checking out a connection costs no round trip: a connection that died is noticed by
+    // its first query (answered 503) and is not returned to the pool.
+    config.recycling_method = diesel_async::pooled_connection::RecyclingMethod::Fast;
     config.custom_setup = Box::new(move |url| {
         let url = url.to_string();
         Box::pin(async move {

@@ -67,10 +67,13 @@ pub async fn run(
                 Err(e) => tracing::warn!(error = %e, "worker cannot reach the database"),
             }
         }
+        // Claim in batches: wait until half the slots are free (or none are busy), so a
+        // busy worker makes a few large claims rather than many single-row ones.
         let free = slots.available_permits();
-        if free == 0 {
+        let half = config.concurrency.div_ceil(2);
+        if free < half {
             tokio::select! {
-                permit = slots.acquire() => drop(permit),
+                permits = slots.acquire_many(half as u32) => drop(permits),
                 _ = shutdown.changed() => {}
             }
             continue;
