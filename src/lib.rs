@@ -8,6 +8,7 @@ pub mod domain;
 pub mod email;
 pub mod error;
 pub mod http;
+pub mod imports;
 pub mod jobs;
 pub mod links;
 pub mod metrics;

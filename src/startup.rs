@@ -79,7 +79,8 @@ impl Application {
             .with_context(|| format!("binding {}", settings.http.bind))?;
         let port = listener.local_addr()?.port();
         let workers = settings.http.workers;
-        let keys = TokenKeys::new(settings.token_key()?.expose(), &[]);
+        let token_key = settings.token_key()?;
+        let keys = TokenKeys::new(token_key.expose(), &[]);
         let links = Links::new(settings.public_base(), keys);
         let https = settings.http.public_url.starts_with("https://");
         let state = web::Data::new(AppState {
@@ -91,6 +92,7 @@ impl Application {
         });
         let mut server = HttpServer::new(move || {
             App::new()
+                .wrap(http::dashboard::session_middleware(token_key.expose(), https))
                 .wrap(http::security_headers(https))
                 .wrap_fn(http::record_metrics)
                 .wrap(TracingLogger::default())

@@ -237,3 +237,26 @@ pub async fn erase(conn: &mut AsyncPgConnection, id: MemberId) -> crate::error::
     })
     .await
 }
+
+/// Whether the member organises, or facilitates at least one circle.
+pub async fn is_staff(conn: &mut AsyncPgConnection, id: MemberId) -> diesel::QueryResult<bool> {
+    use crate::domain::{MembershipRole, MembershipState};
+    let organizer: bool = members::table
+        .find(id)
+        .select(members::organizer)
+        .first(conn)
+        .await
+        .optional()?
+        .unwrap_or(false);
+    if organizer {
+        return Ok(true);
+    }
+    diesel::select(diesel::dsl::exists(
+        memberships::table
+            .filter(memberships::member_id.eq(id))
+            .filter(memberships::role.eq(MembershipRole::Facilitator))
+            .filter(memberships::state.eq(MembershipState::Active)),
+    ))
+    .get_result(conn)
+    .await
+}

@@ -484,3 +484,145 @@ pub async fn confirm_signup(
     })
     .await
 }
+
+/// Change a circle's settings; more seats (or no limit) let people in from the waitlist.
+pub async fn update_circle(
+    conn: &mut AsyncPgConnection,
+    circle_id: CircleId,
+    changes: circles::CircleChanges,
+) -> AppResult<Circle> {
+    conn.transaction::<_, AppError, _>(async |conn| {
+        circles::lock(conn, circle_id)
+            .await?
+            .ok_or(AppError::NotFound("circle"))?;
+        let circle = circles::update(conn, circle_id, changes).await.map_err(|e| match AppError::from(e) {
+            AppError::Conflict(_) => AppError::Conflict("that slug is taken".into()),
+            other => other,
+        })?;
+        promote_waitlist(conn, &circle).await?;
+        Ok(circle)
+    })
+    .await
+}
+
+/// Move a waitlisted person one place up or down.
+pub async fn move_in_waitlist(
+    conn: &mut AsyncPgConnection,
+    circle_id: CircleId,
+    member_id: MemberId,
+    up: bool,
+) -> AppResult<()> {
+    conn.transaction::<_, AppError, _>(async |conn| {
+        circles::lock(conn, circle_id).await?.ok_or(AppError::NotFound("circle"))?;
+        let me = find(conn, circle_id, member_id)
+            .await?
+            .filter(|m| m.state == MembershipState::Waitlisted)
+            .ok_or(AppError::NotFound("waitlist place"))?;
+        let position = me.waitlist_position.unwrap_or(1);
+        let other_position = if up { position - 1 } else { position + 1 };
+        let other: Option<MemberId> = memberships::table
+            .filter(memberships::circle_id.eq(circle_id))
+            .filter(memberships::waitlist_position.eq(other_position))
+            .select(memberships::member_id)
+            .first(conn)
+            .await
+            .optional()?;
+        if let Some(other) = other {
+            diesel::update(memberships::table.find((circle_id, other)))
+                .set(memberships::waitlist_position.eq(position))
+                .execute(conn)
+                .await?;
+            diesel::update(memberships::table.find((circle_id, member_id)))
+                .set(memberships::waitlist_position.eq(other_position))
+                .execute(conn)
+                .await?;
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// Give a waitlisted person a seat now, even beyond the capacity (a facilitator's call).
+pub async fn promote_now(conn: &mut AsyncPgConnection, circle_id: CircleId, member_id: MemberId) -> AppResult<()> {
+    conn.transaction::<_, AppError, _>(async |conn| {
+        circles::lock(conn, circle_id).await?.ok_or(AppError::NotFound("circle"))?;
+        find(conn, circle_id, member_id)
+            .await?
+            .filter(|m| m.state == MembershipState::Waitlisted)
+            .ok_or(AppError::NotFound("waitlist place"))?;
+        diesel::update(memberships::table.find((circle_id, member_id)))
+            .set((
+                memberships::state.eq(MembershipState::Active),
+                memberships::waitlist_position.eq(None::<i32>),
+                memberships::updated_at.eq(Utc::now()),
+            ))
+            .execute(conn)
+            .await?;
+        renumber_waitlist(conn, circle_id).await?;
+        enqueue_email(conn, MessageKind::Promoted, circle_id, member_id).await?;
+        Ok(())
+    })
+    .await
+}
+
+/// A page of the roster in a useful order: facilitators, members, the waitlist in order,
+/// then people who have not confirmed; 1-based `page` of `per_page`.
+pub async fn roster_page(
+    conn: &mut AsyncPgConnection,
+    circle: CircleId,
+    page: i64,
+    per_page: i64,
+) -> diesel::QueryResult<(Vec<RosterEntry>, i64)> {
+    let total: i64 = memberships::table
+        .filter(memberships::circle_id.eq(circle))
+        .filter(memberships::state.ne(MembershipState::Left))
+        .count()
+        .get_result(conn)
+        .await?;
+    let rows = diesel::sql_query(
+        "SELECT m.member_id, p.email, p.display_name, m.role, m.state, m.waitlist_position, m.joined_at \
+         FROM memberships m JOIN members p ON p.id = m.member_id \
+         WHERE m.circle_id = $1 AND m.state <> 'left' \
+         ORDER BY CASE WHEN m.role = 'facilitator' THEN 0 WHEN m.state = 'active' THEN 1 \
+                       WHEN m.state = 'waitlisted' THEN 2 ELSE 3 END, m.waitlist_position, p.display_name, m.member_id \
+         LIMIT $2 OFFSET $3",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(circle.0)
+    .bind::<diesel::sql_types::BigInt, _>(per_page)
+    .bind::<diesel::sql_types::BigInt, _>((page.max(1) - 1) * per_page)
+    .load::<RosterRow>(conn)
+    .await?;
+    Ok((rows.into_iter().map(RosterEntry::from).collect(), total))
+}
+
+#[derive(diesel::QueryableByName)]
+struct RosterRow {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    member_id: MemberId,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    email: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    display_name: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    role: MembershipRole,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    state: MembershipState,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Integer>)]
+    waitlist_position: Option<i32>,
+    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+    joined_at: DateTime<Utc>,
+}
+
+impl From<RosterRow> for RosterEntry {
+    fn from(r: RosterRow) -> Self {
+        Self {
+            member_id: r.member_id,
+            email: r.email,
+            display_name: r.display_name,
+            role: r.role,
+            state: r.state,
+            waitlist_position: r.waitlist_position,
+            joined_at: r.joined_at,
+        }
+    }
+}

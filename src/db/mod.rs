@@ -3,7 +3,9 @@
 
 pub mod api_tokens;
 pub mod circles;
+pub mod dashboard;
 pub mod jobs;
+pub mod logins;
 pub mod members;
 pub mod memberships;
 mod migrate;

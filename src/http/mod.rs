@@ -1,6 +1,7 @@
 //! HTTP: the JSON API under `/api/v1`, operations endpoints, and shared request plumbing.
 
 pub mod api;
+pub mod dashboard;
 mod ops;
 pub mod public;
 pub mod rate_limit;
@@ -36,6 +37,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.configure(ops::configure)
         .configure(api::configure)
         .configure(public::configure)
+        .configure(dashboard::configure)
         .default_service(web::to(not_found));
 }
 

@@ -235,6 +235,13 @@ async fn prepare(
         _ => None,
     };
     let action_url = match (kind, &session, &circle) {
+        (MessageKind::LoginLink, _, _) => {
+            let link = crate::http::dashboard::login::new_link(conn, links.base(), member.id).await?;
+            if ctx.log_sign_in_links {
+                tracing::info!(member = %member.id, link = %link, "sign-in link (logged in development only)");
+            }
+            Some(link)
+        }
         (MessageKind::Confirmation, _, Some(c)) => Some(links.confirm(holder, c.id.0, now)),
         (MessageKind::ReflectionPrompt, Some(s), _) => Some(links.reflect(holder, s.id.0, now)),
         (MessageKind::PersonalLink, _, _) => Some(links.me(holder, now)),

@@ -26,6 +26,8 @@ pub struct JobContext {
     pub mailer: Arc<Mailer>,
     pub links: Links,
     pub from: Mailbox,
+    /// Development only: also log dashboard sign-in links, so no mail client is needed.
+    pub log_sign_in_links: bool,
 }
 
 impl JobContext {
@@ -40,6 +42,7 @@ impl JobContext {
                 .from
                 .parse()
                 .map_err(|e| anyhow::anyhow!("email.from: {e}"))?,
+            log_sign_in_links: settings.profile == crate::config::Profile::Development,
         })
     }
 }

@@ -14,7 +14,6 @@ use crate::domain::{
 use crate::error::{AppError, AppResult};
 use crate::http::AppState;
 use crate::pagination::{id_cursor, Page, PageQuery};
-use diesel_async::AsyncConnection;
 
 /// Longest accepted email lead time or delay: two weeks.
 const MAX_OFFSET_MINUTES: i64 = 20_160;
@@ -64,6 +63,78 @@ pub struct CirclePatch {
     pub reflection_delay_minutes: Option<i64>,
 }
 
+impl CircleCreate {
+    /// A valid new circle, its slug, and whether the slug was chosen (not derived).
+    pub fn parse(self) -> Result<(NewCircle, Slug, bool), Invalid> {
+        let input = self;
+        let name = CircleName::parse(&input.name)?;
+        let explicit = input.slug.is_some();
+        let slug = match &input.slug {
+            Some(s) => Slug::parse(s)?,
+            None => Slug::from_name(&name),
+        };
+        let timezone = Timezone::parse(&input.timezone)?;
+        let capacity = input.capacity.map(Capacity::parse).transpose()?;
+        let new = NewCircle {
+            id: CircleId::new(),
+            slug: slug.as_str().to_string(),
+            name: name.as_str().to_string(),
+            description: description(input.description.unwrap_or_default())?,
+            kind: input.kind.unwrap_or(CircleKind::BookClub),
+            visibility: input.visibility.unwrap_or(Visibility::Open),
+            capacity: capacity.map(Capacity::get),
+            timezone: timezone.name().to_string(),
+            location: location(input.location)?,
+            status: input.status.unwrap_or(CircleStatus::Open),
+            facilitation: input.facilitation.unwrap_or(Facilitation::Fixed),
+            reminder_offset_minutes: minutes(
+                input.reminder_offset_minutes.unwrap_or(1440),
+                "reminder_offset_minutes",
+            )?,
+            reflection_delay_minutes: minutes(
+                input.reflection_delay_minutes.unwrap_or(60),
+                "reflection_delay_minutes",
+            )?,
+        };
+        Ok((new, slug, explicit))
+    }
+}
+
+impl CirclePatch {
+    pub fn parse(self) -> Result<CircleChanges, Invalid> {
+        let input = self;
+        Ok(CircleChanges {
+            slug: input.slug.as_deref().map(Slug::parse).transpose()?.map(|s| s.as_str().to_string()),
+            name: input.name.as_deref().map(CircleName::parse).transpose()?.map(|n| n.as_str().to_string()),
+            description: input.description.map(description).transpose()?,
+            kind: input.kind,
+            visibility: input.visibility,
+            capacity: input
+                .capacity
+                .map(|c| c.map(Capacity::parse).transpose().map(|c| c.map(Capacity::get)))
+                .transpose()?,
+            timezone: input
+                .timezone
+                .as_deref()
+                .map(Timezone::parse)
+                .transpose()?
+                .map(|t| t.name().to_string()),
+            location: input.location.map(location).transpose()?,
+            status: input.status,
+            facilitation: input.facilitation,
+            reminder_offset_minutes: input
+                .reminder_offset_minutes
+                .map(|m| minutes(m, "reminder_offset_minutes"))
+                .transpose()?,
+            reflection_delay_minutes: input
+                .reflection_delay_minutes
+                .map(|m| minutes(m, "reflection_delay_minutes"))
+                .transpose()?,
+            updated_at: None,
+        })
+    }
+}
+
 fn minutes(value: i64, field: &'static str) -> Result<i32, Invalid> {
     if (0..=MAX_OFFSET_MINUTES).contains(&value) {
         Ok(value as i32)
@@ -109,36 +180,7 @@ pub async fn create(
     body: web::Json<CircleCreate>,
 ) -> AppResult<HttpResponse> {
     caller.require_organizer()?;
-    let input = body.into_inner();
-    let name = CircleName::parse(&input.name)?;
-    let explicit = input.slug.is_some();
-    let slug = match &input.slug {
-        Some(s) => Slug::parse(s)?,
-        None => Slug::from_name(&name),
-    };
-    let timezone = Timezone::parse(&input.timezone)?;
-    let capacity = input.capacity.map(Capacity::parse).transpose()?;
-    let new = NewCircle {
-        id: CircleId::new(),
-        slug: slug.as_str().to_string(),
-        name: name.as_str().to_string(),
-        description: description(input.description.unwrap_or_default())?,
-        kind: input.kind.unwrap_or(CircleKind::BookClub),
-        visibility: input.visibility.unwrap_or(Visibility::Open),
-        capacity: capacity.map(Capacity::get),
-        timezone: timezone.name().to_string(),
-        location: location(input.location)?,
-        status: input.status.unwrap_or(CircleStatus::Open),
-        facilitation: input.facilitation.unwrap_or(Facilitation::Fixed),
-        reminder_offset_minutes: minutes(
-            input.reminder_offset_minutes.unwrap_or(1440),
-            "reminder_offset_minutes",
-        )?,
-        reflection_delay_minutes: minutes(
-            input.reflection_delay_minutes.unwrap_or(60),
-            "reflection_delay_minutes",
-        )?,
-    };
+    let (new, slug, explicit) = body.into_inner().parse()?;
     let mut conn = state.pool.get().await?;
     let circle = circles::create(&mut conn, new, &slug, explicit)
         .await?
@@ -192,67 +234,11 @@ pub async fn patch(
     id: web::Path<CircleId>,
     body: web::Json<CirclePatch>,
 ) -> AppResult<web::Json<Circle>> {
-    let input = body.into_inner();
-    let changes = CircleChanges {
-        slug: input
-            .slug
-            .as_deref()
-            .map(Slug::parse)
-            .transpose()?
-            .map(|s| s.as_str().to_string()),
-        name: input
-            .name
-            .as_deref()
-            .map(CircleName::parse)
-            .transpose()?
-            .map(|n| n.as_str().to_string()),
-        description: input.description.map(description).transpose()?,
-        kind: input.kind,
-        visibility: input.visibility,
-        capacity: input
-            .capacity
-            .map(|c| {
-                c.map(Capacity::parse)
-                    .transpose()
-                    .map(|c| c.map(Capacity::get))
-            })
-            .transpose()?,
-        timezone: input
-            .timezone
-            .as_deref()
-            .map(Timezone::parse)
-            .transpose()?
-            .map(|t| t.name().to_string()),
-        location: input.location.map(location).transpose()?,
-        status: input.status,
-        facilitation: input.facilitation,
-        reminder_offset_minutes: input
-            .reminder_offset_minutes
-            .map(|m| minutes(m, "reminder_offset_minutes"))
-            .transpose()?,
-        reflection_delay_minutes: input
-            .reflection_delay_minutes
-            .map(|m| minutes(m, "reflection_delay_minutes"))
-            .transpose()?,
-        updated_at: None,
-    };
+    let changes = body.into_inner().parse()?;
     let circle_id = *id;
     let mut conn = state.pool.get().await?;
     caller.circle(&mut conn, circle_id).await?;
-    let circle = conn
-        .transaction::<_, AppError, _>(async |conn| {
-            circles::lock(conn, circle_id).await?;
-            let circle = circles::update(conn, circle_id, changes)
-                .await
-                .map_err(|e| match AppError::from(e) {
-                    AppError::Conflict(_) => AppError::Conflict("that slug is taken".into()),
-                    other => other,
-                })?;
-            // More seats (or none to limit) let people in from the waitlist.
-            memberships::promote_waitlist(conn, &circle).await?;
-            Ok(circle)
-        })
-        .await?;
+    let circle = memberships::update_circle(&mut conn, circle_id, changes).await?;
     Ok(web::Json(circle))
 }
 

@@ -36,7 +36,7 @@ fn optional_text(
 }
 
 impl ReadingCreate {
-    fn parse(self) -> Result<NewReading, Invalid> {
+    pub fn parse(self) -> Result<NewReading, Invalid> {
         let title = self.title.trim().to_string();
         if title.is_empty() || title.chars().count() > 300 {
             return Err(Invalid::new("title", "must be 1 to 300 characters"));

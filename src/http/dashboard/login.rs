@@ -1,0 +1,185 @@
+//! Magic-link sign-in: `/login` mails a one-time link (the same answer whether or not the
+//! address has access); the link's GET shows a button and its POST starts the session.
+
+use std::time::Duration;
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use chrono::Utc;
+use serde::Deserialize;
+
+use super::{session_of, DashError, DashResult};
+use crate::auth::{hash_token, random_token};
+use crate::db::{logins, members};
+use crate::domain::EmailAddress;
+use crate::email::MessageKind;
+use crate::error::AppError;
+use crate::http::public::{client_ip, render, render_status, PageError};
+use crate::http::AppState;
+use crate::jobs::email::EmailJob;
+
+#[derive(Template)]
+#[template(path = "pages/dashboard/login.html")]
+struct LoginPage {
+    email: String,
+    next: String,
+    error: Option<String>,
+    sent: bool,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginQuery {
+    next: Option<String>,
+}
+
+/// Only paths on this site are followed after sign-in.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with("/dashboard") && !n.starts_with("//") => n.to_string(),
+        _ => "/dashboard".to_string(),
+    }
+}
+
+pub async fn form(query: web::Query<LoginQuery>) -> DashResult {
+    Ok(render(LoginPage {
+        email: String::new(),
+        next: safe_next(query.next.as_deref()),
+        error: None,
+        sent: false,
+    })?)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    email: String,
+    next: Option<String>,
+}
+
+pub async fn request(state: web::Data<AppState>, req: HttpRequest, form: web::Form<LoginForm>) -> DashResult {
+    let limits = &state.settings.limits;
+    let hour = Duration::from_secs(3600);
+    state
+        .limiter
+        .check(&format!("login-ip:{}", client_ip(&req)), limits.signups_per_ip_per_hour, hour)
+        .map_err(AppError::TooManyRequests)?;
+    let next = safe_next(form.next.as_deref());
+    let email = match EmailAddress::parse(&form.email) {
+        Ok(e) => e,
+        Err(e) => {
+            return Ok(render_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                LoginPage {
+                    email: form.email.clone(),
+                    next,
+                    error: Some(format!("The email address {}.", e.message)),
+                    sent: false,
+                },
+            )?)
+        }
+    };
+    state
+        .limiter
+        .check(
+            &format!("login-address:{}", email.as_str().to_lowercase()),
+            limits.signups_per_address_per_hour,
+            hour,
+        )
+        .map_err(AppError::TooManyRequests)?;
+    let mut conn = state.pool.get().await?;
+    if let Some(member) = members::find_by_email(&mut conn, &email).await? {
+        if members::is_staff(&mut conn, member.id).await? {
+            // The job makes the link when it runs, so the secret is never stored in the queue.
+            let job = EmailJob {
+                message: MessageKind::LoginLink,
+                member_id: member.id,
+                circle_id: None,
+                session_id: None,
+                sequence: None,
+            };
+            crate::jobs::email::enqueue(&mut conn, job).await?;
+        }
+    }
+    Ok(render(LoginPage {
+        email: String::new(),
+        next,
+        error: None,
+        sent: true,
+    })?)
+}
+
+/// A fresh one-time sign-in link for a member (used by the login email job).
+pub async fn new_link(conn: &mut crate::db::Connection, base: &str, member: crate::domain::MemberId) -> diesel::QueryResult<String> {
+    let token = random_token(32);
+    logins::create(conn, member, &hash_token(&token), Utc::now()).await?;
+    Ok(format!("{base}/login/{token}"))
+}
+
+#[derive(Template)]
+#[template(path = "pages/dashboard/login_confirm.html")]
+struct ConfirmPage {
+    name: String,
+    next: String,
+}
+
+fn invalid_link() -> DashError {
+    DashError::Page(PageError::gone(
+        "This sign-in link has been used or has expired. Ask for a new one on the sign-in page.",
+    ))
+}
+
+pub async fn show(state: web::Data<AppState>, token: web::Path<String>, query: web::Query<LoginQuery>) -> DashResult {
+    let mut conn = state.pool.get().await?;
+    let member = logins::peek(&mut conn, &hash_token(&token)).await?.ok_or_else(invalid_link)?;
+    let member = members::find(&mut conn, member).await?.ok_or_else(invalid_link)?;
+    Ok(render(ConfirmPage {
+        name: member.display_name,
+        next: safe_next(query.next.as_deref()),
+    })?)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SignInForm {
+    next: Option<String>,
+}
+
+pub async fn sign_in(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    token: web::Path<String>,
+    form: web::Form<SignInForm>,
+) -> DashResult {
+    let mut conn = state.pool.get().await?;
+    let member = logins::consume(&mut conn, &hash_token(&token)).await?.ok_or_else(invalid_link)?;
+    let session = session_of(&req);
+    // A new session identity on sign-in, so a planted cookie cannot be carried over.
+    session.renew();
+    session.clear();
+    let insert = |k: &str, v: String| session.insert(k, v).map_err(|e| AppError::Internal(anyhow::anyhow!("session: {e}")));
+    insert("member", member.to_string())?;
+    insert("csrf", random_token(24))?;
+    session
+        .insert("seen", Utc::now().timestamp())
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("session: {e}")))?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, safe_next(form.next.as_deref())))
+        .finish())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SignOutForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn sign_out(req: HttpRequest, form: web::Form<SignOutForm>) -> DashResult {
+    let session = session_of(&req);
+    let expected: Option<String> = session.get("csrf").unwrap_or(None);
+    if let Some(expected) = expected {
+        if crate::auth::constant_time_eq(expected.as_bytes(), form.csrf.as_bytes()) {
+            session.purge();
+        }
+    }
+    Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/login")).finish())
+}

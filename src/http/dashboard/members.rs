@@ -1,0 +1,163 @@
+//! The roster: who is in, waiting or unconfirmed; roles; adding people by pasting addresses
+//! or uploading a CSV; promoting, reordering and removing.
+
+use actix_multipart::Multipart;
+use actix_web::web;
+use askama::Template;
+use futures_util::StreamExt;
+use serde::Deserialize;
+
+use super::{see_other, DashError, DashResult, Nav, NoteQuery, Staff};
+use crate::db::memberships::{self, RosterEntry};
+use crate::domain::{CircleId, MemberId, MembershipRole, MembershipState};
+use crate::error::AppError;
+use crate::http::public::render;
+use crate::http::AppState;
+use crate::imports;
+
+const PER_PAGE: i64 = 100;
+/// Largest CSV upload.
+const MAX_UPLOAD: usize = 1024 * 1024;
+
+#[derive(Template)]
+#[template(path = "pages/dashboard/members.html")]
+struct MembersPage {
+    nav: Nav,
+    note: Option<String>,
+    circle_id: String,
+    rows: Vec<RosterEntry>,
+    total: i64,
+    capacity: Option<i32>,
+    page: i64,
+    pages: i64,
+}
+
+impl MembersPage {
+    fn actions(&self, m: &RosterEntry) -> Vec<(&'static str, &'static str)> {
+        let mut out = Vec::new();
+        match (m.state, m.role) {
+            (MembershipState::Waitlisted, _) => {
+                out.push(("promote", "Give a seat now"));
+                out.push(("up", "Move up"));
+                out.push(("down", "Move down"));
+            }
+            (MembershipState::Active, MembershipRole::Member) => out.push(("facilitator", "Make facilitator")),
+            (MembershipState::Active, MembershipRole::Facilitator) => out.push(("member", "Make member")),
+            _ => {}
+        }
+        out.push(("remove", "Remove"));
+        out
+    }
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    staff: Staff,
+    id: web::Path<CircleId>,
+    query: web::Query<NoteQuery>,
+) -> DashResult {
+    let mut conn = state.pool.get().await?;
+    let circle = staff.circle(&mut conn, *id).await?;
+    let page = query.page.unwrap_or(1).max(1);
+    let (rows, total) = memberships::roster_page(&mut conn, circle.id, page, PER_PAGE).await?;
+    Ok(render(MembersPage {
+        nav: Nav::circle(&staff, &circle, "members"),
+        note: query.note.clone(),
+        circle_id: circle.id.to_string(),
+        rows,
+        total,
+        capacity: circle.capacity,
+        page,
+        pages: ((total + PER_PAGE - 1) / PER_PAGE).max(1),
+    })?)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AddForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    people: String,
+}
+
+pub async fn add(state: web::Data<AppState>, staff: Staff, id: web::Path<CircleId>, form: web::Form<AddForm>) -> DashResult {
+    staff.check_csrf(&form.csrf)?;
+    let mut conn = state.pool.get().await?;
+    let circle = staff.circle(&mut conn, *id).await?;
+    let rows = imports::parse_pasted(&form.people);
+    if rows.is_empty() {
+        return Err(AppError::invalid("people", "Paste at least one address.").into());
+    }
+    let summary = imports::import(&mut conn, circle.id, &rows, |_| {}).await?;
+    Ok(see_other(&format!("/dashboard/circles/{}/members", circle.id), &summary.describe()))
+}
+
+/// A CSV upload (`multipart/form-data` with `csrf` and `file`).
+pub async fn import(state: web::Data<AppState>, staff: Staff, id: web::Path<CircleId>, mut body: Multipart) -> DashResult {
+    let mut csrf = String::new();
+    let mut file = Vec::new();
+    while let Some(field) = body.next().await {
+        let mut field = field.map_err(|e| AppError::BadRequest(format!("could not read the upload: {e}")))?;
+        let name = field.name().unwrap_or_default().to_string();
+        let mut data = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk.map_err(|e| AppError::BadRequest(format!("could not read the upload: {e}")))?;
+            if data.len() + chunk.len() > MAX_UPLOAD {
+                return Err(AppError::PayloadTooLarge(MAX_UPLOAD).into());
+            }
+            data.extend_from_slice(&chunk);
+        }
+        match name.as_str() {
+            "csrf" => csrf = String::from_utf8_lossy(&data).into_owned(),
+            "file" => file = data,
+            _ => {}
+        }
+    }
+    staff.check_csrf(&csrf)?;
+    let mut conn = state.pool.get().await?;
+    let circle = staff.circle(&mut conn, *id).await?;
+    let rows = imports::parse_csv(&file).map_err(|e| DashError::from(AppError::invalid("file", e)))?;
+    let summary = imports::import(&mut conn, circle.id, &rows, |_| {}).await?;
+    Ok(see_other(&format!("/dashboard/circles/{}/members", circle.id), &summary.describe()))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ChangeForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    action: String,
+}
+
+pub async fn change(
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<(CircleId, MemberId)>,
+    form: web::Form<ChangeForm>,
+) -> DashResult {
+    staff.check_csrf(&form.csrf)?;
+    let (circle_id, member_id) = path.into_inner();
+    let mut conn = state.pool.get().await?;
+    let circle = staff.circle(&mut conn, circle_id).await?;
+    let note = match form.action.as_str() {
+        "remove" => {
+            memberships::leave(&mut conn, circle.id, member_id).await?;
+            "Removed. If a seat freed up, the head of the waitlist has it now."
+        }
+        "promote" => {
+            memberships::promote_now(&mut conn, circle.id, member_id).await?;
+            "They have a seat now."
+        }
+        "up" | "down" => {
+            memberships::move_in_waitlist(&mut conn, circle.id, member_id, form.action == "up").await?;
+            "Waitlist reordered."
+        }
+        "facilitator" | "member" => {
+            let role = MembershipRole::parse(&form.action, "action").map_err(AppError::from)?;
+            memberships::set_role(&mut conn, circle.id, member_id, role).await?;
+            "Role changed."
+        }
+        _ => return Err(AppError::invalid("action", "is not something this page can do").into()),
+    };
+    Ok(see_other(&format!("/dashboard/circles/{}/members", circle.id), note))
+}

@@ -1,0 +1,380 @@
+//! The facilitators' dashboard under `/dashboard`: server-rendered pages behind a magic-link
+//! sign-in and a signed, encrypted cookie session. Every form carries a CSRF token and every
+//! state change checks that the request came from this site's own pages.
+
+mod circles;
+mod home;
+mod insights;
+pub mod login;
+mod members;
+mod readings;
+mod sessions;
+mod tokens;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_session::{Session, SessionExt};
+use actix_web::http::{header, Method, StatusCode};
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse, ResponseError};
+use chrono::Utc;
+
+use super::public::PageError;
+use super::AppState;
+use crate::auth::{constant_time_eq, random_token};
+use crate::db::circles::{self as circle_queries, Circle};
+use crate::db::sessions::{self as session_queries, Session as CircleSession};
+use crate::db::members as member_queries;
+use crate::db::Connection;
+use crate::domain::{CircleId, MemberId, SessionId};
+use crate::error::AppError;
+
+/// Signed-in sessions end after this long without a request.
+pub const IDLE_HOURS: i64 = 12;
+
+/// Who may use a route, for the authorisation matrix test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Any organiser or facilitator.
+    Staff,
+    /// Organisers only.
+    Organizer,
+    /// Organisers, and facilitators of the circle (or session, reading, job) in the path.
+    Circle,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct RouteSpec {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub access: Access,
+}
+
+macro_rules! dashboard_routes {
+    ($($method:ident $path:literal => $handler:path, $access:ident;)*) => {
+        /// Every dashboard route; `configure` registers exactly these.
+        pub const ROUTES: &[RouteSpec] = &[
+            $(RouteSpec { method: stringify!($method), path: $path, access: Access::$access },)*
+        ];
+
+        fn register(cfg: &mut web::ServiceConfig) {
+            $(cfg.route($path, web::$method().to($handler));)*
+        }
+    };
+}
+
+dashboard_routes! {
+    get "/dashboard" => home::show, Staff;
+    get "/dashboard/circles/new" => circles::new_form, Organizer;
+    post "/dashboard/circles" => circles::create, Organizer;
+    get "/dashboard/circles/{id}" => circles::show, Circle;
+    post "/dashboard/circles/{id}" => circles::update, Circle;
+    get "/dashboard/circles/{id}/members" => members::list, Circle;
+    post "/dashboard/circles/{id}/members" => members::add, Circle;
+    post "/dashboard/circles/{id}/members/import" => members::import, Circle;
+    post "/dashboard/circles/{id}/members/{member_id}" => members::change, Circle;
+    get "/dashboard/circles/{id}/sessions" => sessions::list, Circle;
+    post "/dashboard/circles/{id}/schedules" => sessions::schedule, Circle;
+    get "/dashboard/sessions/{id}" => sessions::show, Circle;
+    post "/dashboard/sessions/{id}" => sessions::update, Circle;
+    post "/dashboard/sessions/{id}/cancel" => sessions::cancel, Circle;
+    post "/dashboard/sessions/{id}/attendance" => sessions::attendance, Circle;
+    get "/dashboard/circles/{id}/readings" => readings::list, Circle;
+    post "/dashboard/circles/{id}/readings" => readings::add, Circle;
+    post "/dashboard/readings/{id}/move" => readings::move_reading, Circle;
+    get "/dashboard/circles/{id}/reflections" => circles::reflections, Circle;
+    get "/dashboard/circles/{id}/outbox" => circles::outbox, Circle;
+    post "/dashboard/jobs/{id}/retry" => circles::retry_job, Circle;
+    get "/dashboard/circles/{id}/insights" => insights::page, Circle;
+    get "/dashboard/circles/{id}/insights/attendance.svg" => insights::attendance_svg, Circle;
+    get "/dashboard/circles/{id}/insights/rsvps.svg" => insights::rsvp_svg, Circle;
+    get "/dashboard/circles/{id}/export/members.csv" => circles::export_members, Circle;
+    get "/dashboard/circles/{id}/export/attendance.csv" => circles::export_attendance, Circle;
+    get "/dashboard/tokens" => tokens::list, Organizer;
+    post "/dashboard/tokens" => tokens::create, Organizer;
+    post "/dashboard/tokens/{id}/revoke" => tokens::revoke, Organizer;
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/login", web::get().to(login::form))
+        .route("/login", web::post().to(login::request))
+        .route("/login/{token}", web::get().to(login::show))
+        .route("/login/{token}", web::post().to(login::sign_in))
+        .route("/logout", web::post().to(login::sign_out));
+    register(cfg);
+}
+
+/// A dashboard failure: sign in first, or a page explaining what went wrong.
+#[derive(Debug)]
+pub enum DashError {
+    SignIn(String),
+    Page(PageError),
+}
+
+impl std::fmt::Display for DashError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::SignIn(_) => f.write_str("sign in first"),
+            Self::Page(p) => p.fmt(f),
+        }
+    }
+}
+
+impl ResponseError for DashError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::SignIn(_) => StatusCode::SEE_OTHER,
+            Self::Page(p) => p.status_code(),
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            Self::SignIn(next) => HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, format!("/login?next={}", urlencode(next))))
+                .finish(),
+            Self::Page(p) => p.error_response(),
+        }
+    }
+}
+
+impl<E: Into<PageError>> From<E> for DashError {
+    fn from(e: E) -> Self {
+        Self::Page(e.into())
+    }
+}
+
+pub type DashResult = Result<HttpResponse, DashError>;
+
+fn forbidden(message: &str) -> DashError {
+    DashError::Page(PageError::new(StatusCode::FORBIDDEN, "Not allowed", message))
+}
+
+fn not_found() -> DashError {
+    DashError::Page(PageError::not_found())
+}
+
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A signed-in organiser or facilitator.
+pub struct Staff {
+    pub member_id: MemberId,
+    pub name: String,
+    pub organizer: bool,
+    pub csrf: String,
+}
+
+/// A state change must come from one of our own pages: if the browser names an origin, its
+/// host must be the host the request was sent to.
+fn same_origin(req: &HttpRequest) -> bool {
+    let host = req.connection_info().host().to_ascii_lowercase();
+    let named = req
+        .headers()
+        .get(header::ORIGIN)
+        .or_else(|| req.headers().get(header::REFERER))
+        .and_then(|v| v.to_str().ok());
+    match named {
+        None => true,
+        Some(origin) => {
+            let after_scheme = origin.split("://").nth(1).unwrap_or("");
+            let origin_host = after_scheme.split('/').next().unwrap_or("").to_ascii_lowercase();
+            origin_host == host
+        }
+    }
+}
+
+impl FromRequest for Staff {
+    type Error = DashError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, DashError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let session = req.get_session();
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let next = req.uri().to_string();
+        let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD);
+        let cross_site = unsafe_method && !same_origin(req);
+        Box::pin(async move {
+            if cross_site {
+                return Err(forbidden("This request came from another site, so it was refused."));
+            }
+            let state = state.ok_or_else(|| DashError::Page(AppError::Internal(anyhow::anyhow!("no app state")).into()))?;
+            let sign_in = || DashError::SignIn(if unsafe_method { "/dashboard".into() } else { next.clone() });
+            let member: Option<String> = session.get("member").unwrap_or(None);
+            let seen: Option<i64> = session.get("seen").unwrap_or(None);
+            let now = Utc::now().timestamp();
+            let (Some(member), Some(seen)) = (member, seen) else {
+                return Err(sign_in());
+            };
+            if now - seen > IDLE_HOURS * 3600 {
+                session.purge();
+                return Err(sign_in());
+            }
+            let member_id = member.parse().map(MemberId).map_err(|_| sign_in())?;
+            let mut conn = state.pool.get().await?;
+            let Some(m) = member_queries::find(&mut conn, member_id).await? else {
+                session.purge();
+                return Err(sign_in());
+            };
+            if !member_queries::is_staff(&mut conn, member_id).await? {
+                session.purge();
+                return Err(forbidden("You no longer organise or facilitate any circle."));
+            }
+            let _ = session.insert("seen", now);
+            let csrf = match session.get::<String>("csrf").unwrap_or(None) {
+                Some(t) => t,
+                None => {
+                    let t = random_token(24);
+                    let _ = session.insert("csrf", &t);
+                    t
+                }
+            };
+            Ok(Staff {
+                member_id,
+                name: m.display_name,
+                organizer: m.organizer,
+                csrf,
+            })
+        })
+    }
+}
+
+impl Staff {
+    /// Refuse a form whose CSRF token is not this session's.
+    pub fn check_csrf(&self, submitted: &str) -> Result<(), DashError> {
+        if constant_time_eq(self.csrf.as_bytes(), submitted.as_bytes()) {
+            Ok(())
+        } else {
+            Err(forbidden("This form has expired or came from elsewhere. Reload the page and try again."))
+        }
+    }
+
+    pub fn require_organizer(&self) -> Result<(), DashError> {
+        if self.organizer {
+            Ok(())
+        } else {
+            Err(forbidden("Only organisers can do this."))
+        }
+    }
+
+    /// A circle this person runs (anything else reads as not found).
+    pub async fn circle(&self, conn: &mut Connection, id: CircleId) -> Result<Circle, DashError> {
+        let circle = circle_queries::find(conn, id).await?.ok_or_else(not_found)?;
+        if self.organizer || circle_queries::is_facilitator(conn, id, self.member_id).await? {
+            Ok(circle)
+        } else {
+            Err(not_found())
+        }
+    }
+
+    pub async fn session(&self, conn: &mut Connection, id: SessionId) -> Result<(CircleSession, Circle), DashError> {
+        let session = session_queries::find(conn, id).await?.ok_or_else(not_found)?;
+        let circle = self.circle(conn, session.circle_id).await?;
+        Ok((session, circle))
+    }
+}
+
+/// Where the layout's navigation points and what it shows.
+pub struct Nav {
+    pub user: String,
+    pub organizer: bool,
+    pub csrf: String,
+    pub circle: Option<(String, String)>,
+    pub tab: &'static str,
+}
+
+pub struct Tab {
+    pub label: &'static str,
+    pub href: &'static str,
+    pub current: bool,
+}
+
+impl Nav {
+    pub fn tabs(&self) -> Vec<Tab> {
+        [
+            ("overview", "Overview", ""),
+            ("members", "Members", "/members"),
+            ("sessions", "Sessions", "/sessions"),
+            ("readings", "Readings", "/readings"),
+            ("reflections", "Reflections", "/reflections"),
+            ("outbox", "Outbox", "/outbox"),
+            ("insights", "Insights", "/insights"),
+        ]
+        .into_iter()
+        .map(|(key, label, href)| Tab {
+            label,
+            href,
+            current: key == self.tab,
+        })
+        .collect()
+    }
+
+    pub fn new(staff: &Staff) -> Self {
+        Self {
+            user: staff.name.clone(),
+            organizer: staff.organizer,
+            csrf: staff.csrf.clone(),
+            circle: None,
+            tab: "",
+        }
+    }
+
+    pub fn circle(staff: &Staff, circle: &Circle, tab: &'static str) -> Self {
+        Self {
+            circle: Some((circle.id.to_string(), circle.name.clone())),
+            tab,
+            ..Self::new(staff)
+        }
+    }
+}
+
+/// Back to a page after a change, with a short note for it to show.
+pub fn see_other(location: &str, note: &str) -> HttpResponse {
+    let sep = if location.contains('?') { '&' } else { '?' };
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, format!("{location}{sep}note={}", urlencode(note))))
+        .finish()
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct NoteQuery {
+    pub note: Option<String>,
+    pub page: Option<i64>,
+}
+
+/// Sessions for the dashboard and the API alike: the session middleware with the key derived
+/// from the token key, `HttpOnly`, `SameSite=Lax`, `Secure` over https, 12 idle hours.
+pub fn session_middleware(
+    key_material: &str,
+    https: bool,
+) -> actix_session::SessionMiddleware<actix_session::storage::CookieSessionStore> {
+    use actix_session::config::{CookieContentSecurity, PersistentSession, TtlExtensionPolicy};
+    use sha2::{Digest, Sha512};
+    let mut hasher = Sha512::new();
+    hasher.update(b"roundtable dashboard sessions\0");
+    hasher.update(key_material.as_bytes());
+    let key = actix_web::cookie::Key::from(&hasher.finalize()[..]);
+    actix_session::SessionMiddleware::builder(actix_session::storage::CookieSessionStore::default(), key)
+        .cookie_name("roundtable_session".into())
+        .cookie_secure(https)
+        .cookie_http_only(true)
+        .cookie_same_site(actix_web::cookie::SameSite::Lax)
+        .cookie_content_security(CookieContentSecurity::Private)
+        .session_lifecycle(
+            PersistentSession::default()
+                .session_ttl(actix_web::cookie::time::Duration::hours(IDLE_HOURS))
+                .session_ttl_extension_policy(TtlExtensionPolicy::OnEveryRequest),
+        )
+        .build()
+}
+
+/// The session of a request, for handlers that start or end one.
+pub fn session_of(req: &HttpRequest) -> Session {
+    req.get_session()
+}

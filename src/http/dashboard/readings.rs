@@ -1,0 +1,159 @@
+//! Readings: add and reorder; sessions attach them from their own page.
+
+use actix_web::http::StatusCode;
+use actix_web::web;
+use askama::Template;
+use diesel::{ExpressionMethods, OptionalExtension, QueryDsl};
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use serde::Deserialize;
+
+use super::{see_other, DashResult, Nav, NoteQuery, Staff};
+use crate::db::readings;
+use crate::db::schema::readings as readings_t;
+use crate::domain::{CircleId, ReadingId};
+use crate::error::AppError;
+use crate::http::api::readings::ReadingCreate;
+use crate::http::public::{render, render_status};
+use crate::http::AppState;
+
+#[derive(Template)]
+#[template(path = "pages/dashboard/readings.html")]
+struct ReadingsPage {
+    nav: Nav,
+    note: Option<String>,
+    circle_id: String,
+    rows: Vec<(String, String)>,
+    error: Option<(String, String)>,
+}
+
+async fn page(
+    conn: &mut crate::db::Connection,
+    staff: &Staff,
+    id: CircleId,
+    note: Option<String>,
+    error: Option<(String, String)>,
+) -> Result<ReadingsPage, super::DashError> {
+    let circle = staff.circle(conn, id).await?;
+    let rows = readings::list(conn, circle.id, None, 500).await?;
+    Ok(ReadingsPage {
+        nav: Nav::circle(staff, &circle, "readings"),
+        note,
+        circle_id: circle.id.to_string(),
+        rows: rows
+            .into_iter()
+            .map(|r| {
+                let label = match r.author {
+                    Some(a) => format!("{}, by {a}", r.title),
+                    None => r.title,
+                };
+                (r.id.to_string(), label)
+            })
+            .collect(),
+        error,
+    })
+}
+
+pub async fn list(state: web::Data<AppState>, staff: Staff, id: web::Path<CircleId>, query: web::Query<NoteQuery>) -> DashResult {
+    let mut conn = state.pool.get().await?;
+    Ok(render(page(&mut conn, &staff, *id, query.note.clone(), None).await?)?)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ReadingForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    author: String,
+    #[serde(default)]
+    url: String,
+    #[serde(default)]
+    isbn: String,
+}
+
+pub async fn add(state: web::Data<AppState>, staff: Staff, id: web::Path<CircleId>, form: web::Form<ReadingForm>) -> DashResult {
+    staff.check_csrf(&form.csrf)?;
+    let mut conn = state.pool.get().await?;
+    let circle = staff.circle(&mut conn, *id).await?;
+    let some = |s: &str| (!s.trim().is_empty()).then(|| s.to_string());
+    let input = ReadingCreate {
+        title: form.title.clone(),
+        author: some(&form.author),
+        url: some(&form.url),
+        isbn: some(&form.isbn),
+        notes: None,
+    };
+    match input.parse() {
+        Ok(new) => {
+            readings::create(&mut conn, circle.id, new).await?;
+            Ok(see_other(&format!("/dashboard/circles/{}/readings", circle.id), "Reading added."))
+        }
+        Err(e) => {
+            let p = page(&mut conn, &staff, circle.id, None, Some((e.field.to_string(), e.message))).await?;
+            Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, p)?)
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MoveForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    direction: String,
+}
+
+/// Swap a reading with its neighbour.
+pub async fn move_reading(state: web::Data<AppState>, staff: Staff, id: web::Path<ReadingId>, form: web::Form<MoveForm>) -> DashResult {
+    staff.check_csrf(&form.csrf)?;
+    let up = match form.direction.as_str() {
+        "up" => true,
+        "down" => false,
+        _ => return Err(AppError::invalid("direction", "must be up or down").into()),
+    };
+    let mut conn = state.pool.get().await?;
+    let (circle_id, position): (CircleId, i32) = readings_t::table
+        .find(*id)
+        .select((readings_t::circle_id, readings_t::position))
+        .first(&mut conn)
+        .await
+        .optional()?
+        .ok_or(AppError::NotFound("reading"))?;
+    let circle = staff.circle(&mut conn, circle_id).await?;
+    let reading = *id;
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let neighbour: Option<(ReadingId, i32)> = if up {
+            readings_t::table
+                .filter(readings_t::circle_id.eq(circle_id))
+                .filter(readings_t::position.lt(position))
+                .order(readings_t::position.desc())
+                .select((readings_t::id, readings_t::position))
+                .first(conn)
+                .await
+                .optional()?
+        } else {
+            readings_t::table
+                .filter(readings_t::circle_id.eq(circle_id))
+                .filter(readings_t::position.gt(position))
+                .order(readings_t::position.asc())
+                .select((readings_t::id, readings_t::position))
+                .first(conn)
+                .await
+                .optional()?
+        };
+        if let Some((other, other_position)) = neighbour {
+            diesel::update(readings_t::table.find(other))
+                .set(readings_t::position.eq(position))
+                .execute(conn)
+                .await?;
+            diesel::update(readings_t::table.find(reading))
+                .set(readings_t::position.eq(other_position))
+                .execute(conn)
+                .await?;
+        }
+        Ok(())
+    })
+    .await?;
+    Ok(see_other(&format!("/dashboard/circles/{}/readings", circle.id), "Order changed."))
+}
