@@ -33,9 +33,35 @@ pub enum Command {
     /// Look at and steer the email queue.
     #[command(subcommand)]
     Jobs(JobsCommand),
+    /// Add people to a circle from a file.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Write a circle's data as CSV to standard output.
+    #[command(subcommand)]
+    Export(ExportCommand),
     /// Administrative tasks.
     #[command(subcommand)]
     Admin(AdminCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Members from a CSV with columns `email`, optional `display_name` and `role`; they are
+    /// vouched for (active or waitlisted at once) and get a welcome email.
+    Members {
+        #[arg(long)]
+        circle: String,
+        file: std::path::PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// One row per session and member with their answer and attendance.
+    Attendance {
+        #[arg(long)]
+        circle: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -104,8 +130,53 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             worker.shutdown().await;
         }
         Command::Jobs(cmd) => jobs(cmd, &settings).await?,
+        Command::Import(ImportCommand::Members { circle, file }) => {
+            import_members(&settings, &circle, &file).await?
+        }
+        Command::Export(ExportCommand::Attendance { circle }) => {
+            prepare_database(&settings).await?;
+            let pool = db::build_pool(&settings.database)?;
+            let mut conn = pool.get().await?;
+            let circle = db::circles::find_by_slug(&mut conn, &circle)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no circle has the slug `{circle}`"))?;
+            let csv = crate::http::dashboard::attendance_csv(&mut conn, &circle)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            use std::io::Write;
+            std::io::stdout().write_all(&csv)?;
+        }
         Command::Admin(cmd) => admin(cmd, &settings).await?,
     }
+    Ok(())
+}
+
+async fn import_members(
+    settings: &Settings,
+    slug: &str,
+    file: &std::path::Path,
+) -> anyhow::Result<()> {
+    prepare_database(settings).await?;
+    let bytes =
+        std::fs::read(file).map_err(|e| anyhow::anyhow!("reading {}: {e}", file.display()))?;
+    let rows = crate::imports::parse_csv(&bytes)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let pool = db::build_pool(&settings.database)?;
+    let mut conn = pool.get().await?;
+    let circle = db::circles::find_by_slug(&mut conn, slug)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no circle has the slug `{slug}`"))?;
+    let bar = indicatif::ProgressBar::new(rows.len() as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} rows")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let summary =
+        crate::imports::import(&mut conn, circle.id, &rows, |n| bar.set_position(n as u64))
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    bar.finish_and_clear();
+    println!("{}: {}", circle.name, summary.describe());
     Ok(())
 }
 

@@ -30,7 +30,10 @@ impl Summary {
     pub fn describe(&self) -> String {
         let mut s = format!(
             "{} added, {} of them waitlisted; {} already in the circle; {} skipped",
-            self.added, self.waitlisted, self.already, self.skipped.len()
+            self.added,
+            self.waitlisted,
+            self.already,
+            self.skipped.len()
         );
         for (line, reason) in self.skipped.iter().take(20) {
             s.push_str(&format!("\n  line {line}: {reason}"));
@@ -41,8 +44,14 @@ impl Summary {
 
 /// Rows from a CSV with a header naming at least `email`.
 pub fn parse_csv(bytes: &[u8]) -> Result<Vec<Row>, String> {
-    let mut reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(bytes);
-    let headers = reader.headers().map_err(|e| format!("the file is not CSV: {e}"))?.clone();
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(bytes);
+    let headers = reader
+        .headers()
+        .map_err(|e| format!("the file is not CSV: {e}"))?
+        .clone();
     let col = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
     let email = col("email").ok_or("the first line must name the columns, including `email`")?;
     let name = col("display_name").or_else(|| col("name"));
@@ -53,7 +62,11 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Vec<Row>, String> {
         if rows.len() >= MAX_ROWS {
             return Err(format!("at most {MAX_ROWS} rows at a time"));
         }
-        let field = |c: Option<usize>| c.and_then(|c| record.get(c)).map(str::to_string).filter(|s| !s.is_empty());
+        let field = |c: Option<usize>| {
+            c.and_then(|c| record.get(c))
+                .map(str::to_string)
+                .filter(|s| !s.is_empty())
+        };
         rows.push(Row {
             line: i + 2,
             email: record.get(email).unwrap_or("").to_string(),
@@ -73,7 +86,10 @@ pub fn parse_pasted(text: &str) -> Vec<Row> {
         .map(|(i, l)| {
             let l = l.trim().trim_end_matches(',');
             let (name, email) = match (l.rfind('<'), l.rfind('>')) {
-                (Some(a), Some(b)) if a < b => (Some(l[..a].trim().trim_matches('"').to_string()).filter(|n| !n.is_empty()), l[a + 1..b].to_string()),
+                (Some(a), Some(b)) if a < b => (
+                    Some(l[..a].trim().trim_matches('"').to_string()).filter(|n| !n.is_empty()),
+                    l[a + 1..b].to_string(),
+                ),
                 _ => (None, l.to_string()),
             };
             Row {
@@ -99,18 +115,26 @@ pub async fn import(
         let email = match EmailAddress::parse(&row.email) {
             Ok(e) => e,
             Err(e) => {
-                summary.skipped.push((row.line, format!("email {}", e.message)));
+                summary
+                    .skipped
+                    .push((row.line, format!("email {}", e.message)));
                 continue;
             }
         };
-        let name = row
-            .display_name
-            .clone()
-            .unwrap_or_else(|| email.as_str().split('@').next().unwrap_or("member").to_string());
+        let name = row.display_name.clone().unwrap_or_else(|| {
+            email
+                .as_str()
+                .split('@')
+                .next()
+                .unwrap_or("member")
+                .to_string()
+        });
         let name = match DisplayName::parse(&name) {
             Ok(n) => n,
             Err(e) => {
-                summary.skipped.push((row.line, format!("name {}", e.message)));
+                summary
+                    .skipped
+                    .push((row.line, format!("name {}", e.message)));
                 continue;
             }
         };
@@ -119,12 +143,17 @@ pub async fn import(
             Some(r) => match MembershipRole::parse(r, "role") {
                 Ok(r) => r,
                 Err(e) => {
-                    summary.skipped.push((row.line, format!("role {}", e.message)));
+                    summary
+                        .skipped
+                        .push((row.line, format!("role {}", e.message)));
                     continue;
                 }
             },
         };
-        let AddOutcome { membership, changed } = memberships::add_vouched(conn, circle, &email, &name, role).await?;
+        let AddOutcome {
+            membership,
+            changed,
+        } = memberships::add_vouched(conn, circle, &email, &name, role).await?;
         if !changed {
             summary.already += 1;
         } else {
@@ -143,7 +172,10 @@ mod tests {
 
     #[test]
     fn csv_needs_an_email_column_and_keeps_line_numbers() {
-        let rows = parse_csv(b"display_name,email,role\nAda,ada@example.org,facilitator\nBo, bo@example.org ,\n").unwrap();
+        let rows = parse_csv(
+            b"display_name,email,role\nAda,ada@example.org,facilitator\nBo, bo@example.org ,\n",
+        )
+        .unwrap();
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0].role.as_deref(), Some("facilitator"));
         assert_eq!(rows[1].email, "bo@example.org");
@@ -153,7 +185,9 @@ mod tests {
 
     #[test]
     fn pasted_lines_take_names_in_angle_brackets() {
-        let rows = parse_pasted("Ada Lovelace <ada@example.org>\n\n bo@example.org,\n\"Cy\" <cy@example.org>");
+        let rows = parse_pasted(
+            "Ada Lovelace <ada@example.org>\n\n bo@example.org,\n\"Cy\" <cy@example.org>",
+        );
         assert_eq!(rows.len(), 3);
         assert_eq!(rows[0].display_name.as_deref(), Some("Ada Lovelace"));
         assert_eq!(rows[1].email, "bo@example.org");

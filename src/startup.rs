@@ -92,7 +92,10 @@ impl Application {
         });
         let mut server = HttpServer::new(move || {
             App::new()
-                .wrap(http::dashboard::session_middleware(token_key.expose(), https))
+                .wrap(http::dashboard::session_middleware(
+                    token_key.expose(),
+                    https,
+                ))
                 .wrap(http::security_headers(https))
                 .wrap_fn(http::record_metrics)
                 .wrap(TracingLogger::default())

@@ -39,7 +39,10 @@ pub struct CircleSummary {
 
 /// Membership counts, the next session with its answers, past sessions without attendance
 /// and dead email jobs, for each of the given circles, in one statement.
-pub async fn summaries(conn: &mut AsyncPgConnection, circles: &[CircleId]) -> diesel::QueryResult<Vec<CircleSummary>> {
+pub async fn summaries(
+    conn: &mut AsyncPgConnection,
+    circles: &[CircleId],
+) -> diesel::QueryResult<Vec<CircleSummary>> {
     let ids: Vec<uuid::Uuid> = circles.iter().map(|c| c.0).collect();
     diesel::sql_query(
         "WITH c AS (SELECT unnest($1::uuid[]) AS circle_id), \
@@ -98,7 +101,11 @@ pub struct SessionStats {
 }
 
 /// Per-session answers, attendance and reflection counts of a circle, oldest first.
-pub async fn session_stats(conn: &mut AsyncPgConnection, circle: CircleId, limit: i64) -> diesel::QueryResult<Vec<SessionStats>> {
+pub async fn session_stats(
+    conn: &mut AsyncPgConnection,
+    circle: CircleId,
+    limit: i64,
+) -> diesel::QueryResult<Vec<SessionStats>> {
     diesel::sql_query(
         "SELECT s.id AS session_id, s.starts_at, s.status, \
                 (SELECT count(*) FROM rsvps r WHERE r.session_id = s.id AND r.response = 'yes') AS yes, \

@@ -29,7 +29,10 @@ pub async fn create(
 }
 
 /// The member an unused, unexpired link belongs to (without using it up).
-pub async fn peek(conn: &mut AsyncPgConnection, token_hash: &[u8]) -> diesel::QueryResult<Option<MemberId>> {
+pub async fn peek(
+    conn: &mut AsyncPgConnection,
+    token_hash: &[u8],
+) -> diesel::QueryResult<Option<MemberId>> {
     facilitator_logins::table
         .filter(facilitator_logins::token_hash.eq(token_hash))
         .filter(facilitator_logins::used_at.is_null())
@@ -41,7 +44,10 @@ pub async fn peek(conn: &mut AsyncPgConnection, token_hash: &[u8]) -> diesel::Qu
 }
 
 /// Use a link up: succeeds once, atomically, while it is valid.
-pub async fn consume(conn: &mut AsyncPgConnection, token_hash: &[u8]) -> diesel::QueryResult<Option<MemberId>> {
+pub async fn consume(
+    conn: &mut AsyncPgConnection,
+    token_hash: &[u8],
+) -> diesel::QueryResult<Option<MemberId>> {
     diesel::update(
         facilitator_logins::table
             .filter(facilitator_logins::token_hash.eq(token_hash))

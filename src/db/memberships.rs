@@ -495,10 +495,12 @@ pub async fn update_circle(
         circles::lock(conn, circle_id)
             .await?
             .ok_or(AppError::NotFound("circle"))?;
-        let circle = circles::update(conn, circle_id, changes).await.map_err(|e| match AppError::from(e) {
-            AppError::Conflict(_) => AppError::Conflict("that slug is taken".into()),
-            other => other,
-        })?;
+        let circle = circles::update(conn, circle_id, changes)
+            .await
+            .map_err(|e| match AppError::from(e) {
+                AppError::Conflict(_) => AppError::Conflict("that slug is taken".into()),
+                other => other,
+            })?;
         promote_waitlist(conn, &circle).await?;
         Ok(circle)
     })
@@ -513,7 +515,9 @@ pub async fn move_in_waitlist(
     up: bool,
 ) -> AppResult<()> {
     conn.transaction::<_, AppError, _>(async |conn| {
-        circles::lock(conn, circle_id).await?.ok_or(AppError::NotFound("circle"))?;
+        circles::lock(conn, circle_id)
+            .await?
+            .ok_or(AppError::NotFound("circle"))?;
         let me = find(conn, circle_id, member_id)
             .await?
             .filter(|m| m.state == MembershipState::Waitlisted)
@@ -543,9 +547,15 @@ pub async fn move_in_waitlist(
 }
 
 /// Give a waitlisted person a seat now, even beyond the capacity (a facilitator's call).
-pub async fn promote_now(conn: &mut AsyncPgConnection, circle_id: CircleId, member_id: MemberId) -> AppResult<()> {
+pub async fn promote_now(
+    conn: &mut AsyncPgConnection,
+    circle_id: CircleId,
+    member_id: MemberId,
+) -> AppResult<()> {
     conn.transaction::<_, AppError, _>(async |conn| {
-        circles::lock(conn, circle_id).await?.ok_or(AppError::NotFound("circle"))?;
+        circles::lock(conn, circle_id)
+            .await?
+            .ok_or(AppError::NotFound("circle"))?;
         find(conn, circle_id, member_id)
             .await?
             .filter(|m| m.state == MembershipState::Waitlisted)

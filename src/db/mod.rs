@@ -33,6 +33,15 @@ pub type PoolError = diesel_async::pooled_connection::deadpool::PoolError;
 /// Build the pool once; each connection gets a statement timeout so a stuck query cannot
 /// hold a worker forever, and waiting for a connection is bounded so an outage answers 503.
 pub fn build_pool(settings: &DatabaseSettings) -> anyhow::Result<Pool> {
+    build_pool_counting(settings, None)
+}
+
+/// The same pool, counting every SQL statement its connections run into `counter` (tests use
+/// it to show a page runs a fixed number of statements).
+pub fn build_pool_counting(
+    settings: &DatabaseSettings,
+    counter: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
+) -> anyhow::Result<Pool> {
     let statement_timeout = settings.statement_timeout_ms;
     let connect_timeout = Duration::from_millis(settings.connect_timeout_ms);
     let mut config = ManagerConfig::<AsyncPgConnection>::default();
@@ -41,6 +50,7 @@ pub fn build_pool(settings: &DatabaseSettings) -> anyhow::Result<Pool> {
     config.recycling_method = diesel_async::pooled_connection::RecyclingMethod::Fast;
     config.custom_setup = Box::new(move |url| {
         let url = url.to_string();
+        let counter = counter.clone();
         Box::pin(async move {
             let mut conn =
                 tokio::time::timeout(connect_timeout, AsyncPgConnection::establish(&url))
@@ -52,6 +62,18 @@ pub fn build_pool(settings: &DatabaseSettings) -> anyhow::Result<Pool> {
                 .execute(&mut conn)
                 .await
                 .map_err(ConnectionError::CouldntSetupConfiguration)?;
+            if let Some(counter) = counter {
+                conn.set_instrumentation(
+                    move |event: diesel::connection::InstrumentationEvent<'_>| {
+                        if matches!(
+                            event,
+                            diesel::connection::InstrumentationEvent::StartQuery { .. }
+                        ) {
+                            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
+                    },
+                );
+            }
             Ok(conn)
         })
     });

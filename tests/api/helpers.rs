@@ -172,6 +172,15 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
+/// The application with a pool that counts every SQL statement it runs.
+pub async fn spawn_app_counting() -> (TestApp, Arc<std::sync::atomic::AtomicU64>) {
+    let db_url = fresh_database().await;
+    let settings = test_settings(&db_url);
+    let counter = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let pool = db::build_pool_counting(&settings.database, Some(counter.clone())).unwrap();
+    (spawn_with_pool(settings, pool, db_url).await, counter)
+}
+
 /// The same, with settings adjusted first.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let db_url = fresh_database().await;
@@ -208,6 +217,53 @@ pub async fn spawn_with_pool(settings: Settings, pool: Pool, db_url: DatabaseUrl
         test_app.token = token;
     }
     test_app
+}
+
+/// A signed-in dashboard user.
+pub struct Dashboard {
+    pub client: reqwest::Client,
+    pub base: String,
+    pub csrf: String,
+}
+
+impl Dashboard {
+    pub async fn get(&self, path: &str) -> Response {
+        let res = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        Response {
+            status,
+            headers,
+            body: Value::String(res.text().await.unwrap()),
+        }
+    }
+
+    /// POST a form; the CSRF token is added unless the form names one.
+    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> Response {
+        let mut fields: Vec<(&str, &str)> = form.to_vec();
+        if !fields.iter().any(|(k, _)| *k == "csrf") {
+            fields.push(("csrf", &self.csrf));
+        }
+        let res = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .form(&fields)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        Response {
+            status,
+            headers,
+            body: Value::String(res.text().await.unwrap()),
+        }
+    }
 }
 
 /// A sent message, parsed as MIME.
@@ -380,6 +436,51 @@ impl TestApp {
             status,
             body: Value::String(text),
             headers,
+        }
+    }
+
+    /// A browser-like client signed in to the dashboard as `email` (who must be staff).
+    pub async fn dashboard_as(&self, email: &str) -> Dashboard {
+        let mut conn = self.conn().await;
+        let member = db::members::find_by_email(&mut conn, &EmailAddress::parse(email).unwrap())
+            .await
+            .unwrap()
+            .expect("a member");
+        let token = roundtable::auth::random_token(32);
+        db::logins::create(
+            &mut conn,
+            member.id,
+            &roundtable::auth::hash_token(&token),
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let res = client
+            .post(format!("{}/login/{token}", self.address))
+            .form(&[("next", "/dashboard")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 303, "signing in");
+        let page = client
+            .get(format!("{}/dashboard", self.address))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), 200);
+        let html = page.text().await.unwrap();
+        let needle = "name=\"csrf\" content=\"";
+        let start = html.find(needle).expect("a csrf meta tag") + needle.len();
+        let csrf = html[start..].split('"').next().unwrap().to_string();
+        Dashboard {
+            client,
+            base: self.address.clone(),
+            csrf,
         }
     }
 

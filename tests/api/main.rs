@@ -7,6 +7,7 @@ mod bad_input;
 mod browser;
 mod circles;
 mod cli;
+mod dashboard;
 mod email;
 mod members;
 mod operations;

@@ -91,3 +91,21 @@ impl Caller {
         }
     }
 }
+
+/// A caller who must be an organiser; refused (403) before the request body is even read.
+#[derive(Debug, Clone, Copy)]
+pub struct Organizer(pub Caller);
+
+impl FromRequest for Organizer {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let caller = Caller::from_request(req, payload);
+        Box::pin(async move {
+            let caller = caller.await?;
+            caller.require_organizer()?;
+            Ok(Organizer(caller))
+        })
+    }
+}

@@ -3,7 +3,7 @@
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
-use super::auth::Caller;
+use super::auth::{Caller, Organizer};
 use super::double_option;
 use crate::db::circles::{self, Circle, CircleChanges, NewCircle};
 use crate::db::memberships;
@@ -104,14 +104,28 @@ impl CirclePatch {
     pub fn parse(self) -> Result<CircleChanges, Invalid> {
         let input = self;
         Ok(CircleChanges {
-            slug: input.slug.as_deref().map(Slug::parse).transpose()?.map(|s| s.as_str().to_string()),
-            name: input.name.as_deref().map(CircleName::parse).transpose()?.map(|n| n.as_str().to_string()),
+            slug: input
+                .slug
+                .as_deref()
+                .map(Slug::parse)
+                .transpose()?
+                .map(|s| s.as_str().to_string()),
+            name: input
+                .name
+                .as_deref()
+                .map(CircleName::parse)
+                .transpose()?
+                .map(|n| n.as_str().to_string()),
             description: input.description.map(description).transpose()?,
             kind: input.kind,
             visibility: input.visibility,
             capacity: input
                 .capacity
-                .map(|c| c.map(Capacity::parse).transpose().map(|c| c.map(Capacity::get)))
+                .map(|c| {
+                    c.map(Capacity::parse)
+                        .transpose()
+                        .map(|c| c.map(Capacity::get))
+                })
                 .transpose()?,
             timezone: input
                 .timezone
@@ -176,10 +190,9 @@ pub(super) fn location(text: Option<String>) -> Result<Option<String>, Invalid> 
 )]
 pub async fn create(
     state: web::Data<AppState>,
-    caller: Caller,
+    _organizer: Organizer,
     body: web::Json<CircleCreate>,
 ) -> AppResult<HttpResponse> {
-    caller.require_organizer()?;
     let (new, slug, explicit) = body.into_inner().parse()?;
     let mut conn = state.pool.get().await?;
     let circle = circles::create(&mut conn, new, &slug, explicit)

@@ -3,7 +3,7 @@
 use actix_web::web;
 use serde::Deserialize;
 
-use super::auth::Caller;
+use super::auth::Organizer;
 use crate::db::jobs::{self, Job};
 use crate::domain::{JobId, JobState};
 use crate::error::{AppError, AppResult};
@@ -27,10 +27,9 @@ pub struct JobsQuery {
 )]
 pub async fn list(
     state: web::Data<AppState>,
-    caller: Caller,
+    _organizer: Organizer,
     query: web::Query<JobsQuery>,
 ) -> AppResult<web::Json<Page<Job>>> {
-    caller.require_organizer()?;
     let query = query.into_inner();
     let page = PageQuery {
         limit: query.limit,
@@ -54,10 +53,9 @@ pub async fn list(
 )]
 pub async fn retry(
     state: web::Data<AppState>,
-    caller: Caller,
+    _organizer: Organizer,
     id: web::Path<JobId>,
 ) -> AppResult<web::Json<Job>> {
-    caller.require_organizer()?;
     let mut conn = state.pool.get().await?;
     if let Some(job) = jobs::retry_dead(&mut conn, *id).await? {
         return Ok(web::Json(job));

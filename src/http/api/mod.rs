@@ -9,7 +9,7 @@ pub mod reflections;
 pub mod rsvps;
 pub mod sessions;
 
-pub use auth::Caller;
+pub use auth::{Caller, Organizer};
 
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::{web, HttpRequest, HttpResponse};

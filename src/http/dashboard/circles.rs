@@ -13,7 +13,8 @@ use crate::db::circles::{self, Circle};
 use crate::db::schema::{deliveries, jobs, members, reflections, rsvps, sessions};
 use crate::db::{dashboard, memberships};
 use crate::domain::{
-    CircleId, CircleKind, CircleStatus, Facilitation, Invalid, JobId, JobState, ReflectionVisibility, Visibility,
+    CircleId, CircleKind, CircleStatus, Facilitation, Invalid, JobId, JobState,
+    ReflectionVisibility, Visibility,
 };
 use crate::error::AppError;
 use crate::http::api::circles::{CircleCreate, CirclePatch};
@@ -106,8 +107,14 @@ impl CircleForm {
             timezone: self.timezone.clone(),
             location: text(&self.location),
             facilitation: Some(Facilitation::parse(&self.facilitation, "facilitation")?),
-            reminder_offset_minutes: Self::number(&self.reminder_offset_minutes, "reminder_offset_minutes")?,
-            reflection_delay_minutes: Self::number(&self.reflection_delay_minutes, "reflection_delay_minutes")?,
+            reminder_offset_minutes: Self::number(
+                &self.reminder_offset_minutes,
+                "reminder_offset_minutes",
+            )?,
+            reflection_delay_minutes: Self::number(
+                &self.reflection_delay_minutes,
+                "reflection_delay_minutes",
+            )?,
         })
     }
 
@@ -176,17 +183,109 @@ impl FormPage {
         };
         vec![
             field("name", "Name", "text", &f.name, vec![], ""),
-            field("slug", "Address (slug)", "text", &f.slug, vec![], "Lowercase words joined by hyphens; made from the name when left empty."),
-            field("description", "Description", "textarea", &f.description, vec![], "Blank lines start new paragraphs."),
-            field("kind", "Kind", "select", &f.kind, vec![("book_club", "Book club"), ("learning_circle", "Learning circle"), ("restorative_circle", "Restorative circle")], ""),
-            field("status", "Status", "select", &f.status, vec![("draft", "Draft (hidden)"), ("open", "Open for signup"), ("closed", "Closed to new members"), ("archived", "Archived")], ""),
-            field("visibility", "Who can join", "select", &f.visibility, vec![("open", "Anyone, through the public page"), ("invite_only", "Only people you add")], ""),
-            field("capacity", "Seats", "text", &f.capacity, vec![], "Empty for no limit. Facilitators do not take a seat."),
-            field("timezone", "Time zone", "text", &f.timezone, vec![], "IANA name, e.g. Europe/London or America/New_York."),
-            field("location", "Location or video link", "text", &f.location, vec![], ""),
-            field("facilitation", "Facilitation", "select", &f.facilitation, vec![("fixed", "Fixed facilitators"), ("rotating", "Rotating: members take turns")], ""),
-            field("reminder_offset_minutes", "Reminder, minutes before", "text", &f.reminder_offset_minutes, vec![], "1440 is a day."),
-            field("reflection_delay_minutes", "Reflection prompt, minutes after", "text", &f.reflection_delay_minutes, vec![], ""),
+            field(
+                "slug",
+                "Address (slug)",
+                "text",
+                &f.slug,
+                vec![],
+                "Lowercase words joined by hyphens; made from the name when left empty.",
+            ),
+            field(
+                "description",
+                "Description",
+                "textarea",
+                &f.description,
+                vec![],
+                "Blank lines start new paragraphs.",
+            ),
+            field(
+                "kind",
+                "Kind",
+                "select",
+                &f.kind,
+                vec![
+                    ("book_club", "Book club"),
+                    ("learning_circle", "Learning circle"),
+                    ("restorative_circle", "Restorative circle"),
+                ],
+                "",
+            ),
+            field(
+                "status",
+                "Status",
+                "select",
+                &f.status,
+                vec![
+                    ("draft", "Draft (hidden)"),
+                    ("open", "Open for signup"),
+                    ("closed", "Closed to new members"),
+                    ("archived", "Archived"),
+                ],
+                "",
+            ),
+            field(
+                "visibility",
+                "Who can join",
+                "select",
+                &f.visibility,
+                vec![
+                    ("open", "Anyone, through the public page"),
+                    ("invite_only", "Only people you add"),
+                ],
+                "",
+            ),
+            field(
+                "capacity",
+                "Seats",
+                "text",
+                &f.capacity,
+                vec![],
+                "Empty for no limit. Facilitators do not take a seat.",
+            ),
+            field(
+                "timezone",
+                "Time zone",
+                "text",
+                &f.timezone,
+                vec![],
+                "IANA name, e.g. Europe/London or America/New_York.",
+            ),
+            field(
+                "location",
+                "Location or video link",
+                "text",
+                &f.location,
+                vec![],
+                "",
+            ),
+            field(
+                "facilitation",
+                "Facilitation",
+                "select",
+                &f.facilitation,
+                vec![
+                    ("fixed", "Fixed facilitators"),
+                    ("rotating", "Rotating: members take turns"),
+                ],
+                "",
+            ),
+            field(
+                "reminder_offset_minutes",
+                "Reminder, minutes before",
+                "text",
+                &f.reminder_offset_minutes,
+                vec![],
+                "1440 is a day.",
+            ),
+            field(
+                "reflection_delay_minutes",
+                "Reflection prompt, minutes after",
+                "text",
+                &f.reflection_delay_minutes,
+                vec![],
+                "",
+            ),
         ]
     }
 }
@@ -217,7 +316,11 @@ fn invalid_page(nav: Nav, circle_id: Option<String>, f: CircleForm, e: Invalid) 
     )?)
 }
 
-pub async fn create(state: web::Data<AppState>, staff: Staff, form: web::Form<CircleForm>) -> DashResult {
+pub async fn create(
+    state: web::Data<AppState>,
+    staff: Staff,
+    form: web::Form<CircleForm>,
+) -> DashResult {
     staff.check_csrf(&form.csrf)?;
     staff.require_organizer()?;
     let form = form.into_inner();
@@ -228,9 +331,17 @@ pub async fn create(state: web::Data<AppState>, staff: Staff, form: web::Form<Ci
     };
     let mut conn = state.pool.get().await?;
     let Some(circle) = circles::create(&mut conn, new, &slug, explicit).await? else {
-        return invalid_page(Nav::new(&staff), None, form, Invalid::new("slug", "is taken by another circle"));
+        return invalid_page(
+            Nav::new(&staff),
+            None,
+            form,
+            Invalid::new("slug", "is taken by another circle"),
+        );
     };
-    Ok(see_other(&format!("/dashboard/circles/{}", circle.id), "Circle created."))
+    Ok(see_other(
+        &format!("/dashboard/circles/{}", circle.id),
+        "Circle created.",
+    ))
 }
 
 pub async fn show(
@@ -274,9 +385,22 @@ pub async fn update(
         Err(e) => return invalid_page(nav, Some(circle.id.to_string()), form, e),
     };
     match memberships::update_circle(&mut conn, circle.id, changes).await {
-        Ok(_) => Ok(see_other(&format!("/dashboard/circles/{}", circle.id), "Saved.")),
-        Err(AppError::Conflict(_)) => invalid_page(nav, Some(circle.id.to_string()), form, Invalid::new("slug", "is taken by another circle")),
-        Err(AppError::Invalid { message, .. }) => invalid_page(nav, Some(circle.id.to_string()), form, Invalid::new("input", message)),
+        Ok(_) => Ok(see_other(
+            &format!("/dashboard/circles/{}", circle.id),
+            "Saved.",
+        )),
+        Err(AppError::Conflict(_)) => invalid_page(
+            nav,
+            Some(circle.id.to_string()),
+            form,
+            Invalid::new("slug", "is taken by another circle"),
+        ),
+        Err(AppError::Invalid { message, .. }) => invalid_page(
+            nav,
+            Some(circle.id.to_string()),
+            form,
+            Invalid::new("input", message),
+        ),
         Err(e) => Err(e.into()),
     }
 }
@@ -294,28 +418,47 @@ fn zone_of(circle: &Circle) -> chrono_tz::Tz {
     circle.timezone.parse().unwrap_or(chrono_tz::UTC)
 }
 
-pub async fn reflections(state: web::Data<AppState>, staff: Staff, id: web::Path<CircleId>) -> DashResult {
+pub async fn reflections(
+    state: web::Data<AppState>,
+    staff: Staff,
+    id: web::Path<CircleId>,
+) -> DashResult {
     let mut conn = state.pool.get().await?;
     let circle = staff.circle(&mut conn, *id).await?;
     let zone = zone_of(&circle);
     let stats = dashboard::session_stats(&mut conn, circle.id, 500).await?;
-    let shared: Vec<(chrono::DateTime<Utc>, chrono::DateTime<Utc>, String, String)> = reflections::table
-        .inner_join(sessions::table)
-        .inner_join(members::table)
-        .filter(sessions::circle_id.eq(circle.id))
-        .filter(reflections::visibility.eq(ReflectionVisibility::Circle))
-        .order(reflections::id.desc())
-        .limit(200)
-        .select((sessions::starts_at, sessions::ends_at, members::display_name, reflections::body))
-        .load(&mut conn)
-        .await?;
+    let shared: Vec<(chrono::DateTime<Utc>, chrono::DateTime<Utc>, String, String)> =
+        reflections::table
+            .inner_join(sessions::table)
+            .inner_join(members::table)
+            .filter(sessions::circle_id.eq(circle.id))
+            .filter(reflections::visibility.eq(ReflectionVisibility::Circle))
+            .order(reflections::id.desc())
+            .limit(200)
+            .select((
+                sessions::starts_at,
+                sessions::ends_at,
+                members::display_name,
+                reflections::body,
+            ))
+            .load(&mut conn)
+            .await?;
     Ok(render(ReflectionsPage {
         nav: Nav::circle(&staff, &circle, "reflections"),
         note: None,
         rows: stats
             .iter()
             .filter(|s| s.reflections > 0 || s.starts_at < Utc::now())
-            .map(|s| (s.starts_at.with_timezone(&zone).format("%a %-d %b %Y %H:%M").to_string(), s.reflections, s.shared))
+            .map(|s| {
+                (
+                    s.starts_at
+                        .with_timezone(&zone)
+                        .format("%a %-d %b %Y %H:%M")
+                        .to_string(),
+                    s.reflections,
+                    s.shared,
+                )
+            })
             .collect(),
         shared: shared
             .into_iter()
@@ -342,11 +485,21 @@ struct OutboxPage {
     sent: Vec<(String, String, String)>,
 }
 
-type JobRow = (JobId, String, serde_json::Value, chrono::DateTime<Utc>, i32, Option<String>);
+type JobRow = (
+    JobId,
+    String,
+    serde_json::Value,
+    chrono::DateTime<Utc>,
+    i32,
+    Option<String>,
+);
 
 fn job_line(row: JobRow) -> JobLine {
     let (id, kind, payload, run_at, attempts, error) = row;
-    let message = payload.get("message").and_then(|m| m.as_str()).map(str::to_string);
+    let message = payload
+        .get("message")
+        .and_then(|m| m.as_str())
+        .map(str::to_string);
     JobLine {
         id: id.to_string(),
         kind: message.unwrap_or(kind).replace('_', " "),
@@ -371,7 +524,14 @@ pub async fn outbox(
             .filter(jobs::payload.retrieve_as_text("circle_id").eq(key.clone()))
             .order(jobs::run_at)
             .limit(200)
-            .select((jobs::id, jobs::kind, jobs::payload, jobs::run_at, jobs::attempts, jobs::last_error))
+            .select((
+                jobs::id,
+                jobs::kind,
+                jobs::payload,
+                jobs::run_at,
+                jobs::attempts,
+                jobs::last_error,
+            ))
     };
     let dead: Vec<JobRow> = load(JobState::Dead).load(&mut conn).await?;
     let queued: Vec<JobRow> = load(JobState::Queued).load(&mut conn).await?;
@@ -389,7 +549,13 @@ pub async fn outbox(
         queued: queued.into_iter().map(job_line).collect(),
         sent: sent
             .into_iter()
-            .map(|(at, kind, to)| (at.format("%Y-%m-%d %H:%M").to_string(), kind.replace('_', " "), to.unwrap_or_else(|| "(deleted member)".into())))
+            .map(|(at, kind, to)| {
+                (
+                    at.format("%Y-%m-%d %H:%M").to_string(),
+                    kind.replace('_', " "),
+                    to.unwrap_or_else(|| "(deleted member)".into()),
+                )
+            })
             .collect(),
     })?)
 }
@@ -401,10 +567,17 @@ pub struct CsrfForm {
 }
 
 /// Queue a dead job again, if it belongs to a circle this person runs.
-pub async fn retry_job(state: web::Data<AppState>, staff: Staff, id: web::Path<JobId>, form: web::Form<CsrfForm>) -> DashResult {
+pub async fn retry_job(
+    state: web::Data<AppState>,
+    staff: Staff,
+    id: web::Path<JobId>,
+    form: web::Form<CsrfForm>,
+) -> DashResult {
     staff.check_csrf(&form.csrf)?;
     let mut conn = state.pool.get().await?;
-    let job = crate::db::jobs::find(&mut conn, *id).await?.ok_or(AppError::NotFound("job"))?;
+    let job = crate::db::jobs::find(&mut conn, *id)
+        .await?
+        .ok_or(AppError::NotFound("job"))?;
     let circle_id = job
         .payload
         .get("circle_id")
@@ -416,7 +589,9 @@ pub async fn retry_job(state: web::Data<AppState>, staff: Staff, id: web::Path<J
         None if staff.organizer => None,
         None => return Err(DashError::from(AppError::NotFound("job"))),
     };
-    let back = circle.map_or("/dashboard".to_string(), |c| format!("/dashboard/circles/{}/outbox", c.id));
+    let back = circle.map_or("/dashboard".to_string(), |c| {
+        format!("/dashboard/circles/{}/outbox", c.id)
+    });
     match crate::db::jobs::retry_dead(&mut conn, *id).await? {
         Some(_) => Ok(see_other(&back, "The email is queued again.")),
         None => Ok(see_other(&back, "That email is not waiting for a retry.")),
@@ -426,62 +601,113 @@ pub async fn retry_job(state: web::Data<AppState>, staff: Staff, id: web::Path<J
 fn csv_response(name: &str, body: Vec<u8>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
-        .insert_header(("Content-Disposition", format!("attachment; filename=\"{name}\"")))
+        .insert_header((
+            "Content-Disposition",
+            format!("attachment; filename=\"{name}\""),
+        ))
         .body(body)
 }
 
-pub async fn export_members(state: web::Data<AppState>, staff: Staff, id: web::Path<CircleId>) -> DashResult {
+pub async fn export_members(
+    state: web::Data<AppState>,
+    staff: Staff,
+    id: web::Path<CircleId>,
+) -> DashResult {
     let mut conn = state.pool.get().await?;
     let circle = staff.circle(&mut conn, *id).await?;
     let roster = memberships::roster(&mut conn, circle.id, None, None, 100_000).await?;
     let mut out = csv::Writer::from_writer(Vec::new());
     let fail = |e: csv::Error| AppError::Internal(e.into());
-    out.write_record(["email", "display_name", "role", "state", "waitlist_position", "joined_at"]).map_err(fail)?;
+    out.write_record([
+        "email",
+        "display_name",
+        "role",
+        "state",
+        "waitlist_position",
+        "joined_at",
+    ])
+    .map_err(fail)?;
     for r in roster {
         out.write_record([
             r.email,
             r.display_name,
             r.role.to_string(),
             r.state.to_string(),
-            r.waitlist_position.map(|p| p.to_string()).unwrap_or_default(),
+            r.waitlist_position
+                .map(|p| p.to_string())
+                .unwrap_or_default(),
             r.joined_at.to_rfc3339(),
         ])
         .map_err(fail)?;
     }
-    let body = out.into_inner().map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?;
+    let body = out
+        .into_inner()
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?;
     Ok(csv_response(&format!("{}-members.csv", circle.slug), body))
 }
 
+/// (session start, email, name, answer, attended)
+type AttendanceRow = (
+    chrono::DateTime<Utc>,
+    String,
+    String,
+    Option<crate::domain::RsvpResponse>,
+    Option<bool>,
+);
+
 /// One row per session and member who answered or was marked.
-pub async fn attendance_csv(conn: &mut crate::db::Connection, circle: &Circle) -> Result<Vec<u8>, AppError> {
-    let rows: Vec<(chrono::DateTime<Utc>, String, String, Option<crate::domain::RsvpResponse>, Option<bool>)> = rsvps::table
+pub async fn attendance_csv(
+    conn: &mut crate::db::Connection,
+    circle: &Circle,
+) -> Result<Vec<u8>, AppError> {
+    let rows: Vec<AttendanceRow> = rsvps::table
         .inner_join(sessions::table)
         .inner_join(members::table)
         .filter(sessions::circle_id.eq(circle.id))
         .order((sessions::starts_at, members::display_name))
-        .select((sessions::starts_at, members::email, members::display_name, rsvps::response, rsvps::attended))
+        .select((
+            sessions::starts_at,
+            members::email,
+            members::display_name,
+            rsvps::response,
+            rsvps::attended,
+        ))
         .load(conn)
         .await?;
     let zone = zone_of(circle);
     let mut out = csv::Writer::from_writer(Vec::new());
     let fail = |e: csv::Error| AppError::Internal(e.into());
-    out.write_record(["session_local", "email", "display_name", "rsvp", "attended"]).map_err(fail)?;
+    out.write_record(["session_local", "email", "display_name", "rsvp", "attended"])
+        .map_err(fail)?;
     for (starts, email, name, response, attended) in rows {
         out.write_record([
-            starts.with_timezone(&zone).format("%Y-%m-%d %H:%M").to_string(),
+            starts
+                .with_timezone(&zone)
+                .format("%Y-%m-%d %H:%M")
+                .to_string(),
             email,
             name,
             response.map(|r| r.to_string()).unwrap_or_default(),
-            attended.map(|a| if a { "yes" } else { "no" }.to_string()).unwrap_or_default(),
+            attended
+                .map(|a| if a { "yes" } else { "no" }.to_string())
+                .unwrap_or_default(),
         ])
         .map_err(fail)?;
     }
-    out.into_inner().map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))
+    out.into_inner()
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))
 }
 
-pub async fn export_attendance(state: web::Data<AppState>, staff: Staff, id: web::Path<CircleId>) -> DashResult {
+pub async fn export_attendance(
+    state: web::Data<AppState>,
+    staff: Staff,
+    id: web::Path<CircleId>,
+) -> DashResult {
     let mut conn = state.pool.get().await?;
     let circle = staff.circle(&mut conn, *id).await?;
     let body = attendance_csv(&mut conn, &circle).await?;
-    Ok(csv_response(&format!("{}-attendance.csv", circle.slug), body))
+    Ok(csv_response(
+        &format!("{}-attendance.csv", circle.slug),
+        body,
+    ))
 }

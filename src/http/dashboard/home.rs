@@ -31,9 +31,19 @@ struct HomePage {
     attention: Vec<(String, String)>,
 }
 
-pub async fn show(state: web::Data<AppState>, staff: Staff, query: web::Query<NoteQuery>) -> DashResult {
+pub async fn show(
+    state: web::Data<AppState>,
+    staff: Staff,
+    query: web::Query<NoteQuery>,
+) -> DashResult {
     let mut conn = state.pool.get().await?;
-    let mine = circles::list(&mut conn, (!staff.organizer).then_some(staff.member_id), None, 500).await?;
+    let mine = circles::list(
+        &mut conn,
+        (!staff.organizer).then_some(staff.member_id),
+        None,
+        500,
+    )
+    .await?;
     let ids: Vec<_> = mine.iter().map(|c| c.id).collect();
     let summaries = dashboard::summaries(&mut conn, &ids).await?;
     let mut attention = Vec::new();
@@ -44,13 +54,19 @@ pub async fn show(state: web::Data<AppState>, staff: Staff, query: web::Query<No
             if let Some(s) = s {
                 if s.dead_jobs > 0 {
                     attention.push((
-                        format!("{}: {} email(s) could not be delivered", c.name, s.dead_jobs),
+                        format!(
+                            "{}: {} email(s) could not be delivered",
+                            c.name, s.dead_jobs
+                        ),
                         format!("/dashboard/circles/{}/outbox", c.id),
                     ));
                 }
                 if s.unmarked_sessions > 0 {
                     attention.push((
-                        format!("{}: attendance not marked for {} recent session(s)", c.name, s.unmarked_sessions),
+                        format!(
+                            "{}: attendance not marked for {} recent session(s)",
+                            c.name, s.unmarked_sessions
+                        ),
                         format!("/dashboard/circles/{}/sessions", c.id),
                     ));
                 }

@@ -27,7 +27,11 @@ struct InsightsPage {
     rsvp_summary: String,
 }
 
-async fn stats(state: &AppState, staff: &Staff, id: CircleId) -> Result<(crate::db::circles::Circle, Vec<SessionStats>), super::DashError> {
+async fn stats(
+    state: &AppState,
+    staff: &Staff,
+    id: CircleId,
+) -> Result<(crate::db::circles::Circle, Vec<SessionStats>), super::DashError> {
     let mut conn = state.pool.get().await?;
     let circle = staff.circle(&mut conn, id).await?;
     let rows = dashboard::session_stats(&mut conn, circle.id, 500)
@@ -44,7 +48,11 @@ pub async fn page(state: web::Data<AppState>, staff: Staff, id: web::Path<Circle
     let attendance_summary = if marked.is_empty() {
         "no attendance marked yet".to_string()
     } else {
-        marked.iter().map(|s| s.attended.to_string()).collect::<Vec<_>>().join(", ")
+        marked
+            .iter()
+            .map(|s| s.attended.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
     };
     let rsvp_summary = rows
         .iter()
@@ -71,6 +79,31 @@ fn draw_err<E: std::fmt::Debug>(e: E) -> AppError {
     AppError::Internal(anyhow::anyhow!("drawing a chart: {e:?}"))
 }
 
+/// Light horizontal lines at each whole number, so counts can be read off.
+fn draw_grid<DB: DrawingBackend>(
+    chart: &mut ChartContext<
+        '_,
+        DB,
+        Cartesian2d<plotters::coord::types::RangedCoordi32, plotters::coord::types::RangedCoordi32>,
+    >,
+    max_y: i32,
+) -> Result<(), AppError>
+where
+    DB::ErrorType: 'static,
+{
+    let (x0, x1) = (chart.x_range().start, chart.x_range().end);
+    let step = (max_y / 8).max(1);
+    chart
+        .draw_series((0..=max_y).step_by(step as usize).map(|y| {
+            PathElement::new(
+                vec![(x0, y), (x1, y)],
+                RGBColor(0xe4, 0xdf, 0xd3).stroke_width(1),
+            )
+        }))
+        .map_err(draw_err)?;
+    Ok(())
+}
+
 /// People present per session (sessions with attendance marked), as a line with points.
 pub fn attendance_chart(rows: &[SessionStats]) -> Result<String, AppError> {
     let points: Vec<(i32, i32)> = rows
@@ -89,14 +122,7 @@ pub fn attendance_chart(rows: &[SessionStats]) -> Result<String, AppError> {
             .margin(16)
             .build_cartesian_2d(0..max_x, 0..max_y)
             .map_err(draw_err)?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(0)
-            .y_labels(0)
-            .light_line_style(RGBColor(0xee, 0xea, 0xe0))
-            .draw()
-            .map_err(draw_err)?;
+        draw_grid(&mut chart, max_y)?;
         chart
             .draw_series(LineSeries::new(points.iter().copied(), INK.stroke_width(3)))
             .map_err(draw_err)?;
@@ -111,7 +137,13 @@ pub fn attendance_chart(rows: &[SessionStats]) -> Result<String, AppError> {
 /// Yes answers (light) and attendance (dark) side by side for each session.
 pub fn rsvp_chart(rows: &[SessionStats]) -> Result<String, AppError> {
     let n = rows.len().max(1) as i32;
-    let max_y = rows.iter().map(|s| s.yes.max(s.attended)).max().unwrap_or(0).max(1) as i32 + 1;
+    let max_y = rows
+        .iter()
+        .map(|s| s.yes.max(s.attended))
+        .max()
+        .unwrap_or(0)
+        .max(1) as i32
+        + 1;
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
@@ -120,14 +152,7 @@ pub fn rsvp_chart(rows: &[SessionStats]) -> Result<String, AppError> {
             .margin(16)
             .build_cartesian_2d(0..n * 3, 0..max_y)
             .map_err(draw_err)?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(0)
-            .y_labels(0)
-            .light_line_style(RGBColor(0xee, 0xea, 0xe0))
-            .draw()
-            .map_err(draw_err)?;
+        draw_grid(&mut chart, max_y)?;
         for (i, s) in rows.iter().enumerate() {
             let x = i as i32 * 3;
             chart
@@ -142,12 +167,20 @@ pub fn rsvp_chart(rows: &[SessionStats]) -> Result<String, AppError> {
     Ok(svg)
 }
 
-pub async fn attendance_svg(state: web::Data<AppState>, staff: Staff, id: web::Path<CircleId>) -> DashResult {
+pub async fn attendance_svg(
+    state: web::Data<AppState>,
+    staff: Staff,
+    id: web::Path<CircleId>,
+) -> DashResult {
     let (_, rows) = stats(&state, &staff, *id).await?;
     Ok(svg_response(attendance_chart(&rows)?))
 }
 
-pub async fn rsvp_svg(state: web::Data<AppState>, staff: Staff, id: web::Path<CircleId>) -> DashResult {
+pub async fn rsvp_svg(
+    state: web::Data<AppState>,
+    staff: Staff,
+    id: web::Path<CircleId>,
+) -> DashResult {
     let (_, rows) = stats(&state, &staff, *id).await?;
     Ok(svg_response(rsvp_chart(&rows)?))
 }

@@ -57,12 +57,20 @@ pub struct LoginForm {
     next: Option<String>,
 }
 
-pub async fn request(state: web::Data<AppState>, req: HttpRequest, form: web::Form<LoginForm>) -> DashResult {
+pub async fn request(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<LoginForm>,
+) -> DashResult {
     let limits = &state.settings.limits;
     let hour = Duration::from_secs(3600);
     state
         .limiter
-        .check(&format!("login-ip:{}", client_ip(&req)), limits.signups_per_ip_per_hour, hour)
+        .check(
+            &format!("login-ip:{}", client_ip(&req)),
+            limits.signups_per_ip_per_hour,
+            hour,
+        )
         .map_err(AppError::TooManyRequests)?;
     let next = safe_next(form.next.as_deref());
     let email = match EmailAddress::parse(&form.email) {
@@ -110,7 +118,11 @@ pub async fn request(state: web::Data<AppState>, req: HttpRequest, form: web::Fo
 }
 
 /// A fresh one-time sign-in link for a member (used by the login email job).
-pub async fn new_link(conn: &mut crate::db::Connection, base: &str, member: crate::domain::MemberId) -> diesel::QueryResult<String> {
+pub async fn new_link(
+    conn: &mut crate::db::Connection,
+    base: &str,
+    member: crate::domain::MemberId,
+) -> diesel::QueryResult<String> {
     let token = random_token(32);
     logins::create(conn, member, &hash_token(&token), Utc::now()).await?;
     Ok(format!("{base}/login/{token}"))
@@ -129,10 +141,18 @@ fn invalid_link() -> DashError {
     ))
 }
 
-pub async fn show(state: web::Data<AppState>, token: web::Path<String>, query: web::Query<LoginQuery>) -> DashResult {
+pub async fn show(
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+    query: web::Query<LoginQuery>,
+) -> DashResult {
     let mut conn = state.pool.get().await?;
-    let member = logins::peek(&mut conn, &hash_token(&token)).await?.ok_or_else(invalid_link)?;
-    let member = members::find(&mut conn, member).await?.ok_or_else(invalid_link)?;
+    let member = logins::peek(&mut conn, &hash_token(&token))
+        .await?
+        .ok_or_else(invalid_link)?;
+    let member = members::find(&mut conn, member)
+        .await?
+        .ok_or_else(invalid_link)?;
     Ok(render(ConfirmPage {
         name: member.display_name,
         next: safe_next(query.next.as_deref()),
@@ -151,12 +171,18 @@ pub async fn sign_in(
     form: web::Form<SignInForm>,
 ) -> DashResult {
     let mut conn = state.pool.get().await?;
-    let member = logins::consume(&mut conn, &hash_token(&token)).await?.ok_or_else(invalid_link)?;
+    let member = logins::consume(&mut conn, &hash_token(&token))
+        .await?
+        .ok_or_else(invalid_link)?;
     let session = session_of(&req);
     // A new session identity on sign-in, so a planted cookie cannot be carried over.
     session.renew();
     session.clear();
-    let insert = |k: &str, v: String| session.insert(k, v).map_err(|e| AppError::Internal(anyhow::anyhow!("session: {e}")));
+    let insert = |k: &str, v: String| {
+        session
+            .insert(k, v)
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("session: {e}")))
+    };
     insert("member", member.to_string())?;
     insert("csrf", random_token(24))?;
     session
@@ -181,5 +207,7 @@ pub async fn sign_out(req: HttpRequest, form: web::Form<SignOutForm>) -> DashRes
             session.purge();
         }
     }
-    Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/login")).finish())
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, "/login"))
+        .finish())
 }

@@ -41,8 +41,12 @@ impl MembersPage {
                 out.push(("up", "Move up"));
                 out.push(("down", "Move down"));
             }
-            (MembershipState::Active, MembershipRole::Member) => out.push(("facilitator", "Make facilitator")),
-            (MembershipState::Active, MembershipRole::Facilitator) => out.push(("member", "Make member")),
+            (MembershipState::Active, MembershipRole::Member) => {
+                out.push(("facilitator", "Make facilitator"))
+            }
+            (MembershipState::Active, MembershipRole::Facilitator) => {
+                out.push(("member", "Make member"))
+            }
             _ => {}
         }
         out.push(("remove", "Remove"));
@@ -80,7 +84,12 @@ pub struct AddForm {
     people: String,
 }
 
-pub async fn add(state: web::Data<AppState>, staff: Staff, id: web::Path<CircleId>, form: web::Form<AddForm>) -> DashResult {
+pub async fn add(
+    state: web::Data<AppState>,
+    staff: Staff,
+    id: web::Path<CircleId>,
+    form: web::Form<AddForm>,
+) -> DashResult {
     staff.check_csrf(&form.csrf)?;
     let mut conn = state.pool.get().await?;
     let circle = staff.circle(&mut conn, *id).await?;
@@ -89,19 +98,36 @@ pub async fn add(state: web::Data<AppState>, staff: Staff, id: web::Path<CircleI
         return Err(AppError::invalid("people", "Paste at least one address.").into());
     }
     let summary = imports::import(&mut conn, circle.id, &rows, |_| {}).await?;
-    Ok(see_other(&format!("/dashboard/circles/{}/members", circle.id), &summary.describe()))
+    Ok(see_other(
+        &format!("/dashboard/circles/{}/members", circle.id),
+        &summary.describe(),
+    ))
 }
 
 /// A CSV upload (`multipart/form-data` with `csrf` and `file`).
-pub async fn import(state: web::Data<AppState>, staff: Staff, id: web::Path<CircleId>, mut body: Multipart) -> DashResult {
+pub async fn import(
+    state: web::Data<AppState>,
+    staff: Staff,
+    id: web::Path<CircleId>,
+    req: actix_web::HttpRequest,
+    payload: web::Payload,
+) -> DashResult {
+    // Who may upload is settled before the body is read.
+    let circle = {
+        let mut conn = state.pool.get().await?;
+        staff.circle(&mut conn, *id).await?
+    };
+    let mut body = Multipart::new(req.headers(), payload);
     let mut csrf = String::new();
     let mut file = Vec::new();
     while let Some(field) = body.next().await {
-        let mut field = field.map_err(|e| AppError::BadRequest(format!("could not read the upload: {e}")))?;
+        let mut field =
+            field.map_err(|e| AppError::BadRequest(format!("could not read the upload: {e}")))?;
         let name = field.name().unwrap_or_default().to_string();
         let mut data = Vec::new();
         while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(|e| AppError::BadRequest(format!("could not read the upload: {e}")))?;
+            let chunk = chunk
+                .map_err(|e| AppError::BadRequest(format!("could not read the upload: {e}")))?;
             if data.len() + chunk.len() > MAX_UPLOAD {
                 return Err(AppError::PayloadTooLarge(MAX_UPLOAD).into());
             }
@@ -115,10 +141,13 @@ pub async fn import(state: web::Data<AppState>, staff: Staff, id: web::Path<Circ
     }
     staff.check_csrf(&csrf)?;
     let mut conn = state.pool.get().await?;
-    let circle = staff.circle(&mut conn, *id).await?;
-    let rows = imports::parse_csv(&file).map_err(|e| DashError::from(AppError::invalid("file", e)))?;
+    let rows =
+        imports::parse_csv(&file).map_err(|e| DashError::from(AppError::invalid("file", e)))?;
     let summary = imports::import(&mut conn, circle.id, &rows, |_| {}).await?;
-    Ok(see_other(&format!("/dashboard/circles/{}/members", circle.id), &summary.describe()))
+    Ok(see_other(
+        &format!("/dashboard/circles/{}/members", circle.id),
+        &summary.describe(),
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -149,7 +178,8 @@ pub async fn change(
             "They have a seat now."
         }
         "up" | "down" => {
-            memberships::move_in_waitlist(&mut conn, circle.id, member_id, form.action == "up").await?;
+            memberships::move_in_waitlist(&mut conn, circle.id, member_id, form.action == "up")
+                .await?;
             "Waitlist reordered."
         }
         "facilitator" | "member" => {
@@ -159,5 +189,8 @@ pub async fn change(
         }
         _ => return Err(AppError::invalid("action", "is not something this page can do").into()),
     };
-    Ok(see_other(&format!("/dashboard/circles/{}/members", circle.id), note))
+    Ok(see_other(
+        &format!("/dashboard/circles/{}/members", circle.id),
+        note,
+    ))
 }

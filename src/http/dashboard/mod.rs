@@ -3,6 +3,7 @@
 //! state change checks that the request came from this site's own pages.
 
 mod circles;
+pub use circles::attendance_csv;
 mod home;
 mod insights;
 pub mod login;
@@ -23,8 +24,8 @@ use super::public::PageError;
 use super::AppState;
 use crate::auth::{constant_time_eq, random_token};
 use crate::db::circles::{self as circle_queries, Circle};
-use crate::db::sessions::{self as session_queries, Session as CircleSession};
 use crate::db::members as member_queries;
+use crate::db::sessions::{self as session_queries, Session as CircleSession};
 use crate::db::Connection;
 use crate::domain::{CircleId, MemberId, SessionId};
 use crate::error::AppError;
@@ -147,7 +148,11 @@ impl<E: Into<PageError>> From<E> for DashError {
 pub type DashResult = Result<HttpResponse, DashError>;
 
 fn forbidden(message: &str) -> DashError {
-    DashError::Page(PageError::new(StatusCode::FORBIDDEN, "Not allowed", message))
+    DashError::Page(PageError::new(
+        StatusCode::FORBIDDEN,
+        "Not allowed",
+        message,
+    ))
 }
 
 fn not_found() -> DashError {
@@ -157,7 +162,9 @@ fn not_found() -> DashError {
 pub fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -184,7 +191,11 @@ fn same_origin(req: &HttpRequest) -> bool {
         None => true,
         Some(origin) => {
             let after_scheme = origin.split("://").nth(1).unwrap_or("");
-            let origin_host = after_scheme.split('/').next().unwrap_or("").to_ascii_lowercase();
+            let origin_host = after_scheme
+                .split('/')
+                .next()
+                .unwrap_or("")
+                .to_ascii_lowercase();
             origin_host == host
         }
     }
@@ -202,10 +213,20 @@ impl FromRequest for Staff {
         let cross_site = unsafe_method && !same_origin(req);
         Box::pin(async move {
             if cross_site {
-                return Err(forbidden("This request came from another site, so it was refused."));
+                return Err(forbidden(
+                    "This request came from another site, so it was refused.",
+                ));
             }
-            let state = state.ok_or_else(|| DashError::Page(AppError::Internal(anyhow::anyhow!("no app state")).into()))?;
-            let sign_in = || DashError::SignIn(if unsafe_method { "/dashboard".into() } else { next.clone() });
+            let state = state.ok_or_else(|| {
+                DashError::Page(AppError::Internal(anyhow::anyhow!("no app state")).into())
+            })?;
+            let sign_in = || {
+                DashError::SignIn(if unsafe_method {
+                    "/dashboard".into()
+                } else {
+                    next.clone()
+                })
+            };
             let member: Option<String> = session.get("member").unwrap_or(None);
             let seen: Option<i64> = session.get("seen").unwrap_or(None);
             let now = Utc::now().timestamp();
@@ -224,7 +245,9 @@ impl FromRequest for Staff {
             };
             if !member_queries::is_staff(&mut conn, member_id).await? {
                 session.purge();
-                return Err(forbidden("You no longer organise or facilitate any circle."));
+                return Err(forbidden(
+                    "You no longer organise or facilitate any circle.",
+                ));
             }
             let _ = session.insert("seen", now);
             let csrf = match session.get::<String>("csrf").unwrap_or(None) {
@@ -251,7 +274,9 @@ impl Staff {
         if constant_time_eq(self.csrf.as_bytes(), submitted.as_bytes()) {
             Ok(())
         } else {
-            Err(forbidden("This form has expired or came from elsewhere. Reload the page and try again."))
+            Err(forbidden(
+                "This form has expired or came from elsewhere. Reload the page and try again.",
+            ))
         }
     }
 
@@ -265,7 +290,9 @@ impl Staff {
 
     /// A circle this person runs (anything else reads as not found).
     pub async fn circle(&self, conn: &mut Connection, id: CircleId) -> Result<Circle, DashError> {
-        let circle = circle_queries::find(conn, id).await?.ok_or_else(not_found)?;
+        let circle = circle_queries::find(conn, id)
+            .await?
+            .ok_or_else(not_found)?;
         if self.organizer || circle_queries::is_facilitator(conn, id, self.member_id).await? {
             Ok(circle)
         } else {
@@ -273,8 +300,14 @@ impl Staff {
         }
     }
 
-    pub async fn session(&self, conn: &mut Connection, id: SessionId) -> Result<(CircleSession, Circle), DashError> {
-        let session = session_queries::find(conn, id).await?.ok_or_else(not_found)?;
+    pub async fn session(
+        &self,
+        conn: &mut Connection,
+        id: SessionId,
+    ) -> Result<(CircleSession, Circle), DashError> {
+        let session = session_queries::find(conn, id)
+            .await?
+            .ok_or_else(not_found)?;
         let circle = self.circle(conn, session.circle_id).await?;
         Ok((session, circle))
     }
@@ -338,7 +371,10 @@ impl Nav {
 pub fn see_other(location: &str, note: &str) -> HttpResponse {
     let sep = if location.contains('?') { '&' } else { '?' };
     HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, format!("{location}{sep}note={}", urlencode(note))))
+        .insert_header((
+            header::LOCATION,
+            format!("{location}{sep}note={}", urlencode(note)),
+        ))
         .finish()
 }
 
@@ -360,18 +396,21 @@ pub fn session_middleware(
     hasher.update(b"roundtable dashboard sessions\0");
     hasher.update(key_material.as_bytes());
     let key = actix_web::cookie::Key::from(&hasher.finalize()[..]);
-    actix_session::SessionMiddleware::builder(actix_session::storage::CookieSessionStore::default(), key)
-        .cookie_name("roundtable_session".into())
-        .cookie_secure(https)
-        .cookie_http_only(true)
-        .cookie_same_site(actix_web::cookie::SameSite::Lax)
-        .cookie_content_security(CookieContentSecurity::Private)
-        .session_lifecycle(
-            PersistentSession::default()
-                .session_ttl(actix_web::cookie::time::Duration::hours(IDLE_HOURS))
-                .session_ttl_extension_policy(TtlExtensionPolicy::OnEveryRequest),
-        )
-        .build()
+    actix_session::SessionMiddleware::builder(
+        actix_session::storage::CookieSessionStore::default(),
+        key,
+    )
+    .cookie_name("roundtable_session".into())
+    .cookie_secure(https)
+    .cookie_http_only(true)
+    .cookie_same_site(actix_web::cookie::SameSite::Lax)
+    .cookie_content_security(CookieContentSecurity::Private)
+    .session_lifecycle(
+        PersistentSession::default()
+            .session_ttl(actix_web::cookie::time::Duration::hours(IDLE_HOURS))
+            .session_ttl_extension_policy(TtlExtensionPolicy::OnEveryRequest),
+    )
+    .build()
 }
 
 /// The session of a request, for handlers that start or end one.

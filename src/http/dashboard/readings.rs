@@ -53,9 +53,16 @@ async fn page(
     })
 }
 
-pub async fn list(state: web::Data<AppState>, staff: Staff, id: web::Path<CircleId>, query: web::Query<NoteQuery>) -> DashResult {
+pub async fn list(
+    state: web::Data<AppState>,
+    staff: Staff,
+    id: web::Path<CircleId>,
+    query: web::Query<NoteQuery>,
+) -> DashResult {
     let mut conn = state.pool.get().await?;
-    Ok(render(page(&mut conn, &staff, *id, query.note.clone(), None).await?)?)
+    Ok(render(
+        page(&mut conn, &staff, *id, query.note.clone(), None).await?,
+    )?)
 }
 
 #[derive(Debug, Deserialize)]
@@ -72,7 +79,12 @@ pub struct ReadingForm {
     isbn: String,
 }
 
-pub async fn add(state: web::Data<AppState>, staff: Staff, id: web::Path<CircleId>, form: web::Form<ReadingForm>) -> DashResult {
+pub async fn add(
+    state: web::Data<AppState>,
+    staff: Staff,
+    id: web::Path<CircleId>,
+    form: web::Form<ReadingForm>,
+) -> DashResult {
     staff.check_csrf(&form.csrf)?;
     let mut conn = state.pool.get().await?;
     let circle = staff.circle(&mut conn, *id).await?;
@@ -87,10 +99,20 @@ pub async fn add(state: web::Data<AppState>, staff: Staff, id: web::Path<CircleI
     match input.parse() {
         Ok(new) => {
             readings::create(&mut conn, circle.id, new).await?;
-            Ok(see_other(&format!("/dashboard/circles/{}/readings", circle.id), "Reading added."))
+            Ok(see_other(
+                &format!("/dashboard/circles/{}/readings", circle.id),
+                "Reading added.",
+            ))
         }
         Err(e) => {
-            let p = page(&mut conn, &staff, circle.id, None, Some((e.field.to_string(), e.message))).await?;
+            let p = page(
+                &mut conn,
+                &staff,
+                circle.id,
+                None,
+                Some((e.field.to_string(), e.message)),
+            )
+            .await?;
             Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, p)?)
         }
     }
@@ -105,13 +127,13 @@ pub struct MoveForm {
 }
 
 /// Swap a reading with its neighbour.
-pub async fn move_reading(state: web::Data<AppState>, staff: Staff, id: web::Path<ReadingId>, form: web::Form<MoveForm>) -> DashResult {
+pub async fn move_reading(
+    state: web::Data<AppState>,
+    staff: Staff,
+    id: web::Path<ReadingId>,
+    form: web::Form<MoveForm>,
+) -> DashResult {
     staff.check_csrf(&form.csrf)?;
-    let up = match form.direction.as_str() {
-        "up" => true,
-        "down" => false,
-        _ => return Err(AppError::invalid("direction", "must be up or down").into()),
-    };
     let mut conn = state.pool.get().await?;
     let (circle_id, position): (CircleId, i32) = readings_t::table
         .find(*id)
@@ -121,6 +143,11 @@ pub async fn move_reading(state: web::Data<AppState>, staff: Staff, id: web::Pat
         .optional()?
         .ok_or(AppError::NotFound("reading"))?;
     let circle = staff.circle(&mut conn, circle_id).await?;
+    let up = match form.direction.as_str() {
+        "up" => true,
+        "down" => false,
+        _ => return Err(AppError::invalid("direction", "must be up or down").into()),
+    };
     let reading = *id;
     conn.transaction::<_, AppError, _>(async |conn| {
         let neighbour: Option<(ReadingId, i32)> = if up {
@@ -155,5 +182,8 @@ pub async fn move_reading(state: web::Data<AppState>, staff: Staff, id: web::Pat
         Ok(())
     })
     .await?;
-    Ok(see_other(&format!("/dashboard/circles/{}/readings", circle.id), "Order changed."))
+    Ok(see_other(
+        &format!("/dashboard/circles/{}/readings", circle.id),
+        "Order changed.",
+    ))
 }

@@ -13,7 +13,10 @@ use crate::db::circles::Circle;
 use crate::db::sessions::{self, SessionChanges};
 use crate::db::{dashboard, memberships, readings, rsvps};
 use crate::domain::schedule::resolve_local;
-use crate::domain::{parse_hhmm, CircleId, Invalid, MemberId, ReadingId, RsvpResponse, SessionId, SessionStatus, Timezone};
+use crate::domain::{
+    parse_hhmm, CircleId, Invalid, MemberId, ReadingId, RsvpResponse, SessionId, SessionStatus,
+    Timezone,
+};
 use crate::error::AppError;
 use crate::http::api::sessions::ScheduleCreate;
 use crate::http::public::{render, render_status, when};
@@ -72,14 +75,24 @@ impl ScheduleForm {
             if v.is_empty() {
                 Ok(None)
             } else {
-                v.parse().map(Some).map_err(|_| Invalid::new(field, "must be a whole number"))
+                v.parse()
+                    .map(Some)
+                    .map_err(|_| Invalid::new(field, "must be a whole number"))
             }
         };
         let monthly = self.freq == "monthly";
         Ok(ScheduleCreate {
             freq: self.freq.clone(),
-            interval: if monthly { None } else { number(&self.interval, "interval")? },
-            week_of_month: if monthly { number(&self.week_of_month, "week_of_month")? } else { None },
+            interval: if monthly {
+                None
+            } else {
+                number(&self.interval, "interval")?
+            },
+            week_of_month: if monthly {
+                number(&self.week_of_month, "week_of_month")?
+            } else {
+                None
+            },
             weekday: monthly.then(|| self.weekday.clone()),
             first_date: self.first_date.clone(),
             local_time: self.local_time.clone(),
@@ -113,7 +126,10 @@ struct SessionsPage {
     preview: Vec<(String, &'static str)>,
 }
 
-fn options(choices: &[(&'static str, &'static str)], current: &str) -> Vec<(&'static str, &'static str, &'static str)> {
+fn options(
+    choices: &[(&'static str, &'static str)],
+    current: &str,
+) -> Vec<(&'static str, &'static str, &'static str)> {
     choices
         .iter()
         .map(|(v, l)| (*v, *l, if *v == current { " selected" } else { "" }))
@@ -122,14 +138,34 @@ fn options(choices: &[(&'static str, &'static str)], current: &str) -> Vec<(&'st
 
 impl SessionsPage {
     fn freq_options(&self) -> Vec<(&'static str, &'static str, &'static str)> {
-        options(&[("weekly", "Weekly"), ("monthly", "Monthly, on a weekday")], &self.f.freq)
+        options(
+            &[("weekly", "Weekly"), ("monthly", "Monthly, on a weekday")],
+            &self.f.freq,
+        )
     }
     fn week_options(&self) -> Vec<(&'static str, &'static str, &'static str)> {
-        options(&[("1", "First"), ("2", "Second"), ("3", "Third"), ("4", "Fourth"), ("-1", "Last")], &self.f.week_of_month)
+        options(
+            &[
+                ("1", "First"),
+                ("2", "Second"),
+                ("3", "Third"),
+                ("4", "Fourth"),
+                ("-1", "Last"),
+            ],
+            &self.f.week_of_month,
+        )
     }
     fn weekday_options(&self) -> Vec<(&'static str, &'static str, &'static str)> {
         options(
-            &[("mon", "Monday"), ("tue", "Tuesday"), ("wed", "Wednesday"), ("thu", "Thursday"), ("fri", "Friday"), ("sat", "Saturday"), ("sun", "Sunday")],
+            &[
+                ("mon", "Monday"),
+                ("tue", "Tuesday"),
+                ("wed", "Wednesday"),
+                ("thu", "Thursday"),
+                ("fri", "Friday"),
+                ("sat", "Saturday"),
+                ("sun", "Sunday"),
+            ],
             &self.f.weekday,
         )
     }
@@ -173,15 +209,34 @@ async fn page(
     })
 }
 
-pub async fn list(state: web::Data<AppState>, staff: Staff, id: web::Path<CircleId>, query: web::Query<NoteQuery>) -> DashResult {
+pub async fn list(
+    state: web::Data<AppState>,
+    staff: Staff,
+    id: web::Path<CircleId>,
+    query: web::Query<NoteQuery>,
+) -> DashResult {
     let mut conn = state.pool.get().await?;
     let circle = staff.circle(&mut conn, *id).await?;
-    let p = page(&mut conn, &staff, &circle, query.note.clone(), ScheduleForm::default(), None, Vec::new()).await?;
+    let p = page(
+        &mut conn,
+        &staff,
+        &circle,
+        query.note.clone(),
+        ScheduleForm::default(),
+        None,
+        Vec::new(),
+    )
+    .await?;
     Ok(render(p)?)
 }
 
 /// Preview the dates (intent `preview`) or create the sessions.
-pub async fn schedule(state: web::Data<AppState>, staff: Staff, id: web::Path<CircleId>, form: web::Form<ScheduleForm>) -> DashResult {
+pub async fn schedule(
+    state: web::Data<AppState>,
+    staff: Staff,
+    id: web::Path<CircleId>,
+    form: web::Form<ScheduleForm>,
+) -> DashResult {
     staff.check_csrf(&form.csrf)?;
     let mut conn = state.pool.get().await?;
     let circle = staff.circle(&mut conn, *id).await?;
@@ -190,7 +245,16 @@ pub async fn schedule(state: web::Data<AppState>, staff: Staff, id: web::Path<Ci
     let rule = match rule {
         Ok(r) => r,
         Err(e) => {
-            let p = page(&mut conn, &staff, &circle, None, form, Some((e.field.to_string(), e.message)), Vec::new()).await?;
+            let p = page(
+                &mut conn,
+                &staff,
+                &circle,
+                None,
+                form,
+                Some((e.field.to_string(), e.message)),
+                Vec::new(),
+            )
+            .await?;
             return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, p)?);
         }
     };
@@ -200,7 +264,11 @@ pub async fn schedule(state: web::Data<AppState>, staff: Staff, id: web::Path<Ci
             .expand(tz.tz())
             .into_iter()
             .map(|o| {
-                let flag = if o.shifted { "moved past a daylight-saving gap" } else { "" };
+                let flag = if o.shifted {
+                    "moved past a daylight-saving gap"
+                } else {
+                    ""
+                };
                 (when(o.starts_at, o.ends_at, tz.tz()), flag)
             })
             .collect();
@@ -212,14 +280,24 @@ pub async fn schedule(state: web::Data<AppState>, staff: Staff, id: web::Path<Ci
     }
     let created = conn
         .transaction::<_, AppError, _>(async |conn| {
-            let created = sessions::create_from_schedule(conn, circle.id, tz, &rule, circle.location.as_deref()).await?;
+            let created = sessions::create_from_schedule(
+                conn,
+                circle.id,
+                tz,
+                &rule,
+                circle.location.as_deref(),
+            )
+            .await?;
             session_events::sessions_created(conn, &circle, &created).await?;
             Ok(created)
         })
         .await?;
     Ok(see_other(
         &format!("/dashboard/circles/{}/sessions", circle.id),
-        &format!("{} sessions created; invitations are on their way.", created.len()),
+        &format!(
+            "{} sessions created; invitations are on their way.",
+            created.len()
+        ),
     ))
 }
 
@@ -281,11 +359,23 @@ async fn session_page(
         prompts: s.prompts.clone().unwrap_or_default(),
         readings: reading_rows
             .iter()
-            .map(|r| (r.id.to_string(), r.title.clone(), sel(s.reading_id == Some(r.id))))
+            .map(|r| {
+                (
+                    r.id.to_string(),
+                    r.title.clone(),
+                    sel(s.reading_id == Some(r.id)),
+                )
+            })
             .collect(),
         people: roster
             .iter()
-            .map(|m| (m.member_id.to_string(), m.display_name.clone(), sel(s.facilitator_id == Some(m.member_id))))
+            .map(|m| {
+                (
+                    m.member_id.to_string(),
+                    m.display_name.clone(),
+                    sel(s.facilitator_id == Some(m.member_id)),
+                )
+            })
             .collect(),
         attendance: roster
             .into_iter()
@@ -306,7 +396,12 @@ async fn session_page(
     })
 }
 
-pub async fn show(state: web::Data<AppState>, staff: Staff, id: web::Path<SessionId>, query: web::Query<NoteQuery>) -> DashResult {
+pub async fn show(
+    state: web::Data<AppState>,
+    staff: Staff,
+    id: web::Path<SessionId>,
+    query: web::Query<NoteQuery>,
+) -> DashResult {
     let mut conn = state.pool.get().await?;
     let p = session_page(&mut conn, &staff, *id, query.note.clone(), None).await?;
     Ok(render(p)?)
@@ -332,7 +427,12 @@ pub struct SessionForm {
     prompts: String,
 }
 
-pub async fn update(state: web::Data<AppState>, staff: Staff, id: web::Path<SessionId>, form: web::Form<SessionForm>) -> DashResult {
+pub async fn update(
+    state: web::Data<AppState>,
+    staff: Staff,
+    id: web::Path<SessionId>,
+    form: web::Form<SessionForm>,
+) -> DashResult {
     staff.check_csrf(&form.csrf)?;
     let mut conn = state.pool.get().await?;
     let (current, circle) = staff.session(&mut conn, *id).await?;
@@ -349,13 +449,17 @@ pub async fn update(state: web::Data<AppState>, staff: Staff, id: web::Path<Sess
             .parse()
             .ok()
             .filter(|d| (1..=1440).contains(d))
-            .ok_or_else(|| Invalid::new("duration_minutes", "must be between 1 and 1440 minutes"))?;
+            .ok_or_else(|| {
+                Invalid::new("duration_minutes", "must be between 1 and 1440 minutes")
+            })?;
         let optional_id = |v: &str, field: &'static str| -> Result<Option<uuid::Uuid>, Invalid> {
             let v = v.trim();
             if v.is_empty() {
                 Ok(None)
             } else {
-                v.parse().map(Some).map_err(|_| Invalid::new(field, "is not one of the choices"))
+                v.parse()
+                    .map(Some)
+                    .map_err(|_| Invalid::new(field, "is not one of the choices"))
             }
         };
         let tz: chrono_tz::Tz = current.timezone.parse().unwrap_or(chrono_tz::UTC);
@@ -363,7 +467,10 @@ pub async fn update(state: web::Data<AppState>, staff: Staff, id: web::Path<Sess
         let text = |s: &str, max: usize, field: &'static str| -> Result<Option<String>, Invalid> {
             let s = s.trim();
             if s.chars().count() > max {
-                return Err(Invalid::new(field, format!("must be at most {max} characters")));
+                return Err(Invalid::new(
+                    field,
+                    format!("must be at most {max} characters"),
+                ));
             }
             Ok((!s.is_empty()).then(|| s.to_string()))
         };
@@ -382,18 +489,35 @@ pub async fn update(state: web::Data<AppState>, staff: Staff, id: web::Path<Sess
     let changes = match parsed {
         Ok(c) => c,
         Err(e) => {
-            let p = session_page(&mut conn, &staff, *id, None, Some((e.field.to_string(), e.message))).await?;
+            let p = session_page(
+                &mut conn,
+                &staff,
+                *id,
+                None,
+                Some((e.field.to_string(), e.message)),
+            )
+            .await?;
             return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, p)?);
         }
     };
     if let Some(r) = changes.reading_id {
-        if readings::find_in_circle(&mut conn, circle.id, r).await?.is_none() {
+        if readings::find_in_circle(&mut conn, circle.id, r)
+            .await?
+            .is_none()
+        {
             return Err(AppError::invalid("reading_id", "is not a reading of this circle").into());
         }
     }
     if let Some(m) = changes.facilitator_id {
-        if memberships::active_among(&mut conn, circle.id, &[m]).await?.is_empty() {
-            return Err(AppError::invalid("facilitator_id", "is not an active member of this circle").into());
+        if memberships::active_among(&mut conn, circle.id, &[m])
+            .await?
+            .is_empty()
+        {
+            return Err(AppError::invalid(
+                "facilitator_id",
+                "is not an active member of this circle",
+            )
+            .into());
         }
     }
     let session_id = current.id;
@@ -404,16 +528,26 @@ pub async fn update(state: web::Data<AppState>, staff: Staff, id: web::Path<Sess
         Ok(())
     })
     .await?;
-    Ok(see_other(&format!("/dashboard/sessions/{session_id}"), "Saved; members are sent the update."))
+    Ok(see_other(
+        &format!("/dashboard/sessions/{session_id}"),
+        "Saved; members are sent the update.",
+    ))
 }
 
-pub async fn cancel(state: web::Data<AppState>, staff: Staff, id: web::Path<SessionId>, form: web::Form<CsrfForm>) -> DashResult {
+pub async fn cancel(
+    state: web::Data<AppState>,
+    staff: Staff,
+    id: web::Path<SessionId>,
+    form: web::Form<CsrfForm>,
+) -> DashResult {
     staff.check_csrf(&form.csrf)?;
     let mut conn = state.pool.get().await?;
     let (current, _) = staff.session(&mut conn, *id).await?;
     let session_id = current.id;
     conn.transaction::<_, AppError, _>(async |conn| {
-        let s = sessions::lock(conn, session_id).await?.ok_or(AppError::NotFound("session"))?;
+        let s = sessions::lock(conn, session_id)
+            .await?
+            .ok_or(AppError::NotFound("session"))?;
         if s.status != SessionStatus::Cancelled {
             let cancelled = sessions::cancel(conn, session_id).await?;
             session_events::session_cancelled(conn, &cancelled).await?;
@@ -421,7 +555,10 @@ pub async fn cancel(state: web::Data<AppState>, staff: Staff, id: web::Path<Sess
         Ok(())
     })
     .await?;
-    Ok(see_other(&format!("/dashboard/sessions/{session_id}"), "Cancelled; members are told."))
+    Ok(see_other(
+        &format!("/dashboard/sessions/{session_id}"),
+        "Cancelled; members are told.",
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -434,7 +571,12 @@ pub struct AttendanceForm {
     attended: String,
 }
 
-pub async fn attendance(state: web::Data<AppState>, staff: Staff, id: web::Path<SessionId>, form: web::Form<AttendanceForm>) -> DashResult {
+pub async fn attendance(
+    state: web::Data<AppState>,
+    staff: Staff,
+    id: web::Path<SessionId>,
+    form: web::Form<AttendanceForm>,
+) -> DashResult {
     staff.check_csrf(&form.csrf)?;
     let mut conn = state.pool.get().await?;
     let (s, circle) = staff.session(&mut conn, *id).await?;
@@ -443,8 +585,13 @@ pub async fn attendance(state: web::Data<AppState>, staff: Staff, id: web::Path<
         .parse()
         .map(MemberId)
         .map_err(|_| AppError::invalid("member_id", "is not a member"))?;
-    if memberships::active_among(&mut conn, circle.id, &[member]).await?.is_empty() {
-        return Err(AppError::invalid("member_id", "is not an active member of this circle").into());
+    if memberships::active_among(&mut conn, circle.id, &[member])
+        .await?
+        .is_empty()
+    {
+        return Err(
+            AppError::invalid("member_id", "is not an active member of this circle").into(),
+        );
     }
     let attended = match form.attended.as_str() {
         "yes" => true,
@@ -452,5 +599,8 @@ pub async fn attendance(state: web::Data<AppState>, staff: Staff, id: web::Path<
         _ => return Err(AppError::invalid("attended", "must be yes or no").into()),
     };
     rsvps::set_attended(&mut conn, s.id, member, attended).await?;
-    Ok(see_other(&format!("/dashboard/sessions/{}", s.id), "Attendance marked."))
+    Ok(see_other(
+        &format!("/dashboard/sessions/{}", s.id),
+        "Attendance marked.",
+    ))
 }

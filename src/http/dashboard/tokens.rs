@@ -34,9 +34,21 @@ struct TokensPage {
     created: Option<String>,
 }
 
-type Row = (TokenId, String, String, DateTime<Utc>, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+type Row = (
+    TokenId,
+    String,
+    String,
+    DateTime<Utc>,
+    Option<DateTime<Utc>>,
+    Option<DateTime<Utc>>,
+);
 
-async fn page(state: &AppState, staff: &Staff, note: Option<String>, created: Option<String>) -> DashResult {
+async fn page(
+    state: &AppState,
+    staff: &Staff,
+    note: Option<String>,
+    created: Option<String>,
+) -> DashResult {
     let mut conn = state.pool.get().await?;
     let rows: Vec<Row> = tokens_t::table
         .inner_join(members::table)
@@ -71,7 +83,11 @@ async fn page(state: &AppState, staff: &Staff, note: Option<String>, created: Op
     })?)
 }
 
-pub async fn list(state: web::Data<AppState>, staff: Staff, query: web::Query<NoteQuery>) -> DashResult {
+pub async fn list(
+    state: web::Data<AppState>,
+    staff: Staff,
+    query: web::Query<NoteQuery>,
+) -> DashResult {
     staff.require_organizer()?;
     page(&state, &staff, query.note.clone(), None).await
 }
@@ -84,12 +100,18 @@ pub struct NewToken {
     name: String,
 }
 
-pub async fn create(state: web::Data<AppState>, staff: Staff, form: web::Form<NewToken>) -> DashResult {
+pub async fn create(
+    state: web::Data<AppState>,
+    staff: Staff,
+    form: web::Form<NewToken>,
+) -> DashResult {
     staff.check_csrf(&form.csrf)?;
     staff.require_organizer()?;
     let name = form.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
-        return Err(AppError::invalid("name", "Say in 1 to 100 characters what the token is for.").into());
+        return Err(
+            AppError::invalid("name", "Say in 1 to 100 characters what the token is for.").into(),
+        );
     }
     let (token, hash) = crate::auth::new_api_token();
     let mut conn = state.pool.get().await?;
@@ -99,14 +121,23 @@ pub async fn create(state: web::Data<AppState>, staff: Staff, form: web::Form<Ne
     page(&state, &staff, Some("Token created.".into()), Some(token)).await
 }
 
-pub async fn revoke(state: web::Data<AppState>, staff: Staff, id: web::Path<TokenId>, form: web::Form<CsrfForm>) -> DashResult {
+pub async fn revoke(
+    state: web::Data<AppState>,
+    staff: Staff,
+    id: web::Path<TokenId>,
+    form: web::Form<CsrfForm>,
+) -> DashResult {
     staff.check_csrf(&form.csrf)?;
     staff.require_organizer()?;
     let mut conn = state.pool.get().await?;
-    let n = diesel::update(tokens_t::table.find(*id).filter(tokens_t::revoked_at.is_null()))
-        .set(tokens_t::revoked_at.eq(Some(Utc::now())))
-        .execute(&mut conn)
-        .await?;
+    let n = diesel::update(
+        tokens_t::table
+            .find(*id)
+            .filter(tokens_t::revoked_at.is_null()),
+    )
+    .set(tokens_t::revoked_at.eq(Some(Utc::now())))
+    .execute(&mut conn)
+    .await?;
     if n == 0 {
         return Err(AppError::NotFound("token").into());
     }

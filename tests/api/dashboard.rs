@@ -1,0 +1,736 @@
+use std::sync::atomic::Ordering;
+
+use diesel_async::RunQueryDsl;
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::{spawn_app, spawn_app_counting, TestApp};
+use roundtable::http::dashboard::{Access, ROUTES};
+
+/// An organiser (the app's), circle A run by F, circle B run by G, with a session, a reading,
+/// a member and a dead email job in A.
+struct Fixture {
+    a: String,
+    b: String,
+    session: String,
+    reading: String,
+    member: String,
+    job: String,
+    token: String,
+    f_token: String,
+    g_token: String,
+}
+
+async fn fixture(app: &TestApp) -> Fixture {
+    let a = app
+        .create_circle(json!({ "name": "Circle A", "timezone": "Europe/London" }))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let b = app
+        .create_circle(json!({ "name": "Circle B", "timezone": "Europe/London" }))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for (circle, email) in [(&a, "f@example.org"), (&b, "g@example.org")] {
+        app.post(
+            &format!("/api/v1/circles/{circle}/members"),
+            &json!({ "email": email, "display_name": email, "role": "facilitator" }),
+        )
+        .await
+        .expect(201);
+    }
+    let member = app.add_member(&a, "m@example.org").await.expect(201)["member_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let session = app
+        .schedule(&a, json!({ "freq": "weekly", "first_date": "2031-06-05", "local_time": "19:00", "duration_minutes": 60, "count": 1 }))
+        .await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let reading = app
+        .post(
+            &format!("/api/v1/circles/{a}/readings"),
+            &json!({ "title": "A book" }),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut conn = app.conn().await;
+    diesel::sql_query(format!(
+        "UPDATE jobs SET state = 'dead', last_error = '550 no' WHERE payload->>'circle_id' = '{a}'"
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let job = app.jobs_in_state("dead").await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, f_token) = app.member_with_token("f@example.org", false).await;
+    let (_, g_token) = app.member_with_token("g@example.org", false).await;
+    #[derive(diesel::QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        id: String,
+    }
+    // A spare token for the revoke route, so the organiser's own keeps working.
+    app.member_with_token("spare@example.org", false).await;
+    let token_id: Id = diesel::sql_query("SELECT t.id::text AS id FROM api_tokens t JOIN members m ON m.id = t.member_id WHERE m.email = 'spare@example.org'")
+        .get_result(&mut conn)
+        .await
+        .unwrap();
+    Fixture {
+        a,
+        b,
+        session,
+        reading,
+        member,
+        job,
+        token: token_id.id,
+        f_token,
+        g_token,
+    }
+}
+
+fn fill(path: &str, fx: &Fixture) -> String {
+    let id = if path.contains("/sessions/{id}") {
+        &fx.session
+    } else if path.contains("/readings/{id}") {
+        &fx.reading
+    } else if path.contains("/jobs/{id}") {
+        &fx.job
+    } else if path.contains("/tokens/{id}") {
+        &fx.token
+    } else {
+        &fx.a
+    };
+    path.replace("{id}", id).replace("{member_id}", &fx.member)
+}
+
+async fn hit(who: &crate::helpers::Dashboard, post: bool, path: &str) -> u16 {
+    if post {
+        who.post(path, &[]).await.status.as_u16()
+    } else {
+        who.get(path).await.status.as_u16()
+    }
+}
+
+#[tokio::test]
+async fn every_dashboard_and_api_route_answers_each_role_as_it_should() {
+    let app = spawn_app().await;
+    let fx = fixture(&app).await;
+    let organiser = app.dashboard_as("organiser@example.org").await;
+    let f = app.dashboard_as("f@example.org").await;
+    let g = app.dashboard_as("g@example.org").await;
+    let anonymous = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+
+    assert!(ROUTES.len() >= 25);
+    for route in ROUTES {
+        let path = fill(route.path, &fx);
+        let post = route.method == "post";
+        // Anonymous: sent to sign in.
+        let res = if post {
+            anonymous
+                .post(format!("{}{path}", app.address))
+                .form(&[("csrf", "x")])
+                .send()
+                .await
+        } else {
+            anonymous.get(format!("{}{path}", app.address)).send().await
+        }
+        .unwrap();
+        assert_eq!(res.status(), 303, "anonymous {} {path}", route.method);
+        assert!(res.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/login"));
+
+        let g_status = hit(&g, post, &path).await;
+        let f_status = hit(&f, post, &path).await;
+        let o_status = hit(&organiser, post, &path).await;
+        let allowed = |s: u16| !matches!(s, 401 | 403 | 404) && s < 500;
+        match route.access {
+            Access::Staff => {
+                assert!(
+                    allowed(g_status) && allowed(f_status) && allowed(o_status),
+                    "{} {path}: {g_status} {f_status} {o_status}",
+                    route.method
+                );
+            }
+            Access::Organizer => {
+                assert_eq!((g_status, f_status), (403, 403), "{} {path}", route.method);
+                assert!(
+                    allowed(o_status),
+                    "organiser {} {path}: {o_status}",
+                    route.method
+                );
+            }
+            Access::Circle => {
+                assert_eq!(
+                    g_status, 404,
+                    "facilitator of another circle, {} {path}",
+                    route.method
+                );
+                assert!(
+                    allowed(f_status),
+                    "facilitator {} {path}: {f_status}",
+                    route.method
+                );
+                assert!(
+                    allowed(o_status),
+                    "organiser {} {path}: {o_status}",
+                    route.method
+                );
+            }
+        }
+    }
+
+    // The JSON API, every operation its OpenAPI document lists.
+    let doc = app
+        .request_as(None, Method::GET, "/api/openapi.json", None)
+        .await
+        .expect(200);
+    // Valid bodies, so that what decides the answer is who asks; changes that would end the
+    // fixture's usefulness (leaving, cancelling, archiving) come last.
+    let mut operations: Vec<(String, Method)> = Vec::new();
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for method in ops.as_object().unwrap().keys() {
+            operations.push((path.clone(), method.to_uppercase().parse().unwrap()));
+        }
+    }
+    let destructive = |path: &str, method: &Method| {
+        *method == Method::DELETE || path.ends_with("/cancel") || path.ends_with("/archive")
+    };
+    operations.sort_by_key(|(path, method)| destructive(path, method));
+    let mut checked = 0;
+    for (path, method) in operations {
+        let path = path.as_str();
+        let body = match (method.as_str(), path) {
+            ("GET", _) => None,
+            ("POST", "/api/v1/circles") => Some(json!({ "name": "Another", "timezone": "UTC" })),
+            ("PATCH", "/api/v1/circles/{id}") => Some(json!({ "description": "changed" })),
+            ("POST", "/api/v1/circles/{id}/readings") => Some(json!({ "title": "Another book" })),
+            ("POST", "/api/v1/circles/{id}/schedules") => Some(
+                json!({ "freq": "weekly", "first_date": "2031-09-04", "local_time": "19:00", "duration_minutes": 60, "count": 1 }),
+            ),
+            ("POST", "/api/v1/circles/{id}/members") => Some(json!({ "email": "new@example.org" })),
+            ("PATCH", "/api/v1/circles/{id}/members/{member_id}") => {
+                Some(json!({ "role": "member" }))
+            }
+            ("PATCH", "/api/v1/sessions/{id}") => Some(json!({ "location": "Library" })),
+            ("PUT", "/api/v1/sessions/{id}/rsvps/{member_id}") => {
+                Some(json!({ "response": "yes" }))
+            }
+            ("PUT", "/api/v1/sessions/{id}/attendance") => {
+                Some(json!({ "attendance": [{ "member_id": fx.member, "attended": true }] }))
+            }
+            _ => Some(json!({})),
+        };
+        {
+            let concrete = fill(path, &fx);
+            let status = |token: Option<String>| {
+                let (method, concrete, body) = (method.clone(), concrete.clone(), body.clone());
+                let app = &app;
+                async move {
+                    app.request_as(token.as_deref(), method, &concrete, body.as_ref())
+                        .await
+                        .status
+                        .as_u16()
+                }
+            };
+            assert_eq!(status(None).await, 401, "anonymous {method} {path}");
+            let organiser_only = path == "/api/v1/jobs"
+                || path.starts_with("/api/v1/jobs/")
+                || (path == "/api/v1/circles" && method == Method::POST);
+            let listing = path == "/api/v1/circles" && method == Method::GET;
+            let g_status = status(Some(fx.g_token.clone())).await;
+            let f_status = status(Some(fx.f_token.clone())).await;
+            let o_status = status(Some(app.token.clone())).await;
+            let allowed = |s: u16| !matches!(s, 401 | 403 | 404) && s < 500;
+            if organiser_only {
+                assert_eq!((g_status, f_status), (403, 403), "{method} {path}");
+            } else if listing {
+                assert!(allowed(g_status) && allowed(f_status), "{method} {path}");
+            } else {
+                assert_eq!(
+                    g_status, 404,
+                    "facilitator of another circle, {method} {path}"
+                );
+                assert!(allowed(f_status), "facilitator {method} {path}: {f_status}");
+            }
+            assert!(allowed(o_status), "organiser {method} {path}: {o_status}");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 20, "{checked} API operations checked");
+    // Circle B's own facilitator sees it; F does not.
+    g.get(&format!("/dashboard/circles/{}", fx.b))
+        .await
+        .expect(200);
+    assert_eq!(
+        f.get(&format!("/dashboard/circles/{}", fx.b)).await.status,
+        404
+    );
+}
+
+#[tokio::test]
+async fn magic_link_sign_in_works_once_and_the_cookie_is_locked_down() {
+    let app = spawn_app().await;
+    let unknown = app
+        .browser(
+            Method::POST,
+            "/login",
+            Some(&[("email", "nobody@example.org")]),
+        )
+        .await
+        .expect(200);
+    let known = app
+        .browser(
+            Method::POST,
+            "/login",
+            Some(&[("email", "organiser@example.org")]),
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        unknown, known,
+        "the same answer whether or not the address has access"
+    );
+    app.run_pending_jobs().await;
+    let mail = app
+        .sent_emails()
+        .into_iter()
+        .find(|m| m.subject == "Your Roundtable sign-in link")
+        .expect("a sign-in email");
+    assert!(mail.to.contains("organiser@example.org"));
+    assert_eq!(app.sent_emails().len(), 1);
+    let link = app.link_in(&mail, "/login/");
+
+    let before = app.snapshot().await;
+    let page = app.browser(Method::GET, &link, None).await.expect(200);
+    assert!(page.as_str().unwrap().contains("Sign in as"));
+    assert_eq!(app.snapshot().await, before);
+
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let res = client
+        .post(format!("{}{link}", app.address))
+        .form(&[("next", "/dashboard")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let cookie = res.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    assert!(
+        !cookie.contains("organiser@example.org"),
+        "the session cookie is encrypted"
+    );
+    let home = client
+        .get(format!("{}/dashboard", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(home.status(), 200);
+    assert!(home.text().await.unwrap().contains("Your circles"));
+
+    let again = client
+        .post(format!("{}{link}", app.address))
+        .form(&[("next", "/dashboard")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 410, "a link works once");
+
+    // Signing out ends the session.
+    let page = client
+        .get(format!("{}/dashboard", app.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let needle = "name=\"csrf\" content=\"";
+    let start = page.find(needle).unwrap() + needle.len();
+    let csrf = page[start..].split('"').next().unwrap().to_string();
+    client
+        .post(format!("{}/logout", app.address))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let after = client
+        .get(format!("{}/dashboard", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), 303);
+}
+
+#[tokio::test]
+async fn posts_without_the_csrf_token_or_from_another_origin_change_nothing() {
+    let app = spawn_app().await;
+    let fx = fixture(&app).await;
+    let o = app.dashboard_as("organiser@example.org").await;
+    let before = app.snapshot().await;
+    let path = format!("/dashboard/circles/{}/members/{}", fx.a, fx.member);
+    let r = o
+        .post(&path, &[("csrf", "not-the-token"), ("action", "remove")])
+        .await;
+    assert_eq!(r.status, 403);
+    let r = o.post(&path, &[("action", "remove")]).await;
+    assert_eq!(r.status, 303, "sanity: the real token works");
+    let after_remove = app.snapshot().await;
+    assert_ne!(after_remove, before);
+
+    let res = o
+        .client
+        .post(format!("{}/dashboard/circles/{}/readings", o.base, fx.a))
+        .header("Origin", "https://evil.example")
+        .form(&[("csrf", o.csrf.as_str()), ("title", "Planted")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert_eq!(app.snapshot().await, after_remove);
+}
+
+#[tokio::test]
+async fn facilitators_run_their_circle_from_the_dashboard() {
+    let app = spawn_app().await;
+    let fx = fixture(&app).await;
+    let f = app.dashboard_as("f@example.org").await;
+
+    // Add people by pasting, and by uploading a CSV.
+    let r = f
+        .post(
+            &format!("/dashboard/circles/{}/members", fx.a),
+            &[(
+                "people",
+                "Ada <ada@example.org>\nnot-an-address\nbo@example.org",
+            )],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    let note = r.headers["location"].to_str().unwrap().to_string();
+    assert!(note.contains("2%20added"), "{note}");
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", f.csrf.clone())
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(b"email,display_name\ncy@example.org,Cy\n".to_vec())
+                .file_name("people.csv"),
+        );
+    let res = f
+        .client
+        .post(format!(
+            "{}/dashboard/circles/{}/members/import",
+            f.base, fx.a
+        ))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let roster = f
+        .get(&format!("/dashboard/circles/{}/members", fx.a))
+        .await
+        .expect(200);
+    for name in ["Ada", "bo", "Cy"] {
+        assert!(roster.as_str().unwrap().contains(name), "{name}");
+    }
+
+    // Edit the circle with inline validation.
+    let bad = f
+        .post(
+            &format!("/dashboard/circles/{}", fx.a),
+            &[
+                ("name", "Circle A"),
+                ("timezone", "Nowhere/Land"),
+                ("kind", "book_club"),
+                ("visibility", "open"),
+                ("status", "open"),
+                ("facilitation", "rotating"),
+                ("reminder_offset_minutes", "1440"),
+                ("reflection_delay_minutes", "60"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    assert!(bad.text().contains("is not an IANA time zone"));
+    let ok = f
+        .post(
+            &format!("/dashboard/circles/{}", fx.a),
+            &[
+                ("name", "Circle A"),
+                ("timezone", "Europe/London"),
+                ("kind", "book_club"),
+                ("visibility", "open"),
+                ("status", "open"),
+                ("facilitation", "rotating"),
+                ("capacity", "20"),
+                ("reminder_offset_minutes", "1440"),
+                ("reflection_delay_minutes", "60"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, 303);
+    let circle = app
+        .get(&format!("/api/v1/circles/{}", fx.a))
+        .await
+        .expect(200);
+    assert_eq!(
+        (circle["facilitation"].as_str(), circle["capacity"].as_i64()),
+        (Some("rotating"), Some(20))
+    );
+
+    // Preview flags a date moved by the spring-forward gap, then create.
+    let preview = f
+        .post(
+            &format!("/dashboard/circles/{}/schedules", fx.a),
+            &[
+                ("intent", "preview"),
+                ("freq", "weekly"),
+                ("interval", "1"),
+                ("first_date", "2031-03-23"),
+                ("local_time", "01:30"),
+                ("duration_minutes", "60"),
+                ("count", "2"),
+            ],
+        )
+        .await
+        .expect(200);
+    assert!(preview
+        .as_str()
+        .unwrap()
+        .contains("moved past a daylight-saving gap"));
+    let created = f
+        .post(
+            &format!("/dashboard/circles/{}/schedules", fx.a),
+            &[
+                ("intent", "create"),
+                ("freq", "weekly"),
+                ("interval", "1"),
+                ("first_date", "2031-03-23"),
+                ("local_time", "01:30"),
+                ("duration_minutes", "60"),
+                ("count", "2"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, 303);
+
+    // Edit a session (an update goes out) and mark attendance with one click.
+    let r = f
+        .post(
+            &format!("/dashboard/sessions/{}", fx.session),
+            &[
+                ("local_date", "2031-06-06"),
+                ("local_time", "18:00"),
+                ("duration_minutes", "75"),
+                ("location", "Garden"),
+                ("reading_id", &fx.reading),
+                ("facilitator_id", &fx.member),
+                ("prompts", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    let session = app
+        .get(&format!("/api/v1/sessions/{}", fx.session))
+        .await
+        .expect(200);
+    assert_eq!(
+        (
+            session["ics_sequence"].as_i64(),
+            session["location"].as_str()
+        ),
+        (Some(1), Some("Garden"))
+    );
+    assert!(app
+        .jobs_in_state("queued")
+        .await
+        .iter()
+        .any(|j| j["payload"]["message"] == "session_update"));
+    let r = f
+        .post(
+            &format!("/dashboard/sessions/{}/attendance", fx.session),
+            &[("member_id", &fx.member), ("attended", "yes")],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    let att = app
+        .get(&format!("/api/v1/sessions/{}/attendance", fx.session))
+        .await
+        .expect(200);
+    assert!(att["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["member_id"] == fx.member.as_str() && a["attended"] == true));
+
+    // Charts are SVG, exports are CSV.
+    let svg = f
+        .get(&format!(
+            "/dashboard/circles/{}/insights/attendance.svg",
+            fx.a
+        ))
+        .await
+        .expect(200);
+    assert!(svg.as_str().unwrap().starts_with("<svg"));
+    let csv = f
+        .get(&format!(
+            "/dashboard/circles/{}/export/attendance.csv",
+            fx.a
+        ))
+        .await
+        .expect(200);
+    assert!(csv
+        .as_str()
+        .unwrap()
+        .starts_with("session_local,email,display_name,rsvp,attended"));
+    assert!(csv.as_str().unwrap().contains("m@example.org"));
+
+    // The dead job can be retried from the outbox.
+    let outbox = f
+        .get(&format!("/dashboard/circles/{}/outbox", fx.a))
+        .await
+        .expect(200);
+    assert!(outbox.as_str().unwrap().contains("550 no"));
+    let r = f
+        .post(&format!("/dashboard/jobs/{}/retry", fx.job), &[])
+        .await;
+    assert_eq!(r.status, 303);
+    assert!(app
+        .jobs_in_state("dead")
+        .await
+        .iter()
+        .all(|j| j["id"] != fx.job.as_str()));
+    assert!(app
+        .jobs_in_state("queued")
+        .await
+        .iter()
+        .any(|j| j["id"] == fx.job.as_str()));
+}
+
+#[tokio::test]
+async fn the_circle_pages_run_a_fixed_number_of_statements_whatever_the_size() {
+    let (app, counter) = spawn_app_counting().await;
+    let small = app
+        .create_circle(json!({ "name": "Small", "timezone": "UTC" }))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let big = app
+        .create_circle(json!({ "name": "Big", "timezone": "UTC" }))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut conn = app.conn().await;
+    for (circle, members, sessions) in [(&small, 3, 2), (&big, 1000, 100)] {
+        diesel::sql_query(format!(
+            "WITH m AS (INSERT INTO members (id, email, display_name) SELECT gen_random_uuid(), '{circle}-' || i || '@example.org', 'Reader ' || i \
+                        FROM generate_series(1, {members}) i RETURNING id) \
+             INSERT INTO memberships (circle_id, member_id, state) SELECT '{circle}', id, 'active' FROM m"
+        ))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        diesel::sql_query(format!(
+            "INSERT INTO sessions (id, circle_id, starts_at, ends_at, local_date, local_time, timezone, duration_minutes) \
+             SELECT gen_random_uuid(), '{circle}', now() + i * interval '1 week', now() + i * interval '1 week' + interval '1 hour', \
+                    (now() + i * interval '1 week')::date, '19:00', 'UTC', 60 FROM generate_series(1, {sessions}) i"
+        ))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        diesel::sql_query(format!(
+            "INSERT INTO rsvps (session_id, member_id, response, responded_at) \
+             SELECT s.id, m.member_id, 'yes', now() FROM sessions s JOIN memberships m ON m.circle_id = s.circle_id WHERE s.circle_id = '{circle}'"
+        ))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    }
+    let o = app.dashboard_as("organiser@example.org").await;
+    let mut counts = Vec::new();
+    for circle in [&small, &big] {
+        let mut per_page = Vec::new();
+        for tab in [
+            "",
+            "/members",
+            "/sessions",
+            "/reflections",
+            "/insights",
+            "/outbox",
+        ] {
+            let before = std::sync::atomic::AtomicU64::load(&counter, Ordering::SeqCst);
+            let page = o.get(&format!("/dashboard/circles/{circle}{tab}")).await;
+            assert_eq!(page.status, 200, "{tab}");
+            per_page.push(std::sync::atomic::AtomicU64::load(&counter, Ordering::SeqCst) - before);
+        }
+        counts.push(per_page);
+    }
+    assert_eq!(
+        counts[0], counts[1],
+        "the same statements for 3 members and for 1,000"
+    );
+    assert!(counts[1].iter().all(|n| *n <= 12), "{counts:?}");
+    let roster = o.get(&format!("/dashboard/circles/{big}/members")).await;
+    let rows = roster.text().matches("<tr>").count();
+    assert!(rows <= 101, "the roster is paginated: {rows} rows");
+}
+
+#[tokio::test]
+async fn organisers_manage_api_tokens_shown_once() {
+    let app = spawn_app().await;
+    let o = app.dashboard_as("organiser@example.org").await;
+    let page = o
+        .post("/dashboard/tokens", &[("name", "calendar sync")])
+        .await
+        .expect(200);
+    let html = page.as_str().unwrap();
+    let start = html.find("rt_").unwrap();
+    let token: String = html[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .collect();
+    app.request_as(Some(&token), Method::GET, "/api/v1/circles", None)
+        .await
+        .expect(200);
+    let list = o.get("/dashboard/tokens").await.expect(200);
+    assert!(
+        !list.as_str().unwrap().contains(&token),
+        "the secret is shown once"
+    );
+    let id_start = list.as_str().unwrap().find("/dashboard/tokens/").unwrap() + 18;
+    let id: String = list.as_str().unwrap()[id_start..]
+        .chars()
+        .take_while(|c| *c != '/')
+        .collect();
+    // The newest token is listed first.
+    o.post(&format!("/dashboard/tokens/{id}/revoke"), &[]).await;
+    let after = app
+        .request_as(Some(&token), Method::GET, "/api/v1/circles", None)
+        .await;
+    assert_eq!(after.status, 401, "a revoked token no longer works");
+}
