@@ -141,6 +141,30 @@ impl Browser {
         .await;
     }
 
+    pub async fn replace_text(&self, css: &str, text: &str) {
+        let el = self.find(css).await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{el}/clear"),
+            Some(json!({})),
+        )
+        .await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{el}/value"),
+            Some(json!({ "text": text })),
+        )
+        .await;
+    }
+
+    pub async fn url(&self) -> String {
+        self.call(reqwest::Method::GET, "/url", None)
+            .await
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
     pub async fn click(&self, css: &str) {
         let el = self.find(css).await;
         self.call(
@@ -288,5 +312,119 @@ async fn signup_confirmation_and_rsvp_in_a_real_browser_on_a_phone() {
             .count();
     }
     assert_eq!(yes, 1);
+    browser.quit().await;
+}
+
+#[tokio::test]
+async fn a_facilitator_runs_a_circle_from_the_dashboard_in_a_real_browser() {
+    let Some(browser) = browser_or_skip().await else {
+        return;
+    };
+    let app = spawn_app().await;
+
+    // Sign in with the link from the outbox.
+    browser.goto(&format!("{}/login", app.address)).await;
+    browser.type_into("#email", "organiser@example.org").await;
+    browser.click("form button[type=submit]").await;
+    browser.wait_for("a sign-in link is on its way").await;
+    app.run_pending_jobs().await;
+    let mail = app
+        .sent_emails()
+        .into_iter()
+        .find(|m| m.subject == "Your Roundtable sign-in link")
+        .expect("a sign-in email");
+    browser
+        .goto(&format!("{}{}", app.address, app.link_in(&mail, "/login/")))
+        .await;
+    browser.click("form button[type=submit]").await;
+    browser.wait_for("Your circles").await;
+
+    // Create a circle in New York.
+    browser
+        .goto(&format!("{}/dashboard/circles/new", app.address))
+        .await;
+    browser.type_into("#name", "Spring Readers").await;
+    browser.replace_text("#timezone", "America/New_York").await;
+    browser
+        .click("form[action='/dashboard/circles'] button[type=submit]")
+        .await;
+    browser.wait_for("Circle created.").await;
+    browser.screenshot("dashboard-1-circle").await;
+    let url = browser.url().await;
+    let id = url
+        .split("/dashboard/circles/")
+        .nth(1)
+        .unwrap()
+        .split(['?', '/'])
+        .next()
+        .unwrap()
+        .to_string();
+
+    // Six weekly sessions at 19:00 that cross the change to daylight saving on 9 March 2031.
+    browser
+        .goto(&format!("{}/dashboard/circles/{id}/sessions", app.address))
+        .await;
+    browser.replace_text("#first_date", "2031-02-20").await;
+    browser.click("button[value=preview]").await;
+    browser.wait_for("Preview").await;
+    browser.click("button[value=create]").await;
+    let page = browser.wait_for("6 sessions created").await;
+    for date in [
+        "Thursday 20 February 2031",
+        "Thursday 6 March 2031",
+        "Thursday 13 March 2031",
+        "Thursday 27 March 2031",
+    ] {
+        assert!(
+            page.contains(&format!("{date}, 19:00–20:30 (America/New_York)")),
+            "{date}"
+        );
+    }
+    browser.screenshot("dashboard-2-sessions").await;
+    let sessions = app
+        .get(&format!("/api/v1/circles/{id}/sessions"))
+        .await
+        .expect(200);
+    let starts: Vec<&str> = sessions["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["starts_at"].as_str().unwrap())
+        .collect();
+    assert_eq!(starts[2], "2031-03-07T00:00:00Z", "19:00 EST");
+    assert_eq!(starts[3], "2031-03-13T23:00:00Z", "19:00 EDT");
+
+    // Add a member and mark her present at the first session.
+    browser
+        .goto(&format!("{}/dashboard/circles/{id}/members", app.address))
+        .await;
+    browser
+        .type_into("#people", "Ada Lovelace <ada@example.org>")
+        .await;
+    browser
+        .click("form[action$='/members'] button[type=submit]")
+        .await;
+    browser.wait_for("1 added").await;
+    let first = sessions["items"][0]["id"].as_str().unwrap();
+    browser
+        .goto(&format!("{}/dashboard/sessions/{first}", app.address))
+        .await;
+    browser
+        .click("form[action$='/attendance'] input[value=yes] ~ button")
+        .await;
+    browser.wait_for("Attendance marked.").await;
+    browser.screenshot("dashboard-3-attendance").await;
+    let att = app
+        .get(&format!("/api/v1/sessions/{first}/attendance"))
+        .await
+        .expect(200);
+    assert_eq!(att["items"][0]["attended"], true);
+
+    // The chart.
+    browser
+        .goto(&format!("{}/dashboard/circles/{id}/insights", app.address))
+        .await;
+    browser.wait_for("People present at each session").await;
+    browser.screenshot("dashboard-4-insights").await;
     browser.quit().await;
 }

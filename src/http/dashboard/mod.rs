@@ -178,6 +178,34 @@ pub struct Staff {
     pub csrf: String,
 }
 
+/// Dashboard pages carry no secrets in their URLs, so they may tell our own server where a
+/// form came from: with `no-referrer` browsers send `Origin: null`, which the origin check
+/// (rightly) refuses.
+pub fn same_origin_referrer<S, B>(
+    req: actix_web::dev::ServiceRequest,
+    srv: &S,
+) -> impl Future<Output = Result<actix_web::dev::ServiceResponse<B>, actix_web::Error>> + use<S, B>
+where
+    S: actix_web::dev::Service<
+        actix_web::dev::ServiceRequest,
+        Response = actix_web::dev::ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+{
+    let dashboard = req.path().starts_with("/dashboard");
+    let fut = srv.call(req);
+    async move {
+        let mut res = fut.await?;
+        if dashboard {
+            res.headers_mut().insert(
+                header::REFERRER_POLICY,
+                header::HeaderValue::from_static("same-origin"),
+            );
+        }
+        Ok(res)
+    }
+}
+
 /// A state change must come from one of our own pages: if the browser names an origin, its
 /// host must be the host the request was sent to.
 fn same_origin(req: &HttpRequest) -> bool {
