@@ -109,3 +109,53 @@ fn unknown_configuration_keys_stop_start_up_naming_the_key() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("secrets.token_key"));
 }
+
+#[tokio::test]
+async fn import_members_from_csv_and_export_attendance() {
+    let db = fresh_database().await;
+    let settings = test_settings(&db);
+    let pool = roundtable::db::build_pool(&settings.database).unwrap();
+    let app = spawn_with_pool(settings, pool, db.clone()).await;
+    app.create_circle(serde_json::json!({ "name": "Imported", "timezone": "UTC", "capacity": 1 }))
+        .await;
+    let file = std::env::temp_dir().join(format!(
+        "roundtable-import-{}.csv",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::write(&file, "email,display_name,role\nada@example.org,Ada,\nnot-an-address,Nobody,\nbo@example.org,Bo,\nhost@example.org,Host,facilitator\n").unwrap();
+    let out = roundtable(&db)
+        .args(["import", "members", "--circle", "imported"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    std::fs::remove_file(&file).unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains("3 added, 1 of them waitlisted; 0 already in the circle; 1 skipped"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("line 3: email must contain an @"),
+        "{stdout}"
+    );
+
+    let out = roundtable(&db)
+        .args(["export", "attendance", "--circle", "imported"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8(out.stdout)
+        .unwrap()
+        .starts_with("session_local,email,display_name,rsvp,attended"));
+    let out = roundtable(&db)
+        .args(["export", "attendance", "--circle", "no-such-circle"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no circle has the slug"));
+}
