@@ -39,6 +39,20 @@ pub enum Command {
     /// Write a circle's data as CSV to standard output.
     #[command(subcommand)]
     Export(ExportCommand),
+    /// Fill the configured database with realistic data for benchmarks and demos.
+    Seed {
+        #[arg(long, default_value_t = 10_000)]
+        members: i64,
+        #[arg(long, default_value_t = 300)]
+        circles: i64,
+        #[arg(long, default_value_t = 3_000)]
+        sessions: i64,
+        #[arg(long, default_value_t = 50_000)]
+        rsvps: i64,
+        /// Write sample links (RSVP, confirmation, calendar, a dashboard sign-in) here as JSON.
+        #[arg(long)]
+        targets: Option<std::path::PathBuf>,
+    },
     /// Administrative tasks.
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -130,6 +144,41 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             worker.shutdown().await;
         }
         Command::Jobs(cmd) => jobs(cmd, &settings).await?,
+        Command::Seed {
+            members,
+            circles,
+            sessions,
+            rsvps,
+            targets,
+        } => {
+            if [members, circles, sessions, rsvps]
+                .iter()
+                .any(|n| *n < 1 || *n > 10_000_000)
+                || circles > members
+            {
+                anyhow::bail!(
+                    "sizes must be between 1 and 10,000,000, with no more circles than members"
+                );
+            }
+            prepare_database(&settings).await?;
+            let pool = db::build_pool(&settings.database)?;
+            let mut conn = pool.get().await?;
+            let keys = crate::domain::tokens::TokenKeys::new(settings.token_key()?.expose(), &[]);
+            let links = crate::links::Links::new(settings.public_base(), keys);
+            let started = std::time::Instant::now();
+            let sizes = crate::seed::Sizes {
+                members,
+                circles,
+                sessions,
+                rsvps,
+            };
+            let written = crate::seed::seed(&mut conn, sizes, &links).await?;
+            eprintln!("seeded in {:.1} s", started.elapsed().as_secs_f64());
+            if let Some(path) = targets {
+                std::fs::write(&path, serde_json::to_vec_pretty(&written)?)?;
+                eprintln!("wrote {}", path.display());
+            }
+        }
         Command::Import(ImportCommand::Members { circle, file }) => {
             import_members(&settings, &circle, &file).await?
         }

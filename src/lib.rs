@@ -13,5 +13,6 @@ pub mod jobs;
 pub mod links;
 pub mod metrics;
 pub mod pagination;
+pub mod seed;
 pub mod startup;
 pub mod telemetry;
