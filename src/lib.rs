@@ -13,6 +13,7 @@ pub mod jobs;
 pub mod links;
 pub mod metrics;
 pub mod pagination;
+pub mod scheduling;
 pub mod seed;
 pub mod startup;
 pub mod telemetry;

@@ -10,16 +10,15 @@ use super::auth::Caller;
 use super::circles::location;
 use super::double_option;
 use crate::db::sessions::{self, Session, SessionChanges};
-use crate::db::{circles, memberships, readings};
 use crate::domain::schedule::{End, Frequency, ScheduleRule, WeekOfMonth};
 use crate::domain::{
-    parse_hhmm, CircleId, CircleStatus, Invalid, MemberId, ReadingId, SessionId, SessionStatus,
-    Timezone,
+    parse_hhmm, CircleId, CircleStatus, Invalid, MemberId, ReadingId, SessionId, Timezone,
 };
 use crate::error::{AppError, AppResult};
 use crate::http::AppState;
 use crate::jobs::session_events;
 use crate::pagination::{time_id_cursor, Page, PageQuery};
+use crate::scheduling;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -322,62 +321,25 @@ pub async fn patch(
     let session_id = *id;
     let mut conn = state.pool.get().await?;
     caller.session(&mut conn, session_id).await?;
-    let session = conn
-        .transaction::<_, AppError, _>(async |conn| {
-            let current = sessions::lock(conn, session_id)
-                .await?
-                .ok_or(AppError::NotFound("session"))?;
-            if current.status == SessionStatus::Cancelled {
-                return Err(AppError::Conflict(
-                    "a cancelled session cannot be changed".into(),
-                ));
-            }
-            if let Some(Some(reading)) = input.reading_id {
-                if readings::find_in_circle(conn, current.circle_id, reading)
-                    .await?
-                    .is_none()
-                {
-                    return Err(
-                        Invalid::new("reading_id", "is not a reading of this circle").into(),
-                    );
-                }
-            }
-            if let Some(Some(member)) = input.facilitator_id {
-                if memberships::active_among(conn, current.circle_id, &[member])
-                    .await?
-                    .is_empty()
-                {
-                    return Err(Invalid::new(
-                        "facilitator_id",
-                        "is not an active member of this circle",
-                    )
-                    .into());
-                }
-            }
-            let tz = Timezone::parse(&current.timezone)?;
-            let date = local_date.unwrap_or(current.local_date);
-            let time = local_time.unwrap_or(current.local_time);
-            let duration_minutes = duration.unwrap_or(current.duration_minutes);
-            let (starts_at, _) = crate::domain::schedule::resolve_local(tz.tz(), date, time);
-            let changes = SessionChanges {
-                starts_at,
-                ends_at: starts_at + chrono::Duration::minutes(i64::from(duration_minutes)),
-                local_date: date,
-                local_time: time,
-                duration_minutes,
-                location: new_location.unwrap_or(current.location),
-                reading_id: input.reading_id.unwrap_or(current.reading_id),
-                facilitator_id: input.facilitator_id.unwrap_or(current.facilitator_id),
-                prompts: prompts.unwrap_or(current.prompts),
-            };
-            let updated = sessions::update(conn, session_id, &changes).await?;
-            let circle = circles::find(conn, updated.circle_id)
-                .await?
-                .ok_or(AppError::NotFound("circle"))?;
-            session_events::session_changed(conn, &circle, &updated).await?;
-            Ok(updated)
+    let session = scheduling::edit_session(&mut conn, session_id, |current| {
+        let tz = Timezone::parse(&current.timezone)?;
+        let date = local_date.unwrap_or(current.local_date);
+        let time = local_time.unwrap_or(current.local_time);
+        let duration_minutes = duration.unwrap_or(current.duration_minutes);
+        let (starts_at, _) = crate::domain::schedule::resolve_local(tz.tz(), date, time);
+        Ok(SessionChanges {
+            starts_at,
+            ends_at: starts_at + chrono::Duration::minutes(i64::from(duration_minutes)),
+            local_date: date,
+            local_time: time,
+            duration_minutes,
+            location: new_location.unwrap_or_else(|| current.location.clone()),
+            reading_id: input.reading_id.unwrap_or(current.reading_id),
+            facilitator_id: input.facilitator_id.unwrap_or(current.facilitator_id),
+            prompts: prompts.unwrap_or_else(|| current.prompts.clone()),
         })
-        .await?;
+    })
+    .await?;
     Ok(web::Json(session))
 }
 
@@ -395,18 +357,6 @@ pub async fn cancel(
     let session_id = *id;
     let mut conn = state.pool.get().await?;
     caller.session(&mut conn, session_id).await?;
-    let session = conn
-        .transaction::<_, AppError, _>(async |conn| {
-            let current = sessions::lock(conn, session_id)
-                .await?
-                .ok_or(AppError::NotFound("session"))?;
-            if current.status == SessionStatus::Cancelled {
-                return Ok(current);
-            }
-            let cancelled = sessions::cancel(conn, session_id).await?;
-            session_events::session_cancelled(conn, &cancelled).await?;
-            Ok(cancelled)
-        })
-        .await?;
+    let session = scheduling::cancel_session(&mut conn, session_id).await?;
     Ok(web::Json(session))
 }

@@ -22,6 +22,7 @@ use crate::http::api::sessions::ScheduleCreate;
 use crate::http::public::{render, render_status, when};
 use crate::http::AppState;
 use crate::jobs::session_events;
+use crate::scheduling;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct ScheduleForm {
@@ -435,7 +436,7 @@ pub async fn update(
 ) -> DashResult {
     staff.check_csrf(&form.csrf)?;
     let mut conn = state.pool.get().await?;
-    let (current, circle) = staff.session(&mut conn, *id).await?;
+    let (current, _) = staff.session(&mut conn, *id).await?;
     if current.status == SessionStatus::Cancelled {
         return Err(AppError::Conflict("A cancelled session cannot be changed.".into()).into());
     }
@@ -500,34 +501,8 @@ pub async fn update(
             return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, p)?);
         }
     };
-    if let Some(r) = changes.reading_id {
-        if readings::find_in_circle(&mut conn, circle.id, r)
-            .await?
-            .is_none()
-        {
-            return Err(AppError::invalid("reading_id", "is not a reading of this circle").into());
-        }
-    }
-    if let Some(m) = changes.facilitator_id {
-        if memberships::active_among(&mut conn, circle.id, &[m])
-            .await?
-            .is_empty()
-        {
-            return Err(AppError::invalid(
-                "facilitator_id",
-                "is not an active member of this circle",
-            )
-            .into());
-        }
-    }
     let session_id = current.id;
-    conn.transaction::<_, AppError, _>(async |conn| {
-        sessions::lock(conn, session_id).await?;
-        let updated = sessions::update(conn, session_id, &changes).await?;
-        session_events::session_changed(conn, &circle, &updated).await?;
-        Ok(())
-    })
-    .await?;
+    scheduling::edit_session(&mut conn, session_id, move |_| Ok(changes)).await?;
     Ok(see_other(
         &format!("/dashboard/sessions/{session_id}"),
         "Saved; members are sent the update.",
@@ -544,17 +519,7 @@ pub async fn cancel(
     let mut conn = state.pool.get().await?;
     let (current, _) = staff.session(&mut conn, *id).await?;
     let session_id = current.id;
-    conn.transaction::<_, AppError, _>(async |conn| {
-        let s = sessions::lock(conn, session_id)
-            .await?
-            .ok_or(AppError::NotFound("session"))?;
-        if s.status != SessionStatus::Cancelled {
-            let cancelled = sessions::cancel(conn, session_id).await?;
-            session_events::session_cancelled(conn, &cancelled).await?;
-        }
-        Ok(())
-    })
-    .await?;
+    scheduling::cancel_session(&mut conn, session_id).await?;
     Ok(see_other(
         &format!("/dashboard/sessions/{session_id}"),
         "Cancelled; members are told.",
