@@ -87,7 +87,7 @@ PATHS_FILE="$work/calendar_paths.txt" run calendar-feed -s bench/lua/paths.lua "
 run dashboard-circle-page -H "Cookie: $cookie" "$base/dashboard/circles/$(cat "$work/big")/members"
 
 # Ceilings: the database alone running the same transactions, and pgbench's select-only test.
-psql -X -q -d "$db_url" -c "CREATE TABLE bench_pairs AS SELECT row_number() OVER () AS n, s.id AS session_id, m.member_id FROM sessions s JOIN memberships m ON m.circle_id = s.circle_id LIMIT 20000"
+psql -X -q -d "$db_url" -c "CREATE TABLE bench_pairs AS SELECT row_number() OVER () AS n, s.id AS session_id, m.member_id FROM sessions s JOIN memberships m ON m.circle_id = s.circle_id LIMIT 20000" -c "ALTER TABLE bench_pairs ADD PRIMARY KEY (n)"
 ceiling() { # name, pgbench arguments
 	local name="$1"
 	shift

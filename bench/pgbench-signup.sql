@@ -6,6 +6,6 @@ SELECT id FROM circles WHERE slug = 'seed-circle-1' FOR UPDATE;
 INSERT INTO members (id, email, display_name, timezone) VALUES (gen_random_uuid(), 'pgbench-' || :n || '-' || :client_id || '@example.org', 'Load Tester', 'UTC') ON CONFLICT DO NOTHING;
 SELECT id FROM members WHERE lower(email) = lower('pgbench-' || :n || '-' || :client_id || '@example.org');
 SELECT state FROM memberships WHERE circle_id = (SELECT id FROM circles WHERE slug = 'seed-circle-1') AND member_id = (SELECT id FROM members WHERE lower(email) = lower('pgbench-' || :n || '-' || :client_id || '@example.org'));
-INSERT INTO memberships (circle_id, member_id, role, state) SELECT c.id, m.id, 'member', 'pending' FROM circles c, members m WHERE c.slug = 'seed-circle-1' AND lower(m.email) = lower('pgbench-' || :n || '-' || :client_id || '@example.org') ON CONFLICT DO NOTHING;
+INSERT INTO memberships (circle_id, member_id, role, state) SELECT c.id, m.id, 'member', 'pending' FROM circles c, members m WHERE c.slug = 'seed-circle-1' AND lower(m.email) = lower('pgbench-' || :n || '-' || :client_id || '@example.org') ON CONFLICT (circle_id, member_id) DO NOTHING;
 INSERT INTO jobs (id, kind, payload, dedupe_key) VALUES (gen_random_uuid(), 'noop', '{}', 'pgbench-' || :n || '-' || :client_id) ON CONFLICT DO NOTHING;
 END;

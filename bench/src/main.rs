@@ -35,6 +35,9 @@ async fn main() -> anyhow::Result<()> {
         std::env::var("DATABASE_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into()),
     );
+    if what == "sink" {
+        return sink(&arg(&args, "--listen", "127.0.0.1:25251"), &arg(&args, "--log", "sink.log")).await;
+    }
     let db = fresh_database(&server, "roundtable_bench").await?;
     let mut settings = Settings::from_figment(
         Settings::figment(Profile::Test, std::path::Path::new("config"))
@@ -52,7 +55,9 @@ async fn main() -> anyhow::Result<()> {
             };
             mail(&mut settings, arg(&args, "--messages", "10000").parse()?, &smtp).await
         }
-        _ => anyhow::bail!("usage: roundtable-bench queue [--jobs N] | mail [--messages N] [--smtp URL] [--concurrency N]"),
+        _ => anyhow::bail!(
+            "usage: roundtable-bench queue [--jobs N] | mail [--messages N] [--smtp URL] [--concurrency N] | sink --listen ADDR --log FILE"
+        ),
     }
 }
 
@@ -265,4 +270,67 @@ async fn start_sink() -> anyhow::Result<String> {
         }
     });
     Ok(format!("smtp://127.0.0.1:{port}"))
+}
+
+/// An SMTP sink for fault-injection runs: accepts every message and appends
+/// `<recipient> <Message-ID>` to `log`, flushed per message, until killed.
+async fn sink(listen: &str, log: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    let file = std::sync::Arc::new(std::sync::Mutex::new(
+        std::fs::OpenOptions::new().create(true).append(true).open(log)?,
+    ));
+    eprintln!("sink listening on {listen}, logging to {log}");
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let file = file.clone();
+        tokio::spawn(async move {
+            let (read, mut write) = stream.into_split();
+            let mut lines = BufReader::new(read);
+            let mut line = String::new();
+            let (mut rcpt, mut message_id, mut in_data) = (String::new(), String::new(), false);
+            let _ = write.write_all(b"220 sink\r\n").await;
+            loop {
+                line.clear();
+                match lines.read_line(&mut line).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {}
+                }
+                if in_data {
+                    if line == ".\r\n" {
+                        in_data = false;
+                        if let Ok(mut f) = file.lock() {
+                            let _ = writeln!(f, "{rcpt} {message_id}");
+                            let _ = f.flush();
+                        }
+                        message_id.clear();
+                        if write.write_all(b"250 ok\r\n").await.is_err() {
+                            return;
+                        }
+                    } else if message_id.is_empty() && line.to_ascii_lowercase().starts_with("message-id:") {
+                        message_id = line[11..].trim().to_string();
+                    }
+                    continue;
+                }
+                let upper = line.to_ascii_uppercase();
+                let reply: &[u8] = if upper.starts_with("EHLO") {
+                    b"250-sink\r\n250 8BITMIME\r\n"
+                } else if upper.starts_with("RCPT TO:") {
+                    rcpt = line[8..].trim().to_string();
+                    b"250 ok\r\n"
+                } else if upper.starts_with("DATA") {
+                    in_data = true;
+                    b"354 go\r\n"
+                } else if upper.starts_with("QUIT") {
+                    let _ = write.write_all(b"221 bye\r\n").await;
+                    return;
+                } else {
+                    b"250 ok\r\n"
+                };
+                if write.write_all(reply).await.is_err() {
+                    return;
+                }
+            }
+        });
+    }
 }

@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Fault injection for the email pipeline, on loopback only, bounded in time:
+#   kill    kill -9 workers at random moments while invitations go out, restarting them
+#   term    the same with SIGTERM (a graceful stop): no duplicates allowed
+#   outage  the SMTP server disappears for OUTAGE seconds mid-send, then returns
+# Usage: bench/chaos.sh [kill|term|outage|all]. Needs the release binaries (bench/run builds
+# them) and a Postgres from scripts/dev-db. Exits non-zero when a promise is broken.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+what="${1:-all}"
+server="$("$ROOT/scripts/dev-db")"
+db_url="${server%/*}/roundtable_chaos"
+messages="${MESSAGES:-5000}"
+concurrency=16
+outage="${OUTAGE:-30}"
+port=25251
+work="$(mktemp -d)"
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+cargo build --release --locked --bin roundtable --bin roundtable-bench >&2
+
+export ROUNDTABLE_PROFILE=production
+export ROUNDTABLE_DATABASE__URL="$db_url"
+export ROUNDTABLE_SECRETS__TOKEN_KEY="chaos-only-token-key-0123456789abcdefghijklmnop"
+export ROUNDTABLE_EMAIL__SMTP_URL="smtp://127.0.0.1:$port"
+export ROUNDTABLE_WORKER__CONCURRENCY="$concurrency"
+export ROUNDTABLE_WORKER__LEASE_SECONDS=5
+export ROUNDTABLE_WORKER__POLL_INTERVAL_MS=200
+export ROUNDTABLE_WORKER__RETRY_BASE_MS=1000
+export ROUNDTABLE_WORKER__RETRY_MAX_MS=10000
+export ROUNDTABLE_LOG__LEVEL=error
+
+sql() { psql -X -q -At -d "$db_url" -c "$1"; }
+
+prepare() { # a circle of $messages members and one session whose invitations are queued
+	psql -X -q -d "$server" -c "DROP DATABASE IF EXISTS roundtable_chaos WITH (FORCE)" -c "CREATE DATABASE roundtable_chaos"
+	target/release/roundtable migrate 2>/dev/null
+	sql "INSERT INTO circles (id, slug, name, timezone) VALUES ('00000000-0000-7000-8000-00000000000c', 'chaos', 'Chaos', 'UTC')"
+	sql "WITH m AS (INSERT INTO members (id, email, display_name) SELECT gen_random_uuid(), 'm' || i || '@example.org', 'Member ' || i FROM generate_series(1, $messages) i RETURNING id)
+	     INSERT INTO memberships (circle_id, member_id, state) SELECT '00000000-0000-7000-8000-00000000000c', id, 'active' FROM m"
+	sql "INSERT INTO sessions (id, circle_id, starts_at, ends_at, local_date, local_time, timezone, duration_minutes)
+	     VALUES ('00000000-0000-7000-8000-00000000005e', '00000000-0000-7000-8000-00000000000c', now() + interval '30 days', now() + interval '30 days 1 hour', (now() + interval '30 days')::date, '19:00', 'UTC', 60)"
+	sql "INSERT INTO jobs (id, kind, payload, dedupe_key) VALUES (gen_random_uuid(), 'session_fanout',
+	     '{\"session_id\": \"00000000-0000-7000-8000-00000000005e\", \"message\": \"invitation\", \"sequence\": 0}', 'chaos-fanout')"
+	: >"$work/sink.log"
+}
+
+start_sink() {
+	target/release/roundtable-bench sink --listen "127.0.0.1:$port" --log "$work/sink.log" 2>/dev/null &
+	sink=$!
+	pids+=("$sink")
+	sleep 0.3
+}
+
+pending() { sql "SELECT count(*) FROM jobs WHERE state IN ('queued', 'running')"; }
+
+check() { # name, allowed duplicates
+	local name="$1" allowed="$2"
+	local dead lines unique recipients
+	dead="$(sql "SELECT count(*) FROM jobs WHERE state = 'dead'")"
+	lines="$(wc -l <"$work/sink.log")"
+	unique="$(cut -d' ' -f2 "$work/sink.log" | sort -u | wc -l)"
+	recipients="$(cut -d' ' -f1 "$work/sink.log" | sort -u | wc -l)"
+	local duplicates=$((lines - unique))
+	printf '%s: %s messages received for %s members, %s duplicates (allowed %s), %s dead jobs, %s still pending\n' \
+		"$name" "$lines" "$recipients" "$duplicates" "$allowed" "$dead" "$(pending)"
+	[ "$recipients" -eq "$messages" ] && [ "$dead" -eq 0 ] && [ "$duplicates" -le "$allowed" ] && [ "$(pending)" -eq 0 ]
+}
+
+interrupt() { # signal: start workers, stop them with the signal at random moments, then finish
+	local signal="$1" stops=0
+	prepare
+	start_sink
+	local deadline=$((SECONDS + 300))
+	while [ "$(pending)" -gt 0 ] && [ "$stops" -lt 8 ] && [ "$SECONDS" -lt "$deadline" ]; do
+		target/release/roundtable worker 2>/dev/null &
+		local worker=$!
+		pids+=("$worker")
+		sleep "0.$((RANDOM % 9 + 1))"
+		kill "-$signal" "$worker" 2>/dev/null || true
+		wait "$worker" 2>/dev/null || true
+		stops=$((stops + 1))
+	done
+	target/release/roundtable worker 2>/dev/null &
+	local worker=$!
+	pids+=("$worker")
+	while [ "$(pending)" -gt 0 ] && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.5; done
+	kill -TERM "$worker" 2>/dev/null || true
+	wait "$worker" 2>/dev/null || true
+	if [ "$signal" = KILL ]; then
+		check "kill -9 x$stops" $((stops * concurrency))
+	else
+		check "SIGTERM x$stops" 0
+	fi
+}
+
+smtp_outage() {
+	prepare
+	start_sink
+	target/release/roundtable worker 2>/dev/null &
+	local worker=$!
+	pids+=("$worker")
+	sleep 1
+	kill -9 "$sink"
+	echo "outage: SMTP server down for ${outage} s with $(pending) jobs pending" >&2
+	sleep "$outage"
+	start_sink
+	local deadline=$((SECONDS + 180))
+	while [ "$(pending)" -gt 0 ] && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.5; done
+	kill -TERM "$worker" 2>/dev/null || true
+	wait "$worker" 2>/dev/null || true
+	check "SMTP outage ${outage}s" 0
+}
+
+status=0
+case "$what" in
+kill | all) interrupt KILL || status=1 ;;&
+term | all) interrupt TERM || status=1 ;;&
+outage | all) smtp_outage || status=1 ;;
+kill | term) ;;
+*)
+	echo "usage: bench/chaos.sh [kill|term|outage|all]" >&2
+	exit 2
+	;;
+esac
+exit "$status"
