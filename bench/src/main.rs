@@ -36,7 +36,11 @@ async fn main() -> anyhow::Result<()> {
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into()),
     );
     if what == "sink" {
-        return sink(&arg(&args, "--listen", "127.0.0.1:25251"), &arg(&args, "--log", "sink.log")).await;
+        return sink(
+            &arg(&args, "--listen", "127.0.0.1:25251"),
+            &arg(&args, "--log", "sink.log"),
+        )
+        .await;
     }
     let db = fresh_database(&server, "roundtable_bench").await?;
     let mut settings = Settings::from_figment(
@@ -278,7 +282,10 @@ async fn sink(listen: &str, log: &str) -> anyhow::Result<()> {
     use std::io::Write;
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let file = std::sync::Arc::new(std::sync::Mutex::new(
-        std::fs::OpenOptions::new().create(true).append(true).open(log)?,
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)?,
     ));
     eprintln!("sink listening on {listen}, logging to {log}");
     loop {
@@ -307,7 +314,9 @@ async fn sink(listen: &str, log: &str) -> anyhow::Result<()> {
                         if write.write_all(b"250 ok\r\n").await.is_err() {
                             return;
                         }
-                    } else if message_id.is_empty() && line.to_ascii_lowercase().starts_with("message-id:") {
+                    } else if message_id.is_empty()
+                        && line.to_ascii_lowercase().starts_with("message-id:")
+                    {
                         message_id = line[11..].trim().to_string();
                     }
                     continue;
