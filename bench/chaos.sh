@@ -55,6 +55,15 @@ start_sink() {
 	sink=$!
 	pids+=("$sink")
 	sleep 0.3
+	kill -0 "$sink" 2>/dev/null || {
+		echo "the SMTP sink did not start (port $port in use?)" >&2
+		exit 1
+	}
+}
+
+stop_sink() {
+	kill -9 "$sink" 2>/dev/null || true
+	wait "$sink" 2>/dev/null || true
 }
 
 pending() { sql "SELECT count(*) FROM jobs WHERE state IN ('queued', 'running')"; }
@@ -92,6 +101,7 @@ interrupt() { # signal: start workers, stop them with the signal at random momen
 	while [ "$(pending)" -gt 0 ] && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.5; done
 	kill -TERM "$worker" 2>/dev/null || true
 	wait "$worker" 2>/dev/null || true
+	stop_sink
 	if [ "$signal" = KILL ]; then
 		check "kill -9 x$stops" $((stops * concurrency))
 	else
@@ -106,7 +116,7 @@ smtp_outage() {
 	local worker=$!
 	pids+=("$worker")
 	sleep 1
-	kill -9 "$sink"
+	stop_sink
 	echo "outage: SMTP server down for ${outage} s with $(pending) jobs pending" >&2
 	sleep "$outage"
 	start_sink
@@ -114,6 +124,7 @@ smtp_outage() {
 	while [ "$(pending)" -gt 0 ] && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.5; done
 	kill -TERM "$worker" 2>/dev/null || true
 	wait "$worker" 2>/dev/null || true
+	stop_sink
 	check "SMTP outage ${outage}s" 0
 }
 
