@@ -143,9 +143,12 @@ impl ResponseError for PageError {
 
 impl From<AppError> for PageError {
     fn from(e: AppError) -> Self {
-        // Keep the log and status behaviour of the JSON errors.
         let status = e.status_code();
-        let _ = e.error_response();
+        match &e {
+            AppError::Internal(_) => tracing::error!(error = ?e, "page failed"),
+            AppError::Unavailable(_) => tracing::warn!(error = ?e, "page failed"),
+            _ => {}
+        }
         match e {
             AppError::NotFound(_) => Self::not_found(),
             AppError::TooManyRequests(secs) => Self {
