@@ -17,6 +17,7 @@ macro_rules! text_enum {
             Serialize, Deserialize, AsExpression, FromSqlRow, utoipa::ToSchema,
         )]
         #[diesel(sql_type = Text)]
+        #[serde(rename_all = "snake_case")]
         pub enum $name {
             $(#[serde(rename = $text)] $variant),+
         }

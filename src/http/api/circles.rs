@@ -183,8 +183,7 @@ pub(super) fn location(text: Option<String>) -> Result<Option<String>, Invalid> 
     request_body = CircleCreate,
     responses(
         (status = 201, body = Circle),
-        (status = 409, description = "slug taken", body = crate::error::ErrorBody),
-        (status = 422, body = crate::error::ErrorBody),
+        crate::http::api::ErrorResponses,
     ),
     security(("bearer" = []))
 )]
@@ -204,7 +203,7 @@ pub async fn create(
 #[utoipa::path(
     get, path = "/api/v1/circles", tag = "circles",
     params(PageQuery),
-    responses((status = 200, body = Page<Circle>)),
+    responses((status = 200, body = Page<Circle>), crate::http::api::ErrorResponses),
     security(("bearer" = []))
 )]
 pub async fn list(
@@ -222,7 +221,7 @@ pub async fn list(
 #[utoipa::path(
     get, path = "/api/v1/circles/{id}", tag = "circles",
     params(("id" = uuid::Uuid, Path)),
-    responses((status = 200, body = Circle), (status = 404, body = crate::error::ErrorBody)),
+    responses((status = 200, body = Circle), crate::http::api::ErrorResponses),
     security(("bearer" = []))
 )]
 pub async fn get(
@@ -238,7 +237,7 @@ pub async fn get(
     patch, path = "/api/v1/circles/{id}", tag = "circles",
     params(("id" = uuid::Uuid, Path)),
     request_body = CirclePatch,
-    responses((status = 200, body = Circle), (status = 422, body = crate::error::ErrorBody)),
+    responses((status = 200, body = Circle), crate::http::api::ErrorResponses),
     security(("bearer" = []))
 )]
 pub async fn patch(
@@ -258,7 +257,7 @@ pub async fn patch(
 #[utoipa::path(
     post, path = "/api/v1/circles/{id}/archive", tag = "circles",
     params(("id" = uuid::Uuid, Path)),
-    responses((status = 200, body = Circle)),
+    responses((status = 200, body = Circle), crate::http::api::ErrorResponses),
     security(("bearer" = []))
 )]
 pub async fn archive(

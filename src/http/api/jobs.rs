@@ -15,6 +15,7 @@ use crate::pagination::{id_cursor, Page, PageQuery};
 #[into_params(parameter_in = Query)]
 pub struct JobsQuery {
     pub state: Option<JobState>,
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }
@@ -22,7 +23,7 @@ pub struct JobsQuery {
 #[utoipa::path(
     get, path = "/api/v1/jobs", tag = "jobs",
     params(JobsQuery),
-    responses((status = 200, body = Page<Job>), (status = 403, body = crate::error::ErrorBody)),
+    responses((status = 200, body = Page<Job>), crate::http::api::ErrorResponses),
     security(("bearer" = []))
 )]
 pub async fn list(
@@ -47,7 +48,7 @@ pub async fn list(
     params(("id" = uuid::Uuid, Path)),
     responses(
         (status = 200, description = "queued again", body = Job),
-        (status = 409, description = "the job is not dead", body = crate::error::ErrorBody),
+        crate::http::api::ErrorResponses,
     ),
     security(("bearer" = []))
 )]

@@ -50,7 +50,7 @@ impl From<Membership> for MemberAdded {
     responses(
         (status = 201, description = "added, active or waitlisted", body = MemberAdded),
         (status = 200, description = "already a member; nothing changed", body = MemberAdded),
-        (status = 422, body = crate::error::ErrorBody),
+        crate::http::api::ErrorResponses,
     ),
     security(("bearer" = []))
 )]
@@ -83,6 +83,7 @@ pub async fn add(
 #[into_params(parameter_in = Query)]
 pub struct MembersQuery {
     pub state: Option<MembershipState>,
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }
@@ -90,7 +91,7 @@ pub struct MembersQuery {
 #[utoipa::path(
     get, path = "/api/v1/circles/{id}/members", tag = "members",
     params(("id" = uuid::Uuid, Path), MembersQuery),
-    responses((status = 200, body = Page<RosterEntry>)),
+    responses((status = 200, body = Page<RosterEntry>), crate::http::api::ErrorResponses),
     security(("bearer" = []))
 )]
 pub async fn list(
@@ -122,7 +123,7 @@ pub struct MemberPatch {
     patch, path = "/api/v1/circles/{id}/members/{member_id}", tag = "members",
     params(("id" = uuid::Uuid, Path), ("member_id" = uuid::Uuid, Path)),
     request_body = MemberPatch,
-    responses((status = 200, body = Membership), (status = 404, body = crate::error::ErrorBody)),
+    responses((status = 200, body = Membership), crate::http::api::ErrorResponses),
     security(("bearer" = []))
 )]
 pub async fn patch(
@@ -144,7 +145,7 @@ pub async fn patch(
     params(("id" = uuid::Uuid, Path), ("member_id" = uuid::Uuid, Path)),
     responses(
         (status = 200, description = "the membership, now `left`; the waitlist moves up", body = Membership),
-        (status = 404, body = crate::error::ErrorBody),
+        crate::http::api::ErrorResponses,
     ),
     security(("bearer" = []))
 )]

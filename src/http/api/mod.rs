@@ -75,8 +75,32 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         );
 }
 
-async fn unknown_api_route() -> Result<HttpResponse, AppError> {
-    Err(AppError::NotFound("route"))
+/// A known path with an unsupported method is 405 with `Allow`; anything else is 404.
+async fn unknown_api_route(req: HttpRequest) -> Result<HttpResponse, AppError> {
+    static ALLOWED: std::sync::OnceLock<std::collections::HashMap<String, String>> =
+        std::sync::OnceLock::new();
+    let allowed = ALLOWED.get_or_init(|| {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+        doc["paths"]
+            .as_object()
+            .map(|paths| {
+                paths
+                    .iter()
+                    .map(|(path, ops)| {
+                        let methods: Vec<String> = ops
+                            .as_object()
+                            .map(|o| o.keys().map(|m| m.to_uppercase()).collect())
+                            .unwrap_or_default();
+                        (path.clone(), methods.join(", "))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    });
+    match req.match_pattern().and_then(|p| allowed.get(&p)) {
+        Some(methods) => Err(AppError::MethodNotAllowed(methods.clone())),
+        None => Err(AppError::NotFound("route")),
+    }
 }
 
 fn json_config() -> web::JsonConfig {
@@ -123,6 +147,36 @@ fn query_config() -> web::QueryConfig {
     })
 }
 
+/// The error answers any operation may give, each with the `{"error": ...}` body.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub enum ErrorResponses {
+    /// The request could not be read: malformed JSON, unknown fields, wrong types, bad ids.
+    #[response(status = 400)]
+    BadRequest(crate::error::ErrorBody),
+    /// No valid bearer token.
+    #[response(status = 401)]
+    Unauthorized(crate::error::ErrorBody),
+    /// Organisers only.
+    #[response(status = 403)]
+    Forbidden(crate::error::ErrorBody),
+    /// Not found, or not visible to this caller.
+    #[response(status = 404)]
+    NotFound(crate::error::ErrorBody),
+    /// Conflicts with the current state.
+    #[response(status = 409)]
+    Conflict(crate::error::ErrorBody),
+    /// The body is larger than 64 KiB.
+    #[response(status = 413)]
+    PayloadTooLarge(crate::error::ErrorBody),
+    /// A value breaks a rule; `field` names it.
+    #[response(status = 422)]
+    Invalid(crate::error::ErrorBody),
+    /// The database is unreachable; try again shortly.
+    #[response(status = 503)]
+    Unavailable(crate::error::ErrorBody),
+}
+
 /// For PATCH bodies: a present `null` is `Some(None)`, an absent field is `None`.
 pub(crate) fn double_option<'de, T, D>(d: D) -> Result<Option<Option<T>>, D::Error>
 where
@@ -149,6 +203,7 @@ where
         reflections::list,
         jobs::list, jobs::retry,
     ),
+    components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
     modifiers(&BearerAuth),
     tags(
         (name = "circles"), (name = "readings"), (name = "sessions"), (name = "members"),

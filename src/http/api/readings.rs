@@ -69,7 +69,7 @@ impl ReadingCreate {
     post, path = "/api/v1/circles/{id}/readings", tag = "readings",
     params(("id" = uuid::Uuid, Path)),
     request_body = ReadingCreate,
-    responses((status = 201, body = Reading), (status = 422, body = crate::error::ErrorBody)),
+    responses((status = 201, body = Reading), crate::http::api::ErrorResponses),
     security(("bearer" = []))
 )]
 pub async fn create(
@@ -88,7 +88,7 @@ pub async fn create(
 #[utoipa::path(
     get, path = "/api/v1/circles/{id}/readings", tag = "readings",
     params(("id" = uuid::Uuid, Path), PageQuery),
-    responses((status = 200, body = Page<Reading>)),
+    responses((status = 200, body = Page<Reading>), crate::http::api::ErrorResponses),
     security(("bearer" = []))
 )]
 pub async fn list(

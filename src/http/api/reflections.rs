@@ -12,7 +12,7 @@ use crate::pagination::{id_cursor, Page, PageQuery};
 #[utoipa::path(
     get, path = "/api/v1/sessions/{id}/reflections", tag = "reflections",
     params(("id" = uuid::Uuid, Path), PageQuery),
-    responses((status = 200, description = "circle-visible reflections only; private ones are never listed", body = Page<SharedReflection>)),
+    responses((status = 200, description = "circle-visible reflections only; private ones are never listed", body = Page<SharedReflection>), crate::http::api::ErrorResponses),
     security(("bearer" = []))
 )]
 pub async fn list(

@@ -15,7 +15,7 @@ use crate::pagination::{id_cursor, Page, PageQuery};
 #[utoipa::path(
     get, path = "/api/v1/sessions/{id}/rsvps", tag = "rsvps",
     params(("id" = uuid::Uuid, Path), PageQuery),
-    responses((status = 200, description = "every active member with their answer (null if none yet)", body = Page<RsvpEntry>)),
+    responses((status = 200, description = "every active member with their answer (null if none yet)", body = Page<RsvpEntry>), crate::http::api::ErrorResponses),
     security(("bearer" = []))
 )]
 pub async fn list(
@@ -44,8 +44,7 @@ pub struct RsvpPut {
     request_body = RsvpPut,
     responses(
         (status = 200, body = Rsvp),
-        (status = 409, description = "the session is cancelled", body = crate::error::ErrorBody),
-        (status = 422, description = "not an active member of the circle", body = crate::error::ErrorBody),
+        crate::http::api::ErrorResponses,
     ),
     security(("bearer" = []))
 )]
@@ -91,7 +90,7 @@ const MAX_MARKS: usize = 1000;
 #[utoipa::path(
     get, path = "/api/v1/sessions/{id}/attendance", tag = "rsvps",
     params(("id" = uuid::Uuid, Path), PageQuery),
-    responses((status = 200, description = "every active member with `attended` (null when unmarked)", body = Page<RsvpEntry>)),
+    responses((status = 200, description = "every active member with `attended` (null when unmarked)", body = Page<RsvpEntry>), crate::http::api::ErrorResponses),
     security(("bearer" = []))
 )]
 pub async fn attendance(
@@ -109,7 +108,7 @@ pub async fn attendance(
     request_body = AttendanceUpdate,
     responses(
         (status = 200, description = "the marks as stored", body = [Rsvp]),
-        (status = 422, body = crate::error::ErrorBody),
+        crate::http::api::ErrorResponses,
     ),
     security(("bearer" = []))
 )]

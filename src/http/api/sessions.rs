@@ -140,7 +140,7 @@ impl ScheduleCreate {
     post, path = "/api/v1/circles/{id}/schedules", tag = "sessions",
     params(("id" = uuid::Uuid, Path)),
     request_body = ScheduleCreate,
-    responses((status = 201, body = ScheduleCreated), (status = 422, body = crate::error::ErrorBody)),
+    responses((status = 201, body = ScheduleCreated), crate::http::api::ErrorResponses),
     security(("bearer" = []))
 )]
 pub async fn create_schedule(
@@ -181,6 +181,7 @@ pub async fn create_schedule(
 pub struct SessionsQuery {
     /// Only sessions that end after this instant (RFC 3339), e.g. now for upcoming ones.
     pub from: Option<DateTime<Utc>>,
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }
@@ -188,7 +189,7 @@ pub struct SessionsQuery {
 #[utoipa::path(
     get, path = "/api/v1/circles/{id}/sessions", tag = "sessions",
     params(("id" = uuid::Uuid, Path), SessionsQuery),
-    responses((status = 200, body = Page<Session>)),
+    responses((status = 200, body = Page<Session>), crate::http::api::ErrorResponses),
     security(("bearer" = []))
 )]
 pub async fn list(
@@ -215,7 +216,7 @@ pub async fn list(
 #[utoipa::path(
     get, path = "/api/v1/sessions/{id}", tag = "sessions",
     params(("id" = uuid::Uuid, Path)),
-    responses((status = 200, body = Session), (status = 404, body = crate::error::ErrorBody)),
+    responses((status = 200, body = Session), crate::http::api::ErrorResponses),
     security(("bearer" = []))
 )]
 pub async fn get(
@@ -268,8 +269,7 @@ impl SessionPatch {
     request_body = SessionPatch,
     responses(
         (status = 200, description = "changed; ics_sequence is bumped", body = Session),
-        (status = 409, description = "the session is cancelled", body = crate::error::ErrorBody),
-        (status = 422, body = crate::error::ErrorBody),
+        crate::http::api::ErrorResponses,
     ),
     security(("bearer" = []))
 )]
@@ -346,7 +346,7 @@ pub async fn patch(
 #[utoipa::path(
     post, path = "/api/v1/sessions/{id}/cancel", tag = "sessions",
     params(("id" = uuid::Uuid, Path)),
-    responses((status = 200, description = "cancelled (again, harmlessly, if it already was)", body = Session)),
+    responses((status = 200, description = "cancelled (again, harmlessly, if it already was)", body = Session), crate::http::api::ErrorResponses),
     security(("bearer" = []))
 )]
 pub async fn cancel(
