@@ -3,7 +3,9 @@
 #   kill    kill -9 workers at random moments while invitations go out, restarting them
 #   term    the same with SIGTERM (a graceful stop): no duplicates allowed
 #   outage  the SMTP server disappears for OUTAGE seconds mid-send, then returns
-# Usage: bench/chaos.sh [kill|term|outage|all]. Needs the release binaries (bench/run builds
+#   multi   two `serve` and three `worker` processes share the database while people join
+#           one circle through both servers: seats never exceed capacity, no duplicate mail
+# Usage: bench/chaos.sh [kill|term|outage|multi|all]. Needs the release binaries (bench/run builds
 # them) and a Postgres from scripts/dev-db. Exits non-zero when a promise is broken.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -128,14 +130,51 @@ smtp_outage() {
 	check "SMTP outage ${outage}s" 0
 }
 
+multi() {
+	prepare
+	start_sink
+	local token
+	target/release/roundtable admin create-organizer --email chaos@example.org 2>/dev/null
+	token="$(target/release/roundtable admin create-token --email chaos@example.org --name chaos 2>/dev/null)"
+	sql "INSERT INTO circles (id, slug, name, timezone, capacity) VALUES ('00000000-0000-7000-8000-00000000000d', 'multi', 'Multi', 'UTC', 10)"
+	for p in 18101 18102; do
+		ROUNDTABLE_HTTP__BIND="127.0.0.1:$p" ROUNDTABLE_WORKER__ENABLED=false target/release/roundtable serve 2>/dev/null &
+		pids+=("$!")
+	done
+	for _ in 1 2 3; do
+		target/release/roundtable worker 2>/dev/null &
+		pids+=("$!")
+	done
+	sleep 1
+	local joins="${JOINS:-300}"
+	seq 1 "$joins" | xargs -P 16 -I{} sh -c '
+		port=$((18101 + {} % 2))
+		curl -s -o /dev/null -H "Authorization: Bearer '"$token"'" -H "Content-Type: application/json" \
+			-d "{\"email\": \"joiner{}@example.org\"}" \
+			"http://127.0.0.1:$port/api/v1/circles/00000000-0000-7000-8000-00000000000d/members"'
+	local deadline=$((SECONDS + 180))
+	while [ "$(pending)" -gt 0 ] && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.5; done
+	local seated waiting lines unique dead
+	seated="$(sql "SELECT count(*) FROM memberships m JOIN members p ON p.id = m.member_id WHERE m.circle_id = '00000000-0000-7000-8000-00000000000d' AND m.state = 'active' AND p.email LIKE 'joiner%'")"
+	waiting="$(sql "SELECT count(*) FROM memberships WHERE circle_id = '00000000-0000-7000-8000-00000000000d' AND state = 'waitlisted'")"
+	stop_sink
+	lines="$(grep -c joiner "$work/sink.log" || true)"
+	unique="$(grep joiner "$work/sink.log" | cut -d' ' -f2 | sort -u | wc -l)"
+	dead="$(sql "SELECT count(*) FROM jobs WHERE state = 'dead'")"
+	printf 'multi: %s joins through 2 servers, 3 workers: %s seated (capacity 10), %s waitlisted, %s emails to joiners, %s duplicates, %s dead\n' \
+		"$joins" "$seated" "$waiting" "$lines" "$((lines - unique))" "$dead"
+	[ "$seated" -le 10 ] && [ "$((seated + waiting))" -eq "$joins" ] && [ "$lines" -eq "$unique" ] && [ "$lines" -eq "$joins" ] && [ "$dead" -eq 0 ]
+}
+
 status=0
 case "$what" in
 kill | all) interrupt KILL || status=1 ;;&
 term | all) interrupt TERM || status=1 ;;&
-outage | all) smtp_outage || status=1 ;;
-kill | term) ;;
+outage | all) smtp_outage || status=1 ;;&
+multi | all) multi || status=1 ;;
+kill | term | outage) ;;
 *)
-	echo "usage: bench/chaos.sh [kill|term|outage|all]" >&2
+	echo "usage: bench/chaos.sh [kill|term|outage|multi|all]" >&2
 	exit 2
 	;;
 esac
