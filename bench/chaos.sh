@@ -5,7 +5,10 @@
 #   outage  the SMTP server disappears for OUTAGE seconds mid-send, then returns
 #   multi   two `serve` and three `worker` processes share the database while people join
 #           one circle through both servers: seats never exceed capacity, no duplicate mail
-# Usage: bench/chaos.sh [kill|term|outage|multi|all]. Needs the release binaries (bench/run builds
+#   restart Postgres (a private cluster from scripts/dev-db) is stopped for a few seconds
+#           during a signup load: 503s meanwhile, recovery without restarting the service,
+#           and every signup that was answered 200 is in the database
+# Usage: bench/chaos.sh [kill|term|outage|multi|restart|all]. Needs the release binaries (bench/run builds
 # them) and a Postgres from scripts/dev-db. Exits non-zero when a promise is broken.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -166,15 +169,69 @@ multi() {
 	[ "$seated" -le 10 ] && [ "$((seated + waiting))" -eq "$joins" ] && [ "$lines" -eq "$unique" ] && [ "$lines" -eq "$joins" ] && [ "$dead" -eq 0 ]
 }
 
+db_restart() {
+	# A private cluster on its own port, so stopping it touches nothing else.
+	local private
+	private="$(DATABASE_URL=postgres://postgres@127.0.0.1:1/none ROUNDTABLE_DEV_DB_PORT=55439 "$ROOT/scripts/dev-db")"
+	local url="${private%/*}/roundtable_restart"
+	psql -X -q -d "$private" -c "DROP DATABASE IF EXISTS roundtable_restart WITH (FORCE)"
+	ROUNDTABLE_DATABASE__URL="$url" target/release/roundtable migrate 2>/dev/null
+	psql -X -q -d "$url" -c "INSERT INTO circles (id, slug, name, timezone) VALUES (gen_random_uuid(), 'restart', 'Restart', 'UTC')"
+	ROUNDTABLE_DATABASE__URL="$url" ROUNDTABLE_HTTP__BIND=127.0.0.1:18103 ROUNDTABLE_WORKER__ENABLED=false \
+		ROUNDTABLE_LIMITS__SIGNUPS_PER_IP_PER_HOUR=100000000 ROUNDTABLE_DATABASE__ACQUIRE_TIMEOUT_MS=1000 \
+		target/release/roundtable serve 2>/dev/null &
+	pids+=("$!")
+	sleep 1
+	: >"$work/answers"
+	local end=$((SECONDS + ${LOAD_SECONDS:-20}))
+	(
+		i=0
+		while [ "$SECONDS" -lt "$end" ]; do
+			i=$((i + 1))
+			for j in 1 2 3 4; do
+				email="restart-$i-$j@example.org"
+				code="$(curl -s -o /dev/null -m 5 -w '%{http_code} %{time_total}' \
+					--data-urlencode "email=$email" -d display_name=Load -d website= \
+					http://127.0.0.1:18103/c/restart/join)"
+				echo "$email $code" >>"$work/answers"
+			done &
+			wait
+		done
+	) &
+	local load=$!
+	sleep 5
+	DATABASE_URL=postgres://postgres@127.0.0.1:1/none ROUNDTABLE_DEV_DB_PORT=55439 "$ROOT/scripts/dev-db" stop >/dev/null
+	echo "restart: Postgres stopped" >&2
+	sleep 5
+	DATABASE_URL=postgres://postgres@127.0.0.1:1/none ROUNDTABLE_DEV_DB_PORT=55439 "$ROOT/scripts/dev-db" >/dev/null
+	echo "restart: Postgres back" >&2
+	wait "$load"
+	local ok unavailable other slowest lost
+	ok="$(awk '$2 == 200' "$work/answers" | wc -l)"
+	unavailable="$(awk '$2 == 503' "$work/answers" | wc -l)"
+	other="$(awk '$2 != 200 && $2 != 503' "$work/answers" | wc -l)"
+	slowest="$(awk '$2 == 503 { if ($3 > m) m = $3 } END { print m + 0 }' "$work/answers")"
+	awk '$2 == 200 { print $1 }' "$work/answers" | sort >"$work/acknowledged"
+	psql -X -q -At -d "$url" -c "SELECT email FROM members" | sort >"$work/stored"
+	lost="$(comm -23 "$work/acknowledged" "$work/stored" | wc -l)"
+	local recovered
+	recovered="$(tail -n 8 "$work/answers" | awk '$2 == 200' | wc -l)"
+	DATABASE_URL=postgres://postgres@127.0.0.1:1/none ROUNDTABLE_DEV_DB_PORT=55439 "$ROOT/scripts/dev-db" stop >/dev/null
+	printf 'restart: %s signups answered 200, %s answered 503 (slowest %ss), %s other, %s acknowledged but missing; %s of the last 8 succeeded\n' \
+		"$ok" "$unavailable" "$slowest" "$other" "$lost" "$recovered"
+	[ "$lost" -eq 0 ] && [ "$other" -eq 0 ] && [ "$unavailable" -gt 0 ] && [ "$recovered" -eq 8 ]
+}
+
 status=0
 case "$what" in
 kill | all) interrupt KILL || status=1 ;;&
 term | all) interrupt TERM || status=1 ;;&
 outage | all) smtp_outage || status=1 ;;&
-multi | all) multi || status=1 ;;
-kill | term | outage) ;;
+multi | all) multi || status=1 ;;&
+restart | all) db_restart || status=1 ;;
+kill | term | outage | multi) ;;
 *)
-	echo "usage: bench/chaos.sh [kill|term|outage|multi|all]" >&2
+	echo "usage: bench/chaos.sh [kill|term|outage|multi|restart|all]" >&2
 	exit 2
 	;;
 esac
