@@ -367,9 +367,7 @@ async fn magic_link_sign_in_works_once_and_the_cookie_is_locked_down() {
         .text()
         .await
         .unwrap();
-    let needle = "name=\"csrf\" content=\"";
-    let start = page.find(needle).unwrap() + needle.len();
-    let csrf = page[start..].split('"').next().unwrap().to_string();
+    let csrf = crate::helpers::csrf_in(&page);
     client
         .post(format!("{}/logout", app.address))
         .form(&[("csrf", csrf.as_str())])

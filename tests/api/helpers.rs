@@ -219,6 +219,13 @@ pub async fn spawn_with_pool(settings: Settings, pool: Pool, db_url: DatabaseUrl
     test_app
 }
 
+/// The CSRF token a dashboard page carries in its `<meta name="csrf">`.
+pub fn csrf_in(html: &str) -> String {
+    let needle = "name=\"csrf\" content=\"";
+    let start = html.find(needle).expect("a csrf meta tag") + needle.len();
+    html[start..].split('"').next().unwrap().to_string()
+}
+
 /// A signed-in dashboard user.
 pub struct Dashboard {
     pub client: reqwest::Client,
@@ -234,13 +241,7 @@ impl Dashboard {
             .send()
             .await
             .unwrap();
-        let status = res.status();
-        let headers = res.headers().clone();
-        Response {
-            status,
-            headers,
-            body: Value::String(res.text().await.unwrap()),
-        }
+        Response::text_of(res).await
     }
 
     /// POST a form; the CSRF token is added unless the form names one.
@@ -256,13 +257,7 @@ impl Dashboard {
             .send()
             .await
             .unwrap();
-        let status = res.status();
-        let headers = res.headers().clone();
-        Response {
-            status,
-            headers,
-            body: Value::String(res.text().await.unwrap()),
-        }
+        Response::text_of(res).await
     }
 }
 
@@ -336,6 +331,30 @@ pub struct Response {
 }
 
 impl Response {
+    /// The answer with its body as text (pages, CSV, calendars).
+    pub async fn text_of(res: reqwest::Response) -> Self {
+        let status = res.status();
+        let headers = res.headers().clone();
+        let body = Value::String(res.text().await.unwrap());
+        Self {
+            status,
+            body,
+            headers,
+        }
+    }
+
+    /// The answer with its body parsed as JSON when it is JSON.
+    pub async fn json_of(res: reqwest::Response) -> Self {
+        let status = res.status();
+        let headers = res.headers().clone();
+        let text = res.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Self {
+            status,
+            body,
+            headers,
+        }
+    }
     #[track_caller]
     pub fn expect(self, status: u16) -> Value {
         assert_eq!(
@@ -429,14 +448,7 @@ impl TestApp {
             req = req.form(form);
         }
         let res = req.send().await.expect("request failed");
-        let status = res.status();
-        let headers = res.headers().clone();
-        let text = res.text().await.unwrap();
-        Response {
-            status,
-            body: Value::String(text),
-            headers,
-        }
+        Response::text_of(res).await
     }
 
     /// A browser-like client signed in to the dashboard as `email` (who must be staff).
@@ -473,10 +485,7 @@ impl TestApp {
             .await
             .unwrap();
         assert_eq!(page.status(), 200);
-        let html = page.text().await.unwrap();
-        let needle = "name=\"csrf\" content=\"";
-        let start = html.find(needle).expect("a csrf meta tag") + needle.len();
-        let csrf = html[start..].split('"').next().unwrap().to_string();
+        let csrf = csrf_in(&page.text().await.unwrap());
         Dashboard {
             client,
             base: self.address.clone(),
@@ -536,15 +545,7 @@ impl TestApp {
             req = req.json(body);
         }
         let res = req.send().await.expect("request failed");
-        let status = res.status();
-        let headers = res.headers().clone();
-        let text = res.text().await.unwrap();
-        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Response {
-            status,
-            body,
-            headers,
-        }
+        Response::json_of(res).await
     }
 
     pub async fn get(&self, path: &str) -> Response {
@@ -583,15 +584,7 @@ impl TestApp {
             .send()
             .await
             .expect("request failed");
-        let status = res.status();
-        let headers = res.headers().clone();
-        let text = res.text().await.unwrap();
-        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Response {
-            status,
-            body,
-            headers,
-        }
+        Response::json_of(res).await
     }
 
     pub async fn create_circle(&self, body: Value) -> Value {
