@@ -271,7 +271,7 @@ impl FromRequest for Staff {
                 session.purge();
                 return Err(sign_in());
             };
-            if !member_queries::is_staff(&mut conn, member_id).await? {
+            if !m.organizer && !member_queries::is_staff(&mut conn, member_id).await? {
                 session.purge();
                 return Err(forbidden(
                     "You no longer organise or facilitate any circle.",
