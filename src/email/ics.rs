@@ -46,9 +46,38 @@ pub fn session_uid(session_id: uuid::Uuid, host: &str) -> String {
     format!("session-{session_id}@{host}")
 }
 
+/// Text as RFC 5545 allows it in a TEXT value: line breaks become LF (written as `\n`),
+/// other control characters, which the format forbids, are dropped, and so is whitespace at
+/// either end (calendar clients trim it when reading).
+pub fn text(value: &str) -> String {
+    value
+        .trim()
+        .replace("\r\n", "\n")
+        .chars()
+        .map(|c| if c == '\r' { '\n' } else { c })
+        .filter(|&c| c == '\n' || c == '\t' || !c.is_control())
+        .collect()
+}
+
+/// A person's name as a parameter value (`CN=`): parameters cannot hold double quotes or
+/// control characters at all, so quotes become apostrophes and line breaks spaces.
+pub fn parameter(value: &str) -> String {
+    value
+        .chars()
+        .map(|c| match c {
+            '"' => '\'',
+            '\r' | '\n' | '\t' => ' ',
+            c => c,
+        })
+        .filter(|c| !c.is_control())
+        .collect()
+}
+
 pub fn calendar(method: Method, events: &[CalendarEvent], stamp: DateTime<Utc>) -> String {
-    let mut cal = Calendar::new();
+    let mut cal = Calendar::empty();
+    cal.append_property(Property::new("VERSION", "2.0"));
     cal.append_property(Property::new("PRODID", "-//Roundtable//Circles//EN"));
+    cal.append_property(Property::new("CALSCALE", "GREGORIAN"));
     cal.append_property(Property::new("METHOD", method.as_str()));
     for e in events {
         let mut event = Event::new();
@@ -58,21 +87,21 @@ pub fn calendar(method: Method, events: &[CalendarEvent], stamp: DateTime<Utc>) 
             .timestamp(stamp)
             .starts(e.starts_at)
             .ends(e.ends_at)
-            .summary(&e.summary)
-            .description(&e.description);
+            .summary(&text(&e.summary))
+            .description(&text(&e.description));
         if let Some(location) = &e.location {
-            event.location(location);
+            event.location(&text(location));
         }
         if let Some(url) = &e.url {
             event.url(url);
         }
         let mut organizer = Property::new("ORGANIZER", format!("mailto:{}", e.organizer_email));
-        organizer.add_parameter("CN", &e.organizer_name);
+        organizer.add_parameter("CN", &parameter(&e.organizer_name));
         event.append_property(organizer);
         if let Some((name, email)) = &e.attendee {
             let mut attendee = Property::new("ATTENDEE", format!("mailto:{email}"));
             attendee
-                .add_parameter("CN", name)
+                .add_parameter("CN", &parameter(name))
                 .add_parameter("ROLE", "REQ-PARTICIPANT")
                 .add_parameter("RSVP", "FALSE");
             event.append_multi_property(attendee);
@@ -84,5 +113,81 @@ pub fn calendar(method: Method, events: &[CalendarEvent], stamp: DateTime<Utc>) 
         }
         cal.push(event.done());
     }
-    cal.to_string()
+    fold(&cal.to_string())
+}
+
+/// Content lines of at most 75 octets (RFC 5545 §3.1), continued after CRLF and a space,
+/// never splitting a character. `icalendar`'s own folding lets the last piece of a long line
+/// reach 76 octets, so its output is unfolded and folded again here.
+fn fold(calendar: &str) -> String {
+    const LIMIT: usize = 75;
+    let unfolded = calendar.replace("\r\n ", "");
+    let mut out = String::with_capacity(unfolded.len() + unfolded.len() / 25);
+    for line in unfolded.split_terminator("\r\n") {
+        let mut rest = line;
+        let mut room = LIMIT;
+        while rest.len() > room {
+            let mut cut = room;
+            while !rest.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            out.push_str(&rest[..cut]);
+            out.push_str("\r\n ");
+            rest = &rest[cut..];
+            room = LIMIT - 1;
+        }
+        out.push_str(rest);
+        out.push_str("\r\n");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(summary: &str, organizer: &str) -> CalendarEvent {
+        let start = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        CalendarEvent {
+            uid: "session-1@roundtable.example".into(),
+            sequence: 0,
+            starts_at: start,
+            ends_at: start + chrono::Duration::hours(1),
+            summary: summary.into(),
+            description: String::new(),
+            location: None,
+            url: None,
+            organizer_name: organizer.into(),
+            organizer_email: "circles@roundtable.example".into(),
+            attendee: None,
+            cancelled: false,
+        }
+    }
+
+    #[test]
+    fn long_lines_fold_at_75_octets_on_character_boundaries() {
+        // Two-byte characters: icalendar alone wrote a last piece of 76 octets here.
+        let summary = "é".repeat(100);
+        let ics = calendar(Method::Request, &[event(&summary, "Ada")], Utc::now());
+        for line in ics.split_terminator("\r\n") {
+            assert!(line.len() <= 75, "{} octets: {line:?}", line.len());
+        }
+        let unfolded = ics.replace("\r\n ", "");
+        assert!(unfolded.contains(&format!("\r\nSUMMARY:{summary}\r\n")));
+    }
+
+    #[test]
+    fn one_prodid_and_no_control_characters() {
+        let ics = calendar(
+            Method::Request,
+            &[event(" Week 1\r\nChapter\u{c} 2 ", "Ada \"the\" Reader\n")],
+            Utc::now(),
+        );
+        assert_eq!(ics.matches("PRODID:").count(), 1, "{ics}");
+        assert!(ics.contains("SUMMARY:Week 1\\nChapter 2\r\n"), "{ics}");
+        assert!(
+            ics.contains("ORGANIZER;CN=Ada 'the' Reader :mailto:"),
+            "{ics}"
+        );
+    }
 }

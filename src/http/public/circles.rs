@@ -79,10 +79,11 @@ struct SessionLine {
     cancelled: bool,
 }
 
-#[derive(Default)]
-struct JoinErrors {
-    display_name: Option<String>,
-    email: Option<String>,
+/// Why a signup form was refused, field by field, in words shown next to the field.
+#[derive(Debug, Default)]
+pub struct JoinErrors {
+    pub display_name: Option<String>,
+    pub email: Option<String>,
 }
 
 impl JoinErrors {
@@ -94,14 +95,48 @@ impl JoinErrors {
 #[derive(Debug, Default, Deserialize)]
 pub struct JoinForm {
     #[serde(default)]
-    display_name: String,
+    pub display_name: String,
     #[serde(default)]
-    email: String,
+    pub email: String,
     #[serde(default)]
-    timezone: String,
+    pub timezone: String,
     /// Hidden from people; bots fill it in.
     #[serde(default)]
-    website: String,
+    pub website: String,
+}
+
+/// A signup form that passed its checks.
+#[derive(Debug)]
+pub struct Signup {
+    pub name: DisplayName,
+    pub email: EmailAddress,
+    /// The browser's zone when it sent a known one; an unknown zone is ignored, not refused.
+    pub timezone: Option<&'static str>,
+    /// The hidden field was filled in: answered like everyone else, and nothing happens.
+    pub from_bot: bool,
+}
+
+impl JoinForm {
+    /// Check every field at once, so the page can show all of its errors together.
+    pub fn check(&self) -> Result<Signup, JoinErrors> {
+        match (
+            DisplayName::parse(&self.display_name),
+            EmailAddress::parse(&self.email),
+        ) {
+            (Ok(name), Ok(email)) => Ok(Signup {
+                name,
+                email,
+                timezone: Timezone::parse(&self.timezone).ok().map(|t| t.name()),
+                from_bot: !self.website.trim().is_empty(),
+            }),
+            (name, email) => Err(JoinErrors {
+                display_name: name.err().map(|e| format!("Your name {}.", e.message)),
+                email: email
+                    .err()
+                    .map(|e| format!("The email address {}.", e.message)),
+            }),
+        }
+    }
 }
 
 #[derive(Template)]
@@ -249,19 +284,19 @@ pub async fn join(
     let mut conn = state.pool.get().await?;
     let circle = public_circle(&mut conn, &slug).await?;
 
-    let name = DisplayName::parse(&form.display_name);
-    let email = EmailAddress::parse(&form.email);
-    if name.is_err() || email.is_err() {
-        let errors = JoinErrors {
-            display_name: name.err().map(|e| format!("Your name {}.", e.message)),
-            email: email
-                .err()
-                .map(|e| format!("The email address {}.", e.message)),
-        };
-        let page = circle_page(&mut conn, &req, circle, form, errors).await?;
-        return render_status(StatusCode::UNPROCESSABLE_ENTITY, page);
-    }
-    let (name, email) = (name.expect("checked above"), email.expect("checked above"));
+    let signup = match form.check() {
+        Ok(signup) => signup,
+        Err(errors) => {
+            let page = circle_page(&mut conn, &req, circle, form, errors).await?;
+            return render_status(StatusCode::UNPROCESSABLE_ENTITY, page);
+        }
+    };
+    let Signup {
+        name,
+        email,
+        timezone,
+        from_bot,
+    } = signup;
     let answer = MessagePage {
         title: "Check your email".into(),
         paragraphs: vec![
@@ -278,7 +313,7 @@ pub async fn join(
         )),
     };
     // Bots fill in the hidden field; they get the same answer and nothing happens.
-    if !form.website.trim().is_empty() {
+    if from_bot {
         return render(answer);
     }
     state
@@ -289,7 +324,6 @@ pub async fn join(
             hour,
         )
         .map_err(AppError::TooManyRequests)?;
-    let timezone = Timezone::parse(&form.timezone).ok().map(|t| t.name());
     let circle_id = circle.id;
     conn.transaction::<_, AppError, _>(async |conn| {
         crate::db::memberships::sign_up(conn, circle_id, &email, &name, timezone).await

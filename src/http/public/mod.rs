@@ -3,7 +3,7 @@
 //! each link carries a signed token for the one thing it allows. GET never changes state.
 
 mod calendar;
-mod circles;
+pub mod circles;
 mod confirm;
 mod me;
 mod reflect;
@@ -243,26 +243,45 @@ pub async fn holder(
     purpose: Purpose,
 ) -> Result<(Claims, Member), PageError> {
     let claims = state.links.keys().verify(token, purpose, Utc::now())?;
-    let member = members::find(conn, MemberId(claims.member))
-        .await?
-        .ok_or_else(|| PageError::gone("This link belongs to an account that no longer exists."))?;
-    if member.token_version.max(0) as u32 != claims.token_version {
+    let member = members::find(conn, MemberId(claims.member)).await?;
+    let member = current_link(&claims, member, |m| m.token_version)?;
+    Ok((claims, member))
+}
+
+/// Whether a verified link still works: its member was `found` and has not revoked their
+/// links (bumped `version`) since it was issued.
+pub fn current_link<T>(
+    claims: &Claims,
+    found: Option<T>,
+    version: impl Fn(&T) -> i32,
+) -> Result<T, PageError> {
+    let Some(found) = found else {
+        return Err(PageError::gone(
+            "This link belongs to an account that no longer exists.",
+        ));
+    };
+    if version(&found).max(0) as u32 != claims.token_version {
         return Err(PageError::gone(
             "This link was replaced by a newer one. Use the latest email, or ask for a fresh link from your personal page.",
         ));
     }
-    Ok((claims, member))
+    Ok(found)
+}
+
+/// The zone to show times in: a member's own zone when set, else the browser's (`tz`
+/// cookie), else the fallback (the circle's or session's).
+pub fn zone_for(req: &HttpRequest, member_zone: Option<&str>, fallback: &str) -> Tz {
+    member_zone
+        .and_then(|z| z.parse().ok())
+        .or_else(|| req.cookie("tz").and_then(|c| c.value().parse().ok()))
+        .or_else(|| fallback.parse().ok())
+        .unwrap_or(chrono_tz::UTC)
 }
 
 /// The zone to show times in: the member's, else the browser's (`tz` cookie), else the
 /// fallback (the circle's or session's).
 pub fn viewer_zone(req: &HttpRequest, member: Option<&Member>, fallback: &str) -> Tz {
-    member
-        .and_then(|m| m.timezone.as_deref())
-        .and_then(|z| z.parse().ok())
-        .or_else(|| req.cookie("tz").and_then(|c| c.value().parse().ok()))
-        .or_else(|| fallback.parse().ok())
-        .unwrap_or(chrono_tz::UTC)
+    zone_for(req, member.and_then(|m| m.timezone.as_deref()), fallback)
 }
 
 /// "Thursday 4 March 2027, 19:00–20:30 (Europe/London)".
