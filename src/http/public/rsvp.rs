@@ -6,10 +6,10 @@ use askama::Template;
 use chrono::Utc;
 use serde::Deserialize;
 
-use super::{holder, render, viewer_zone, when, PageError, PageResult};
-use crate::db::{circles, members, memberships, readings, rsvps, sessions};
+use super::{current_link, holder, render, when, zone_for, PageError, PageResult};
+use crate::db::{memberships, rsvps, sessions};
 use crate::domain::tokens::Purpose;
-use crate::domain::{MembershipState, RsvpResponse, SessionId, SessionStatus};
+use crate::domain::{MemberId, MembershipState, RsvpResponse, SessionId, SessionStatus};
 use crate::error::AppError;
 use crate::http::AppState;
 
@@ -56,39 +56,38 @@ async fn page(
     preselect: Option<RsvpResponse>,
     saved: Option<String>,
 ) -> Result<RsvpPage, PageError> {
+    // One statement for the whole page: this is the page most members open from email.
+    let claims = state
+        .links
+        .keys()
+        .verify(token, Purpose::Rsvp, Utc::now())?;
     let mut conn = state.pool.get().await?;
-    let (claims, member) = holder(state, &mut conn, token, Purpose::Rsvp).await?;
-    let session = sessions::find(&mut conn, SessionId(claims.object))
-        .await?
-        .ok_or_else(PageError::not_found)?;
-    let circle = circles::find(&mut conn, session.circle_id)
-        .await?
-        .ok_or_else(PageError::not_found)?;
-    let current = rsvps::find(&mut conn, session.id, member.id)
-        .await?
-        .and_then(|r| r.response);
-    let reading = match session.reading_id {
-        Some(r) => readings::find_in_circle(&mut conn, circle.id, r)
-            .await?
-            .map(|r| r.title),
-        None => None,
+    let view =
+        rsvps::link_view(&mut conn, MemberId(claims.member), SessionId(claims.object)).await?;
+    drop(conn);
+    let view = current_link(&claims, view, |v| v.token_version)?;
+    let (Some(circle_name), Some(starts_at), Some(ends_at), Some(session_zone), Some(status)) = (
+        view.circle_name,
+        view.starts_at,
+        view.ends_at,
+        view.session_timezone,
+        view.status,
+    ) else {
+        return Err(PageError::not_found());
     };
-    let facilitator = match session.facilitator_id {
-        Some(f) => members::find(&mut conn, f).await?.map(|m| m.display_name),
-        None => None,
-    };
-    let zone = viewer_zone(req, Some(&member), &session.timezone);
+    let current = view.response;
+    let zone = zone_for(req, view.member_timezone.as_deref(), &session_zone);
     let highlighted = preselect.or(current);
     Ok(RsvpPage {
-        circle_name: circle.name,
-        member_name: member.display_name,
-        when: when(session.starts_at, session.ends_at, zone),
-        location: session.location,
-        reading,
-        facilitator,
+        circle_name,
+        member_name: view.member_name,
+        when: when(starts_at, ends_at, zone),
+        location: view.location,
+        reading: view.reading,
+        facilitator: view.facilitator,
         current_label: label(current).to_string(),
-        cancelled: session.status == SessionStatus::Cancelled,
-        closed: session.starts_at <= Utc::now(),
+        cancelled: status == SessionStatus::Cancelled,
+        closed: starts_at <= Utc::now(),
         choices: [RsvpResponse::Yes, RsvpResponse::Maybe, RsvpResponse::No]
             .into_iter()
             .map(|r| (r.as_str(), label(Some(r)), highlighted == Some(r)))
