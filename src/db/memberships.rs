@@ -583,61 +583,37 @@ pub async fn roster_page(
     page: i64,
     per_page: i64,
 ) -> diesel::QueryResult<(Vec<RosterEntry>, i64)> {
+    // `roster_rank` is NULL exactly for people who left (see its migration).
     let total: i64 = memberships::table
         .filter(memberships::circle_id.eq(circle))
-        .filter(memberships::state.ne(MembershipState::Left))
+        .filter(memberships::roster_rank.is_not_null())
         .count()
         .get_result(conn)
         .await?;
-    // Order and cut the page on memberships alone, then fetch names for those rows only:
-    // sorting a large circle's joined rows cost several times more.
-    let rows = diesel::sql_query(
-        "WITH page AS ( \
-           SELECT member_id, role, state, waitlist_position, joined_at, \
-                  CASE WHEN role = 'facilitator' THEN 0 WHEN state = 'active' THEN 1 \
-                       WHEN state = 'waitlisted' THEN 2 ELSE 3 END AS rank \
-           FROM memberships WHERE circle_id = $1 AND state <> 'left' \
-           ORDER BY rank, waitlist_position, joined_at, member_id LIMIT $2 OFFSET $3) \
-         SELECT p.member_id, m.email, m.display_name, p.role, p.state, p.waitlist_position, p.joined_at \
-         FROM page p JOIN members m ON m.id = p.member_id \
-         ORDER BY p.rank, p.waitlist_position, p.joined_at, p.member_id",
-    )
-    .bind::<diesel::sql_types::Uuid, _>(circle.0)
-    .bind::<diesel::sql_types::BigInt, _>(per_page)
-    .bind::<diesel::sql_types::BigInt, _>((page.max(1) - 1) * per_page)
-    .load::<RosterRow>(conn)
-    .await?;
-    Ok((rows.into_iter().map(RosterEntry::from).collect(), total))
-}
-
-#[derive(diesel::QueryableByName)]
-struct RosterRow {
-    #[diesel(sql_type = diesel::sql_types::Uuid)]
-    member_id: MemberId,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    email: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    display_name: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    role: MembershipRole,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    state: MembershipState,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Integer>)]
-    waitlist_position: Option<i32>,
-    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
-    joined_at: DateTime<Utc>,
-}
-
-impl From<RosterRow> for RosterEntry {
-    fn from(r: RosterRow) -> Self {
-        Self {
-            member_id: r.member_id,
-            email: r.email,
-            display_name: r.display_name,
-            role: r.role,
-            state: r.state,
-            waitlist_position: r.waitlist_position,
-            joined_at: r.joined_at,
-        }
-    }
+    // Facilitators, seated members, the waitlist in order, then the unconfirmed: the stored
+    // `roster_rank` and its index give this order without sorting the circle.
+    let rows = memberships::table
+        .inner_join(members_t::table)
+        .filter(memberships::circle_id.eq(circle))
+        .filter(memberships::roster_rank.is_not_null())
+        .order((
+            memberships::roster_rank,
+            memberships::waitlist_position,
+            memberships::joined_at,
+            memberships::member_id,
+        ))
+        .limit(per_page)
+        .offset((page.max(1) - 1) * per_page)
+        .select((
+            memberships::member_id,
+            members_t::email,
+            members_t::display_name,
+            memberships::role,
+            memberships::state,
+            memberships::waitlist_position,
+            memberships::joined_at,
+        ))
+        .load(conn)
+        .await?;
+    Ok((rows, total))
 }

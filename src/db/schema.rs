@@ -46,6 +46,7 @@ diesel::table! {
         waitlist_position -> Nullable<Int4>,
         joined_at -> Timestamptz,
         updated_at -> Timestamptz,
+        roster_rank -> Nullable<Int2>,
     }
 }
 

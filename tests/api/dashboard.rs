@@ -732,3 +732,54 @@ async fn organisers_manage_api_tokens_shown_once() {
         .await;
     assert_eq!(after.status, 401, "a revoked token no longer works");
 }
+
+#[tokio::test]
+async fn the_roster_lists_facilitators_members_the_waitlist_in_order_then_the_unconfirmed() {
+    let app = spawn_app().await;
+    let circle = app
+        .create_circle(json!({ "name": "Order", "timezone": "UTC" }))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut conn = app.conn().await;
+    // Inserted in the opposite of the expected order, with joined_at rising, so neither
+    // insertion order nor join time alone would give the right answer.
+    diesel::sql_query(format!(
+        "WITH m AS (INSERT INTO members (id, email, display_name) VALUES \
+            (gen_random_uuid(), 'p@example.org', 'Pending Pat'), \
+            (gen_random_uuid(), 'w2@example.org', 'Second Waiting'), \
+            (gen_random_uuid(), 'w1@example.org', 'First Waiting'), \
+            (gen_random_uuid(), 'a@example.org', 'Active Ash'), \
+            (gen_random_uuid(), 'l@example.org', 'Left Lee'), \
+            (gen_random_uuid(), 'f@example.org', 'Facilitator Fay') RETURNING id, email) \
+         INSERT INTO memberships (circle_id, member_id, role, state, waitlist_position, joined_at) \
+         SELECT '{circle}', id, CASE WHEN email = 'f@example.org' THEN 'facilitator' ELSE 'member' END, \
+                CASE email WHEN 'p@example.org' THEN 'pending' WHEN 'l@example.org' THEN 'left' \
+                           WHEN 'w1@example.org' THEN 'waitlisted' WHEN 'w2@example.org' THEN 'waitlisted' \
+                           ELSE 'active' END, \
+                CASE email WHEN 'w1@example.org' THEN 1 WHEN 'w2@example.org' THEN 2 END, \
+                now() + (CASE email WHEN 'p@example.org' THEN 1 WHEN 'w2@example.org' THEN 2 \
+                    WHEN 'w1@example.org' THEN 3 WHEN 'a@example.org' THEN 4 ELSE 5 END) * interval '1 minute' \
+         FROM m"
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let o = app.dashboard_as("organiser@example.org").await;
+    let page = o.get(&format!("/dashboard/circles/{circle}/members")).await;
+    assert_eq!(page.status, 200);
+    let html = page.text();
+    let at = |name: &str| html.find(name).unwrap_or_else(|| panic!("{name} missing"));
+    let order = [
+        "Facilitator Fay",
+        "Active Ash",
+        "First Waiting",
+        "Second Waiting",
+        "Pending Pat",
+    ];
+    for pair in order.windows(2) {
+        assert!(at(pair[0]) < at(pair[1]), "{} before {}", pair[0], pair[1]);
+    }
+    assert!(!html.contains("Left Lee"), "people who left are not listed");
+}

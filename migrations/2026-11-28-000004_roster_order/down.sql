@@ -1,0 +1,2 @@
+DROP INDEX memberships_roster_idx;
+ALTER TABLE memberships DROP COLUMN roster_rank;
