@@ -8,8 +8,10 @@
 #   restart Postgres (a private cluster from scripts/dev-db) is stopped for a few seconds
 #           during a signup load: 503s meanwhile, recovery without restarting the service,
 #           and every signup that was answered 200 is in the database
-# Usage: bench/chaos.sh [kill|term|outage|multi|restart|all]. Needs the release binaries (bench/run builds
-# them) and a Postgres from scripts/dev-db. Exits non-zero when a promise is broken.
+# Usage: bench/chaos.sh [kill|term|outage|multi|restart|all]. Builds the release binaries
+# (CHAOS_PROFILE=debug uses the debug ones, as CI does) and uses a Postgres from scripts/dev-db.
+# Sizes: MESSAGES (default 5000), STOPS (worker stops, default 8), OUTAGE (seconds, default 30).
+# Exits non-zero when a promise is broken.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -27,7 +29,14 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
-cargo build --release --locked --bin roundtable --bin roundtable-bench >&2
+stops_wanted="${STOPS:-8}"
+profile="${CHAOS_PROFILE:-release}"
+if [ "$profile" = release ]; then
+	cargo build --release --locked --bin roundtable --bin roundtable-bench >&2
+else
+	cargo build --locked --bin roundtable --bin roundtable-bench >&2
+fi
+bin="target/$profile"
 
 export ROUNDTABLE_PROFILE=production
 export ROUNDTABLE_DATABASE__URL="$db_url"
@@ -44,7 +53,7 @@ sql() { psql -X -q -At -d "$db_url" -c "$1"; }
 
 prepare() { # a circle of $messages members and one session whose invitations are queued
 	psql -X -q -d "$server" -c "DROP DATABASE IF EXISTS roundtable_chaos WITH (FORCE)" -c "CREATE DATABASE roundtable_chaos"
-	target/release/roundtable migrate 2>/dev/null
+	"$bin"/roundtable migrate 2>/dev/null
 	sql "INSERT INTO circles (id, slug, name, timezone) VALUES ('00000000-0000-7000-8000-00000000000c', 'chaos', 'Chaos', 'UTC')"
 	sql "WITH m AS (INSERT INTO members (id, email, display_name) SELECT gen_random_uuid(), 'm' || i || '@example.org', 'Member ' || i FROM generate_series(1, $messages) i RETURNING id)
 	     INSERT INTO memberships (circle_id, member_id, state) SELECT '00000000-0000-7000-8000-00000000000c', id, 'active' FROM m"
@@ -56,7 +65,7 @@ prepare() { # a circle of $messages members and one session whose invitations ar
 }
 
 start_sink() {
-	target/release/roundtable-bench sink --listen "127.0.0.1:$port" --log "$work/sink.log" 2>/dev/null &
+	"$bin"/roundtable-bench sink --listen "127.0.0.1:$port" --log "$work/sink.log" 2>/dev/null &
 	sink=$!
 	pids+=("$sink")
 	sleep 0.3
@@ -91,8 +100,8 @@ interrupt() { # signal: start workers, stop them with the signal at random momen
 	prepare
 	start_sink
 	local deadline=$((SECONDS + 300))
-	while [ "$(pending)" -gt 0 ] && [ "$stops" -lt 8 ] && [ "$SECONDS" -lt "$deadline" ]; do
-		target/release/roundtable worker 2>/dev/null &
+	while [ "$(pending)" -gt 0 ] && [ "$stops" -lt "$stops_wanted" ] && [ "$SECONDS" -lt "$deadline" ]; do
+		"$bin"/roundtable worker 2>/dev/null &
 		local worker=$!
 		pids+=("$worker")
 		sleep "0.$((RANDOM % 9 + 1))"
@@ -100,7 +109,7 @@ interrupt() { # signal: start workers, stop them with the signal at random momen
 		wait "$worker" 2>/dev/null || true
 		stops=$((stops + 1))
 	done
-	target/release/roundtable worker 2>/dev/null &
+	"$bin"/roundtable worker 2>/dev/null &
 	local worker=$!
 	pids+=("$worker")
 	while [ "$(pending)" -gt 0 ] && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.5; done
@@ -117,7 +126,7 @@ interrupt() { # signal: start workers, stop them with the signal at random momen
 smtp_outage() {
 	prepare
 	start_sink
-	target/release/roundtable worker 2>/dev/null &
+	"$bin"/roundtable worker 2>/dev/null &
 	local worker=$!
 	pids+=("$worker")
 	sleep 1
@@ -137,15 +146,15 @@ multi() {
 	prepare
 	start_sink
 	local token
-	target/release/roundtable admin create-organizer --email chaos@example.org 2>/dev/null
-	token="$(target/release/roundtable admin create-token --email chaos@example.org --name chaos 2>/dev/null)"
+	"$bin"/roundtable admin create-organizer --email chaos@example.org 2>/dev/null
+	token="$("$bin"/roundtable admin create-token --email chaos@example.org --name chaos 2>/dev/null)"
 	sql "INSERT INTO circles (id, slug, name, timezone, capacity) VALUES ('00000000-0000-7000-8000-00000000000d', 'multi', 'Multi', 'UTC', 10)"
 	for p in 18101 18102; do
-		ROUNDTABLE_HTTP__BIND="127.0.0.1:$p" ROUNDTABLE_WORKER__ENABLED=false target/release/roundtable serve 2>/dev/null &
+		ROUNDTABLE_HTTP__BIND="127.0.0.1:$p" ROUNDTABLE_WORKER__ENABLED=false "$bin"/roundtable serve 2>/dev/null &
 		pids+=("$!")
 	done
 	for _ in 1 2 3; do
-		target/release/roundtable worker 2>/dev/null &
+		"$bin"/roundtable worker 2>/dev/null &
 		pids+=("$!")
 	done
 	sleep 1
@@ -175,11 +184,11 @@ db_restart() {
 	private="$(DATABASE_URL=postgres://postgres@127.0.0.1:1/none ROUNDTABLE_DEV_DB_PORT=55439 "$ROOT/scripts/dev-db")"
 	local url="${private%/*}/roundtable_restart"
 	psql -X -q -d "$private" -c "DROP DATABASE IF EXISTS roundtable_restart WITH (FORCE)"
-	ROUNDTABLE_DATABASE__URL="$url" target/release/roundtable migrate 2>/dev/null
+	ROUNDTABLE_DATABASE__URL="$url" "$bin"/roundtable migrate 2>/dev/null
 	psql -X -q -d "$url" -c "INSERT INTO circles (id, slug, name, timezone) VALUES (gen_random_uuid(), 'restart', 'Restart', 'UTC')"
 	ROUNDTABLE_DATABASE__URL="$url" ROUNDTABLE_HTTP__BIND=127.0.0.1:18103 ROUNDTABLE_WORKER__ENABLED=false \
 		ROUNDTABLE_LIMITS__SIGNUPS_PER_IP_PER_HOUR=100000000 ROUNDTABLE_DATABASE__ACQUIRE_TIMEOUT_MS=1000 \
-		target/release/roundtable serve 2>/dev/null &
+		"$bin"/roundtable serve 2>/dev/null &
 	pids+=("$!")
 	sleep 1
 	: >"$work/answers"

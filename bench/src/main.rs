@@ -2,7 +2,9 @@
 //!
 //! `roundtable-bench queue` drains no-op jobs and reports jobs/s; `roundtable-bench mail`
 //! sends session invitations with calendar parts to an SMTP sink and reports messages/s.
-//! Both print one JSON line of results at the end, for bench/run to collect.
+//! `roundtable-bench queue-latency` enqueues no-op jobs at a steady rate while a worker runs
+//! and reports how long jobs waited. Each prints one JSON line of results at the end, for
+//! bench/run to collect.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -52,6 +54,14 @@ async fn main() -> anyhow::Result<()> {
     settings.worker.concurrency = arg(&args, "--concurrency", "32").parse()?;
     match what.as_str() {
         "queue" => queue(&settings, arg(&args, "--jobs", "100000").parse()?).await,
+        "queue-latency" => {
+            queue_latency(
+                &settings,
+                arg(&args, "--rate", "2000").parse()?,
+                arg(&args, "--seconds", "10").parse()?,
+            )
+            .await
+        }
         "mail" => {
             let smtp = match arg(&args, "--smtp", "").as_str() {
                 "" => start_sink().await?,
@@ -60,7 +70,7 @@ async fn main() -> anyhow::Result<()> {
             mail(&mut settings, arg(&args, "--messages", "10000").parse()?, &smtp).await
         }
         _ => anyhow::bail!(
-            "usage: roundtable-bench queue [--jobs N] | mail [--messages N] [--smtp URL] [--concurrency N] | sink --listen ADDR --log FILE"
+            "usage: roundtable-bench queue [--jobs N] | queue-latency [--rate N] [--seconds N] | mail [--messages N] [--smtp URL] [--concurrency N] | sink --listen ADDR --log FILE"
         ),
     }
 }
@@ -153,6 +163,52 @@ async fn queue(settings: &Settings, jobs: i64) -> anyhow::Result<()> {
         "{}",
         serde_json::json!({ "bench": "queue", "jobs": jobs, "seconds": elapsed.as_secs_f64(), "jobs_per_second": rate,
                              "concurrency": settings.worker.concurrency, "peak_rss_mb": peak_rss_mb() })
+    );
+    Ok(())
+}
+
+/// Jobs arrive at `rate` per second (a batch every 10 ms, as a busy service enqueues them)
+/// while a worker runs; the wait is from enqueue to done. A no-op job is done as soon as it
+/// starts, so this bounds enqueue-to-start from above (completions are written in batches).
+async fn queue_latency(settings: &Settings, rate: i64, seconds: i64) -> anyhow::Result<()> {
+    let pool = roundtable::db::build_pool(&settings.database)?;
+    let (mailer, _) = Mailer::memory();
+    let ctx = JobContext::new(settings, pool, Arc::new(mailer))?;
+    let total = rate * seconds;
+    let producer = {
+        let url = settings.database.url.clone();
+        tokio::spawn(async move {
+            let mut conn = AsyncPgConnection::establish(url.expose()).await?;
+            let per_tick = (rate / 100).max(1);
+            let mut tick = tokio::time::interval(Duration::from_millis(10));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+            let mut sent = 0;
+            while sent < total {
+                tick.tick().await;
+                let n = per_tick.min(total - sent);
+                // clock_timestamp(): the moment of this insert, not of the transaction start.
+                diesel::sql_query(format!(
+                    "INSERT INTO jobs (id, kind, payload, created_at) SELECT gen_random_uuid(), 'noop', '{{}}', clock_timestamp() FROM generate_series(1, {n})"
+                ))
+                .execute(&mut conn)
+                .await?;
+                sent += n;
+            }
+            anyhow::Ok(())
+        })
+    };
+    let elapsed = run_worker_until(settings, ctx, total).await?;
+    producer.await??;
+    let mut conn = AsyncPgConnection::establish(settings.database.url.expose()).await?;
+    let (p50, p99) = start_latency(&mut conn).await?;
+    println!(
+        "queue-latency: {total} no-op jobs enqueued at {rate}/s over {:.1} s; enqueue-to-done p50 {p50:.1} ms, p99 {p99:.1} ms",
+        elapsed.as_secs_f64()
+    );
+    println!(
+        "{}",
+        serde_json::json!({ "bench": "queue-latency", "rate": rate, "jobs": total,
+                             "enqueue_to_done_p50_ms": p50, "enqueue_to_done_p99_ms": p99 })
     );
     Ok(())
 }
