@@ -50,13 +50,13 @@ pub fn session_uid(session_id: uuid::Uuid, host: &str) -> String {
 /// other control characters, which the format forbids, are dropped, and so is whitespace at
 /// either end (calendar clients trim it when reading).
 pub fn text(value: &str) -> String {
-    value
-        .trim()
+    let kept: String = value
         .replace("\r\n", "\n")
         .chars()
         .map(|c| if c == '\r' { '\n' } else { c })
         .filter(|&c| c == '\n' || c == '\t' || !c.is_control())
-        .collect()
+        .collect();
+    kept.trim().to_string()
 }
 
 /// A person's name as a parameter value (`CN=`): parameters cannot hold double quotes or
@@ -180,7 +180,7 @@ mod tests {
     fn one_prodid_and_no_control_characters() {
         let ics = calendar(
             Method::Request,
-            &[event(" Week 1\r\nChapter\u{c} 2 ", "Ada \"the\" Reader\n")],
+            &[event(" Week 1\r\nChapter\u{c} 2 \u{1}", "Ada \"the\" Reader\n")],
             Utc::now(),
         );
         assert_eq!(ics.matches("PRODID:").count(), 1, "{ics}");
