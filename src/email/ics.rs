@@ -180,7 +180,10 @@ mod tests {
     fn one_prodid_and_no_control_characters() {
         let ics = calendar(
             Method::Request,
-            &[event(" Week 1\r\nChapter\u{c} 2 \u{1}", "Ada \"the\" Reader\n")],
+            &[event(
+                " Week 1\r\nChapter\u{c} 2 \u{1}",
+                "Ada \"the\" Reader\n",
+            )],
             Utc::now(),
         );
         assert_eq!(ics.matches("PRODID:").count(), 1, "{ics}");
