@@ -308,6 +308,25 @@ pub async fn set_role(
     .await
 }
 
+/// What a roster row reads: the membership and the person's name and address.
+const ROSTER_COLUMNS: (
+    memberships::member_id,
+    members_t::email,
+    members_t::display_name,
+    memberships::role,
+    memberships::state,
+    memberships::waitlist_position,
+    memberships::joined_at,
+) = (
+    memberships::member_id,
+    members_t::email,
+    members_t::display_name,
+    memberships::role,
+    memberships::state,
+    memberships::waitlist_position,
+    memberships::joined_at,
+);
+
 /// A page of a circle's roster, ordered by member id, optionally in one state.
 pub async fn roster(
     conn: &mut AsyncPgConnection,
@@ -319,15 +338,7 @@ pub async fn roster(
     let mut query = memberships::table
         .inner_join(members_t::table)
         .filter(memberships::circle_id.eq(circle))
-        .select((
-            memberships::member_id,
-            members_t::email,
-            members_t::display_name,
-            memberships::role,
-            memberships::state,
-            memberships::waitlist_position,
-            memberships::joined_at,
-        ))
+        .select(ROSTER_COLUMNS)
         .order(memberships::member_id)
         .limit(limit)
         .into_boxed();
@@ -604,15 +615,7 @@ pub async fn roster_page(
         ))
         .limit(per_page)
         .offset((page.max(1) - 1) * per_page)
-        .select((
-            memberships::member_id,
-            members_t::email,
-            members_t::display_name,
-            memberships::role,
-            memberships::state,
-            memberships::waitlist_position,
-            memberships::joined_at,
-        ))
+        .select(ROSTER_COLUMNS)
         .load(conn)
         .await?;
     Ok((rows, total))
