@@ -34,7 +34,8 @@ profile="${CHAOS_PROFILE:-release}"
 if [ "$profile" = release ]; then
 	cargo build --release --locked --bin roundtable --bin roundtable-bench >&2
 else
-	cargo build --locked --bin roundtable --bin roundtable-bench >&2
+	# The binaries as the test suite builds them (same features), so CI reuses its build.
+	cargo test --locked --all-targets --no-run >&2
 fi
 bin="target/$profile"
 
