@@ -96,6 +96,7 @@ impl Application {
                     token_key.expose(),
                     https,
                 ))
+                .wrap_fn(http::dashboard::same_origin_referrer)
                 .wrap(http::security_headers(https))
                 .wrap_fn(http::record_metrics)
                 .wrap(TracingLogger::default())

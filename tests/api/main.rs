@@ -14,3 +14,4 @@ mod operations;
 mod public;
 mod schema;
 mod sessions;
+mod trust;

@@ -33,12 +33,24 @@ pub struct LoginQuery {
     next: Option<String>,
 }
 
-/// Only paths on this site are followed after sign-in.
+/// Only dashboard paths on this site, written in plain URL characters, are followed after
+/// sign-in; anything else goes to the dashboard's home.
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with("/dashboard") && !n.starts_with("//") => n.to_string(),
+        Some(n)
+            if n.starts_with("/dashboard")
+                && !n.starts_with("//")
+                && n.bytes().all(|b| b.is_ascii_graphic()) =>
+        {
+            n.to_string()
+        }
         _ => "/dashboard".to_string(),
     }
+}
+
+/// A `next` that carries control characters was made by hand, not by our pages.
+fn has_control_characters(next: Option<&str>) -> bool {
+    next.is_some_and(|n| n.chars().any(char::is_control))
 }
 
 pub async fn form(query: web::Query<LoginQuery>) -> DashResult {
@@ -170,6 +182,19 @@ pub async fn sign_in(
     token: web::Path<String>,
     form: web::Form<SignInForm>,
 ) -> DashResult {
+    // Checked before the link is used up: a refused request leaves it working.
+    if !super::same_origin(&req) {
+        return Err(super::forbidden(
+            "This sign-in came from another site, so it was refused. Open the link from your email again.",
+        ));
+    }
+    if has_control_characters(form.next.as_deref()) {
+        return Err(DashError::Page(PageError::new(
+            StatusCode::BAD_REQUEST,
+            "That sign-in form could not be read",
+            "Open the link from your email again; nothing was used up.",
+        )));
+    }
     let mut conn = state.pool.get().await?;
     let member = logins::consume(&mut conn, &hash_token(&token))
         .await?

@@ -178,9 +178,9 @@ pub struct Staff {
     pub csrf: String,
 }
 
-/// Dashboard pages carry no secrets in their URLs, so they may tell our own server where a
-/// form came from: with `no-referrer` browsers send `Origin: null`, which the origin check
-/// (rightly) refuses.
+/// Staff pages (the dashboard and sign-in) tell our own server where a form came from: with
+/// `no-referrer` browsers send `Origin: null`, which the origin check (rightly) refuses.
+/// Cross-origin requests still get no referrer, so sign-in links never leak.
 pub fn same_origin_referrer<S, B>(
     req: actix_web::dev::ServiceRequest,
     srv: &S,
@@ -192,11 +192,13 @@ where
         Error = actix_web::Error,
     >,
 {
-    let dashboard = req.path().starts_with("/dashboard");
+    let path = req.path();
+    let staff_page =
+        path.starts_with("/dashboard") || path.starts_with("/login") || path == "/logout";
     let fut = srv.call(req);
     async move {
         let mut res = fut.await?;
-        if dashboard {
+        if staff_page {
             res.headers_mut().insert(
                 header::REFERRER_POLICY,
                 header::HeaderValue::from_static("same-origin"),
@@ -207,8 +209,8 @@ where
 }
 
 /// A state change must come from one of our own pages: if the browser names an origin, its
-/// host must be the host the request was sent to.
-fn same_origin(req: &HttpRequest) -> bool {
+/// host must be the host the request was sent to (`Origin: null` names none, so it fails).
+pub(crate) fn same_origin(req: &HttpRequest) -> bool {
     let host = req.connection_info().host().to_ascii_lowercase();
     let named = req
         .headers()

@@ -1,0 +1,97 @@
+//! Security defects found by trying Roundtable as an attacker would: each test reproduces one
+//! and shows it closed.
+
+use reqwest::Method;
+
+use crate::helpers::{spawn_app, TestApp};
+use roundtable::domain::EmailAddress;
+
+/// A fresh one-time sign-in link for `email`, as the login email would carry it.
+async fn login_path(app: &TestApp, email: &str) -> String {
+    let mut conn = app.conn().await;
+    let member =
+        roundtable::db::members::find_by_email(&mut conn, &EmailAddress::parse(email).unwrap())
+            .await
+            .unwrap()
+            .expect("a member");
+    let token = roundtable::auth::random_token(32);
+    roundtable::db::logins::create(
+        &mut conn,
+        member.id,
+        &roundtable::auth::hash_token(&token),
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    format!("/login/{token}")
+}
+
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn sign_in_refuses_other_sites_and_control_characters_before_using_the_link() {
+    let app = spawn_app().await;
+    let link = login_path(&app, "organiser@example.org").await;
+    let client = no_redirects();
+    let url = format!("{}{link}", app.address);
+
+    let page = client.get(&url).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert_eq!(
+        page.headers()["referrer-policy"],
+        "same-origin",
+        "the sign-in page states its origin on the POST it makes"
+    );
+
+    for origin in ["https://evil.example", "null"] {
+        let res = client
+            .post(&url)
+            .header("Origin", origin)
+            .form(&[("next", "/dashboard")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 403, "Origin: {origin}");
+        assert!(res.headers().get("set-cookie").is_none());
+    }
+    let res = client
+        .post(&url)
+        .form(&[("next", "/dashboard/circles\r\nSet-Cookie: planted=1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(res.headers().get("set-cookie").is_none());
+
+    // None of that used the link up: its owner still signs in with it.
+    let res = client
+        .post(&url)
+        .header("Origin", &app.address)
+        .form(&[("next", "/dashboard")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/dashboard");
+    let home = client
+        .get(format!("{}/dashboard", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(home.status(), 200);
+    assert_eq!(home.headers()["referrer-policy"], "same-origin");
+}
+
+#[tokio::test]
+async fn public_token_pages_keep_sending_no_referrer() {
+    let app = spawn_app().await;
+    let r = app.browser(Method::GET, "/me", None).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.headers["referrer-policy"], "no-referrer");
+}
