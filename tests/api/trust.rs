@@ -95,3 +95,62 @@ async fn public_token_pages_keep_sending_no_referrer() {
     assert_eq!(r.status, 200);
     assert_eq!(r.headers["referrer-policy"], "no-referrer");
 }
+
+/// A circle with one member (`ada@example.org`) and one session that has just ended, and the
+/// reflection link the member was emailed for it.
+async fn reflection_link(app: &TestApp) -> (String, String, String) {
+    let circle = app.circle_with_capacity(None).await;
+    let circle_id = circle["id"].as_str().unwrap().to_string();
+    let member = app
+        .add_member(&circle_id, "ada@example.org")
+        .await
+        .expect(201)["member_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let sessions = app
+        .schedule(&circle_id, serde_json::json!({ "freq": "weekly", "first_date": "2031-06-05", "local_time": "19:00", "duration_minutes": 90, "count": 1 }))
+        .await;
+    let sid = sessions[0]["id"].as_str().unwrap().to_string();
+    let mut conn = app.conn().await;
+    use diesel_async::RunQueryDsl;
+    diesel::sql_query(format!("UPDATE sessions SET starts_at = now() - interval '3 hours', ends_at = now() - interval '2 hours' WHERE id = '{sid}'"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    diesel::sql_query("UPDATE jobs SET run_at = now() WHERE state = 'queued'")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    app.run_pending_jobs().await;
+    let prompt = app
+        .sent_emails()
+        .into_iter()
+        .find(|m| m.subject.contains("A moment to reflect"))
+        .expect("a reflection prompt");
+    (circle_id, member, app.link_in(&prompt, "/reflect/"))
+}
+
+#[tokio::test]
+async fn people_who_left_cannot_write_reflections_to_the_circle() {
+    let app = spawn_app().await;
+    let (circle, member, link) = reflection_link(&app).await;
+    app.browser(Method::GET, &link, None).await.expect(200);
+    app.delete(&format!("/api/v1/circles/{circle}/members/{member}"))
+        .await
+        .expect(200);
+
+    let before = app.snapshot().await;
+    let page = app.browser(Method::GET, &link, None).await;
+    assert_eq!(page.status, 410, "{}", page.text());
+    let posted = app
+        .browser(
+            Method::POST,
+            &link,
+            Some(&[("body", "Still here."), ("visibility", "circle")]),
+        )
+        .await;
+    assert_eq!(posted.status, 410, "{}", posted.text());
+    assert!(posted.text().contains("no longer a member"));
+    assert_eq!(app.snapshot().await, before, "nothing was stored");
+}
