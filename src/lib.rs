@@ -7,6 +7,7 @@ pub mod db;
 pub mod domain;
 pub mod email;
 pub mod error;
+pub mod exports;
 pub mod http;
 pub mod imports;
 pub mod jobs;

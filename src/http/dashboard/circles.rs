@@ -10,13 +10,14 @@ use serde::Deserialize;
 
 use super::{see_other, DashError, DashResult, Nav, NoteQuery, Staff};
 use crate::db::circles::{self, Circle};
-use crate::db::schema::{deliveries, jobs, members, reflections, rsvps, sessions};
+use crate::db::schema::{deliveries, jobs, members, reflections, sessions};
 use crate::db::{dashboard, memberships};
 use crate::domain::{
     CircleId, CircleKind, CircleStatus, Facilitation, Invalid, JobId, JobState,
     ReflectionVisibility, Visibility,
 };
 use crate::error::AppError;
+use crate::exports;
 use crate::http::api::circles::{CircleCreate, CirclePatch};
 use crate::http::public::{render, render_status, when};
 use crate::http::AppState;
@@ -615,87 +616,8 @@ pub async fn export_members(
 ) -> DashResult {
     let mut conn = state.pool.get().await?;
     let circle = staff.circle(&mut conn, *id).await?;
-    let roster = memberships::roster(&mut conn, circle.id, None, None, 100_000).await?;
-    let mut out = csv::Writer::from_writer(Vec::new());
-    let fail = |e: csv::Error| AppError::Internal(e.into());
-    out.write_record([
-        "email",
-        "display_name",
-        "role",
-        "state",
-        "waitlist_position",
-        "joined_at",
-    ])
-    .map_err(fail)?;
-    for r in roster {
-        out.write_record([
-            r.email,
-            r.display_name,
-            r.role.to_string(),
-            r.state.to_string(),
-            r.waitlist_position
-                .map(|p| p.to_string())
-                .unwrap_or_default(),
-            r.joined_at.to_rfc3339(),
-        ])
-        .map_err(fail)?;
-    }
-    let body = out
-        .into_inner()
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?;
+    let body = exports::members_csv(&mut conn, &circle).await?;
     Ok(csv_response(&format!("{}-members.csv", circle.slug), body))
-}
-
-/// (session start, email, name, answer, attended)
-type AttendanceRow = (
-    chrono::DateTime<Utc>,
-    String,
-    String,
-    Option<crate::domain::RsvpResponse>,
-    Option<bool>,
-);
-
-/// One row per session and member who answered or was marked.
-pub async fn attendance_csv(
-    conn: &mut crate::db::Connection,
-    circle: &Circle,
-) -> Result<Vec<u8>, AppError> {
-    let rows: Vec<AttendanceRow> = rsvps::table
-        .inner_join(sessions::table)
-        .inner_join(members::table)
-        .filter(sessions::circle_id.eq(circle.id))
-        .order((sessions::starts_at, members::display_name))
-        .select((
-            sessions::starts_at,
-            members::email,
-            members::display_name,
-            rsvps::response,
-            rsvps::attended,
-        ))
-        .load(conn)
-        .await?;
-    let zone = zone_of(circle);
-    let mut out = csv::Writer::from_writer(Vec::new());
-    let fail = |e: csv::Error| AppError::Internal(e.into());
-    out.write_record(["session_local", "email", "display_name", "rsvp", "attended"])
-        .map_err(fail)?;
-    for (starts, email, name, response, attended) in rows {
-        out.write_record([
-            starts
-                .with_timezone(&zone)
-                .format("%Y-%m-%d %H:%M")
-                .to_string(),
-            email,
-            name,
-            response.map(|r| r.to_string()).unwrap_or_default(),
-            attended
-                .map(|a| if a { "yes" } else { "no" }.to_string())
-                .unwrap_or_default(),
-        ])
-        .map_err(fail)?;
-    }
-    out.into_inner()
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))
 }
 
 pub async fn export_attendance(
@@ -705,7 +627,7 @@ pub async fn export_attendance(
 ) -> DashResult {
     let mut conn = state.pool.get().await?;
     let circle = staff.circle(&mut conn, *id).await?;
-    let body = attendance_csv(&mut conn, &circle).await?;
+    let body = exports::attendance_csv(&mut conn, &circle).await?;
     Ok(csv_response(
         &format!("{}-attendance.csv", circle.slug),
         body,

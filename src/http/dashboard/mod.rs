@@ -3,7 +3,6 @@
 //! state change checks that the request came from this site's own pages.
 
 mod circles;
-pub use circles::attendance_csv;
 mod home;
 mod insights;
 pub mod login;
