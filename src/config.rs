@@ -181,6 +181,10 @@ pub struct HttpSettings {
     pub public_url: String,
     #[serde(default)]
     pub workers: Option<usize>,
+    /// A dashboard session ends after this many hours without a request.
+    pub session_idle_hours: u32,
+    /// ...and this many hours after signing in, however busy.
+    pub session_max_age_hours: u32,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -314,6 +318,14 @@ impl Settings {
             }
         } else if self.profile == Profile::Production {
             return err("`secrets.token_key` is required in production".into());
+        }
+        if self.http.session_idle_hours == 0
+            || self.http.session_max_age_hours < self.http.session_idle_hours
+        {
+            return err(
+                "`http.session_idle_hours` must be at least 1 and at most `http.session_max_age_hours`"
+                    .into(),
+            );
         }
         if self.database.pool_size == 0 {
             return err("`database.pool_size` must be at least 1".into());

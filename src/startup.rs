@@ -83,6 +83,7 @@ impl Application {
         let keys = TokenKeys::new(token_key.expose(), &[]);
         let links = Links::new(settings.public_base(), keys);
         let https = settings.http.public_url.starts_with("https://");
+        let idle_hours = settings.http.session_idle_hours;
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             settings: Arc::new(settings),
@@ -95,6 +96,7 @@ impl Application {
                 .wrap(http::dashboard::session_middleware(
                     token_key.expose(),
                     https,
+                    idle_hours,
                 ))
                 .wrap_fn(http::dashboard::same_origin_referrer)
                 .wrap(http::security_headers(https))

@@ -28,6 +28,12 @@ pub struct Member {
     #[serde(skip)]
     pub token_version: i32,
     pub created_at: DateTime<Utc>,
+    /// The version personal-page links must carry; mailing a new one retires older links.
+    #[serde(skip)]
+    pub me_token_version: i32,
+    /// The version the calendar feed's link must carry; the member can reset it alone.
+    #[serde(skip)]
+    pub calendar_token_version: i32,
 }
 
 #[derive(diesel::Insertable)]
@@ -112,6 +118,30 @@ pub async fn display_names(
         .filter(members::id.eq_any(ids))
         .select((members::id, members::display_name))
         .load(conn)
+        .await
+}
+
+/// Retire every personal-page link issued so far; the answer is the version new links carry.
+pub async fn retire_personal_links(
+    conn: &mut AsyncPgConnection,
+    id: MemberId,
+) -> diesel::QueryResult<i32> {
+    diesel::update(members::table.find(id))
+        .set(members::me_token_version.eq(members::me_token_version + 1))
+        .returning(members::me_token_version)
+        .get_result(conn)
+        .await
+}
+
+/// Give the member's calendar feed a new address; the old one stops working.
+pub async fn reset_calendar_link(
+    conn: &mut AsyncPgConnection,
+    id: MemberId,
+) -> diesel::QueryResult<i32> {
+    diesel::update(members::table.find(id))
+        .set(members::calendar_token_version.eq(members::calendar_token_version + 1))
+        .returning(members::calendar_token_version)
+        .get_result(conn)
         .await
 }
 

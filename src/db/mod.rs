@@ -14,6 +14,7 @@ pub mod reflections;
 pub mod rsvps;
 pub mod schema;
 pub mod sessions;
+pub mod staff_sessions;
 
 use std::time::Duration;
 

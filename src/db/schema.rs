@@ -14,6 +14,8 @@ diesel::table! {
         reflection_prompts_enabled -> Bool,
         token_version -> Int4,
         created_at -> Timestamptz,
+        me_token_version -> Int4,
+        calendar_token_version -> Int4,
     }
 }
 
@@ -180,6 +182,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    staff_sessions (id) {
+        id -> Uuid,
+        member_id -> Uuid,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        ended_at -> Nullable<Timestamptz>,
+    }
+}
+
 diesel::joinable!(memberships -> circles (circle_id));
 diesel::joinable!(memberships -> members (member_id));
 diesel::joinable!(readings -> circles (circle_id));
@@ -191,6 +203,7 @@ diesel::joinable!(reflections -> sessions (session_id));
 diesel::joinable!(reflections -> members (member_id));
 diesel::joinable!(api_tokens -> members (member_id));
 diesel::joinable!(facilitator_logins -> members (member_id));
+diesel::joinable!(staff_sessions -> members (member_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     members,
@@ -205,4 +218,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     deliveries,
     api_tokens,
     facilitator_logins,
+    staff_sessions,
 );

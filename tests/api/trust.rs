@@ -241,3 +241,158 @@ async fn exports_neutralise_cells_that_a_spreadsheet_would_run() {
         &["@SUM(A1:A9)", "+sum@example.org"],
     );
 }
+
+/// Sign in as `email` through a one-time link: the browser-like client and the session
+/// cookie it was given (`name=value`), which an attacker might have copied.
+async fn signed_in(app: &TestApp, email: &str) -> (reqwest::Client, String) {
+    let link = login_path(app, email).await;
+    let client = no_redirects();
+    let res = client
+        .post(format!("{}{link}", app.address))
+        .form(&[("next", "/dashboard")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let cookie = res.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    (client, cookie)
+}
+
+/// What the dashboard answers a request that carries only this cookie.
+async fn with_cookie(app: &TestApp, cookie: &str) -> u16 {
+    no_redirects()
+        .get(format!("{}/dashboard", app.address))
+        .header("Cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+async fn sign_out(app: &TestApp, client: &reqwest::Client, everywhere: bool) {
+    let page = client
+        .get(format!("{}/dashboard", app.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Sign out everywhere"));
+    let csrf = crate::helpers::csrf_in(&page);
+    let mut form = vec![("csrf", csrf.as_str())];
+    if everywhere {
+        form.push(("everywhere", "1"));
+    }
+    let res = client
+        .post(format!("{}/logout", app.address))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+}
+
+#[tokio::test]
+async fn signing_out_ends_the_session_for_every_copy_of_its_cookie() {
+    let app = spawn_app().await;
+    let (client, copied) = signed_in(&app, "organiser@example.org").await;
+    assert_eq!(
+        with_cookie(&app, &copied).await,
+        200,
+        "a copy works while signed in"
+    );
+    sign_out(&app, &client, false).await;
+    assert_eq!(
+        with_cookie(&app, &copied).await,
+        303,
+        "a cookie copied before signing out no longer opens the dashboard"
+    );
+}
+
+#[tokio::test]
+async fn sign_out_everywhere_ends_every_session_and_other_sign_ins_keep_theirs() {
+    let app = spawn_app().await;
+    let (laptop, laptop_cookie) = signed_in(&app, "organiser@example.org").await;
+    let (_, phone_cookie) = signed_in(&app, "organiser@example.org").await;
+    let (tablet, tablet_cookie) = signed_in(&app, "organiser@example.org").await;
+    sign_out(&app, &tablet, false).await;
+    assert_eq!(with_cookie(&app, &tablet_cookie).await, 303);
+    assert_eq!(
+        with_cookie(&app, &phone_cookie).await,
+        200,
+        "signing out one device leaves the others"
+    );
+    sign_out(&app, &laptop, true).await;
+    assert_eq!(with_cookie(&app, &laptop_cookie).await, 303);
+    assert_eq!(with_cookie(&app, &phone_cookie).await, 303);
+}
+
+#[tokio::test]
+async fn losing_the_facilitator_role_ends_the_session_for_good() {
+    let app = spawn_app().await;
+    let circle = app.circle_with_capacity(None).await;
+    let id = circle["id"].as_str().unwrap();
+    let added = app
+        .post(
+            &format!("/api/v1/circles/{id}/members"),
+            &serde_json::json!({ "email": "f@example.org", "display_name": "F", "role": "facilitator" }),
+        )
+        .await
+        .expect(201);
+    let member = added["member_id"].as_str().unwrap();
+    let (_, cookie) = signed_in(&app, "f@example.org").await;
+    assert_eq!(with_cookie(&app, &cookie).await, 200);
+    let path = format!("/api/v1/circles/{id}/members/{member}");
+    app.patch(&path, &serde_json::json!({ "role": "member" }))
+        .await
+        .expect(200);
+    assert_eq!(with_cookie(&app, &cookie).await, 403);
+    app.patch(&path, &serde_json::json!({ "role": "facilitator" }))
+        .await
+        .expect(200);
+    assert_eq!(
+        with_cookie(&app, &cookie).await,
+        303,
+        "the role came back, the old session did not"
+    );
+}
+
+#[tokio::test]
+async fn sessions_end_at_their_absolute_age_however_busy() {
+    let app = spawn_app().await;
+    let (_, cookie) = signed_in(&app, "organiser@example.org").await;
+    #[derive(diesel::QueryableByName)]
+    struct Age {
+        #[diesel(sql_type = diesel::sql_types::Double)]
+        hours: f64,
+    }
+    use diesel_async::RunQueryDsl;
+    let mut conn = app.conn().await;
+    let age: Age = diesel::sql_query(
+        "SELECT extract(epoch FROM expires_at - created_at)::float8 / 3600 AS hours FROM staff_sessions",
+    )
+    .get_result(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(age.hours, 168.0, "seven days by default");
+    assert_eq!(with_cookie(&app, &cookie).await, 200);
+    diesel::sql_query(
+        "UPDATE staff_sessions SET created_at = now() - interval '8 days', expires_at = now() - interval '1 day'",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(
+        with_cookie(&app, &cookie).await,
+        303,
+        "a session kept alive by requests still ends at its absolute age"
+    );
+}

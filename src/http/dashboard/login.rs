@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::{session_of, DashError, DashResult};
 use crate::auth::{hash_token, random_token};
-use crate::db::{logins, members};
+use crate::db::{logins, members, staff_sessions};
 use crate::domain::EmailAddress;
 use crate::email::MessageKind;
 use crate::error::AppError;
@@ -199,20 +199,18 @@ pub async fn sign_in(
     let member = logins::consume(&mut conn, &hash_token(&token))
         .await?
         .ok_or_else(invalid_link)?;
+    let now = Utc::now();
+    let max_age = chrono::Duration::hours(i64::from(state.settings.http.session_max_age_hours));
+    let session_id = staff_sessions::start(&mut conn, member, now, max_age).await?;
     let session = session_of(&req);
     // A new session identity on sign-in, so a planted cookie cannot be carried over.
     session.renew();
     session.clear();
-    let insert = |k: &str, v: String| {
-        session
-            .insert(k, v)
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("session: {e}")))
-    };
-    insert("member", member.to_string())?;
-    insert("csrf", random_token(24))?;
-    session
-        .insert("seen", Utc::now().timestamp())
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("session: {e}")))?;
+    let failed =
+        |e: actix_session::SessionInsertError| AppError::Internal(anyhow::anyhow!("session: {e}"));
+    session.insert("sid", session_id).map_err(failed)?;
+    session.insert("csrf", random_token(24)).map_err(failed)?;
+    session.insert("seen", now.timestamp()).map_err(failed)?;
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, safe_next(form.next.as_deref())))
         .finish())
@@ -222,15 +220,31 @@ pub async fn sign_in(
 pub struct SignOutForm {
     #[serde(default)]
     csrf: String,
+    /// Present: end every session of this person, on every device.
+    everywhere: Option<String>,
 }
 
-pub async fn sign_out(req: HttpRequest, form: web::Form<SignOutForm>) -> DashResult {
+/// Sign out: the session's row ends (or every row of the person's), so a copy of the cookie
+/// stops working too.
+pub async fn sign_out(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<SignOutForm>,
+) -> DashResult {
     let session = session_of(&req);
     let expected: Option<String> = session.get("csrf").unwrap_or(None);
-    if let Some(expected) = expected {
-        if crate::auth::constant_time_eq(expected.as_bytes(), form.csrf.as_bytes()) {
-            session.purge();
+    let id: Option<uuid::Uuid> = session.get("sid").unwrap_or(None);
+    let genuine =
+        expected.is_some_and(|e| crate::auth::constant_time_eq(e.as_bytes(), form.csrf.as_bytes()));
+    if let (true, Some(id)) = (genuine, id) {
+        let mut conn = state.pool.get().await?;
+        if form.everywhere.is_some() {
+            if let Some(member) = staff_sessions::live_member(&mut conn, id, Utc::now()).await? {
+                staff_sessions::end_all(&mut conn, member.id).await?;
+            }
         }
+        staff_sessions::end(&mut conn, id).await?;
+        session.purge();
     }
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, "/login"))

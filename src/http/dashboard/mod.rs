@@ -25,12 +25,10 @@ use crate::auth::{constant_time_eq, random_token};
 use crate::db::circles::{self as circle_queries, Circle};
 use crate::db::members as member_queries;
 use crate::db::sessions::{self as session_queries, Session as CircleSession};
+use crate::db::staff_sessions;
 use crate::db::Connection;
 use crate::domain::{CircleId, MemberId, SessionId};
 use crate::error::AppError;
-
-/// Signed-in sessions end after this long without a request.
-pub const IDLE_HOURS: i64 = 12;
 
 /// Who may use a route, for the authorisation matrix test.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -171,6 +169,8 @@ pub fn urlencode(s: &str) -> String {
 
 /// A signed-in organiser or facilitator.
 pub struct Staff {
+    /// The `staff_sessions` row this request was accepted under.
+    pub session_id: uuid::Uuid,
     pub member_id: MemberId,
     pub name: String,
     pub organizer: bool,
@@ -256,29 +256,33 @@ impl FromRequest for Staff {
                     next.clone()
                 })
             };
-            let member: Option<String> = session.get("member").unwrap_or(None);
+            let id: Option<uuid::Uuid> = session.get("sid").unwrap_or(None);
             let seen: Option<i64> = session.get("seen").unwrap_or(None);
-            let now = Utc::now().timestamp();
-            let (Some(member), Some(seen)) = (member, seen) else {
+            let now = Utc::now();
+            let (Some(id), Some(seen)) = (id, seen) else {
                 return Err(sign_in());
             };
-            if now - seen > IDLE_HOURS * 3600 {
+            let idle_limit = i64::from(state.settings.http.session_idle_hours) * 3600;
+            if now.timestamp() - seen > idle_limit {
                 session.purge();
                 return Err(sign_in());
             }
-            let member_id = member.parse().map(MemberId).map_err(|_| sign_in())?;
             let mut conn = state.pool.get().await?;
-            let Some(m) = member_queries::find(&mut conn, member_id).await? else {
+            // The row, not the cookie, decides: a session that was signed out (here or
+            // everywhere) or is past its absolute lifetime is refused even if the cookie is not.
+            let Some(m) = staff_sessions::live_member(&mut conn, id, now).await? else {
                 session.purge();
                 return Err(sign_in());
             };
+            let member_id = m.id;
             if !m.organizer && !member_queries::is_staff(&mut conn, member_id).await? {
+                staff_sessions::end(&mut conn, id).await?;
                 session.purge();
                 return Err(forbidden(
                     "You no longer organise or facilitate any circle.",
                 ));
             }
-            let _ = session.insert("seen", now);
+            let _ = session.insert("seen", now.timestamp());
             let csrf = match session.get::<String>("csrf").unwrap_or(None) {
                 Some(t) => t,
                 None => {
@@ -288,6 +292,7 @@ impl FromRequest for Staff {
                 }
             };
             Ok(Staff {
+                session_id: id,
                 member_id,
                 name: m.display_name,
                 organizer: m.organizer,
@@ -413,11 +418,13 @@ pub struct NoteQuery {
     pub page: Option<i64>,
 }
 
-/// Sessions for the dashboard and the API alike: the session middleware with the key derived
-/// from the token key, `HttpOnly`, `SameSite=Lax`, `Secure` over https, 12 idle hours.
+/// The dashboard's session cookie: encrypted and signed with a key derived from the token key,
+/// `HttpOnly`, `SameSite=Lax`, `Secure` over https, kept by the browser for the idle timeout.
+/// It holds only the id of a `staff_sessions` row, which the server checks on every request.
 pub fn session_middleware(
     key_material: &str,
     https: bool,
+    idle_hours: u32,
 ) -> actix_session::SessionMiddleware<actix_session::storage::CookieSessionStore> {
     use actix_session::config::{CookieContentSecurity, PersistentSession, TtlExtensionPolicy};
     use sha2::{Digest, Sha512};
@@ -436,7 +443,9 @@ pub fn session_middleware(
     .cookie_content_security(CookieContentSecurity::Private)
     .session_lifecycle(
         PersistentSession::default()
-            .session_ttl(actix_web::cookie::time::Duration::hours(IDLE_HOURS))
+            .session_ttl(actix_web::cookie::time::Duration::hours(i64::from(
+                idle_hours,
+            )))
             .session_ttl_extension_policy(TtlExtensionPolicy::OnEveryRequest),
     )
     .build()
