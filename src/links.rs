@@ -1,11 +1,13 @@
 //! Absolute links that go into email and pages, each carrying a signed token for the one
 //! thing it allows. Lifetimes: RSVP until a day after the session ends, reflection 14 days,
-//! personal page 30 days, confirmation 7 days; unsubscribe and calendar feed never expire but
-//! die when the member's token version is bumped.
+//! personal page 30 days (and only the newest mailed one works), confirmation 7 days;
+//! unsubscribe and calendar feed never expire but die when their version is bumped
+//! (`docs/links-and-tokens.md`).
 
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
+use crate::db::members::Member;
 use crate::domain::tokens::{Claims, Purpose, TokenKeys};
 use crate::domain::RsvpResponse;
 
@@ -15,11 +17,36 @@ pub struct Links {
     keys: TokenKeys,
 }
 
-/// Who a link is for: the member's id and their current token version.
+/// Who a link is for: the member's id and the versions their links must carry now.
 #[derive(Debug, Clone, Copy)]
 pub struct Holder {
     pub member: Uuid,
+    /// For every link but the personal page and the calendar feed.
     pub token_version: i32,
+    /// For personal-page links: bumped whenever a new one is mailed.
+    pub me_version: i32,
+    /// For the calendar feed: bumped when the member resets it.
+    pub calendar_version: i32,
+}
+
+impl Holder {
+    pub fn of(member: &Member) -> Self {
+        Self {
+            member: member.id.0,
+            token_version: member.token_version,
+            me_version: member.me_token_version,
+            calendar_version: member.calendar_token_version,
+        }
+    }
+
+    /// The version a link for `purpose` carries.
+    pub fn version_for(&self, purpose: Purpose) -> i32 {
+        match purpose {
+            Purpose::Me => self.me_version,
+            Purpose::Calendar => self.calendar_version,
+            _ => self.token_version,
+        }
+    }
 }
 
 pub const RSVP_GRACE: Duration = Duration::days(1);
@@ -61,7 +88,7 @@ impl Links {
             member: holder.member,
             object,
             expires,
-            token_version: holder.token_version.max(0) as u32,
+            token_version: holder.version_for(purpose).max(0) as u32,
         })
     }
 
@@ -121,5 +148,12 @@ impl Links {
     pub fn calendar(&self, holder: Holder) -> String {
         let t = self.token(Purpose::Calendar, holder, Uuid::nil(), None);
         format!("{}/calendar/{t}.ics", self.base)
+    }
+
+    /// The same feed for calendar apps to subscribe to: `webcal://` opens the app directly.
+    pub fn webcal(&self, holder: Holder) -> String {
+        let https = self.calendar(holder);
+        let rest = https.split_once("://").map_or(https.as_str(), |(_, r)| r);
+        format!("webcal://{rest}")
     }
 }

@@ -133,6 +133,8 @@ pub async fn seed(conn: &mut Connection, sizes: Sizes, links: &Links) -> anyhow:
     let holder = |m: uuid::Uuid| Holder {
         member: m,
         token_version: 1,
+        me_version: 1,
+        calendar_version: 1,
     };
     let strip = |url: String| url[links.base().len()..].to_string();
     let rsvp_paths = picks

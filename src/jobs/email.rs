@@ -171,10 +171,11 @@ async fn prepare(
         }
     }
 
-    let holder = Holder {
-        member: member.id.0,
-        token_version: member.token_version,
-    };
+    let mut holder = Holder::of(&member);
+    if kind == MessageKind::PersonalLink {
+        // Only the newest personal link works: mailing one retires every earlier one.
+        holder.me_version = members::retire_personal_links(conn, member.id).await?;
+    }
     let links = &ctx.links;
     let zone: Tz = member
         .timezone

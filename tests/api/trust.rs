@@ -396,3 +396,83 @@ async fn sessions_end_at_their_absolute_age_however_busy() {
         "a session kept alive by requests still ends at its absolute age"
     );
 }
+
+/// Ask for a personal link for `email` and return the newest one mailed.
+async fn mailed_personal_link(app: &TestApp, email: &str) -> String {
+    app.browser(Method::POST, "/me", Some(&[("email", email)]))
+        .await
+        .expect(200);
+    app.run_pending_jobs().await;
+    let mail = app
+        .sent_emails()
+        .into_iter()
+        .rev()
+        .find(|m| m.subject == "Your Roundtable page")
+        .expect("a personal-link email");
+    app.link_in(&mail, "/me/")
+}
+
+/// The calendar feed's path as the personal page shows it.
+async fn feed_on_page(app: &TestApp, me: &str) -> String {
+    let page = app.browser(Method::GET, me, None).await.expect(200);
+    let page = page.as_str().unwrap();
+    assert!(page.contains("href=\"webcal://"), "a subscribe link");
+    let url = page.split("<code class=\"url\">").nth(1).unwrap();
+    let url: String = url.chars().take_while(|c| *c != '<').collect();
+    url[app.settings.public_base().len()..].to_string()
+}
+
+#[tokio::test]
+async fn a_new_personal_link_retires_the_old_ones_but_not_the_calendar_feed() {
+    let app = spawn_app().await;
+    let circle = app.circle_with_capacity(None).await;
+    app.add_member(circle["id"].as_str().unwrap(), "ada@example.org")
+        .await
+        .expect(201);
+    let first = mailed_personal_link(&app, "ada@example.org").await;
+    let feed = feed_on_page(&app, &first).await;
+    app.browser(Method::GET, &feed, None).await.expect(200);
+
+    let second = mailed_personal_link(&app, "ada@example.org").await;
+    assert_ne!(first, second);
+    let old = app.browser(Method::GET, &first, None).await;
+    assert_eq!(old.status, 410, "the older personal link is retired");
+    assert!(old.text().contains("replaced by a newer one"));
+    let old_post = app
+        .browser(
+            Method::POST,
+            &format!("{first}/delete"),
+            Some(&[("confirm", "yes")]),
+        )
+        .await;
+    assert_eq!(old_post.status, 410, "and cannot erase the account");
+    app.browser(Method::GET, &second, None).await.expect(200);
+    app.browser(Method::GET, &feed, None).await.expect(200);
+
+    // The feed can be reset on its own from the page.
+    let res = app
+        .browser(Method::POST, &format!("{second}/calendar"), None)
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert!(res.text().contains("new address"));
+    assert_eq!(app.browser(Method::GET, &feed, None).await.status, 410);
+    let new_feed = feed_on_page(&app, &second).await;
+    assert_ne!(new_feed, feed);
+    app.browser(Method::GET, &new_feed, None).await.expect(200);
+
+    // Erasing the person retires everything.
+    app.browser(
+        Method::POST,
+        &format!("{second}/delete"),
+        Some(&[("confirm", "yes")]),
+    )
+    .await
+    .expect(200);
+    for path in [&second, &new_feed] {
+        assert_eq!(
+            app.browser(Method::GET, path, None).await.status,
+            410,
+            "{path}"
+        );
+    }
+}

@@ -131,6 +131,7 @@ struct MePage {
     sessions: Vec<SessionLine>,
     reflections: Vec<ReflectionLine>,
     calendar_url: String,
+    webcal_url: String,
     reminders: bool,
     reflection_prompts: bool,
     subscribed: bool,
@@ -180,13 +181,13 @@ pub async fn show(
         Some(&member),
         upcoming.first().map_or("UTC", |s| s.timezone.as_str()),
     );
-    let holder_of = Holder {
-        member: member.id.0,
-        token_version: member.token_version,
-    };
+    let holder_of = Holder::of(&member);
     let saved = match query.saved.as_deref() {
         Some("preferences") => Some("Your email preferences are saved."),
         Some("left") => Some("You have left the circle."),
+        Some("calendar") => Some(
+            "Your calendar has a new address. The old one no longer works: subscribe again with the new one.",
+        ),
         _ => None,
     };
     render(MePage {
@@ -241,6 +242,7 @@ pub async fn show(
             })
             .collect(),
         calendar_url: state.links.calendar(holder_of),
+        webcal_url: state.links.webcal(holder_of),
         reminders: member.reminders_enabled,
         reflection_prompts: member.reflection_prompts_enabled,
         subscribed: member.unsubscribed_at.is_none(),
@@ -276,6 +278,14 @@ pub async fn preferences(
     )
     .await?;
     Ok(back_to_page(&token, "preferences"))
+}
+
+/// Give the calendar feed a new address; the old one stops working at once.
+pub async fn reset_calendar(state: web::Data<AppState>, token: web::Path<String>) -> PageResult {
+    let mut conn = state.pool.get().await?;
+    let (_, member) = holder(&state, &mut conn, &token, Purpose::Me).await?;
+    members::reset_calendar_link(&mut conn, member.id).await?;
+    Ok(back_to_page(&token, "calendar"))
 }
 
 #[derive(Debug, Deserialize)]

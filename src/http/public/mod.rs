@@ -22,6 +22,7 @@ use crate::db::Connection;
 use crate::domain::tokens::{Claims, Purpose, TokenError};
 use crate::domain::MemberId;
 use crate::error::AppError;
+use crate::links::Holder;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(form_config())
@@ -41,6 +42,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/me/{token}", web::get().to(me::show))
         .route("/me/{token}/preferences", web::post().to(me::preferences))
         .route("/me/{token}/leave", web::post().to(me::leave))
+        .route("/me/{token}/calendar", web::post().to(me::reset_calendar))
         .route("/me/{token}/export.json", web::get().to(me::export))
         .route("/me/{token}/delete", web::get().to(me::confirm_delete))
         .route("/me/{token}/delete", web::post().to(me::delete))
@@ -234,8 +236,8 @@ pub struct MessagePage {
     pub link: Option<(String, String)>,
 }
 
-/// Check a link's token and find the member it was issued to, with the member's current
-/// token version (bumping it revokes every long-lived link).
+/// Check a link's token and find the member it was issued to, with the version such links
+/// must carry now (bumping it revokes every link of that kind issued before).
 pub async fn holder(
     state: &AppState,
     conn: &mut Connection,
@@ -244,7 +246,7 @@ pub async fn holder(
 ) -> Result<(Claims, Member), PageError> {
     let claims = state.links.keys().verify(token, purpose, Utc::now())?;
     let member = members::find(conn, MemberId(claims.member)).await?;
-    let member = current_link(&claims, member, |m| m.token_version)?;
+    let member = current_link(&claims, member, |m| Holder::of(m).version_for(purpose))?;
     Ok((claims, member))
 }
 
