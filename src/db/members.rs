@@ -246,6 +246,18 @@ pub async fn erase(conn: &mut AsyncPgConnection, id: MemberId) -> crate::error::
         )
         .execute(conn)
         .await?;
+        // Link requests name the person by the address they typed.
+        if let Some(member) = find(conn, id).await? {
+            diesel::delete(
+                jobs::table.filter(
+                    jobs::payload
+                        .retrieve_as_text("address")
+                        .eq(member.email.to_lowercase()),
+                ),
+            )
+            .execute(conn)
+            .await?;
+        }
         diesel::update(deliveries::table.filter(deliveries::member_id.eq(id)))
             .set((
                 deliveries::recipient.eq(None::<String>),

@@ -1,10 +1,82 @@
 //! Fixed-window rate limits for public forms, kept in memory per process. Several `serve`
 //! processes each enforce the limit, so the effective limit is per process; that is enough
 //! to stop a bot hammering a signup form, which is what it is for.
+//!
+//! Every public form that mails someone (signup, personal link, sign-in link) has two limits:
+//! per client IP, and per typed address *from that IP*. The second is keyed by both, so a
+//! stranger who exhausts it for someone else's address stops only their own requests: the
+//! owner, asking from their own network, still gets their link (`docs/links-and-tokens.md`).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use actix_web::HttpRequest;
+
+use crate::config::LimitSettings;
+use crate::domain::EmailAddress;
+use crate::error::AppError;
+
+const HOUR: Duration = Duration::from_secs(3600);
+
+/// The address a request came from, for rate limits.
+pub fn client_ip(req: &HttpRequest) -> String {
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// The limits of one public form (`form` names it in the keys: `signup`, `me`, `login`).
+pub struct FormLimits<'a> {
+    limiter: &'a RateLimiter,
+    limits: &'a LimitSettings,
+    form: &'static str,
+    ip: String,
+}
+
+impl<'a> FormLimits<'a> {
+    pub fn new(
+        limiter: &'a RateLimiter,
+        limits: &'a LimitSettings,
+        form: &'static str,
+        req: &HttpRequest,
+    ) -> Self {
+        Self {
+            limiter,
+            limits,
+            form,
+            ip: client_ip(req),
+        }
+    }
+
+    /// Count one request from this client; 429 once it has sent too many this hour.
+    pub fn check_client(&self) -> Result<(), AppError> {
+        self.limiter
+            .check(
+                &format!("{}-ip:{}", self.form, self.ip),
+                self.limits.signups_per_ip_per_hour,
+                HOUR,
+            )
+            .map_err(AppError::TooManyRequests)
+    }
+
+    /// Count one request for `address` from this client; 429 once this client has asked for
+    /// it too often this hour. Requests for the same address from elsewhere are not affected.
+    pub fn check_address(&self, address: &EmailAddress) -> Result<(), AppError> {
+        self.limiter
+            .check(
+                &format!(
+                    "{}-address:{}:{}",
+                    self.form,
+                    address.as_str().to_lowercase(),
+                    self.ip
+                ),
+                self.limits.signups_per_address_per_hour,
+                HOUR,
+            )
+            .map_err(AppError::TooManyRequests)
+    }
+}
 
 pub struct RateLimiter {
     windows: Mutex<HashMap<String, (Instant, u32)>>,

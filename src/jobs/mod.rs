@@ -3,6 +3,7 @@
 
 pub mod email;
 pub mod fanout;
+pub mod link_request;
 pub mod queue;
 pub mod session_events;
 pub mod worker;
@@ -56,6 +57,7 @@ pub async fn run(ctx: &JobContext, job: &ClaimedJob) -> Result<Option<NewDeliver
     match job.kind.as_str() {
         NOOP => Ok(None),
         email::KIND => email::run(ctx, payload(job)?).await,
+        link_request::KIND => link_request::run(ctx, payload(job)?).await,
         fanout::SESSION_KIND => fanout::run_session(ctx, payload(job)?).await.map(|_| None),
         fanout::MEMBER_KIND => fanout::run_member(ctx, payload(job)?).await.map(|_| None),
         other => Err(JobError::Permanent(format!("unknown job kind `{other}`"))),

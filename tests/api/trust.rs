@@ -476,3 +476,87 @@ async fn a_new_personal_link_retires_the_old_ones_but_not_the_calendar_feed() {
         );
     }
 }
+
+#[tokio::test]
+async fn link_forms_do_the_same_work_for_known_and_unknown_addresses() {
+    let (app, statements) = crate::helpers::spawn_app_counting().await;
+    let circle = app.circle_with_capacity(None).await;
+    app.add_member(circle["id"].as_str().unwrap(), "ada@example.org")
+        .await
+        .expect(201);
+    use std::sync::atomic::Ordering;
+    for (form, known) in [
+        ("/login", "organiser@example.org"),
+        ("/me", "ada@example.org"),
+    ] {
+        let mut work = Vec::new();
+        for address in [known, "nobody@example.org"] {
+            let jobs_before = app.table_counts().await;
+            let before = statements.load(Ordering::SeqCst);
+            let page = app
+                .browser(Method::POST, form, Some(&[("email", address)]))
+                .await
+                .expect(200);
+            let ran = statements.load(Ordering::SeqCst) - before;
+            let jobs_after = app.table_counts().await;
+            let queued = |c: &[(String, i64)]| c.iter().find(|(t, _)| t == "jobs").unwrap().1;
+            work.push((ran, queued(&jobs_after) - queued(&jobs_before), page));
+        }
+        assert_eq!(
+            work[0], work[1],
+            "{form}: the same statements, the same rows and the same page for both addresses"
+        );
+    }
+    app.run_pending_jobs().await;
+    let mut links: Vec<(String, String)> = app
+        .sent_emails()
+        .into_iter()
+        .filter(|m| !m.subject.starts_with("Welcome"))
+        .map(|m| (m.subject, m.to))
+        .collect();
+    links.sort();
+    assert_eq!(
+        links.len(),
+        2,
+        "only the known addresses were mailed: {links:?}"
+    );
+    assert_eq!(links[0].0, "Your Roundtable page");
+    assert!(links[0].1.contains("ada@example.org"));
+    assert_eq!(links[1].0, "Your Roundtable sign-in link");
+    assert!(links[1].1.contains("organiser@example.org"));
+}
+
+#[tokio::test]
+async fn a_stranger_cannot_lock_the_owner_out_of_signing_in() {
+    let app = crate::helpers::spawn_app_with(|s| s.limits.signups_per_address_per_hour = 3).await;
+    let stranger = reqwest::Client::builder()
+        .local_address(Some("127.0.0.2".parse().unwrap()))
+        .build()
+        .unwrap();
+    let ask = |client: &reqwest::Client| {
+        client
+            .post(format!("{}/login", app.address))
+            .form(&[("email", "organiser@example.org")])
+            .send()
+    };
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        statuses.push(ask(&stranger).await.unwrap().status().as_u16());
+    }
+    assert_eq!(
+        statuses,
+        [200, 200, 200, 429, 429],
+        "the stranger is slowed down"
+    );
+    app.run_pending_jobs().await;
+    let mailed = app.sent_emails().len();
+
+    let owner = ask(&app.client).await.unwrap();
+    assert_eq!(
+        owner.status(),
+        200,
+        "the owner, from their own network, is not"
+    );
+    app.run_pending_jobs().await;
+    assert_eq!(app.sent_emails().len(), mailed + 1, "and gets their link");
+}

@@ -1,8 +1,6 @@
 //! Magic-link sign-in: `/login` mails a one-time link (the same answer whether or not the
 //! address has access); the link's GET shows a button and its POST starts the session.
 
-use std::time::Duration;
-
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -13,11 +11,11 @@ use super::{session_of, DashError, DashResult};
 use crate::auth::{hash_token, random_token};
 use crate::db::{logins, members, staff_sessions};
 use crate::domain::EmailAddress;
-use crate::email::MessageKind;
 use crate::error::AppError;
-use crate::http::public::{client_ip, render, render_status, PageError};
+use crate::http::public::{render, render_status, PageError};
+use crate::http::rate_limit::FormLimits;
 use crate::http::AppState;
-use crate::jobs::email::EmailJob;
+use crate::jobs::link_request::{LinkRequest, RequestedLink};
 
 #[derive(Template)]
 #[template(path = "pages/dashboard/login.html")]
@@ -74,16 +72,8 @@ pub async fn request(
     req: HttpRequest,
     form: web::Form<LoginForm>,
 ) -> DashResult {
-    let limits = &state.settings.limits;
-    let hour = Duration::from_secs(3600);
-    state
-        .limiter
-        .check(
-            &format!("login-ip:{}", client_ip(&req)),
-            limits.signups_per_ip_per_hour,
-            hour,
-        )
-        .map_err(AppError::TooManyRequests)?;
+    let limits = FormLimits::new(&state.limiter, &state.settings.limits, "login", &req);
+    limits.check_client()?;
     let next = safe_next(form.next.as_deref());
     let email = match EmailAddress::parse(&form.email) {
         Ok(e) => e,
@@ -99,28 +89,12 @@ pub async fn request(
             )?)
         }
     };
-    state
-        .limiter
-        .check(
-            &format!("login-address:{}", email.as_str().to_lowercase()),
-            limits.signups_per_address_per_hour,
-            hour,
-        )
-        .map_err(AppError::TooManyRequests)?;
+    limits.check_address(&email)?;
+    // The same single insert whether or not the address has access; the job decides, and
+    // makes the link when it runs, so the secret is never stored in the queue.
     let mut conn = state.pool.get().await?;
-    if let Some(member) = members::find_by_email(&mut conn, &email).await? {
-        if members::is_staff(&mut conn, member.id).await? {
-            // The job makes the link when it runs, so the secret is never stored in the queue.
-            let job = EmailJob {
-                message: MessageKind::LoginLink,
-                member_id: member.id,
-                circle_id: None,
-                session_id: None,
-                sequence: None,
-            };
-            crate::jobs::email::enqueue(&mut conn, job).await?;
-        }
-    }
+    let request = LinkRequest::new(&email, RequestedLink::SignIn);
+    crate::db::jobs::enqueue(&mut conn, request.into_job()).await?;
     Ok(render(LoginPage {
         email: String::new(),
         next,

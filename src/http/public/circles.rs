@@ -1,7 +1,5 @@
 //! The directory of open circles, a circle's public page, and signing up for it.
 
-use std::time::Duration;
-
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest};
 use askama::Template;
@@ -10,9 +8,7 @@ use diesel::{ExpressionMethods, QueryDsl};
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use serde::Deserialize;
 
-use super::{
-    client_ip, render, render_status, viewer_zone, when, MessagePage, PageError, PageResult,
-};
+use super::{render, render_status, viewer_zone, when, MessagePage, PageError, PageResult};
 use crate::db::circles::{self, Circle};
 use crate::db::schema::{members, memberships};
 use crate::db::{readings, sessions, Connection};
@@ -21,6 +17,7 @@ use crate::domain::{
     SessionStatus, Timezone, Visibility,
 };
 use crate::error::AppError;
+use crate::http::rate_limit::FormLimits;
 use crate::http::AppState;
 
 pub fn kind_label(kind: CircleKind) -> &'static str {
@@ -271,16 +268,8 @@ pub async fn join(
     form: web::Form<JoinForm>,
 ) -> PageResult {
     let form = form.into_inner();
-    let limits = &state.settings.limits;
-    let hour = Duration::from_secs(3600);
-    state
-        .limiter
-        .check(
-            &format!("signup-ip:{}", client_ip(&req)),
-            limits.signups_per_ip_per_hour,
-            hour,
-        )
-        .map_err(AppError::TooManyRequests)?;
+    let limits = FormLimits::new(&state.limiter, &state.settings.limits, "signup", &req);
+    limits.check_client()?;
     let mut conn = state.pool.get().await?;
     let circle = public_circle(&mut conn, &slug).await?;
 
@@ -316,14 +305,7 @@ pub async fn join(
     if from_bot {
         return render(answer);
     }
-    state
-        .limiter
-        .check(
-            &format!("signup-address:{}", email.as_str().to_lowercase()),
-            limits.signups_per_address_per_hour,
-            hour,
-        )
-        .map_err(AppError::TooManyRequests)?;
+    limits.check_address(&email)?;
     let circle_id = circle.id;
     conn.transaction::<_, AppError, _>(async |conn| {
         crate::db::memberships::sign_up(conn, circle_id, &email, &name, timezone).await

@@ -2,24 +2,20 @@
 //! answers, reflections, calendar feed, email preferences, leaving, exporting everything, and
 //! deleting themselves. Changes are POSTs that redirect back to the page.
 
-use std::time::Duration;
-
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use chrono::Utc;
 use serde::Deserialize;
 
-use super::{
-    client_ip, holder, render, render_status, viewer_zone, when, MessagePage, PageError, PageResult,
-};
+use super::{holder, render, render_status, viewer_zone, when, MessagePage, PageError, PageResult};
 use crate::db::{circles, members, memberships, reflections, rsvps, sessions};
 use crate::domain::tokens::Purpose;
 use crate::domain::{CircleId, EmailAddress, MembershipState, RsvpResponse};
-use crate::email::MessageKind;
 use crate::error::AppError;
+use crate::http::rate_limit::FormLimits;
 use crate::http::AppState;
-use crate::jobs::email::EmailJob;
+use crate::jobs::link_request::{LinkRequest, RequestedLink};
 use crate::links::Holder;
 
 #[derive(Template)]
@@ -50,16 +46,8 @@ pub async fn request_link(
     req: HttpRequest,
     form: web::Form<RequestForm>,
 ) -> PageResult {
-    let limits = &state.settings.limits;
-    let hour = Duration::from_secs(3600);
-    state
-        .limiter
-        .check(
-            &format!("me-ip:{}", client_ip(&req)),
-            limits.signups_per_ip_per_hour,
-            hour,
-        )
-        .map_err(AppError::TooManyRequests)?;
+    let limits = FormLimits::new(&state.limiter, &state.settings.limits, "me", &req);
+    limits.check_client()?;
     let email = match EmailAddress::parse(&form.email) {
         Ok(e) => e,
         Err(e) => {
@@ -73,25 +61,11 @@ pub async fn request_link(
             )
         }
     };
-    state
-        .limiter
-        .check(
-            &format!("me-address:{}", email.as_str().to_lowercase()),
-            limits.signups_per_address_per_hour,
-            hour,
-        )
-        .map_err(AppError::TooManyRequests)?;
+    limits.check_address(&email)?;
+    // The same single insert whether or not the address is known; the job decides.
     let mut conn = state.pool.get().await?;
-    if let Some(member) = members::find_by_email(&mut conn, &email).await? {
-        let job = EmailJob {
-            message: MessageKind::PersonalLink,
-            member_id: member.id,
-            circle_id: None,
-            session_id: None,
-            sequence: None,
-        };
-        crate::jobs::email::enqueue(&mut conn, job).await?;
-    }
+    let request = LinkRequest::new(&email, RequestedLink::Personal);
+    crate::db::jobs::enqueue(&mut conn, request.into_job()).await?;
     render(RequestPage {
         email: String::new(),
         error: None,

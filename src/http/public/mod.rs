@@ -290,10 +290,3 @@ pub fn viewer_zone(req: &HttpRequest, member: Option<&Member>, fallback: &str) -
 pub fn when(starts: DateTime<Utc>, ends: DateTime<Utc>, zone: Tz) -> String {
     crate::jobs::email::describe_time(starts, ends, zone)
 }
-
-/// The address a request came from, for rate limits.
-pub fn client_ip(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
-}
