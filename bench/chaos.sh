@@ -42,6 +42,8 @@ bin="target/$profile"
 export ROUNDTABLE_PROFILE=production
 export ROUNDTABLE_DATABASE__URL="$db_url"
 export ROUNDTABLE_SECRETS__TOKEN_KEY="chaos-only-token-key-0123456789abcdefghijklmnop"
+# Loopback only: plain http is meant here.
+export ROUNDTABLE_HTTP__ALLOW_INSECURE_PUBLIC_URL=true
 export ROUNDTABLE_EMAIL__SMTP_URL="smtp://127.0.0.1:$port"
 export ROUNDTABLE_WORKER__CONCURRENCY="$concurrency"
 export ROUNDTABLE_WORKER__LEASE_SECONDS=5

@@ -21,6 +21,8 @@ export ROUNDTABLE_PROFILE=production
 export ROUNDTABLE_DATABASE__URL="$db_url"
 export ROUNDTABLE_HTTP__BIND="127.0.0.1:$port"
 export ROUNDTABLE_HTTP__PUBLIC_URL="$base"
+# Loopback only: plain http is meant here.
+export ROUNDTABLE_HTTP__ALLOW_INSECURE_PUBLIC_URL=true
 export ROUNDTABLE_EMAIL__SMTP_URL="smtp://127.0.0.1:25250"
 export ROUNDTABLE_SECRETS__TOKEN_KEY="bench-only-token-key-0123456789abcdefghijklmnop"
 export ROUNDTABLE_WORKER__ENABLED=false

@@ -11,7 +11,12 @@ use crate::startup::{prepare_database, Application, WorkerHandle};
 #[command(
     name = "roundtable",
     version,
-    about = "Book clubs and learning circles with shared leadership"
+    about = "Book clubs and learning circles with shared leadership",
+    after_help = "Configuration: config/default.toml, then config/<profile>.toml (the profile \
+from ROUNDTABLE_PROFILE: development (the default), test or production; ROUNDTABLE_CONFIG_DIR \
+names another folder), then DATABASE_URL, then ROUNDTABLE_<SECTION>__<KEY> variables, e.g. \
+ROUNDTABLE_HTTP__BIND=0.0.0.0:8080 or ROUNDTABLE_EMAIL__SMTP_URL=smtp://127.0.0.1:2525. The \
+README lists every key. An unknown key stops start-up with its name."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -20,7 +25,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the web service.
+    /// Run the web service, with the email worker inside it unless `worker.enabled` is false.
     Serve,
     /// Create the database if needed and apply pending migrations.
     Migrate {
@@ -41,12 +46,16 @@ pub enum Command {
     Export(ExportCommand),
     /// Fill the configured database with realistic data for benchmarks and demos.
     Seed {
+        /// How many people to create.
         #[arg(long, default_value_t = 10_000)]
         members: i64,
+        /// How many circles to spread them over (plus one circle of 1,000 members).
         #[arg(long, default_value_t = 300)]
         circles: i64,
+        /// How many sessions to schedule across the circles.
         #[arg(long, default_value_t = 3_000)]
         sessions: i64,
+        /// How many RSVP answers to record.
         #[arg(long, default_value_t = 50_000)]
         rsvps: i64,
         /// Write sample links (RSVP, confirmation, calendar, a dashboard sign-in) here as JSON.
@@ -63,8 +72,10 @@ pub enum ImportCommand {
     /// Members from a CSV with columns `email`, optional `display_name` and `role`; they are
     /// vouched for (active or waitlisted at once) and get a welcome email.
     Members {
+        /// The circle's slug (the last part of its public address /c/SLUG).
         #[arg(long)]
         circle: String,
+        /// The CSV file to read.
         file: std::path::PathBuf,
     },
 }
@@ -73,6 +84,7 @@ pub enum ImportCommand {
 pub enum ExportCommand {
     /// One row per session and member with their answer and attendance.
     Attendance {
+        /// The circle's slug (the last part of its public address /c/SLUG).
         #[arg(long)]
         circle: String,
     },
@@ -87,11 +99,15 @@ pub enum JobsCommand {
         /// queued, running, done or dead.
         #[arg(long)]
         state: Option<String>,
+        /// At most this many jobs.
         #[arg(long, default_value_t = 50)]
         limit: i64,
     },
     /// Queue a dead job again.
-    Retry { id: uuid::Uuid },
+    Retry {
+        /// The job's id, as `jobs list` shows it.
+        id: uuid::Uuid,
+    },
     /// Run every job that is due now, then exit.
     RunDue,
 }
@@ -100,6 +116,7 @@ pub enum JobsCommand {
 pub enum AdminCommand {
     /// Make a person an organiser (all circles, API tokens), creating them if needed.
     CreateOrganizer {
+        /// Their email address (the sign-in link goes there).
         #[arg(long)]
         email: String,
         /// Display name for a new member (defaults to the part before the @).
@@ -108,6 +125,7 @@ pub enum AdminCommand {
     },
     /// Create an API token for an existing member and print it (alone) on standard output.
     CreateToken {
+        /// The email address of the member the token acts for.
         #[arg(long)]
         email: String,
         /// What the token is for, e.g. "calendar sync".
@@ -119,6 +137,12 @@ pub enum AdminCommand {
 pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve => {
+            if settings.http.public_url_derived {
+                tracing::info!(
+                    public_url = %settings.http.public_url,
+                    "http.public_url is not set, so links in email use the address http.bind listens on; set http.public_url to the address people use"
+                );
+            }
             let app = Application::build(settings.clone()).await?;
             tracing::info!(
                 port = app.port(),

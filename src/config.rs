@@ -11,6 +11,15 @@ use figment::Figment;
 use serde::Deserialize;
 
 const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+/// Files of this repository that publish example keys: a production key must not appear in
+/// any of them.
+const PUBLISHED: &[&str] = &[
+    DEFAULT_TOML,
+    include_str!("../config/development.toml"),
+    include_str!("../config/test.toml"),
+    include_str!("../config/production.toml"),
+    include_str!("../docker-compose.yml"),
+];
 const PROFILES: &[(&str, &str)] = &[
     ("development", include_str!("../config/development.toml")),
     ("test", include_str!("../config/test.toml")),
@@ -178,7 +187,15 @@ pub struct DatabaseSettings {
 #[serde(deny_unknown_fields)]
 pub struct HttpSettings {
     pub bind: String,
+    /// The base of every link in email. When it is not set, it is derived from `bind`
+    /// (and `public_url_derived` says so).
+    #[serde(default)]
     pub public_url: String,
+    #[serde(skip)]
+    pub public_url_derived: bool,
+    /// Production refuses an `http://` public URL unless this says it is meant.
+    #[serde(default)]
+    pub allow_insecure_public_url: bool,
     #[serde(default)]
     pub workers: Option<usize>,
     /// A dashboard session ends after this many hours without a request.
@@ -202,6 +219,9 @@ pub struct EmailSettings {
     pub smtp_url: Option<Secret>,
     pub outbox_dir: PathBuf,
     pub from: String,
+    /// Send SMTP credentials over a connection without TLS (refused unless this is set).
+    #[serde(default)]
+    pub allow_plaintext_auth: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -296,6 +316,10 @@ impl Settings {
             }
         })?;
         settings.profile = profile;
+        if settings.http.public_url.trim().is_empty() {
+            settings.http.public_url = url_for_bind(&settings.http.bind);
+            settings.http.public_url_derived = true;
+        }
         settings.validate()?;
         Ok(settings)
     }
@@ -307,17 +331,59 @@ impl Settings {
         {
             return err("`http.public_url` must start with http:// or https://".into());
         }
+        let production = self.profile == Profile::Production;
         if self.email.transport == EmailTransport::Smtp && self.email.smtp_url.is_none() {
             return err("`email.smtp_url` is required when `email.transport` is smtp".into());
         }
+        if let Some(url) = &self.email.smtp_url {
+            if smtp_sends_password_in_clear(url.expose()) && !self.email.allow_plaintext_auth {
+                return err(
+                    "`email.smtp_url` carries a user and password but no TLS: use smtps://, or \
+                     smtp://…?tls=required, or set `email.allow_plaintext_auth = true` if the \
+                     connection cannot be overheard"
+                        .into(),
+                );
+            }
+        }
         if let Some(key) = &self.secrets.token_key {
-            if key.expose().len() < MIN_TOKEN_KEY_LEN {
+            let key = key.expose();
+            if key.len() < MIN_TOKEN_KEY_LEN {
                 return err(format!(
                     "`secrets.token_key` must be at least {MIN_TOKEN_KEY_LEN} characters"
                 ));
             }
-        } else if self.profile == Profile::Production {
+            if production && PUBLISHED.iter().any(|file| file.contains(key)) {
+                return err(
+                    "`secrets.token_key` is a key published in Roundtable's own files; anyone \
+                     could forge links with it. Generate one, e.g. `openssl rand -base64 48`"
+                        .into(),
+                );
+            }
+            if production && looks_guessable(key) {
+                return err(
+                    "`secrets.token_key` looks guessable (too few different characters); \
+                     generate one, e.g. `openssl rand -base64 48`"
+                        .into(),
+                );
+            }
+        } else if production {
             return err("`secrets.token_key` is required in production".into());
+        }
+        if production
+            && !self.http.public_url.starts_with("https://")
+            && !self.http.allow_insecure_public_url
+        {
+            return err(format!(
+                "`http.public_url` is {}; production needs the https:// address people use \
+                 (session cookies are only marked Secure over https). Set \
+                 `http.allow_insecure_public_url = true` if plain http is really meant.",
+                self.http.public_url
+            ));
+        }
+        if self.http.workers == Some(0) {
+            return err(
+                "`http.workers` must be at least 1 (leave it unset for one per CPU)".into(),
+            );
         }
         if self.http.session_idle_hours == 0
             || self.http.session_max_age_hours < self.http.session_idle_hours
@@ -378,6 +444,48 @@ impl Settings {
     }
 }
 
+/// The address a server bound to `bind` is reached at from this machine: a wildcard bind
+/// (`0.0.0.0`, `[::]`) is reached as `localhost`.
+fn url_for_bind(bind: &str) -> String {
+    let (host, port) = bind.rsplit_once(':').unwrap_or((bind, "80"));
+    let host = match host {
+        "0.0.0.0" | "[::]" | "" => "localhost",
+        other => other,
+    };
+    format!("http://{host}:{port}")
+}
+
+/// Whether an SMTP URL names a password but asks for no TLS (`smtps://` is TLS from the
+/// start; `smtp://…?tls=required` upgrades before authenticating).
+fn smtp_sends_password_in_clear(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("smtp://") else {
+        return false;
+    };
+    let (authority, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let has_password = authority
+        .rsplit_once('@')
+        .is_some_and(|(userinfo, _)| userinfo.contains(':'));
+    has_password && !query.split('&').any(|kv| kv == "tls=required")
+}
+
+/// A key a person typed rather than generated: few distinct characters, or little entropy
+/// by a character count (a random base64 key of 32 characters has about 150 bits).
+fn looks_guessable(key: &str) -> bool {
+    let mut counts = std::collections::HashMap::new();
+    for c in key.chars() {
+        *counts.entry(c).or_insert(0usize) += 1;
+    }
+    let n = key.chars().count() as f64;
+    let bits: f64 = counts
+        .values()
+        .map(|&k| {
+            let p = k as f64 / n;
+            -p * p.log2() * n
+        })
+        .sum();
+    counts.len() < 10 || bits < 100.0
+}
+
 /// `ROUNDTABLE_*` variables that choose a profile or steer scripts and tests, not settings.
 fn is_helper_variable(key: &str) -> bool {
     let key = key.to_ascii_uppercase();
@@ -417,16 +525,117 @@ mod tests {
         assert!(load("", Profile::Development).is_ok());
         assert!(load("", Profile::Test).is_ok());
         let err = load(
-            "email.smtp_url = 'smtp://127.0.0.1:25'",
+            "email.smtp_url = 'smtp://127.0.0.1:25'\nhttp.public_url = 'https://c.example.org'",
             Profile::Production,
         )
         .unwrap_err();
         assert!(err.to_string().contains("secrets.token_key"), "{err}");
         let key = format!(
-            "secrets.token_key = '{}'\nemail.smtp_url = 'smtp://x:25'",
-            "k".repeat(40)
+            "secrets.token_key = '{GENERATED}'\nemail.smtp_url = 'smtp://x:25'\n\
+             http.public_url = 'https://circles.example.org'"
         );
         assert!(load(&key, Profile::Production).is_ok());
+    }
+
+    /// A key as `openssl rand -base64 48` makes one.
+    const GENERATED: &str = "q2Xv9mJk4+LpR7sT1wYz0bNcD8eFgH3iKuA5oVxM6nQhZrWyE2tPjSdBfGlCaU";
+
+    fn production(extra: &str) -> Result<Settings, ConfigError> {
+        load(
+            &format!(
+                "email.smtp_url = 'smtp://mail:25'\nhttp.public_url = 'https://circles.example.org'\n{extra}"
+            ),
+            Profile::Production,
+        )
+    }
+
+    #[test]
+    fn production_refuses_published_and_guessable_keys() {
+        let published = "test-only-token-key-0123456789abcdefghijklmnopqrstuvwxyz";
+        let compose = "development-only-insecure-token-key-do-not-use-in-production";
+        for key in [published, compose] {
+            let err = production(&format!("secrets.token_key = '{key}'")).unwrap_err();
+            assert!(err.to_string().contains("published"), "{err}");
+        }
+        for key in [
+            "k".repeat(40),
+            "abcabcabcabcabcabcabcabcabcabcabcabc".into(),
+        ] {
+            let err = production(&format!("secrets.token_key = '{key}'")).unwrap_err();
+            assert!(err.to_string().contains("guessable"), "{key}: {err}");
+        }
+        assert!(production(&format!("secrets.token_key = '{GENERATED}'")).is_ok());
+        // Development and tests may use the published key.
+        assert!(load(
+            &format!("secrets.token_key = '{published}'"),
+            Profile::Development
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn production_needs_https_unless_told_otherwise() {
+        let key = format!("secrets.token_key = '{GENERATED}'");
+        let err = load(
+            &format!("{key}\nemail.smtp_url = 'smtp://mail:25'\nhttp.public_url = 'http://circles.example.org'"),
+            Profile::Production,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("https://"), "{err}");
+        assert!(load(
+            &format!("{key}\nemail.smtp_url = 'smtp://mail:25'\nhttp.public_url = 'http://circles.example.org'\nhttp.allow_insecure_public_url = true"),
+            Profile::Production,
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn smtp_passwords_need_tls_unless_told_otherwise() {
+        let smtp = |url: &str, extra: &str| {
+            load(
+                &format!("email.transport = 'smtp'\nemail.smtp_url = '{url}'\n{extra}"),
+                Profile::Development,
+            )
+        };
+        let err = smtp("smtp://me:secret@mail.example.org:587", "").unwrap_err();
+        assert!(err.to_string().contains("no TLS"), "{err}");
+        assert!(
+            !err.to_string().contains("secret"),
+            "the password is not repeated"
+        );
+        assert!(smtp("smtp://me:secret@mail.example.org:587?tls=required", "").is_ok());
+        assert!(smtp("smtps://me:secret@mail.example.org", "").is_ok());
+        assert!(
+            smtp("smtp://127.0.0.1:2525", "").is_ok(),
+            "no password, no problem"
+        );
+        assert!(smtp(
+            "smtp://me:secret@127.0.0.1:2525",
+            "email.allow_plaintext_auth = true"
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn zero_http_workers_is_a_configuration_error() {
+        let err = load("http.workers = 0", Profile::Development).unwrap_err();
+        assert!(err.to_string().contains("http.workers"), "{err}");
+    }
+
+    #[test]
+    fn public_url_follows_bind_unless_set() {
+        let s = load("http.bind = '127.0.0.1:9090'", Profile::Development).unwrap();
+        assert_eq!(s.http.public_url, "http://127.0.0.1:9090");
+        assert!(s.http.public_url_derived);
+        let s = load("http.bind = '0.0.0.0:8081'", Profile::Development).unwrap();
+        assert_eq!(s.http.public_url, "http://localhost:8081");
+        let s = load(
+            "http.bind = '0.0.0.0:8081'\nhttp.public_url = 'https://circles.example.org'",
+            Profile::Development,
+        )
+        .unwrap();
+        assert_eq!(s.http.public_url, "https://circles.example.org");
+        assert!(!s.http.public_url_derived);
     }
 
     #[test]

@@ -1,7 +1,6 @@
 //! Embedded migrations, applied by a blocking connection on a helper thread. Kept apart from
 //! the async query modules so diesel's sync and async traits never meet in one scope.
 
-use anyhow::Context;
 use diesel::{Connection, RunQueryDsl};
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::AsyncPgConnection;
@@ -16,10 +15,19 @@ const MIGRATION_LOCK_ID: i64 = 0x526f_756e_6474_6162; // "Roundtab"
 
 /// Apply pending migrations under an advisory lock, so concurrent starts take turns.
 pub async fn run_migrations(url: &DatabaseUrl) -> anyhow::Result<usize> {
+    let configured = url.clone();
     let url = url.expose().to_string();
+    let mut conn = match tokio::task::spawn_blocking(move || {
+        AsyncConnectionWrapper::<AsyncPgConnection>::establish(&url)
+    })
+    .await?
+    {
+        Ok(conn) => conn,
+        Err(e) => {
+            anyhow::bail!(super::unreachable_database(&configured, &e.to_string()).await)
+        }
+    };
     tokio::task::spawn_blocking(move || {
-        let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&url)
-            .context("connecting to run migrations")?;
         diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_ID})"))
             .execute(&mut conn)?;
         let applied = conn

@@ -103,9 +103,10 @@ pub async fn create_database_if_missing(url: &DatabaseUrl) -> anyhow::Result<()>
         anyhow::bail!("database name {name:?} may only hold letters, digits, - and _");
     }
     let maintenance = url.with_database("postgres");
-    let mut conn = AsyncPgConnection::establish(maintenance.expose())
-        .await
-        .with_context(|| format!("connecting to {}", maintenance.redacted()))?;
+    let mut conn = match AsyncPgConnection::establish(maintenance.expose()).await {
+        Ok(conn) => conn,
+        Err(e) => anyhow::bail!(unreachable_database(url, &e.to_string()).await),
+    };
     let exists = diesel::sql_query("SELECT datname FROM pg_database WHERE datname = $1")
         .bind::<diesel::sql_types::Text, _>(name)
         .get_result::<DatabaseName>(&mut conn)
@@ -124,6 +125,53 @@ pub async fn create_database_if_missing(url: &DatabaseUrl) -> anyhow::Result<()>
         }
     }
     Ok(())
+}
+
+/// Where a Postgres URL points: `host:port` (5432 when none is named), if it names a host.
+fn server_address(url: &DatabaseUrl) -> Option<String> {
+    let rest = url.expose().split_once("://")?.1;
+    let authority = rest.split(['/', '?']).next()?;
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    if host_port.is_empty() {
+        return None;
+    }
+    let has_port = host_port
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| p.parse::<u16>().is_ok());
+    Some(if has_port {
+        host_port.to_string()
+    } else {
+        format!("{host_port}:5432")
+    })
+}
+
+/// A start-up failure to connect, in words that name the configured database, the server
+/// and the cause (Postgres's client reports only "error connecting to server"; a plain TCP
+/// connection says whether anything listens there at all).
+pub async fn unreachable_database(url: &DatabaseUrl, error: &str) -> String {
+    let name = url.database_name().unwrap_or("(none named)");
+    let Some(address) = server_address(url) else {
+        return format!(
+            "cannot connect to database {name} ({}): {error}",
+            url.redacted()
+        );
+    };
+    let probe = tokio::time::timeout(
+        Duration::from_secs(3),
+        tokio::net::TcpStream::connect(&address),
+    )
+    .await;
+    let cause = match probe {
+        Err(_) => "no answer within 3 seconds".to_string(),
+        Ok(Err(e)) => e.to_string(),
+        // Something listens: the server itself refused (authentication, a missing role…).
+        Ok(Ok(_)) => error.to_string(),
+    };
+    format!(
+        "cannot connect to the PostgreSQL server at {address} for database {name}: {cause}. \
+         Is PostgreSQL running there? (`scripts/dev-db` starts one; `database.url` or \
+         DATABASE_URL chooses another.)"
+    )
 }
 
 #[derive(diesel::QueryableByName)]

@@ -159,3 +159,78 @@ async fn import_members_from_csv_and_export_attendance() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no circle has the slug"));
 }
+
+#[tokio::test]
+async fn start_up_problems_are_named_in_plain_words() {
+    let db = fresh_database().await;
+    let out = roundtable(&db)
+        .env("ROUNDTABLE_HTTP__WORKERS", "0")
+        .arg("serve")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a configuration error, not a crash"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`http.workers` must be at least 1"));
+
+    let nowhere =
+        roundtable::config::DatabaseUrl::new("postgres://postgres@127.0.0.1:9/circles_db");
+    let out = roundtable(&nowhere).arg("migrate").output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("127.0.0.1:9")
+            && stderr.contains("circles_db")
+            && stderr.contains("refused"),
+        "names the server, the configured database and the cause: {stderr}"
+    );
+    assert!(
+        !stderr.contains("/postgres"),
+        "not the maintenance database: {stderr}"
+    );
+}
+
+#[tokio::test]
+async fn setting_only_the_bind_address_moves_the_links_with_it() {
+    let db = fresh_database().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = roundtable(&db)
+        .env("ROUNDTABLE_HTTP__BIND", format!("127.0.0.1:{port}"))
+        .env("ROUNDTABLE_HTTP__PUBLIC_URL", "")
+        .env("ROUNDTABLE_WORKER__ENABLED", "false")
+        .env("RUST_LOG", "info")
+        .arg("serve")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let client = reqwest::Client::new();
+    let mut up = false;
+    for _ in 0..100 {
+        if let Ok(r) = client
+            .get(format!("http://127.0.0.1:{port}/healthz"))
+            .send()
+            .await
+        {
+            up = r.status() == 200;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    child.kill().unwrap();
+    let out = child.wait_with_output().unwrap();
+    let log =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(up, "the server answered: {log}");
+    assert!(
+        log.contains("http.public_url is not set")
+            && log.contains(&format!("http://127.0.0.1:{port}")),
+        "the log says where links point: {log}"
+    );
+}
