@@ -6,8 +6,10 @@
 //! * A session's truth is its local date and local wall time; `starts_at` (UTC)
 //!   is derived. Recurrence is expanded in local time, so 19:00 stays 19:00
 //!   across DST changes.
-//! * A local time that does not exist (spring-forward gap) moves to the first
-//!   valid instant after the gap (New York 2021-03-14 02:30 becomes 03:00 EDT).
+//! * A local time that does not exist (spring-forward gap) is read with the UTC
+//!   offset in force before the gap, as RFC 5545 §3.3.5 says, so it moves forward
+//!   by the gap's length (New York 2021-03-14 02:30 becomes 03:30 EDT). Python's
+//!   `zoneinfo`, JavaScript Temporal's `compatible` and calendar clients agree.
 //! * An ambiguous local time (fall back) takes the earlier instant.
 
 use chrono::{
@@ -196,7 +198,7 @@ pub struct Occurrence {
     pub starts_at: DateTime<Utc>,
     /// `starts_at` plus the duration, in absolute minutes.
     pub ends_at: DateTime<Utc>,
-    /// True when `local_time` did not exist that day and was moved past the gap.
+    /// True when `local_time` did not exist that day and was moved forward by the gap.
     pub shifted: bool,
 }
 
@@ -365,12 +367,22 @@ fn next_month(year: i32, month: u32) -> (i32, u32) {
 ///
 /// Returns the UTC instant and whether the time was shifted because it fell
 /// into a gap. An ambiguous time takes the earlier instant; a non-existent
-/// time takes the first valid instant after the gap.
+/// time is read with the offset in force just before the gap (RFC 5545
+/// §3.3.5), which moves it forward by the length of the gap.
 pub fn resolve_local(tz: Tz, date: NaiveDate, time: NaiveTime) -> (DateTime<Utc>, bool) {
     let local = date.and_time(time);
     match earliest_instant(tz, &local) {
         Some(instant) => (instant, false),
-        None => (first_instant_after_gap(tz, local), true),
+        None => {
+            let transition = gap_transition(tz, local);
+            let before = tz
+                .offset_from_utc_datetime(&(transition - TimeDelta::seconds(1)).naive_utc())
+                .fix();
+            let instant = local
+                .checked_sub_offset(before)
+                .map_or(transition, |utc| utc.and_utc());
+            (instant, true)
+        }
     }
 }
 
@@ -383,8 +395,9 @@ fn earliest_instant(tz: Tz, local: &NaiveDateTime) -> Option<DateTime<Utc>> {
     }
 }
 
-/// The first valid instant after the gap containing the non-existent `local`.
-fn first_instant_after_gap(tz: Tz, local: NaiveDateTime) -> DateTime<Utc> {
+/// The instant of the transition that opened the gap containing the
+/// non-existent `local` (the first valid instant after it).
+fn gap_transition(tz: Tz, local: NaiveDateTime) -> DateTime<Utc> {
     for minutes in 1..=MAX_GAP_SEARCH_MINUTES {
         let Some(candidate) = local.checked_add_signed(TimeDelta::minutes(minutes)) else {
             break;
@@ -798,17 +811,23 @@ mod tests {
     // ----- time zones -----
 
     #[test]
-    fn new_york_spring_forward_gap_moves_to_end_of_gap() {
+    fn new_york_spring_forward_gap_moves_forward_by_its_length() {
         let tz = Tz::America__New_York;
+        // Read with the offset before the gap (EST, -5): 02:30 EST is 03:30 EDT.
         let (at, shifted) = resolve_local(tz, d(2021, 3, 14), t(2, 30));
-        assert_eq!(at, utc("2021-03-14T07:00:00Z"));
+        assert_eq!(at, utc("2021-03-14T07:30:00Z"));
+        assert_eq!(at.with_timezone(&tz).time(), t(3, 30));
         assert!(shifted);
-        // Seconds inside the gap land exactly on the transition too.
+        let (at, shifted) = resolve_local(tz, d(2027, 3, 14), t(2, 30));
+        assert_eq!((at, shifted), (utc("2027-03-14T07:30:00Z"), true));
+        // Seconds inside the gap move by the same hour.
         let (at, shifted) = resolve_local(
             tz,
             d(2021, 3, 14),
             NaiveTime::from_hms_opt(2, 59, 59).unwrap(),
         );
+        assert_eq!((at, shifted), (utc("2021-03-14T07:59:59Z"), true));
+        let (at, shifted) = resolve_local(tz, d(2021, 3, 14), t(2, 0));
         assert_eq!((at, shifted), (utc("2021-03-14T07:00:00Z"), true));
         let (at, shifted) = resolve_local(tz, d(2021, 3, 14), t(3, 0));
         assert_eq!((at, shifted), (utc("2021-03-14T07:00:00Z"), false));
@@ -819,8 +838,8 @@ mod tests {
         let occ = r.expand(tz);
         assert_eq!(occ[0].starts_at, utc("2021-03-07T07:30:00Z"));
         assert!(!occ[0].shifted);
-        assert_eq!(occ[1].starts_at, utc("2021-03-14T07:00:00Z"));
-        assert_eq!(occ[1].ends_at, utc("2021-03-14T08:00:00Z"));
+        assert_eq!(occ[1].starts_at, utc("2021-03-14T07:30:00Z"));
+        assert_eq!(occ[1].ends_at, utc("2021-03-14T08:30:00Z"));
         assert_eq!(occ[1].local_time, t(2, 30));
         assert_eq!(occ[1].local_date, d(2021, 3, 14));
         assert!(occ[1].shifted);
@@ -845,11 +864,12 @@ mod tests {
     #[test]
     fn lord_howe_thirty_minute_gap_and_overlap() {
         let tz = Tz::Australia__Lord_Howe;
-        // Spring forward 2021-10-03 02:00 (+10:30) -> 02:30 (+11).
+        // Spring forward 2021-10-03 02:00 (+10:30) -> 02:30 (+11): 02:15 moves by the
+        // gap's thirty minutes, to 02:45.
         let (at, shifted) = resolve_local(tz, d(2021, 10, 3), t(2, 15));
-        assert_eq!(at, utc("2021-10-02T15:30:00Z"));
+        assert_eq!(at, utc("2021-10-02T15:45:00Z"));
         assert!(shifted);
-        assert_eq!(at.with_timezone(&tz).time(), t(2, 30));
+        assert_eq!(at.with_timezone(&tz).time(), t(2, 45));
         // Fall back 2021-04-04 02:00 (+11) -> 01:30 (+10:30): 01:45 happens twice.
         let (at, shifted) = resolve_local(tz, d(2021, 4, 4), t(1, 45));
         assert_eq!(at, utc("2021-04-03T14:45:00Z"));
@@ -890,8 +910,8 @@ mod tests {
         assert!(!occ[0].shifted);
         assert_eq!(occ[1].local_date, d(2011, 12, 30));
         assert!(occ[1].shifted);
-        // First valid instant: 2011-12-31 00:00 +14.
-        assert_eq!(occ[1].starts_at, utc("2011-12-30T10:00:00Z"));
+        // 19:00 read at the old offset (-10) is 05:00Z, Saturday 19:00 at +14.
+        assert_eq!(occ[1].starts_at, utc("2011-12-31T05:00:00Z"));
         assert_eq!(occ[2].starts_at, utc("2012-01-06T05:00:00Z"));
         assert!(occ.windows(2).all(|w| w[0].starts_at < w[1].starts_at));
         // Midnight of the skipped day needs a full day of searching.
@@ -1067,18 +1087,31 @@ mod tests {
             LocalResult::None => {
                 prop_assert!(occ.shifted, "non-existent {} not marked shifted", local);
                 prop_assert!(back > local, "shifted {} landed at {}", local, back);
-                // The instant is the transition itself: just before it, the
-                // wall clock reads earlier than the requested time.
-                for before in [TimeDelta::minutes(1), TimeDelta::seconds(1)] {
-                    let earlier = (occ.starts_at - before).with_timezone(&tz).naive_local();
+                // RFC 5545 §3.3.5: the time is read with the offset in force
+                // before the gap. Find that offset by walking back, second by
+                // second, from the instant to the transition.
+                let offset_at =
+                    |at: DateTime<Utc>| tz.offset_from_utc_datetime(&at.naive_utc()).fix();
+                let after = offset_at(occ.starts_at);
+                let mut probe = occ.starts_at;
+                let before = loop {
+                    probe -= TimeDelta::seconds(1);
+                    let o = offset_at(probe);
+                    if o != after {
+                        break o;
+                    }
                     prop_assert!(
-                        earlier < local,
-                        "{} before shifted {} reads {}",
-                        before,
-                        local,
-                        earlier
+                        occ.starts_at - probe < TimeDelta::days(3),
+                        "no transition before {}",
+                        occ.starts_at
                     );
-                }
+                };
+                prop_assert_eq!(occ.starts_at.naive_utc() + before, local);
+                // So it moves forward by exactly the gap's length.
+                let gap = TimeDelta::seconds(i64::from(
+                    after.local_minus_utc() - before.local_minus_utc(),
+                ));
+                prop_assert_eq!(back - local, gap);
             }
         }
         if !occ.shifted {

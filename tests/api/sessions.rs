@@ -76,7 +76,8 @@ async fn monthly_schedule_lands_on_the_last_thursday_and_nonexistent_times_move_
         ["2027-01-28", "2027-02-25", "2027-03-25", "2027-04-29"]
     );
 
-    // 02:30 on the spring-forward Sunday does not exist: the session starts at 03:00 EDT.
+    // 02:30 on the spring-forward Sunday does not exist: read with the offset before the gap
+    // (RFC 5545 §3.3.5), the session starts at 03:30 EDT.
     let gap = app
         .schedule(
             &id,
@@ -84,7 +85,7 @@ async fn monthly_schedule_lands_on_the_last_thursday_and_nonexistent_times_move_
                     "duration_minutes": 60, "count": 2 }),
         )
         .await;
-    assert_eq!(gap[0]["starts_at"], "2027-03-14T07:00:00Z");
+    assert_eq!(gap[0]["starts_at"], "2027-03-14T07:30:00Z");
     assert_eq!(gap[0]["local_time"], "02:30");
     assert_eq!(gap[1]["starts_at"], "2027-03-21T06:30:00Z");
 }

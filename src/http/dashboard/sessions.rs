@@ -1,4 +1,4 @@
-//! Sessions: scheduling with a preview of the dates (flagging those a DST gap moved), editing
+//! Sessions: scheduling with a preview of the dates (flagging those a clock change moved), editing
 //! one session (members get an update), cancelling, and marking attendance with one click.
 
 use actix_web::http::StatusCode;
@@ -124,7 +124,7 @@ struct SessionsPage {
     rows: Vec<SessionRow>,
     f: ScheduleForm,
     error: Option<(String, String)>,
-    preview: Vec<(String, &'static str)>,
+    preview: Vec<(String, String)>,
 }
 
 fn options(
@@ -179,7 +179,7 @@ async fn page(
     note: Option<String>,
     f: ScheduleForm,
     error: Option<(String, String)>,
-    preview: Vec<(String, &'static str)>,
+    preview: Vec<(String, String)>,
 ) -> Result<SessionsPage, AppError> {
     let zone: chrono_tz::Tz = circle.timezone.parse().unwrap_or(chrono_tz::UTC);
     let stats = dashboard::session_stats(conn, circle.id, 500).await?;
@@ -266,9 +266,13 @@ pub async fn schedule(
             .into_iter()
             .map(|o| {
                 let flag = if o.shifted {
-                    "moved past a daylight-saving gap"
+                    format!(
+                        "{} does not exist that day (the clocks go forward), so it starts at {}",
+                        o.local_time.format("%H:%M"),
+                        o.starts_at.with_timezone(&tz.tz()).format("%H:%M")
+                    )
                 } else {
-                    ""
+                    String::new()
                 };
                 (when(o.starts_at, o.ends_at, tz.tz()), flag)
             })
