@@ -73,12 +73,37 @@ pub fn parameter(value: &str) -> String {
         .collect()
 }
 
+/// A calendar part for email (an invitation, update or cancellation).
 pub fn calendar(method: Method, events: &[CalendarEvent], stamp: DateTime<Utc>) -> String {
+    build(method, None, events, stamp)
+}
+
+/// A subscribable feed: named (RFC 7986 `NAME`, and `X-WR-CALNAME`, which Apple and Google
+/// read), and asking to be fetched again every hour (`REFRESH-INTERVAL`, `X-PUBLISHED-TTL`).
+pub fn feed(name: &str, events: &[CalendarEvent], stamp: DateTime<Utc>) -> String {
+    build(Method::Publish, Some(name), events, stamp)
+}
+
+fn build(
+    method: Method,
+    name: Option<&str>,
+    events: &[CalendarEvent],
+    stamp: DateTime<Utc>,
+) -> String {
     let mut cal = Calendar::empty();
     cal.append_property(Property::new("VERSION", "2.0"));
     cal.append_property(Property::new("PRODID", "-//Roundtable//Circles//EN"));
     cal.append_property(Property::new("CALSCALE", "GREGORIAN"));
     cal.append_property(Property::new("METHOD", method.as_str()));
+    if let Some(name) = name {
+        let name = text(name);
+        cal.append_property(Property::new("NAME", &name));
+        cal.append_property(Property::new("X-WR-CALNAME", &name));
+        let mut refresh = Property::new("REFRESH-INTERVAL", "PT1H");
+        refresh.add_parameter("VALUE", "DURATION");
+        cal.append_property(refresh);
+        cal.append_property(Property::new("X-PUBLISHED-TTL", "PT1H"));
+    }
     for e in events {
         let mut event = Event::new();
         event
@@ -174,6 +199,29 @@ mod tests {
         }
         let unfolded = ics.replace("\r\n ", "");
         assert!(unfolded.contains(&format!("\r\nSUMMARY:{summary}\r\n")));
+    }
+
+    #[test]
+    fn a_feed_is_named_and_asks_to_be_refreshed_hourly() {
+        let ics = feed(
+            "Roundtable: Ada's circles",
+            &[event("Week 1", "Ada")],
+            Utc::now(),
+        );
+        for line in [
+            "METHOD:PUBLISH",
+            "NAME:Roundtable: Ada's circles",
+            "X-WR-CALNAME:Roundtable: Ada's circles",
+            "REFRESH-INTERVAL;VALUE=DURATION:PT1H",
+            "X-PUBLISHED-TTL:PT1H",
+        ] {
+            assert!(ics.contains(&format!("\r\n{line}\r\n")), "{line} in {ics}");
+        }
+        let invitation = calendar(Method::Request, &[event("Week 1", "Ada")], Utc::now());
+        assert!(
+            !invitation.contains("NAME:"),
+            "invitations carry no feed name"
+        );
     }
 
     #[test]

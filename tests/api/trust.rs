@@ -560,3 +560,50 @@ async fn a_stranger_cannot_lock_the_owner_out_of_signing_in() {
     app.run_pending_jobs().await;
     assert_eq!(app.sent_emails().len(), mailed + 1, "and gets their link");
 }
+
+#[tokio::test]
+async fn the_calendar_feed_has_a_name_and_a_subscribe_link() {
+    let app = spawn_app().await;
+    let circle = app.circle_with_capacity(None).await;
+    app.add_member(circle["id"].as_str().unwrap(), "ada@example.org")
+        .await
+        .expect(201);
+    let me = mailed_personal_link(&app, "ada@example.org").await;
+    let feed = feed_on_page(&app, &me).await;
+    let page = app.browser(Method::GET, &me, None).await;
+    let https = format!("{}{feed}", app.settings.public_base());
+    let webcal = format!("webcal://{}", https.split_once("://").unwrap().1);
+    assert!(
+        page.text().contains(&format!("href=\"{webcal}\"")),
+        "a tappable webcal:// link to the same feed"
+    );
+
+    let body = app.browser(Method::GET, &feed, None).await.expect(200);
+    let body = body.as_str().unwrap();
+    let calendar = ical::IcalParser::new(body.as_bytes())
+        .next()
+        .expect("one calendar")
+        .expect("a calendar the parser reads");
+    let property = |name: &str| {
+        calendar
+            .properties
+            .iter()
+            .find(|p| p.name == name)
+            .unwrap_or_else(|| panic!("{name} in {body}"))
+    };
+    assert_eq!(
+        property("NAME").value.as_deref(),
+        Some("Roundtable: ada's circles")
+    );
+    assert_eq!(
+        property("X-WR-CALNAME").value.as_deref(),
+        Some("Roundtable: ada's circles")
+    );
+    let refresh = property("REFRESH-INTERVAL");
+    assert_eq!(refresh.value.as_deref(), Some("PT1H"));
+    assert!(refresh
+        .params
+        .as_ref()
+        .is_some_and(|p| p.iter().any(|(k, v)| k == "VALUE" && v == &["DURATION"])));
+    assert_eq!(property("X-PUBLISHED-TTL").value.as_deref(), Some("PT1H"));
+}

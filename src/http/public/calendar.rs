@@ -51,7 +51,8 @@ pub async fn feed(state: web::Data<AppState>, token: web::Path<String>) -> PageR
             }
         })
         .collect();
-    let body = ics::calendar(ics::Method::Publish, &events, now);
+    let name = format!("Roundtable: {}'s circles", member.display_name);
+    let body = ics::feed(&name, &events, now);
     Ok(HttpResponse::Ok()
         .content_type("text/calendar; charset=utf-8")
         .insert_header(("Cache-Control", "private, max-age=300"))
