@@ -262,11 +262,14 @@ async fn known_and_unknown_addresses_get_the_same_answer_and_bots_get_nothing() 
 
 #[tokio::test]
 async fn hundred_concurrent_identical_signups_make_one_member_one_membership_one_email() {
-    let app = spawn_app().await;
+    // What this proves is the outcome of a race, not how fast a pool of 8 serves 100 requests
+    // on a busy machine: every request may wait as long as it needs for a connection.
+    let app = spawn_app_with(|s| s.database.acquire_timeout_ms = 60_000).await;
     open_circle(&app, Some(5)).await;
     let results =
         join_all((0..100).map(|_| sign_up(&app, "slow-reading", "Ada", "ada@example.org"))).await;
-    assert!(results.iter().all(|r| r.status == 200));
+    let statuses: Vec<u16> = results.iter().map(|r| r.status.as_u16()).collect();
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
     let counts = app.table_counts().await;
     let count = |t: &str| counts.iter().find(|(n, _)| n == t).unwrap().1;
     assert_eq!(count("members"), 2, "the organiser and Ada");
