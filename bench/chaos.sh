@@ -37,7 +37,10 @@ else
 	# The binaries as the test suite builds them (same features), so CI reuses its build.
 	cargo test --locked --all-targets --no-run >&2
 fi
-bin="target/$profile"
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
+bin="$(dirname "$(binary "$profile" roundtable)")"
+binary "$profile" roundtable-bench >/dev/null
 
 export ROUNDTABLE_PROFILE=production
 export ROUNDTABLE_DATABASE__URL="$db_url"
@@ -56,7 +59,11 @@ sql() { psql -X -q -At -d "$db_url" -c "$1"; }
 
 prepare() { # a circle of $messages members and one session whose invitations are queued
 	psql -X -q -d "$server" -c "DROP DATABASE IF EXISTS roundtable_chaos WITH (FORCE)" -c "CREATE DATABASE roundtable_chaos"
-	"$bin"/roundtable migrate 2>/dev/null
+	"$bin"/roundtable migrate >"$work/migrate.log" 2>&1 || {
+		echo "error: migrating the chaos database failed:" >&2
+		cat "$work/migrate.log" >&2
+		exit 1
+	}
 	sql "INSERT INTO circles (id, slug, name, timezone) VALUES ('00000000-0000-7000-8000-00000000000c', 'chaos', 'Chaos', 'UTC')"
 	sql "WITH m AS (INSERT INTO members (id, email, display_name) SELECT gen_random_uuid(), 'm' || i || '@example.org', 'Member ' || i FROM generate_series(1, $messages) i RETURNING id)
 	     INSERT INTO memberships (circle_id, member_id, state) SELECT '00000000-0000-7000-8000-00000000000c', id, 'active' FROM m"
@@ -68,12 +75,13 @@ prepare() { # a circle of $messages members and one session whose invitations ar
 }
 
 start_sink() {
-	"$bin"/roundtable-bench sink --listen "127.0.0.1:$port" --log "$work/sink.log" 2>/dev/null &
+	"$bin"/roundtable-bench sink --listen "127.0.0.1:$port" --log "$work/sink.log" 2>"$work/sink.err" &
 	sink=$!
 	pids+=("$sink")
 	sleep 0.3
 	kill -0 "$sink" 2>/dev/null || {
-		echo "the SMTP sink did not start (port $port in use?)" >&2
+		echo "error: the SMTP sink on 127.0.0.1:$port did not start:" >&2
+		cat "$work/sink.err" >&2
 		exit 1
 	}
 }
@@ -187,7 +195,11 @@ db_restart() {
 	private="$(DATABASE_URL=postgres://postgres@127.0.0.1:1/none ROUNDTABLE_DEV_DB_PORT=55439 "$ROOT/scripts/dev-db")"
 	local url="${private%/*}/roundtable_restart"
 	psql -X -q -d "$private" -c "DROP DATABASE IF EXISTS roundtable_restart WITH (FORCE)"
-	ROUNDTABLE_DATABASE__URL="$url" "$bin"/roundtable migrate 2>/dev/null
+	ROUNDTABLE_DATABASE__URL="$url" "$bin"/roundtable migrate >"$work/migrate.log" 2>&1 || {
+		echo "error: migrating the restart scenario's database failed:" >&2
+		cat "$work/migrate.log" >&2
+		exit 1
+	}
 	psql -X -q -d "$url" -c "INSERT INTO circles (id, slug, name, timezone) VALUES (gen_random_uuid(), 'restart', 'Restart', 'UTC')"
 	ROUNDTABLE_DATABASE__URL="$url" ROUNDTABLE_HTTP__BIND=127.0.0.1:18103 ROUNDTABLE_WORKER__ENABLED=false \
 		ROUNDTABLE_LIMITS__SIGNUPS_PER_IP_PER_HOUR=100000000 ROUNDTABLE_DATABASE__ACQUIRE_TIMEOUT_MS=1000 \

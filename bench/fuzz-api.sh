@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# API fuzzing: schemathesis (from PyPI, in a virtualenv under target/) against the OpenAPI
+# API fuzzing: schemathesis (from PyPI, in a virtualenv in cargo's target directory) against the OpenAPI
 # document of a local server with an organiser token, a bounded number of examples per
 # operation. Fails on any 5xx answer or any response that does not match the schema; business
 # rules stricter than the schema (ST202, answered 422) are reported but allowed.
@@ -8,19 +8,22 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 examples="${EXAMPLES:-30}"
 port=18090
-venv="$ROOT/target/schemathesis-venv"
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
+venv="$(target_dir)/schemathesis-venv"
 [ -x "$venv/bin/schemathesis" ] || { python3 -m venv "$venv" && "$venv/bin/pip" install -q schemathesis; }
 server="$("$ROOT/scripts/dev-db")"
 psql -X -q -d "$server" -c "DROP DATABASE IF EXISTS roundtable_fuzz WITH (FORCE)"
 cargo build --locked --bin roundtable >&2
+roundtable="$(binary debug roundtable)"
 export ROUNDTABLE_DATABASE__URL="${server%/*}/roundtable_fuzz"
 export ROUNDTABLE_HTTP__BIND="127.0.0.1:$port"
 export ROUNDTABLE_WORKER__ENABLED=false
 export ROUNDTABLE_LOG__LEVEL=error
 export ROUNDTABLE_SECRETS__TOKEN_KEY="fuzz-only-token-key-0123456789abcdefghijklmnop"
-target/debug/roundtable admin create-organizer --email fuzz@example.org 2>/dev/null
-token="$(target/debug/roundtable admin create-token --email fuzz@example.org --name fuzz 2>/dev/null)"
-target/debug/roundtable serve >/dev/null 2>&1 &
+"$roundtable" admin create-organizer --email fuzz@example.org 2>/dev/null
+token="$("$roundtable" admin create-token --email fuzz@example.org --name fuzz 2>/dev/null)"
+"$roundtable" serve >/dev/null 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done

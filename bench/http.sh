@@ -6,6 +6,9 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 out="$1"
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
+roundtable="$(binary release roundtable)"
 server="$DATABASE_URL"
 db_name=roundtable_bench_http
 db_url="${server%/*}/$db_name"
@@ -29,7 +32,7 @@ export ROUNDTABLE_WORKER__ENABLED=false
 export ROUNDTABLE_LIMITS__SIGNUPS_PER_IP_PER_HOUR=1000000000
 export ROUNDTABLE_LIMITS__SIGNUPS_PER_ADDRESS_PER_HOUR=1000000000
 export ROUNDTABLE_LOG__LEVEL=warn
-target/release/roundtable seed --targets "$work/targets.json" >&2
+"$roundtable" seed --targets "$work/targets.json" >&2
 python3 - "$work" <<'PY'
 import json, sys
 work = sys.argv[1]
@@ -39,7 +42,7 @@ for key in ("rsvp_paths", "confirm_paths", "calendar_paths"):
 open(f"{work}/login", "w").write(t["login_path"])
 open(f"{work}/big", "w").write(t["big_circle_id"])
 PY
-target/release/roundtable serve >"$work/serve.log" 2>&1 &
+"$roundtable" serve >"$work/serve.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 100); do curl -fs "$base/healthz" >/dev/null && break; sleep 0.1; done
 # A dashboard session for the organiser.
