@@ -100,16 +100,51 @@ impl Browser {
         })
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+    async fn try_call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, (String, Value)> {
         let mut req = self.http.request(method, format!("{}{path}", self.session));
         if let Some(b) = body {
             req = req.json(&b);
         }
         let res: Value = req.send().await.unwrap().json().await.unwrap();
-        if let Some(err) = res["value"]["error"].as_str() {
-            panic!("webdriver {path}: {err}: {}", res["value"]["message"]);
+        match res["value"]["error"].as_str() {
+            Some(err) => Err((err.to_string(), res["value"]["message"].clone())),
+            None => Ok(res["value"].clone()),
         }
-        res["value"].clone()
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        match self.try_call(method, path, body).await {
+            Ok(v) => v,
+            Err((err, message)) => panic!("webdriver {path}: {err}: {message}"),
+        }
+    }
+
+    /// Act on the element `css` finds; when the page was still being replaced (the element
+    /// went stale between finding and acting), find it again on the new page.
+    async fn on_element(&self, css: &str, action: &str, body: Value) {
+        for _ in 0..50 {
+            let el = self.find(css).await;
+            match self
+                .try_call(
+                    reqwest::Method::POST,
+                    &format!("/element/{el}/{action}"),
+                    Some(body.clone()),
+                )
+                .await
+            {
+                Ok(_) => return,
+                Err((err, _)) if err == "stale element reference" => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err((err, message)) => panic!("webdriver {action} on {css}: {err}: {message}"),
+            }
+        }
+        panic!("{css} kept going stale");
     }
 
     pub async fn goto(&self, url: &str) {
@@ -132,29 +167,12 @@ impl Browser {
     }
 
     pub async fn type_into(&self, css: &str, text: &str) {
-        let el = self.find(css).await;
-        self.call(
-            reqwest::Method::POST,
-            &format!("/element/{el}/value"),
-            Some(json!({ "text": text })),
-        )
-        .await;
+        self.on_element(css, "value", json!({ "text": text })).await;
     }
 
     pub async fn replace_text(&self, css: &str, text: &str) {
-        let el = self.find(css).await;
-        self.call(
-            reqwest::Method::POST,
-            &format!("/element/{el}/clear"),
-            Some(json!({})),
-        )
-        .await;
-        self.call(
-            reqwest::Method::POST,
-            &format!("/element/{el}/value"),
-            Some(json!({ "text": text })),
-        )
-        .await;
+        self.on_element(css, "clear", json!({})).await;
+        self.on_element(css, "value", json!({ "text": text })).await;
     }
 
     pub async fn url(&self) -> String {
@@ -166,13 +184,7 @@ impl Browser {
     }
 
     pub async fn click(&self, css: &str) {
-        let el = self.find(css).await;
-        self.call(
-            reqwest::Method::POST,
-            &format!("/element/{el}/click"),
-            Some(json!({})),
-        )
-        .await;
+        self.on_element(css, "click", json!({})).await;
     }
 
     pub async fn source(&self) -> String {
@@ -366,7 +378,7 @@ async fn a_facilitator_runs_a_circle_from_the_dashboard_in_a_real_browser() {
         .await;
     browser.replace_text("#first_date", "2031-02-20").await;
     browser.click("button[value=preview]").await;
-    browser.wait_for("Preview").await;
+    browser.wait_for("<h3>Preview</h3>").await;
     browser.click("button[value=create]").await;
     let page = browser.wait_for("6 sessions created").await;
     for date in [
