@@ -27,6 +27,8 @@ pub struct Circle {
     pub facilitation: Facilitation,
     pub reminder_offset_minutes: i32,
     pub reflection_delay_minutes: i32,
+    /// Days before a session its invitation goes out; 0 sends it as soon as it is scheduled.
+    pub invite_lead_days: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -47,6 +49,7 @@ pub struct NewCircle {
     pub facilitation: Facilitation,
     pub reminder_offset_minutes: i32,
     pub reflection_delay_minutes: i32,
+    pub invite_lead_days: i32,
 }
 
 /// Fields to change; `None` leaves a field alone, `Some(None)` clears a nullable one.
@@ -65,6 +68,7 @@ pub struct CircleChanges {
     pub facilitation: Option<Facilitation>,
     pub reminder_offset_minutes: Option<i32>,
     pub reflection_delay_minutes: Option<i32>,
+    pub invite_lead_days: Option<i32>,
     pub updated_at: Option<DateTime<Utc>>,
 }
 

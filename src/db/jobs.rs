@@ -100,18 +100,21 @@ pub async fn enqueue_many(
     Ok(inserted)
 }
 
-/// Drop queued jobs with these keys (a rescheduled or cancelled session's pending mail).
+/// Drop queued jobs with these keys (a rescheduled or cancelled session's pending mail); the
+/// answer is the keys of the jobs that were still waiting.
 pub async fn delete_queued(
     conn: &mut AsyncPgConnection,
     keys: &[String],
-) -> diesel::QueryResult<usize> {
-    diesel::delete(
+) -> diesel::QueryResult<Vec<String>> {
+    let deleted: Vec<Option<String>> = diesel::delete(
         jobs::table
             .filter(jobs::dedupe_key.eq_any(keys))
             .filter(jobs::state.eq(JobState::Queued)),
     )
-    .execute(conn)
-    .await
+    .returning(jobs::dedupe_key)
+    .get_results(conn)
+    .await?;
+    Ok(deleted.into_iter().flatten().collect())
 }
 
 pub async fn list(

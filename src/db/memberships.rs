@@ -503,7 +503,7 @@ pub async fn update_circle(
     changes: circles::CircleChanges,
 ) -> AppResult<Circle> {
     conn.transaction::<_, AppError, _>(async |conn| {
-        circles::lock(conn, circle_id)
+        let before = circles::lock(conn, circle_id)
             .await?
             .ok_or(AppError::NotFound("circle"))?;
         let circle = circles::update(conn, circle_id, changes)
@@ -513,6 +513,9 @@ pub async fn update_circle(
                 other => other,
             })?;
         promote_waitlist(conn, &circle).await?;
+        if circle.invite_lead_days != before.invite_lead_days {
+            crate::jobs::session_events::invitation_lead_changed(conn, &circle).await?;
+        }
         Ok(circle)
     })
     .await

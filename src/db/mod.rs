@@ -4,6 +4,7 @@
 pub mod api_tokens;
 pub mod circles;
 pub mod dashboard;
+pub mod deliveries;
 pub mod jobs;
 pub mod logins;
 pub mod members;

@@ -36,6 +36,7 @@ diesel::table! {
         reflection_delay_minutes -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        invite_lead_days -> Int4,
     }
 }
 

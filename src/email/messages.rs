@@ -90,6 +90,8 @@ impl std::fmt::Display for MessageKind {
 pub struct SessionView {
     /// e.g. "Thursday 4 March 2027, 19:00–20:30 (Europe/London)".
     pub when: String,
+    /// e.g. "Thursday 4 March": which session a message is about, in a few words.
+    pub day: String,
     pub location: Option<String>,
     pub reading: Option<String>,
     pub facilitator: Option<String>,
@@ -125,6 +127,13 @@ pub struct EmailContext {
     pub rsvp: Option<RsvpLinks>,
     pub prompts: Vec<String>,
     pub digest: Option<Digest>,
+    /// For welcome mail: the circle's coming sessions, in the recipient's zone.
+    pub upcoming: Vec<String>,
+    /// For welcome mail: how many days before each session its invitation arrives (0: all
+    /// at once).
+    pub invite_lead_days: i32,
+    /// For welcome mail: the member's calendar feed, as https and as `webcal://`.
+    pub calendar: Option<(String, String)>,
     pub manage_url: Option<String>,
     pub unsubscribe_url: Option<String>,
 }
@@ -266,6 +275,7 @@ mod tests {
         let base = "https://circles.example.org";
         let session = kind.is_about_a_session().then(|| SessionView {
             when: "Thursday 4 March 2027, 19:00–20:30 (Europe/London)".into(),
+            day: "Thursday 4 March".into(),
             location: Some("Room 4 & the garden".into()),
             reading: Some("Braiding Sweetgrass, by Robin Wall Kimmerer".into()),
             facilitator: Some("Ada <Lovelace>".into()),
@@ -305,6 +315,21 @@ mod tests {
                 no: vec!["Cy".into()],
                 maybe: vec![],
                 unanswered: vec!["Di".into()],
+            }),
+            upcoming: if matches!(kind, MessageKind::Welcome | MessageKind::Promoted) {
+                vec![
+                    "Thursday 4 March 2027, 19:00–20:30 (Europe/London)".into(),
+                    "Thursday 11 March 2027, 19:00–20:30 (Europe/London)".into(),
+                ]
+            } else {
+                Vec::new()
+            },
+            invite_lead_days: 7,
+            calendar: matches!(kind, MessageKind::Welcome | MessageKind::Promoted).then(|| {
+                (
+                    format!("{base}/calendar/TOKEN.ics"),
+                    "webcal://circles.example.org/calendar/TOKEN.ics".into(),
+                )
             }),
             manage_url: Some(format!("{base}/me/TOKEN")),
             unsubscribe_url: (!kind.is_transactional())

@@ -201,6 +201,7 @@ async fn prepare(
             };
             Some(SessionView {
                 when: describe_time(s.starts_at, s.ends_at, zone),
+                day: describe_day(s.starts_at, zone),
                 location: s.location.clone(),
                 reading,
                 facilitator,
@@ -255,6 +256,16 @@ async fn prepare(
         }
         _ => Vec::new(),
     };
+    let welcomes = matches!(kind, MessageKind::Welcome | MessageKind::Promoted);
+    let upcoming = match (&circle, welcomes) {
+        (Some(c), true) => sessions::list(conn, c.id, Some(now), None, UPCOMING_IN_WELCOME)
+            .await?
+            .into_iter()
+            .filter(|s| s.status == SessionStatus::Scheduled && s.starts_at > now)
+            .map(|s| describe_time(s.starts_at, s.ends_at, zone))
+            .collect(),
+        _ => Vec::new(),
+    };
     let unsubscribe_url = (!kind.is_transactional()).then(|| links.unsubscribe(holder));
     let context = EmailContext {
         kind,
@@ -271,6 +282,9 @@ async fn prepare(
         rsvp,
         prompts,
         digest,
+        upcoming,
+        invite_lead_days: circle.as_ref().map_or(0, |c| c.invite_lead_days),
+        calendar: welcomes.then(|| (links.calendar(holder), links.webcal(holder))),
         manage_url: Some(links.me(holder, now)),
         unsubscribe_url: unsubscribe_url.clone(),
     };
@@ -341,6 +355,14 @@ fn calendar_description(c: &EmailContext, rsvp_url: String) -> String {
     }
     lines.push(format!("Answer yes, no or maybe: {rsvp_url}"));
     lines.join("\n")
+}
+
+/// Coming sessions a welcome lists at most.
+const UPCOMING_IN_WELCOME: i64 = 8;
+
+/// "Thursday 4 March" in the given zone: which session, in a few words.
+pub fn describe_day(starts: DateTime<Utc>, zone: Tz) -> String {
+    starts.with_timezone(&zone).format("%A %-d %B").to_string()
 }
 
 /// "Thursday 4 March 2027, 19:00–20:30 (Europe/London)" in the given zone.

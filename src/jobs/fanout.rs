@@ -12,7 +12,7 @@ use super::queue::JobError;
 use super::JobContext;
 use crate::db::jobs::{self, NewJob};
 use crate::db::schema::{memberships, sessions as sessions_t};
-use crate::db::sessions;
+use crate::db::{circles, deliveries, sessions};
 use crate::domain::{
     CircleId, MemberId, MembershipRole, MembershipState, SessionId, SessionStatus,
 };
@@ -97,7 +97,7 @@ pub async fn run_session(ctx: &JobContext, fanout: SessionFanout) -> Result<(), 
     if obsolete {
         return Ok(());
     }
-    let members: Vec<(MemberId, MembershipRole)> = memberships::table
+    let mut members: Vec<(MemberId, MembershipRole)> = memberships::table
         .filter(memberships::circle_id.eq(session.circle_id))
         .filter(memberships::state.eq(MembershipState::Active))
         .select((memberships::member_id, memberships::role))
@@ -110,6 +110,23 @@ pub async fn run_session(ctx: &JobContext, fanout: SessionFanout) -> Result<(), 
         session_id: Some(session.id),
         sequence: versioned(message).then_some(session.ics_sequence),
     };
+    if matches!(
+        message,
+        MessageKind::SessionUpdate | MessageKind::SessionCancelled
+    ) {
+        // A change is news only to people whose calendar has the session: those whose
+        // invitation went out. Everyone else's invitation, when it comes, is already current.
+        let keys: Vec<String> = members
+            .iter()
+            .map(|(m, _)| email(MessageKind::Invitation, *m).dedupe_key())
+            .collect();
+        let invited: std::collections::HashSet<String> =
+            deliveries::delivered_among(&mut conn, &keys)
+                .await?
+                .into_iter()
+                .collect();
+        members.retain(|(m, _)| invited.contains(&email(MessageKind::Invitation, *m).dedupe_key()));
+    }
     let mut batch: Vec<NewJob> = members
         .iter()
         .map(|(member, _)| email(message, *member).into_job(now))
@@ -135,21 +152,32 @@ pub async fn run_session(ctx: &JobContext, fanout: SessionFanout) -> Result<(), 
     Ok(())
 }
 
+/// Someone just got a seat: the invitation to the next session at once, and to any later
+/// session whose invitation has already gone out to the others (all upcoming ones when the
+/// circle sends every invitation as soon as it is scheduled). The rest arrive with everyone
+/// else's, `invite_lead_days` before each session.
 pub async fn run_member(ctx: &JobContext, invite: MemberInvitations) -> Result<(), JobError> {
     let mut conn = ctx.pool.get().await?;
     let now = Utc::now();
-    let upcoming: Vec<SessionId> = sessions_t::table
+    let Some(circle) = circles::find(&mut conn, invite.circle_id).await? else {
+        return Ok(());
+    };
+    let upcoming: Vec<(SessionId, DateTime<Utc>)> = sessions_t::table
         .filter(sessions_t::circle_id.eq(invite.circle_id))
         .filter(sessions_t::status.eq(SessionStatus::Scheduled))
         .filter(sessions_t::starts_at.gt(now))
         .order(sessions_t::starts_at)
         .limit(MAX_INVITATIONS)
-        .select(sessions_t::id)
+        .select((sessions_t::id, sessions_t::starts_at))
         .load(&mut conn)
         .await?;
+    let all_at_once = circle.invite_lead_days == 0;
+    let lead = chrono::Duration::days(i64::from(circle.invite_lead_days));
     let batch = upcoming
         .into_iter()
-        .map(|session| {
+        .enumerate()
+        .filter(|(i, (_, starts))| all_at_once || *i == 0 || *starts - lead <= now)
+        .map(|(_, (session, _))| {
             EmailJob {
                 message: MessageKind::Invitation,
                 member_id: invite.member_id,

@@ -35,6 +35,15 @@ pub fn reminder_at(
     })
 }
 
+/// When a session's invitation goes out: `invite_lead_days` before it, or now if that time
+/// has passed or the circle sends every invitation as soon as a session is scheduled (0).
+pub fn invitation_at(circle: &Circle, session: &Session, now: DateTime<Utc>) -> DateTime<Utc> {
+    match circle.invite_lead_days {
+        0 => now,
+        days => (session.starts_at - Duration::days(i64::from(days))).max(now),
+    }
+}
+
 /// When the reflection prompt goes out: `reflection_delay` after the end.
 pub fn reflection_at(circle: &Circle, session: &Session) -> DateTime<Utc> {
     session.ends_at + Duration::minutes(i64::from(circle.reflection_delay_minutes))
@@ -67,8 +76,17 @@ fn timed_keys(session: &Session) -> Vec<String> {
         .collect()
 }
 
-/// New sessions: invite the members now, remind and prompt them later. Sessions that are
-/// already over (a facilitator recording history) send nothing.
+fn invitation_key(session: &Session) -> String {
+    SessionFanout {
+        session_id: session.id,
+        message: MessageKind::Invitation,
+        sequence: session.ics_sequence,
+    }
+    .dedupe_key()
+}
+
+/// New sessions: invite the members `invite_lead_days` before each one, remind and prompt
+/// them later. Sessions that are already over (a facilitator recording history) send nothing.
 pub async fn sessions_created(
     conn: &mut AsyncPgConnection,
     circle: &Circle,
@@ -77,26 +95,60 @@ pub async fn sessions_created(
     let now = Utc::now();
     let mut batch = Vec::new();
     for s in sessions.iter().filter(|s| s.ends_at > now) {
-        batch.push(fanout(s, MessageKind::Invitation, now));
+        batch.push(fanout(
+            s,
+            MessageKind::Invitation,
+            invitation_at(circle, s, now),
+        ));
         batch.extend(timed_jobs(circle, s, now));
     }
     jobs::enqueue_many(conn, batch).await.map(drop)
 }
 
-/// An edited session: send the update and move the pending reminder and prompt.
+/// An edited session: tell whoever was invited already, and move the pending reminder, prompt
+/// and (when it has not gone out yet) invitation to the new time.
 pub async fn session_changed(
     conn: &mut AsyncPgConnection,
     circle: &Circle,
     session: &Session,
 ) -> diesel::QueryResult<()> {
     let now = Utc::now();
-    jobs::delete_queued(conn, &timed_keys(session)).await?;
+    let mut keys = timed_keys(session);
+    keys.push(invitation_key(session));
+    let waiting = jobs::delete_queued(conn, &keys).await?;
     if session.ends_at <= now {
         return Ok(());
     }
     let mut batch = vec![fanout(session, MessageKind::SessionUpdate, now)];
+    if waiting.contains(&invitation_key(session)) {
+        batch.push(fanout(
+            session,
+            MessageKind::Invitation,
+            invitation_at(circle, session, now),
+        ));
+    }
     batch.extend(timed_jobs(circle, session, now));
     jobs::enqueue_many(conn, batch).await.map(drop)
+}
+
+/// The circle's invitation lead changed: its invitations still waiting move to the new time.
+pub async fn invitation_lead_changed(
+    conn: &mut AsyncPgConnection,
+    circle: &Circle,
+) -> diesel::QueryResult<usize> {
+    diesel::sql_query(
+        "UPDATE jobs j SET run_at = CASE WHEN $2 = 0 THEN now() \
+                ELSE greatest(now(), s.starts_at - make_interval(days => $2)) END, \
+              updated_at = now() \
+         FROM sessions s \
+         WHERE j.kind = $3 AND j.state = 'queued' AND j.payload->>'message' = 'invitation' \
+           AND j.payload->>'session_id' = s.id::text AND s.circle_id = $1",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(circle.id.0)
+    .bind::<diesel::sql_types::Integer, _>(circle.invite_lead_days)
+    .bind::<diesel::sql_types::Text, _>(super::fanout::SESSION_KIND)
+    .execute(conn)
+    .await
 }
 
 /// A cancelled session: drop its pending mail and tell the members.

@@ -519,6 +519,14 @@ async fn reminders_and_reflection_prompts_are_timed_in_absolute_minutes_across_d
 async fn late_joiners_are_invited_leavers_hear_nothing_more_and_unsubscribed_people_get_nothing() {
     let app = spawn_app().await;
     let (circle, ada) = circle_with_member(&app, "ada@example.org").await;
+    // A circle that sends every invitation at once (the default spreads them out: see
+    // `a_new_member_gets_one_welcome_and_one_invitation_then_one_a_week_before_each_session`).
+    app.patch(
+        &format!("/api/v1/circles/{circle}"),
+        &json!({ "invite_lead_days": 0 }),
+    )
+    .await
+    .expect(200);
     weekly(&app, &circle, "2031-06-05", 3).await;
     app.run_pending_jobs().await;
     let to_ada = |app: &TestApp| {
@@ -666,4 +674,191 @@ async fn the_file_outbox_holds_one_eml_per_message() {
     let mail = SentEmail::parse(&std::fs::read(&files[0]).unwrap());
     assert!(mail.subject.starts_with("Welcome to Slow Reading"));
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Subjects of the mail `email` received since `from` messages were sent.
+fn subjects_to(app: &TestApp, email: &str, from: usize) -> Vec<String> {
+    app.sent_emails()
+        .into_iter()
+        .skip(from)
+        .filter(|m| m.to.contains(email))
+        .map(|m| m.subject)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_new_member_gets_one_welcome_and_one_invitation_then_one_a_week_before_each_session() {
+    let app = spawn_app().await;
+    let circle = app
+        .create_circle(json!({ "name": "Slow Reading", "timezone": "UTC" }))
+        .await;
+    assert_eq!(circle["invite_lead_days"], 7, "a week by default");
+    let id = circle["id"].as_str().unwrap().to_string();
+    app.add_member(&id, "ada@example.org").await.expect(201);
+    app.run_pending_jobs().await;
+    let welcome = app.sent_emails().pop().unwrap();
+    assert!(
+        welcome.text.contains("No sessions are scheduled yet"),
+        "{}",
+        welcome.text
+    );
+
+    // Seventeen weekly sessions, the first three days from now.
+    let first = (Utc::now() + chrono::Duration::days(3)).date_naive();
+    let sessions = app
+        .schedule(
+            &id,
+            json!({ "freq": "weekly", "first_date": first.to_string(), "local_time": "19:00",
+                    "duration_minutes": 90, "count": 17 }),
+        )
+        .await;
+    let sent = app.sent_emails().len();
+    app.run_pending_jobs().await;
+    let ada_now = subjects_to(&app, "ada@", sent);
+    assert_eq!(
+        ada_now.len(),
+        1,
+        "only the first session's invitation: {ada_now:?}"
+    );
+    assert!(ada_now[0].starts_with("Invitation: Slow Reading"));
+
+    // Grace signs up and confirms: one welcome listing the dates, one invitation.
+    let sent = app.sent_emails().len();
+    app.browser(
+        reqwest::Method::POST,
+        "/c/slow-reading/join",
+        Some(&[("display_name", "Grace"), ("email", "grace@example.org")]),
+    )
+    .await
+    .expect(200);
+    app.run_pending_jobs().await;
+    let confirmation = app.sent_emails().pop().unwrap();
+    let link = app.link_in(&confirmation, "/confirm/");
+    app.browser(reqwest::Method::POST, &link, None)
+        .await
+        .expect(200);
+    let confirmed_at = app.sent_emails().len();
+    app.run_pending_jobs().await;
+    let grace = subjects_to(&app, "grace@", confirmed_at);
+    assert_eq!(
+        grace.len(),
+        2,
+        "a welcome and the next session's invitation, not 17: {grace:?}"
+    );
+    assert_eq!(
+        subjects_to(&app, "grace@", sent).len(),
+        3,
+        "with the confirmation"
+    );
+    let welcome = app
+        .sent_emails()
+        .into_iter()
+        .skip(confirmed_at)
+        .find(|m| m.subject == "Welcome to Slow Reading")
+        .unwrap();
+    assert_eq!(welcome.text.matches("  - ").count(), 8, "{}", welcome.text);
+    assert!(welcome
+        .text
+        .contains("each later invitation arrives 7 days before its session"));
+    assert!(welcome.text.contains("webcal://"));
+    let first_day = first.format("%A %-d %B").to_string();
+    assert!(
+        grace
+            .iter()
+            .any(|s| s.starts_with("Invitation") && s.contains(&first_day)),
+        "{grace:?}"
+    );
+    let invitation = app
+        .sent_emails()
+        .into_iter()
+        .skip(confirmed_at)
+        .find(|m| m.subject.starts_with("Invitation"))
+        .unwrap();
+    assert!(invitation
+        .text
+        .contains(&format!("You are invited to Slow Reading on {first_day}.")));
+
+    // The second session's invitation waits until a week before it.
+    let second = sessions[1]["id"].as_str().unwrap();
+    #[derive(diesel::QueryableByName)]
+    struct When {
+        #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+        run_at: DateTime<Utc>,
+    }
+    let mut conn = app.conn().await;
+    let when: When = diesel::sql_query(format!(
+        "SELECT run_at FROM jobs WHERE state = 'queued' AND payload->>'message' = 'invitation' \
+         AND payload->>'session_id' = '{second}'"
+    ))
+    .get_result(&mut conn)
+    .await
+    .unwrap();
+    let starts: DateTime<Utc> = sessions[1]["starts_at"].as_str().unwrap().parse().unwrap();
+    assert_eq!(when.run_at, starts - chrono::Duration::days(7));
+
+    // A change to a session nobody was invited to yet sends nothing; its invitation, when
+    // it comes, is current. A change to the first goes to both.
+    let sent = app.sent_emails().len();
+    app.patch(
+        &format!("/api/v1/sessions/{second}"),
+        &json!({ "location": "Garden" }),
+    )
+    .await
+    .expect(200);
+    app.run_pending_jobs().await;
+    assert_eq!(
+        app.sent_emails().len(),
+        sent,
+        "no update for an uninvited session"
+    );
+    let first_id = sessions[0]["id"].as_str().unwrap();
+    app.patch(
+        &format!("/api/v1/sessions/{first_id}"),
+        &json!({ "location": "Library" }),
+    )
+    .await
+    .expect(200);
+    app.run_pending_jobs().await;
+    let changed: Vec<String> = app
+        .sent_emails()
+        .into_iter()
+        .skip(sent)
+        .filter(|m| m.subject.starts_with("Changed"))
+        .map(|m| m.to)
+        .collect();
+    assert_eq!(changed.len(), 2, "{changed:?}");
+
+    // A week before the second session (simulated), both are invited to it.
+    diesel::sql_query(format!(
+        "UPDATE jobs SET run_at = now() WHERE state = 'queued' AND payload->>'message' = 'invitation' \
+         AND payload->>'session_id' = '{second}'"
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let sent = app.sent_emails().len();
+    app.run_pending_jobs().await;
+    let invited: Vec<SentEmail> = app.sent_emails().into_iter().skip(sent).collect();
+    assert_eq!(invited.len(), 2);
+    assert!(invited.iter().all(|m| m.subject.starts_with("Invitation")
+        && m.calendar.as_ref().unwrap().1.contains("LOCATION:Garden")));
+
+    // "All at once": the rest go out now, once each.
+    app.patch(
+        &format!("/api/v1/circles/{id}"),
+        &json!({ "invite_lead_days": 0 }),
+    )
+    .await
+    .expect(200);
+    let sent = app.sent_emails().len();
+    app.run_pending_jobs().await;
+    assert_eq!(subjects_to(&app, "ada@", sent).len(), 15);
+    assert_eq!(subjects_to(&app, "grace@", sent).len(), 15);
+    let bad = app
+        .patch(
+            &format!("/api/v1/circles/{id}"),
+            &json!({ "invite_lead_days": -1 }),
+        )
+        .await;
+    assert_eq!(bad.status, 422);
 }

@@ -39,6 +39,10 @@ pub struct CircleCreate {
     pub reminder_offset_minutes: Option<i64>,
     /// How long after a session the reflection prompt goes out (default 60).
     pub reflection_delay_minutes: Option<i64>,
+    /// Days before each session its invitation goes out (default 7; 0 sends every
+    /// invitation as soon as the session is scheduled). A new member always gets the next
+    /// session's invitation at once.
+    pub invite_lead_days: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -61,6 +65,7 @@ pub struct CirclePatch {
     pub facilitation: Option<Facilitation>,
     pub reminder_offset_minutes: Option<i64>,
     pub reflection_delay_minutes: Option<i64>,
+    pub invite_lead_days: Option<i64>,
 }
 
 impl CircleCreate {
@@ -95,6 +100,7 @@ impl CircleCreate {
                 input.reflection_delay_minutes.unwrap_or(60),
                 "reflection_delay_minutes",
             )?,
+            invite_lead_days: lead_days(input.invite_lead_days.unwrap_or(7))?,
         };
         Ok((new, slug, explicit))
     }
@@ -144,6 +150,7 @@ impl CirclePatch {
                 .reflection_delay_minutes
                 .map(|m| minutes(m, "reflection_delay_minutes"))
                 .transpose()?,
+            invite_lead_days: input.invite_lead_days.map(lead_days).transpose()?,
             updated_at: None,
         })
     }
@@ -156,6 +163,20 @@ fn minutes(value: i64, field: &'static str) -> Result<i32, Invalid> {
         Err(Invalid::new(
             field,
             format!("must be between 0 and {MAX_OFFSET_MINUTES} minutes"),
+        ))
+    }
+}
+
+/// Longest accepted invitation lead: a year.
+const MAX_LEAD_DAYS: i64 = 365;
+
+fn lead_days(value: i64) -> Result<i32, Invalid> {
+    if (0..=MAX_LEAD_DAYS).contains(&value) {
+        Ok(value as i32)
+    } else {
+        Err(Invalid::new(
+            "invite_lead_days",
+            format!("must be between 0 and {MAX_LEAD_DAYS} days"),
         ))
     }
 }

@@ -51,6 +51,8 @@ pub struct CircleForm {
     pub reminder_offset_minutes: String,
     #[serde(default)]
     pub reflection_delay_minutes: String,
+    #[serde(default)]
+    pub invite_lead_days: String,
 }
 
 impl CircleForm {
@@ -69,6 +71,7 @@ impl CircleForm {
             facilitation: c.facilitation.to_string(),
             reminder_offset_minutes: c.reminder_offset_minutes.to_string(),
             reflection_delay_minutes: c.reflection_delay_minutes.to_string(),
+            invite_lead_days: c.invite_lead_days.to_string(),
         }
     }
 
@@ -81,6 +84,7 @@ impl CircleForm {
             facilitation: "fixed".into(),
             reminder_offset_minutes: "1440".into(),
             reflection_delay_minutes: "60".into(),
+            invite_lead_days: "7".into(),
             ..Self::default()
         }
     }
@@ -116,6 +120,7 @@ impl CircleForm {
                 &self.reflection_delay_minutes,
                 "reflection_delay_minutes",
             )?,
+            invite_lead_days: Self::number(&self.invite_lead_days, "invite_lead_days")?,
         })
     }
 
@@ -134,6 +139,7 @@ impl CircleForm {
             facilitation: c.facilitation,
             reminder_offset_minutes: c.reminder_offset_minutes,
             reflection_delay_minutes: c.reflection_delay_minutes,
+            invite_lead_days: c.invite_lead_days,
         })
     }
 }

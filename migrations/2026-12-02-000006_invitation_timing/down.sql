@@ -1,0 +1,1 @@
+ALTER TABLE circles DROP COLUMN invite_lead_days;
