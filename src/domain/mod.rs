@@ -6,6 +6,7 @@ mod ids;
 mod names;
 pub mod schedule;
 mod states;
+pub mod text;
 mod timezone;
 pub mod tokens;
 

@@ -9,6 +9,7 @@ mod circles;
 mod cli;
 mod dashboard;
 mod email;
+mod experience;
 mod members;
 mod operations;
 mod public;

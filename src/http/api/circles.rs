@@ -182,6 +182,7 @@ fn lead_days(value: i64) -> Result<i32, Invalid> {
 }
 
 fn description(text: String) -> Result<String, Invalid> {
+    let text = crate::domain::text::normalise_newlines(&text);
     if text.chars().count() > 10_000 {
         return Err(Invalid::new(
             "description",

@@ -25,7 +25,9 @@ fn optional_text(
     field: &'static str,
     max: usize,
 ) -> Result<Option<String>, Invalid> {
-    let v = v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    let v = v
+        .map(|s| crate::domain::text::normalise_newlines(s.trim()))
+        .filter(|s| !s.is_empty());
     if v.as_ref().is_some_and(|s| s.chars().count() > max) {
         return Err(Invalid::new(
             field,

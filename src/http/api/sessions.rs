@@ -310,7 +310,9 @@ pub async fn patch(
     let prompts = input
         .prompts
         .map(|p| {
-            let p = p.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+            let p = p
+                .map(|s| crate::domain::text::normalise_newlines(s.trim()))
+                .filter(|s| !s.is_empty());
             if p.as_ref().is_some_and(|s| s.chars().count() > 5000) {
                 Err(Invalid::new("prompts", "must be at most 5000 characters"))
             } else {

@@ -477,7 +477,7 @@ pub async fn update(
                     format!("must be at most {max} characters"),
                 ));
             }
-            Ok((!s.is_empty()).then(|| s.to_string()))
+            Ok((!s.is_empty()).then(|| crate::domain::text::normalise_newlines(s)))
         };
         Ok(SessionChanges {
             starts_at,

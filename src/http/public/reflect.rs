@@ -117,7 +117,7 @@ pub async fn submit(
         "circle" => ReflectionVisibility::Circle,
         _ => return Err(AppError::invalid("visibility", "must be private or circle").into()),
     };
-    let body = form.body.trim().to_string();
+    let body = crate::domain::text::normalise_newlines(form.body.trim());
     let problem = if body.is_empty() {
         Some("Write something first: even a sentence helps.")
     } else if body.chars().count() > 10_000 {

@@ -1,0 +1,1 @@
+-- Nothing to undo: LF line breaks are what every version reads.
