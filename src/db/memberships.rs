@@ -143,6 +143,19 @@ async fn seat(
         .await
 }
 
+/// How many people wait for a seat.
+pub async fn waitlist_length(
+    conn: &mut AsyncPgConnection,
+    circle: CircleId,
+) -> diesel::QueryResult<i64> {
+    memberships::table
+        .filter(memberships::circle_id.eq(circle))
+        .filter(memberships::state.eq(MembershipState::Waitlisted))
+        .count()
+        .get_result(conn)
+        .await
+}
+
 /// Active members holding a seat (facilitators excluded).
 pub async fn seated_count(
     conn: &mut AsyncPgConnection,

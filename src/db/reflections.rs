@@ -135,3 +135,35 @@ pub async fn by_member(
         .load(conn)
         .await
 }
+
+/// A reflection shared with a circle, with the session it is about and its author's name.
+#[derive(Debug, Clone, diesel::Queryable)]
+pub struct CircleReflection {
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub author: String,
+    pub body: String,
+}
+
+/// The reflections shared with a circle, newest session first (private ones never).
+pub async fn shared_in_circle(
+    conn: &mut AsyncPgConnection,
+    circle: CircleId,
+    limit: i64,
+) -> diesel::QueryResult<Vec<CircleReflection>> {
+    reflections::table
+        .inner_join(sessions::table)
+        .inner_join(members::table)
+        .filter(sessions::circle_id.eq(circle))
+        .filter(reflections::visibility.eq(ReflectionVisibility::Circle))
+        .order((sessions::starts_at.desc(), reflections::created_at))
+        .limit(limit)
+        .select((
+            sessions::starts_at,
+            sessions::ends_at,
+            members::display_name,
+            reflections::body,
+        ))
+        .load(conn)
+        .await
+}

@@ -493,6 +493,30 @@ impl TestApp {
         }
     }
 
+    /// The links the app would put in email, signed with its key.
+    pub fn links(&self) -> roundtable::links::Links {
+        let key = self.settings.token_key().unwrap();
+        roundtable::links::Links::new(
+            self.settings.public_base(),
+            roundtable::domain::tokens::TokenKeys::new(key.expose(), &[]),
+        )
+    }
+
+    /// Who a link for `email` is issued to, with their current versions.
+    pub async fn holder(&self, email: &str) -> roundtable::links::Holder {
+        let mut conn = self.conn().await;
+        let member = db::members::find_by_email(&mut conn, &EmailAddress::parse(email).unwrap())
+            .await
+            .unwrap()
+            .expect("a member");
+        roundtable::links::Holder::of(&member)
+    }
+
+    /// A link as a path on this test server.
+    pub fn path_of(&self, url: &str) -> String {
+        url[self.settings.public_base().len()..].to_string()
+    }
+
     pub async fn jobs_in_state(&self, state: &str) -> Vec<Value> {
         self.get(&format!("/api/v1/jobs?state={state}&limit=200"))
             .await

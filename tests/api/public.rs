@@ -637,14 +637,34 @@ async fn personal_page_preferences_leaving_and_export() {
     assert_eq!(doc["member"]["email"], "ada@example.org");
     assert_eq!(doc["memberships"][0]["circle"], "Slow Reading");
 
-    // Leaving gives Grace the seat.
-    app.browser(
-        Method::POST,
-        &format!("{me}/leave"),
-        Some(&[("circle_id", id)]),
-    )
-    .await
-    .expect(200);
+    // Leaving asks first: the first POST only shows what will happen.
+    let before = app.snapshot().await;
+    let asked = app
+        .browser(
+            Method::POST,
+            &format!("{me}/leave"),
+            Some(&[("circle_id", id)]),
+        )
+        .await
+        .expect(200);
+    assert!(asked
+        .as_str()
+        .unwrap()
+        .contains("Your seat goes to the next person waiting"));
+    assert_eq!(app.snapshot().await, before, "asking changes nothing");
+    // Confirmed, leaving gives Grace the seat, and the notice names the circle.
+    let left = app
+        .browser(
+            Method::POST,
+            &format!("{me}/leave"),
+            Some(&[("circle_id", id), ("confirm", "yes")]),
+        )
+        .await
+        .expect(200);
+    assert!(left
+        .as_str()
+        .unwrap()
+        .contains("You have left Slow Reading"));
     let roster = app
         .get(&format!("/api/v1/circles/{id}/members?state=active"))
         .await

@@ -10,11 +10,10 @@ use serde::Deserialize;
 
 use super::{see_other, DashError, DashResult, Nav, NoteQuery, Staff};
 use crate::db::circles::{self, Circle};
-use crate::db::schema::{deliveries, jobs, members, reflections, sessions};
+use crate::db::schema::{deliveries, jobs};
 use crate::db::{dashboard, memberships};
 use crate::domain::{
-    CircleId, CircleKind, CircleStatus, Facilitation, Invalid, JobId, JobState,
-    ReflectionVisibility, Visibility,
+    CircleId, CircleKind, CircleStatus, Facilitation, Invalid, JobId, JobState, Visibility,
 };
 use crate::error::AppError;
 use crate::exports;
@@ -434,22 +433,7 @@ pub async fn reflections(
     let circle = staff.circle(&mut conn, *id).await?;
     let zone = zone_of(&circle);
     let stats = dashboard::session_stats(&mut conn, circle.id, 500).await?;
-    let shared: Vec<(chrono::DateTime<Utc>, chrono::DateTime<Utc>, String, String)> =
-        reflections::table
-            .inner_join(sessions::table)
-            .inner_join(members::table)
-            .filter(sessions::circle_id.eq(circle.id))
-            .filter(reflections::visibility.eq(ReflectionVisibility::Circle))
-            .order(reflections::id.desc())
-            .limit(200)
-            .select((
-                sessions::starts_at,
-                sessions::ends_at,
-                members::display_name,
-                reflections::body,
-            ))
-            .load(&mut conn)
-            .await?;
+    let shared = crate::db::reflections::shared_in_circle(&mut conn, circle.id, 200).await?;
     Ok(render(ReflectionsPage {
         nav: Nav::circle(&staff, &circle, "reflections"),
         note: None,
@@ -469,7 +453,7 @@ pub async fn reflections(
             .collect(),
         shared: shared
             .into_iter()
-            .map(|(starts, ends, name, body)| (when(starts, ends, zone), name, body))
+            .map(|r| (when(r.starts_at, r.ends_at, zone), r.author, r.body))
             .collect(),
     })?)
 }

@@ -214,6 +214,7 @@ async fn circle_page(
             } else {
                 match count(MembershipState::Waitlisted) {
                     0 => "The circle is full; new people join the waitlist.".to_string(),
+                    1 => "The circle is full; 1 person is on the waitlist. New people join after them.".to_string(),
                     n => format!("The circle is full; {n} people are on the waitlist. New people join the end of it."),
                 }
             }
@@ -298,10 +299,10 @@ pub async fn join(
             "If nothing arrives within a few minutes, look in your spam folder, or sign up again."
                 .into(),
         ],
-        link: Some((
+        links: vec![(
             format!("/c/{}", circle.slug),
             format!("Back to {}", circle.name),
-        )),
+        )],
     };
     // Bots fill in the hidden field; they get the same answer and nothing happens.
     if from_bot {

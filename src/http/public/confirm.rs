@@ -3,12 +3,16 @@
 
 use actix_web::web;
 use askama::Template;
+use chrono::Utc;
 
 use super::{holder, render, MessagePage, PageError, PageResult};
-use crate::db::{circles, memberships};
+use crate::db::circles::Circle;
+use crate::db::members::Member;
+use crate::db::{circles, memberships, sessions, Connection};
 use crate::domain::tokens::Purpose;
-use crate::domain::{CircleId, MembershipState};
+use crate::domain::{CircleId, MembershipState, SessionStatus};
 use crate::http::AppState;
+use crate::links::Holder;
 
 #[derive(Template)]
 #[template(path = "pages/confirm.html")]
@@ -17,25 +21,61 @@ struct ConfirmPage {
     member_name: String,
 }
 
-fn outcome(circle: &str, slug: &str, state: MembershipState, position: Option<i32>) -> MessagePage {
-    let (title, text) = match state {
+/// Where the person stands now, and where to go next: their view of the circle (not the
+/// join form again) and the calendar feed.
+async fn outcome(
+    state: &AppState,
+    conn: &mut Connection,
+    circle: &Circle,
+    member: &Member,
+    membership_state: MembershipState,
+    position: Option<i32>,
+) -> Result<MessagePage, PageError> {
+    let now = Utc::now();
+    let name = &circle.name;
+    let scheduled = sessions::list(conn, circle.id, Some(now), None, 1)
+        .await?
+        .iter()
+        .any(|s| s.status == SessionStatus::Scheduled);
+    let (title, text) = match membership_state {
         MembershipState::Waitlisted => (
             "You are on the waitlist".to_string(),
             format!(
-                "{circle} is full, so you are on its waitlist at position {}. We will email you as soon as a seat frees up.",
+                "{name} is full, so you are on its waitlist at position {}. We will email you as soon as a seat frees up.",
                 position.unwrap_or(1)
             ),
         ),
+        _ if scheduled => (
+            "You are in".to_string(),
+            format!("Welcome to {name}. Your welcome email lists the coming sessions, and the invitation to the next one, with a calendar entry, is on its way."),
+        ),
         _ => (
             "You are in".to_string(),
-            format!("Welcome to {circle}. Invitations to its sessions, with calendar entries, are on their way to your inbox."),
+            format!("Welcome to {name}. No sessions are scheduled yet; you will get an invitation for each one as it is planned."),
         ),
     };
-    MessagePage {
+    let holder = Holder::of(member);
+    let me = state.links.me(holder, now);
+    let base = state.links.base();
+    let mut links = vec![(
+        format!("{}/circles/{}", &me[base.len()..], circle.id),
+        format!("See {name} and where you stand"),
+    )];
+    if membership_state == MembershipState::Active {
+        links.push((
+            state.links.webcal(holder),
+            "Add its sessions to your calendar".to_string(),
+        ));
+    }
+    links.push((
+        me[base.len()..].to_string(),
+        "Your page: all your circles".to_string(),
+    ));
+    Ok(MessagePage {
         title,
         paragraphs: vec![text],
-        link: Some((format!("/c/{slug}"), format!("See {circle}"))),
-    }
+        links,
+    })
 }
 
 pub async fn show(state: web::Data<AppState>, token: web::Path<String>) -> PageResult {
@@ -44,16 +84,25 @@ pub async fn show(state: web::Data<AppState>, token: web::Path<String>) -> PageR
     let circle = circles::find(&mut conn, CircleId(claims.object))
         .await?
         .ok_or_else(PageError::not_found)?;
-    match memberships::find(&mut conn, circle.id, member.id).await?.map(|m| (m.state, m.waitlist_position)) {
+    match memberships::find(&mut conn, circle.id, member.id)
+        .await?
+        .map(|m| (m.state, m.waitlist_position))
+    {
         Some((MembershipState::Pending, _)) => render(ConfirmPage {
             circle_name: circle.name,
             member_name: member.display_name,
         }),
-        Some((state @ (MembershipState::Active | MembershipState::Waitlisted), position)) => {
-            render(outcome(&circle.name, &circle.slug, state, position))
+        Some((s @ (MembershipState::Active | MembershipState::Waitlisted), position)) => {
+            render(outcome(&state, &mut conn, &circle, &member, s, position).await?)
         }
-        _ => Err(PageError::gone("This signup is no longer waiting for confirmation. Sign up again from the circle's page.")),
+        _ => Err(no_longer_waiting()),
     }
+}
+
+fn no_longer_waiting() -> PageError {
+    PageError::gone(
+        "This signup is no longer waiting for confirmation. Sign up again from the circle's page.",
+    )
 }
 
 pub async fn submit(state: web::Data<AppState>, token: web::Path<String>) -> PageResult {
@@ -64,11 +113,16 @@ pub async fn submit(state: web::Data<AppState>, token: web::Path<String>) -> Pag
         .ok_or_else(PageError::not_found)?;
     let membership = memberships::confirm_signup(&mut conn, circle.id, member.id)
         .await?
-        .ok_or_else(|| PageError::gone("This signup is no longer waiting for confirmation. Sign up again from the circle's page."))?;
-    render(outcome(
-        &circle.name,
-        &circle.slug,
-        membership.state,
-        membership.waitlist_position,
-    ))
+        .ok_or_else(no_longer_waiting)?;
+    render(
+        outcome(
+            &state,
+            &mut conn,
+            &circle,
+            &member,
+            membership.state,
+            membership.waitlist_position,
+        )
+        .await?,
+    )
 }

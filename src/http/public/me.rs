@@ -9,9 +9,11 @@ use chrono::Utc;
 use serde::Deserialize;
 
 use super::{holder, render, render_status, viewer_zone, when, MessagePage, PageError, PageResult};
+use crate::db::members::Member;
+use crate::db::Connection;
 use crate::db::{circles, members, memberships, reflections, rsvps, sessions};
 use crate::domain::tokens::Purpose;
-use crate::domain::{CircleId, EmailAddress, MembershipState, RsvpResponse};
+use crate::domain::{CircleId, EmailAddress, MembershipRole, MembershipState, RsvpResponse};
 use crate::error::AppError;
 use crate::http::rate_limit::FormLimits;
 use crate::http::AppState;
@@ -75,7 +77,6 @@ pub async fn request_link(
 
 struct CircleLine {
     id: CircleId,
-    slug: String,
     name: String,
     state: String,
 }
@@ -99,7 +100,7 @@ struct ReflectionLine {
 struct MePage {
     base: String,
     name: String,
-    saved: Option<&'static str>,
+    saved: Option<String>,
     circles: Vec<CircleLine>,
     zone: String,
     sessions: Vec<SessionLine>,
@@ -114,6 +115,8 @@ struct MePage {
 #[derive(Debug, Deserialize)]
 pub struct ShowQuery {
     saved: Option<String>,
+    /// The circle a `saved=left` notice names.
+    circle: Option<String>,
 }
 
 fn state_label(s: MembershipState, position: Option<i32>) -> String {
@@ -156,11 +159,21 @@ pub async fn show(
         upcoming.first().map_or("UTC", |s| s.timezone.as_str()),
     );
     let holder_of = Holder::of(&member);
+    let left_circle = query
+        .circle
+        .as_deref()
+        .and_then(|c| c.parse().ok())
+        .map(|c| name_of(CircleId(c)).0)
+        .filter(|n| !n.is_empty());
     let saved = match query.saved.as_deref() {
-        Some("preferences") => Some("Your email preferences are saved."),
-        Some("left") => Some("You have left the circle."),
+        Some("preferences") => Some("Your email preferences are saved.".to_string()),
+        Some("left") => Some(match left_circle {
+            Some(name) => format!("You have left {name}. It will send you nothing more."),
+            None => "You have left the circle.".to_string(),
+        }),
         Some("calendar") => Some(
-            "Your calendar has a new address. The old one no longer works: subscribe again with the new one.",
+            "Your calendar has a new address. The old one no longer works: subscribe again with the new one."
+                .to_string(),
         ),
         _ => None,
     };
@@ -172,10 +185,9 @@ pub async fn show(
             .iter()
             .filter(|m| m.state != MembershipState::Left)
             .map(|m| {
-                let (name, slug) = name_of(m.circle_id);
+                let (name, _) = name_of(m.circle_id);
                 CircleLine {
                     id: m.circle_id,
-                    slug,
                     name,
                     state: state_label(m.state, m.waitlist_position),
                 }
@@ -193,12 +205,7 @@ pub async fn show(
                 SessionLine {
                     circle: name_of(s.circle_id).0,
                     when: when(s.starts_at, s.ends_at, zone),
-                    answer: match answer {
-                        Some(RsvpResponse::Yes) => "yes",
-                        Some(RsvpResponse::No) => "no",
-                        Some(RsvpResponse::Maybe) => "maybe",
-                        None => "none yet",
-                    },
+                    answer: answer_label(answer),
                     rsvp_url: state.links.rsvp(holder_of, s.id.0, s.ends_at, None),
                 }
             })
@@ -264,23 +271,191 @@ pub async fn reset_calendar(state: web::Data<AppState>, token: web::Path<String>
 
 #[derive(Debug, Deserialize)]
 pub struct LeaveForm {
+    #[serde(default)]
     circle_id: String,
+    /// `yes` from the confirmation page; without it the page asks first.
+    confirm: Option<String>,
 }
 
+#[derive(Template)]
+#[template(path = "pages/me_leave.html")]
+struct LeavePage {
+    base: String,
+    circle_id: CircleId,
+    circle_name: String,
+    consequence: String,
+}
+
+/// "Leave Slow Reading?" and what leaving does, before anything happens.
+async fn leave_page(
+    conn: &mut Connection,
+    token: &str,
+    member: &Member,
+    circle_id: CircleId,
+) -> PageResult {
+    let circle = circles::find(conn, circle_id)
+        .await?
+        .ok_or_else(PageError::not_found)?;
+    let mine = memberships::find(conn, circle_id, member.id)
+        .await?
+        .filter(|m| m.state != MembershipState::Left)
+        .ok_or_else(PageError::not_found)?;
+    let waiting = memberships::waitlist_length(conn, circle_id).await?;
+    let consequence = match mine.state {
+        MembershipState::Waitlisted => format!(
+            "You give up your place on its waitlist (number {}).",
+            mine.waitlist_position.unwrap_or(1)
+        ),
+        MembershipState::Active if waiting > 0 && mine.role == MembershipRole::Member => {
+            "Your seat goes to the next person waiting, and you will get no more invitations or reminders from it.".to_string()
+        }
+        _ => "You will get no more invitations or reminders from it.".to_string(),
+    };
+    render(LeavePage {
+        base: format!("/me/{token}"),
+        circle_id,
+        circle_name: circle.name,
+        consequence,
+    })
+}
+
+fn circle_of(form: &str) -> Result<CircleId, PageError> {
+    form.parse()
+        .map(CircleId)
+        .map_err(|_| AppError::invalid("circle_id", "is not a circle").into())
+}
+
+/// The question before leaving (a GET: it changes nothing).
+pub async fn confirm_leave(
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+    query: web::Query<LeaveForm>,
+) -> PageResult {
+    let circle_id = circle_of(&query.circle_id)?;
+    let mut conn = state.pool.get().await?;
+    let (_, member) = holder(&state, &mut conn, &token, Purpose::Me).await?;
+    leave_page(&mut conn, &token, &member, circle_id).await
+}
+
+/// Leave, once the confirmation page said yes; any other POST only asks.
 pub async fn leave(
     state: web::Data<AppState>,
     token: web::Path<String>,
     form: web::Form<LeaveForm>,
 ) -> PageResult {
-    let circle_id = form
-        .circle_id
-        .parse()
-        .map(CircleId)
-        .map_err(|_| AppError::invalid("circle_id", "is not a circle"))?;
+    let circle_id = circle_of(&form.circle_id)?;
     let mut conn = state.pool.get().await?;
     let (_, member) = holder(&state, &mut conn, &token, Purpose::Me).await?;
+    if form.confirm.as_deref() != Some("yes") {
+        return leave_page(&mut conn, &token, &member, circle_id).await;
+    }
     memberships::leave(&mut conn, circle_id, member.id).await?;
-    Ok(back_to_page(&token, "left"))
+    Ok(HttpResponse::SeeOther()
+        .insert_header((
+            "Location",
+            format!("/me/{}?saved=left&circle={circle_id}", token.as_str()),
+        ))
+        .finish())
+}
+
+struct SharedLine {
+    when: String,
+    author: String,
+    paragraphs: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "pages/me_circle.html")]
+struct MemberCirclePage {
+    base: String,
+    circle_id: CircleId,
+    name: String,
+    slug: String,
+    state: String,
+    active: bool,
+    zone: String,
+    sessions: Vec<SessionLine>,
+    shared: Vec<SharedLine>,
+    calendar_url: String,
+    webcal_url: String,
+}
+
+/// One of the member's circles as they see it: where they stand, its coming sessions with
+/// their answers, and (for active members) what others shared with the circle.
+pub async fn circle(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> PageResult {
+    let (token, circle_id) = path.into_inner();
+    let circle_id = circle_of(&circle_id).map_err(|_| PageError::not_found())?;
+    let mut conn = state.pool.get().await?;
+    let (_, member) = holder(&state, &mut conn, &token, Purpose::Me).await?;
+    let circle = circles::find(&mut conn, circle_id)
+        .await?
+        .ok_or_else(PageError::not_found)?;
+    let mine = memberships::find(&mut conn, circle_id, member.id)
+        .await?
+        .filter(|m| m.state != MembershipState::Left)
+        .ok_or_else(PageError::not_found)?;
+    let active = mine.state == MembershipState::Active;
+    let zone = viewer_zone(&req, Some(&member), &circle.timezone);
+    let now = Utc::now();
+    let upcoming: Vec<_> = sessions::list(&mut conn, circle_id, Some(now), None, 12)
+        .await?
+        .into_iter()
+        .filter(|s| s.status == crate::domain::SessionStatus::Scheduled)
+        .collect();
+    let ids: Vec<_> = upcoming.iter().map(|s| s.id).collect();
+    let answers = rsvps::of_member(&mut conn, member.id, &ids).await?;
+    let shared = if active {
+        reflections::shared_in_circle(&mut conn, circle_id, 100).await?
+    } else {
+        Vec::new()
+    };
+    let holder_of = Holder::of(&member);
+    render(MemberCirclePage {
+        base: format!("/me/{token}"),
+        circle_id,
+        name: circle.name.clone(),
+        slug: circle.slug.clone(),
+        state: state_label(mine.state, mine.waitlist_position),
+        active,
+        zone: zone.name().to_string(),
+        sessions: upcoming
+            .iter()
+            .map(|s| SessionLine {
+                circle: circle.name.clone(),
+                when: when(s.starts_at, s.ends_at, zone),
+                answer: answer_label(
+                    answers
+                        .iter()
+                        .find(|(id, _)| *id == s.id)
+                        .and_then(|(_, r)| *r),
+                ),
+                rsvp_url: state.links.rsvp(holder_of, s.id.0, s.ends_at, None),
+            })
+            .collect(),
+        shared: shared
+            .into_iter()
+            .map(|r| SharedLine {
+                when: when(r.starts_at, r.ends_at, zone),
+                author: r.author,
+                paragraphs: crate::domain::text::paragraphs(&r.body),
+            })
+            .collect(),
+        calendar_url: state.links.calendar(holder_of),
+        webcal_url: state.links.webcal(holder_of),
+    })
+}
+
+fn answer_label(answer: Option<RsvpResponse>) -> &'static str {
+    match answer {
+        Some(RsvpResponse::Yes) => "yes",
+        Some(RsvpResponse::No) => "no",
+        Some(RsvpResponse::Maybe) => "maybe",
+        None => "none yet",
+    }
 }
 
 /// Everything Roundtable holds about the member, as one JSON document.
@@ -342,6 +517,6 @@ pub async fn delete(
         paragraphs: vec![
             "We removed you from every circle and deleted your answers, reflections and address. Links in old emails no longer work.".into(),
         ],
-        link: Some(("/".into(), "See open circles".into())),
+        links: vec![("/".into(), "See open circles".into())],
     })
 }

@@ -41,7 +41,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/me", web::post().to(me::request_link))
         .route("/me/{token}", web::get().to(me::show))
         .route("/me/{token}/preferences", web::post().to(me::preferences))
+        .route("/me/{token}/leave", web::get().to(me::confirm_leave))
         .route("/me/{token}/leave", web::post().to(me::leave))
+        .route("/me/{token}/circles/{circle_id}", web::get().to(me::circle))
         .route("/me/{token}/calendar", web::post().to(me::reset_calendar))
         .route("/me/{token}/export.json", web::get().to(me::export))
         .route("/me/{token}/delete", web::get().to(me::confirm_delete))
@@ -233,7 +235,8 @@ pub fn render_status(status: StatusCode, page: impl Template) -> PageResult {
 pub struct MessagePage {
     pub title: String,
     pub paragraphs: Vec<String>,
-    pub link: Option<(String, String)>,
+    /// Where to go next: (address, words).
+    pub links: Vec<(String, String)>,
 }
 
 /// Check a link's token and find the member it was issued to, with the version such links

@@ -15,6 +15,7 @@ use crate::domain::{CircleId, MemberId, MembershipState, ReflectionVisibility, S
 use crate::email::messages::prompts_for;
 use crate::error::AppError;
 use crate::http::AppState;
+use crate::links::Holder;
 
 pub const EDIT_WINDOW: Duration = Duration::days(14);
 
@@ -48,6 +49,8 @@ struct ReflectPage {
     editable: bool,
     error: Option<String>,
     saved: Option<String>,
+    circle_url: String,
+    me_url: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -85,7 +88,11 @@ async fn page(
             .unwrap_or_default()
     });
     let zone = viewer_zone(req, Some(&member), &session.timezone);
+    let base_len = state.links.base().len();
+    let me_url = state.links.me(Holder::of(&member), Utc::now())[base_len..].to_string();
     Ok(ReflectPage {
+        circle_url: format!("{me_url}/circles/{}", circle.id),
+        me_url,
         circle_name: circle.name,
         when: when(session.starts_at, session.ends_at, zone),
         prompts: prompts_for(circle.kind, session.prompts.as_deref()),

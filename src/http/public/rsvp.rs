@@ -12,6 +12,7 @@ use crate::domain::tokens::Purpose;
 use crate::domain::{MemberId, MembershipState, RsvpResponse, SessionId, SessionStatus};
 use crate::error::AppError;
 use crate::http::AppState;
+use crate::links::Holder;
 
 #[derive(Template)]
 #[template(path = "pages/rsvp.html")]
@@ -28,6 +29,10 @@ struct RsvpPage {
     choices: Vec<(&'static str, &'static str, bool)>,
     preselected: Option<&'static str>,
     saved: Option<String>,
+    /// Where to go next: the circle as the member sees it, their calendar, their page.
+    circle_url: String,
+    webcal_url: String,
+    me_url: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -75,6 +80,18 @@ async fn page(
     ) else {
         return Err(PageError::not_found());
     };
+    let holder = Holder {
+        member: claims.member,
+        token_version: view.token_version,
+        me_version: view.me_token_version,
+        calendar_version: view.calendar_token_version,
+    };
+    let base_len = state.links.base().len();
+    let me_url = state.links.me(holder, Utc::now())[base_len..].to_string();
+    let circle_url = match view.circle_id {
+        Some(c) => format!("{me_url}/circles/{c}"),
+        None => me_url.clone(),
+    };
     let current = view.response;
     let zone = zone_for(req, view.member_timezone.as_deref(), &session_zone);
     let highlighted = preselect.or(current);
@@ -96,6 +113,9 @@ async fn page(
             .filter(|p| Some(*p) != current)
             .map(|p| label(Some(p))),
         saved,
+        circle_url,
+        webcal_url: state.links.webcal(holder),
+        me_url,
     })
 }
 
