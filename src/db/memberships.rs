@@ -156,6 +156,22 @@ pub async fn waitlist_length(
         .await
 }
 
+/// The display name of whoever is first on the waitlist.
+pub async fn waitlist_head(
+    conn: &mut AsyncPgConnection,
+    circle: CircleId,
+) -> diesel::QueryResult<Option<String>> {
+    memberships::table
+        .inner_join(members_t::table)
+        .filter(memberships::circle_id.eq(circle))
+        .filter(memberships::state.eq(MembershipState::Waitlisted))
+        .order((memberships::waitlist_position, memberships::joined_at))
+        .select(members_t::display_name)
+        .first(conn)
+        .await
+        .optional()
+}
+
 /// Active members holding a seat (facilitators excluded).
 pub async fn seated_count(
     conn: &mut AsyncPgConnection,
@@ -190,6 +206,17 @@ pub async fn leave(
     circle_id: CircleId,
     member_id: MemberId,
 ) -> AppResult<Membership> {
+    leave_and_refill(conn, circle_id, member_id)
+        .await
+        .map(|(m, _)| m)
+}
+
+/// Leave a circle, and say who got the freed seat (if anyone).
+pub async fn leave_and_refill(
+    conn: &mut AsyncPgConnection,
+    circle_id: CircleId,
+    member_id: MemberId,
+) -> AppResult<(Membership, Vec<MemberId>)> {
     conn.transaction::<_, AppError, _>(async |conn| {
         let circle = circles::lock(conn, circle_id)
             .await?
@@ -198,7 +225,7 @@ pub async fn leave(
             .await?
             .ok_or(AppError::NotFound("membership"))?;
         if existing.state == MembershipState::Left {
-            return Ok(existing);
+            return Ok((existing, Vec::new()));
         }
         let left = diesel::update(memberships::table.find((circle_id, member_id)))
             .set((
@@ -210,8 +237,8 @@ pub async fn leave(
             .get_result(conn)
             .await?;
         renumber_waitlist(conn, circle_id).await?;
-        promote_waitlist(conn, &circle).await?;
-        Ok(left)
+        let promoted = promote_waitlist(conn, &circle).await?;
+        Ok((left, promoted))
     })
     .await
 }

@@ -21,7 +21,8 @@ pub struct Rsvp {
     pub attended: Option<bool>,
 }
 
-/// One active member of the session's circle with their answer and attendance, if any.
+/// One person on the session's roster with their answer and attendance, if any: every active
+/// member of the circle, and anyone who has left since but whose attendance was marked.
 #[derive(Debug, Clone, diesel::Queryable, Serialize, utoipa::ToSchema)]
 pub struct RsvpEntry {
     pub member_id: MemberId,
@@ -29,6 +30,9 @@ pub struct RsvpEntry {
     pub response: Option<RsvpResponse>,
     pub responded_at: Option<DateTime<Utc>>,
     pub attended: Option<bool>,
+    /// False for someone who has left the circle since (they stay on the rosters of the
+    /// sessions they attended).
+    pub active: bool,
 }
 
 pub async fn set_response(
@@ -80,7 +84,7 @@ pub async fn set_attended(
         .await
 }
 
-/// A page of the circle's active members with their answers for one session, by member id.
+/// A page of the session's roster (see [`RsvpEntry`]), by member id.
 pub async fn for_session(
     conn: &mut AsyncPgConnection,
     session: SessionId,
@@ -100,13 +104,18 @@ pub async fn for_session(
                 .and(rsvps::session_id.eq(session))),
         )
         .filter(memberships::circle_id.eq(circle))
-        .filter(memberships::state.eq(MembershipState::Active))
+        .filter(
+            memberships::state
+                .eq(MembershipState::Active)
+                .or(rsvps::attended.is_not_null()),
+        )
         .select((
             memberships::member_id,
             members::display_name,
             rsvps::response.nullable(),
             rsvps::responded_at.nullable(),
             rsvps::attended.nullable(),
+            memberships::state.eq(MembershipState::Active),
         ))
         .order(memberships::member_id)
         .limit(limit)
@@ -115,6 +124,37 @@ pub async fn for_session(
         query = query.filter(memberships::member_id.gt(after));
     }
     query.load(conn).await
+}
+
+/// Of `candidates`, those whose attendance at `session` may be marked: the circle's active
+/// members, and people who have left since but whose attendance was marked (so a mistake can
+/// still be put right).
+pub async fn markable_among(
+    conn: &mut AsyncPgConnection,
+    session: SessionId,
+    candidates: &[MemberId],
+) -> diesel::QueryResult<Vec<MemberId>> {
+    let circle = sessions::table
+        .find(session)
+        .select(sessions::circle_id)
+        .single_value()
+        .assume_not_null();
+    memberships::table
+        .left_join(
+            rsvps::table.on(rsvps::member_id
+                .eq(memberships::member_id)
+                .and(rsvps::session_id.eq(session))),
+        )
+        .filter(memberships::circle_id.eq(circle))
+        .filter(memberships::member_id.eq_any(candidates))
+        .filter(
+            memberships::state
+                .eq(MembershipState::Active)
+                .or(rsvps::attended.is_not_null()),
+        )
+        .select(memberships::member_id)
+        .load(conn)
+        .await
 }
 
 pub async fn find(

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::{ExpressionMethods, QueryDsl};
-use diesel_async::RunQueryDsl;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 
 use super::email::EmailJob;
@@ -12,6 +12,7 @@ use super::queue::JobError;
 use super::JobContext;
 use crate::db::jobs::{self, NewJob};
 use crate::db::schema::{memberships, sessions as sessions_t};
+use crate::db::sessions::Session;
 use crate::db::{circles, deliveries, sessions};
 use crate::domain::{
     CircleId, MemberId, MembershipRole, MembershipState, SessionId, SessionStatus,
@@ -83,6 +84,48 @@ fn versioned(message: MessageKind) -> bool {
     )
 }
 
+/// Of `members`, those whose invitation to `session` was delivered.
+pub async fn invited_among(
+    conn: &mut AsyncPgConnection,
+    session: &Session,
+    members: &[MemberId],
+) -> diesel::QueryResult<std::collections::HashSet<MemberId>> {
+    let key = |member: MemberId| {
+        EmailJob {
+            message: MessageKind::Invitation,
+            member_id: member,
+            circle_id: Some(session.circle_id),
+            session_id: Some(session.id),
+            sequence: None,
+        }
+        .dedupe_key()
+    };
+    let keys: Vec<String> = members.iter().map(|m| key(*m)).collect();
+    let delivered: std::collections::HashSet<String> = deliveries::delivered_among(conn, &keys)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(members
+        .iter()
+        .copied()
+        .filter(|m| delivered.contains(&key(*m)))
+        .collect())
+}
+
+/// How many active members a cancellation or change of `session` would reach now.
+pub async fn invited_count(
+    conn: &mut AsyncPgConnection,
+    session: &Session,
+) -> diesel::QueryResult<usize> {
+    let members: Vec<MemberId> = memberships::table
+        .filter(memberships::circle_id.eq(session.circle_id))
+        .filter(memberships::state.eq(MembershipState::Active))
+        .select(memberships::member_id)
+        .load(conn)
+        .await?;
+    Ok(invited_among(conn, session, &members).await?.len())
+}
+
 pub async fn run_session(ctx: &JobContext, fanout: SessionFanout) -> Result<(), JobError> {
     let mut conn = ctx.pool.get().await?;
     let Some(session) = sessions::find(&mut conn, fanout.session_id).await? else {
@@ -116,16 +159,9 @@ pub async fn run_session(ctx: &JobContext, fanout: SessionFanout) -> Result<(), 
     ) {
         // A change is news only to people whose calendar has the session: those whose
         // invitation went out. Everyone else's invitation, when it comes, is already current.
-        let keys: Vec<String> = members
-            .iter()
-            .map(|(m, _)| email(MessageKind::Invitation, *m).dedupe_key())
-            .collect();
-        let invited: std::collections::HashSet<String> =
-            deliveries::delivered_among(&mut conn, &keys)
-                .await?
-                .into_iter()
-                .collect();
-        members.retain(|(m, _)| invited.contains(&email(MessageKind::Invitation, *m).dedupe_key()));
+        let ids: Vec<MemberId> = members.iter().map(|(m, _)| *m).collect();
+        let invited = invited_among(&mut conn, &session, &ids).await?;
+        members.retain(|(m, _)| invited.contains(m));
     }
     let mut batch: Vec<NewJob> = members
         .iter()

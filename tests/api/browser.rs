@@ -422,9 +422,9 @@ async fn a_facilitator_runs_a_circle_from_the_dashboard_in_a_real_browser() {
         .goto(&format!("{}/dashboard/sessions/{first}", app.address))
         .await;
     browser
-        .click("form[action$='/attendance'] input[value=yes] ~ button")
+        .click("form[action$='/attendance'] button[value=yes]")
         .await;
-    browser.wait_for("Attendance marked.").await;
+    browser.wait_for("Ada Lovelace marked present.").await;
     browser.screenshot("dashboard-3-attendance").await;
     let att = app
         .get(&format!("/api/v1/sessions/{first}/attendance"))

@@ -393,7 +393,9 @@ async fn posts_without_the_csrf_token_or_from_another_origin_change_nothing() {
         .post(&path, &[("csrf", "not-the-token"), ("action", "remove")])
         .await;
     assert_eq!(r.status, 403);
-    let r = o.post(&path, &[("action", "remove")]).await;
+    let r = o
+        .post(&path, &[("action", "remove"), ("confirm", "yes")])
+        .await;
     assert_eq!(r.status, 303, "sanity: the real token works");
     let after_remove = app.snapshot().await;
     assert_ne!(after_remove, before);

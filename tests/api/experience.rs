@@ -220,3 +220,181 @@ async fn every_member_page_says_where_to_go_next() {
     let page = page.as_str().unwrap();
     assert!(page.contains("webcal://") && page.contains("/circles/") && page.contains("Your page"));
 }
+
+#[tokio::test]
+async fn cancelling_a_session_and_removing_a_member_ask_first_and_say_what_happened() {
+    let app = spawn_app().await;
+    let id = app
+        .create_circle(json!({ "name": "Small Room", "timezone": "Europe/London", "capacity": 1 }))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.member_with_token("organiser@example.org", true).await;
+    for email in ["ada@example.org", "bo@example.org"] {
+        app.add_member(&id, email).await.expect(201);
+    }
+    let sessions = app
+        .schedule(&id, json!({ "freq": "weekly", "first_date": "2031-12-11", "local_time": "19:00", "duration_minutes": 90, "count": 1 }))
+        .await;
+    let session = sessions[0]["id"].as_str().unwrap().to_string();
+    app.run_pending_jobs().await;
+    let o = app.dashboard_as("organiser@example.org").await;
+
+    // One POST of the Cancel button asks, naming the day and who will hear of it.
+    let before = app.snapshot().await;
+    let cancel = format!("/dashboard/sessions/{session}/cancel");
+    let ask = o.post(&cancel, &[]).await;
+    assert_eq!(ask.status, 200);
+    assert!(
+        ask.text().contains("Cancel Thursday 11 December?"),
+        "{}",
+        ask.text()
+    );
+    assert!(ask.text().contains("1 person will get a cancellation."));
+    assert!(ask.text().contains(r#"name="confirm" value="yes""#));
+    assert_eq!(app.snapshot().await, before, "asking changes nothing");
+    let done = o.post(&cancel, &[("confirm", "yes")]).await;
+    assert_eq!(done.status, 303);
+    let note = crate::helpers::note_of(&done);
+    assert_eq!(note, "Cancelled Thursday 11 December; 1 person is told.");
+    let s = app
+        .get(&format!("/api/v1/sessions/{session}"))
+        .await
+        .expect(200);
+    assert_eq!(s["status"], "cancelled");
+
+    // Removing Ada asks first and names who gets her seat; the result says it happened.
+    let ada = app.holder("ada@example.org").await.member;
+    let remove = format!("/dashboard/circles/{id}/members/{}", ada);
+    let before = app.snapshot().await;
+    let ask = o.post(&remove, &[("action", "remove")]).await;
+    assert_eq!(ask.status, 200);
+    assert!(
+        ask.text().contains("Remove ada from Small Room?"),
+        "{}",
+        ask.text()
+    );
+    assert!(ask
+        .text()
+        .contains("Their seat goes to bo, first on the waitlist."));
+    assert_eq!(app.snapshot().await, before, "asking changes nothing");
+    let done = o
+        .post(&remove, &[("action", "remove"), ("confirm", "yes")])
+        .await;
+    assert_eq!(done.status, 303);
+    assert_eq!(
+        crate::helpers::note_of(&done),
+        "Removed ada from Small Room. bo has the seat now."
+    );
+}
+
+#[tokio::test]
+async fn attendance_returns_to_the_row_and_people_who_left_stay_on_sessions_they_attended() {
+    let app = spawn_app().await;
+    let id = open_circle(&app).await;
+    app.member_with_token("organiser@example.org", true).await;
+    for email in ["ada@example.org", "bo@example.org"] {
+        app.add_member(&id, email).await.expect(201);
+    }
+    let sessions = app
+        .schedule(&id, json!({ "freq": "weekly", "first_date": "2031-06-05", "local_time": "19:00", "duration_minutes": 90, "count": 2 }))
+        .await;
+    let (past, future) = (
+        sessions[0]["id"].as_str().unwrap().to_string(),
+        sessions[1]["id"].as_str().unwrap().to_string(),
+    );
+    took_place(&app, &past, 3).await;
+    let o = app.dashboard_as("organiser@example.org").await;
+    let ada = app.holder("ada@example.org").await.member;
+
+    let r = o
+        .post(
+            &format!("/dashboard/sessions/{past}/attendance"),
+            &[("member_id", &ada.to_string()), ("attended", "yes")],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    let location = r.headers["location"].to_str().unwrap();
+    assert!(
+        location.ends_with(&format!("#m-{}", ada)),
+        "back to Ada's row: {location}"
+    );
+    assert_eq!(crate::helpers::note_of(&r), "ada marked present.");
+
+    // The roster comes before the edit form, the ended session reads as completed, and the
+    // row carries the anchor the redirect points at.
+    let page = o
+        .get(&format!("/dashboard/sessions/{past}"))
+        .await
+        .expect(200);
+    let page = page.as_str().unwrap();
+    assert!(page.contains(&format!(r#"id="m-{}""#, ada)));
+    assert!(page.contains(r#"<p class="muted">completed"#), "{page}");
+    let roster = page.find("<h2>Attendance</h2>").unwrap();
+    let form = page.find("<h2>Change this session</h2>").unwrap();
+    assert!(roster < form);
+    assert!(
+        !page.contains("Cancel this session"),
+        "a completed session is not cancelled"
+    );
+
+    // Ada leaves: she stays on the session she attended, and off the one to come.
+    app.browser(
+        Method::POST,
+        &format!(
+            "{}/leave",
+            app.path_of(
+                &app.links()
+                    .me(app.holder("ada@example.org").await, chrono::Utc::now())
+            )
+        ),
+        Some(&[("circle_id", &id), ("confirm", "yes")]),
+    )
+    .await
+    .expect(200);
+    let att = app
+        .get(&format!("/api/v1/sessions/{past}/attendance"))
+        .await
+        .expect(200);
+    let row = att["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["member_id"] == ada.to_string())
+        .expect("ada stays on the roster she attended")
+        .clone();
+    assert_eq!(
+        (row["attended"].as_bool(), row["active"].as_bool()),
+        (Some(true), Some(false))
+    );
+    let page = o
+        .get(&format!("/dashboard/sessions/{past}"))
+        .await
+        .expect(200);
+    assert!(page.as_str().unwrap().contains("(has left)"));
+    let upcoming = app
+        .get(&format!("/api/v1/sessions/{future}/attendance"))
+        .await
+        .expect(200);
+    assert!(!upcoming["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["member_id"] == ada.to_string()));
+    // A mistake can still be put right; someone who never came cannot be added after leaving.
+    let r = o
+        .post(
+            &format!("/dashboard/sessions/{past}/attendance"),
+            &[("member_id", &ada.to_string()), ("attended", "no")],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    let r = o
+        .post(
+            &format!("/dashboard/sessions/{future}/attendance"),
+            &[("member_id", &ada.to_string()), ("attended", "yes")],
+        )
+        .await;
+    assert_eq!(r.status, 422);
+}

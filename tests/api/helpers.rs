@@ -227,6 +227,16 @@ pub fn csrf_in(html: &str) -> String {
 }
 
 /// A signed-in dashboard user.
+/// The note a dashboard redirect carries (`?note=...`), decoded.
+pub fn note_of(res: &Response) -> String {
+    let location = res.headers["location"].to_str().unwrap();
+    let url = reqwest::Url::parse(&format!("http://x{location}")).unwrap();
+    url.query_pairs()
+        .find(|(k, _)| k == "note")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
 pub struct Dashboard {
     pub client: reqwest::Client,
     pub base: String,

@@ -131,8 +131,8 @@ pub async fn mark_attendance(
     let ids: Vec<MemberId> = marks.iter().map(|m| m.member_id).collect();
     let stored = conn
         .transaction::<_, AppError, _>(async |conn| {
-            let active = memberships::active_among(conn, session.circle_id, &ids).await?;
-            if let Some(stranger) = ids.iter().find(|m| !active.contains(m)) {
+            let markable = rsvps::markable_among(conn, session_id, &ids).await?;
+            if let Some(stranger) = ids.iter().find(|m| !markable.contains(m)) {
                 return Err(Invalid::new(
                     "attendance",
                     format!("{stranger} is not an active member of this circle"),

@@ -8,6 +8,7 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 
 use super::{see_other, DashError, DashResult, Nav, NoteQuery, Staff};
+use crate::db::members as member_queries;
 use crate::db::memberships::{self, RosterEntry};
 use crate::domain::{CircleId, MemberId, MembershipRole, MembershipState};
 use crate::error::AppError;
@@ -15,7 +16,8 @@ use crate::http::public::render;
 use crate::http::AppState;
 use crate::imports;
 
-const PER_PAGE: i64 = 100;
+/// Rows a page: enough to scan, small enough to load fast on a phone.
+const PER_PAGE: i64 = 50;
 /// Largest CSV upload.
 const MAX_UPLOAD: usize = 1024 * 1024;
 
@@ -33,6 +35,16 @@ struct MembersPage {
 }
 
 impl MembersPage {
+    /// The state in the words the rest of Roundtable uses.
+    fn state_label(&self, m: &RosterEntry) -> &'static str {
+        match m.state {
+            MembershipState::Active => "active",
+            MembershipState::Waitlisted => "waiting",
+            MembershipState::Pending => "unconfirmed",
+            MembershipState::Left => "left",
+        }
+    }
+
     fn actions(&self, m: &RosterEntry) -> Vec<(&'static str, &'static str)> {
         let mut out = Vec::new();
         match (m.state, m.role) {
@@ -49,7 +61,7 @@ impl MembersPage {
             }
             _ => {}
         }
-        out.push(("remove", "Remove"));
+        out.push(("remove", "Remove…"));
         out
     }
 }
@@ -156,6 +168,16 @@ pub struct ChangeForm {
     csrf: String,
     #[serde(default)]
     action: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+fn names(list: &[String]) -> String {
+    match list {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
 }
 
 pub async fn change(
@@ -168,29 +190,84 @@ pub async fn change(
     let (circle_id, member_id) = path.into_inner();
     let mut conn = state.pool.get().await?;
     let circle = staff.circle(&mut conn, circle_id).await?;
+    let membership = memberships::find(&mut conn, circle.id, member_id)
+        .await?
+        .filter(|m| m.state != MembershipState::Left)
+        .ok_or(AppError::NotFound("membership"))?;
+    let name = member_queries::find(&mut conn, member_id)
+        .await?
+        .map(|m| m.display_name)
+        .unwrap_or_default();
+    let back = format!("/dashboard/circles/{}/members", circle.id);
     let note = match form.action.as_str() {
+        "remove" if !super::confirmed(&form.confirm) => {
+            let seated = membership.state == MembershipState::Active
+                && membership.role == MembershipRole::Member;
+            let heir = if seated && circle.capacity.is_some() {
+                memberships::waitlist_head(&mut conn, circle.id).await?
+            } else {
+                None
+            };
+            let consequence = match heir {
+                Some(next) => format!("Their seat goes to {next}, first on the waitlist."),
+                None => "They stop getting this circle's emails.".to_string(),
+            };
+            return Ok(render(super::ConfirmPage {
+                nav: Nav::circle(&staff, &circle, "members"),
+                note: None,
+                title: format!("Remove {name} from {}?", circle.name),
+                paragraphs: vec![
+                    consequence,
+                    "Their past attendance stays on the sessions they came to.".into(),
+                ],
+                action: format!("/dashboard/circles/{}/members/{member_id}", circle.id),
+                fields: vec![("action", "remove".into())],
+                confirm_label: format!("Remove {name}"),
+                back,
+                back_label: "Keep them",
+            })?);
+        }
         "remove" => {
-            memberships::leave(&mut conn, circle.id, member_id).await?;
-            "Removed. If a seat freed up, the head of the waitlist has it now."
+            let (_, promoted) =
+                memberships::leave_and_refill(&mut conn, circle.id, member_id).await?;
+            let mut given = Vec::new();
+            for id in promoted {
+                if let Some(m) = member_queries::find(&mut conn, id).await? {
+                    given.push(m.display_name);
+                }
+            }
+            match given.len() {
+                0 => format!("Removed {name} from {}.", circle.name),
+                1 => format!(
+                    "Removed {name} from {}. {} has the seat now.",
+                    circle.name, given[0]
+                ),
+                _ => format!(
+                    "Removed {name} from {}. {} have seats now.",
+                    circle.name,
+                    names(&given)
+                ),
+            }
         }
         "promote" => {
             memberships::promote_now(&mut conn, circle.id, member_id).await?;
-            "They have a seat now."
+            format!("{name} has a seat now.")
         }
         "up" | "down" => {
             memberships::move_in_waitlist(&mut conn, circle.id, member_id, form.action == "up")
                 .await?;
-            "Waitlist reordered."
+            format!("Moved {name} {} the waitlist.", form.action)
         }
         "facilitator" | "member" => {
             let role = MembershipRole::parse(&form.action, "action").map_err(AppError::from)?;
             memberships::set_role(&mut conn, circle.id, member_id, role).await?;
-            "Role changed."
+            if role == MembershipRole::Facilitator {
+                format!("{name} facilitates {} now.", circle.name)
+            } else {
+                format!("{name} is a member of {} now.", circle.name)
+            }
         }
         _ => return Err(AppError::invalid("action", "is not something this page can do").into()),
     };
-    Ok(see_other(
-        &format!("/dashboard/circles/{}/members", circle.id),
-        note,
-    ))
+    Ok(see_other(&back, &note))
 }

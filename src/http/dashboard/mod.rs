@@ -455,3 +455,47 @@ pub fn session_middleware(
 pub fn session_of(req: &HttpRequest) -> Session {
     req.get_session()
 }
+
+/// "Are you sure?" for an action that cannot be undone: the first POST shows this page, and
+/// only its own form (which adds `confirm=yes`) acts.
+#[derive(askama::Template)]
+#[template(path = "pages/dashboard/confirm.html")]
+pub struct ConfirmPage {
+    pub nav: Nav,
+    pub note: Option<String>,
+    pub title: String,
+    pub paragraphs: Vec<String>,
+    /// Where the confirming form posts, and the fields it carries besides `csrf`.
+    pub action: String,
+    pub fields: Vec<(&'static str, String)>,
+    pub confirm_label: String,
+    pub back: String,
+    pub back_label: &'static str,
+}
+
+/// Whether a form came from a [`ConfirmPage`].
+pub fn confirmed(value: &str) -> bool {
+    value == "yes"
+}
+
+/// Every problem of a submitted form, each named by its field's label, so the page can list
+/// them all at once.
+#[derive(Debug, Default)]
+pub struct Problems(pub Vec<(&'static str, String)>);
+
+impl Problems {
+    /// The value, or `None` with the problem noted under `label`.
+    pub fn check<T>(
+        &mut self,
+        label: &'static str,
+        r: Result<T, crate::domain::Invalid>,
+    ) -> Option<T> {
+        match r {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.0.push((label, e.message));
+                None
+            }
+        }
+    }
+}

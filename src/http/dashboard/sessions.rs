@@ -7,11 +7,10 @@ use askama::Template;
 use diesel_async::AsyncConnection;
 use serde::Deserialize;
 
-use super::circles::CsrfForm;
 use super::{see_other, DashResult, Nav, NoteQuery, Staff};
 use crate::db::circles::Circle;
 use crate::db::sessions::{self, SessionChanges};
-use crate::db::{dashboard, memberships, readings, rsvps};
+use crate::db::{dashboard, readings, rsvps};
 use crate::domain::schedule::resolve_local;
 use crate::domain::{
     parse_hhmm, CircleId, Invalid, MemberId, ReadingId, RsvpResponse, SessionId, SessionStatus,
@@ -184,6 +183,7 @@ async fn page(
     let zone: chrono_tz::Tz = circle.timezone.parse().unwrap_or(chrono_tz::UTC);
     let stats = dashboard::session_stats(conn, circle.id, 500).await?;
     let sessions = sessions::list(conn, circle.id, None, None, 500).await?;
+    let now = chrono::Utc::now();
     let rows = sessions
         .iter()
         .map(|s| {
@@ -191,7 +191,7 @@ async fn page(
             SessionRow {
                 id: s.id.to_string(),
                 when: when(s.starts_at, s.ends_at, zone),
-                status: s.status.to_string(),
+                status: status_label(s, now).to_string(),
                 yes: st.map_or(0, |x| x.yes),
                 attended: st.map_or(0, |x| x.attended),
                 marked: st.map_or(0, |x| x.marked),
@@ -297,13 +297,43 @@ pub async fn schedule(
             Ok(created)
         })
         .await?;
+    let note = schedule_note(
+        &created,
+        circle.invite_lead_days,
+        tz.tz(),
+        chrono::Utc::now(),
+    );
     Ok(see_other(
         &format!("/dashboard/circles/{}/sessions", circle.id),
-        &format!(
-            "{} sessions created; invitations are on their way.",
-            created.len()
-        ),
+        &note,
     ))
+}
+
+/// What creating sessions set in motion, in words: invitations go out now only for sessions
+/// inside the circle's invitation lead.
+fn schedule_note(
+    created: &[sessions::Session],
+    lead_days: i32,
+    zone: chrono_tz::Tz,
+    now: chrono::DateTime<chrono::Utc>,
+) -> String {
+    let count = match created.len() {
+        0 => return "No sessions were created: the rule produced no dates.".into(),
+        1 => "1 session created".to_string(),
+        n => format!("{n} sessions created"),
+    };
+    let first = created.iter().map(|s| s.starts_at).min().unwrap_or(now);
+    let day = crate::jobs::email::describe_day(first, zone);
+    let lead = chrono::Duration::days(i64::from(lead_days));
+    if lead_days == 0 || first - lead <= now {
+        format!("{count}; members are being invited, starting with {day}.")
+    } else {
+        let from = crate::jobs::email::describe_day(first - lead, zone);
+        format!(
+            "{count}; the first is {day}. Invitations go out {lead_days} day{} before each session, from {from}.",
+            if lead_days == 1 { "" } else { "s" }
+        )
+    }
 }
 
 pub struct AttendanceRow {
@@ -312,6 +342,8 @@ pub struct AttendanceRow {
     pub answer: &'static str,
     pub present: bool,
     pub absent: bool,
+    /// Someone who has left since, kept on the roster because they attended.
+    pub left: bool,
 }
 
 #[derive(Template)]
@@ -322,9 +354,11 @@ struct SessionPage {
     id: String,
     when: String,
     zone: String,
-    status: String,
+    status: &'static str,
     cancelled: bool,
-    sequence: i32,
+    completed: bool,
+    /// How many times members were sent a change to this session.
+    updates: i32,
     local_date: String,
     local_time: String,
     duration: String,
@@ -333,7 +367,18 @@ struct SessionPage {
     readings: Vec<(String, String, &'static str)>,
     people: Vec<(String, String, &'static str)>,
     attendance: Vec<AttendanceRow>,
-    error: Option<(String, String)>,
+    /// (field label, what is wrong), every problem of the last submission.
+    errors: Vec<(&'static str, String)>,
+}
+
+/// How a session reads on the dashboard: one whose end has passed is completed.
+pub fn status_label(s: &sessions::Session, now: chrono::DateTime<chrono::Utc>) -> &'static str {
+    match s.status {
+        SessionStatus::Cancelled => "cancelled",
+        SessionStatus::Completed => "completed",
+        SessionStatus::Scheduled if s.ends_at <= now => "completed",
+        SessionStatus::Scheduled => "scheduled",
+    }
 }
 
 async fn session_page(
@@ -341,22 +386,24 @@ async fn session_page(
     staff: &Staff,
     id: SessionId,
     note: Option<String>,
-    error: Option<(String, String)>,
+    errors: Vec<(&'static str, String)>,
 ) -> Result<SessionPage, super::DashError> {
     let (s, circle) = staff.session(conn, id).await?;
     let zone: chrono_tz::Tz = s.timezone.parse().unwrap_or(chrono_tz::UTC);
     let reading_rows = readings::list(conn, circle.id, None, 500).await?;
     let roster = rsvps::for_session(conn, s.id, None, 5000).await?;
     let sel = |yes: bool| if yes { " selected" } else { "" };
+    let status = status_label(&s, chrono::Utc::now());
     Ok(SessionPage {
         nav: Nav::circle(staff, &circle, "sessions"),
         note,
         id: s.id.to_string(),
         when: when(s.starts_at, s.ends_at, zone),
         zone: zone.name().to_string(),
-        status: s.status.to_string(),
+        status,
         cancelled: s.status == SessionStatus::Cancelled,
-        sequence: s.ics_sequence,
+        completed: status == "completed",
+        updates: s.ics_sequence,
         local_date: s.local_date.to_string(),
         local_time: s.local_time.format("%H:%M").to_string(),
         duration: s.duration_minutes.to_string(),
@@ -374,6 +421,7 @@ async fn session_page(
             .collect(),
         people: roster
             .iter()
+            .filter(|m| m.active)
             .map(|m| {
                 (
                     m.member_id.to_string(),
@@ -395,9 +443,10 @@ async fn session_page(
                 },
                 present: m.attended == Some(true),
                 absent: m.attended == Some(false),
+                left: !m.active,
             })
             .collect(),
-        error,
+        errors,
     })
 }
 
@@ -408,7 +457,7 @@ pub async fn show(
     query: web::Query<NoteQuery>,
 ) -> DashResult {
     let mut conn = state.pool.get().await?;
-    let p = session_page(&mut conn, &staff, *id, query.note.clone(), None).await?;
+    let p = session_page(&mut conn, &staff, *id, query.note.clone(), Vec::new()).await?;
     Ok(render(p)?)
 }
 
@@ -444,66 +493,82 @@ pub async fn update(
     if current.status == SessionStatus::Cancelled {
         return Err(AppError::Conflict("A cancelled session cannot be changed.".into()).into());
     }
-    let parsed = (|| -> Result<SessionChanges, Invalid> {
-        let date = chrono::NaiveDate::parse_from_str(form.local_date.trim(), "%Y-%m-%d")
-            .map_err(|_| Invalid::new("local_date", "must be a date as YYYY-MM-DD"))?;
-        let time = parse_hhmm(&form.local_time, "local_time")?;
-        let duration: i32 = form
-            .duration_minutes
+    let mut problems = super::Problems::default();
+    let date = problems.check(
+        "Date",
+        chrono::NaiveDate::parse_from_str(form.local_date.trim(), "%Y-%m-%d")
+            .map_err(|_| Invalid::new("local_date", "choose a date (YYYY-MM-DD)")),
+    );
+    let time = problems.check("Start time", parse_hhmm(&form.local_time, "local_time"));
+    let duration = problems.check(
+        "Length in minutes",
+        form.duration_minutes
             .trim()
-            .parse()
+            .parse::<i32>()
             .ok()
             .filter(|d| (1..=1440).contains(d))
-            .ok_or_else(|| {
-                Invalid::new("duration_minutes", "must be between 1 and 1440 minutes")
-            })?;
-        let optional_id = |v: &str, field: &'static str| -> Result<Option<uuid::Uuid>, Invalid> {
-            let v = v.trim();
-            if v.is_empty() {
-                Ok(None)
-            } else {
-                v.parse()
-                    .map(Some)
-                    .map_err(|_| Invalid::new(field, "is not one of the choices"))
-            }
-        };
-        let tz: chrono_tz::Tz = current.timezone.parse().unwrap_or(chrono_tz::UTC);
-        let (starts_at, _) = resolve_local(tz, date, time);
-        let text = |s: &str, max: usize, field: &'static str| -> Result<Option<String>, Invalid> {
-            let s = s.trim();
-            if s.chars().count() > max {
-                return Err(Invalid::new(
-                    field,
-                    format!("must be at most {max} characters"),
-                ));
-            }
-            Ok((!s.is_empty()).then(|| crate::domain::text::normalise_newlines(s)))
-        };
-        Ok(SessionChanges {
-            starts_at,
-            ends_at: starts_at + chrono::Duration::minutes(i64::from(duration)),
-            local_date: date,
-            local_time: time,
-            duration_minutes: duration,
-            location: text(&form.location, 500, "location")?,
-            reading_id: optional_id(&form.reading_id, "reading_id")?.map(ReadingId),
-            facilitator_id: optional_id(&form.facilitator_id, "facilitator_id")?.map(MemberId),
-            prompts: text(&form.prompts, 5000, "prompts")?,
-        })
-    })();
-    let changes = match parsed {
-        Ok(c) => c,
-        Err(e) => {
-            let p = session_page(
-                &mut conn,
-                &staff,
-                *id,
-                None,
-                Some((e.field.to_string(), e.message)),
-            )
-            .await?;
-            return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, p)?);
+            .ok_or_else(|| Invalid::new("duration_minutes", "must be between 1 and 1440 minutes")),
+    );
+    let optional_id = |v: &str, field: &'static str| -> Result<Option<uuid::Uuid>, Invalid> {
+        let v = v.trim();
+        if v.is_empty() {
+            Ok(None)
+        } else {
+            v.parse()
+                .map(Some)
+                .map_err(|_| Invalid::new(field, "is not one of the choices"))
         }
+    };
+    let text = |s: &str, max: usize, field: &'static str| -> Result<Option<String>, Invalid> {
+        let s = s.trim();
+        if s.chars().count() > max {
+            return Err(Invalid::new(
+                field,
+                format!("must be at most {max} characters"),
+            ));
+        }
+        Ok((!s.is_empty()).then(|| crate::domain::text::normalise_newlines(s)))
+    };
+    let location = problems.check("Location or link", text(&form.location, 500, "location"));
+    let reading = problems.check("Reading", optional_id(&form.reading_id, "reading_id"));
+    let facilitator = problems.check(
+        "Facilitating",
+        optional_id(&form.facilitator_id, "facilitator_id"),
+    );
+    let prompts = problems.check("Reflection prompts", text(&form.prompts, 5000, "prompts"));
+    let (
+        Some(date),
+        Some(time),
+        Some(duration),
+        Some(location),
+        Some(reading),
+        Some(facilitator),
+        Some(prompts),
+    ) = (
+        date,
+        time,
+        duration,
+        location,
+        reading,
+        facilitator,
+        prompts,
+    )
+    else {
+        let p = session_page(&mut conn, &staff, *id, None, problems.0).await?;
+        return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, p)?);
+    };
+    let tz: chrono_tz::Tz = current.timezone.parse().unwrap_or(chrono_tz::UTC);
+    let (starts_at, _) = resolve_local(tz, date, time);
+    let changes = SessionChanges {
+        starts_at,
+        ends_at: starts_at + chrono::Duration::minutes(i64::from(duration)),
+        local_date: date,
+        local_time: time,
+        duration_minutes: duration,
+        location,
+        reading_id: reading.map(ReadingId),
+        facilitator_id: facilitator.map(MemberId),
+        prompts,
     };
     let session_id = current.id;
     scheduling::edit_session(&mut conn, session_id, move |_| Ok(changes)).await?;
@@ -513,20 +578,70 @@ pub async fn update(
     ))
 }
 
+#[derive(Debug, Deserialize)]
+pub struct CancelForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+/// The first POST asks ("Cancel Thursday 10 December? 12 people will get a cancellation.");
+/// only the confirmation page's own form, with `confirm=yes`, cancels.
 pub async fn cancel(
     state: web::Data<AppState>,
     staff: Staff,
     id: web::Path<SessionId>,
-    form: web::Form<CsrfForm>,
+    form: web::Form<CancelForm>,
 ) -> DashResult {
     staff.check_csrf(&form.csrf)?;
     let mut conn = state.pool.get().await?;
-    let (current, _) = staff.session(&mut conn, *id).await?;
+    let (current, circle) = staff.session(&mut conn, *id).await?;
     let session_id = current.id;
+    let zone: chrono_tz::Tz = current.timezone.parse().unwrap_or(chrono_tz::UTC);
+    let day = crate::jobs::email::describe_day(current.starts_at, zone);
+    let back = format!("/dashboard/sessions/{session_id}");
+    if current.status == SessionStatus::Cancelled {
+        return Ok(see_other(&back, &format!("{day} was already cancelled.")));
+    }
+    let told = crate::jobs::fanout::invited_count(&mut conn, &current).await?;
+    let people = |n: usize| {
+        if n == 1 {
+            "1 person".to_string()
+        } else {
+            format!("{n} people")
+        }
+    };
+    if !super::confirmed(&form.confirm) {
+        let consequence = if told == 0 {
+            "No one has been invited yet, so no one gets an email.".to_string()
+        } else {
+            format!("{} will get a cancellation.", people(told))
+        };
+        return Ok(render(super::ConfirmPage {
+            nav: Nav::circle(&staff, &circle, "sessions"),
+            note: None,
+            title: format!("Cancel {day}?"),
+            paragraphs: vec![
+                format!("{consequence} This cannot be undone."),
+                when(current.starts_at, current.ends_at, zone),
+            ],
+            action: format!("/dashboard/sessions/{session_id}/cancel"),
+            fields: Vec::new(),
+            confirm_label: format!("Cancel {day}"),
+            back,
+            back_label: "Keep it",
+        })?);
+    }
     scheduling::cancel_session(&mut conn, session_id).await?;
+    let note = if told == 0 {
+        format!("Cancelled {day}.")
+    } else {
+        format!("Cancelled {day}; {} are told.", people(told))
+    };
     Ok(see_other(
-        &format!("/dashboard/sessions/{session_id}"),
-        "Cancelled; members are told.",
+        &format!("/dashboard/circles/{}/sessions", circle.id),
+        &note.replace("1 person are", "1 person is"),
     ))
 }
 
@@ -548,13 +663,16 @@ pub async fn attendance(
 ) -> DashResult {
     staff.check_csrf(&form.csrf)?;
     let mut conn = state.pool.get().await?;
-    let (s, circle) = staff.session(&mut conn, *id).await?;
+    let (s, _) = staff.session(&mut conn, *id).await?;
+    if s.status == SessionStatus::Cancelled {
+        return Err(AppError::Conflict("The session is cancelled.".into()).into());
+    }
     let member = form
         .member_id
         .parse()
         .map(MemberId)
         .map_err(|_| AppError::invalid("member_id", "is not a member"))?;
-    if memberships::active_among(&mut conn, circle.id, &[member])
+    if rsvps::markable_among(&mut conn, s.id, &[member])
         .await?
         .is_empty()
     {
@@ -568,8 +686,24 @@ pub async fn attendance(
         _ => return Err(AppError::invalid("attended", "must be yes or no").into()),
     };
     rsvps::set_attended(&mut conn, s.id, member, attended).await?;
-    Ok(see_other(
+    let name = crate::db::members::find(&mut conn, member)
+        .await?
+        .map(|m| m.display_name)
+        .unwrap_or_default();
+    let mark = if attended { "present" } else { "absent" };
+    // Back to the same row, so a long roster on a phone keeps its place.
+    let mut to = see_other(
         &format!("/dashboard/sessions/{}", s.id),
-        "Attendance marked.",
-    ))
+        &format!("{name} marked {mark}."),
+    );
+    let location = to
+        .headers()
+        .get(actix_web::http::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(|l| format!("{l}#m-{member}"));
+    if let Some(l) = location.and_then(|l| l.parse().ok()) {
+        to.headers_mut()
+            .insert(actix_web::http::header::LOCATION, l);
+    }
+    Ok(to)
 }
