@@ -225,3 +225,18 @@ pub async fn names(
         .load(conn)
         .await
 }
+
+/// The time zones circles are scheduled in, most used first.
+pub async fn zones_in_use(
+    conn: &mut AsyncPgConnection,
+    limit: i64,
+) -> diesel::QueryResult<Vec<String>> {
+    use diesel::dsl::count_star;
+    circles::table
+        .group_by(circles::timezone)
+        .select(circles::timezone)
+        .order((count_star().desc(), circles::timezone))
+        .limit(limit)
+        .load(conn)
+        .await
+}

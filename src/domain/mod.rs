@@ -7,13 +7,13 @@ mod names;
 pub mod schedule;
 mod states;
 pub mod text;
-mod timezone;
+pub mod timezone;
 pub mod tokens;
 
 pub use clock::{hhmm, parse_hhmm};
 pub use email::EmailAddress;
 pub use ids::{CircleId, JobId, MemberId, ReadingId, ReflectionId, ScheduleId, SessionId, TokenId};
-pub use names::{Capacity, CircleName, DisplayName, Slug};
+pub use names::{Capacity, CircleName, DisplayName, Slug, MAX_SLUG_LEN};
 pub use states::{
     CircleKind, CircleStatus, Facilitation, JobState, MembershipRole, MembershipState,
     ReflectionVisibility, RsvpResponse, SessionStatus, Visibility,
@@ -33,6 +33,23 @@ impl Invalid {
         Self {
             field,
             message: message.into(),
+        }
+    }
+}
+
+/// Every problem found while parsing one input, so a form can list them all at once.
+#[derive(Debug, Default)]
+pub struct Problems(pub Vec<Invalid>);
+
+impl Problems {
+    /// The value, or `None` with its problem noted.
+    pub fn check<T>(&mut self, r: Result<T, Invalid>) -> Option<T> {
+        match r {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.0.push(e);
+                None
+            }
         }
     }
 }

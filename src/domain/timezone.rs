@@ -27,6 +27,34 @@ impl Timezone {
     }
 }
 
+/// The zones offered in a list, by name: the current regional IANA names (Europe/London,
+/// America/New_York, ...) and UTC, leaving out the old aliases (US/Eastern, GB, Etc/GMT+5)
+/// that `parse` still accepts.
+pub fn choices() -> &'static [&'static str] {
+    static CHOICES: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    CHOICES.get_or_init(|| {
+        const REGIONS: &[&str] = &[
+            "Africa/",
+            "America/",
+            "Antarctica/",
+            "Asia/",
+            "Atlantic/",
+            "Australia/",
+            "Europe/",
+            "Indian/",
+            "Pacific/",
+        ];
+        let mut names: Vec<&'static str> = chrono_tz::TZ_VARIANTS
+            .iter()
+            .map(|tz| tz.name())
+            .filter(|n| REGIONS.iter().any(|r| n.starts_with(r)))
+            .collect();
+        names.sort_unstable();
+        names.insert(0, "UTC");
+        names
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -41,5 +69,15 @@ mod tests {
         for bad in ["", "Mars/Olympus", "GMT+25", "europe/london "] {
             assert!(Timezone::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_list_offers_regional_names_and_utc_and_each_parses() {
+        let list = choices();
+        assert_eq!(list[0], "UTC");
+        assert!(list.contains(&"Europe/London") && list.contains(&"America/Sao_Paulo"));
+        assert!(!list.contains(&"US/Eastern") && !list.contains(&"Etc/GMT+5"));
+        assert!(list.iter().all(|n| Timezone::parse(n).is_ok()));
+        assert!(list.len() > 300, "{}", list.len());
     }
 }

@@ -398,3 +398,167 @@ async fn attendance_returns_to_the_row_and_people_who_left_stay_on_sessions_they
         .await;
     assert_eq!(r.status, 422);
 }
+
+#[tokio::test]
+async fn the_circle_form_lists_every_problem_by_its_label_and_takes_delays_in_hours_or_days() {
+    let app = spawn_app().await;
+    app.member_with_token("organiser@example.org", true).await;
+    app.create_circle(json!({ "name": "Tokyo Readers", "timezone": "Asia/Tokyo" }))
+        .await;
+    let o = app.dashboard_as("organiser@example.org").await;
+
+    // The zone is chosen from a list, with zones in use offered first.
+    let form = o.get("/dashboard/circles/new").await.expect(200);
+    let form = form.as_str().unwrap();
+    let likely = form
+        .find(r#"<optgroup label="Likely">"#)
+        .expect("likely zones");
+    let all = form.find(r#"<optgroup label="All zones">"#).unwrap();
+    let tokyo = form.find(r#"<option value="Asia/Tokyo""#).unwrap();
+    assert!(likely < tokyo && tokyo < all, "a zone in use comes first");
+    assert!(form.contains(r#"<option value="America/New_York">"#));
+    assert!(form.contains(r#"name="reminder_unit""#) && form.contains(r#"maxlength="120""#));
+
+    let before = app.snapshot().await;
+    let fields =
+        |name: &'static str, capacity: &'static str, zone: &'static str, reminder: &'static str| {
+            vec![
+                ("name", name),
+                ("kind", "book_club"),
+                ("visibility", "open"),
+                ("status", "open"),
+                ("facilitation", "fixed"),
+                ("capacity", capacity),
+                ("timezone", zone),
+                ("reminder_before", reminder),
+                ("reminder_unit", "days"),
+                ("reflection_after", "3"),
+                ("reflection_unit", "hours"),
+                ("invite_lead_days", "7"),
+            ]
+        };
+    let bad = o
+        .post(
+            "/dashboard/circles",
+            &fields("", "lots", "Nowhere/Land", "30"),
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    let page = bad.text();
+    assert!(page.contains("4 things need correcting"), "{page}");
+    for problem in [
+        r##"<a href="#name">Name</a>"##,
+        r##"<a href="#capacity">Seats</a>: must be a whole number"##,
+        r##"<a href="#timezone">Time zone</a>"##,
+        r##"<a href="#reminder_offset_minutes">Reminder before each session</a>: must be between 0 and 20160 minutes"##,
+    ] {
+        assert!(page.contains(problem), "{problem} in {page}");
+    }
+    assert_eq!(
+        app.snapshot().await,
+        before,
+        "a refused form changes nothing"
+    );
+
+    let ok = o
+        .post(
+            "/dashboard/circles",
+            &fields("Paris Readers", "", "Europe/Paris", "2"),
+        )
+        .await;
+    assert_eq!(ok.status, 303, "{}", ok.text());
+    let id = ok.headers["location"]
+        .to_str()
+        .unwrap()
+        .split('/')
+        .nth(3)
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    let circle = app.get(&format!("/api/v1/circles/{id}")).await.expect(200);
+    assert_eq!(
+        (
+            circle["timezone"].as_str(),
+            circle["reminder_offset_minutes"].as_i64(),
+            circle["reflection_delay_minutes"].as_i64()
+        ),
+        (Some("Europe/Paris"), Some(2880), Some(180))
+    );
+    let edit = o.get(&format!("/dashboard/circles/{id}")).await.expect(200);
+    let edit = edit.as_str().unwrap();
+    assert!(
+        edit.contains(r#"name="reminder_before" value="2""#),
+        "{edit}"
+    );
+    assert!(edit.contains(r#"<option value="days" selected>"#));
+    assert!(edit.contains(r#"<option value="Europe/Paris" selected>"#));
+}
+
+#[tokio::test]
+async fn error_pages_keep_the_dashboard_around_them_and_members_are_pointed_to_a_new_link() {
+    let app = spawn_app().await;
+    let id = open_circle(&app).await;
+    app.member_with_token("organiser@example.org", true).await;
+    let o = app.dashboard_as("organiser@example.org").await;
+    let from = format!("{}/dashboard/circles/{id}", o.base);
+
+    // A body over the limit gets Roundtable's own page, inside the dashboard, with a way back.
+    let huge = "x".repeat(70 * 1024);
+    let res = o
+        .client
+        .post(format!("{}/dashboard/circles/{id}", o.base))
+        .header("Referer", &from)
+        .form(&[("csrf", o.csrf.as_str()), ("description", huge.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 413);
+    let page = res.text().await.unwrap();
+    assert!(
+        page.contains("That was more than a form can hold"),
+        "{page}"
+    );
+    assert!(page.contains("up to 64 KB"));
+    assert!(
+        page.contains(r#"aria-label="Dashboard""#),
+        "the dashboard's navigation"
+    );
+    assert!(page.contains(&format!(
+        r#"<a href="/dashboard/circles/{id}">Back to the page you came from</a>"#
+    )));
+
+    // Not found, inside the dashboard.
+    let res = o
+        .client
+        .get(format!(
+            "{}/dashboard/sessions/{}",
+            o.base,
+            uuid::Uuid::new_v4()
+        ))
+        .header("Referer", &from)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    let page = res.text().await.unwrap();
+    assert!(
+        page.contains(r#"aria-label="Dashboard""#)
+            && page.contains("Back to the page you came from")
+    );
+
+    // A signed-out visitor is sent to sign in and told they will come back.
+    let page = app
+        .browser(Method::GET, "/login?next=/dashboard/circles", None)
+        .await
+        .expect(200);
+    assert!(page.as_str().unwrap().contains("brings you straight back"));
+
+    // A member's broken link points to asking for a new one.
+    let page = app.browser(Method::GET, "/me/not-a-token", None).await;
+    assert_eq!(page.status, 400);
+    assert!(page
+        .text()
+        .contains(r#"<a href="/me">Ask for a new link to your personal page</a>"#));
+}

@@ -8,15 +8,15 @@ use super::double_option;
 use crate::db::circles::{self, Circle, CircleChanges, NewCircle};
 use crate::db::memberships;
 use crate::domain::{
-    Capacity, CircleId, CircleKind, CircleName, CircleStatus, Facilitation, Invalid, Slug,
-    Timezone, Visibility,
+    Capacity, CircleId, CircleKind, CircleName, CircleStatus, Facilitation, Invalid, Problems,
+    Slug, Timezone, Visibility,
 };
 use crate::error::{AppError, AppResult};
 use crate::http::AppState;
 use crate::pagination::{id_cursor, Page, PageQuery};
 
 /// Longest accepted email lead time or delay: two weeks.
-const MAX_OFFSET_MINUTES: i64 = 20_160;
+pub const MAX_OFFSET_MINUTES: i64 = 20_160;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -71,88 +71,149 @@ pub struct CirclePatch {
 impl CircleCreate {
     /// A valid new circle, its slug, and whether the slug was chosen (not derived).
     pub fn parse(self) -> Result<(NewCircle, Slug, bool), Invalid> {
+        self.parse_all().map_err(first)
+    }
+
+    /// As [`parse`](Self::parse), with every problem of the input rather than the first.
+    pub fn parse_all(self) -> Result<(NewCircle, Slug, bool), Vec<Invalid>> {
         let input = self;
-        let name = CircleName::parse(&input.name)?;
+        let mut p = Problems::default();
+        let name = p.check(CircleName::parse(&input.name));
         let explicit = input.slug.is_some();
         let slug = match &input.slug {
-            Some(s) => Slug::parse(s)?,
-            None => Slug::from_name(&name),
+            Some(s) => p.check(Slug::parse(s)),
+            None => name.as_ref().map(Slug::from_name),
         };
-        let timezone = Timezone::parse(&input.timezone)?;
-        let capacity = input.capacity.map(Capacity::parse).transpose()?;
+        let timezone = p.check(Timezone::parse(&input.timezone));
+        let capacity = p.check(input.capacity.map(Capacity::parse).transpose());
+        let description = p.check(description(input.description.unwrap_or_default()));
+        let location = p.check(location(input.location));
+        let reminder = p.check(minutes(
+            input.reminder_offset_minutes.unwrap_or(1440),
+            "reminder_offset_minutes",
+        ));
+        let reflection = p.check(minutes(
+            input.reflection_delay_minutes.unwrap_or(60),
+            "reflection_delay_minutes",
+        ));
+        let lead = p.check(lead_days(input.invite_lead_days.unwrap_or(7)));
+        let (
+            Some(name),
+            Some(slug),
+            Some(timezone),
+            Some(capacity),
+            Some(description),
+            Some(location),
+            Some(reminder),
+            Some(reflection),
+            Some(lead),
+        ) = (
+            name,
+            slug,
+            timezone,
+            capacity,
+            description,
+            location,
+            reminder,
+            reflection,
+            lead,
+        )
+        else {
+            return Err(p.0);
+        };
         let new = NewCircle {
             id: CircleId::new(),
             slug: slug.as_str().to_string(),
             name: name.as_str().to_string(),
-            description: description(input.description.unwrap_or_default())?,
+            description,
             kind: input.kind.unwrap_or(CircleKind::BookClub),
             visibility: input.visibility.unwrap_or(Visibility::Open),
             capacity: capacity.map(Capacity::get),
             timezone: timezone.name().to_string(),
-            location: location(input.location)?,
+            location,
             status: input.status.unwrap_or(CircleStatus::Open),
             facilitation: input.facilitation.unwrap_or(Facilitation::Fixed),
-            reminder_offset_minutes: minutes(
-                input.reminder_offset_minutes.unwrap_or(1440),
-                "reminder_offset_minutes",
-            )?,
-            reflection_delay_minutes: minutes(
-                input.reflection_delay_minutes.unwrap_or(60),
-                "reflection_delay_minutes",
-            )?,
-            invite_lead_days: lead_days(input.invite_lead_days.unwrap_or(7))?,
+            reminder_offset_minutes: reminder,
+            reflection_delay_minutes: reflection,
+            invite_lead_days: lead,
         };
         Ok((new, slug, explicit))
     }
 }
 
+/// The first of a non-empty list of problems (the API reports one at a time).
+fn first(mut problems: Vec<Invalid>) -> Invalid {
+    problems.remove(0)
+}
+
 impl CirclePatch {
     pub fn parse(self) -> Result<CircleChanges, Invalid> {
+        self.parse_all().map_err(first)
+    }
+
+    /// As [`parse`](Self::parse), with every problem of the input rather than the first.
+    pub fn parse_all(self) -> Result<CircleChanges, Vec<Invalid>> {
         let input = self;
-        Ok(CircleChanges {
-            slug: input
-                .slug
-                .as_deref()
-                .map(Slug::parse)
-                .transpose()?
+        let mut p = Problems::default();
+        let changes = CircleChanges {
+            slug: p
+                .check(input.slug.as_deref().map(Slug::parse).transpose())
+                .flatten()
                 .map(|s| s.as_str().to_string()),
-            name: input
-                .name
-                .as_deref()
-                .map(CircleName::parse)
-                .transpose()?
+            name: p
+                .check(input.name.as_deref().map(CircleName::parse).transpose())
+                .flatten()
                 .map(|n| n.as_str().to_string()),
-            description: input.description.map(description).transpose()?,
+            description: p
+                .check(input.description.map(description).transpose())
+                .flatten(),
             kind: input.kind,
             visibility: input.visibility,
-            capacity: input
-                .capacity
-                .map(|c| {
-                    c.map(Capacity::parse)
-                        .transpose()
-                        .map(|c| c.map(Capacity::get))
-                })
-                .transpose()?,
-            timezone: input
-                .timezone
-                .as_deref()
-                .map(Timezone::parse)
-                .transpose()?
+            capacity: p
+                .check(
+                    input
+                        .capacity
+                        .map(|c| {
+                            c.map(Capacity::parse)
+                                .transpose()
+                                .map(|c| c.map(Capacity::get))
+                        })
+                        .transpose(),
+                )
+                .flatten(),
+            timezone: p
+                .check(input.timezone.as_deref().map(Timezone::parse).transpose())
+                .flatten()
                 .map(|t| t.name().to_string()),
-            location: input.location.map(location).transpose()?,
+            location: p.check(input.location.map(location).transpose()).flatten(),
             status: input.status,
             facilitation: input.facilitation,
-            reminder_offset_minutes: input
-                .reminder_offset_minutes
-                .map(|m| minutes(m, "reminder_offset_minutes"))
-                .transpose()?,
-            reflection_delay_minutes: input
-                .reflection_delay_minutes
-                .map(|m| minutes(m, "reflection_delay_minutes"))
-                .transpose()?,
-            invite_lead_days: input.invite_lead_days.map(lead_days).transpose()?,
+            reminder_offset_minutes: p
+                .check(
+                    input
+                        .reminder_offset_minutes
+                        .map(|m| minutes(m, "reminder_offset_minutes"))
+                        .transpose(),
+                )
+                .flatten(),
+            reflection_delay_minutes: p
+                .check(
+                    input
+                        .reflection_delay_minutes
+                        .map(|m| minutes(m, "reflection_delay_minutes"))
+                        .transpose(),
+                )
+                .flatten(),
+            invite_lead_days: p
+                .check(input.invite_lead_days.map(lead_days).transpose())
+                .flatten(),
             updated_at: None,
-        })
+        };
+        if p.0.is_empty() {
+            Ok(changes)
+        } else {
+            Err(p.0)
+        }
     }
 }
 
@@ -168,7 +229,7 @@ fn minutes(value: i64, field: &'static str) -> Result<i32, Invalid> {
 }
 
 /// Longest accepted invitation lead: a year.
-const MAX_LEAD_DAYS: i64 = 365;
+pub const MAX_LEAD_DAYS: i64 = 365;
 
 fn lead_days(value: i64) -> Result<i32, Invalid> {
     if (0..=MAX_LEAD_DAYS).contains(&value) {

@@ -1,7 +1,7 @@
 //! Creating and editing circles, and the circle's reflections, outbox and CSV exports.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use chrono::Utc;
 use diesel::{ExpressionMethods, PgAnyJsonExpressionMethods, QueryDsl};
@@ -9,11 +9,12 @@ use diesel_async::RunQueryDsl;
 use serde::Deserialize;
 
 use super::{see_other, DashError, DashResult, Nav, NoteQuery, Staff};
-use crate::db::circles::{self, Circle};
+use crate::db::circles::{self, Circle, CircleChanges, NewCircle};
 use crate::db::schema::{deliveries, jobs};
 use crate::db::{dashboard, memberships};
 use crate::domain::{
-    CircleId, CircleKind, CircleStatus, Facilitation, Invalid, JobId, JobState, Visibility,
+    CircleId, CircleKind, CircleStatus, Facilitation, Invalid, JobId, JobState, Problems, Slug,
+    Visibility,
 };
 use crate::error::AppError;
 use crate::exports;
@@ -46,16 +47,44 @@ pub struct CircleForm {
     pub location: String,
     #[serde(default)]
     pub facilitation: String,
+    /// How long before each session the reminder goes out, in `reminder_unit`s.
     #[serde(default)]
-    pub reminder_offset_minutes: String,
+    pub reminder_before: String,
     #[serde(default)]
-    pub reflection_delay_minutes: String,
+    pub reminder_unit: String,
+    /// How long after each session the reflection prompt goes out, in `reflection_unit`s.
+    #[serde(default)]
+    pub reflection_after: String,
+    #[serde(default)]
+    pub reflection_unit: String,
     #[serde(default)]
     pub invite_lead_days: String,
 }
 
+/// Units a delay can be typed in, with their length in minutes.
+const UNITS: &[(&str, &str, i64)] = &[
+    ("minutes", "minutes", 1),
+    ("hours", "hours", 60),
+    ("days", "days", 1440),
+];
+
+/// A stored delay in the largest unit that states it exactly.
+fn in_units(minutes: i32) -> (String, String) {
+    let m = i64::from(minutes);
+    let (unit, size) = if m > 0 && m % 1440 == 0 {
+        ("days", 1440)
+    } else if m > 0 && m % 60 == 0 {
+        ("hours", 60)
+    } else {
+        ("minutes", 1)
+    };
+    ((m / size).to_string(), unit.to_string())
+}
+
 impl CircleForm {
     fn from_circle(c: &Circle) -> Self {
+        let (reminder_before, reminder_unit) = in_units(c.reminder_offset_minutes);
+        let (reflection_after, reflection_unit) = in_units(c.reflection_delay_minutes);
         Self {
             csrf: String::new(),
             name: c.name.clone(),
@@ -68,21 +97,25 @@ impl CircleForm {
             timezone: c.timezone.clone(),
             location: c.location.clone().unwrap_or_default(),
             facilitation: c.facilitation.to_string(),
-            reminder_offset_minutes: c.reminder_offset_minutes.to_string(),
-            reflection_delay_minutes: c.reflection_delay_minutes.to_string(),
+            reminder_before,
+            reminder_unit,
+            reflection_after,
+            reflection_unit,
             invite_lead_days: c.invite_lead_days.to_string(),
         }
     }
 
-    fn defaults() -> Self {
+    fn defaults(timezone: String) -> Self {
         Self {
             kind: "book_club".into(),
             visibility: "open".into(),
             status: "open".into(),
-            timezone: "Europe/London".into(),
+            timezone,
             facilitation: "fixed".into(),
-            reminder_offset_minutes: "1440".into(),
-            reflection_delay_minutes: "60".into(),
+            reminder_before: "1".into(),
+            reminder_unit: "days".into(),
+            reflection_after: "1".into(),
+            reflection_unit: "hours".into(),
             invite_lead_days: "7".into(),
             ..Self::default()
         }
@@ -98,34 +131,116 @@ impl CircleForm {
             .map_err(|_| Invalid::new(field, "must be a whole number"))
     }
 
-    fn to_create(&self) -> Result<CircleCreate, Invalid> {
+    /// An amount and its unit, as minutes (`None` when the amount is left empty).
+    fn delay(amount: &str, unit: &str, field: &'static str) -> Result<Option<i64>, Invalid> {
+        let Some(n) = Self::number(amount, field)? else {
+            return Ok(None);
+        };
+        let size = UNITS
+            .iter()
+            .find(|(v, _, _)| *v == unit)
+            .map(|(_, _, size)| *size)
+            .ok_or_else(|| Invalid::new(field, "choose minutes, hours or days"))?;
+        n.checked_mul(size)
+            .map(Some)
+            .ok_or_else(|| Invalid::new(field, "is too long"))
+    }
+
+    /// The form as the API's input, with every problem of the typing (not yet of the values).
+    fn to_create(&self) -> Result<CircleCreate, Vec<Invalid>> {
         let text = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_string());
+        let mut p = Problems::default();
+        let kind = p.check(CircleKind::parse(&self.kind, "kind"));
+        let visibility = p.check(Visibility::parse(&self.visibility, "visibility"));
+        let status = p.check(CircleStatus::parse(&self.status, "status"));
+        let capacity = p.check(Self::number(&self.capacity, "capacity"));
+        let facilitation = p.check(Facilitation::parse(&self.facilitation, "facilitation"));
+        let reminder = p.check(Self::delay(
+            &self.reminder_before,
+            &self.reminder_unit,
+            "reminder_offset_minutes",
+        ));
+        let reflection = p.check(Self::delay(
+            &self.reflection_after,
+            &self.reflection_unit,
+            "reflection_delay_minutes",
+        ));
+        let lead = p.check(Self::number(&self.invite_lead_days, "invite_lead_days"));
+        let (
+            Some(kind),
+            Some(visibility),
+            Some(status),
+            Some(capacity),
+            Some(facilitation),
+            Some(reminder),
+            Some(reflection),
+            Some(lead),
+        ) = (
+            kind,
+            visibility,
+            status,
+            capacity,
+            facilitation,
+            reminder,
+            reflection,
+            lead,
+        )
+        else {
+            return Err(p.0);
+        };
         Ok(CircleCreate {
             name: self.name.clone(),
             slug: text(&self.slug),
             description: Some(self.description.clone()),
-            kind: Some(CircleKind::parse(&self.kind, "kind")?),
-            visibility: Some(Visibility::parse(&self.visibility, "visibility")?),
-            status: Some(CircleStatus::parse(&self.status, "status")?),
-            capacity: Self::number(&self.capacity, "capacity")?,
+            kind: Some(kind),
+            visibility: Some(visibility),
+            status: Some(status),
+            capacity,
             timezone: self.timezone.clone(),
             location: text(&self.location),
-            facilitation: Some(Facilitation::parse(&self.facilitation, "facilitation")?),
-            reminder_offset_minutes: Self::number(
-                &self.reminder_offset_minutes,
-                "reminder_offset_minutes",
-            )?,
-            reflection_delay_minutes: Self::number(
-                &self.reflection_delay_minutes,
-                "reflection_delay_minutes",
-            )?,
-            invite_lead_days: Self::number(&self.invite_lead_days, "invite_lead_days")?,
+            facilitation: Some(facilitation),
+            reminder_offset_minutes: reminder,
+            reflection_delay_minutes: reflection,
+            invite_lead_days: lead,
         })
     }
 
-    fn to_patch(&self) -> Result<CirclePatch, Invalid> {
+    /// Every problem: those of the typing and, for what could be read, those of the values.
+    fn parse_create(&self) -> Result<(NewCircle, Slug, bool), Vec<Invalid>> {
+        match self.to_create() {
+            Ok(c) => c.parse_all(),
+            Err(mut typing) => {
+                // Check the rest anyway, so the page lists everything at once.
+                let mut probe = self.clone();
+                for e in &typing {
+                    match e.field {
+                        "kind" => probe.kind = "book_club".into(),
+                        "visibility" => probe.visibility = "open".into(),
+                        "status" => probe.status = "open".into(),
+                        "capacity" => probe.capacity.clear(),
+                        "facilitation" => probe.facilitation = "fixed".into(),
+                        "reminder_offset_minutes" => probe.reminder_before.clear(),
+                        "reflection_delay_minutes" => probe.reflection_after.clear(),
+                        "invite_lead_days" => probe.invite_lead_days.clear(),
+                        _ => {}
+                    }
+                }
+                if let Ok(c) = probe.to_create() {
+                    if let Err(more) = c.parse_all() {
+                        let already = typing_fields(&typing);
+                        typing.extend(more.into_iter().filter(|m| !already.contains(&m.field)));
+                    }
+                }
+                Err(typing)
+            }
+        }
+    }
+
+    fn parse_patch(&self) -> Result<CircleChanges, Vec<Invalid>> {
+        // The same rules as creating, so every problem is found; then the fields as changes.
+        self.parse_create()?;
         let c = self.to_create()?;
-        Ok(CirclePatch {
+        CirclePatch {
             name: Some(c.name),
             slug: c.slug,
             description: c.description,
@@ -139,8 +254,13 @@ impl CircleForm {
             reminder_offset_minutes: c.reminder_offset_minutes,
             reflection_delay_minutes: c.reflection_delay_minutes,
             invite_lead_days: c.invite_lead_days,
-        })
+        }
+        .parse_all()
     }
+}
+
+fn typing_fields(problems: &[Invalid]) -> Vec<&'static str> {
+    problems.iter().map(|p| p.field).collect()
 }
 
 pub struct Field {
@@ -150,7 +270,13 @@ pub struct Field {
     pub value: String,
     pub options: Vec<(&'static str, &'static str)>,
     pub hint: &'static str,
-    pub invalid: bool,
+    pub error: Option<String>,
+    /// Input attributes: `maxlength` for text, `min`/`max` for numbers.
+    pub maxlength: usize,
+    pub min: i64,
+    pub max: i64,
+    /// For a delay: the unit select's name and value.
+    pub unit: Option<(&'static str, String)>,
 }
 
 impl Field {
@@ -160,6 +286,51 @@ impl Field {
             .iter()
             .map(|(v, l)| (*v, *l, if *v == self.value { " selected" } else { "" }))
             .collect()
+    }
+
+    /// The unit choices of a delay field.
+    pub fn units(&self) -> Vec<(&'static str, &'static str, &'static str)> {
+        let current = self.unit.as_ref().map(|(_, v)| v.as_str()).unwrap_or("");
+        UNITS
+            .iter()
+            .map(|(v, l, _)| (*v, *l, if *v == current { " selected" } else { "" }))
+            .collect()
+    }
+}
+
+/// The time zones the form offers: likely ones first, then every zone.
+pub struct ZoneChoices {
+    pub likely: Vec<(String, &'static str)>,
+    pub all: Vec<(&'static str, &'static str)>,
+    /// Whether the browser's zone should be picked when the page loads (a new circle, and
+    /// the server did not know the browser's zone).
+    pub prefer_browser: bool,
+}
+
+impl ZoneChoices {
+    /// `current` is selected; `likely` (most used, the browser's) are listed first.
+    fn new(current: &str, likely: Vec<String>, prefer_browser: bool) -> Self {
+        let sel = |z: &str| if z == current { " selected" } else { "" };
+        let mut seen = std::collections::HashSet::new();
+        let likely: Vec<(String, &'static str)> = std::iter::once(current.to_string())
+            .chain(likely)
+            .filter(|z| !z.is_empty() && crate::domain::Timezone::parse(z).is_ok())
+            .filter(|z| seen.insert(z.clone()))
+            .map(|z| {
+                let s = sel(&z);
+                (z, s)
+            })
+            .collect();
+        let all = crate::domain::timezone::choices()
+            .iter()
+            .filter(|z| !seen.contains(**z))
+            .map(|z| (*z, sel(z)))
+            .collect();
+        Self {
+            likely,
+            all,
+            prefer_browser,
+        }
     }
 }
 
@@ -171,43 +342,94 @@ struct FormPage {
     circle_id: Option<String>,
     summary: Option<String>,
     f: CircleForm,
-    error: Option<(String, String)>,
+    errors: Vec<Invalid>,
+    zones: ZoneChoices,
+}
+
+/// A label for every field name the form or the rules report, so errors read as the page does.
+fn label_of(field: &str) -> &'static str {
+    match field {
+        "name" => "Name",
+        "slug" => "Address (slug)",
+        "description" => "Description",
+        "kind" => "Kind",
+        "status" => "Status",
+        "visibility" => "Who can join",
+        "capacity" => "Seats",
+        "timezone" => "Time zone",
+        "location" => "Location or video link",
+        "facilitation" => "Facilitation",
+        "reminder_offset_minutes" => "Reminder before each session",
+        "reflection_delay_minutes" => "Reflection prompt after each session",
+        "invite_lead_days" => "Invitations, days before each session",
+        _ => "This form",
+    }
 }
 
 impl FormPage {
+    /// (field id, label, problem) for the summary at the top.
+    fn problems(&self) -> Vec<(&'static str, &'static str, &str)> {
+        self.errors
+            .iter()
+            .map(|e| (e.field, label_of(e.field), e.message.as_str()))
+            .collect()
+    }
+
     fn fields(&self) -> Vec<Field> {
         let f = &self.f;
-        let bad = |name: &str| self.error.as_ref().is_some_and(|(field, _)| field == name);
-        let field = |name, label, kind, value: &str, options, hint| Field {
+        let error = |name: &str| {
+            self.errors
+                .iter()
+                .find(|e| e.field == name)
+                .map(|e| e.message.clone())
+        };
+        let field = |name: &'static str, kind, value: &str, options, hint| Field {
             name,
-            label,
+            label: label_of(name),
             kind,
             value: value.to_string(),
             options,
             hint,
-            invalid: bad(name),
+            error: error(name),
+            maxlength: 0,
+            min: 0,
+            max: 0,
+            unit: None,
+        };
+        let text = |name, value: &str, maxlength, hint| Field {
+            maxlength,
+            ..field(name, "text", value, vec![], hint)
+        };
+        let number = |name, value: &str, min, max, hint| Field {
+            min,
+            max,
+            ..field(name, "number", value, vec![], hint)
+        };
+        let max_delay = crate::http::api::circles::MAX_OFFSET_MINUTES;
+        let delay = |name, value: &str, unit: (&'static str, &str), hint| Field {
+            unit: Some((unit.0, unit.1.to_string())),
+            ..number(name, value, 0, max_delay, hint)
         };
         vec![
-            field("name", "Name", "text", &f.name, vec![], ""),
-            field(
+            text("name", &f.name, 120, ""),
+            text(
                 "slug",
-                "Address (slug)",
-                "text",
                 &f.slug,
-                vec![],
+                crate::domain::MAX_SLUG_LEN,
                 "Lowercase words joined by hyphens; made from the name when left empty.",
             ),
-            field(
-                "description",
-                "Description",
-                "textarea",
-                &f.description,
-                vec![],
-                "Blank lines start new paragraphs.",
-            ),
+            Field {
+                maxlength: 10_000,
+                ..field(
+                    "description",
+                    "textarea",
+                    &f.description,
+                    vec![],
+                    "Blank lines start new paragraphs.",
+                )
+            },
             field(
                 "kind",
-                "Kind",
                 "select",
                 &f.kind,
                 vec![
@@ -219,7 +441,6 @@ impl FormPage {
             ),
             field(
                 "status",
-                "Status",
                 "select",
                 &f.status,
                 vec![
@@ -232,7 +453,6 @@ impl FormPage {
             ),
             field(
                 "visibility",
-                "Who can join",
                 "select",
                 &f.visibility,
                 vec![
@@ -241,33 +461,23 @@ impl FormPage {
                 ],
                 "",
             ),
-            field(
+            number(
                 "capacity",
-                "Seats",
-                "text",
                 &f.capacity,
-                vec![],
+                1,
+                crate::domain::Capacity::MAX,
                 "Empty for no limit. Facilitators do not take a seat.",
             ),
             field(
                 "timezone",
-                "Time zone",
-                "text",
+                "zone",
                 &f.timezone,
                 vec![],
-                "IANA name, e.g. Europe/London or America/New_York.",
+                "Sessions are scheduled in this zone; members see times in their own.",
             ),
-            field(
-                "location",
-                "Location or video link",
-                "text",
-                &f.location,
-                vec![],
-                "",
-            ),
+            text("location", &f.location, 500, ""),
             field(
                 "facilitation",
-                "Facilitation",
                 "select",
                 &f.facilitation,
                 vec![
@@ -276,39 +486,79 @@ impl FormPage {
                 ],
                 "",
             ),
-            field(
+            delay(
                 "reminder_offset_minutes",
-                "Reminder, minutes before",
-                "text",
-                &f.reminder_offset_minutes,
-                vec![],
-                "1440 is a day.",
+                &f.reminder_before,
+                ("reminder_unit", &f.reminder_unit),
+                "Up to two weeks; 0 sends no reminder ahead.",
             ),
-            field(
+            delay(
                 "reflection_delay_minutes",
-                "Reflection prompt, minutes after",
-                "text",
-                &f.reflection_delay_minutes,
-                vec![],
-                "",
+                &f.reflection_after,
+                ("reflection_unit", &f.reflection_unit),
+                "Up to two weeks.",
+            ),
+            number(
+                "invite_lead_days",
+                &f.invite_lead_days,
+                0,
+                crate::http::api::circles::MAX_LEAD_DAYS,
+                "0 sends every invitation as soon as the session is scheduled. A new member always gets the next session's invitation at once.",
             ),
         ]
     }
+
+    /// The name a field's input carries (a delay's amount has its own name).
+    fn input_name(&self, field: &Field) -> &'static str {
+        match field.name {
+            "reminder_offset_minutes" => "reminder_before",
+            "reflection_delay_minutes" => "reflection_after",
+            other => other,
+        }
+    }
 }
 
-pub async fn new_form(staff: Staff) -> DashResult {
+/// Zones to list first: the browser's, then those the organisation's circles use most.
+async fn likely_zones(
+    conn: &mut crate::db::Connection,
+    req: &HttpRequest,
+) -> Result<(Option<String>, Vec<String>), AppError> {
+    let browser = req
+        .cookie("tz")
+        .map(|c| c.value().to_string())
+        .filter(|z| crate::domain::Timezone::parse(z).is_ok());
+    let used = circles::zones_in_use(conn, 5).await?;
+    Ok((browser.clone(), browser.into_iter().chain(used).collect()))
+}
+
+pub async fn new_form(state: web::Data<AppState>, staff: Staff, req: HttpRequest) -> DashResult {
     staff.require_organizer()?;
+    let mut conn = state.pool.get().await?;
+    let (browser, likely) = likely_zones(&mut conn, &req).await?;
+    let default = browser
+        .clone()
+        .or_else(|| <[String]>::first(&likely).cloned())
+        .unwrap_or_else(|| "UTC".into());
     Ok(render(FormPage {
         nav: Nav::new(&staff),
         note: None,
         circle_id: None,
         summary: None,
-        f: CircleForm::defaults(),
-        error: None,
+        zones: ZoneChoices::new(&default, likely, browser.is_none()),
+        f: CircleForm::defaults(default),
+        errors: Vec::new(),
     })?)
 }
 
-fn invalid_page(nav: Nav, circle_id: Option<String>, f: CircleForm, e: Invalid) -> DashResult {
+async fn invalid_page(
+    conn: &mut crate::db::Connection,
+    req: &HttpRequest,
+    nav: Nav,
+    circle_id: Option<String>,
+    f: CircleForm,
+    errors: Vec<Invalid>,
+) -> DashResult {
+    let (_, likely) = likely_zones(conn, req).await?;
     Ok(render_status(
         StatusCode::UNPROCESSABLE_ENTITY,
         FormPage {
@@ -316,8 +566,9 @@ fn invalid_page(nav: Nav, circle_id: Option<String>, f: CircleForm, e: Invalid) 
             note: None,
             circle_id,
             summary: None,
+            zones: ZoneChoices::new(&f.timezone, likely, false),
             f,
-            error: Some((e.field.to_string(), e.message)),
+            errors,
         },
     )?)
 }
@@ -325,34 +576,31 @@ fn invalid_page(nav: Nav, circle_id: Option<String>, f: CircleForm, e: Invalid) 
 pub async fn create(
     state: web::Data<AppState>,
     staff: Staff,
+    req: HttpRequest,
     form: web::Form<CircleForm>,
 ) -> DashResult {
     staff.check_csrf(&form.csrf)?;
     staff.require_organizer()?;
     let form = form.into_inner();
-    let parsed = form.to_create().and_then(CircleCreate::parse);
-    let (new, slug, explicit) = match parsed {
-        Ok(p) => p,
-        Err(e) => return invalid_page(Nav::new(&staff), None, form, e),
-    };
     let mut conn = state.pool.get().await?;
+    let (new, slug, explicit) = match form.parse_create() {
+        Ok(p) => p,
+        Err(e) => return invalid_page(&mut conn, &req, Nav::new(&staff), None, form, e).await,
+    };
     let Some(circle) = circles::create(&mut conn, new, &slug, explicit).await? else {
-        return invalid_page(
-            Nav::new(&staff),
-            None,
-            form,
-            Invalid::new("slug", "is taken by another circle"),
-        );
+        let taken = vec![Invalid::new("slug", "is taken by another circle")];
+        return invalid_page(&mut conn, &req, Nav::new(&staff), None, form, taken).await;
     };
     Ok(see_other(
         &format!("/dashboard/circles/{}", circle.id),
-        "Circle created.",
+        &format!("Created {}. Next: schedule its sessions.", circle.name),
     ))
 }
 
 pub async fn show(
     state: web::Data<AppState>,
     staff: Staff,
+    req: HttpRequest,
     id: web::Path<CircleId>,
     query: web::Query<NoteQuery>,
 ) -> DashResult {
@@ -365,19 +613,22 @@ pub async fn show(
             s.active, s.waitlisted, s.pending, circle.slug
         )
     });
+    let (_, likely) = likely_zones(&mut conn, &req).await?;
     Ok(render(FormPage {
         nav: Nav::circle(&staff, &circle, "overview"),
         note: query.note.clone(),
         circle_id: Some(circle.id.to_string()),
         summary,
+        zones: ZoneChoices::new(&circle.timezone, likely, false),
         f: CircleForm::from_circle(&circle),
-        error: None,
+        errors: Vec::new(),
     })?)
 }
 
 pub async fn update(
     state: web::Data<AppState>,
     staff: Staff,
+    req: HttpRequest,
     id: web::Path<CircleId>,
     form: web::Form<CircleForm>,
 ) -> DashResult {
@@ -386,27 +637,35 @@ pub async fn update(
     let circle = staff.circle(&mut conn, *id).await?;
     let form = form.into_inner();
     let nav = Nav::circle(&staff, &circle, "overview");
-    let changes = match form.to_patch().and_then(CirclePatch::parse) {
+    let cid = Some(circle.id.to_string());
+    let changes = match form.parse_patch() {
         Ok(c) => c,
-        Err(e) => return invalid_page(nav, Some(circle.id.to_string()), form, e),
+        Err(e) => return invalid_page(&mut conn, &req, nav, cid, form, e).await,
     };
     match memberships::update_circle(&mut conn, circle.id, changes).await {
         Ok(_) => Ok(see_other(
             &format!("/dashboard/circles/{}", circle.id),
-            "Saved.",
+            &format!("Saved {}.", form.name.trim()),
         )),
-        Err(AppError::Conflict(_)) => invalid_page(
-            nav,
-            Some(circle.id.to_string()),
-            form,
-            Invalid::new("slug", "is taken by another circle"),
-        ),
-        Err(AppError::Invalid { message, .. }) => invalid_page(
-            nav,
-            Some(circle.id.to_string()),
-            form,
-            Invalid::new("input", message),
-        ),
+        Err(AppError::Conflict(_)) => {
+            let taken = vec![Invalid::new("slug", "is taken by another circle")];
+            invalid_page(&mut conn, &req, nav, cid, form, taken).await
+        }
+        Err(AppError::Invalid { field, message }) => {
+            let field = ["capacity", "timezone", "status", "slug"]
+                .into_iter()
+                .find(|f| *f == field.as_str())
+                .unwrap_or("input");
+            invalid_page(
+                &mut conn,
+                &req,
+                nav,
+                cid,
+                form,
+                vec![Invalid::new(field, message)],
+            )
+            .await
+        }
         Err(e) => Err(e.into()),
     }
 }

@@ -110,7 +110,7 @@ pub async fn add(
                 &staff,
                 circle.id,
                 None,
-                Some((e.field.to_string(), e.message)),
+                Some((reading_label(e.field).to_string(), e.message)),
             )
             .await?;
             Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, p)?)
@@ -186,4 +186,15 @@ pub async fn move_reading(
         &format!("/dashboard/circles/{}/readings", circle.id),
         "Order changed.",
     ))
+}
+
+/// The reading form's label for a field the rules name.
+fn reading_label(field: &str) -> &'static str {
+    match field {
+        "title" => "Title",
+        "author" => "Author",
+        "url" => "Link",
+        "isbn" => "ISBN",
+        _ => "The reading",
+    }
 }

@@ -252,7 +252,7 @@ pub async fn schedule(
                 &circle,
                 None,
                 form,
-                Some((e.field.to_string(), e.message)),
+                Some((schedule_label(e.field).to_string(), e.message)),
                 Vec::new(),
             )
             .await?;
@@ -307,6 +307,22 @@ pub async fn schedule(
         &format!("/dashboard/circles/{}/sessions", circle.id),
         &note,
     ))
+}
+
+/// The schedule form's label for a field the rules name.
+fn schedule_label(field: &str) -> &'static str {
+    match field {
+        "freq" => "Repeats",
+        "interval" => "Every how many weeks",
+        "week_of_month" => "Which week",
+        "weekday" => "Weekday",
+        "first_date" => "First date",
+        "local_time" => "Start time",
+        "duration_minutes" => "Length in minutes",
+        "count" => "How many sessions",
+        "until" => "Last date",
+        _ => "The schedule",
+    }
 }
 
 /// What creating sessions set in motion, in words: invitations go out now only for sessions

@@ -57,13 +57,133 @@ fn form_config() -> web::FormConfig {
     web::FormConfig::default()
         .limit(super::MAX_BODY_BYTES)
         .error_handler(|err, _req| {
-            PageError::new(
-                StatusCode::BAD_REQUEST,
-                "That form could not be read",
-                format!("Please go back and try again ({err})."),
-            )
+            use actix_web::error::UrlencodedError;
+            match err {
+                UrlencodedError::Overflow { .. } => PageError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "That was more than a form can hold",
+                    format!(
+                        "A form can carry up to {} KB. Nothing was saved: go back, shorten the \
+                         longest field (a long description or a pasted list) and send it again.",
+                        super::MAX_BODY_BYTES / 1024
+                    ),
+                ),
+                other => PageError::new(
+                    StatusCode::BAD_REQUEST,
+                    "That form could not be read",
+                    format!("Nothing was saved. Please go back and try again ({other})."),
+                ),
+            }
             .into()
         })
+}
+
+/// What an error page said, kept on the response so [`error_context`] can put it in the
+/// frame of the part of Roundtable the person was using.
+#[derive(Debug, Clone)]
+struct Shown {
+    title: String,
+    message: String,
+}
+
+#[derive(Template)]
+#[template(path = "pages/dashboard/error.html")]
+struct DashErrorPage<'a> {
+    title: &'a str,
+    message: &'a str,
+    back: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "pages/error.html")]
+struct MemberErrorPage<'a> {
+    title: &'a str,
+    message: &'a str,
+    links: Vec<(&'static str, &'static str)>,
+}
+
+/// The page a dashboard user came from, when it is one of this site's dashboard pages.
+fn came_from(req: &HttpRequest) -> Option<String> {
+    let referer = req
+        .headers()
+        .get(actix_web::http::header::REFERER)?
+        .to_str()
+        .ok()?;
+    let host = req.connection_info().host().to_ascii_lowercase();
+    let after_scheme = referer.split_once("://")?.1;
+    let (origin, path) = after_scheme.split_at(after_scheme.find('/')?);
+    // A page that failed to load is no way back; a form posted from a page is.
+    let here = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("");
+    let reloads = req.method() == actix_web::http::Method::GET && path == here;
+    (origin.eq_ignore_ascii_case(&host) && path.starts_with("/dashboard") && !reloads)
+        .then(|| path.to_string())
+}
+
+/// Error pages that know where the person was: under `/dashboard` they keep the dashboard's
+/// navigation and link back to the page the person came from; on a member's link they point
+/// to asking for a new personal link.
+pub fn error_context<S, B>(
+    req: actix_web::dev::ServiceRequest,
+    srv: &S,
+) -> impl std::future::Future<
+    Output = Result<
+        actix_web::dev::ServiceResponse<actix_web::body::EitherBody<B>>,
+        actix_web::Error,
+    >,
+> + use<S, B>
+where
+    S: actix_web::dev::Service<
+        actix_web::dev::ServiceRequest,
+        Response = actix_web::dev::ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+    B: actix_web::body::MessageBody,
+{
+    let path = req.path().to_string();
+    let dashboard = path.starts_with("/dashboard");
+    let member_link = ["/me/", "/rsvp/", "/reflect/", "/confirm/", "/unsubscribe/"]
+        .iter()
+        .any(|p| path.starts_with(p));
+    let fut = srv.call(req);
+    async move {
+        let res = fut.await?;
+        let shown = res.response().extensions().get::<Shown>().cloned();
+        let Some(shown) = shown.filter(|_| dashboard || member_link) else {
+            return Ok(res.map_into_left_body());
+        };
+        let body = if dashboard {
+            DashErrorPage {
+                title: &shown.title,
+                message: &shown.message,
+                back: came_from(res.request()),
+            }
+            .render()
+        } else {
+            MemberErrorPage {
+                title: &shown.title,
+                message: &shown.message,
+                links: vec![
+                    ("/me", "Ask for a new link to your personal page"),
+                    ("/", "See all open circles"),
+                ],
+            }
+            .render()
+        };
+        let Ok(body) = body else {
+            return Ok(res.map_into_left_body());
+        };
+        let mut page = HttpResponse::build(res.status())
+            .content_type("text/html; charset=utf-8")
+            .body(body);
+        for (name, value) in res.headers() {
+            if name != actix_web::http::header::CONTENT_TYPE
+                && name != actix_web::http::header::CONTENT_LENGTH
+            {
+                page.headers_mut().append(name.clone(), value.clone());
+            }
+        }
+        Ok(res.into_response(page).map_into_right_body())
+    }
 }
 
 async fn style_css() -> HttpResponse {
@@ -94,6 +214,7 @@ pub struct PageError {
 struct ErrorPage<'a> {
     title: &'a str,
     message: &'a str,
+    links: Vec<(&'static str, &'static str)>,
 }
 
 impl PageError {
@@ -134,6 +255,7 @@ impl ResponseError for PageError {
         let body = ErrorPage {
             title: &self.title,
             message: &self.message,
+            links: vec![("/", "See all open circles")],
         }
         .render()
         .unwrap_or_else(|_| self.message.clone());
@@ -141,7 +263,12 @@ impl ResponseError for PageError {
         if let Some(secs) = self.retry_after {
             res.insert_header(("Retry-After", secs.to_string()));
         }
-        res.content_type("text/html; charset=utf-8").body(body)
+        let mut res = res.content_type("text/html; charset=utf-8").body(body);
+        res.extensions_mut().insert(Shown {
+            title: self.title.clone(),
+            message: self.message.clone(),
+        });
+        res
     }
 }
 
