@@ -562,3 +562,45 @@ async fn error_pages_keep_the_dashboard_around_them_and_members_are_pointed_to_a
         .text()
         .contains(r#"<a href="/me">Ask for a new link to your personal page</a>"#));
 }
+
+#[tokio::test]
+async fn insights_show_only_sessions_that_took_place_with_the_numbers_in_a_table() {
+    let app = spawn_app().await;
+    let id = open_circle(&app).await;
+    app.member_with_token("organiser@example.org", true).await;
+    app.add_member(&id, "ada@example.org").await.expect(201);
+    let sessions = app
+        .schedule(&id, json!({ "freq": "weekly", "first_date": "2031-06-05", "local_time": "19:00", "duration_minutes": 90, "count": 3 }))
+        .await;
+    let past = sessions[0]["id"].as_str().unwrap();
+    took_place(&app, past, 2).await;
+    let ada = app.holder("ada@example.org").await.member;
+    app.put(
+        &format!("/api/v1/sessions/{past}/attendance"),
+        &json!({ "attendance": [{ "member_id": ada, "attended": true }] }),
+    )
+    .await
+    .expect(200);
+    let o = app.dashboard_as("organiser@example.org").await;
+    let page = o
+        .get(&format!("/dashboard/circles/{id}/insights"))
+        .await
+        .expect(200);
+    let page = page.as_str().unwrap();
+    let rows = page.matches(r#"<tr><th scope="row">"#).count();
+    assert_eq!(rows, 1, "only the session that took place: {page}");
+    assert!(
+        !page.contains("2031"),
+        "future sessions do not pad the page"
+    );
+    assert!(
+        page.contains("<td>0</td><td>1</td>"),
+        "said yes 0, came 1: {page}"
+    );
+    let svg = o
+        .get(&format!("/dashboard/circles/{id}/insights/attendance.svg"))
+        .await
+        .expect(200);
+    let svg = svg.as_str().unwrap();
+    assert!(svg.contains("Session date") && svg.contains("People present"));
+}
