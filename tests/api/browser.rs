@@ -191,6 +191,49 @@ impl Browser {
         .await
     }
 
+    /// What axe-core finds wrong with the page (every violation, as "rule: help (nodes)"). Without the checker (see scripts/fetch-axe) it checks nothing,
+    /// except in CI, where it must be there.
+    pub async fn accessibility_problems(&self) -> Vec<String> {
+        let Some(source) =
+            std::env::var_os("AXE_CORE_JS").and_then(|path| std::fs::read_to_string(path).ok())
+        else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "the browser tests need axe-core in CI: run scripts/fetch-axe"
+            );
+            return Vec::new();
+        };
+        let loaded = self
+            .script(&format!("{source}\n;return typeof window.axe;"), json!([]))
+            .await;
+        assert_eq!(loaded, "object", "axe-core did not load");
+        let found = self
+            .call(
+                reqwest::Method::POST,
+                "/execute/async",
+                Some(json!({
+                    "script": "var done = arguments[arguments.length - 1]; \
+                        axe.run(document, { resultTypes: ['violations'] }).then(function (r) { \
+                          done(r.violations.map(function (v) { return v.id + ': ' + v.help + ' (' + v.nodes.map(function (n) { return n.target.join(' '); }).join(', ') + ')'; })); \
+                        }, function (e) { done(['axe failed: ' + e]); });",
+                    "args": [],
+                })),
+            )
+            .await;
+        found
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect()
+    }
+
+    /// Fail when axe-core finds a problem on the page, naming the page.
+    pub async fn assert_accessible(&self, page: &str) {
+        let problems = self.accessibility_problems().await;
+        assert!(problems.is_empty(), "{page}: {problems:#?}");
+    }
+
     pub async fn url(&self) -> String {
         self.call(reqwest::Method::GET, "/url", None)
             .await
@@ -371,7 +414,24 @@ async fn a_facilitator_runs_a_circle_from_the_dashboard_in_a_real_browser() {
     browser
         .goto(&format!("{}/dashboard/circles/new", app.address))
         .await;
+    browser.assert_accessible("new circle form").await;
+    // Everything wrong at once: no name, no seats, a reminder of thirty days.
+    browser.set_value("#capacity", "0").await;
+    browser.set_value("#reminder_offset_minutes", "30").await;
+    browser
+        .click("form[action='/dashboard/circles'] button[type=submit]")
+        .await;
+    let page = browser.wait_for("3 things need correcting").await;
+    for label in ["Name", "Seats", "Reminder before each session"] {
+        assert!(page.contains(&format!(">{label}</a>:")), "{label}");
+    }
+    browser.assert_accessible("circle form with errors").await;
+    browser.screenshot("dashboard-0-form-errors").await;
     browser.type_into("#name", "Spring Readers").await;
+    browser.set_value("#capacity", "").await;
+    browser.set_value("#reminder_offset_minutes", "1").await;
+    // The zone list narrows as one types, then the zone is picked from it.
+    browser.type_into("#timezone-filter", "new york").await;
     browser
         .click("#timezone option[value='America/New_York']")
         .await;
@@ -410,6 +470,7 @@ async fn a_facilitator_runs_a_circle_from_the_dashboard_in_a_real_browser() {
             "{date}"
         );
     }
+    browser.assert_accessible("sessions").await;
     browser.screenshot("dashboard-2-sessions").await;
     let sessions = app
         .get(&format!("/api/v1/circles/{id}/sessions"))
@@ -424,37 +485,204 @@ async fn a_facilitator_runs_a_circle_from_the_dashboard_in_a_real_browser() {
     assert_eq!(starts[2], "2031-03-07T00:00:00Z", "19:00 EST");
     assert_eq!(starts[3], "2031-03-13T23:00:00Z", "19:00 EDT");
 
-    // Add a member and mark her present at the first session.
+    // Thirty members, and Ada marked present at the first session from a phone: the page
+    // comes back to her row, not to the top.
     browser
         .goto(&format!("{}/dashboard/circles/{id}/members", app.address))
         .await;
-    browser
-        .type_into("#people", "Ada Lovelace <ada@example.org>")
-        .await;
+    let mut people: Vec<String> = (1..=29)
+        .map(|i| format!("Reader {i:02} <reader{i:02}@example.org>"))
+        .collect();
+    people.push("Ada Lovelace <ada@example.org>".into());
+    browser.type_into("#people", &people.join("\n")).await;
     browser
         .click("form[action$='/members'] button[type=submit]")
         .await;
-    browser.wait_for("1 added").await;
+    browser.wait_for("30 added").await;
+    browser.assert_accessible("members").await;
     let first = sessions["items"][0]["id"].as_str().unwrap();
     browser
         .goto(&format!("{}/dashboard/sessions/{first}", app.address))
         .await;
-    browser
-        .click("form[action$='/attendance'] button[value=yes]")
+    browser.assert_accessible("session").await;
+    // The last row of the roster, far below the first screen on a phone.
+    let last = browser
+        .script(
+            "var rows = document.querySelectorAll('tr[id^=m-]'); var r = rows[rows.length - 1]; \
+             return [r.id, r.querySelector('td').textContent.trim()];",
+            json!([]),
+        )
         .await;
-    browser.wait_for("Ada Lovelace marked present.").await;
+    let (row, name) = (
+        last[0].as_str().unwrap().to_string(),
+        last[1].as_str().unwrap().to_string(),
+    );
+    browser.click(&format!("#{row} button[value=yes]")).await;
+    browser.wait_for(&format!("{name} marked present.")).await;
+    assert!(browser.url().await.ends_with(&format!("#{row}")));
+    let place = browser
+        .script(
+            "var r = document.getElementById(arguments[0]).getBoundingClientRect(); \
+             return [window.scrollY, r.top, r.bottom, window.innerHeight];",
+            json!([row]),
+        )
+        .await;
+    let [scrolled, top, bottom, height] = [0, 1, 2, 3].map(|i| place[i].as_f64().unwrap());
+    assert!(scrolled > 0.0, "the page did not jump to the top: {place}");
+    assert!(
+        top >= 0.0 && bottom <= height,
+        "Ada's row is in view: {place}"
+    );
     browser.screenshot("dashboard-3-attendance").await;
     let att = app
         .get(&format!("/api/v1/sessions/{first}/attendance"))
         .await
         .expect(200);
-    assert_eq!(att["items"][0]["attended"], true);
+    assert!(att["items"].as_array().unwrap().iter().any(|a| format!(
+        "m-{}",
+        a["member_id"].as_str().unwrap()
+    ) == row
+        && a["attended"] == true));
 
     // The chart.
     browser
         .goto(&format!("{}/dashboard/circles/{id}/insights", app.address))
         .await;
     browser.wait_for("People present at each session").await;
+    browser.assert_accessible("insights").await;
     browser.screenshot("dashboard-4-insights").await;
     browser.quit().await;
+}
+
+#[tokio::test]
+async fn a_newcomer_joins_reads_what_the_circle_shared_and_leaves_on_a_phone() {
+    let Some(browser) = browser_or_skip().await else {
+        return;
+    };
+    let app = spawn_app().await;
+    let circle = app
+        .create_circle(
+            json!({ "name": "Braiding Sweetgrass", "timezone": "Europe/London",
+                               "description": "We read slowly.\n\nEveryone leads once." }),
+        )
+        .await;
+    let id = circle["id"].as_str().unwrap().to_string();
+    let sessions = app
+        .schedule(&id, json!({ "freq": "weekly", "first_date": "2031-06-05", "local_time": "19:00", "duration_minutes": 90, "count": 8 }))
+        .await;
+    // Bo has been in the circle a while: the first session took place and he shared a
+    // reflection on it.
+    app.add_member(&id, "bo@example.org").await.expect(201);
+    let first = sessions[0]["id"].as_str().unwrap();
+    crate::experience::took_place(&app, first, 3).await;
+    let links = app.links();
+    let now = chrono::Utc::now();
+    let bo = app.holder("bo@example.org").await;
+    app.browser(
+        reqwest::Method::POST,
+        &app.path_of(&links.reflect(bo, first.parse().unwrap(), now)),
+        Some(&[
+            ("body", "The chapter on gifts changed how I see our garden."),
+            ("visibility", "circle"),
+        ]),
+    )
+    .await
+    .expect(200);
+    app.run_pending_jobs().await;
+    let already_sent = app.sent_emails().len();
+
+    // The public page: the way in comes first; Ada joins.
+    browser
+        .goto(&format!("{}/c/braiding-sweetgrass", app.address))
+        .await;
+    browser.assert_accessible("circle page").await;
+    browser.type_into("#display_name", "Ada Lovelace").await;
+    browser.type_into("#email", "ada@example.org").await;
+    browser
+        .click("form[action$='/join#join'] button[type=submit]")
+        .await;
+    browser.wait_for("Check your email").await;
+    browser.assert_accessible("check your email").await;
+    app.run_pending_jobs().await;
+    let confirm = app
+        .sent_emails()
+        .into_iter()
+        .find(|m| m.to.contains("ada@example.org") && m.subject.starts_with("Confirm your place"))
+        .expect("a confirmation email");
+    browser
+        .goto(&format!(
+            "{}{}",
+            app.address,
+            app.link_in(&confirm, "/confirm/")
+        ))
+        .await;
+    browser.assert_accessible("confirm").await;
+    browser.click("form button[type=submit]").await;
+    browser.wait_for("You are in").await;
+    browser.assert_accessible("confirmed").await;
+    browser.screenshot("member-1-confirmed").await;
+
+    // Exactly one welcome and one invitation arrive, however many sessions are scheduled.
+    app.run_pending_jobs().await;
+    let to_ada: Vec<String> = app.sent_emails()[already_sent..]
+        .iter()
+        .filter(|m| m.to.contains("ada@example.org"))
+        .map(|m| m.subject.clone())
+        .collect();
+    let welcomes = to_ada
+        .iter()
+        .filter(|s| s.starts_with("Welcome to"))
+        .count();
+    let invitations = to_ada
+        .iter()
+        .filter(|s| s.starts_with("Invitation"))
+        .count();
+    assert_eq!((welcomes, invitations), (1, 1), "{to_ada:?}");
+
+    // From the confirmation, her view of the circle: where she stands and what was shared.
+    browser.click("a[href*='/circles/']").await;
+    let page = browser
+        .wait_for("The chapter on gifts changed how I see our garden.")
+        .await;
+    assert!(page.contains("bo ·"), "with the author's name");
+    browser.assert_accessible("member circle page").await;
+    browser.screenshot("member-2-shared-reflections").await;
+
+    // Leaving asks first and names what happens; only the confirmation acts.
+    browser.click("a[href*='/leave?circle_id=']").await;
+    browser.wait_for("Leave Braiding Sweetgrass?").await;
+    browser.assert_accessible("leave confirmation").await;
+    browser.screenshot("member-3-leave-confirmation").await;
+    let ada = app.holder("ada@example.org").await.member;
+    assert_eq!(
+        member_state(&app, &id, ada).await.as_deref(),
+        Some("active"),
+        "asking changes nothing"
+    );
+    browser.click("form button[type=submit]").await;
+    browser.wait_for("You have left Braiding Sweetgrass.").await;
+    browser.assert_accessible("left").await;
+    assert_ne!(
+        member_state(&app, &id, ada).await.as_deref(),
+        Some("active")
+    );
+    browser.quit().await;
+}
+
+/// A member's state in a circle, as the API reports it.
+async fn member_state(
+    app: &crate::helpers::TestApp,
+    circle: &str,
+    member: uuid::Uuid,
+) -> Option<String> {
+    let list = app
+        .get(&format!("/api/v1/circles/{circle}/members"))
+        .await
+        .expect(200);
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["member_id"] == member.to_string())
+        .map(|m| m["state"].as_str().unwrap().to_string())
 }

@@ -40,7 +40,7 @@ async fn blank_lines_typed_in_a_browser_start_paragraphs() {
 }
 
 /// Move a session into the past, as if it had taken place `days_ago`.
-async fn took_place(app: &TestApp, session: &str, days_ago: i64) {
+pub async fn took_place(app: &TestApp, session: &str, days_ago: i64) {
     use diesel_async::RunQueryDsl;
     let mut conn = app.conn().await;
     diesel::sql_query(format!(

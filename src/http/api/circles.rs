@@ -223,7 +223,7 @@ fn minutes(value: i64, field: &'static str) -> Result<i32, Invalid> {
     } else {
         Err(Invalid::new(
             field,
-            format!("must be between 0 and {MAX_OFFSET_MINUTES} minutes"),
+            format!("must be between 0 and {MAX_OFFSET_MINUTES} minutes (two weeks)"),
         ))
     }
 }
