@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Serve the 1,000-member circle's dashboard members page from two builds of Roundtable side
+# by side and time them in alternating rounds, for before/after figures of a change:
+#
+#   bench/compare-page.sh BEFORE_BINARY AFTER_BINARY
+#
+# Each binary gets its own freshly seeded database and port; only one is under load at a
+# time. Prints page size, req/s per round and the after/before ratio. Loopback only; bounded
+# by ROUNDS (default 3) × DURATION (default 10s) per binary.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+[ $# -eq 2 ] || { echo "usage: bench/compare-page.sh BEFORE_BINARY AFTER_BINARY" >&2; exit 2; }
+command -v wrk >/dev/null 2>&1 || { echo "error: wrk is not installed (apt-get install wrk)" >&2; exit 1; }
+server="${DATABASE_URL:-$("$ROOT/scripts/dev-db")}"
+duration="${DURATION:-10s}"
+rounds="${ROUNDS:-3}"
+connections="${CONNECTIONS:-32}"
+work="$(mktemp -d)"
+pids=()
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"' EXIT
+
+start() { # start NAME BINARY PORT: seed, serve, sign in; leaves $work/NAME.{base,cookie,path}
+	local name="$1" bin="$2" port="$3" db="roundtable_bench_compare_$1"
+	psql -X -q -d "$server" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
+	(
+		export ROUNDTABLE_PROFILE=production ROUNDTABLE_DATABASE__URL="${server%/*}/$db"
+		export ROUNDTABLE_HTTP__BIND="127.0.0.1:$port" ROUNDTABLE_HTTP__PUBLIC_URL="http://127.0.0.1:$port"
+		export ROUNDTABLE_HTTP__ALLOW_INSECURE_PUBLIC_URL=true ROUNDTABLE_WORKER__ENABLED=false
+		export ROUNDTABLE_EMAIL__SMTP_URL="smtp://127.0.0.1:25250" ROUNDTABLE_LOG__LEVEL=warn
+		export ROUNDTABLE_SECRETS__TOKEN_KEY="bench-only-token-key-0123456789abcdefghijklmnop"
+		"$bin" seed --targets "$work/$name.json" >&2
+		exec "$bin" serve >"$work/$name.log" 2>&1
+	) &
+	pids+=($!)
+	local base="http://127.0.0.1:$port"
+	for _ in $(seq 1 600); do
+		[ -f "$work/$name.json" ] && curl -fs "$base/healthz" >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	python3 -c 'import json,sys; t=json.load(open(sys.argv[1])); print(t["login_path"]); print("/dashboard/circles/%s/members" % t["big_circle_id"])' "$work/$name.json" >"$work/$name.targets"
+	curl -fs -o /dev/null -c "$work/$name.cookies" -X POST -d next=/dashboard "$base$(sed -n 1p "$work/$name.targets")"
+	awk '$6 == "roundtable_session" { print $6 "=" $7 }' "$work/$name.cookies" >"$work/$name.cookie"
+	sed -n 2p "$work/$name.targets" >"$work/$name.path"
+	echo "$base" >"$work/$name.base"
+}
+
+start before "$1" 18181
+start after "$2" 18182
+for name in before after; do
+	bytes="$(curl -fs -H "Cookie: $(cat "$work/$name.cookie")" "$(cat "$work/$name.base")$(cat "$work/$name.path")" | wc -c)"
+	echo "$name: members page $bytes bytes"
+done
+declare -A total=([before]=0 [after]=0)
+for round in $(seq 1 "$rounds"); do
+	for name in before after; do
+		rps="$(PATHS_FILE="$work/$name.path" COOKIE="$(cat "$work/$name.cookie")" \
+			wrk -t2 -c"$connections" -d"$duration" -s bench/lua/paths.lua "$(cat "$work/$name.base")" |
+			awk '/Requests\/sec/ { print $2 }')"
+		echo "round $round $name: $rps req/s"
+		total[$name]="$(python3 -c "print(${total[$name]} + $rps)")"
+	done
+done
+python3 -c "b, a = ${total[before]} / $rounds, ${total[after]} / $rounds; print(f'mean: before {b:,.0f} req/s, after {a:,.0f} req/s, after/before {a / b:.2f}x')"
