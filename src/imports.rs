@@ -2,7 +2,7 @@
 //! `display_name` and `role` columns). Each person is vouched for: active or waitlisted at
 //! once, with a welcome email. The dashboard and `roundtable import members` share this.
 
-use crate::db::memberships::{self, AddOutcome};
+use crate::actions::membership::AddOutcome;
 use crate::db::Connection;
 use crate::domain::{CircleId, DisplayName, EmailAddress, MembershipRole, MembershipState};
 use crate::error::AppError;
@@ -153,7 +153,7 @@ pub async fn import(
         let AddOutcome {
             membership,
             changed,
-        } = memberships::add_vouched(conn, circle, &email, &name, role).await?;
+        } = crate::actions::membership::add_vouched(conn, circle, &email, &name, role).await?;
         if !changed {
             summary.already += 1;
         } else {

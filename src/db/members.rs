@@ -220,64 +220,64 @@ pub async fn export(
     Ok(out)
 }
 
-/// Delete a member and every row that names them: seats are given up first (so waitlists
-/// move up), then memberships, answers, reflections, tokens and every job about them go,
-/// and delivery records lose the address.
-pub async fn erase(conn: &mut AsyncPgConnection, id: MemberId) -> crate::error::AppResult<()> {
+/// The circles in which the member holds a membership they have not left.
+pub async fn circles_held(
+    conn: &mut AsyncPgConnection,
+    id: MemberId,
+) -> diesel::QueryResult<Vec<crate::domain::CircleId>> {
     use crate::domain::MembershipState;
+    memberships::table
+        .filter(memberships::member_id.eq(id))
+        .filter(memberships::state.ne(MembershipState::Left))
+        .select(memberships::circle_id)
+        .load(conn)
+        .await
+}
+
+/// Delete the member's rows: every job about them (and link requests for their address),
+/// answers, reflections and the member (memberships go with it); delivery records lose the
+/// address. Seats are the caller's to give up first (`actions::people::erase`).
+pub async fn delete_rows(conn: &mut AsyncPgConnection, id: MemberId) -> diesel::QueryResult<()> {
     use diesel::PgAnyJsonExpressionMethods;
-    use diesel_async::AsyncConnection;
-    conn.transaction::<_, crate::error::AppError, _>(async |conn| {
-        let held: Vec<crate::domain::CircleId> = memberships::table
-            .filter(memberships::member_id.eq(id))
-            .filter(memberships::state.ne(MembershipState::Left))
-            .select(memberships::circle_id)
-            .load(conn)
-            .await?;
-        for circle in held {
-            super::memberships::leave(conn, circle, id).await?;
-        }
+    diesel::delete(
+        jobs::table.filter(
+            jobs::payload
+                .retrieve_as_text("member_id")
+                .eq(id.to_string()),
+        ),
+    )
+    .execute(conn)
+    .await?;
+    // Link requests name the person by the address they typed.
+    if let Some(member) = find(conn, id).await? {
         diesel::delete(
             jobs::table.filter(
                 jobs::payload
-                    .retrieve_as_text("member_id")
-                    .eq(id.to_string()),
+                    .retrieve_as_text("address")
+                    .eq(member.email.to_lowercase()),
             ),
         )
         .execute(conn)
         .await?;
-        // Link requests name the person by the address they typed.
-        if let Some(member) = find(conn, id).await? {
-            diesel::delete(
-                jobs::table.filter(
-                    jobs::payload
-                        .retrieve_as_text("address")
-                        .eq(member.email.to_lowercase()),
-                ),
-            )
-            .execute(conn)
-            .await?;
-        }
-        diesel::update(deliveries::table.filter(deliveries::member_id.eq(id)))
-            .set((
-                deliveries::recipient.eq(None::<String>),
-                deliveries::dedupe_key.eq(None::<String>),
-                deliveries::member_id.eq(None::<MemberId>),
-            ))
-            .execute(conn)
-            .await?;
-        diesel::delete(rsvps::table.filter(rsvps::member_id.eq(id)))
-            .execute(conn)
-            .await?;
-        diesel::delete(reflections::table.filter(reflections::member_id.eq(id)))
-            .execute(conn)
-            .await?;
-        diesel::delete(members::table.find(id))
-            .execute(conn)
-            .await?;
-        Ok(())
-    })
-    .await
+    }
+    diesel::update(deliveries::table.filter(deliveries::member_id.eq(id)))
+        .set((
+            deliveries::recipient.eq(None::<String>),
+            deliveries::dedupe_key.eq(None::<String>),
+            deliveries::member_id.eq(None::<MemberId>),
+        ))
+        .execute(conn)
+        .await?;
+    diesel::delete(rsvps::table.filter(rsvps::member_id.eq(id)))
+        .execute(conn)
+        .await?;
+    diesel::delete(reflections::table.filter(reflections::member_id.eq(id)))
+        .execute(conn)
+        .await?;
+    diesel::delete(members::table.find(id))
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// Whether the member organises, or facilitates at least one circle.

@@ -182,8 +182,17 @@ struct DatabaseName {
     datname: String,
 }
 
+/// Why the database did not answer: no connection from the pool, or the query failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PingError {
+    #[error("database pool: {0}")]
+    Pool(#[from] PoolError),
+    #[error("database query: {0}")]
+    Query(#[from] diesel::result::Error),
+}
+
 /// Whether the database answers a trivial query within the pool's timeouts.
-pub async fn ping(pool: &Pool) -> Result<(), crate::error::AppError> {
+pub async fn ping(pool: &Pool) -> Result<(), PingError> {
     let mut conn = pool.get().await?;
     diesel::sql_query("SELECT 1").execute(&mut conn).await?;
     Ok(())

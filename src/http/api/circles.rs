@@ -6,7 +6,6 @@ use serde::Deserialize;
 use super::auth::{Caller, Organizer};
 use super::double_option;
 use crate::db::circles::{self, Circle, CircleChanges, NewCircle};
-use crate::db::memberships;
 use crate::domain::{
     Capacity, CircleId, CircleKind, CircleName, CircleStatus, Facilitation, Invalid, Problems,
     Slug, Timezone, Visibility,
@@ -333,7 +332,7 @@ pub async fn patch(
     let circle_id = *id;
     let mut conn = state.pool.get().await?;
     caller.circle(&mut conn, circle_id).await?;
-    let circle = memberships::update_circle(&mut conn, circle_id, changes).await?;
+    let circle = crate::actions::membership::update_circle(&mut conn, circle_id, changes).await?;
     Ok(web::Json(circle))
 }
 

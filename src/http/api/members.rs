@@ -69,7 +69,8 @@ pub async fn add(
     let role = input.role.unwrap_or(MembershipRole::Member);
     let mut conn = state.pool.get().await?;
     let circle = caller.circle(&mut conn, *id).await?;
-    let outcome = memberships::add_vouched(&mut conn, circle.id, &email, &name, role).await?;
+    let outcome =
+        crate::actions::membership::add_vouched(&mut conn, circle.id, &email, &name, role).await?;
     let body = MemberAdded::from(outcome.membership);
     Ok(if outcome.changed {
         HttpResponse::Created().json(body)
@@ -136,7 +137,7 @@ pub async fn patch(
     let mut conn = state.pool.get().await?;
     caller.circle(&mut conn, circle_id).await?;
     Ok(web::Json(
-        memberships::set_role(&mut conn, circle_id, member_id, body.role).await?,
+        crate::actions::membership::set_role(&mut conn, circle_id, member_id, body.role).await?,
     ))
 }
 
@@ -158,6 +159,6 @@ pub async fn remove(
     let mut conn = state.pool.get().await?;
     caller.circle(&mut conn, circle_id).await?;
     Ok(web::Json(
-        memberships::leave(&mut conn, circle_id, member_id).await?,
+        crate::actions::membership::leave(&mut conn, circle_id, member_id).await?,
     ))
 }

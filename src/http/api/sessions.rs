@@ -18,7 +18,6 @@ use crate::error::{AppError, AppResult};
 use crate::http::AppState;
 use crate::jobs::session_events;
 use crate::pagination::{time_id_cursor, Page, PageQuery};
-use crate::scheduling;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -323,7 +322,7 @@ pub async fn patch(
     let session_id = *id;
     let mut conn = state.pool.get().await?;
     caller.session(&mut conn, session_id).await?;
-    let session = scheduling::edit_session(&mut conn, session_id, |current| {
+    let session = crate::actions::scheduling::edit_session(&mut conn, session_id, |current| {
         let tz = Timezone::parse(&current.timezone)?;
         let date = local_date.unwrap_or(current.local_date);
         let time = local_time.unwrap_or(current.local_time);
@@ -359,6 +358,6 @@ pub async fn cancel(
     let session_id = *id;
     let mut conn = state.pool.get().await?;
     caller.session(&mut conn, session_id).await?;
-    let session = scheduling::cancel_session(&mut conn, session_id).await?;
+    let session = crate::actions::scheduling::cancel_session(&mut conn, session_id).await?;
     Ok(web::Json(session))
 }

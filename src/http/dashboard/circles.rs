@@ -10,8 +10,8 @@ use serde::Deserialize;
 
 use super::{see_other, DashError, DashResult, Nav, NoteQuery, Staff};
 use crate::db::circles::{self, Circle, CircleChanges, NewCircle};
+use crate::db::dashboard;
 use crate::db::schema::{deliveries, jobs};
-use crate::db::{dashboard, memberships};
 use crate::domain::{
     CircleId, CircleKind, CircleStatus, Facilitation, Invalid, JobId, JobState, Problems, Slug,
     Visibility,
@@ -642,7 +642,7 @@ pub async fn update(
         Ok(c) => c,
         Err(e) => return invalid_page(&mut conn, &req, nav, cid, form, e).await,
     };
-    match memberships::update_circle(&mut conn, circle.id, changes).await {
+    match crate::actions::membership::update_circle(&mut conn, circle.id, changes).await {
         Ok(_) => Ok(see_other(
             &format!("/dashboard/circles/{}", circle.id),
             &format!("Saved {}.", form.name.trim()),

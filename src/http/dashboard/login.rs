@@ -103,17 +103,6 @@ pub async fn request(
     })?)
 }
 
-/// A fresh one-time sign-in link for a member (used by the login email job).
-pub async fn new_link(
-    conn: &mut crate::db::Connection,
-    base: &str,
-    member: crate::domain::MemberId,
-) -> diesel::QueryResult<String> {
-    let token = random_token(32);
-    logins::create(conn, member, &hash_token(&token), Utc::now()).await?;
-    Ok(format!("{base}/login/{token}"))
-}
-
 #[derive(Template)]
 #[template(path = "pages/dashboard/login_confirm.html")]
 struct ConfirmPage {

@@ -8,6 +8,7 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 
 use super::{see_other, DashError, DashResult, Nav, NoteQuery, Staff};
+use crate::actions::membership;
 use crate::db::members as member_queries;
 use crate::db::memberships::{self, RosterEntry};
 use crate::domain::{CircleId, MemberId, MembershipRole, MembershipState};
@@ -229,7 +230,7 @@ pub async fn change(
         }
         "remove" => {
             let (_, promoted) =
-                memberships::leave_and_refill(&mut conn, circle.id, member_id).await?;
+                membership::leave_and_refill(&mut conn, circle.id, member_id).await?;
             let mut given = Vec::new();
             for id in promoted {
                 if let Some(m) = member_queries::find(&mut conn, id).await? {
@@ -250,17 +251,17 @@ pub async fn change(
             }
         }
         "promote" => {
-            memberships::promote_now(&mut conn, circle.id, member_id).await?;
+            membership::promote_now(&mut conn, circle.id, member_id).await?;
             format!("{name} has a seat now.")
         }
         "up" | "down" => {
-            memberships::move_in_waitlist(&mut conn, circle.id, member_id, form.action == "up")
+            membership::move_in_waitlist(&mut conn, circle.id, member_id, form.action == "up")
                 .await?;
             format!("Moved {name} {} the waitlist.", form.action)
         }
         "facilitator" | "member" => {
             let role = MembershipRole::parse(&form.action, "action").map_err(AppError::from)?;
-            memberships::set_role(&mut conn, circle.id, member_id, role).await?;
+            membership::set_role(&mut conn, circle.id, member_id, role).await?;
             if role == MembershipRole::Facilitator {
                 format!("{name} facilitates {} now.", circle.name)
             } else {

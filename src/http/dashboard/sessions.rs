@@ -21,7 +21,6 @@ use crate::http::api::sessions::ScheduleCreate;
 use crate::http::public::{render, render_status, when};
 use crate::http::AppState;
 use crate::jobs::session_events;
-use crate::scheduling;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct ScheduleForm {
@@ -587,7 +586,7 @@ pub async fn update(
         prompts,
     };
     let session_id = current.id;
-    scheduling::edit_session(&mut conn, session_id, move |_| Ok(changes)).await?;
+    crate::actions::scheduling::edit_session(&mut conn, session_id, move |_| Ok(changes)).await?;
     Ok(see_other(
         &format!("/dashboard/sessions/{session_id}"),
         "Saved; members are sent the update.",
@@ -649,7 +648,7 @@ pub async fn cancel(
             back_label: "Keep it",
         })?);
     }
-    scheduling::cancel_session(&mut conn, session_id).await?;
+    crate::actions::scheduling::cancel_session(&mut conn, session_id).await?;
     let note = if told == 0 {
         format!("Cancelled {day}.")
     } else {

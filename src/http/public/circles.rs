@@ -311,7 +311,7 @@ pub async fn join(
     limits.check_address(&email)?;
     let circle_id = circle.id;
     conn.transaction::<_, AppError, _>(async |conn| {
-        crate::db::memberships::sign_up(conn, circle_id, &email, &name, timezone).await
+        crate::actions::membership::sign_up(conn, circle_id, &email, &name, timezone).await
     })
     .await?;
     render(answer)

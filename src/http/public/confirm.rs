@@ -111,7 +111,7 @@ pub async fn submit(state: web::Data<AppState>, token: web::Path<String>) -> Pag
     let circle = circles::find(&mut conn, CircleId(claims.object))
         .await?
         .ok_or_else(PageError::not_found)?;
-    let membership = memberships::confirm_signup(&mut conn, circle.id, member.id)
+    let membership = crate::actions::membership::confirm_signup(&mut conn, circle.id, member.id)
         .await?
         .ok_or_else(no_longer_waiting)?;
     render(

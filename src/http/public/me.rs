@@ -349,7 +349,7 @@ pub async fn leave(
     if form.confirm.as_deref() != Some("yes") {
         return leave_page(&mut conn, &token, &member, circle_id).await;
     }
-    memberships::leave(&mut conn, circle_id, member.id).await?;
+    crate::actions::membership::leave(&mut conn, circle_id, member.id).await?;
     Ok(HttpResponse::SeeOther()
         .insert_header((
             "Location",
@@ -509,7 +509,7 @@ pub async fn delete(
             },
         );
     }
-    members::erase(&mut conn, member.id)
+    crate::actions::people::erase(&mut conn, member.id)
         .await
         .map_err(PageError::from)?;
     render(MessagePage {

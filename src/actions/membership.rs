@@ -1,0 +1,376 @@
+//! Joining, confirming, adding vouched people, leaving, roles, the waitlist and circle
+//! settings: each a transaction that takes the circle's row lock, writes, and queues the mail
+//! it causes.
+//!
+//! Capacity counts active members with the `member` role; facilitators host and never take a
+//! seat or wait. Every change of seats happens while the circle's row is locked, so
+//! concurrent joins can never seat more than the capacity.
+
+use chrono::Utc;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+
+use crate::db::circles::{self, Circle, CircleChanges};
+use crate::db::memberships::{self, Membership};
+use crate::db::{jobs, members};
+use crate::domain::{
+    CircleId, CircleStatus, DisplayName, EmailAddress, MemberId, MembershipRole, MembershipState,
+};
+use crate::email::MessageKind;
+use crate::error::{AppError, AppResult};
+use crate::jobs::email::EmailJob;
+use crate::jobs::fanout::MemberInvitations;
+
+#[derive(Debug, Clone)]
+pub struct AddOutcome {
+    pub membership: Membership,
+    /// False when the person already held a seat or a waitlist place: nothing changed.
+    pub changed: bool,
+}
+
+async fn locked(conn: &mut AsyncPgConnection, circle: CircleId) -> AppResult<Circle> {
+    circles::lock(conn, circle)
+        .await?
+        .ok_or(AppError::NotFound("circle"))
+}
+
+/// Add a person vouched for by a facilitator or organiser: active at once when a seat is
+/// free, else at the end of the waitlist; a welcome or waitlisted email is queued.
+pub async fn add_vouched(
+    conn: &mut AsyncPgConnection,
+    circle_id: CircleId,
+    email: &EmailAddress,
+    display_name: &DisplayName,
+    role: MembershipRole,
+) -> AppResult<AddOutcome> {
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let circle = locked(conn, circle_id).await?;
+        if circle.status == CircleStatus::Archived {
+            return Err(AppError::Conflict("this circle is archived".into()));
+        }
+        let member = members::find_or_create(conn, email, display_name, None).await?;
+        if let Some(existing) = memberships::find(conn, circle_id, member.id).await? {
+            if matches!(
+                existing.state,
+                MembershipState::Active | MembershipState::Waitlisted
+            ) {
+                return Ok(AddOutcome {
+                    membership: existing,
+                    changed: false,
+                });
+            }
+        }
+        let membership = seat(conn, &circle, member.id, role).await?;
+        enqueue_email(conn, arrival(&membership), circle_id, member.id).await?;
+        Ok(AddOutcome {
+            membership,
+            changed: true,
+        })
+    })
+    .await
+}
+
+/// The email for someone who has just been seated or put on the waitlist.
+fn arrival(membership: &Membership) -> MessageKind {
+    match membership.state {
+        MembershipState::Waitlisted => MessageKind::Waitlisted,
+        _ => MessageKind::Welcome,
+    }
+}
+
+/// Give `member` a seat, or the next waitlist place, in a circle whose row the caller locked.
+async fn seat(
+    conn: &mut AsyncPgConnection,
+    circle: &Circle,
+    member: MemberId,
+    role: MembershipRole,
+) -> diesel::QueryResult<Membership> {
+    let full = match circle.capacity {
+        Some(cap) if role == MembershipRole::Member => {
+            memberships::seated_count(conn, circle.id).await? >= i64::from(cap)
+        }
+        _ => false,
+    };
+    let (state, position) = if full {
+        let last = memberships::last_waitlist_position(conn, circle.id).await?;
+        (MembershipState::Waitlisted, Some(last.unwrap_or(0) + 1))
+    } else {
+        (MembershipState::Active, None)
+    };
+    memberships::upsert(conn, circle.id, member, role, state, position).await
+}
+
+/// Leave a circle. A freed seat goes to the head of the waitlist; a freed waitlist place
+/// closes up. Leaving twice changes nothing.
+pub async fn leave(
+    conn: &mut AsyncPgConnection,
+    circle_id: CircleId,
+    member_id: MemberId,
+) -> AppResult<Membership> {
+    leave_and_refill(conn, circle_id, member_id)
+        .await
+        .map(|(m, _)| m)
+}
+
+/// Leave a circle, and say who got the freed seat (if anyone).
+pub async fn leave_and_refill(
+    conn: &mut AsyncPgConnection,
+    circle_id: CircleId,
+    member_id: MemberId,
+) -> AppResult<(Membership, Vec<MemberId>)> {
+    conn.transaction::<_, AppError, _>(async |conn| leave_locked(conn, circle_id, member_id).await)
+        .await
+}
+
+/// [`leave_and_refill`] inside a transaction the caller opened.
+pub(crate) async fn leave_locked(
+    conn: &mut AsyncPgConnection,
+    circle_id: CircleId,
+    member_id: MemberId,
+) -> AppResult<(Membership, Vec<MemberId>)> {
+    let circle = locked(conn, circle_id).await?;
+    let existing = memberships::find(conn, circle_id, member_id)
+        .await?
+        .ok_or(AppError::NotFound("membership"))?;
+    if existing.state == MembershipState::Left {
+        return Ok((existing, Vec::new()));
+    }
+    let left = memberships::set(
+        conn,
+        circle_id,
+        member_id,
+        existing.role,
+        MembershipState::Left,
+        None,
+    )
+    .await?;
+    memberships::renumber_waitlist(conn, circle_id).await?;
+    let promoted = promote_waitlist(conn, &circle).await?;
+    Ok((left, promoted))
+}
+
+/// Fill free seats from the head of the waitlist, queueing a "you're in" email for each
+/// person promoted. The caller holds the circle's lock.
+async fn promote_waitlist(
+    conn: &mut AsyncPgConnection,
+    circle: &Circle,
+) -> diesel::QueryResult<Vec<MemberId>> {
+    let free = match circle.capacity {
+        Some(cap) => i64::from(cap) - memberships::seated_count(conn, circle.id).await?,
+        None => i64::MAX,
+    };
+    if free <= 0 {
+        return Ok(Vec::new());
+    }
+    let promoted = memberships::waitlist_heads(conn, circle.id, free).await?;
+    if promoted.is_empty() {
+        return Ok(promoted);
+    }
+    memberships::activate(conn, circle.id, &promoted).await?;
+    memberships::renumber_waitlist(conn, circle.id).await?;
+    for member in &promoted {
+        enqueue_email(conn, MessageKind::Promoted, circle.id, *member).await?;
+    }
+    Ok(promoted)
+}
+
+/// Change someone's role. A new facilitator never waits, and a seat they free is refilled.
+pub async fn set_role(
+    conn: &mut AsyncPgConnection,
+    circle_id: CircleId,
+    member_id: MemberId,
+    role: MembershipRole,
+) -> AppResult<Membership> {
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let circle = locked(conn, circle_id).await?;
+        let existing = memberships::find(conn, circle_id, member_id)
+            .await?
+            .filter(|m| m.state != MembershipState::Left)
+            .ok_or(AppError::NotFound("membership"))?;
+        let state = if role == MembershipRole::Facilitator
+            && existing.state == MembershipState::Waitlisted
+        {
+            MembershipState::Active
+        } else {
+            existing.state
+        };
+        let position = if state == MembershipState::Waitlisted {
+            existing.waitlist_position
+        } else {
+            None
+        };
+        let updated = memberships::set(conn, circle_id, member_id, role, state, position).await?;
+        memberships::renumber_waitlist(conn, circle_id).await?;
+        promote_waitlist(conn, &circle).await?;
+        Ok(updated)
+    })
+    .await
+}
+
+/// Queue the membership email and, for someone who now holds a seat, their invitations to
+/// the circle's upcoming sessions.
+async fn enqueue_email(
+    conn: &mut AsyncPgConnection,
+    message: MessageKind,
+    circle: CircleId,
+    member: MemberId,
+) -> diesel::QueryResult<()> {
+    let email = EmailJob {
+        message,
+        member_id: member,
+        circle_id: Some(circle),
+        session_id: None,
+        sequence: None,
+    };
+    let mut batch = vec![email.into_job(Utc::now())];
+    if matches!(message, MessageKind::Welcome | MessageKind::Promoted) {
+        batch.push(
+            MemberInvitations {
+                circle_id: circle,
+                member_id: member,
+            }
+            .into_job(),
+        );
+    }
+    jobs::enqueue_many(conn, batch).await.map(drop)
+}
+
+/// A public signup: the person becomes (or stays) a pending member and gets a confirmation
+/// email. Someone already seated or waiting is left exactly as they are.
+pub async fn sign_up(
+    conn: &mut AsyncPgConnection,
+    circle_id: CircleId,
+    email: &EmailAddress,
+    display_name: &DisplayName,
+    timezone: Option<&str>,
+) -> AppResult<()> {
+    let circle = locked(conn, circle_id).await?;
+    if circle.status != CircleStatus::Open {
+        return Err(AppError::NotFound("circle"));
+    }
+    let member = members::find_or_create(conn, email, display_name, timezone).await?;
+    let existing = memberships::find(conn, circle_id, member.id)
+        .await?
+        .map(|m| m.state);
+    match existing {
+        Some(MembershipState::Active | MembershipState::Waitlisted) => return Ok(()),
+        Some(MembershipState::Pending) => {}
+        None | Some(MembershipState::Left) => {
+            memberships::upsert(
+                conn,
+                circle_id,
+                member.id,
+                MembershipRole::Member,
+                MembershipState::Pending,
+                None,
+            )
+            .await?;
+        }
+    }
+    let job = EmailJob {
+        message: MessageKind::Confirmation,
+        member_id: member.id,
+        circle_id: Some(circle_id),
+        session_id: None,
+        sequence: None,
+    };
+    jobs::enqueue(conn, job.into_job(Utc::now())).await?;
+    Ok(())
+}
+
+/// Confirm a pending signup: a seat if one is free, else the end of the waitlist. Confirming
+/// again changes nothing; `None` means there is no signup to confirm.
+pub async fn confirm_signup(
+    conn: &mut AsyncPgConnection,
+    circle_id: CircleId,
+    member_id: MemberId,
+) -> AppResult<Option<Membership>> {
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let circle = locked(conn, circle_id).await?;
+        let Some(existing) = memberships::find(conn, circle_id, member_id).await? else {
+            return Ok(None);
+        };
+        match existing.state {
+            MembershipState::Active | MembershipState::Waitlisted => return Ok(Some(existing)),
+            MembershipState::Left => return Ok(None),
+            MembershipState::Pending => {}
+        }
+        if circle.status == CircleStatus::Archived {
+            return Err(AppError::Conflict("this circle is archived".into()));
+        }
+        members::mark_verified(conn, member_id).await?;
+        let membership = seat(conn, &circle, member_id, existing.role).await?;
+        enqueue_email(conn, arrival(&membership), circle_id, member_id).await?;
+        Ok(Some(membership))
+    })
+    .await
+}
+
+/// Change a circle's settings; more seats (or no limit) let people in from the waitlist, and
+/// a new invitation lead moves the invitations not yet sent.
+pub async fn update_circle(
+    conn: &mut AsyncPgConnection,
+    circle_id: CircleId,
+    changes: CircleChanges,
+) -> AppResult<Circle> {
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let before = locked(conn, circle_id).await?;
+        let circle = circles::update(conn, circle_id, changes)
+            .await
+            .map_err(|e| match AppError::from(e) {
+                AppError::Conflict(_) => AppError::Conflict("that slug is taken".into()),
+                other => other,
+            })?;
+        promote_waitlist(conn, &circle).await?;
+        if circle.invite_lead_days != before.invite_lead_days {
+            crate::jobs::session_events::invitation_lead_changed(conn, &circle).await?;
+        }
+        Ok(circle)
+    })
+    .await
+}
+
+/// Move a waitlisted person one place up or down.
+pub async fn move_in_waitlist(
+    conn: &mut AsyncPgConnection,
+    circle_id: CircleId,
+    member_id: MemberId,
+    up: bool,
+) -> AppResult<()> {
+    conn.transaction::<_, AppError, _>(async |conn| {
+        locked(conn, circle_id).await?;
+        let me = memberships::find(conn, circle_id, member_id)
+            .await?
+            .filter(|m| m.state == MembershipState::Waitlisted)
+            .ok_or(AppError::NotFound("waitlist place"))?;
+        let position = me.waitlist_position.unwrap_or(1);
+        let other_position = if up { position - 1 } else { position + 1 };
+        if let Some(other) =
+            memberships::at_waitlist_position(conn, circle_id, other_position).await?
+        {
+            memberships::set_waitlist_position(conn, circle_id, other, position).await?;
+            memberships::set_waitlist_position(conn, circle_id, member_id, other_position).await?;
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// Give a waitlisted person a seat now, even beyond the capacity (a facilitator's call).
+pub async fn promote_now(
+    conn: &mut AsyncPgConnection,
+    circle_id: CircleId,
+    member_id: MemberId,
+) -> AppResult<()> {
+    conn.transaction::<_, AppError, _>(async |conn| {
+        locked(conn, circle_id).await?;
+        memberships::find(conn, circle_id, member_id)
+            .await?
+            .filter(|m| m.state == MembershipState::Waitlisted)
+            .ok_or(AppError::NotFound("waitlist place"))?;
+        memberships::activate(conn, circle_id, &[member_id]).await?;
+        memberships::renumber_waitlist(conn, circle_id).await?;
+        enqueue_email(conn, MessageKind::Promoted, circle_id, member_id).await?;
+        Ok(())
+    })
+    .await
+}

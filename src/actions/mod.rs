@@ -1,0 +1,9 @@
+//! Roundtable's use cases, one home for each whatever the front end (JSON API, dashboard,
+//! public pages, CLI, the worker): each opens its own transaction, takes the locks it needs,
+//! writes through `db`, queues the mail it causes, and returns `AppResult`. Handlers parse
+//! the input into domain types, call one action, and render.
+
+pub mod membership;
+pub mod people;
+pub mod scheduling;
+pub mod sign_in;
