@@ -1,20 +1,67 @@
-//! Changing one session, the same way from the API and the dashboard: lock it, refuse a
-//! cancelled one, check that its reading and facilitator belong to its circle, write the
-//! change (bumping the calendar sequence) and queue the mail it causes, in one transaction.
+//! Sessions, the same way from the API and the dashboard: creating them from a schedule rule
+//! (and queueing their invitations), changing one (lock it, refuse a cancelled one, check that
+//! its reading and facilitator belong to its circle, write the change bumping the calendar
+//! sequence, queue the update), and cancelling one; each in one transaction.
 
 use diesel_async::AsyncConnection;
 
+use crate::db::circles::Circle;
 use crate::db::sessions::{self, Session, SessionChanges};
 use crate::db::{circles, memberships, readings, Connection};
-use crate::domain::{Invalid, SessionId, SessionStatus};
+use crate::domain::schedule::{resolve_local, ScheduleRule};
+use crate::domain::{CircleStatus, Invalid, SessionEdit, SessionId, SessionStatus, Timezone};
 use crate::error::{AppError, AppResult};
 use crate::jobs::session_events;
 
-/// Apply the changes `edit` makes from the current, locked session.
+/// Create the sessions a rule describes in the circle's zone, at `location` or the circle's,
+/// and queue what they cause (invitations now or at their lead time, reminders, prompts).
+pub async fn create_sessions(
+    conn: &mut Connection,
+    circle: &Circle,
+    rule: &ScheduleRule,
+    location: Option<String>,
+) -> AppResult<Vec<Session>> {
+    if circle.status == CircleStatus::Archived {
+        return Err(AppError::Conflict("this circle is archived".into()));
+    }
+    let timezone = Timezone::parse(&circle.timezone)?;
+    let location = location.or_else(|| circle.location.clone());
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let created =
+            sessions::create_from_schedule(conn, circle.id, timezone, rule, location.as_deref())
+                .await?;
+        session_events::sessions_created(conn, circle, &created).await?;
+        Ok(created)
+    })
+    .await
+}
+
+/// The session as it will be after `edit`: unnamed fields keep their value, and the start
+/// is found again from the (new) local date and time in the session's zone.
+fn apply(current: &Session, edit: SessionEdit) -> AppResult<SessionChanges> {
+    let tz = Timezone::parse(&current.timezone)?;
+    let date = edit.local_date.unwrap_or(current.local_date);
+    let time = edit.local_time.unwrap_or(current.local_time);
+    let duration_minutes = edit.duration_minutes.unwrap_or(current.duration_minutes);
+    let (starts_at, _) = resolve_local(tz.tz(), date, time);
+    Ok(SessionChanges {
+        starts_at,
+        ends_at: starts_at + chrono::Duration::minutes(i64::from(duration_minutes)),
+        local_date: date,
+        local_time: time,
+        duration_minutes,
+        location: edit.location.unwrap_or_else(|| current.location.clone()),
+        reading_id: edit.reading_id.unwrap_or(current.reading_id),
+        facilitator_id: edit.facilitator_id.unwrap_or(current.facilitator_id),
+        prompts: edit.prompts.unwrap_or_else(|| current.prompts.clone()),
+    })
+}
+
+/// Change one session as `edit` says, from its current, locked state.
 pub async fn edit_session(
     conn: &mut Connection,
     id: SessionId,
-    edit: impl FnOnce(&Session) -> AppResult<SessionChanges> + Send,
+    edit: SessionEdit,
 ) -> AppResult<Session> {
     conn.transaction::<_, AppError, _>(async |conn| {
         let current = sessions::lock(conn, id)
@@ -25,7 +72,7 @@ pub async fn edit_session(
                 "a cancelled session cannot be changed".into(),
             ));
         }
-        let changes = edit(&current)?;
+        let changes = apply(&current, edit)?;
         if let Some(reading) = changes.reading_id {
             if readings::find_in_circle(conn, current.circle_id, reading)
                 .await?

@@ -5,6 +5,7 @@ mod email;
 mod ids;
 mod names;
 pub mod schedule;
+pub mod session_edit;
 mod states;
 pub mod text;
 pub mod timezone;
@@ -14,6 +15,7 @@ pub use clock::{hhmm, parse_hhmm};
 pub use email::EmailAddress;
 pub use ids::{CircleId, JobId, MemberId, ReadingId, ReflectionId, ScheduleId, SessionId, TokenId};
 pub use names::{Capacity, CircleName, DisplayName, Slug, MAX_SLUG_LEN};
+pub use session_edit::SessionEdit;
 pub use states::{
     CircleKind, CircleStatus, Facilitation, JobState, MembershipRole, MembershipState,
     ReflectionVisibility, RsvpResponse, SessionStatus, Visibility,

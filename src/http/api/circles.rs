@@ -252,12 +252,8 @@ fn description(text: String) -> Result<String, Invalid> {
     Ok(text)
 }
 
-pub(super) fn location(text: Option<String>) -> Result<Option<String>, Invalid> {
-    let text = text.map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
-    if text.as_ref().is_some_and(|t| t.chars().count() > 500) {
-        return Err(Invalid::new("location", "must be at most 500 characters"));
-    }
-    Ok(text)
+fn location(text: Option<String>) -> Result<Option<String>, Invalid> {
+    crate::domain::SessionEdit::location(text)
 }
 
 #[utoipa::path(

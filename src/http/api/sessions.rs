@@ -3,20 +3,15 @@
 
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc, Weekday};
-use diesel_async::AsyncConnection;
 use serde::{Deserialize, Serialize};
 
 use super::auth::Caller;
-use super::circles::location;
 use super::double_option;
-use crate::db::sessions::{self, Session, SessionChanges};
+use crate::db::sessions::{self, Session};
 use crate::domain::schedule::{End, Frequency, ScheduleRule, WeekOfMonth};
-use crate::domain::{
-    parse_hhmm, CircleId, CircleStatus, Invalid, MemberId, ReadingId, SessionId, Timezone,
-};
-use crate::error::{AppError, AppResult};
+use crate::domain::{parse_hhmm, CircleId, Invalid, MemberId, ReadingId, SessionEdit, SessionId};
+use crate::error::AppResult;
 use crate::http::AppState;
-use crate::jobs::session_events;
 use crate::pagination::{time_id_cursor, Page, PageQuery};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -149,28 +144,12 @@ pub async fn create_schedule(
     body: web::Json<ScheduleCreate>,
 ) -> AppResult<HttpResponse> {
     let rule = body.parse()?;
-    let location_override = location(body.location.clone())?;
+    let location_override = SessionEdit::location(body.location.clone())?;
     let mut conn = state.pool.get().await?;
     let circle = caller.circle(&mut conn, *id).await?;
-    if circle.status == CircleStatus::Archived {
-        return Err(AppError::Conflict("this circle is archived".into()));
-    }
-    let timezone = Timezone::parse(&circle.timezone)?;
-    let location = location_override.or(circle.location.clone());
-    let sessions = conn
-        .transaction::<_, AppError, _>(async |conn| {
-            let created = sessions::create_from_schedule(
-                conn,
-                circle.id,
-                timezone,
-                &rule,
-                location.as_deref(),
-            )
+    let sessions =
+        crate::actions::scheduling::create_sessions(&mut conn, &circle, &rule, location_override)
             .await?;
-            session_events::sessions_created(conn, &circle, &created).await?;
-            Ok(created)
-        })
-        .await?;
     Ok(HttpResponse::Created().json(ScheduleCreated { sessions }))
 }
 
@@ -282,65 +261,30 @@ pub async fn patch(
     if input.is_empty() {
         return Err(Invalid::new("body", "names nothing to change").into());
     }
-    let local_date = input
-        .local_date
-        .as_deref()
-        .map(|d| parse_date(d, "local_date"))
-        .transpose()?;
-    let local_time = input
-        .local_time
-        .as_deref()
-        .map(|t| parse_hhmm(t, "local_time"))
-        .transpose()?;
-    let duration = input
-        .duration_minutes
-        .map(|d| {
-            if (1..=1440).contains(&d) {
-                Ok(d as i32)
-            } else {
-                Err(Invalid::new(
-                    "duration_minutes",
-                    "must be between 1 and 1440 minutes",
-                ))
-            }
-        })
-        .transpose()?;
-    let new_location = input.location.map(location).transpose()?;
-    let prompts = input
-        .prompts
-        .map(|p| {
-            let p = p
-                .map(|s| crate::domain::text::normalise_newlines(s.trim()))
-                .filter(|s| !s.is_empty());
-            if p.as_ref().is_some_and(|s| s.chars().count() > 5000) {
-                Err(Invalid::new("prompts", "must be at most 5000 characters"))
-            } else {
-                Ok(p)
-            }
-        })
-        .transpose()?;
+    let edit = SessionEdit {
+        local_date: input
+            .local_date
+            .as_deref()
+            .map(SessionEdit::date)
+            .transpose()?,
+        local_time: input
+            .local_time
+            .as_deref()
+            .map(SessionEdit::time)
+            .transpose()?,
+        duration_minutes: input
+            .duration_minutes
+            .map(SessionEdit::duration)
+            .transpose()?,
+        location: input.location.map(SessionEdit::location).transpose()?,
+        reading_id: input.reading_id,
+        facilitator_id: input.facilitator_id,
+        prompts: input.prompts.map(SessionEdit::prompts).transpose()?,
+    };
     let session_id = *id;
     let mut conn = state.pool.get().await?;
     caller.session(&mut conn, session_id).await?;
-    let session = crate::actions::scheduling::edit_session(&mut conn, session_id, |current| {
-        let tz = Timezone::parse(&current.timezone)?;
-        let date = local_date.unwrap_or(current.local_date);
-        let time = local_time.unwrap_or(current.local_time);
-        let duration_minutes = duration.unwrap_or(current.duration_minutes);
-        let (starts_at, _) = crate::domain::schedule::resolve_local(tz.tz(), date, time);
-        Ok(SessionChanges {
-            starts_at,
-            ends_at: starts_at + chrono::Duration::minutes(i64::from(duration_minutes)),
-            local_date: date,
-            local_time: time,
-            duration_minutes,
-            location: new_location.unwrap_or_else(|| current.location.clone()),
-            reading_id: input.reading_id.unwrap_or(current.reading_id),
-            facilitator_id: input.facilitator_id.unwrap_or(current.facilitator_id),
-            prompts: prompts.unwrap_or_else(|| current.prompts.clone()),
-        })
-    })
-    .await?;
+    let session = crate::actions::scheduling::edit_session(&mut conn, session_id, edit).await?;
     Ok(web::Json(session))
 }
 

@@ -4,23 +4,20 @@
 use actix_web::http::StatusCode;
 use actix_web::web;
 use askama::Template;
-use diesel_async::AsyncConnection;
 use serde::Deserialize;
 
 use super::{see_other, DashResult, Nav, NoteQuery, Staff};
 use crate::db::circles::Circle;
-use crate::db::sessions::{self, SessionChanges};
+use crate::db::sessions;
 use crate::db::{dashboard, readings, rsvps};
-use crate::domain::schedule::resolve_local;
 use crate::domain::{
-    parse_hhmm, CircleId, Invalid, MemberId, ReadingId, RsvpResponse, SessionId, SessionStatus,
+    CircleId, Invalid, MemberId, ReadingId, RsvpResponse, SessionEdit, SessionId, SessionStatus,
     Timezone,
 };
 use crate::error::AppError;
 use crate::http::api::sessions::ScheduleCreate;
 use crate::http::public::{render, render_status, when};
 use crate::http::AppState;
-use crate::jobs::session_events;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct ScheduleForm {
@@ -279,23 +276,8 @@ pub async fn schedule(
         let p = page(&mut conn, &staff, &circle, None, form, None, preview).await?;
         return Ok(render(p)?);
     }
-    if circle.status == crate::domain::CircleStatus::Archived {
-        return Err(AppError::Conflict("This circle is archived.".into()).into());
-    }
-    let created = conn
-        .transaction::<_, AppError, _>(async |conn| {
-            let created = sessions::create_from_schedule(
-                conn,
-                circle.id,
-                tz,
-                &rule,
-                circle.location.as_deref(),
-            )
-            .await?;
-            session_events::sessions_created(conn, &circle, &created).await?;
-            Ok(created)
-        })
-        .await?;
+    let created =
+        crate::actions::scheduling::create_sessions(&mut conn, &circle, &rule, None).await?;
     let note = schedule_note(
         &created,
         circle.invite_lead_days,
@@ -509,20 +491,15 @@ pub async fn update(
         return Err(AppError::Conflict("A cancelled session cannot be changed.".into()).into());
     }
     let mut problems = super::Problems::default();
-    let date = problems.check(
-        "Date",
-        chrono::NaiveDate::parse_from_str(form.local_date.trim(), "%Y-%m-%d")
-            .map_err(|_| Invalid::new("local_date", "choose a date (YYYY-MM-DD)")),
-    );
-    let time = problems.check("Start time", parse_hhmm(&form.local_time, "local_time"));
+    let date = problems.check("Date", SessionEdit::date(&form.local_date));
+    let time = problems.check("Start time", SessionEdit::time(&form.local_time));
     let duration = problems.check(
         "Length in minutes",
         form.duration_minutes
             .trim()
-            .parse::<i32>()
-            .ok()
-            .filter(|d| (1..=1440).contains(d))
-            .ok_or_else(|| Invalid::new("duration_minutes", "must be between 1 and 1440 minutes")),
+            .parse::<i64>()
+            .map_err(|_| Invalid::new("duration_minutes", "must be a whole number"))
+            .and_then(SessionEdit::duration),
     );
     let optional_id = |v: &str, field: &'static str| -> Result<Option<uuid::Uuid>, Invalid> {
         let v = v.trim();
@@ -534,23 +511,19 @@ pub async fn update(
                 .map_err(|_| Invalid::new(field, "is not one of the choices"))
         }
     };
-    let text = |s: &str, max: usize, field: &'static str| -> Result<Option<String>, Invalid> {
-        let s = s.trim();
-        if s.chars().count() > max {
-            return Err(Invalid::new(
-                field,
-                format!("must be at most {max} characters"),
-            ));
-        }
-        Ok((!s.is_empty()).then(|| crate::domain::text::normalise_newlines(s)))
-    };
-    let location = problems.check("Location or link", text(&form.location, 500, "location"));
+    let location = problems.check(
+        "Location or link",
+        SessionEdit::location(Some(form.location.clone())),
+    );
     let reading = problems.check("Reading", optional_id(&form.reading_id, "reading_id"));
     let facilitator = problems.check(
         "Facilitating",
         optional_id(&form.facilitator_id, "facilitator_id"),
     );
-    let prompts = problems.check("Reflection prompts", text(&form.prompts, 5000, "prompts"));
+    let prompts = problems.check(
+        "Reflection prompts",
+        SessionEdit::prompts(Some(form.prompts.clone())),
+    );
     let (
         Some(date),
         Some(time),
@@ -572,21 +545,17 @@ pub async fn update(
         let p = session_page(&mut conn, &staff, *id, None, problems.0).await?;
         return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, p)?);
     };
-    let tz: chrono_tz::Tz = current.timezone.parse().unwrap_or(chrono_tz::UTC);
-    let (starts_at, _) = resolve_local(tz, date, time);
-    let changes = SessionChanges {
-        starts_at,
-        ends_at: starts_at + chrono::Duration::minutes(i64::from(duration)),
-        local_date: date,
-        local_time: time,
-        duration_minutes: duration,
-        location,
-        reading_id: reading.map(ReadingId),
-        facilitator_id: facilitator.map(MemberId),
-        prompts,
+    let edit = SessionEdit {
+        local_date: Some(date),
+        local_time: Some(time),
+        duration_minutes: Some(duration),
+        location: Some(location),
+        reading_id: Some(reading.map(ReadingId)),
+        facilitator_id: Some(facilitator.map(MemberId)),
+        prompts: Some(prompts),
     };
     let session_id = current.id;
-    crate::actions::scheduling::edit_session(&mut conn, session_id, move |_| Ok(changes)).await?;
+    crate::actions::scheduling::edit_session(&mut conn, session_id, edit).await?;
     Ok(see_other(
         &format!("/dashboard/sessions/{session_id}"),
         "Saved; members are sent the update.",
