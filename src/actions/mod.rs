@@ -5,5 +5,6 @@
 
 pub mod membership;
 pub mod people;
+pub mod rsvps;
 pub mod scheduling;
 pub mod sign_in;

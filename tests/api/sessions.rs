@@ -335,3 +335,48 @@ async fn rsvps_attendance_and_shared_reflections() {
     assert_eq!(items[0]["display_name"], "ada");
     assert!(!refl.to_string().contains("Just for me"));
 }
+
+#[tokio::test]
+async fn answers_close_when_the_session_starts_from_the_api_as_from_the_link() {
+    let app = spawn_app().await;
+    let id = app
+        .create_circle(json!({ "name": "Closing", "timezone": "UTC" }))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let ada = app.add_member(&id, "ada@example.org").await.expect(201)["member_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let s = app
+        .schedule(&id, json!({ "freq": "weekly", "first_date": "2031-01-06", "local_time": "12:00", "duration_minutes": 30, "count": 1 }))
+        .await;
+    let sid = s[0]["id"].as_str().unwrap().to_string();
+    crate::experience::took_place(&app, &sid, 0).await;
+    let before = app.snapshot().await;
+    let r = app
+        .put(
+            &format!("/api/v1/sessions/{sid}/rsvps/{ada}"),
+            &json!({ "response": "yes" }),
+        )
+        .await;
+    assert_eq!(r.status, 409, "{:?}", r.body);
+    assert!(r.body.to_string().contains("answers close when it starts"));
+    let holder = app.holder("ada@example.org").await;
+    let link = app.path_of(&app.links().rsvp(
+        holder,
+        sid.parse().unwrap(),
+        chrono::Utc::now() + chrono::Duration::days(1),
+        None,
+    ));
+    let page = app
+        .browser(reqwest::Method::POST, &link, Some(&[("response", "yes")]))
+        .await;
+    assert_eq!(page.status, 409);
+    assert_eq!(
+        app.snapshot().await,
+        before,
+        "neither front end saved the answer"
+    );
+}

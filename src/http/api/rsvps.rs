@@ -5,7 +5,7 @@ use diesel_async::AsyncConnection;
 use serde::{Deserialize, Serialize};
 
 use super::auth::Caller;
-use crate::db::memberships;
+
 use crate::db::rsvps::{self, Rsvp, RsvpEntry};
 use crate::domain::{Invalid, MemberId, RsvpResponse, SessionId, SessionStatus};
 use crate::error::{AppError, AppResult};
@@ -57,18 +57,25 @@ pub async fn put(
     let (session_id, member_id) = path.into_inner();
     let mut conn = state.pool.get().await?;
     let session = caller.session(&mut conn, session_id).await?;
-    if session.status == SessionStatus::Cancelled {
-        return Err(AppError::Conflict("the session is cancelled".into()));
-    }
-    if memberships::active_among(&mut conn, session.circle_id, &[member_id])
-        .await?
-        .is_empty()
+    use crate::actions::rsvps::{answer, Answer};
+    match answer(
+        &mut conn,
+        &session,
+        member_id,
+        body.response,
+        chrono::Utc::now(),
+    )
+    .await?
     {
-        return Err(Invalid::new("member_id", "is not an active member of this circle").into());
+        Answer::Saved(rsvp) => Ok(web::Json(rsvp)),
+        Answer::Cancelled => Err(AppError::Conflict("the session is cancelled".into())),
+        Answer::Started => Err(AppError::Conflict(
+            "the session has started; answers close when it starts".into(),
+        )),
+        Answer::NotMember => {
+            Err(Invalid::new("member_id", "is not an active member of this circle").into())
+        }
     }
-    Ok(web::Json(
-        rsvps::set_response(&mut conn, session_id, member_id, body.response).await?,
-    ))
 }
 
 #[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]

@@ -7,9 +7,9 @@ use chrono::Utc;
 use serde::Deserialize;
 
 use super::{current_link, holder, render, when, zone_for, PageError, PageResult};
-use crate::db::{memberships, rsvps, sessions};
+use crate::db::{rsvps, sessions};
 use crate::domain::tokens::Purpose;
-use crate::domain::{MemberId, MembershipState, RsvpResponse, SessionId, SessionStatus};
+use crate::domain::{MemberId, RsvpResponse, SessionId, SessionStatus};
 use crate::error::AppError;
 use crate::http::AppState;
 use crate::links::Holder;
@@ -141,22 +141,24 @@ pub async fn submit(
     let session = sessions::find(&mut conn, SessionId(claims.object))
         .await?
         .ok_or_else(PageError::not_found)?;
-    if session.status == SessionStatus::Cancelled {
-        return Err(AppError::Conflict("This session has been cancelled.".into()).into());
+    use crate::actions::rsvps::{answer, Answer};
+    match answer(&mut conn, &session, member.id, response, Utc::now()).await? {
+        Answer::Saved(_) => {}
+        Answer::Cancelled => {
+            return Err(AppError::Conflict("This session has been cancelled.".into()).into())
+        }
+        Answer::Started => {
+            return Err(AppError::Conflict(
+                "This session has started, so answers can no longer be changed.".into(),
+            )
+            .into())
+        }
+        Answer::NotMember => {
+            return Err(PageError::gone(
+                "You are no longer a member of this circle.",
+            ))
+        }
     }
-    if session.starts_at <= Utc::now() {
-        return Err(AppError::Conflict(
-            "This session has started, so answers can no longer be changed.".into(),
-        )
-        .into());
-    }
-    let membership = memberships::find(&mut conn, session.circle_id, member.id).await?;
-    if membership.map(|m| m.state) != Some(MembershipState::Active) {
-        return Err(PageError::gone(
-            "You are no longer a member of this circle.",
-        ));
-    }
-    rsvps::set_response(&mut conn, session.id, member.id, response).await?;
     drop(conn);
     let saved = format!(
         "Saved: {}. You can change it until the session starts.",
