@@ -98,7 +98,7 @@ impl Application {
                     https,
                     idle_hours,
                 ))
-                .wrap_fn(http::public::error_context)
+                .wrap_fn(http::pages::error_context)
                 .wrap_fn(http::dashboard::same_origin_referrer)
                 .wrap(http::security_headers(https))
                 .wrap_fn(http::record_metrics)

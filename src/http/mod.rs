@@ -3,6 +3,7 @@
 pub mod api;
 pub mod dashboard;
 mod ops;
+pub mod pages;
 pub mod public;
 pub mod rate_limit;
 
@@ -34,7 +35,8 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// Register every route on an actix `App`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.configure(ops::configure)
+    cfg.app_data(pages::form_config())
+        .configure(ops::configure)
         .configure(api::configure)
         .configure(public::configure)
         .configure(dashboard::configure)
@@ -47,7 +49,7 @@ async fn not_found(req: HttpRequest) -> HttpResponse {
     if req.path().starts_with("/api/") {
         AppError::NotFound("route").error_response()
     } else {
-        public::PageError::not_found().error_response()
+        pages::PageError::not_found().error_response()
     }
 }
 

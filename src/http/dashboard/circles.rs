@@ -19,7 +19,7 @@ use crate::domain::{
 use crate::error::AppError;
 use crate::exports;
 use crate::http::api::circles::{CircleCreate, CirclePatch};
-use crate::http::public::{render, render_status, when};
+use crate::http::pages::{render, render_status, when};
 use crate::http::AppState;
 
 /// The circle form as typed, every field a string.

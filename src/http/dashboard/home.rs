@@ -6,7 +6,7 @@ use askama::Template;
 
 use super::{DashResult, Nav, NoteQuery, Staff};
 use crate::db::{circles, dashboard};
-use crate::http::public::{render, when};
+use crate::http::pages::{render, when};
 use crate::http::AppState;
 
 pub struct CircleCard {

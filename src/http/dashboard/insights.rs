@@ -9,7 +9,7 @@ use super::{DashResult, Nav, Staff};
 use crate::db::dashboard::{self, SessionStats};
 use crate::domain::CircleId;
 use crate::error::AppError;
-use crate::http::public::render;
+use crate::http::pages::render;
 use crate::http::AppState;
 
 const WIDTH: u32 = 720;

@@ -12,7 +12,7 @@ use crate::auth::{hash_token, random_token};
 use crate::db::{logins, members, staff_sessions};
 use crate::domain::EmailAddress;
 use crate::error::AppError;
-use crate::http::public::{render, render_status, PageError};
+use crate::http::pages::{render, render_status, PageError};
 use crate::http::rate_limit::FormLimits;
 use crate::http::AppState;
 use crate::jobs::link_request::{LinkRequest, RequestedLink};

@@ -13,7 +13,7 @@ use crate::db::members as member_queries;
 use crate::db::memberships::{self, RosterEntry};
 use crate::domain::{CircleId, MemberId, MembershipRole, MembershipState};
 use crate::error::AppError;
-use crate::http::public::render;
+use crate::http::pages::render;
 use crate::http::AppState;
 use crate::imports;
 

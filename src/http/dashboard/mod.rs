@@ -19,7 +19,7 @@ use actix_web::http::{header, Method, StatusCode};
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse, ResponseError};
 use chrono::Utc;
 
-use super::public::PageError;
+use super::pages::PageError;
 use super::AppState;
 use crate::auth::{constant_time_eq, random_token};
 use crate::db::circles::{self as circle_queries, Circle};

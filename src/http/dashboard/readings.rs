@@ -13,7 +13,7 @@ use crate::db::schema::readings as readings_t;
 use crate::domain::{CircleId, ReadingId};
 use crate::error::AppError;
 use crate::http::api::readings::ReadingCreate;
-use crate::http::public::{render, render_status};
+use crate::http::pages::{render, render_status};
 use crate::http::AppState;
 
 #[derive(Template)]

@@ -16,7 +16,7 @@ use crate::domain::{
 };
 use crate::error::AppError;
 use crate::http::api::sessions::ScheduleCreate;
-use crate::http::public::{render, render_status, when};
+use crate::http::pages::{render, render_status, when};
 use crate::http::AppState;
 
 #[derive(Debug, Clone, Deserialize)]

@@ -13,7 +13,7 @@ use crate::db::api_tokens;
 use crate::db::schema::{api_tokens as tokens_t, members};
 use crate::domain::TokenId;
 use crate::error::AppError;
-use crate::http::public::render;
+use crate::http::pages::render;
 use crate::http::AppState;
 
 pub struct TokenLine {
