@@ -98,7 +98,7 @@ pub async fn attendance_csv(conn: &mut Connection, circle: &Circle) -> AppResult
         ))
         .load(conn)
         .await?;
-    let zone: chrono_tz::Tz = circle.timezone.parse().unwrap_or(chrono_tz::UTC);
+    let zone = circle.timezone.tz();
     let mut sheet = Sheet::new(&["session_local", "email", "display_name", "rsvp", "attended"])?;
     for (starts, email, name, response, attended) in rows {
         let local = starts

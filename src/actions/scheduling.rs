@@ -9,7 +9,7 @@ use crate::db::circles::Circle;
 use crate::db::sessions::{self, Session, SessionChanges};
 use crate::db::{circles, memberships, readings, Connection};
 use crate::domain::schedule::{resolve_local, ScheduleRule};
-use crate::domain::{CircleStatus, Invalid, SessionEdit, SessionId, SessionStatus, Timezone};
+use crate::domain::{CircleStatus, Invalid, SessionEdit, SessionId, SessionStatus};
 use crate::error::{AppError, AppResult};
 use crate::jobs::session_events;
 
@@ -24,7 +24,7 @@ pub async fn create_sessions(
     if circle.status == CircleStatus::Archived {
         return Err(AppError::Conflict("this circle is archived".into()));
     }
-    let timezone = Timezone::parse(&circle.timezone)?;
+    let timezone = circle.timezone;
     let location = location.or_else(|| circle.location.clone());
     conn.transaction::<_, AppError, _>(async |conn| {
         let created =
@@ -39,7 +39,7 @@ pub async fn create_sessions(
 /// The session as it will be after `edit`: unnamed fields keep their value, and the start
 /// is found again from the (new) local date and time in the session's zone.
 fn apply(current: &Session, edit: SessionEdit) -> AppResult<SessionChanges> {
-    let tz = Timezone::parse(&current.timezone)?;
+    let tz = current.timezone;
     let date = edit.local_date.unwrap_or(current.local_date);
     let time = edit.local_time.unwrap_or(current.local_time);
     let duration_minutes = edit.duration_minutes.unwrap_or(current.duration_minutes);

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::schema::{circles, memberships};
 use crate::domain::{
     CircleId, CircleKind, CircleStatus, Facilitation, MemberId, MembershipRole, MembershipState,
-    Slug, Visibility,
+    Slug, Timezone, Visibility,
 };
 
 #[derive(Debug, Clone, diesel::Queryable, diesel::Selectable, Serialize, utoipa::ToSchema)]
@@ -21,7 +21,7 @@ pub struct Circle {
     pub kind: CircleKind,
     pub visibility: Visibility,
     pub capacity: Option<i32>,
-    pub timezone: String,
+    pub timezone: Timezone,
     pub location: Option<String>,
     pub status: CircleStatus,
     pub facilitation: Facilitation,
@@ -43,7 +43,7 @@ pub struct NewCircle {
     pub kind: CircleKind,
     pub visibility: Visibility,
     pub capacity: Option<i32>,
-    pub timezone: String,
+    pub timezone: Timezone,
     pub location: Option<String>,
     pub status: CircleStatus,
     pub facilitation: Facilitation,
@@ -62,7 +62,7 @@ pub struct CircleChanges {
     pub kind: Option<CircleKind>,
     pub visibility: Option<Visibility>,
     pub capacity: Option<Option<i32>>,
-    pub timezone: Option<String>,
+    pub timezone: Option<Timezone>,
     pub location: Option<Option<String>>,
     pub status: Option<CircleStatus>,
     pub facilitation: Option<Facilitation>,

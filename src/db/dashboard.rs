@@ -24,7 +24,7 @@ pub struct CircleSummary {
     #[diesel(sql_type = Nullable<Timestamptz>)]
     pub next_ends_at: Option<DateTime<Utc>>,
     #[diesel(sql_type = Nullable<Text>)]
-    pub next_timezone: Option<String>,
+    pub next_timezone: Option<crate::domain::Timezone>,
     #[diesel(sql_type = BigInt)]
     pub yes: i64,
     #[diesel(sql_type = BigInt)]

@@ -198,7 +198,7 @@ pub struct LinkView {
     pub circle_name: Option<String>,
     pub starts_at: Option<DateTime<Utc>>,
     pub ends_at: Option<DateTime<Utc>>,
-    pub session_timezone: Option<String>,
+    pub session_timezone: Option<crate::domain::Timezone>,
     pub location: Option<String>,
     pub status: Option<crate::domain::SessionStatus>,
     pub response: Option<RsvpResponse>,

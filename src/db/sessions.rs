@@ -26,7 +26,7 @@ pub struct Session {
     #[serde(with = "crate::domain::hhmm")]
     #[schema(value_type = String, example = "19:00")]
     pub local_time: NaiveTime,
-    pub timezone: String,
+    pub timezone: crate::domain::Timezone,
     pub duration_minutes: i32,
     pub location: Option<String>,
     pub reading_id: Option<ReadingId>,
@@ -93,7 +93,7 @@ pub async fn create_from_schedule(
                 sessions::ends_at.eq(o.ends_at),
                 sessions::local_date.eq(o.local_date),
                 sessions::local_time.eq(o.local_time),
-                sessions::timezone.eq(timezone.name()),
+                sessions::timezone.eq(timezone),
                 sessions::duration_minutes.eq(rule.duration_minutes() as i32),
                 sessions::location.eq(location),
             )

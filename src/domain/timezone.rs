@@ -1,10 +1,48 @@
 //! IANA time zones, the frame in which a circle's sessions are scheduled.
 
-use super::Invalid;
-use chrono_tz::Tz;
+use std::io::Write;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Timezone(Tz);
+use chrono_tz::Tz;
+use diesel::deserialize::{FromSql, FromSqlRow};
+use diesel::expression::AsExpression;
+use diesel::pg::{Pg, PgValue};
+use diesel::serialize::{IsNull, Output, ToSql};
+use diesel::sql_types::Text;
+
+use super::Invalid;
+
+/// Stored as its IANA name in a `text` column and written in JSON as that name, so rows
+/// carry a zone that is known to exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, AsExpression, FromSqlRow, utoipa::ToSchema)]
+#[diesel(sql_type = Text)]
+#[schema(value_type = String, example = "Europe/London")]
+pub struct Timezone(#[schema(inline)] Tz);
+
+impl ToSql<Text, Pg> for Timezone {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> diesel::serialize::Result {
+        out.write_all(self.name().as_bytes())?;
+        Ok(IsNull::No)
+    }
+}
+
+impl FromSql<Text, Pg> for Timezone {
+    fn from_sql(bytes: PgValue<'_>) -> diesel::deserialize::Result<Self> {
+        let name = <String as FromSql<Text, Pg>>::from_sql(bytes)?;
+        Timezone::parse(&name).map_err(|e| e.message.into())
+    }
+}
+
+impl serde::Serialize for Timezone {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl std::fmt::Display for Timezone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 impl Timezone {
     /// Accepts IANA names such as `Europe/London` or `America/Sao_Paulo`.
@@ -17,6 +55,8 @@ impl Timezone {
             )
         })
     }
+
+    pub const UTC: Timezone = Timezone(chrono_tz::UTC);
 
     pub fn tz(self) -> Tz {
         self.0

@@ -177,11 +177,12 @@ async fn prepare(
         holder.me_version = members::retire_personal_links(conn, member.id).await?;
     }
     let links = &ctx.links;
+    // The member's own zone when they chose one, else the session's.
     let zone: Tz = member
         .timezone
         .as_deref()
-        .or(session.as_ref().map(|s| s.timezone.as_str()))
         .and_then(|z| z.parse().ok())
+        .or(session.as_ref().map(|s| s.timezone.tz()))
         .unwrap_or(chrono_tz::UTC);
 
     let session_view = match &session {

@@ -128,7 +128,7 @@ impl CircleCreate {
             kind: input.kind.unwrap_or(CircleKind::BookClub),
             visibility: input.visibility.unwrap_or(Visibility::Open),
             capacity: capacity.map(Capacity::get),
-            timezone: timezone.name().to_string(),
+            timezone,
             location,
             status: input.status.unwrap_or(CircleStatus::Open),
             facilitation: input.facilitation.unwrap_or(Facilitation::Fixed),
@@ -182,8 +182,7 @@ impl CirclePatch {
                 .flatten(),
             timezone: p
                 .check(input.timezone.as_deref().map(Timezone::parse).transpose())
-                .flatten()
-                .map(|t| t.name().to_string()),
+                .flatten(),
             location: p.check(input.location.map(location).transpose()).flatten(),
             status: input.status,
             facilitation: input.facilitation,

@@ -94,7 +94,7 @@ impl CircleForm {
             visibility: c.visibility.to_string(),
             status: c.status.to_string(),
             capacity: c.capacity.map(|n| n.to_string()).unwrap_or_default(),
-            timezone: c.timezone.clone(),
+            timezone: c.timezone.name().to_string(),
             location: c.location.clone().unwrap_or_default(),
             facilitation: c.facilitation.to_string(),
             reminder_before,
@@ -619,7 +619,7 @@ pub async fn show(
         note: query.note.clone(),
         circle_id: Some(circle.id.to_string()),
         summary,
-        zones: ZoneChoices::new(&circle.timezone, likely, false),
+        zones: ZoneChoices::new(circle.timezone.name(), likely, false),
         f: CircleForm::from_circle(&circle),
         errors: Vec::new(),
     })?)
@@ -680,7 +680,7 @@ struct ReflectionsPage {
 }
 
 fn zone_of(circle: &Circle) -> chrono_tz::Tz {
-    circle.timezone.parse().unwrap_or(chrono_tz::UTC)
+    circle.timezone.tz()
 }
 
 pub async fn reflections(

@@ -71,10 +71,7 @@ pub async fn show(
                     ));
                 }
             }
-            let zone = s
-                .and_then(|s| s.next_timezone.as_deref())
-                .and_then(|z| z.parse().ok())
-                .unwrap_or(chrono_tz::UTC);
+            let zone = s.and_then(|s| s.next_timezone).unwrap_or(c.timezone).tz();
             CircleCard {
                 id: c.id.to_string(),
                 name: c.name,

@@ -50,7 +50,7 @@ async fn stats(
 ) -> Result<(crate::db::circles::Circle, Vec<Point>), super::DashError> {
     let mut conn = state.pool.get().await?;
     let circle = staff.circle(&mut conn, id).await?;
-    let zone: chrono_tz::Tz = circle.timezone.parse().unwrap_or(chrono_tz::UTC);
+    let zone = circle.timezone.tz();
     let now = chrono::Utc::now();
     let rows: Vec<SessionStats> = dashboard::session_stats(&mut conn, circle.id, 500)
         .await?

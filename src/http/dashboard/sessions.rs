@@ -12,7 +12,6 @@ use crate::db::sessions;
 use crate::db::{dashboard, readings, rsvps};
 use crate::domain::{
     CircleId, Invalid, MemberId, ReadingId, RsvpResponse, SessionEdit, SessionId, SessionStatus,
-    Timezone,
 };
 use crate::error::AppError;
 use crate::http::api::sessions::ScheduleCreate;
@@ -176,7 +175,7 @@ async fn page(
     error: Option<(String, String)>,
     preview: Vec<(String, String)>,
 ) -> Result<SessionsPage, AppError> {
-    let zone: chrono_tz::Tz = circle.timezone.parse().unwrap_or(chrono_tz::UTC);
+    let zone = circle.timezone.tz();
     let stats = dashboard::session_stats(conn, circle.id, 500).await?;
     let sessions = sessions::list(conn, circle.id, None, None, 500).await?;
     let now = chrono::Utc::now();
@@ -255,7 +254,7 @@ pub async fn schedule(
             return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, p)?);
         }
     };
-    let tz = Timezone::parse(&circle.timezone).map_err(AppError::from)?;
+    let tz = circle.timezone;
     if form.intent == "preview" {
         let preview = rule
             .expand(tz.tz())
@@ -386,7 +385,7 @@ async fn session_page(
     errors: Vec<(&'static str, String)>,
 ) -> Result<SessionPage, super::DashError> {
     let (s, circle) = staff.session(conn, id).await?;
-    let zone: chrono_tz::Tz = s.timezone.parse().unwrap_or(chrono_tz::UTC);
+    let zone = s.timezone.tz();
     let reading_rows = readings::list(conn, circle.id, None, 500).await?;
     let roster = rsvps::for_session(conn, s.id, None, 5000).await?;
     let sel = |yes: bool| if yes { " selected" } else { "" };
@@ -582,7 +581,7 @@ pub async fn cancel(
     let mut conn = state.pool.get().await?;
     let (current, circle) = staff.session(&mut conn, *id).await?;
     let session_id = current.id;
-    let zone: chrono_tz::Tz = current.timezone.parse().unwrap_or(chrono_tz::UTC);
+    let zone = current.timezone.tz();
     let day = crate::jobs::email::describe_day(current.starts_at, zone);
     let back = format!("/dashboard/sessions/{session_id}");
     if current.status == SessionStatus::Cancelled {

@@ -54,7 +54,7 @@ pub async fn directory(state: web::Data<AppState>, req: HttpRequest) -> PageResu
     let circles = open
         .into_iter()
         .map(|c| {
-            let zone = viewer_zone(&req, None, &c.timezone);
+            let zone = viewer_zone(&req, None, c.timezone);
             let next_session = next
                 .iter()
                 .find(|s| s.circle_id == c.id)
@@ -169,7 +169,7 @@ async fn circle_page(
     form: JoinForm,
     errors: JoinErrors,
 ) -> Result<CirclePage, PageError> {
-    let zone = viewer_zone(req, None, &circle.timezone);
+    let zone = viewer_zone(req, None, circle.timezone);
     let facilitators: Vec<String> = memberships::table
         .inner_join(members::table)
         .filter(memberships::circle_id.eq(circle.id))

@@ -156,7 +156,9 @@ pub async fn show(
     let zone = viewer_zone(
         &req,
         Some(&member),
-        upcoming.first().map_or("UTC", |s| s.timezone.as_str()),
+        upcoming
+            .first()
+            .map_or(crate::domain::Timezone::UTC, |s| s.timezone),
     );
     let holder_of = Holder::of(&member);
     let left_circle = query
@@ -399,7 +401,7 @@ pub async fn circle(
         .filter(|m| m.state != MembershipState::Left)
         .ok_or_else(PageError::not_found)?;
     let active = mine.state == MembershipState::Active;
-    let zone = viewer_zone(&req, Some(&member), &circle.timezone);
+    let zone = viewer_zone(&req, Some(&member), circle.timezone);
     let now = Utc::now();
     let upcoming: Vec<_> = sessions::list(&mut conn, circle_id, Some(now), None, 12)
         .await?

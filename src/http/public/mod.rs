@@ -20,7 +20,7 @@ use super::AppState;
 use crate::db::members::{self, Member};
 use crate::db::Connection;
 use crate::domain::tokens::{Claims, Purpose};
-use crate::domain::MemberId;
+use crate::domain::{MemberId, Timezone};
 use crate::links::Holder;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -110,16 +110,15 @@ pub fn current_link<T>(
 
 /// The zone to show times in: a member's own zone when set, else the browser's (`tz`
 /// cookie), else the fallback (the circle's or session's).
-pub fn zone_for(req: &HttpRequest, member_zone: Option<&str>, fallback: &str) -> Tz {
+pub fn zone_for(req: &HttpRequest, member_zone: Option<&str>, fallback: Timezone) -> Tz {
     member_zone
         .and_then(|z| z.parse().ok())
         .or_else(|| req.cookie("tz").and_then(|c| c.value().parse().ok()))
-        .or_else(|| fallback.parse().ok())
-        .unwrap_or(chrono_tz::UTC)
+        .unwrap_or(fallback.tz())
 }
 
 /// The zone to show times in: the member's, else the browser's (`tz` cookie), else the
 /// fallback (the circle's or session's).
-pub fn viewer_zone(req: &HttpRequest, member: Option<&Member>, fallback: &str) -> Tz {
+pub fn viewer_zone(req: &HttpRequest, member: Option<&Member>, fallback: Timezone) -> Tz {
     zone_for(req, member.and_then(|m| m.timezone.as_deref()), fallback)
 }

@@ -87,7 +87,7 @@ async fn page(
             .map(|r| (r.body, r.visibility == ReflectionVisibility::Circle))
             .unwrap_or_default()
     });
-    let zone = viewer_zone(req, Some(&member), &session.timezone);
+    let zone = viewer_zone(req, Some(&member), session.timezone);
     let base_len = state.links.base().len();
     let me_url = state.links.me(Holder::of(&member), Utc::now())[base_len..].to_string();
     Ok(ReflectPage {

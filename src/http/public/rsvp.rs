@@ -93,7 +93,7 @@ async fn page(
         None => me_url.clone(),
     };
     let current = view.response;
-    let zone = zone_for(req, view.member_timezone.as_deref(), &session_zone);
+    let zone = zone_for(req, view.member_timezone.as_deref(), session_zone);
     let highlighted = preselect.or(current);
     Ok(RsvpPage {
         circle_name,
