@@ -1,10 +1,10 @@
--- The statements of one public signup, as the service runs them: lock the circle, find or
+-- The statements of one public signup, as the service runs them: hold the circle FOR SHARE, find or
 -- create the member, read and write the membership, queue the confirmation email. The
 -- circle is one of the first :circles seeded ones (pgbench -D circles=N).
 \set n random(1, 100000000)
 \set c random(1, :circles)
 BEGIN;
-SELECT id FROM circles WHERE slug = 'seed-circle-' || :c FOR UPDATE;
+SELECT id FROM circles WHERE slug = 'seed-circle-' || :c FOR SHARE;
 INSERT INTO members (id, email, display_name, timezone) VALUES (gen_random_uuid(), 'pgbench-' || :n || '-' || :client_id || '@example.org', 'Load Tester', 'UTC') ON CONFLICT DO NOTHING;
 SELECT id FROM members WHERE lower(email) = lower('pgbench-' || :n || '-' || :client_id || '@example.org');
 SELECT state FROM memberships WHERE circle_id = (SELECT id FROM circles WHERE slug = 'seed-circle-' || :c) AND member_id = (SELECT id FROM members WHERE lower(email) = lower('pgbench-' || :n || '-' || :client_id || '@example.org'));

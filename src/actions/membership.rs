@@ -235,7 +235,10 @@ async fn enqueue_email(
 }
 
 /// A public signup: the person becomes (or stays) a pending member and gets a confirmation
-/// email. Someone already seated or waiting is left exactly as they are.
+/// email. Someone already seated or waiting is left exactly as they are. A pending signup
+/// takes no seat (seats are decided at confirmation, under the circle's row lock), so the
+/// circle is only held `FOR SHARE`: signups to one circle run side by side, and the circle
+/// cannot close or change underneath them.
 pub async fn sign_up(
     conn: &mut AsyncPgConnection,
     circle_id: CircleId,
@@ -243,38 +246,43 @@ pub async fn sign_up(
     display_name: &DisplayName,
     timezone: Option<&str>,
 ) -> AppResult<()> {
-    let circle = locked(conn, circle_id).await?;
-    if circle.status != CircleStatus::Open {
-        return Err(AppError::NotFound("circle"));
-    }
-    let member = members::find_or_create(conn, email, display_name, timezone).await?;
-    let existing = memberships::find(conn, circle_id, member.id)
-        .await?
-        .map(|m| m.state);
-    match existing {
-        Some(MembershipState::Active | MembershipState::Waitlisted) => return Ok(()),
-        Some(MembershipState::Pending) => {}
-        None | Some(MembershipState::Left) => {
-            memberships::upsert(
-                conn,
-                circle_id,
-                member.id,
-                MembershipRole::Member,
-                MembershipState::Pending,
-                None,
-            )
-            .await?;
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let circle = circles::share(conn, circle_id)
+            .await?
+            .ok_or(AppError::NotFound("circle"))?;
+        if circle.status != CircleStatus::Open {
+            return Err(AppError::NotFound("circle"));
         }
-    }
-    let job = EmailJob {
-        message: MessageKind::Confirmation,
-        member_id: member.id,
-        circle_id: Some(circle_id),
-        session_id: None,
-        sequence: None,
-    };
-    jobs::enqueue(conn, job.into_job(Utc::now())).await?;
-    Ok(())
+        let member = members::find_or_create(conn, email, display_name, timezone).await?;
+        let existing = memberships::find(conn, circle_id, member.id)
+            .await?
+            .map(|m| m.state);
+        match existing {
+            Some(MembershipState::Active | MembershipState::Waitlisted) => return Ok(()),
+            Some(MembershipState::Pending) => {}
+            None | Some(MembershipState::Left) => {
+                memberships::upsert(
+                    conn,
+                    circle_id,
+                    member.id,
+                    MembershipRole::Member,
+                    MembershipState::Pending,
+                    None,
+                )
+                .await?;
+            }
+        }
+        let job = EmailJob {
+            message: MessageKind::Confirmation,
+            member_id: member.id,
+            circle_id: Some(circle_id),
+            session_id: None,
+            sequence: None,
+        };
+        jobs::enqueue(conn, job.into_job(Utc::now())).await?;
+        Ok(())
+    })
+    .await
 }
 
 /// Confirm a pending signup: a seat if one is free, else the end of the waitlist. Confirming

@@ -5,7 +5,7 @@ use actix_web::{web, HttpRequest};
 use askama::Template;
 use chrono::Utc;
 use diesel::{ExpressionMethods, QueryDsl};
-use diesel_async::{AsyncConnection, RunQueryDsl};
+use diesel_async::RunQueryDsl;
 use serde::Deserialize;
 
 use super::{render, render_status, viewer_zone, when, MessagePage, PageError, PageResult};
@@ -16,7 +16,6 @@ use crate::domain::{
     CircleKind, CircleStatus, DisplayName, EmailAddress, MembershipRole, MembershipState,
     SessionStatus, Timezone, Visibility,
 };
-use crate::error::AppError;
 use crate::http::rate_limit::FormLimits;
 use crate::http::AppState;
 
@@ -310,9 +309,6 @@ pub async fn join(
     }
     limits.check_address(&email)?;
     let circle_id = circle.id;
-    conn.transaction::<_, AppError, _>(async |conn| {
-        crate::actions::membership::sign_up(conn, circle_id, &email, &name, timezone).await
-    })
-    .await?;
+    crate::actions::membership::sign_up(&mut conn, circle_id, &email, &name, timezone).await?;
     render(answer)
 }
