@@ -170,7 +170,7 @@ pub async fn seed(conn: &mut Connection, sizes: Sizes, links: &Links) -> anyhow:
         .get_result(conn)
         .await?;
     let login =
-        crate::actions::sign_in::new_link(conn, "", crate::domain::MemberId(organiser.id)).await?;
+        crate::db::logins::new_link(conn, "", crate::domain::MemberId(organiser.id)).await?;
     Ok(Targets {
         circle_slug: "seed-circle-1".into(),
         big_circle_id: big.id.to_string(),

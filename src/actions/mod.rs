@@ -7,4 +7,3 @@ pub mod membership;
 pub mod people;
 pub mod rsvps;
 pub mod scheduling;
-pub mod sign_in;

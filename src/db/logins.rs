@@ -10,6 +10,18 @@ use crate::domain::MemberId;
 
 pub const LIFETIME: Duration = Duration::minutes(15);
 
+/// A fresh one-time sign-in link for `member` under `base` (the service's public address):
+/// a random token whose hash is stored, so the link in the email is the only copy.
+pub async fn new_link(
+    conn: &mut AsyncPgConnection,
+    base: &str,
+    member: MemberId,
+) -> diesel::QueryResult<String> {
+    let token = crate::auth::random_token(32);
+    create(conn, member, &crate::auth::hash_token(&token), Utc::now()).await?;
+    Ok(format!("{base}/login/{token}"))
+}
+
 pub async fn create(
     conn: &mut AsyncPgConnection,
     member: MemberId,

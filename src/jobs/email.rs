@@ -239,7 +239,7 @@ async fn prepare(
     };
     let action_url = match (kind, &session, &circle) {
         (MessageKind::LoginLink, _, _) => {
-            let link = crate::actions::sign_in::new_link(conn, links.base(), member.id).await?;
+            let link = crate::db::logins::new_link(conn, links.base(), member.id).await?;
             if ctx.log_sign_in_links {
                 tracing::info!(member = %member.id, link = %link, "sign-in link (logged in development only)");
             }

@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
-# Serve the 1,000-member circle's dashboard members page from two builds of Roundtable side
-# by side and time them in alternating rounds, for before/after figures of a change:
+# Time one scenario against two builds of Roundtable side by side, in alternating rounds,
+# for before/after figures of a change:
 #
-#   bench/compare-page.sh BEFORE_BINARY AFTER_BINARY
+#   bench/compare.sh BEFORE_BINARY AFTER_BINARY [SCENARIO...]
 #
-# Each binary gets its own freshly seeded database and port; only one is under load at a
-# time. Prints page size, req/s per round and the after/before ratio. Loopback only; bounded
-# by ROUNDS (default 3) × DURATION (default 10s) per binary.
+# Scenarios: members (the 1,000-member circle's dashboard members page; the default),
+# signup-one (public signups to one circle), signup-300 (spread over 300 circles). Each
+# binary gets its own freshly seeded database and port; only one is under load at a time.
+# Prints page size, req/s per round and the after/before ratio. Loopback only; bounded by
+# ROUNDS (default 3) × DURATION (default 10s) per binary and scenario.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-[ $# -eq 2 ] || { echo "usage: bench/compare-page.sh BEFORE_BINARY AFTER_BINARY" >&2; exit 2; }
+[ $# -ge 2 ] || { echo "usage: bench/compare.sh BEFORE_BINARY AFTER_BINARY [members|signup-one|signup-300 ...]" >&2; exit 2; }
+before_bin="$1" after_bin="$2"
+shift 2
+scenarios=("${@:-members}")
 command -v wrk >/dev/null 2>&1 || { echo "error: wrk is not installed (apt-get install wrk)" >&2; exit 1; }
 server="${DATABASE_URL:-$("$ROOT/scripts/dev-db")}"
 duration="${DURATION:-10s}"
@@ -29,6 +34,8 @@ start() { # start NAME BINARY PORT: seed, serve, sign in; leaves $work/NAME.{bas
 		export ROUNDTABLE_HTTP__ALLOW_INSECURE_PUBLIC_URL=true ROUNDTABLE_WORKER__ENABLED=false
 		export ROUNDTABLE_EMAIL__SMTP_URL="smtp://127.0.0.1:25250" ROUNDTABLE_LOG__LEVEL=warn
 		export ROUNDTABLE_SECRETS__TOKEN_KEY="bench-only-token-key-0123456789abcdefghijklmnop"
+		export ROUNDTABLE_LIMITS__SIGNUPS_PER_IP_PER_HOUR=1000000000
+		export ROUNDTABLE_LIMITS__SIGNUPS_PER_ADDRESS_PER_HOUR=1000000000
 		"$bin" seed --targets "$work/$name.json" >&2
 		exec "$bin" serve >"$work/$name.log" 2>&1
 	) &
@@ -45,20 +52,31 @@ start() { # start NAME BINARY PORT: seed, serve, sign in; leaves $work/NAME.{bas
 	echo "$base" >"$work/$name.base"
 }
 
-start before "$1" 18181
-start after "$2" 18182
+start before "$before_bin" 18181
+start after "$after_bin" 18182
 for name in before after; do
 	bytes="$(curl -fs -H "Cookie: $(cat "$work/$name.cookie")" "$(cat "$work/$name.base")$(cat "$work/$name.path")" | wc -c)"
 	echo "$name: members page $bytes bytes"
 done
-declare -A total=([before]=0 [after]=0)
-for round in $(seq 1 "$rounds"); do
-	for name in before after; do
-		rps="$(PATHS_FILE="$work/$name.path" COOKIE="$(cat "$work/$name.cookie")" \
-			wrk -t2 -c"$connections" -d"$duration" -s bench/lua/paths.lua "$(cat "$work/$name.base")" |
-			awk '/Requests\/sec/ { print $2 }')"
-		echo "round $round $name: $rps req/s"
-		total[$name]="$(python3 -c "print(${total[$name]} + $rps)")"
+load() { # load NAME SCENARIO: one wrk run, printing req/s
+	local name="$1" base
+	base="$(cat "$work/$1.base")"
+	case "$2" in
+	members) PATHS_FILE="$work/$name.path" COOKIE="$(cat "$work/$name.cookie")" \
+		wrk -t2 -c"$connections" -d"$duration" -s bench/lua/paths.lua "$base" ;;
+	signup-one) CIRCLES=1 wrk -t2 -c"$connections" -d"$duration" -s bench/lua/signup.lua "$base" ;;
+	signup-300) CIRCLES=300 wrk -t2 -c"$connections" -d"$duration" -s bench/lua/signup.lua "$base" ;;
+	*) echo "unknown scenario $2" >&2; exit 2 ;;
+	esac | awk '/Requests\/sec/ { print $2 } /Non-2xx/ { print "errors: " $0 > "/dev/stderr" }'
+}
+for scenario in "${scenarios[@]}"; do
+	declare -A total=([before]=0 [after]=0)
+	for round in $(seq 1 "$rounds"); do
+		for name in before after; do
+			rps="$(load "$name" "$scenario")"
+			echo "$scenario round $round $name: $rps req/s"
+			total[$name]="$(python3 -c "print(${total[$name]} + $rps)")"
+		done
 	done
+	python3 -c "b, a = ${total[before]} / $rounds, ${total[after]} / $rounds; print(f'$scenario mean: before {b:,.0f} req/s, after {a:,.0f} req/s, after/before {a / b:.2f}x')"
 done
-python3 -c "b, a = ${total[before]} / $rounds, ${total[after]} / $rounds; print(f'mean: before {b:,.0f} req/s, after {a:,.0f} req/s, after/before {a / b:.2f}x')"
