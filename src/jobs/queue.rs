@@ -1,6 +1,7 @@
 //! The Postgres job queue: batched claims with `FOR UPDATE SKIP LOCKED` and a lease,
 //! completion with a delivery record, retries with capped exponential backoff and jitter,
-//! and reclaiming the jobs of workers that died. It knows nothing about email.
+//! and reclaiming the jobs of workers that died. Its one tie to email is turning a send
+//! error into a retry decision ([`JobError`]).
 
 use std::time::Duration;
 

@@ -3,23 +3,18 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
-use chrono::Utc;
-use diesel::{ExpressionMethods, PgAnyJsonExpressionMethods, QueryDsl};
-use diesel_async::RunQueryDsl;
 use serde::Deserialize;
 
-use super::{see_other, DashError, DashResult, Nav, NoteQuery, Staff};
+use super::{see_other, DashResult, Nav, NoteQuery, Staff};
 use crate::db::circles::{self, Circle, CircleChanges, NewCircle};
 use crate::db::dashboard;
-use crate::db::schema::{deliveries, jobs};
 use crate::domain::{
-    CircleId, CircleKind, CircleStatus, Facilitation, Invalid, JobId, JobState, Problems, Slug,
-    Visibility,
+    CircleId, CircleKind, CircleStatus, Facilitation, Invalid, Problems, Slug, Visibility,
 };
 use crate::error::AppError;
 use crate::exports;
 use crate::http::api::circles::{CircleCreate, CirclePatch};
-use crate::http::pages::{render, render_status, when};
+use crate::http::pages::{render, render_status};
 use crate::http::AppState;
 
 /// The circle form as typed, every field a string.
@@ -667,184 +662,6 @@ pub async fn update(
             .await
         }
         Err(e) => Err(e.into()),
-    }
-}
-
-#[derive(Template)]
-#[template(path = "pages/dashboard/reflections.html")]
-struct ReflectionsPage {
-    nav: Nav,
-    note: Option<String>,
-    rows: Vec<(String, i64, i64)>,
-    shared: Vec<(String, String, String)>,
-}
-
-fn zone_of(circle: &Circle) -> chrono_tz::Tz {
-    circle.timezone.tz()
-}
-
-pub async fn reflections(
-    state: web::Data<AppState>,
-    staff: Staff,
-    id: web::Path<CircleId>,
-) -> DashResult {
-    let mut conn = state.pool.get().await?;
-    let circle = staff.circle(&mut conn, *id).await?;
-    let zone = zone_of(&circle);
-    let stats = dashboard::session_stats(&mut conn, circle.id, 500).await?;
-    let shared = crate::db::reflections::shared_in_circle(&mut conn, circle.id, 200).await?;
-    Ok(render(ReflectionsPage {
-        nav: Nav::circle(&staff, &circle, "reflections"),
-        note: None,
-        rows: stats
-            .iter()
-            .filter(|s| s.reflections > 0 || s.starts_at < Utc::now())
-            .map(|s| {
-                (
-                    s.starts_at
-                        .with_timezone(&zone)
-                        .format("%a %-d %b %Y %H:%M")
-                        .to_string(),
-                    s.reflections,
-                    s.shared,
-                )
-            })
-            .collect(),
-        shared: shared
-            .into_iter()
-            .map(|r| (when(r.starts_at, r.ends_at, zone), r.author, r.body))
-            .collect(),
-    })?)
-}
-
-pub struct JobLine {
-    pub id: String,
-    pub kind: String,
-    pub due: String,
-    pub attempts: i32,
-    pub error: String,
-}
-
-#[derive(Template)]
-#[template(path = "pages/dashboard/outbox.html")]
-struct OutboxPage {
-    nav: Nav,
-    note: Option<String>,
-    dead: Vec<JobLine>,
-    queued: Vec<JobLine>,
-    sent: Vec<(String, String, String)>,
-}
-
-type JobRow = (
-    JobId,
-    String,
-    serde_json::Value,
-    chrono::DateTime<Utc>,
-    i32,
-    Option<String>,
-);
-
-fn job_line(row: JobRow) -> JobLine {
-    let (id, kind, payload, run_at, attempts, error) = row;
-    let message = payload
-        .get("message")
-        .and_then(|m| m.as_str())
-        .map(str::to_string);
-    JobLine {
-        id: id.to_string(),
-        kind: message.unwrap_or(kind).replace('_', " "),
-        due: run_at.format("%Y-%m-%d %H:%M UTC").to_string(),
-        attempts,
-        error: error.unwrap_or_default(),
-    }
-}
-
-pub async fn outbox(
-    state: web::Data<AppState>,
-    staff: Staff,
-    id: web::Path<CircleId>,
-    query: web::Query<NoteQuery>,
-) -> DashResult {
-    let mut conn = state.pool.get().await?;
-    let circle = staff.circle(&mut conn, *id).await?;
-    let key = circle.id.to_string();
-    let load = |state: JobState| {
-        jobs::table
-            .filter(jobs::state.eq(state))
-            .filter(jobs::payload.retrieve_as_text("circle_id").eq(key.clone()))
-            .order(jobs::run_at)
-            .limit(200)
-            .select((
-                jobs::id,
-                jobs::kind,
-                jobs::payload,
-                jobs::run_at,
-                jobs::attempts,
-                jobs::last_error,
-            ))
-    };
-    let dead: Vec<JobRow> = load(JobState::Dead).load(&mut conn).await?;
-    let queued: Vec<JobRow> = load(JobState::Queued).load(&mut conn).await?;
-    let sent: Vec<(chrono::DateTime<Utc>, String, Option<String>)> = deliveries::table
-        .filter(deliveries::circle_id.eq(circle.id))
-        .order(deliveries::sent_at.desc())
-        .limit(200)
-        .select((deliveries::sent_at, deliveries::kind, deliveries::recipient))
-        .load(&mut conn)
-        .await?;
-    Ok(render(OutboxPage {
-        nav: Nav::circle(&staff, &circle, "outbox"),
-        note: query.note.clone(),
-        dead: dead.into_iter().map(job_line).collect(),
-        queued: queued.into_iter().map(job_line).collect(),
-        sent: sent
-            .into_iter()
-            .map(|(at, kind, to)| {
-                (
-                    at.format("%Y-%m-%d %H:%M").to_string(),
-                    kind.replace('_', " "),
-                    to.unwrap_or_else(|| "(deleted member)".into()),
-                )
-            })
-            .collect(),
-    })?)
-}
-
-#[derive(Debug, Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    pub csrf: String,
-}
-
-/// Queue a dead job again, if it belongs to a circle this person runs.
-pub async fn retry_job(
-    state: web::Data<AppState>,
-    staff: Staff,
-    id: web::Path<JobId>,
-    form: web::Form<CsrfForm>,
-) -> DashResult {
-    staff.check_csrf(&form.csrf)?;
-    let mut conn = state.pool.get().await?;
-    let job = crate::db::jobs::find(&mut conn, *id)
-        .await?
-        .ok_or(AppError::NotFound("job"))?;
-    let circle_id = job
-        .payload
-        .get("circle_id")
-        .and_then(|c| c.as_str())
-        .and_then(|c| c.parse().ok())
-        .map(CircleId);
-    let circle = match circle_id {
-        Some(c) => Some(staff.circle(&mut conn, c).await?),
-        None if staff.organizer => None,
-        None => return Err(DashError::from(AppError::NotFound("job"))),
-    };
-    let back = circle.map_or("/dashboard".to_string(), |c| {
-        format!("/dashboard/circles/{}/outbox", c.id)
-    });
-    match crate::db::jobs::retry_dead(&mut conn, *id).await? {
-        Some(_) => Ok(see_other(&back, "The email is queued again.")),
-        None => Ok(see_other(&back, "That email is not waiting for a retry.")),
     }
 }
 

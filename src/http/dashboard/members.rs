@@ -231,12 +231,11 @@ pub async fn change(
         "remove" => {
             let (_, promoted) =
                 membership::leave_and_refill(&mut conn, circle.id, member_id).await?;
-            let mut given = Vec::new();
-            for id in promoted {
-                if let Some(m) = member_queries::find(&mut conn, id).await? {
-                    given.push(m.display_name);
-                }
-            }
+            let given: Vec<String> = member_queries::display_names(&mut conn, &promoted)
+                .await?
+                .into_iter()
+                .map(|(_, name)| name)
+                .collect();
             match given.len() {
                 0 => format!("Removed {name} from {}.", circle.name),
                 1 => format!(

@@ -7,7 +7,9 @@ mod home;
 mod insights;
 pub mod login;
 mod members;
+mod outbox;
 mod readings;
+mod reflections;
 mod sessions;
 mod tokens;
 
@@ -80,9 +82,9 @@ dashboard_routes! {
     get "/dashboard/circles/{id}/readings" => readings::list, Circle;
     post "/dashboard/circles/{id}/readings" => readings::add, Circle;
     post "/dashboard/readings/{id}/move" => readings::move_reading, Circle;
-    get "/dashboard/circles/{id}/reflections" => circles::reflections, Circle;
-    get "/dashboard/circles/{id}/outbox" => circles::outbox, Circle;
-    post "/dashboard/jobs/{id}/retry" => circles::retry_job, Circle;
+    get "/dashboard/circles/{id}/reflections" => reflections::page, Circle;
+    get "/dashboard/circles/{id}/outbox" => outbox::page, Circle;
+    post "/dashboard/jobs/{id}/retry" => outbox::retry_job, Circle;
     get "/dashboard/circles/{id}/insights" => insights::page, Circle;
     get "/dashboard/circles/{id}/insights/attendance.svg" => insights::attendance_svg, Circle;
     get "/dashboard/circles/{id}/insights/rsvps.svg" => insights::rsvp_svg, Circle;
@@ -498,4 +500,11 @@ impl Problems {
             }
         }
     }
+}
+
+/// A form that carries nothing but its CSRF token (a button that acts).
+#[derive(Debug, serde::Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    pub csrf: String,
 }

@@ -7,7 +7,7 @@ use diesel::{ExpressionMethods, QueryDsl};
 use diesel_async::RunQueryDsl;
 use serde::Deserialize;
 
-use super::circles::CsrfForm;
+use super::CsrfForm;
 use super::{see_other, DashResult, Nav, NoteQuery, Staff};
 use crate::db::api_tokens;
 use crate::db::schema::{api_tokens as tokens_t, members};
