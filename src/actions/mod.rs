@@ -5,5 +5,6 @@
 
 pub mod membership;
 pub mod people;
+pub mod readings;
 pub mod rsvps;
 pub mod scheduling;

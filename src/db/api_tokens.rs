@@ -69,3 +69,45 @@ pub async fn owner_of(
         organizer,
     }))
 }
+
+/// A token as the organisers' list shows it: id, name, owner's address, created, last used,
+/// revoked.
+pub type Listed = (
+    TokenId,
+    String,
+    String,
+    DateTime<Utc>,
+    Option<DateTime<Utc>>,
+    Option<DateTime<Utc>>,
+);
+
+/// The newest `limit` tokens with their owners' addresses.
+pub async fn list(conn: &mut AsyncPgConnection, limit: i64) -> diesel::QueryResult<Vec<Listed>> {
+    api_tokens::table
+        .inner_join(members::table)
+        .order(api_tokens::created_at.desc())
+        .limit(limit)
+        .select((
+            api_tokens::id,
+            api_tokens::name,
+            members::email,
+            api_tokens::created_at,
+            api_tokens::last_used_at,
+            api_tokens::revoked_at,
+        ))
+        .load(conn)
+        .await
+}
+
+/// Revoke a token; false when there was no such live token.
+pub async fn revoke(conn: &mut AsyncPgConnection, id: TokenId) -> diesel::QueryResult<bool> {
+    diesel::update(
+        api_tokens::table
+            .find(id)
+            .filter(api_tokens::revoked_at.is_null()),
+    )
+    .set(api_tokens::revoked_at.eq(Some(Utc::now())))
+    .execute(conn)
+    .await
+    .map(|n| n > 0)
+}

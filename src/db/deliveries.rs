@@ -18,3 +18,19 @@ pub async fn delivered_among(
         .await?;
     Ok(found.into_iter().flatten().collect())
 }
+
+/// The latest `limit` messages delivered about `circle`: when, kind, recipient (gone for
+/// people who were erased).
+pub async fn recent_for_circle(
+    conn: &mut AsyncPgConnection,
+    circle: crate::domain::CircleId,
+    limit: i64,
+) -> diesel::QueryResult<Vec<(chrono::DateTime<chrono::Utc>, String, Option<String>)>> {
+    deliveries::table
+        .filter(deliveries::circle_id.eq(circle))
+        .order(deliveries::sent_at.desc())
+        .limit(limit)
+        .select((deliveries::sent_at, deliveries::kind, deliveries::recipient))
+        .load(conn)
+        .await
+}

@@ -181,3 +181,42 @@ pub async fn counts_by_state(
         .map(|s| (*s, rows.iter().find(|(r, _)| r == s).map_or(0, |(_, n)| *n)))
         .collect())
 }
+
+/// A job as a circle's outbox lists it: id, kind, payload, due, attempts, last error.
+pub type OutboxRow = (
+    JobId,
+    String,
+    serde_json::Value,
+    DateTime<Utc>,
+    i32,
+    Option<String>,
+);
+
+/// The first `limit` jobs about `circle` in `state`, soonest due first.
+pub async fn of_circle(
+    conn: &mut AsyncPgConnection,
+    circle: crate::domain::CircleId,
+    state: JobState,
+    limit: i64,
+) -> diesel::QueryResult<Vec<OutboxRow>> {
+    use diesel::PgAnyJsonExpressionMethods;
+    jobs::table
+        .filter(jobs::state.eq(state))
+        .filter(
+            jobs::payload
+                .retrieve_as_text("circle_id")
+                .eq(circle.to_string()),
+        )
+        .order(jobs::run_at)
+        .limit(limit)
+        .select((
+            jobs::id,
+            jobs::kind,
+            jobs::payload,
+            jobs::run_at,
+            jobs::attempts,
+            jobs::last_error,
+        ))
+        .load(conn)
+        .await
+}

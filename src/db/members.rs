@@ -109,6 +109,17 @@ pub async fn set_organizer(
         .map(drop)
 }
 
+/// Stop this member's email (the unsubscribe link), keeping the first time they asked.
+pub async fn unsubscribe(conn: &mut AsyncPgConnection, id: MemberId) -> diesel::QueryResult<()> {
+    diesel::update(members::table)
+        .filter(members::id.eq(id))
+        .filter(members::unsubscribed_at.is_null())
+        .set(members::unsubscribed_at.eq(Some(chrono::Utc::now())))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
 /// Display names for a set of members, in one query.
 pub async fn display_names(
     conn: &mut AsyncPgConnection,

@@ -347,3 +347,33 @@ pub async fn set_waitlist_position(
         .await
         .map(drop)
 }
+
+/// The names of the circle's active facilitators, alphabetically.
+pub async fn facilitator_names(
+    conn: &mut AsyncPgConnection,
+    circle: CircleId,
+) -> diesel::QueryResult<Vec<String>> {
+    memberships::table
+        .inner_join(members_t::table)
+        .filter(memberships::circle_id.eq(circle))
+        .filter(memberships::role.eq(MembershipRole::Facilitator))
+        .filter(memberships::state.eq(MembershipState::Active))
+        .order(members_t::display_name)
+        .select(members_t::display_name)
+        .load(conn)
+        .await
+}
+
+/// How many people with the member role are in each state (facilitators take no seat).
+pub async fn member_counts(
+    conn: &mut AsyncPgConnection,
+    circle: CircleId,
+) -> diesel::QueryResult<Vec<(MembershipState, i64)>> {
+    memberships::table
+        .filter(memberships::circle_id.eq(circle))
+        .filter(memberships::role.eq(MembershipRole::Member))
+        .group_by(memberships::state)
+        .select((memberships::state, diesel::dsl::count_star()))
+        .load(conn)
+        .await
+}

@@ -97,3 +97,52 @@ pub async fn find_in_circle(
         .await
         .optional()
 }
+
+/// A reading's circle and place in its list.
+pub async fn place(
+    conn: &mut AsyncPgConnection,
+    id: ReadingId,
+) -> diesel::QueryResult<Option<(CircleId, i32)>> {
+    readings::table
+        .find(id)
+        .select((readings::circle_id, readings::position))
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// The reading just before (`up`) or after `position` in the circle's list.
+pub async fn neighbour(
+    conn: &mut AsyncPgConnection,
+    circle: CircleId,
+    position: i32,
+    up: bool,
+) -> diesel::QueryResult<Option<(ReadingId, i32)>> {
+    let query = readings::table
+        .filter(readings::circle_id.eq(circle))
+        .select((readings::id, readings::position))
+        .into_boxed();
+    let query = if up {
+        query
+            .filter(readings::position.lt(position))
+            .order(readings::position.desc())
+    } else {
+        query
+            .filter(readings::position.gt(position))
+            .order(readings::position.asc())
+    };
+    query.first(conn).await.optional()
+}
+
+/// Put a reading at `position` (the caller keeps places distinct).
+pub async fn set_position(
+    conn: &mut AsyncPgConnection,
+    id: ReadingId,
+    position: i32,
+) -> diesel::QueryResult<()> {
+    diesel::update(readings::table.find(id))
+        .set(readings::position.eq(position))
+        .execute(conn)
+        .await
+        .map(drop)
+}

@@ -2,12 +2,9 @@
 
 use actix_web::web;
 use askama::Template;
-use chrono::Utc;
-use diesel::{ExpressionMethods, PgAnyJsonExpressionMethods, QueryDsl};
-use diesel_async::RunQueryDsl;
 
 use super::{see_other, CsrfForm, DashError, DashResult, Nav, NoteQuery, Staff};
-use crate::db::schema::{deliveries, jobs};
+use crate::db::{deliveries, jobs};
 use crate::domain::{CircleId, JobId, JobState};
 use crate::error::AppError;
 use crate::http::pages::render;
@@ -31,14 +28,7 @@ struct OutboxPage {
     sent: Vec<(String, String, String)>,
 }
 
-type JobRow = (
-    JobId,
-    String,
-    serde_json::Value,
-    chrono::DateTime<Utc>,
-    i32,
-    Option<String>,
-);
+type JobRow = jobs::OutboxRow;
 
 fn job_line(row: JobRow) -> JobLine {
     let (id, kind, payload, run_at, attempts, error) = row;
@@ -63,31 +53,9 @@ pub async fn page(
 ) -> DashResult {
     let mut conn = state.pool.get().await?;
     let circle = staff.circle(&mut conn, *id).await?;
-    let key = circle.id.to_string();
-    let load = |state: JobState| {
-        jobs::table
-            .filter(jobs::state.eq(state))
-            .filter(jobs::payload.retrieve_as_text("circle_id").eq(key.clone()))
-            .order(jobs::run_at)
-            .limit(200)
-            .select((
-                jobs::id,
-                jobs::kind,
-                jobs::payload,
-                jobs::run_at,
-                jobs::attempts,
-                jobs::last_error,
-            ))
-    };
-    let dead: Vec<JobRow> = load(JobState::Dead).load(&mut conn).await?;
-    let queued: Vec<JobRow> = load(JobState::Queued).load(&mut conn).await?;
-    let sent: Vec<(chrono::DateTime<Utc>, String, Option<String>)> = deliveries::table
-        .filter(deliveries::circle_id.eq(circle.id))
-        .order(deliveries::sent_at.desc())
-        .limit(200)
-        .select((deliveries::sent_at, deliveries::kind, deliveries::recipient))
-        .load(&mut conn)
-        .await?;
+    let dead = jobs::of_circle(&mut conn, circle.id, JobState::Dead, 200).await?;
+    let queued = jobs::of_circle(&mut conn, circle.id, JobState::Queued, 200).await?;
+    let sent = deliveries::recent_for_circle(&mut conn, circle.id, 200).await?;
     Ok(render(OutboxPage {
         nav: Nav::circle(&staff, &circle, "outbox"),
         note: query.note.clone(),

@@ -3,13 +3,10 @@
 use actix_web::http::StatusCode;
 use actix_web::web;
 use askama::Template;
-use diesel::{ExpressionMethods, OptionalExtension, QueryDsl};
-use diesel_async::{AsyncConnection, RunQueryDsl};
 use serde::Deserialize;
 
 use super::{see_other, DashResult, Nav, NoteQuery, Staff};
 use crate::db::readings;
-use crate::db::schema::readings as readings_t;
 use crate::domain::{CircleId, ReadingId};
 use crate::error::AppError;
 use crate::http::api::readings::ReadingCreate;
@@ -135,12 +132,8 @@ pub async fn move_reading(
 ) -> DashResult {
     staff.check_csrf(&form.csrf)?;
     let mut conn = state.pool.get().await?;
-    let (circle_id, position): (CircleId, i32) = readings_t::table
-        .find(*id)
-        .select((readings_t::circle_id, readings_t::position))
-        .first(&mut conn)
-        .await
-        .optional()?
+    let (circle_id, _) = readings::place(&mut conn, *id)
+        .await?
         .ok_or(AppError::NotFound("reading"))?;
     let circle = staff.circle(&mut conn, circle_id).await?;
     let up = match form.direction.as_str() {
@@ -148,40 +141,7 @@ pub async fn move_reading(
         "down" => false,
         _ => return Err(AppError::invalid("direction", "must be up or down").into()),
     };
-    let reading = *id;
-    conn.transaction::<_, AppError, _>(async |conn| {
-        let neighbour: Option<(ReadingId, i32)> = if up {
-            readings_t::table
-                .filter(readings_t::circle_id.eq(circle_id))
-                .filter(readings_t::position.lt(position))
-                .order(readings_t::position.desc())
-                .select((readings_t::id, readings_t::position))
-                .first(conn)
-                .await
-                .optional()?
-        } else {
-            readings_t::table
-                .filter(readings_t::circle_id.eq(circle_id))
-                .filter(readings_t::position.gt(position))
-                .order(readings_t::position.asc())
-                .select((readings_t::id, readings_t::position))
-                .first(conn)
-                .await
-                .optional()?
-        };
-        if let Some((other, other_position)) = neighbour {
-            diesel::update(readings_t::table.find(other))
-                .set(readings_t::position.eq(position))
-                .execute(conn)
-                .await?;
-            diesel::update(readings_t::table.find(reading))
-                .set(readings_t::position.eq(other_position))
-                .execute(conn)
-                .await?;
-        }
-        Ok(())
-    })
-    .await?;
+    crate::actions::readings::move_reading(&mut conn, *id, up).await?;
     Ok(see_other(
         &format!("/dashboard/circles/{}/readings", circle.id),
         "Order changed.",

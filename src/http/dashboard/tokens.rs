@@ -3,14 +3,11 @@
 use actix_web::web;
 use askama::Template;
 use chrono::{DateTime, Utc};
-use diesel::{ExpressionMethods, QueryDsl};
-use diesel_async::RunQueryDsl;
 use serde::Deserialize;
 
 use super::CsrfForm;
 use super::{see_other, DashResult, Nav, NoteQuery, Staff};
 use crate::db::api_tokens;
-use crate::db::schema::{api_tokens as tokens_t, members};
 use crate::domain::TokenId;
 use crate::error::AppError;
 use crate::http::pages::render;
@@ -34,15 +31,6 @@ struct TokensPage {
     created: Option<String>,
 }
 
-type Row = (
-    TokenId,
-    String,
-    String,
-    DateTime<Utc>,
-    Option<DateTime<Utc>>,
-    Option<DateTime<Utc>>,
-);
-
 async fn page(
     state: &AppState,
     staff: &Staff,
@@ -50,20 +38,7 @@ async fn page(
     created: Option<String>,
 ) -> DashResult {
     let mut conn = state.pool.get().await?;
-    let rows: Vec<Row> = tokens_t::table
-        .inner_join(members::table)
-        .order(tokens_t::created_at.desc())
-        .limit(500)
-        .select((
-            tokens_t::id,
-            tokens_t::name,
-            members::email,
-            tokens_t::created_at,
-            tokens_t::last_used_at,
-            tokens_t::revoked_at,
-        ))
-        .load(&mut conn)
-        .await?;
+    let rows = api_tokens::list(&mut conn, 500).await?;
     let fmt = |t: DateTime<Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
     Ok(render(TokensPage {
         nav: Nav::new(staff),
@@ -130,15 +105,7 @@ pub async fn revoke(
     staff.check_csrf(&form.csrf)?;
     staff.require_organizer()?;
     let mut conn = state.pool.get().await?;
-    let n = diesel::update(
-        tokens_t::table
-            .find(*id)
-            .filter(tokens_t::revoked_at.is_null()),
-    )
-    .set(tokens_t::revoked_at.eq(Some(Utc::now())))
-    .execute(&mut conn)
-    .await?;
-    if n == 0 {
+    if !api_tokens::revoke(&mut conn, *id).await? {
         return Err(AppError::NotFound("token").into());
     }
     Ok(see_other("/dashboard/tokens", "Token revoked."))

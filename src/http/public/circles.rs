@@ -4,17 +4,14 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest};
 use askama::Template;
 use chrono::Utc;
-use diesel::{ExpressionMethods, QueryDsl};
-use diesel_async::RunQueryDsl;
 use serde::Deserialize;
 
 use super::{render, render_status, viewer_zone, when, MessagePage, PageError, PageResult};
 use crate::db::circles::{self, Circle};
-use crate::db::schema::{members, memberships};
 use crate::db::{readings, sessions, Connection};
 use crate::domain::{
-    CircleKind, CircleStatus, DisplayName, EmailAddress, MembershipRole, MembershipState,
-    SessionStatus, Timezone, Visibility,
+    CircleKind, CircleStatus, DisplayName, EmailAddress, MembershipState, SessionStatus, Timezone,
+    Visibility,
 };
 use crate::http::rate_limit::FormLimits;
 use crate::http::AppState;
@@ -169,15 +166,7 @@ async fn circle_page(
     errors: JoinErrors,
 ) -> Result<CirclePage, PageError> {
     let zone = viewer_zone(req, None, circle.timezone);
-    let facilitators: Vec<String> = memberships::table
-        .inner_join(members::table)
-        .filter(memberships::circle_id.eq(circle.id))
-        .filter(memberships::role.eq(MembershipRole::Facilitator))
-        .filter(memberships::state.eq(MembershipState::Active))
-        .order(members::display_name)
-        .select(members::display_name)
-        .load(conn)
-        .await?;
+    let facilitators = crate::db::memberships::facilitator_names(conn, circle.id).await?;
     let reading_rows = readings::list(conn, circle.id, None, 100).await?;
     let upcoming = sessions::list(conn, circle.id, Some(Utc::now()), None, 20).await?;
     let sessions = upcoming
@@ -191,13 +180,7 @@ async fn circle_page(
             cancelled: s.status == SessionStatus::Cancelled,
         })
         .collect();
-    let counts: Vec<(MembershipState, i64)> = memberships::table
-        .filter(memberships::circle_id.eq(circle.id))
-        .filter(memberships::role.eq(MembershipRole::Member))
-        .group_by(memberships::state)
-        .select((memberships::state, diesel::dsl::count_star()))
-        .load(conn)
-        .await?;
+    let counts = crate::db::memberships::member_counts(conn, circle.id).await?;
     let count = |s| {
         counts
             .iter()

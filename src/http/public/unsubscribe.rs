@@ -3,12 +3,8 @@
 
 use actix_web::web;
 use askama::Template;
-use chrono::Utc;
-use diesel::ExpressionMethods;
-use diesel_async::RunQueryDsl;
 
 use super::{holder, render, PageResult};
-use crate::db::schema::members;
 use crate::domain::tokens::Purpose;
 use crate::http::AppState;
 
@@ -32,13 +28,7 @@ pub async fn show(state: web::Data<AppState>, token: web::Path<String>) -> PageR
 pub async fn submit(state: web::Data<AppState>, token: web::Path<String>) -> PageResult {
     let mut conn = state.pool.get().await?;
     let (_, member) = holder(&state, &mut conn, &token, Purpose::Unsubscribe).await?;
-    if member.unsubscribed_at.is_none() {
-        diesel::update(members::table)
-            .filter(members::id.eq(member.id))
-            .set(members::unsubscribed_at.eq(Some(Utc::now())))
-            .execute(&mut conn)
-            .await?;
-    }
+    crate::db::members::unsubscribe(&mut conn, member.id).await?;
     render(UnsubscribePage {
         email: member.email,
         done: true,
