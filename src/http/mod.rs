@@ -1,5 +1,6 @@
 //! HTTP: the JSON API under `/api/v1`, operations endpoints, and shared request plumbing.
 
+pub mod access;
 pub mod api;
 pub mod dashboard;
 mod ops;

@@ -7,7 +7,7 @@ use std::pin::Pin;
 use actix_web::{web, FromRequest, HttpRequest};
 
 use crate::auth::hash_token;
-use crate::db::circles::{self, Circle};
+use crate::db::circles::Circle;
 use crate::db::sessions::{self, Session};
 use crate::db::{self, Connection};
 use crate::domain::{CircleId, MemberId, SessionId};
@@ -65,11 +65,17 @@ impl Caller {
 
     /// A circle the caller may run.
     pub async fn circle(&self, conn: &mut Connection, id: CircleId) -> AppResult<Circle> {
-        let circle = circles::find(conn, id)
+        self.runner()
+            .circle(conn, id)
             .await?
-            .ok_or(AppError::NotFound("circle"))?;
-        self.check_circle(conn, id).await?;
-        Ok(circle)
+            .ok_or(AppError::NotFound("circle"))
+    }
+
+    fn runner(&self) -> crate::http::access::Runner {
+        crate::http::access::Runner {
+            member: self.member_id,
+            organizer: self.organizer,
+        }
     }
 
     /// A session of a circle the caller may run.
@@ -84,7 +90,7 @@ impl Caller {
     }
 
     pub async fn check_circle(&self, conn: &mut Connection, id: CircleId) -> AppResult<()> {
-        if self.organizer || circles::is_facilitator(conn, id, self.member_id).await? {
+        if self.runner().may_run(conn, id).await? {
             Ok(())
         } else {
             Err(AppError::NotFound("circle"))

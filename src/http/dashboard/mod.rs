@@ -24,7 +24,7 @@ use chrono::Utc;
 use super::pages::PageError;
 use super::AppState;
 use crate::auth::{constant_time_eq, random_token};
-use crate::db::circles::{self as circle_queries, Circle};
+use crate::db::circles::Circle;
 use crate::db::members as member_queries;
 use crate::db::sessions::{self as session_queries, Session as CircleSession};
 use crate::db::staff_sessions;
@@ -326,14 +326,11 @@ impl Staff {
 
     /// A circle this person runs (anything else reads as not found).
     pub async fn circle(&self, conn: &mut Connection, id: CircleId) -> Result<Circle, DashError> {
-        let circle = circle_queries::find(conn, id)
-            .await?
-            .ok_or_else(not_found)?;
-        if self.organizer || circle_queries::is_facilitator(conn, id, self.member_id).await? {
-            Ok(circle)
-        } else {
-            Err(not_found())
-        }
+        let runner = crate::http::access::Runner {
+            member: self.member_id,
+            organizer: self.organizer,
+        };
+        runner.circle(conn, id).await?.ok_or_else(not_found)
     }
 
     pub async fn session(
