@@ -15,7 +15,7 @@ use crate::domain::{
 #[diesel(table_name = circles, check_for_backend(diesel::pg::Pg))]
 pub struct Circle {
     pub id: CircleId,
-    pub slug: String,
+    pub slug: Slug,
     pub name: String,
     pub description: String,
     pub kind: CircleKind,
@@ -37,7 +37,7 @@ pub struct Circle {
 #[diesel(table_name = circles)]
 pub struct NewCircle {
     pub id: CircleId,
-    pub slug: String,
+    pub slug: Slug,
     pub name: String,
     pub description: String,
     pub kind: CircleKind,
@@ -56,7 +56,7 @@ pub struct NewCircle {
 #[derive(Debug, Clone, Default, diesel::AsChangeset)]
 #[diesel(table_name = circles)]
 pub struct CircleChanges {
-    pub slug: Option<String>,
+    pub slug: Option<Slug>,
     pub name: Option<String>,
     pub description: Option<String>,
     pub kind: Option<CircleKind>,
@@ -82,9 +82,9 @@ pub async fn create(
 ) -> diesel::QueryResult<Option<Circle>> {
     for attempt in 1..=50u32 {
         new.slug = if attempt == 1 {
-            slug.as_str().to_string()
+            slug.clone()
         } else {
-            slug.with_suffix(attempt).as_str().to_string()
+            slug.with_suffix(attempt)
         };
         let inserted = diesel::insert_into(circles::table)
             .values(&new)

@@ -273,9 +273,10 @@ async fn prepare(
         circle_name: circle
             .as_ref()
             .map_or_else(|| "Dashboard".to_string(), |c| c.name.clone()),
-        circle_url: circle
-            .as_ref()
-            .map_or_else(|| links.base().to_string(), |c| links.circle(&c.slug)),
+        circle_url: circle.as_ref().map_or_else(
+            || links.base().to_string(),
+            |c| links.circle(c.slug.as_str()),
+        ),
         session: session_view,
         waitlist_position: membership.as_ref().and_then(|m| m.waitlist_position),
         action_url,
@@ -313,7 +314,7 @@ async fn prepare(
                     links.rsvp(holder, s.id.0, s.ends_at, None),
                 ),
                 location: s.location.clone(),
-                url: Some(links.circle(&c.slug)),
+                url: Some(links.circle(c.slug.as_str())),
                 organizer_name: "Roundtable".into(),
                 organizer_email: ctx.from.email.to_string(),
                 attendee: Some((member.display_name.clone(), member.email.clone())),

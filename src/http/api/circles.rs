@@ -122,7 +122,7 @@ impl CircleCreate {
         };
         let new = NewCircle {
             id: CircleId::new(),
-            slug: slug.as_str().to_string(),
+            slug: slug.clone(),
             name: name.as_str().to_string(),
             description,
             kind: input.kind.unwrap_or(CircleKind::BookClub),
@@ -157,8 +157,7 @@ impl CirclePatch {
         let changes = CircleChanges {
             slug: p
                 .check(input.slug.as_deref().map(Slug::parse).transpose())
-                .flatten()
-                .map(|s| s.as_str().to_string()),
+                .flatten(),
             name: p
                 .check(input.name.as_deref().map(CircleName::parse).transpose())
                 .flatten()

@@ -83,7 +83,7 @@ impl CircleForm {
         Self {
             csrf: String::new(),
             name: c.name.clone(),
-            slug: c.slug.clone(),
+            slug: c.slug.to_string(),
             description: c.description.clone(),
             kind: c.kind.to_string(),
             visibility: c.visibility.to_string(),

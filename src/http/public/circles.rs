@@ -56,7 +56,7 @@ pub async fn directory(state: web::Data<AppState>, req: HttpRequest) -> PageResu
                 .find(|s| s.circle_id == c.id)
                 .map(|s| when(s.starts_at, s.ends_at, zone));
             DirectoryEntry {
-                slug: c.slug,
+                slug: c.slug.to_string(),
                 name: c.name,
                 kind_label: kind_label(c.kind),
                 next_session,
@@ -203,7 +203,7 @@ async fn circle_page(
         }
     };
     Ok(CirclePage {
-        slug: circle.slug,
+        slug: circle.slug.to_string(),
         name: circle.name,
         kind_label: kind_label(circle.kind),
         description_paragraphs: crate::domain::text::paragraphs(&circle.description),

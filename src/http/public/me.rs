@@ -420,7 +420,7 @@ pub async fn circle(
         base: format!("/me/{token}"),
         circle_id,
         name: circle.name.clone(),
-        slug: circle.slug.clone(),
+        slug: circle.slug.to_string(),
         state: state_label(mine.state, mine.waitlist_position),
         active,
         zone: zone.name().to_string(),
