@@ -83,13 +83,15 @@ async fn openapi_document_lists_every_route_with_bearer_security() {
     ] {
         assert!(schemas.contains_key(name), "schema {name} missing");
     }
-    // Zones are typed in rows and read as their IANA names in JSON.
-    let zone = &schemas["Circle"]["properties"]["timezone"];
-    let zone = match zone.get("$ref").and_then(|r| r.as_str()) {
-        Some(r) => &schemas[r.rsplit('/').next().unwrap()],
-        None => zone,
-    };
-    assert_eq!(zone["type"], "string", "{zone}");
+    // Zones and slugs are typed in rows and read as plain text in JSON.
+    for field in ["timezone", "slug"] {
+        let schema = &schemas["Circle"]["properties"][field];
+        let schema = match schema.get("$ref").and_then(|r| r.as_str()) {
+            Some(r) => &schemas[r.rsplit('/').next().unwrap()],
+            None => schema,
+        };
+        assert_eq!(schema["type"], "string", "{field}: {schema}");
+    }
     assert_eq!(
         doc["components"]["securitySchemes"]["bearer"]["scheme"],
         "bearer"
