@@ -4,6 +4,7 @@ mod clock;
 mod email;
 mod ids;
 mod names;
+pub mod rotation;
 pub mod schedule;
 pub mod session_edit;
 mod states;
