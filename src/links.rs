@@ -53,6 +53,7 @@ pub const RSVP_GRACE: Duration = Duration::days(1);
 pub const REFLECTION_LIFETIME: Duration = Duration::days(14);
 pub const ME_LIFETIME: Duration = Duration::days(30);
 pub const CONFIRM_LIFETIME: Duration = Duration::days(7);
+pub const HANDOFF_LIFETIME: Duration = Duration::days(21);
 
 impl Links {
     pub fn new(public_base: &str, keys: TokenKeys) -> Self {
@@ -133,6 +134,29 @@ impl Links {
             Some(now + REFLECTION_LIFETIME),
         );
         format!("{}/reflect/{t}", self.base)
+    }
+
+    /// The role page for one slot: works until the session ends.
+    pub fn role(&self, holder: Holder, role: Uuid, session_ends: DateTime<Utc>) -> String {
+        let t = self.token(Purpose::Role, holder, role, Some(session_ends));
+        format!("{}/role/{t}", self.base)
+    }
+
+    /// A swap offer: works until the session starts (the page refuses closed swaps).
+    pub fn swap(&self, holder: Holder, swap: Uuid, session_starts: DateTime<Utc>) -> String {
+        let t = self.token(Purpose::Swap, holder, swap, Some(session_starts));
+        format!("{}/swap/{t}", self.base)
+    }
+
+    /// The handoff form for the session `holder` led.
+    pub fn handoff(&self, holder: Holder, session: Uuid, now: DateTime<Utc>) -> String {
+        let t = self.token(
+            Purpose::Handoff,
+            holder,
+            session,
+            Some(now + HANDOFF_LIFETIME),
+        );
+        format!("{}/handoff/{t}", self.base)
     }
 
     pub fn me(&self, holder: Holder, now: DateTime<Utc>) -> String {

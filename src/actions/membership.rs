@@ -13,7 +13,8 @@ use crate::db::circles::{self, Circle, CircleChanges};
 use crate::db::memberships::{self, Membership};
 use crate::db::{jobs, members};
 use crate::domain::{
-    CircleId, CircleStatus, DisplayName, EmailAddress, MemberId, MembershipRole, MembershipState,
+    CircleId, CircleStatus, DisplayName, EmailAddress, Facilitation, MemberId, MembershipRole,
+    MembershipState,
 };
 use crate::email::MessageKind;
 use crate::error::{AppError, AppResult};
@@ -61,6 +62,7 @@ pub async fn add_vouched(
         }
         let membership = seat(conn, &circle, member.id, role).await?;
         enqueue_email(conn, arrival(&membership), circle_id, member.id).await?;
+        super::rotation::changed(conn, &circle).await?;
         Ok(AddOutcome {
             membership,
             changed: true,
@@ -145,6 +147,7 @@ pub(crate) async fn leave_locked(
     .await?;
     memberships::renumber_waitlist(conn, circle_id).await?;
     let promoted = promote_waitlist(conn, &circle).await?;
+    super::rotation::changed(conn, &circle).await?;
     Ok((left, promoted))
 }
 
@@ -220,6 +223,10 @@ async fn enqueue_email(
         circle_id: Some(circle),
         session_id: None,
         sequence: None,
+        role_id: None,
+        swap_id: None,
+        notice: None,
+        stamp: None,
     };
     let mut batch = vec![email.into_job(Utc::now())];
     if matches!(message, MessageKind::Welcome | MessageKind::Promoted) {
@@ -278,6 +285,10 @@ pub async fn sign_up(
             circle_id: Some(circle_id),
             session_id: None,
             sequence: None,
+            role_id: None,
+            swap_id: None,
+            notice: None,
+            stamp: None,
         };
         jobs::enqueue(conn, job.into_job(Utc::now())).await?;
         Ok(())
@@ -308,6 +319,7 @@ pub async fn confirm_signup(
         members::mark_verified(conn, member_id).await?;
         let membership = seat(conn, &circle, member_id, existing.role).await?;
         enqueue_email(conn, arrival(&membership), circle_id, member_id).await?;
+        super::rotation::changed(conn, &circle).await?;
         Ok(Some(membership))
     })
     .await
@@ -332,6 +344,13 @@ pub async fn update_circle(
         if circle.invite_lead_days != before.invite_lead_days {
             crate::jobs::session_events::invitation_lead_changed(conn, &circle).await?;
         }
+        let now = Utc::now();
+        if circle.facilitation == Facilitation::Fixed
+            && before.facilitation == Facilitation::Rotating
+        {
+            crate::db::roles::drop_unconfirmed(conn, circle.id, now).await?;
+        }
+        super::rotation::plan_in(conn, &circle, now).await?;
         Ok(circle)
     })
     .await
@@ -370,7 +389,7 @@ pub async fn promote_now(
     member_id: MemberId,
 ) -> AppResult<()> {
     conn.transaction::<_, AppError, _>(async |conn| {
-        locked(conn, circle_id).await?;
+        let circle = locked(conn, circle_id).await?;
         memberships::find(conn, circle_id, member_id)
             .await?
             .filter(|m| m.state == MembershipState::Waitlisted)
@@ -378,6 +397,7 @@ pub async fn promote_now(
         memberships::activate(conn, circle_id, &[member_id]).await?;
         memberships::renumber_waitlist(conn, circle_id).await?;
         enqueue_email(conn, MessageKind::Promoted, circle_id, member_id).await?;
+        super::rotation::changed(conn, &circle).await?;
         Ok(())
     })
     .await

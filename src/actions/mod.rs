@@ -3,8 +3,12 @@
 //! writes through `db`, queues the mail it causes, and returns `AppResult`. Handlers parse
 //! the input into domain types, call one action, and render.
 
+pub mod handoffs;
 pub mod membership;
 pub mod people;
 pub mod readings;
+pub mod roles;
+pub mod rotation;
 pub mod rsvps;
 pub mod scheduling;
+pub mod swaps;

@@ -43,7 +43,11 @@ pub async fn answer(
     if membership.map(|m| m.state) != Some(MembershipState::Active) {
         return Ok(Answer::NotMember);
     }
-    Ok(Answer::Saved(
-        rsvps::set_response(conn, session.id, member, response).await?,
-    ))
+    let saved = rsvps::set_response(conn, session.id, member, response).await?;
+    if response == RsvpResponse::No {
+        // Someone who will not come cannot hold a role in the session: re-plan (coalesced,
+        // in the worker; it changes nothing for a circle that does not rotate).
+        super::rotation::request_plan(conn, session.circle_id).await?;
+    }
+    Ok(Answer::Saved(saved))
 }

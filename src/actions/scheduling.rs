@@ -31,6 +31,7 @@ pub async fn create_sessions(
             sessions::create_from_schedule(conn, circle.id, timezone, rule, location.as_deref())
                 .await?;
         session_events::sessions_created(conn, circle, &created).await?;
+        super::rotation::plan_in(conn, circle, chrono::Utc::now()).await?;
         Ok(created)
     })
     .await
@@ -101,6 +102,15 @@ pub async fn edit_session(
             .await?
             .ok_or(AppError::NotFound("circle"))?;
         session_events::session_changed(conn, &circle, &updated).await?;
+        let now = chrono::Utc::now();
+        if updated.starts_at != current.starts_at {
+            // A swap was asked for the old time: it no longer fits.
+            super::swaps::void_for_session(conn, id, now).await?;
+        }
+        if updated.facilitator_id != current.facilitator_id {
+            super::rotation::facilitator_set(conn, &updated, None, now).await?;
+        }
+        super::rotation::plan_in(conn, &circle, now).await?;
         Ok(updated)
     })
     .await
@@ -117,6 +127,11 @@ pub async fn cancel_session(conn: &mut Connection, id: SessionId) -> AppResult<S
         }
         let cancelled = sessions::cancel(conn, id).await?;
         session_events::session_cancelled(conn, &cancelled).await?;
+        let now = chrono::Utc::now();
+        super::swaps::void_for_session(conn, id, now).await?;
+        if let Some(circle) = circles::find(conn, cancelled.circle_id).await? {
+            super::rotation::plan_in(conn, &circle, now).await?;
+        }
         Ok(cancelled)
     })
     .await

@@ -31,6 +31,12 @@ pub struct Circle {
     pub invite_lead_days: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// How many coming sessions a rotating circle plans its roles for.
+    pub planning_horizon: i32,
+    /// Days before a session its proposed role holders are asked by email.
+    pub role_ask_days: i32,
+    /// Hours an ask waits for an answer before it counts as a decline.
+    pub role_answer_hours: i32,
 }
 
 #[derive(Debug, Clone, diesel::Insertable)]
@@ -50,6 +56,9 @@ pub struct NewCircle {
     pub reminder_offset_minutes: i32,
     pub reflection_delay_minutes: i32,
     pub invite_lead_days: i32,
+    pub planning_horizon: i32,
+    pub role_ask_days: i32,
+    pub role_answer_hours: i32,
 }
 
 /// Fields to change; `None` leaves a field alone, `Some(None)` clears a nullable one.
@@ -69,6 +78,9 @@ pub struct CircleChanges {
     pub reminder_offset_minutes: Option<i32>,
     pub reflection_delay_minutes: Option<i32>,
     pub invite_lead_days: Option<i32>,
+    pub planning_horizon: Option<i32>,
+    pub role_ask_days: Option<i32>,
+    pub role_answer_hours: Option<i32>,
     pub updated_at: Option<DateTime<Utc>>,
 }
 

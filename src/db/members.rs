@@ -313,3 +313,25 @@ pub async fn is_staff(conn: &mut AsyncPgConnection, id: MemberId) -> diesel::Que
     .get_result(conn)
     .await
 }
+
+/// Everyone who may run the service.
+pub async fn organizers(conn: &mut AsyncPgConnection) -> diesel::QueryResult<Vec<MemberId>> {
+    members::table
+        .filter(members::organizer.eq(true))
+        .select(members::id)
+        .order(members::id)
+        .load(conn)
+        .await
+}
+
+/// Display names of the given members.
+pub async fn names(
+    conn: &mut AsyncPgConnection,
+    ids: &[MemberId],
+) -> diesel::QueryResult<Vec<(MemberId, String)>> {
+    members::table
+        .filter(members::id.eq_any(ids))
+        .select((members::id, members::display_name))
+        .load(conn)
+        .await
+}

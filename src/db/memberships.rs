@@ -377,3 +377,20 @@ pub async fn member_counts(
         .load(conn)
         .await
 }
+
+/// The members of a circle with `role` in `state`.
+pub async fn with_role(
+    conn: &mut AsyncPgConnection,
+    circle: CircleId,
+    role: MembershipRole,
+    state: MembershipState,
+) -> diesel::QueryResult<Vec<MemberId>> {
+    memberships::table
+        .filter(memberships::circle_id.eq(circle))
+        .filter(memberships::role.eq(role))
+        .filter(memberships::state.eq(state))
+        .select(memberships::member_id)
+        .order(memberships::member_id)
+        .load(conn)
+        .await
+}

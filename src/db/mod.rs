@@ -5,6 +5,7 @@ pub mod api_tokens;
 pub mod circles;
 pub mod dashboard;
 pub mod deliveries;
+pub mod handoffs;
 pub mod jobs;
 pub mod logins;
 pub mod members;
@@ -12,10 +13,12 @@ pub mod memberships;
 mod migrate;
 pub mod readings;
 pub mod reflections;
+pub mod roles;
 pub mod rsvps;
 pub mod schema;
 pub mod sessions;
 pub mod staff_sessions;
+pub mod swaps;
 
 use std::time::Duration;
 

@@ -37,6 +37,9 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         invite_lead_days -> Int4,
+        planning_horizon -> Int4,
+        role_ask_days -> Int4,
+        role_answer_hours -> Int4,
     }
 }
 
@@ -193,6 +196,104 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    role_kinds (circle_id, key) {
+        circle_id -> Uuid,
+        key -> Text,
+        name -> Text,
+        guide -> Text,
+        slots -> Int4,
+        rotates -> Bool,
+        min_attended -> Int4,
+        position -> Int4,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    session_roles (id) {
+        id -> Uuid,
+        session_id -> Uuid,
+        circle_id -> Uuid,
+        role_key -> Text,
+        slot -> Int4,
+        member_id -> Nullable<Uuid>,
+        state -> Text,
+        source -> Text,
+        why -> Text,
+        seed -> Nullable<Int8>,
+        asked_at -> Nullable<Timestamptz>,
+        answered_at -> Nullable<Timestamptz>,
+        reported_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    role_events (id) {
+        id -> Int8,
+        session_id -> Uuid,
+        circle_id -> Uuid,
+        role_key -> Text,
+        slot -> Int4,
+        member_id -> Nullable<Uuid>,
+        kind -> Text,
+        actor_id -> Nullable<Uuid>,
+        at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    rotation_prefs (circle_id, member_id) {
+        circle_id -> Uuid,
+        member_id -> Uuid,
+        opted_in -> Bool,
+        weight -> Int4,
+        paused_until -> Nullable<Date>,
+        opted_out_roles -> Array<Text>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    swap_requests (id) {
+        id -> Uuid,
+        session_role_id -> Uuid,
+        requester_id -> Nullable<Uuid>,
+        status -> Text,
+        taken_by -> Nullable<Uuid>,
+        session_sequence -> Int4,
+        created_at -> Timestamptz,
+        closed_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    swap_offers (swap_id, member_id) {
+        swap_id -> Uuid,
+        member_id -> Uuid,
+        rank -> Int4,
+        offered_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    handoffs (id) {
+        id -> Uuid,
+        circle_id -> Uuid,
+        from_session_id -> Uuid,
+        author_id -> Nullable<Uuid>,
+        stopped_at -> Text,
+        open_questions -> Text,
+        follow_up -> Text,
+        try_next -> Text,
+        visibility -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(memberships -> circles (circle_id));
 diesel::joinable!(memberships -> members (member_id));
 diesel::joinable!(readings -> circles (circle_id));
@@ -205,6 +306,13 @@ diesel::joinable!(reflections -> members (member_id));
 diesel::joinable!(api_tokens -> members (member_id));
 diesel::joinable!(facilitator_logins -> members (member_id));
 diesel::joinable!(staff_sessions -> members (member_id));
+diesel::joinable!(session_roles -> sessions (session_id));
+diesel::joinable!(session_roles -> members (member_id));
+diesel::joinable!(role_kinds -> circles (circle_id));
+diesel::joinable!(rotation_prefs -> members (member_id));
+diesel::joinable!(swap_offers -> swap_requests (swap_id));
+diesel::joinable!(swap_requests -> session_roles (session_role_id));
+diesel::joinable!(handoffs -> circles (circle_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     members,
@@ -220,4 +328,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
     facilitator_logins,
     staff_sessions,
+    role_kinds,
+    session_roles,
+    role_events,
+    rotation_prefs,
+    swap_requests,
+    swap_offers,
+    handoffs,
 );

@@ -252,3 +252,38 @@ pub async fn for_member(
         .load(conn)
         .await
 }
+
+/// A circle's scheduled sessions that start after `now`, the first `limit` of them.
+pub async fn upcoming(
+    conn: &mut AsyncPgConnection,
+    circle: CircleId,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> diesel::QueryResult<Vec<Session>> {
+    sessions::table
+        .filter(sessions::circle_id.eq(circle))
+        .filter(sessions::status.eq(SessionStatus::Scheduled))
+        .filter(sessions::starts_at.gt(now))
+        .select(Session::as_select())
+        .order((sessions::starts_at, sessions::id))
+        .limit(limit)
+        .load(conn)
+        .await
+}
+
+/// Record the confirmed facilitator. A change of holder is not a change of the session:
+/// the calendar sequence stays, so nobody is emailed an update for it.
+pub async fn set_facilitator(
+    conn: &mut AsyncPgConnection,
+    id: SessionId,
+    member: Option<MemberId>,
+) -> diesel::QueryResult<()> {
+    diesel::update(sessions::table.find(id))
+        .set((
+            sessions::facilitator_id.eq(member),
+            sessions::updated_at.eq(Utc::now()),
+        ))
+        .execute(conn)
+        .await
+        .map(drop)
+}

@@ -67,5 +67,8 @@ id_type!(
     ScheduleId,
     ReflectionId,
     JobId,
-    TokenId
+    TokenId,
+    RoleId,
+    SwapId,
+    HandoffId
 );

@@ -4,6 +4,7 @@ mod clock;
 mod email;
 mod ids;
 mod names;
+pub mod roles;
 pub mod rotation;
 pub mod schedule;
 pub mod session_edit;
@@ -14,12 +15,16 @@ pub mod tokens;
 
 pub use clock::{hhmm, parse_hhmm};
 pub use email::EmailAddress;
-pub use ids::{CircleId, JobId, MemberId, ReadingId, ReflectionId, ScheduleId, SessionId, TokenId};
+pub use ids::{
+    CircleId, HandoffId, JobId, MemberId, ReadingId, ReflectionId, RoleId, ScheduleId, SessionId,
+    SwapId, TokenId,
+};
 pub use names::{Capacity, CircleName, DisplayName, Slug, MAX_SLUG_LEN};
 pub use session_edit::SessionEdit;
 pub use states::{
-    CircleKind, CircleStatus, Facilitation, JobState, MembershipRole, MembershipState,
-    ReflectionVisibility, RsvpResponse, SessionStatus, Visibility,
+    CircleKind, CircleStatus, Facilitation, HandoffVisibility, JobState, MembershipRole,
+    MembershipState, ReflectionVisibility, RoleSource, RoleState, RsvpResponse, SessionStatus,
+    Visibility,
 };
 pub use timezone::Timezone;
 

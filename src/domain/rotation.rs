@@ -143,6 +143,40 @@ pub fn plan(
     out
 }
 
+/// Everyone who could take the role in `slot`, best first by the same order a plan uses
+/// (largest shortfall, never held, least recently held, the seeded draw): whom to offer a
+/// swap to.
+pub fn rank(role: &RoleWords, candidates: &[Candidate], slot: &Slot, seed: u64) -> Vec<MemberId> {
+    let state: Vec<State> = candidates
+        .iter()
+        .map(|c| State {
+            held: c.held,
+            last: c.last_held,
+        })
+        .collect();
+    let mut eligible: Vec<usize> = (0..candidates.len())
+        .filter(|&i| {
+            let c = &candidates[i];
+            c.weight > 0
+                && c.attended >= role.min_attended
+                && !slot.excluded.contains(&c.member)
+                && slot.confirmed != Some(c.member)
+        })
+        .collect();
+    let key = |i: usize| {
+        (
+            std::cmp::Reverse(shortfall(candidates, &state, &eligible, i)),
+            state[i].last.is_some(),
+            state[i].last,
+            std::cmp::Reverse(draw(seed, slot.session, candidates[i].member)),
+        )
+    };
+    let mut keyed: Vec<_> = eligible.iter().map(|&i| (key(i), i)).collect();
+    keyed.sort();
+    eligible = keyed.into_iter().map(|(_, i)| i).collect();
+    eligible.into_iter().map(|i| candidates[i].member).collect()
+}
+
 /// How a tie was broken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Reason {

@@ -89,6 +89,19 @@ text_enum!(
 text_enum!(SessionStatus { Scheduled => "scheduled", Cancelled => "cancelled", Completed => "completed" });
 text_enum!(RsvpResponse { Yes => "yes", No => "no", Maybe => "maybe" });
 text_enum!(ReflectionVisibility { Private => "private", Circle => "circle" });
+text_enum!(
+    /// Where a session's role slot stands: planned, emailed, accepted, turned down, or empty.
+    RoleState { Proposed => "proposed", Asked => "asked", Confirmed => "confirmed", Declined => "declined", Open => "open" }
+);
+text_enum!(
+    /// How a holder came to hold a role.
+    RoleSource { Rotation => "rotation", Organiser => "organiser", Swap => "swap" }
+);
+text_enum!(
+    /// Who may read a handoff note: the next lead only, every role holder of the next session,
+    /// or the whole circle.
+    HandoffVisibility { NextLead => "next_lead", RoleHolders => "role_holders", Circle => "circle" }
+);
 text_enum!(JobState { Queued => "queued", Running => "running", Done => "done", Dead => "dead" });
 
 #[cfg(test)]

@@ -25,6 +25,12 @@ pub enum Purpose {
     Me,
     Unsubscribe,
     Calendar,
+    /// Answer an ask to hold a role (the object is the role slot).
+    Role,
+    /// Take over a role someone asked to swap (the object is the swap).
+    Swap,
+    /// Leave a handoff note for the next lead (the object is the session led).
+    Handoff,
 }
 
 impl Purpose {
@@ -36,6 +42,9 @@ impl Purpose {
             Self::Me => 4,
             Self::Unsubscribe => 5,
             Self::Calendar => 6,
+            Self::Role => 7,
+            Self::Swap => 8,
+            Self::Handoff => 9,
         }
     }
 
@@ -47,6 +56,9 @@ impl Purpose {
             4 => Self::Me,
             5 => Self::Unsubscribe,
             6 => Self::Calendar,
+            7 => Self::Role,
+            8 => Self::Swap,
+            9 => Self::Handoff,
             _ => return None,
         })
     }

@@ -21,10 +21,14 @@ pub enum MessageKind {
     FacilitatorDigest,
     LoginLink,
     PersonalLink,
+    RoleAsk,
+    RoleConfirmed,
+    RoleNotice,
+    SwapOffer,
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 12] = [
+    pub const ALL: [MessageKind; 16] = [
         Self::Confirmation,
         Self::Welcome,
         Self::Waitlisted,
@@ -37,6 +41,10 @@ impl MessageKind {
         Self::FacilitatorDigest,
         Self::LoginLink,
         Self::PersonalLink,
+        Self::RoleAsk,
+        Self::RoleConfirmed,
+        Self::RoleNotice,
+        Self::SwapOffer,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -53,6 +61,10 @@ impl MessageKind {
             Self::FacilitatorDigest => "facilitator_digest",
             Self::LoginLink => "login_link",
             Self::PersonalLink => "personal_link",
+            Self::RoleAsk => "role_ask",
+            Self::RoleConfirmed => "role_confirmed",
+            Self::RoleNotice => "role_notice",
+            Self::SwapOffer => "swap_offer",
         }
     }
 
@@ -75,6 +87,18 @@ impl MessageKind {
                 | Self::Reminder
                 | Self::ReflectionPrompt
                 | Self::FacilitatorDigest
+                | Self::RoleAsk
+                | Self::RoleConfirmed
+                | Self::RoleNotice
+                | Self::SwapOffer
+        )
+    }
+
+    /// Messages about one role slot of a session.
+    pub fn is_about_a_role(self) -> bool {
+        matches!(
+            self,
+            Self::RoleAsk | Self::RoleConfirmed | Self::RoleNotice | Self::SwapOffer
         )
     }
 }
@@ -95,6 +119,39 @@ pub struct SessionView {
     pub location: Option<String>,
     pub reading: Option<String>,
     pub facilitator: Option<String>,
+    /// The session's other role holders: ("Note-taker", "Bo, Cy").
+    pub roles: Vec<(String, String)>,
+}
+
+/// A role as its holder's email shows it.
+#[derive(Debug, Clone)]
+pub struct RoleView {
+    pub name: String,
+    /// "facilitate", "be the note-taker on": after "Would you".
+    pub ask: String,
+    /// "facilitating", "the note-taker on": after "You're".
+    pub holding: String,
+    pub guide: String,
+    /// Why this person was asked, in plain words.
+    pub why: String,
+    /// What the previous lead left for this one.
+    pub handoff: Option<HandoffView>,
+}
+
+/// A handoff note: who wrote it and its answers, (question, answer).
+#[derive(Debug, Clone)]
+pub struct HandoffView {
+    pub author: String,
+    pub parts: Vec<(String, String)>,
+}
+
+/// A notice to organisers or to someone offered a swap: subject and lines of text.
+#[derive(Debug, Clone)]
+pub struct NoticeView {
+    pub subject: String,
+    pub lines: Vec<String>,
+    /// Words for the action link, when there is one.
+    pub action: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -136,6 +193,12 @@ pub struct EmailContext {
     pub calendar: Option<(String, String)>,
     pub manage_url: Option<String>,
     pub unsubscribe_url: Option<String>,
+    /// For role mail: the role, its guide and why.
+    pub role: Option<RoleView>,
+    /// For notices and swap offers.
+    pub notice: Option<NoticeView>,
+    /// For the facilitator's reflection prompt: where to leave a handoff for the next lead.
+    pub handoff_url: Option<String>,
 }
 
 /// A rendered message, ready for the mailer.
@@ -183,6 +246,10 @@ message_templates! {
     FacilitatorDigest => FacilitatorDigestText("email/facilitator_digest.txt"), FacilitatorDigestHtml("email/facilitator_digest.html");
     LoginLink => LoginLinkText("email/login_link.txt"), LoginLinkHtml("email/login_link.html");
     PersonalLink => PersonalLinkText("email/personal_link.txt"), PersonalLinkHtml("email/personal_link.html");
+    RoleAsk => RoleAskText("email/role_ask.txt"), RoleAskHtml("email/role_ask.html");
+    RoleConfirmed => RoleConfirmedText("email/role_confirmed.txt"), RoleConfirmedHtml("email/role_confirmed.html");
+    RoleNotice => RoleNoticeText("email/role_notice.txt"), RoleNoticeHtml("email/role_notice.html");
+    SwapOffer => SwapOfferText("email/swap_offer.txt"), SwapOfferHtml("email/swap_offer.html");
 }
 
 fn subject(c: &EmailContext) -> String {
@@ -201,6 +268,24 @@ fn subject(c: &EmailContext) -> String {
         MessageKind::FacilitatorDigest => format!("Before your session: {circle}, {when}"),
         MessageKind::LoginLink => "Your Roundtable sign-in link".to_string(),
         MessageKind::PersonalLink => "Your Roundtable page".to_string(),
+        MessageKind::RoleAsk => {
+            let day = c.session.as_ref().map(|s| s.day.as_str()).unwrap_or("");
+            let ask = c.role.as_ref().map(|r| r.ask.as_str()).unwrap_or("help");
+            format!("Would you {ask} {day}? ({circle})")
+        }
+        MessageKind::RoleConfirmed => {
+            let day = c.session.as_ref().map(|s| s.day.as_str()).unwrap_or("");
+            let holding = c
+                .role
+                .as_ref()
+                .map(|r| r.holding.as_str())
+                .unwrap_or("helping");
+            format!("You're {holding} {day} ({circle})")
+        }
+        MessageKind::RoleNotice | MessageKind::SwapOffer => c
+            .notice
+            .as_ref()
+            .map_or_else(|| circle.to_string(), |n| n.subject.clone()),
     }
 }
 
@@ -279,6 +364,7 @@ mod tests {
             location: Some("Room 4 & the garden".into()),
             reading: Some("Braiding Sweetgrass, by Robin Wall Kimmerer".into()),
             facilitator: Some("Ada <Lovelace>".into()),
+            roles: vec![("Note-taker".into(), "Bo".into())],
         });
         let rsvp = matches!(
             kind,
@@ -294,6 +380,10 @@ mod tests {
             MessageKind::LoginLink => Some(format!("{base}/login/TOKEN")),
             MessageKind::PersonalLink => Some(format!("{base}/me/TOKEN")),
             MessageKind::ReflectionPrompt => Some(format!("{base}/reflect/TOKEN")),
+            MessageKind::RoleAsk | MessageKind::RoleConfirmed | MessageKind::RoleNotice => {
+                Some(format!("{base}/role/TOKEN"))
+            }
+            MessageKind::SwapOffer => Some(format!("{base}/swap/TOKEN")),
             _ => None,
         };
         EmailContext {
@@ -334,6 +424,29 @@ mod tests {
             manage_url: Some(format!("{base}/me/TOKEN")),
             unsubscribe_url: (!kind.is_transactional())
                 .then(|| format!("{base}/unsubscribe/TOKEN")),
+            role: (kind.is_about_a_role() && kind != MessageKind::RoleNotice).then(|| RoleView {
+                name: "Facilitator".into(),
+                ask: "facilitate".into(),
+                holding: "facilitating".into(),
+                guide: "Open the session and make room for every voice.".into(),
+                why: "Grace hasn't led yet; everyone else has.".into(),
+                handoff: (kind == MessageKind::RoleAsk).then(|| HandoffView {
+                    author: "Ada".into(),
+                    parts: vec![(
+                        "Where we stopped".into(),
+                        "Chapter 4, the gift economy".into(),
+                    )],
+                }),
+            }),
+            notice: matches!(kind, MessageKind::RoleNotice | MessageKind::SwapOffer).then(|| {
+                NoticeView {
+                    subject: "Still open: Facilitator, Thursday 4 March (Slow Reading)".into(),
+                    lines: vec!["Nobody holds this role yet.".into()],
+                    action: Some("See the rota".into()),
+                }
+            }),
+            handoff_url: (kind == MessageKind::ReflectionPrompt)
+                .then(|| format!("{base}/handoff/TOKEN")),
         }
     }
 

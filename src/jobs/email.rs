@@ -10,12 +10,20 @@ use sha2::{Digest as _, Sha256};
 
 use super::queue::{self, JobError, NewDelivery};
 use super::JobContext;
-use crate::db::{circles, jobs::NewJob, members, memberships, readings, rsvps, sessions};
+use crate::actions::rotation::Notice;
+use crate::db::roles::SessionRole;
+use crate::db::{
+    circles, handoffs, jobs::NewJob, members, memberships, readings, roles, rsvps, sessions, swaps,
+};
 use crate::domain::{
-    CircleId, MemberId, MembershipRole, MembershipState, RsvpResponse, SessionId, SessionStatus,
+    CircleId, HandoffVisibility, MemberId, MembershipRole, MembershipState, RoleId, RoleState,
+    RsvpResponse, SessionId, SessionStatus, SwapId,
 };
 use crate::email::ics::{self, CalendarEvent};
-use crate::email::messages::{self, Digest, EmailContext, MessageKind, RsvpLinks, SessionView};
+use crate::email::messages::{
+    self, Digest, EmailContext, HandoffView, MessageKind, NoticeView, RoleView, RsvpLinks,
+    SessionView,
+};
 use crate::email::OutgoingEmail;
 use crate::links::Holder;
 
@@ -30,9 +38,63 @@ pub struct EmailJob {
     pub session_id: Option<SessionId>,
     /// The session's `ics_sequence` the message is about (updates, cancellations, reminders).
     pub sequence: Option<i32>,
+    /// The role slot a role message is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_id: Option<RoleId>,
+    /// The swap a swap offer is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub swap_id: Option<SwapId>,
+    /// Why organisers are told about a slot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice: Option<Notice>,
+    /// When the thing told about happened (unix seconds): two notices about one slot at
+    /// different times are two messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stamp: Option<i64>,
 }
 
 impl EmailJob {
+    /// A message about a session, with no role or swap in it.
+    pub fn about_session(
+        message: MessageKind,
+        member_id: MemberId,
+        circle_id: Option<CircleId>,
+        session_id: Option<SessionId>,
+        sequence: Option<i32>,
+    ) -> Self {
+        Self {
+            message,
+            member_id,
+            circle_id,
+            session_id,
+            sequence,
+            role_id: None,
+            swap_id: None,
+            notice: None,
+            stamp: None,
+        }
+    }
+
+    /// A message about one role slot: the ask, a confirmation, or a notice to organisers.
+    pub fn about_role(
+        message: MessageKind,
+        member_id: MemberId,
+        row: &SessionRole,
+        notice: Option<Notice>,
+    ) -> Self {
+        Self {
+            message,
+            member_id,
+            circle_id: Some(row.circle_id),
+            session_id: Some(row.session_id),
+            sequence: None,
+            role_id: Some(row.id),
+            swap_id: None,
+            notice,
+            stamp: Some(Utc::now().timestamp()),
+        }
+    }
+
     /// One key per message and recipient. Invitations and reflection prompts are sent once per
     /// session; updates, cancellations, reminders and digests once per version of the session.
     pub fn dedupe_key(&self) -> String {
@@ -41,6 +103,19 @@ impl EmailJob {
             .map(|s| s.to_string())
             .or(self.circle_id.map(|c| c.to_string()))
             .unwrap_or_else(|| "-".into());
+        if let Some(role) = self.role_id {
+            let swap = self.swap_id.map(|s| s.to_string()).unwrap_or_default();
+            let notice = self
+                .notice
+                .map(|n| serde_json::to_string(&n).unwrap_or_default())
+                .unwrap_or_default();
+            return format!(
+                "email:{}:{role}:{swap}:{}:{notice}:{}",
+                self.message,
+                self.member_id,
+                self.stamp.unwrap_or(0)
+            );
+        }
         let versioned = matches!(
             self.message,
             MessageKind::SessionUpdate
@@ -151,6 +226,8 @@ async fn prepare(
         MessageKind::Confirmation => state == Some(MembershipState::Pending),
         MessageKind::Waitlisted => state == Some(MembershipState::Waitlisted),
         MessageKind::LoginLink | MessageKind::PersonalLink => true,
+        // Organisers need not be members of the circle they are told about.
+        MessageKind::RoleNotice => state == Some(MembershipState::Active) || member.organizer,
         MessageKind::FacilitatorDigest => {
             let hosts_session = session.as_ref().and_then(|s| s.facilitator_id) == Some(member.id);
             state == Some(MembershipState::Active)
@@ -161,6 +238,31 @@ async fn prepare(
     };
     if !still_relevant {
         return Ok(None);
+    }
+    let role_row = match job.role_id {
+        Some(id) => match roles::find(conn, id).await? {
+            Some(r) => Some(r),
+            None => return Ok(None),
+        },
+        None => None,
+    };
+    let swap = match job.swap_id {
+        Some(id) => match swaps::find(conn, id).await? {
+            Some(sw) if sw.status == "open" => Some(sw),
+            _ => return Ok(None),
+        },
+        None => None,
+    };
+    if let Some(row) = &role_row {
+        let holds = row.member_id == Some(member.id);
+        let wanted = match kind {
+            MessageKind::RoleAsk => holds && row.state == RoleState::Asked,
+            MessageKind::RoleConfirmed => holds && row.state == RoleState::Confirmed,
+            _ => true,
+        };
+        if !wanted {
+            return Ok(None);
+        }
     }
     if let Some(s) = &session {
         let cancelled = s.status == SessionStatus::Cancelled;
@@ -206,6 +308,7 @@ async fn prepare(
                 location: s.location.clone(),
                 reading,
                 facilitator,
+                roles: roles::holders(conn, s.id).await?,
             })
         }
         None => None,
@@ -248,6 +351,42 @@ async fn prepare(
         (MessageKind::Confirmation, _, Some(c)) => Some(links.confirm(holder, c.id.0, now)),
         (MessageKind::ReflectionPrompt, Some(s), _) => Some(links.reflect(holder, s.id.0, now)),
         (MessageKind::PersonalLink, _, _) => Some(links.me(holder, now)),
+        (MessageKind::SwapOffer, Some(s), _) => swap
+            .as_ref()
+            .map(|sw| links.swap(holder, sw.id.0, s.starts_at)),
+        (k, Some(s), Some(c)) if k.is_about_a_role() => match &role_row {
+            Some(row) if row.member_id == Some(member.id) => {
+                Some(links.role(holder, row.id.0, s.ends_at))
+            }
+            _ => Some(format!("{}/dashboard/circles/{}/rota", links.base(), c.id)),
+        },
+        _ => None,
+    };
+    let role = match (&role_row, &session, &circle) {
+        (Some(row), Some(s), Some(c)) => role_view(conn, row, s, c.id, member.id)
+            .await?
+            .map(|mut r| {
+                // The why was written for the holder; someone offered a swap gets no "why you".
+                if kind == MessageKind::SwapOffer {
+                    r.why.clear();
+                    r.handoff = None;
+                }
+                r
+            })
+            // Organisers' notices carry no "why you"; only a handoff notice shows the role.
+            .filter(|_| kind != MessageKind::RoleNotice || job.notice == Some(Notice::Handoff)),
+        _ => None,
+    };
+    let notice = match (&role_row, &session) {
+        (Some(row), Some(s)) => {
+            notice_view(conn, job, row, s, swap.as_ref(), &circle, zone).await?
+        }
+        _ => None,
+    };
+    let handoff_url = match (kind, &session) {
+        (MessageKind::ReflectionPrompt, Some(s)) if s.facilitator_id == Some(member.id) => {
+            Some(links.handoff(holder, s.id.0, now))
+        }
         _ => None,
     };
     let prompts = match (kind, &session, &circle) {
@@ -288,6 +427,9 @@ async fn prepare(
         calendar: welcomes.then(|| (links.calendar(holder), links.webcal(holder))),
         manage_url: Some(links.me(holder, now)),
         unsubscribe_url: unsubscribe_url.clone(),
+        role,
+        notice,
+        handoff_url,
     };
     let rendered = messages::render(&context)
         .map_err(|e| JobError::Permanent(format!("rendering {kind}: {e}")))?;
@@ -353,9 +495,155 @@ fn calendar_description(c: &EmailContext, rsvp_url: String) -> String {
         if let Some(host) = &s.facilitator {
             lines.push(format!("Facilitating: {host}"));
         }
+        for (role, holders) in &s.roles {
+            lines.push(format!("{role}: {holders}"));
+        }
     }
     lines.push(format!("Answer yes, no or maybe: {rsvp_url}"));
     lines.join("\n")
+}
+
+/// The role as its holder's mail shows it, with the handoff the holder inherits when its
+/// author let them see it.
+async fn role_view(
+    conn: &mut AsyncPgConnection,
+    row: &SessionRole,
+    session: &sessions::Session,
+    circle: CircleId,
+    reader: MemberId,
+) -> Result<Option<RoleView>, JobError> {
+    let Some(kind) = roles::kind(conn, circle, &row.role_key).await? else {
+        return Ok(None);
+    };
+    let handoff = handoff_for(conn, session, circle, &row.role_key, reader).await?;
+    Ok(Some(RoleView {
+        ask: role_phrase(&kind, true),
+        holding: role_phrase(&kind, false),
+        name: kind.name,
+        guide: kind.guide,
+        why: row.why.clone(),
+        handoff,
+    }))
+}
+
+/// "facilitate" / "be the note-taker on" (asking), "facilitating" / "the note-taker on".
+pub fn role_phrase(kind: &roles::RoleKind, asking: bool) -> String {
+    match (kind.key == roles::FACILITATOR, asking) {
+        (true, true) => "facilitate".into(),
+        (true, false) => "facilitating".into(),
+        (false, true) => format!("be the {} on", kind.name.to_lowercase()),
+        (false, false) => format!("the {} on", kind.name.to_lowercase()),
+    }
+}
+
+/// The note the previous lead left, if `reader` (holding `role_key` in `session`) may read
+/// it: the next lead always, other role holders when shared with them, anyone when shared
+/// with the circle.
+pub async fn handoff_for(
+    conn: &mut AsyncPgConnection,
+    session: &sessions::Session,
+    circle: CircleId,
+    role_key: &str,
+    _reader: MemberId,
+) -> Result<Option<HandoffView>, JobError> {
+    let Some((note, author)) = handoffs::latest_before(conn, circle, session.starts_at).await?
+    else {
+        return Ok(None);
+    };
+    let allowed = match note.visibility() {
+        HandoffVisibility::NextLead => role_key == roles::FACILITATOR,
+        HandoffVisibility::RoleHolders | HandoffVisibility::Circle => true,
+    };
+    let parts = note.parts();
+    if !allowed || parts.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(HandoffView {
+        author: author.unwrap_or_else(|| "The previous lead".into()),
+        parts,
+    }))
+}
+
+/// What organisers (or someone offered a swap) are told, in the recipient's zone.
+async fn notice_view(
+    conn: &mut AsyncPgConnection,
+    job: &EmailJob,
+    row: &SessionRole,
+    session: &sessions::Session,
+    swap: Option<&swaps::Swap>,
+    circle: &Option<circles::Circle>,
+    zone: Tz,
+) -> Result<Option<NoticeView>, JobError> {
+    let circle_name = circle.as_ref().map_or("", |c| c.name.as_str());
+    let kind = roles::kind(conn, row.circle_id, &row.role_key).await?;
+    let role = kind
+        .as_ref()
+        .map_or(row.role_key.clone(), |k| k.name.clone());
+    let day = describe_day(session.starts_at, zone);
+    let name_of =
+        async |conn: &mut AsyncPgConnection, m: Option<MemberId>| -> Result<String, JobError> {
+            Ok(match m {
+                Some(m) => members::find(conn, m)
+                    .await?
+                    .map_or_else(|| "Someone".into(), |m| m.display_name),
+                None => "Nobody".into(),
+            })
+        };
+    let view = match (job.message, job.notice) {
+        (MessageKind::SwapOffer, _) => {
+            let requester = name_of(conn, swap.and_then(|s| s.requester_id)).await?;
+            NoticeView {
+                subject: format!("Could you take over as {role}, {day}? ({circle_name})"),
+                lines: vec![format!(
+                    "{requester} can't be {} on {day} and asked whether someone could take it over. You are one of the people it fits best now.",
+                    role.to_lowercase()
+                )],
+                action: Some("Take it over".into()),
+            }
+        }
+        (_, Some(Notice::Unanswered)) => NoticeView {
+            subject: format!("No answer: {role} for {circle_name}, {day}"),
+            lines: vec![
+                format!("The ask to be {} on {day} went unanswered, so it counts as a decline.", role.to_lowercase()),
+                match (row.state, row.member_id) {
+                    (RoleState::Asked | RoleState::Proposed, Some(m)) => {
+                        format!("{} is asked next.", name_of(conn, Some(m)).await?)
+                    }
+                    _ => "Nobody else can take it yet: the role is open.".into(),
+                },
+            ],
+            action: Some("See the rota".into()),
+        },
+        (_, Some(Notice::StillOpen)) => NoticeView {
+            subject: format!("Still open: {role} for {circle_name}, {day}"),
+            lines: vec![format!(
+                "Nobody holds the role of {} for {day} yet, and the session is less than two days away. You can assign someone from the rota.",
+                role.to_lowercase()
+            )],
+            action: Some("See the rota".into()),
+        },
+        (_, Some(Notice::SwapTaken)) => {
+            let holder = name_of(conn, row.member_id).await?;
+            NoticeView {
+                subject: format!("Swap taken: {role}, {day} ({circle_name})"),
+                lines: vec![format!(
+                    "{holder} took over as {} for {day}.",
+                    role.to_lowercase()
+                )],
+                action: None,
+            }
+        }
+        (_, Some(Notice::Handoff)) => NoticeView {
+            subject: format!("A handoff for {day} ({circle_name})"),
+            lines: vec![format!(
+                "The previous lead left a note for you as {} on {day}.",
+                role.to_lowercase()
+            )],
+            action: Some("Your role page".into()),
+        },
+        _ => return Ok(None),
+    };
+    Ok(Some(view))
 }
 
 /// Coming sessions a welcome lists at most.
@@ -403,6 +691,10 @@ mod tests {
     #[test]
     fn keys_version_only_what_changes_with_the_session() {
         let job = |message, sequence| EmailJob {
+            role_id: None,
+            swap_id: None,
+            notice: None,
+            stamp: None,
             message,
             member_id: MemberId(uuid::Uuid::nil()),
             circle_id: None,

@@ -97,6 +97,10 @@ pub async fn invited_among(
             circle_id: Some(session.circle_id),
             session_id: Some(session.id),
             sequence: None,
+            role_id: None,
+            swap_id: None,
+            notice: None,
+            stamp: None,
         }
         .dedupe_key()
     };
@@ -152,6 +156,10 @@ pub async fn run_session(ctx: &JobContext, fanout: SessionFanout) -> Result<(), 
         circle_id: Some(session.circle_id),
         session_id: Some(session.id),
         sequence: versioned(message).then_some(session.ics_sequence),
+        role_id: None,
+        swap_id: None,
+        notice: None,
+        stamp: None,
     };
     if matches!(
         message,
@@ -220,6 +228,10 @@ pub async fn run_member(ctx: &JobContext, invite: MemberInvitations) -> Result<(
                 circle_id: Some(invite.circle_id),
                 session_id: Some(session),
                 sequence: None,
+                role_id: None,
+                swap_id: None,
+                notice: None,
+                stamp: None,
             }
             .into_job(now)
         })

@@ -83,6 +83,10 @@ pub async fn run(ctx: &JobContext, request: LinkRequest) -> Result<Option<NewDel
             circle_id: None,
             session_id: None,
             sequence: None,
+            role_id: None,
+            swap_id: None,
+            notice: None,
+            stamp: None,
         },
     )
     .await

@@ -12,11 +12,22 @@ use std::sync::Arc;
 
 use lettre::message::Mailbox;
 
+use crate::actions::rotation;
 use crate::config::Settings;
 use crate::db::Pool;
 use crate::email::Mailer;
 use crate::links::Links;
 use queue::{ClaimedJob, JobError, NewDelivery};
+
+/// An action's failure as a job failure: the database's are worth retrying, the rest not.
+fn app_error(e: crate::error::AppError) -> JobError {
+    match e {
+        crate::error::AppError::Internal(e) | crate::error::AppError::Unavailable(e) => {
+            JobError::Temporary(e.to_string())
+        }
+        other => JobError::Permanent(other.to_string()),
+    }
+}
 
 /// A job that does nothing, for measuring the queue itself.
 pub const NOOP: &str = "noop";
@@ -60,6 +71,24 @@ pub async fn run(ctx: &JobContext, job: &ClaimedJob) -> Result<Option<NewDeliver
         link_request::KIND => link_request::run(ctx, payload(job)?).await,
         fanout::SESSION_KIND => fanout::run_session(ctx, payload(job)?).await.map(|_| None),
         fanout::MEMBER_KIND => fanout::run_member(ctx, payload(job)?).await.map(|_| None),
+        rotation::PLAN_KIND => {
+            let plan: rotation::PlanJob = payload(job)?;
+            let mut conn = ctx.pool.get().await?;
+            rotation::replan(&mut conn, plan.circle_id, chrono::Utc::now())
+                .await
+                .map_err(app_error)?;
+            Ok(None)
+        }
+        rotation::SWEEP_KIND => {
+            let now = chrono::Utc::now();
+            let mut conn = ctx.pool.get().await?;
+            rotation::sweep(&mut conn, now).await.map_err(app_error)?;
+            crate::actions::swaps::widen_stale(&mut conn, now)
+                .await
+                .map_err(app_error)?;
+            rotation::schedule_sweep(&mut conn, now).await?;
+            Ok(None)
+        }
         other => Err(JobError::Permanent(format!("unknown job kind `{other}`"))),
     }
 }

@@ -54,6 +54,16 @@ pub async fn run(
     let reclaim_every = (config.lease / 4).max(Duration::from_secs(1));
     let mut last_reclaim: Option<Instant> = None;
     tracing::info!(concurrency = config.concurrency, "email worker started");
+    // The rota's clock: the sweep reschedules itself; this starts it if none is waiting.
+    match ctx.pool.get().await {
+        Ok(mut conn) => {
+            let first = chrono::Utc::now() - crate::actions::rotation::SWEEP_EVERY;
+            if let Err(e) = crate::actions::rotation::schedule_sweep(&mut conn, first).await {
+                tracing::warn!(error = %e, "could not start the rota sweep");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "could not start the rota sweep"),
+    }
 
     while !*shutdown.borrow() {
         if last_reclaim.is_none_or(|t| t.elapsed() >= reclaim_every) {

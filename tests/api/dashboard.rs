@@ -108,10 +108,15 @@ fn fill(path: &str, fx: &Fixture) -> String {
         &fx.job
     } else if path.contains("/tokens/{id}") {
         &fx.token
+    } else if path.starts_with("/api/v1/members/{id}") {
+        &fx.member
     } else {
         &fx.a
     };
-    path.replace("{id}", id).replace("{member_id}", &fx.member)
+    path.replace("{id}", id)
+        .replace("{member_id}", &fx.member)
+        .replace("{key}", "facilitator")
+        .replace("{role}", "facilitator")
 }
 
 async fn hit(who: &crate::helpers::Dashboard, post: bool, path: &str) -> u16 {
@@ -228,6 +233,10 @@ async fn every_dashboard_and_api_route_answers_each_role_as_it_should() {
                 Some(json!({ "role": "member" }))
             }
             ("PATCH", "/api/v1/sessions/{id}") => Some(json!({ "location": "Library" })),
+            ("POST", "/api/v1/circles/{id}/roles") => Some(json!({ "name": "Scribe" })),
+            ("PUT", "/api/v1/sessions/{id}/roles/{role}") => {
+                Some(json!({ "member_id": fx.member }))
+            }
             ("PUT", "/api/v1/sessions/{id}/rsvps/{member_id}") => {
                 Some(json!({ "response": "yes" }))
             }

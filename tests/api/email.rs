@@ -443,6 +443,10 @@ async fn a_message_queued_twice_is_one_job() {
         circle_id: Some(roundtable::domain::CircleId(circle.parse().unwrap())),
         session_id: None,
         sequence: None,
+        role_id: None,
+        swap_id: None,
+        notice: None,
+        stamp: None,
     };
     let before = app.table_counts().await;
     roundtable::jobs::email::enqueue(&mut conn, job.clone())

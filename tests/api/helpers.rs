@@ -698,6 +698,13 @@ impl TestApp {
             "rsvps",
             "reflections",
             "jobs",
+            "role_kinds",
+            "session_roles",
+            "role_events",
+            "rotation_prefs",
+            "swap_requests",
+            "swap_offers",
+            "handoffs",
         ] {
             let d: Dump = diesel::sql_query(format!(
                 "SELECT coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '') AS d FROM {table} t"

@@ -10,6 +10,7 @@ mod cli;
 mod dashboard;
 mod email;
 mod experience;
+mod leadership;
 mod members;
 mod operations;
 mod public;

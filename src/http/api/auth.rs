@@ -89,6 +89,25 @@ impl Caller {
         Ok(session)
     }
 
+    /// A circle the caller runs or is an active member of (what members may read: its rota
+    /// and its ledger).
+    pub async fn circle_as_member(&self, conn: &mut Connection, id: CircleId) -> AppResult<Circle> {
+        let circle = db::circles::find(conn, id)
+            .await?
+            .ok_or(AppError::NotFound("circle"))?;
+        if self.runner().may_run(conn, id).await? {
+            return Ok(circle);
+        }
+        let active = db::memberships::find(conn, id, self.member_id)
+            .await?
+            .is_some_and(|m| m.state == crate::domain::MembershipState::Active);
+        if active {
+            Ok(circle)
+        } else {
+            Err(AppError::NotFound("circle"))
+        }
+    }
+
     pub async fn check_circle(&self, conn: &mut Connection, id: CircleId) -> AppResult<()> {
         if self.runner().may_run(conn, id).await? {
             Ok(())

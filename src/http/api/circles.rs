@@ -42,6 +42,12 @@ pub struct CircleCreate {
     /// invitation as soon as the session is scheduled). A new member always gets the next
     /// session's invitation at once.
     pub invite_lead_days: Option<i64>,
+    /// How many coming sessions a rotating circle plans its roles for (default 12).
+    pub planning_horizon: Option<i64>,
+    /// Days before a session its proposed role holders are asked (default 10).
+    pub role_ask_days: Option<i64>,
+    /// Hours an ask waits before it counts as a decline (default 72).
+    pub role_answer_hours: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -65,6 +71,9 @@ pub struct CirclePatch {
     pub reminder_offset_minutes: Option<i64>,
     pub reflection_delay_minutes: Option<i64>,
     pub invite_lead_days: Option<i64>,
+    pub planning_horizon: Option<i64>,
+    pub role_ask_days: Option<i64>,
+    pub role_answer_hours: Option<i64>,
 }
 
 impl CircleCreate {
@@ -96,6 +105,9 @@ impl CircleCreate {
             "reflection_delay_minutes",
         ));
         let lead = p.check(lead_days(input.invite_lead_days.unwrap_or(7)));
+        let horizon = p.check(HORIZON.check(input.planning_horizon.unwrap_or(12)));
+        let ask = p.check(ASK_DAYS.check(input.role_ask_days.unwrap_or(10)));
+        let answer = p.check(ANSWER_HOURS.check(input.role_answer_hours.unwrap_or(72)));
         let (
             Some(name),
             Some(slug),
@@ -106,6 +118,9 @@ impl CircleCreate {
             Some(reminder),
             Some(reflection),
             Some(lead),
+            Some(horizon),
+            Some(ask),
+            Some(answer),
         ) = (
             name,
             slug,
@@ -116,6 +131,9 @@ impl CircleCreate {
             reminder,
             reflection,
             lead,
+            horizon,
+            ask,
+            answer,
         )
         else {
             return Err(p.0);
@@ -135,6 +153,9 @@ impl CircleCreate {
             reminder_offset_minutes: reminder,
             reflection_delay_minutes: reflection,
             invite_lead_days: lead,
+            planning_horizon: horizon,
+            role_ask_days: ask,
+            role_answer_hours: answer,
         };
         Ok((new, slug, explicit))
     }
@@ -204,6 +225,20 @@ impl CirclePatch {
             invite_lead_days: p
                 .check(input.invite_lead_days.map(lead_days).transpose())
                 .flatten(),
+            planning_horizon: p
+                .check(input.planning_horizon.map(|v| HORIZON.check(v)).transpose())
+                .flatten(),
+            role_ask_days: p
+                .check(input.role_ask_days.map(|v| ASK_DAYS.check(v)).transpose())
+                .flatten(),
+            role_answer_hours: p
+                .check(
+                    input
+                        .role_answer_hours
+                        .map(|v| ANSWER_HOURS.check(v))
+                        .transpose(),
+                )
+                .flatten(),
             updated_at: None,
         };
         if p.0.is_empty() {
@@ -238,6 +273,49 @@ fn lead_days(value: i64) -> Result<i32, Invalid> {
         ))
     }
 }
+
+/// A whole-number setting with its accepted range and unit, for messages.
+pub struct Bounded {
+    pub field: &'static str,
+    pub min: i64,
+    pub max: i64,
+    pub unit: &'static str,
+}
+
+impl Bounded {
+    pub fn check(&self, value: i64) -> Result<i32, Invalid> {
+        if (self.min..=self.max).contains(&value) {
+            Ok(value as i32)
+        } else {
+            Err(Invalid::new(
+                self.field,
+                format!(
+                    "must be between {} and {} {}",
+                    self.min, self.max, self.unit
+                ),
+            ))
+        }
+    }
+}
+
+pub const HORIZON: Bounded = Bounded {
+    field: "planning_horizon",
+    min: 1,
+    max: 52,
+    unit: "sessions",
+};
+pub const ASK_DAYS: Bounded = Bounded {
+    field: "role_ask_days",
+    min: 0,
+    max: 60,
+    unit: "days",
+};
+pub const ANSWER_HOURS: Bounded = Bounded {
+    field: "role_answer_hours",
+    min: 1,
+    max: 720,
+    unit: "hours",
+};
 
 fn description(text: String) -> Result<String, Invalid> {
     let text = crate::domain::text::normalise_newlines(&text);

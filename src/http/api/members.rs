@@ -117,14 +117,49 @@ pub async fn list(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MemberPatch {
-    pub role: MembershipRole,
+    pub role: Option<MembershipRole>,
+    /// How the member takes part in the rotation of roles.
+    pub rotation: Option<RotationPatch>,
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RotationPatch {
+    /// Whether they take part in the rotation at all.
+    pub opted_in: Option<bool>,
+    /// 100 is a full share; 50 asks half as often, 200 twice as often.
+    pub weight: Option<i64>,
+    /// Not asked for sessions before this date; `null` ends the pause.
+    #[serde(default, deserialize_with = "super::double_option")]
+    #[schema(value_type = Option<chrono::NaiveDate>)]
+    pub paused_until: Option<Option<chrono::NaiveDate>>,
+    /// Role keys they are never asked for.
+    pub opted_out_roles: Option<Vec<String>>,
+}
+
+impl RotationPatch {
+    pub fn parse(self) -> Result<crate::actions::roles::PrefsChange, crate::domain::Invalid> {
+        Ok(crate::actions::roles::PrefsChange {
+            opted_in: self.opted_in,
+            weight: self.weight.map(crate::domain::roles::weight).transpose()?,
+            paused_until: self.paused_until,
+            opted_out_roles: self.opted_out_roles,
+        })
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct MemberUpdated {
+    #[serde(flatten)]
+    pub membership: Membership,
+    pub rotation: crate::db::roles::RotationPrefs,
 }
 
 #[utoipa::path(
     patch, path = "/api/v1/circles/{id}/members/{member_id}", tag = "members",
     params(("id" = uuid::Uuid, Path), ("member_id" = uuid::Uuid, Path)),
     request_body = MemberPatch,
-    responses((status = 200, body = Membership), crate::http::api::ErrorResponses),
+    responses((status = 200, body = MemberUpdated), crate::http::api::ErrorResponses),
     security(("bearer" = []))
 )]
 pub async fn patch(
@@ -132,13 +167,38 @@ pub async fn patch(
     caller: Caller,
     path: web::Path<(CircleId, MemberId)>,
     body: web::Json<MemberPatch>,
-) -> AppResult<web::Json<Membership>> {
+) -> AppResult<web::Json<MemberUpdated>> {
     let (circle_id, member_id) = path.into_inner();
+    let body = body.into_inner();
+    if body.role.is_none() && body.rotation.is_none() {
+        return Err(crate::error::AppError::BadRequest(
+            "send `role`, `rotation` or both".into(),
+        ));
+    }
+    let rotation = body.rotation.map(RotationPatch::parse).transpose()?;
     let mut conn = state.pool.get().await?;
-    caller.circle(&mut conn, circle_id).await?;
-    Ok(web::Json(
-        crate::actions::membership::set_role(&mut conn, circle_id, member_id, body.role).await?,
-    ))
+    let circle = caller.circle(&mut conn, circle_id).await?;
+    if memberships::find(&mut conn, circle_id, member_id)
+        .await?
+        .is_none()
+    {
+        return Err(crate::error::AppError::NotFound("member"));
+    }
+    if let Some(change) = rotation {
+        crate::actions::roles::set_prefs(&mut conn, &circle, member_id, change).await?;
+    }
+    let membership = match body.role {
+        Some(role) => {
+            crate::actions::membership::set_role(&mut conn, circle_id, member_id, role).await?
+        }
+        None => memberships::find(&mut conn, circle_id, member_id)
+            .await?
+            .ok_or(crate::error::AppError::NotFound("member"))?,
+    };
+    Ok(web::Json(MemberUpdated {
+        membership,
+        rotation: crate::db::roles::prefs(&mut conn, circle_id, member_id).await?,
+    }))
 }
 
 #[utoipa::path(

@@ -6,6 +6,7 @@ pub mod jobs;
 pub mod members;
 pub mod readings;
 pub mod reflections;
+pub mod roles;
 pub mod rsvps;
 pub mod sessions;
 
@@ -49,6 +50,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     "/circles/{id}/members/{member_id}",
                     web::delete().to(members::remove),
                 )
+                .route("/circles/{id}/roles", web::get().to(roles::list))
+                .route("/circles/{id}/roles", web::post().to(roles::create))
+                .route("/circles/{id}/roles/{key}", web::patch().to(roles::patch))
+                .route("/circles/{id}/roles/{key}", web::delete().to(roles::delete))
+                .route("/circles/{id}/rota", web::get().to(roles::rota))
+                .route("/circles/{id}/ledger", web::get().to(roles::circle_ledger))
+                .route(
+                    "/circles/{id}/ledger.csv",
+                    web::get().to(roles::circle_ledger_csv),
+                )
+                .route("/members/{id}/ledger", web::get().to(roles::member_ledger))
+                .route("/sessions/{id}/roles/{role}", web::put().to(roles::assign))
                 .route("/sessions/{id}", web::get().to(sessions::get))
                 .route("/sessions/{id}", web::patch().to(sessions::patch))
                 .route("/sessions/{id}/cancel", web::post().to(sessions::cancel))
@@ -201,13 +214,15 @@ where
         members::list, members::add, members::patch, members::remove,
         rsvps::list, rsvps::put, rsvps::attendance, rsvps::mark_attendance,
         reflections::list,
+        roles::list, roles::create, roles::patch, roles::delete, roles::rota, roles::assign,
+        roles::circle_ledger, roles::circle_ledger_csv, roles::member_ledger,
         jobs::list, jobs::retry,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
     modifiers(&BearerAuth),
     tags(
         (name = "circles"), (name = "readings"), (name = "sessions"), (name = "members"),
-        (name = "rsvps"), (name = "reflections"), (name = "jobs"),
+        (name = "rsvps"), (name = "reflections"), (name = "roles"), (name = "jobs"),
     )
 )]
 pub struct ApiDoc;

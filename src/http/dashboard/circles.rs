@@ -197,6 +197,9 @@ impl CircleForm {
             reminder_offset_minutes: reminder,
             reflection_delay_minutes: reflection,
             invite_lead_days: lead,
+            planning_horizon: None,
+            role_ask_days: None,
+            role_answer_hours: None,
         })
     }
 
@@ -249,6 +252,9 @@ impl CircleForm {
             reminder_offset_minutes: c.reminder_offset_minutes,
             reflection_delay_minutes: c.reflection_delay_minutes,
             invite_lead_days: c.invite_lead_days,
+            planning_horizon: None,
+            role_ask_days: None,
+            role_answer_hours: None,
         }
         .parse_all()
     }

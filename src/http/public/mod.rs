@@ -7,6 +7,7 @@ pub mod circles;
 mod confirm;
 mod me;
 mod reflect;
+mod roles;
 mod rsvp;
 mod unsubscribe;
 
@@ -46,6 +47,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/me/{token}/export.json", web::get().to(me::export))
         .route("/me/{token}/delete", web::get().to(me::confirm_delete))
         .route("/me/{token}/delete", web::post().to(me::delete))
+        .route("/role/{token}", web::get().to(roles::show_role))
+        .route("/role/{token}", web::post().to(roles::answer_role))
+        .route("/swap/{token}", web::get().to(roles::show_swap))
+        .route("/swap/{token}", web::post().to(roles::take_swap))
+        .route("/handoff/{token}", web::get().to(roles::show_handoff))
+        .route("/handoff/{token}", web::post().to(roles::save_handoff))
         .route("/unsubscribe/{token}", web::get().to(unsubscribe::show))
         .route("/unsubscribe/{token}", web::post().to(unsubscribe::submit))
         .route("/calendar/{token}", web::get().to(calendar::feed));

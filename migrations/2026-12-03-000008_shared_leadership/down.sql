@@ -1,0 +1,10 @@
+DROP TABLE handoffs;
+DROP TABLE swap_offers;
+DROP TABLE swap_requests;
+DROP TABLE rotation_prefs;
+DROP TABLE role_events;
+DROP TABLE session_roles;
+DROP TRIGGER circles_facilitator_role ON circles;
+DROP FUNCTION circles_add_facilitator_role();
+DROP TABLE role_kinds;
+ALTER TABLE circles DROP COLUMN planning_horizon, DROP COLUMN role_ask_days, DROP COLUMN role_answer_hours;

@@ -1,0 +1,190 @@
+//! The roles a circle's sessions need, and members' rotation preferences: changing either
+//! re-plans a rotating circle in the same transaction, so the rota never shows a holder the
+//! new rules would not pick.
+
+use chrono::{NaiveDate, Utc};
+use diesel_async::AsyncConnection;
+
+use super::rotation;
+use crate::db::circles::Circle;
+use crate::db::roles::{self, NewRoleKind, RoleKind, RoleKindChanges, RotationPrefs, FACILITATOR};
+use crate::db::{memberships, Connection};
+use crate::domain::{MemberId, MembershipState};
+use crate::error::{AppError, AppResult};
+
+/// A role kind to add, already checked.
+#[derive(Debug, Clone)]
+pub struct RoleInput {
+    pub key: String,
+    pub name: String,
+    pub guide: String,
+    pub slots: i32,
+    pub rotates: bool,
+    pub min_attended: i32,
+}
+
+pub async fn add(conn: &mut Connection, circle: &Circle, input: RoleInput) -> AppResult<RoleKind> {
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let position = roles::next_position(conn, circle.id).await?;
+        let kind = roles::add_kind(
+            conn,
+            &NewRoleKind {
+                circle_id: circle.id,
+                key: input.key.clone(),
+                name: input.name,
+                guide: input.guide,
+                slots: input.slots,
+                rotates: input.rotates,
+                min_attended: input.min_attended,
+                position,
+            },
+        )
+        .await?
+        .ok_or_else(|| {
+            AppError::Conflict(format!(
+                "this circle already has a role with the key `{}`",
+                input.key
+            ))
+        })?;
+        rotation::plan_in(conn, circle, Utc::now()).await?;
+        Ok(kind)
+    })
+    .await
+}
+
+/// Add the circle kind's suggested roles it does not have yet; returns those added.
+pub async fn add_suggested(conn: &mut Connection, circle: &Circle) -> AppResult<Vec<RoleKind>> {
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let mut added = Vec::new();
+        for (key, name, guide) in crate::domain::roles::suggested(circle.kind) {
+            let position = roles::next_position(conn, circle.id).await?;
+            if let Some(kind) = roles::add_kind(
+                conn,
+                &NewRoleKind {
+                    circle_id: circle.id,
+                    key: (*key).into(),
+                    name: (*name).into(),
+                    guide: (*guide).into(),
+                    slots: 1,
+                    rotates: true,
+                    min_attended: 0,
+                    position,
+                },
+            )
+            .await?
+            {
+                added.push(kind);
+            }
+        }
+        rotation::plan_in(conn, circle, Utc::now()).await?;
+        Ok(added)
+    })
+    .await
+}
+
+pub async fn update(
+    conn: &mut Connection,
+    circle: &Circle,
+    key: &str,
+    changes: RoleKindChanges,
+) -> AppResult<RoleKind> {
+    if key == FACILITATOR && changes.slots.is_some_and(|s| s != 1) {
+        return Err(AppError::invalid(
+            "slots",
+            "the facilitator role has one slot: it is the session's facilitator",
+        ));
+    }
+    let nothing = changes.name.is_none()
+        && changes.guide.is_none()
+        && changes.slots.is_none()
+        && changes.rotates.is_none()
+        && changes.min_attended.is_none();
+    if nothing {
+        return roles::kind(conn, circle.id, key)
+            .await?
+            .ok_or(AppError::NotFound("role"));
+    }
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let now = Utc::now();
+        let kind = roles::update_kind(conn, circle.id, key, changes)
+            .await?
+            .ok_or(AppError::NotFound("role"))?;
+        roles::trim_slots(conn, circle.id, key, kind.slots, now).await?;
+        rotation::plan_in(conn, circle, now).await?;
+        Ok(kind)
+    })
+    .await
+}
+
+pub async fn remove(conn: &mut Connection, circle: &Circle, key: &str) -> AppResult<()> {
+    if key == FACILITATOR {
+        return Err(AppError::Conflict(
+            "the facilitator role cannot be removed: every session has one".into(),
+        ));
+    }
+    conn.transaction::<_, AppError, _>(async |conn| {
+        if !roles::delete_kind(conn, circle.id, key).await? {
+            return Err(AppError::NotFound("role"));
+        }
+        rotation::plan_in(conn, circle, Utc::now()).await?;
+        Ok(())
+    })
+    .await
+}
+
+/// A change to someone's rotation preferences; `None` leaves a field alone.
+#[derive(Debug, Clone, Default)]
+pub struct PrefsChange {
+    pub opted_in: Option<bool>,
+    pub weight: Option<i32>,
+    pub paused_until: Option<Option<NaiveDate>>,
+    pub opted_out_roles: Option<Vec<String>>,
+}
+
+pub async fn set_prefs(
+    conn: &mut Connection,
+    circle: &Circle,
+    member: MemberId,
+    change: PrefsChange,
+) -> AppResult<RotationPrefs> {
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let membership = memberships::find(conn, circle.id, member)
+            .await?
+            .ok_or(AppError::NotFound("member"))?;
+        if membership.state == MembershipState::Left {
+            return Err(AppError::Conflict("this person has left the circle".into()));
+        }
+        if let Some(keys) = &change.opted_out_roles {
+            let known: Vec<String> = roles::kinds(conn, circle.id)
+                .await?
+                .into_iter()
+                .map(|k| k.key)
+                .collect();
+            if let Some(unknown) = keys.iter().find(|k| !known.contains(k)) {
+                return Err(AppError::invalid(
+                    "rotation.opted_out_roles",
+                    format!("`{unknown}` is not a role of this circle"),
+                ));
+            }
+        }
+        let mut prefs = roles::prefs(conn, circle.id, member).await?;
+        if let Some(v) = change.opted_in {
+            prefs.opted_in = v;
+        }
+        if let Some(v) = change.weight {
+            prefs.weight = v;
+        }
+        if let Some(v) = change.paused_until {
+            prefs.paused_until = v;
+        }
+        if let Some(mut v) = change.opted_out_roles {
+            v.sort();
+            v.dedup();
+            prefs.opted_out_roles = v;
+        }
+        let saved = roles::set_prefs(conn, &prefs).await?;
+        rotation::plan_in(conn, circle, Utc::now()).await?;
+        Ok(saved)
+    })
+    .await
+}

@@ -1,0 +1,268 @@
+//! Swaps by link: a role holder asks someone to take over; the role is offered to the next
+//! three people by the rotation's order (then three more each day nobody takes it); the first
+//! to take it wins, and everyone after sees it taken. A session that moves or is cancelled
+//! voids its open swaps.
+
+use chrono::{DateTime, Duration, Utc};
+use diesel_async::AsyncConnection;
+
+use super::rotation::{self, Notice};
+use crate::db::roles::{self, EventKind, SessionRole, FACILITATOR};
+use crate::db::swaps::{self, Swap};
+use crate::db::{circles, memberships, sessions, Connection};
+use crate::domain::{MemberId, RoleId, RoleSource, RoleState, SessionId, SessionStatus, SwapId};
+use crate::email::MessageKind;
+use crate::error::{AppError, AppResult};
+use crate::jobs::email::{self as email_job, EmailJob};
+
+/// How many people each round of offers reaches.
+pub const OFFERS_PER_ROUND: usize = 3;
+/// How long a round waits before the offer widens.
+pub const WIDEN_AFTER: Duration = Duration::hours(24);
+
+/// What asking for a swap came to.
+#[derive(Debug)]
+pub enum Asked {
+    /// Offered to these many people (0: nobody else can take it now).
+    Offered(Swap, usize),
+    NotYours,
+    Closed,
+}
+
+/// `member`, holding slot `id`, asks someone to take it over.
+pub async fn ask(
+    conn: &mut Connection,
+    id: RoleId,
+    member: MemberId,
+    now: DateTime<Utc>,
+) -> AppResult<Asked> {
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let Some(row) = roles::lock(conn, id).await? else {
+            return Ok(Asked::NotYours);
+        };
+        if row.member_id != Some(member)
+            || !matches!(row.state, RoleState::Confirmed | RoleState::Asked)
+        {
+            return Ok(Asked::NotYours);
+        }
+        let session = sessions::find(conn, row.session_id)
+            .await?
+            .ok_or(AppError::NotFound("session"))?;
+        if session.status != SessionStatus::Scheduled || session.starts_at <= now {
+            return Ok(Asked::Closed);
+        }
+        let swap = match swaps::open(conn, row.id, member, session.ics_sequence).await? {
+            Some(swap) => swap,
+            None => swaps::open_for(conn, row.id)
+                .await?
+                .ok_or(AppError::Conflict("the swap could not be opened".into()))?,
+        };
+        let offered = offer_more(conn, &swap, &row, now).await?;
+        Ok(Asked::Offered(swap, offered))
+    })
+    .await
+}
+
+/// Offer the swap to the next people in order who have not been offered it yet.
+async fn offer_more(
+    conn: &mut Connection,
+    swap: &Swap,
+    row: &SessionRole,
+    now: DateTime<Utc>,
+) -> AppResult<usize> {
+    let session = sessions::find(conn, row.session_id)
+        .await?
+        .ok_or(AppError::NotFound("session"))?;
+    let circle = circles::find(conn, row.circle_id)
+        .await?
+        .ok_or(AppError::NotFound("circle"))?;
+    let already: Vec<MemberId> = swaps::offered(conn, swap.id)
+        .await?
+        .into_iter()
+        .map(|(m, _, _)| m)
+        .collect();
+    let rank_base = already.len() as i32;
+    let next: Vec<MemberId> = rotation::ranked_for(conn, &circle, &session, &row.role_key, now)
+        .await?
+        .into_iter()
+        .filter(|m| !already.contains(m) && Some(*m) != swap.requester_id)
+        .take(OFFERS_PER_ROUND)
+        .collect();
+    for (i, m) in next.iter().enumerate() {
+        swaps::offer(conn, swap.id, *m, rank_base + i as i32 + 1, now).await?;
+        let mut job = EmailJob::about_role(MessageKind::SwapOffer, *m, row, None);
+        job.swap_id = Some(swap.id);
+        email_job::enqueue(conn, job).await?;
+    }
+    Ok(next.len())
+}
+
+/// Widen open swaps nobody took within a day to the next three people.
+pub async fn widen_stale(conn: &mut Connection, now: DateTime<Utc>) -> AppResult<usize> {
+    let mut widened = 0;
+    for id in swaps::stale_open(conn, now - WIDEN_AFTER).await? {
+        widened += conn
+            .transaction::<_, AppError, _>(async |conn| {
+                let Some(swap) = swaps::lock(conn, id).await? else {
+                    return Ok(0);
+                };
+                let Some(row) = roles::find(conn, swap.session_role_id).await? else {
+                    return Ok(0);
+                };
+                if swap.status != "open" {
+                    return Ok(0);
+                }
+                // Once everyone has been offered it, this finds nobody new and the swap
+                // simply stays open to them.
+                offer_more(conn, &swap, &row, now).await
+            })
+            .await?;
+    }
+    Ok(widened)
+}
+
+/// What taking a swap came to.
+#[derive(Debug)]
+pub enum Take {
+    Taken(SessionRole),
+    /// Someone else took it first (or the requester withdrew it).
+    AlreadyTaken,
+    /// The session moved or was cancelled, or has started.
+    Void,
+    /// The person cannot take it: they left, or already hold a role in that session.
+    NotEligible(&'static str),
+}
+
+/// `member` takes swap `id`: the first to do so wins.
+pub async fn take(
+    conn: &mut Connection,
+    id: SwapId,
+    member: MemberId,
+    now: DateTime<Utc>,
+) -> AppResult<Take> {
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let swap = swaps::lock(conn, id)
+            .await?
+            .ok_or(AppError::NotFound("swap"))?;
+        match swap.status.as_str() {
+            "open" => {}
+            "taken" => return Ok(Take::AlreadyTaken),
+            _ => return Ok(Take::Void),
+        }
+        let Some(row) = roles::lock(conn, swap.session_role_id).await? else {
+            return Ok(Take::Void);
+        };
+        let session = sessions::find(conn, row.session_id)
+            .await?
+            .ok_or(AppError::NotFound("session"))?;
+        if session.status != SessionStatus::Scheduled
+            || session.starts_at <= now
+            || session.ics_sequence != swap.session_sequence
+        {
+            swaps::close(conn, swap.id, "void", None, now).await?;
+            return Ok(Take::Void);
+        }
+        if Some(member) == swap.requester_id {
+            return Ok(Take::NotEligible(
+                "You asked for this swap; someone else needs to take it.",
+            ));
+        }
+        if memberships::active_among(conn, row.circle_id, &[member])
+            .await?
+            .is_empty()
+        {
+            return Ok(Take::NotEligible(
+                "You are no longer a member of this circle.",
+            ));
+        }
+        let holds_another = roles::for_sessions(conn, &[session.id])
+            .await?
+            .iter()
+            .any(|r| {
+                r.member_id == Some(member)
+                    && r.id != row.id
+                    && matches!(r.state, RoleState::Confirmed | RoleState::Asked)
+            });
+        if holds_another {
+            return Ok(Take::NotEligible(
+                "You already hold another role in this session.",
+            ));
+        }
+        let previous = row.member_id;
+        let taken = roles::write_slot(
+            conn,
+            &roles::SlotWrite {
+                session_id: row.session_id,
+                circle_id: row.circle_id,
+                role_key: row.role_key.clone(),
+                slot: row.slot,
+                member_id: Some(member),
+                state: RoleState::Confirmed,
+                source: RoleSource::Swap,
+                why: format!(
+                    "Took over by swap{}.",
+                    if previous.is_some() {
+                        " from the previous holder"
+                    } else {
+                        ""
+                    }
+                ),
+                seed: row.seed,
+                asked_at: row.asked_at,
+                answered_at: Some(now),
+            },
+        )
+        .await?;
+        roles::log(conn, &row, previous, EventKind::SwappedOut, previous, now).await?;
+        roles::log(
+            conn,
+            &taken,
+            Some(member),
+            EventKind::SwappedIn,
+            Some(member),
+            now,
+        )
+        .await?;
+        swaps::close(conn, swap.id, "taken", Some(member), now).await?;
+        if taken.role_key == FACILITATOR {
+            sessions::set_facilitator(conn, taken.session_id, Some(member)).await?;
+        }
+        email_job::enqueue(
+            conn,
+            EmailJob::about_role(MessageKind::RoleConfirmed, member, &taken, None),
+        )
+        .await?;
+        let circle = circles::find(conn, taken.circle_id)
+            .await?
+            .ok_or(AppError::NotFound("circle"))?;
+        let mut told = rotation::organisers_of(conn, circle.id).await?;
+        if let Some(p) = previous {
+            told.push(p);
+        }
+        told.sort();
+        told.dedup();
+        for m in told.into_iter().filter(|m| *m != member) {
+            email_job::enqueue(
+                conn,
+                EmailJob::about_role(MessageKind::RoleNotice, m, &taken, Some(Notice::SwapTaken)),
+            )
+            .await?;
+        }
+        Ok(Take::Taken(taken))
+    })
+    .await
+}
+
+/// Void the open swaps of a session that moved or was cancelled.
+pub async fn void_for_session(
+    conn: &mut Connection,
+    session: SessionId,
+    now: DateTime<Utc>,
+) -> AppResult<usize> {
+    let ids: Vec<RoleId> = roles::for_sessions(conn, &[session])
+        .await?
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    Ok(swaps::void_for(conn, &ids, now).await?)
+}

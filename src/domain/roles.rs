@@ -1,0 +1,188 @@
+//! Role kinds as people type them: keys, names, guides and counts, checked on the way in,
+//! and the roles each kind of circle is offered to start with.
+
+use super::{CircleKind, Invalid};
+
+pub const MAX_SLOTS: i64 = 10;
+pub const MAX_MIN_ATTENDED: i64 = 100;
+
+/// A role key: lower-case letters, digits and `_`, starting with a letter, at most 40.
+pub fn key(value: &str) -> Result<String, Invalid> {
+    let ok = !value.is_empty()
+        && value.len() <= 40
+        && value.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+        && value
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if ok {
+        Ok(value.to_string())
+    } else {
+        Err(Invalid::new(
+            "key",
+            "must be 1 to 40 lower-case letters, digits or _, starting with a letter (e.g. note_taker)",
+        ))
+    }
+}
+
+/// A key made from a name: "Note-taker" → "note_taker".
+pub fn key_from_name(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.trim().chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('_') && !out.is_empty() {
+            out.push('_');
+        }
+    }
+    let out = out.trim_end_matches('_').to_string();
+    let out = if out.starts_with(|c: char| c.is_ascii_lowercase()) {
+        out
+    } else {
+        format!("role_{out}")
+    };
+    out.chars()
+        .take(40)
+        .collect::<String>()
+        .trim_end_matches('_')
+        .to_string()
+}
+
+pub fn name(value: &str) -> Result<String, Invalid> {
+    let v = value.trim();
+    if v.is_empty() || v.chars().count() > 80 {
+        return Err(Invalid::new("name", "must be 1 to 80 characters"));
+    }
+    Ok(v.to_string())
+}
+
+pub fn guide(value: &str) -> Result<String, Invalid> {
+    let v = super::text::normalise_newlines(value.trim());
+    if v.chars().count() > 2000 {
+        return Err(Invalid::new("guide", "must be at most 2000 characters"));
+    }
+    Ok(v)
+}
+
+pub fn slots(value: i64) -> Result<i32, Invalid> {
+    if (1..=MAX_SLOTS).contains(&value) {
+        Ok(value as i32)
+    } else {
+        Err(Invalid::new(
+            "slots",
+            format!("must be between 1 and {MAX_SLOTS} people per session"),
+        ))
+    }
+}
+
+pub fn min_attended(value: i64) -> Result<i32, Invalid> {
+    if (0..=MAX_MIN_ATTENDED).contains(&value) {
+        Ok(value as i32)
+    } else {
+        Err(Invalid::new(
+            "min_attended",
+            format!("must be between 0 and {MAX_MIN_ATTENDED} sessions"),
+        ))
+    }
+}
+
+/// A rotation weight: 100 is a full share, 50 half as often, 200 twice as often.
+pub fn weight(value: i64) -> Result<i32, Invalid> {
+    if (1..=200).contains(&value) {
+        Ok(value as i32)
+    } else {
+        Err(Invalid::new(
+            "rotation.weight",
+            "must be a whole number from 1 to 200 (100 is a full share, 50 half as often)",
+        ))
+    }
+}
+
+/// A suggested role: (key, name, guide).
+pub type Suggestion = (&'static str, &'static str, &'static str);
+
+/// The micro-roles a kind of circle is offered in one step.
+pub fn suggested(kind: CircleKind) -> &'static [Suggestion] {
+    const DISCUSSION: Suggestion = ("discussion_lead", "Discussion lead", "Bring two or three questions about the reading and open the discussion with the first one.");
+    const QUESTIONS: Suggestion = (
+        "question_bringer",
+        "Question-bringer",
+        "Bring one question you can't answer yet, and ask it when the conversation slows.",
+    );
+    const NOTES: Suggestion = (
+        "note_taker",
+        "Note-taker",
+        "Keep short notes of what was said and decided, and share them with the circle afterwards.",
+    );
+    const TIME: Suggestion = ("timekeeper", "Timekeeper", "Keep an eye on the clock: tell the circle when half the time has gone and when five minutes are left.");
+    const WELCOME: Suggestion = (
+        "welcomer",
+        "Welcomer",
+        "Arrive a few minutes early, greet people as they come, and introduce anyone new.",
+    );
+    const KEEPER: Suggestion = ("keeper", "Keeper", "Hold the talking piece and the circle's agreements: open each round, and bring the circle back to them when needed.");
+    match kind {
+        CircleKind::BookClub => &[DISCUSSION, QUESTIONS, NOTES, TIME, WELCOME],
+        CircleKind::LearningCircle => &[QUESTIONS, NOTES, TIME, WELCOME],
+        CircleKind::RestorativeCircle => &[KEEPER, TIME, WELCOME],
+    }
+}
+
+/// How evenly roles are spread: the mean over every pair of members of
+/// `min(a, b) / max(a, b)` of the roles they held (a pair who both held none counts as
+/// even). 1 is perfectly even; near 0, a few hold everything.
+pub fn balance(counts: &[u32]) -> f64 {
+    if counts.len() < 2 {
+        return 1.0;
+    }
+    let mut sum = 0.0;
+    let mut pairs = 0u64;
+    for i in 0..counts.len() {
+        for j in i + 1..counts.len() {
+            let (a, b) = (counts[i], counts[j]);
+            sum += if a.max(b) == 0 {
+                1.0
+            } else {
+                f64::from(a.min(b)) / f64::from(a.max(b))
+            };
+            pairs += 1;
+        }
+    }
+    (sum / pairs as f64 * 1000.0).round() / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_checked_and_made_from_names() {
+        assert!(key("note_taker").is_ok());
+        assert!(key("Note").is_err());
+        assert!(key("1st").is_err());
+        assert!(key("").is_err());
+        assert_eq!(key_from_name("Note-taker"), "note_taker");
+        assert_eq!(
+            key_from_name("  Keeper of the Circle "),
+            "keeper_of_the_circle"
+        );
+        assert_eq!(key_from_name("42"), "role_42");
+    }
+
+    #[test]
+    fn counts_and_weights_have_bounds() {
+        assert!(slots(0).is_err());
+        assert!(slots(1).is_ok());
+        assert!(min_attended(-1).is_err());
+        assert!(weight(-50).is_err());
+        assert!(weight(0).is_err());
+        assert_eq!(weight(50), Ok(50));
+    }
+
+    #[test]
+    fn balance_is_one_when_even_and_falls_as_few_hold_everything() {
+        assert_eq!(balance(&[2, 2, 2]), 1.0);
+        assert_eq!(balance(&[0, 0]), 1.0);
+        assert_eq!(balance(&[4, 0, 0]), 0.333);
+        assert!(balance(&[3, 1, 1]) < balance(&[2, 2, 1]));
+    }
+}

@@ -1,0 +1,514 @@
+//! The pages role holders reach from email: `/role/{token}` (the role, its guide and why; Accept,
+//! Can't make it, Ask someone to swap), `/swap/{token}` (take over someone's role; the first
+//! wins) and `/handoff/{token}` (the note a facilitator leaves for the next lead). GET shows,
+//! POST acts; each link works for its own purpose only.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest};
+use askama::Template;
+use chrono::Utc;
+use serde::Deserialize;
+
+use super::{holder, render, render_status, viewer_zone, when, PageError, PageResult};
+use crate::actions::rotation::{self, Reply};
+use crate::actions::swaps::{self, Asked, Take};
+use crate::db::handoffs::{self, HandoffText};
+use crate::db::members::Member;
+use crate::db::roles::{self, SessionRole};
+use crate::db::sessions::Session;
+use crate::db::{circles, memberships, sessions, swaps as swap_rows, Connection};
+use crate::domain::tokens::Purpose;
+use crate::domain::{
+    HandoffVisibility, MembershipState, RoleId, RoleState, SessionId, SessionStatus, SwapId,
+};
+use crate::error::AppError;
+use crate::http::AppState;
+
+#[derive(Template)]
+#[template(path = "pages/role.html")]
+struct RolePage {
+    circle_name: String,
+    member_name: String,
+    role_name: String,
+    guide: String,
+    why: String,
+    when: String,
+    state_label: &'static str,
+    /// Whether Accept / Can't / Swap are offered.
+    open: bool,
+    confirmed: bool,
+    swap_open: bool,
+    handoff: Option<crate::email::messages::HandoffView>,
+    saved: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ActionForm {
+    action: String,
+}
+
+fn state_label(state: RoleState) -> &'static str {
+    match state {
+        RoleState::Proposed => "Proposed for you; not asked yet",
+        RoleState::Asked => "Waiting for your answer",
+        RoleState::Confirmed => "You accepted",
+        RoleState::Declined => "You said you can't",
+        RoleState::Open => "Open",
+    }
+}
+
+async fn role_facts(
+    conn: &mut Connection,
+    id: RoleId,
+    member: &Member,
+) -> Result<(SessionRole, Session, String, roles::RoleKind), PageError> {
+    let row = roles::find(conn, id)
+        .await?
+        .ok_or_else(PageError::not_found)?;
+    let session = sessions::find(conn, row.session_id)
+        .await?
+        .ok_or_else(PageError::not_found)?;
+    let circle = circles::find(conn, row.circle_id)
+        .await?
+        .ok_or_else(PageError::not_found)?;
+    let kind = roles::kind(conn, row.circle_id, &row.role_key)
+        .await?
+        .ok_or_else(|| PageError::gone("This role was removed from the circle."))?;
+    if memberships::find(conn, circle.id, member.id)
+        .await?
+        .map(|m| m.state)
+        != Some(MembershipState::Active)
+    {
+        return Err(PageError::gone(
+            "You are no longer a member of this circle.",
+        ));
+    }
+    if row.member_id != Some(member.id) && row.state != RoleState::Declined {
+        return Err(PageError::gone(
+            "This role has moved to someone else since this email was sent. Nothing for you to do.",
+        ));
+    }
+    Ok((row, session, circle.name, kind))
+}
+
+async fn role_page(
+    state: &AppState,
+    req: &HttpRequest,
+    token: &str,
+    saved: Option<String>,
+) -> Result<RolePage, PageError> {
+    let mut conn = state.pool.get().await?;
+    let (claims, member) = holder(state, &mut conn, token, Purpose::Role).await?;
+    let (row, session, circle_name, kind) =
+        role_facts(&mut conn, RoleId(claims.object), &member).await?;
+    let handoff = crate::jobs::email::handoff_for(
+        &mut conn,
+        &session,
+        row.circle_id,
+        &row.role_key,
+        member.id,
+    )
+    .await
+    .ok()
+    .flatten()
+    .filter(|_| row.member_id == Some(member.id));
+    let swap_open = swap_rows::open_for(&mut conn, row.id).await?.is_some();
+    let zone = viewer_zone(req, Some(&member), session.timezone);
+    let holds = row.member_id == Some(member.id);
+    let live = session.status == SessionStatus::Scheduled && session.starts_at > Utc::now();
+    Ok(RolePage {
+        circle_name,
+        member_name: member.display_name.clone(),
+        role_name: kind.name,
+        guide: kind.guide,
+        why: row.why.clone(),
+        when: when(session.starts_at, session.ends_at, zone),
+        state_label: if holds {
+            state_label(row.state)
+        } else {
+            state_label(RoleState::Declined)
+        },
+        open: holds && live && matches!(row.state, RoleState::Proposed | RoleState::Asked),
+        confirmed: holds && live && row.state == RoleState::Confirmed,
+        swap_open,
+        handoff,
+        saved,
+    })
+}
+
+pub async fn show_role(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    token: web::Path<String>,
+) -> PageResult {
+    render(role_page(&state, &req, &token, None).await?)
+}
+
+pub async fn answer_role(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    token: web::Path<String>,
+    form: web::Form<ActionForm>,
+) -> PageResult {
+    let mut conn = state.pool.get().await?;
+    let (claims, member) = holder(&state, &mut conn, &token, Purpose::Role).await?;
+    let id = RoleId(claims.object);
+    let now = Utc::now();
+    let closed = || {
+        PageError::from(AppError::Conflict(
+            "This session has started or was cancelled, so this role can no longer be changed."
+                .into(),
+        ))
+    };
+    let not_yours = || {
+        PageError::gone(
+            "This role has moved to someone else since this email was sent. Nothing for you to do.",
+        )
+    };
+    let saved = match form.action.as_str() {
+        "accept" => match rotation::accept(&mut conn, id, member.id, now).await? {
+            Reply::Done(_) => "Thank you: you're confirmed. The circle will see your name in its next reminder.".to_string(),
+            Reply::NotYours => return Err(not_yours()),
+            Reply::Closed => return Err(closed()),
+        },
+        "decline" => match rotation::decline(&mut conn, id, member.id, now).await? {
+            // The role has moved on, so there is no role page to show any more.
+            Reply::Done(_) => {
+                return render(super::MessagePage {
+                    title: "Thanks for letting us know".into(),
+                    paragraphs: vec![
+                        "The next person in the rotation is asked; there is nothing else to do.".into(),
+                    ],
+                    links: Vec::new(),
+                })
+            }
+            Reply::NotYours => return Err(not_yours()),
+            Reply::Closed => return Err(closed()),
+        },
+        "swap" => match swaps::ask(&mut conn, id, member.id, now).await? {
+            Asked::Offered(_, 0) => "Your swap is open, but nobody else can take it right now. You keep the role until someone does; the organisers can also help.".to_string(),
+            Asked::Offered(_, n) => format!("Asked {n} people who could take it over. You keep the role until one of them does, and you'll get an email when that happens."),
+            Asked::NotYours => return Err(not_yours()),
+            Asked::Closed => return Err(closed()),
+        },
+        _ => {
+            return Err(AppError::invalid("action", "must be accept, decline or swap").into())
+        }
+    };
+    drop(conn);
+    render(role_page(&state, &req, &token, Some(saved)).await?)
+}
+
+#[derive(Template)]
+#[template(path = "pages/swap.html")]
+struct SwapPage {
+    circle_name: String,
+    member_name: String,
+    role_name: String,
+    guide: String,
+    requester: String,
+    when: String,
+    open: bool,
+    taken_by_you: bool,
+    message: Option<String>,
+}
+
+async fn swap_page(
+    state: &AppState,
+    req: &HttpRequest,
+    token: &str,
+    message: Option<String>,
+) -> Result<SwapPage, PageError> {
+    let mut conn = state.pool.get().await?;
+    let (claims, member) = holder(state, &mut conn, token, Purpose::Swap).await?;
+    let swap = swap_rows::find(&mut conn, SwapId(claims.object))
+        .await?
+        .ok_or_else(PageError::not_found)?;
+    let row = roles::find(&mut conn, swap.session_role_id)
+        .await?
+        .ok_or_else(PageError::not_found)?;
+    let session = sessions::find(&mut conn, row.session_id)
+        .await?
+        .ok_or_else(PageError::not_found)?;
+    let circle = circles::find(&mut conn, row.circle_id)
+        .await?
+        .ok_or_else(PageError::not_found)?;
+    let kind = roles::kind(&mut conn, row.circle_id, &row.role_key)
+        .await?
+        .ok_or_else(|| PageError::gone("This role was removed from the circle."))?;
+    let requester = match swap.requester_id {
+        Some(r) => crate::db::members::find(&mut conn, r)
+            .await?
+            .map_or_else(|| "Someone".into(), |m| m.display_name),
+        None => "Someone".into(),
+    };
+    let zone = viewer_zone(req, Some(&member), session.timezone);
+    Ok(SwapPage {
+        circle_name: circle.name,
+        member_name: member.display_name.clone(),
+        role_name: kind.name,
+        guide: kind.guide,
+        requester,
+        when: when(session.starts_at, session.ends_at, zone),
+        open: swap.status == "open" && session.starts_at > Utc::now(),
+        taken_by_you: swap.taken_by == Some(member.id),
+        message,
+    })
+}
+
+pub async fn show_swap(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    token: web::Path<String>,
+) -> PageResult {
+    render(swap_page(&state, &req, &token, None).await?)
+}
+
+pub async fn take_swap(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    token: web::Path<String>,
+    form: web::Form<ActionForm>,
+) -> PageResult {
+    if form.action != "take" {
+        return Err(AppError::invalid("action", "must be take").into());
+    }
+    let mut conn = state.pool.get().await?;
+    let (claims, member) = holder(&state, &mut conn, &token, Purpose::Swap).await?;
+    match swaps::take(&mut conn, SwapId(claims.object), member.id, Utc::now()).await? {
+        Take::Taken(_) => {}
+        Take::AlreadyTaken => {
+            drop(conn);
+            let page = swap_page(
+                &state,
+                &req,
+                &token,
+                Some("Someone else already took this role over. Thank you for offering; nothing has changed for you.".into()),
+            )
+            .await?;
+            return render_status(StatusCode::CONFLICT, page);
+        }
+        Take::Void => {
+            drop(conn);
+            let page = swap_page(
+                &state,
+                &req,
+                &token,
+                Some(
+                    "This swap no longer applies: the session moved, was cancelled or has started."
+                        .into(),
+                ),
+            )
+            .await?;
+            return render_status(StatusCode::CONFLICT, page);
+        }
+        Take::NotEligible(why) => return Err(AppError::Conflict(why.into()).into()),
+    }
+    drop(conn);
+    render(
+        swap_page(
+            &state,
+            &req,
+            &token,
+            Some(
+                "It's yours: you're confirmed, and the person who asked has been told. Thank you."
+                    .into(),
+            ),
+        )
+        .await?,
+    )
+}
+
+#[derive(Template)]
+#[template(path = "pages/handoff.html")]
+struct HandoffPage {
+    circle_name: String,
+    member_name: String,
+    when: String,
+    stopped_at: String,
+    open_questions: String,
+    follow_up: String,
+    try_next: String,
+    visibility: &'static str,
+    visibilities: Vec<(&'static str, &'static str)>,
+    saved: Option<String>,
+    errors: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct HandoffForm {
+    #[serde(default)]
+    stopped_at: String,
+    #[serde(default)]
+    open_questions: String,
+    #[serde(default)]
+    follow_up: String,
+    #[serde(default)]
+    try_next: String,
+    #[serde(default)]
+    visibility: String,
+}
+
+const MAX_HANDOFF_PART: usize = 2000;
+
+/// The session the link is for, if `member` facilitated it and it has started.
+async fn led_session(
+    conn: &mut Connection,
+    id: SessionId,
+    member: &Member,
+) -> Result<(Session, String), PageError> {
+    let session = sessions::find(conn, id)
+        .await?
+        .ok_or_else(PageError::not_found)?;
+    if session.facilitator_id != Some(member.id) {
+        return Err(PageError::gone(
+            "Only the person who facilitated this session can leave its handoff note.",
+        ));
+    }
+    if session.starts_at > Utc::now() {
+        return Err(AppError::Conflict(
+            "This session has not happened yet; leave the handoff after it.".into(),
+        )
+        .into());
+    }
+    let circle = circles::find(conn, session.circle_id)
+        .await?
+        .ok_or_else(PageError::not_found)?;
+    Ok((session, circle.name))
+}
+
+fn visibilities() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("next_lead", "Only the next facilitator"),
+        ("role_holders", "Everyone holding a role next session"),
+        ("circle", "The whole circle"),
+    ]
+}
+
+pub async fn show_handoff(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    token: web::Path<String>,
+) -> PageResult {
+    let mut conn = state.pool.get().await?;
+    let (claims, member) = holder(&state, &mut conn, &token, Purpose::Handoff).await?;
+    let (session, circle_name) = led_session(&mut conn, SessionId(claims.object), &member).await?;
+    let note = handoffs::for_session(&mut conn, session.id).await?;
+    let zone = viewer_zone(&req, Some(&member), session.timezone);
+    let (text, visibility) = match &note {
+        Some(n) => (
+            HandoffText {
+                stopped_at: n.stopped_at.clone(),
+                open_questions: n.open_questions.clone(),
+                follow_up: n.follow_up.clone(),
+                try_next: n.try_next.clone(),
+            },
+            n.visibility(),
+        ),
+        None => (HandoffText::default(), HandoffVisibility::NextLead),
+    };
+    render(HandoffPage {
+        circle_name,
+        member_name: member.display_name.clone(),
+        when: when(session.starts_at, session.ends_at, zone),
+        stopped_at: text.stopped_at,
+        open_questions: text.open_questions,
+        follow_up: text.follow_up,
+        try_next: text.try_next,
+        visibility: visibility.as_str(),
+        visibilities: visibilities(),
+        saved: None,
+        errors: Vec::new(),
+    })
+}
+
+pub async fn save_handoff(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    token: web::Path<String>,
+    form: web::Form<HandoffForm>,
+) -> PageResult {
+    let mut conn = state.pool.get().await?;
+    let (claims, member) = holder(&state, &mut conn, &token, Purpose::Handoff).await?;
+    let (session, circle_name) = led_session(&mut conn, SessionId(claims.object), &member).await?;
+    let form = form.into_inner();
+    let clean = |s: &str| crate::domain::text::normalise_newlines(s.trim());
+    let text = HandoffText {
+        stopped_at: clean(&form.stopped_at),
+        open_questions: clean(&form.open_questions),
+        follow_up: clean(&form.follow_up),
+        try_next: clean(&form.try_next),
+    };
+    let mut errors = Vec::new();
+    for (label, value) in [
+        ("Where we stopped", &text.stopped_at),
+        ("Open questions", &text.open_questions),
+        ("Who to follow up", &text.follow_up),
+        ("What I'd try", &text.try_next),
+    ] {
+        if value.chars().count() > MAX_HANDOFF_PART {
+            errors.push(format!(
+                "{label}: at most {MAX_HANDOFF_PART} characters, please."
+            ));
+        }
+    }
+    let visibility = match HandoffVisibility::parse(&form.visibility, "visibility") {
+        Ok(v) => Some(v),
+        Err(_) => {
+            errors.push("Who can read it: choose one of the three options.".into());
+            None
+        }
+    };
+    if [
+        &text.stopped_at,
+        &text.open_questions,
+        &text.follow_up,
+        &text.try_next,
+    ]
+    .iter()
+    .all(|v| v.is_empty())
+    {
+        errors.push("Write at least one of the four parts.".into());
+    }
+    let zone = viewer_zone(&req, Some(&member), session.timezone);
+    let page = |saved: Option<String>,
+                errors: Vec<String>,
+                text: HandoffText,
+                vis: HandoffVisibility| HandoffPage {
+        circle_name: circle_name.clone(),
+        member_name: member.display_name.clone(),
+        when: when(session.starts_at, session.ends_at, zone),
+        stopped_at: text.stopped_at,
+        open_questions: text.open_questions,
+        follow_up: text.follow_up,
+        try_next: text.try_next,
+        visibility: vis.as_str(),
+        visibilities: visibilities(),
+        saved,
+        errors,
+    };
+    let Some(visibility) = visibility.filter(|_| errors.is_empty()) else {
+        let vis = visibility.unwrap_or(HandoffVisibility::NextLead);
+        return render_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            page(None, errors, text, vis),
+        );
+    };
+    crate::actions::handoffs::save(
+        &mut conn,
+        &session,
+        member.id,
+        text.clone(),
+        visibility,
+        Utc::now(),
+    )
+    .await?;
+    render(page(
+        Some(
+            "Saved. Whoever leads next will find it in their email and on their role page.".into(),
+        ),
+        Vec::new(),
+        text,
+        visibility,
+    ))
+}

@@ -1,0 +1,727 @@
+//! Shared leadership end to end: a rotating circle's rota, asking by email, accepting,
+//! declining, swapping, handoff notes and the ledger, against real Postgres and (for the
+//! asking flow) a real SMTP listener.
+
+use std::collections::HashMap;
+
+use chrono::{Duration, Utc};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::helpers::{spawn_app, SentEmail, TestApp};
+use crate::smtp::SmtpServer;
+use roundtable::jobs::worker;
+
+const NAMES: [&str; 6] = ["ada", "bo", "cy", "di", "ed", "flo"];
+
+/// A rotating circle of six with twelve weekly sessions, the first `first_in_days` from now.
+async fn rotating_circle(
+    app: &TestApp,
+    first_in_days: i64,
+) -> (String, HashMap<String, String>, Vec<Value>) {
+    let circle = app
+        .create_circle(json!({
+            "name": "Turns", "timezone": "Europe/London", "facilitation": "rotating"
+        }))
+        .await;
+    let id = circle["id"].as_str().unwrap().to_string();
+    assert_eq!(circle["planning_horizon"], 12);
+    assert_eq!(circle["role_ask_days"], 10);
+    let mut ids = HashMap::new();
+    for name in NAMES {
+        let m = app
+            .add_member(&id, &format!("{name}@example.org"))
+            .await
+            .expect(201);
+        ids.insert(
+            m["member_id"].as_str().unwrap().to_string(),
+            name.to_string(),
+        );
+    }
+    let first = (Utc::now() + Duration::days(first_in_days)).date_naive();
+    let sessions = app
+        .schedule(
+            &id,
+            json!({ "freq": "weekly", "first_date": first.to_string(), "local_time": "19:00",
+                    "duration_minutes": 90, "count": 12 }),
+        )
+        .await;
+    assert_eq!(sessions.len(), 12);
+    (id, ids, sessions)
+}
+
+fn facilitators(rota: &Value) -> Vec<(String, String, String)> {
+    rota["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let f = s["roles"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["role"] == "facilitator")
+                .expect("a facilitator slot");
+            (
+                f["member_id"].as_str().unwrap_or("").to_string(),
+                f["state"].as_str().unwrap().to_string(),
+                f["why"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// The ask sent to whoever holds the facilitator role of the circle's `index`-th session.
+async fn ask_for(
+    app: &TestApp,
+    circle: &str,
+    names: &HashMap<String, String>,
+    index: usize,
+) -> SentEmail {
+    let rota = app
+        .get(&format!("/api/v1/circles/{circle}/rota"))
+        .await
+        .expect(200);
+    let holder = &facilitators(&rota)[index].0;
+    let address = format!("{}@example.org", names[holder]);
+    asks(&app.sent_emails())
+        .into_iter()
+        .find(|m| m.to.contains(&address))
+        .cloned()
+        .unwrap_or_else(|| panic!("no ask for {address}"))
+}
+
+fn asks(mails: &[SentEmail]) -> Vec<&SentEmail> {
+    mails
+        .iter()
+        .filter(|m| m.subject.starts_with("Would you facilitate"))
+        .collect()
+}
+
+#[tokio::test]
+async fn six_members_twelve_sessions_each_leads_twice_and_the_first_is_asked_by_real_email() {
+    let app = spawn_app().await;
+    let smtp = SmtpServer::start().await;
+    let ctx = app.smtp_job_context(&smtp.url());
+    let (circle, names, sessions) = rotating_circle(&app, 2).await;
+
+    let rota = app
+        .get(&format!("/api/v1/circles/{circle}/rota?limit=12"))
+        .await
+        .expect(200);
+    let plan = facilitators(&rota);
+    assert_eq!(plan.len(), 12);
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for (member, _, why) in &plan {
+        assert!(
+            names.contains_key(member),
+            "a member of the circle holds it"
+        );
+        assert!(!why.is_empty(), "every proposal says why");
+        *counts.entry(member.as_str()).or_default() += 1;
+    }
+    assert_eq!(counts.len(), 6, "{counts:?}");
+    assert!(
+        counts.values().all(|n| *n == 2),
+        "each leads twice: {counts:?}"
+    );
+    // Inside the ten-day window: the first two sessions (2 and 9 days away) are asked.
+    assert_eq!(plan[0].1, "asked");
+    assert_eq!(plan[1].1, "asked");
+    assert!(
+        plan[2..].iter().all(|(_, s, _)| s == "proposed"),
+        "{plan:?}"
+    );
+    assert_eq!(
+        sessions[0]["facilitator_id"],
+        Value::Null,
+        "nobody is the facilitator until they accept"
+    );
+
+    let report = worker::drain(&ctx, &app.worker_config()).await.unwrap();
+    assert_eq!(report.dead, 0);
+    let mails: Vec<SentEmail> = smtp
+        .received()
+        .iter()
+        .map(|r| SentEmail::parse(&r.data))
+        .collect();
+    let asked = asks(&mails);
+    assert_eq!(
+        asked.len(),
+        2,
+        "{:?}",
+        mails.iter().map(|m| &m.subject).collect::<Vec<_>>()
+    );
+    let first_holder = &names[&plan[0].0];
+    let ask = asked
+        .iter()
+        .find(|m| m.to.contains(&format!("{first_holder}@")))
+        .expect("the first holder's ask");
+    assert!(ask.text.contains("Why you:"), "{}", ask.text);
+    assert!(
+        ask.text.contains(&plan[0].2),
+        "the why of the rota is in the email"
+    );
+    assert!(
+        ask.text.contains("Open the session"),
+        "the role's guide is in the email"
+    );
+    let role_link = app.link_in(ask, "/role/");
+
+    // GET shows and changes nothing.
+    let before = app.snapshot().await;
+    let page = app.browser(Method::GET, &role_link, None).await.expect(200);
+    assert!(page.as_str().unwrap().contains("Accept"));
+    assert_eq!(before, app.snapshot().await);
+
+    // Accept: confirmed, and the session's facilitator.
+    let page = app
+        .browser(Method::POST, &role_link, Some(&[("action", "accept")]))
+        .await
+        .expect(200);
+    assert!(
+        page.as_str().unwrap().contains("confirmed"),
+        "{}",
+        page.as_str().unwrap()
+    );
+    let session = app
+        .get(&format!(
+            "/api/v1/sessions/{}",
+            sessions[0]["id"].as_str().unwrap()
+        ))
+        .await
+        .expect(200);
+    assert_eq!(session["facilitator_id"], plan[0].0.as_str());
+    let rota = app
+        .get(&format!("/api/v1/circles/{circle}/rota"))
+        .await
+        .expect(200);
+    assert_eq!(facilitators(&rota)[0].1, "confirmed");
+
+    // The second holder declines: the next person is asked at once, by email.
+    let second_holder = &names[&plan[1].0];
+    let second_ask = asked
+        .iter()
+        .find(|m| m.to.contains(&format!("{second_holder}@")))
+        .expect("the second holder's ask");
+    let second_link = app.link_in(second_ask, "/role/");
+    app.browser(Method::POST, &second_link, Some(&[("action", "decline")]))
+        .await
+        .expect(200);
+    let rota = app
+        .get(&format!("/api/v1/circles/{circle}/rota"))
+        .await
+        .expect(200);
+    let after = facilitators(&rota);
+    assert_eq!(
+        after[0],
+        (plan[0].0.clone(), "confirmed".into(), plan[0].2.clone()),
+        "confirmed holders never change"
+    );
+    assert_ne!(
+        after[1].0, plan[1].0,
+        "someone else holds the declined session"
+    );
+    assert_eq!(after[1].1, "asked");
+    assert_ne!(
+        after[1].0, plan[0].0,
+        "not the person already leading the week before"
+    );
+    worker::drain(&ctx, &app.worker_config()).await.unwrap();
+    let mails: Vec<SentEmail> = smtp
+        .received()
+        .iter()
+        .map(|r| SentEmail::parse(&r.data))
+        .collect();
+    let next = &names[&after[1].0];
+    assert!(
+        asks(&mails)
+            .iter()
+            .any(|m| m.to.contains(&format!("{next}@"))),
+        "the next person is asked by email"
+    );
+    // Answering again from the old link: the role moved on.
+    let res = app
+        .browser(Method::POST, &second_link, Some(&[("action", "accept")]))
+        .await;
+    assert_eq!(res.status.as_u16(), 410, "{}", res.text());
+
+    // The ledger: nobody has led yet (the sessions are still to come), balance even.
+    let ledger = app
+        .get(&format!("/api/v1/circles/{circle}/ledger"))
+        .await
+        .expect(200);
+    assert_eq!(ledger["items"].as_array().unwrap().len(), 6);
+    assert_eq!(ledger["balance"], 1.0);
+}
+
+#[tokio::test]
+async fn a_role_link_does_only_its_own_job() {
+    let app = spawn_app().await;
+    let (circle, _, sessions) = rotating_circle(&app, 2).await;
+    app.run_pending_jobs().await;
+    let mails = app.sent_emails();
+    let ask = asks(&mails)[0].clone();
+    let role_link = app.link_in(&ask, "/role/");
+    let token = role_link.trim_start_matches("/role/");
+    let before = app.snapshot().await;
+    for (path, form) in [
+        (format!("/rsvp/{token}"), vec![("response", "yes")]),
+        (format!("/swap/{token}"), vec![("action", "take")]),
+        (format!("/unsubscribe/{token}"), vec![]),
+        (
+            format!("/handoff/{token}"),
+            vec![("stopped_at", "x"), ("visibility", "circle")],
+        ),
+    ] {
+        let res = app.browser(Method::POST, &path, Some(&form)).await;
+        assert!(
+            (400..500).contains(&res.status.as_u16()),
+            "{path}: {} {}",
+            res.status,
+            res.text()
+        );
+    }
+    let res = app
+        .browser(Method::POST, &role_link, Some(&[("action", "maybe")]))
+        .await;
+    assert_eq!(
+        res.status,
+        422,
+        "an unknown action is refused: {}",
+        res.text()
+    );
+    let res = app.browser(Method::GET, "/role/not-a-token", None).await;
+    assert!((400..500).contains(&res.status.as_u16()));
+    assert_eq!(before, app.snapshot().await, "nothing changed");
+    let _ = (circle, sessions);
+}
+
+#[tokio::test]
+async fn two_people_take_one_swap_at_once_and_exactly_one_wins() {
+    let app = spawn_app().await;
+    let (circle, names, _) = rotating_circle(&app, 2).await;
+    app.run_pending_jobs().await;
+    let ask = ask_for(&app, &circle, &names, 0).await;
+    let role_link = app.link_in(&ask, "/role/");
+    app.browser(Method::POST, &role_link, Some(&[("action", "accept")]))
+        .await
+        .expect(200);
+    let page = app
+        .browser(Method::POST, &role_link, Some(&[("action", "swap")]))
+        .await
+        .expect(200);
+    assert!(
+        page.as_str().unwrap().contains("Asked 3 people"),
+        "{}",
+        page.as_str().unwrap()
+    );
+    app.run_pending_jobs().await;
+    let offers: Vec<SentEmail> = app
+        .sent_emails()
+        .into_iter()
+        .filter(|m| m.subject.starts_with("Could you take over"))
+        .collect();
+    assert_eq!(offers.len(), 3, "offered to three people first");
+    let a = app.link_in(&offers[0], "/swap/");
+    let b = app.link_in(&offers[1], "/swap/");
+    let (ra, rb) = tokio::join!(
+        app.browser(Method::POST, &a, Some(&[("action", "take")])),
+        app.browser(Method::POST, &b, Some(&[("action", "take")])),
+    );
+    let mut statuses = vec![ra.status.as_u16(), rb.status.as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, vec![200, 409], "{} / {}", ra.text(), rb.text());
+    let loser = if ra.status.as_u16() == 409 { &ra } else { &rb };
+    assert!(loser.text().contains("already took"), "{}", loser.text());
+    let winner_mail = if ra.status.as_u16() == 200 {
+        &offers[0]
+    } else {
+        &offers[1]
+    };
+    let rota = app
+        .get(&format!("/api/v1/circles/{circle}/rota"))
+        .await
+        .expect(200);
+    let first = &facilitators(&rota)[0];
+    assert_eq!(first.1, "confirmed");
+    assert!(
+        winner_mail.to.contains(&format!("{}@", names[&first.0])),
+        "the winner holds it"
+    );
+    // A third take after that: 409 and nothing changes.
+    let before = app.snapshot().await;
+    let c = app.link_in(&offers[2], "/swap/");
+    let rc = app
+        .browser(Method::POST, &c, Some(&[("action", "take")]))
+        .await;
+    assert_eq!(rc.status.as_u16(), 409);
+    assert_eq!(before, app.snapshot().await);
+    // The requester is told.
+    app.run_pending_jobs().await;
+    assert!(app
+        .sent_emails()
+        .iter()
+        .any(|m| m.subject.starts_with("Swap taken") && m.to == ask.to));
+}
+
+#[tokio::test]
+async fn roles_and_preferences_refuse_bad_input_and_change_nothing() {
+    let app = spawn_app().await;
+    let (circle, names, sessions) = rotating_circle(&app, 2).await;
+    let other = app
+        .create_circle(json!({ "name": "Other", "timezone": "UTC" }))
+        .await;
+    let stranger = app
+        .add_member(other["id"].as_str().unwrap(), "zed@example.org")
+        .await
+        .expect(201)["member_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let member = names.keys().next().unwrap().clone();
+    let sid = sessions[3]["id"].as_str().unwrap();
+    let before = app.snapshot().await;
+    let cases: Vec<(Method, String, Value, u16)> = vec![
+        (
+            Method::POST,
+            format!("/api/v1/circles/{circle}/roles"),
+            json!({"name": "Notes", "slots": 0}),
+            422,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/circles/{circle}/roles"),
+            json!({"name": ""}),
+            422,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/circles/{circle}/roles"),
+            json!({"name": "X", "key": "Bad Key"}),
+            422,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/circles/{circle}/roles"),
+            json!({"name": "X", "min_attended": -1}),
+            422,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/circles/{circle}/roles"),
+            json!({"name": "Facilitator"}),
+            409,
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/circles/{circle}/roles/nope"),
+            json!({"name": "X"}),
+            404,
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/circles/{circle}/roles/facilitator"),
+            json!({"slots": 2}),
+            422,
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/circles/{circle}/roles/facilitator"),
+            Value::Null,
+            409,
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/sessions/{sid}/roles/nope"),
+            json!({"member_id": member}),
+            404,
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/sessions/{sid}/roles/facilitator"),
+            json!({"member_id": stranger}),
+            422,
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/sessions/{sid}/roles/facilitator"),
+            json!({"member_id": member, "slot": 2}),
+            422,
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/circles/{circle}/members/{member}"),
+            json!({"rotation": {"weight": -50}}),
+            422,
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/circles/{circle}/members/{member}"),
+            json!({"rotation": {"opted_out_roles": ["nope"]}}),
+            422,
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/circles/{circle}/members/{member}"),
+            json!({"rotation": {"paused_until": "soon"}}),
+            400,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/circles/{circle}/rota?limit=0"),
+            Value::Null,
+            422,
+        ),
+    ];
+    for (method, path, body, status) in cases {
+        let body = (!body.is_null()).then_some(body);
+        let res = app
+            .request_as(Some(&app.token), method.clone(), &path, body.as_ref())
+            .await;
+        assert_eq!(
+            res.status.as_u16(),
+            status,
+            "{method} {path}: {:?}",
+            res.body
+        );
+    }
+    assert_eq!(
+        before,
+        app.snapshot().await,
+        "no bad input changed anything"
+    );
+}
+
+#[tokio::test]
+async fn preferences_micro_roles_and_direct_assignment_shape_the_rota() {
+    let app = spawn_app().await;
+    let (circle, names, sessions) = rotating_circle(&app, 20).await;
+    let by_name: HashMap<&str, &str> = names
+        .iter()
+        .map(|(id, n)| (n.as_str(), id.as_str()))
+        .collect();
+    // Ada opts out of facilitating, Bo pauses past the whole horizon: neither is proposed.
+    app.patch(
+        &format!("/api/v1/circles/{circle}/members/{}", by_name["ada"]),
+        &json!({"rotation": {"opted_out_roles": ["facilitator"]}}),
+    )
+    .await
+    .expect(200);
+    let pause = (Utc::now() + Duration::days(200)).date_naive().to_string();
+    let res = app
+        .patch(
+            &format!("/api/v1/circles/{circle}/members/{}", by_name["bo"]),
+            &json!({"rotation": {"paused_until": pause, "weight": 50}}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(res["rotation"]["weight"], 50);
+    let rota = app
+        .get(&format!("/api/v1/circles/{circle}/rota"))
+        .await
+        .expect(200);
+    let holders: Vec<String> = facilitators(&rota).into_iter().map(|f| f.0).collect();
+    assert!(!holders.contains(&by_name["ada"].to_string()));
+    assert!(!holders.contains(&by_name["bo"].to_string()));
+    let mut counts: HashMap<&String, usize> = HashMap::new();
+    for h in &holders {
+        *counts.entry(h).or_default() += 1;
+    }
+    assert_eq!(counts.len(), 4);
+    assert!(counts.values().all(|n| *n == 3), "12 over 4: {counts:?}");
+
+    // A micro-role with two slots: nobody holds two roles in one session.
+    let role = app
+        .post(
+            &format!("/api/v1/circles/{circle}/roles"),
+            &json!({"name": "Note-taker", "guide": "Keep notes.", "slots": 2}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(role["key"], "note_taker");
+    let rota = app
+        .get(&format!("/api/v1/circles/{circle}/rota"))
+        .await
+        .expect(200);
+    for s in rota["items"].as_array().unwrap() {
+        let held: Vec<&str> = s["roles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|r| r["member_id"].as_str())
+            .collect();
+        assert_eq!(s["roles"].as_array().unwrap().len(), 3);
+        let mut unique = held.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(
+            unique.len(),
+            held.len(),
+            "one role per person per session: {s}"
+        );
+    }
+
+    // An organiser assigns Ada directly: confirmed, and she is told.
+    let sid = sessions[5]["id"].as_str().unwrap();
+    let slot = app
+        .put(
+            &format!("/api/v1/sessions/{sid}/roles/facilitator"),
+            &json!({"member_id": by_name["ada"]}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(slot["state"], "confirmed");
+    let session = app
+        .get(&format!("/api/v1/sessions/{sid}"))
+        .await
+        .expect(200);
+    assert_eq!(session["facilitator_id"], by_name["ada"]);
+    app.run_pending_jobs().await;
+    assert!(app
+        .sent_emails()
+        .iter()
+        .any(|m| m.to.contains("ada@") && m.subject.starts_with("You're facilitating")));
+    // Removing the micro-role clears its slots.
+    app.delete(&format!("/api/v1/circles/{circle}/roles/note_taker"))
+        .await
+        .expect(204);
+    let roles = app
+        .get(&format!("/api/v1/circles/{circle}/roles"))
+        .await
+        .expect(200);
+    assert_eq!(roles["items"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn unanswered_asks_count_as_declines_and_organisers_hear_of_open_roles() {
+    let app = spawn_app().await;
+    // Five days ahead: asked now, and three days later still before the session.
+    let (circle, _, _) = rotating_circle(&app, 5).await;
+    let rota = app
+        .get(&format!("/api/v1/circles/{circle}/rota"))
+        .await
+        .expect(200);
+    let first = facilitators(&rota)[0].clone();
+    assert_eq!(first.1, "asked");
+    let mut conn = app.conn().await;
+    // Four days on, nobody answered: a decline for planning, and someone else is asked.
+    let later = Utc::now() + Duration::hours(73);
+    let swept = roundtable::actions::rotation::sweep(&mut conn, later)
+        .await
+        .unwrap();
+    assert!(swept.timed_out >= 1, "{swept:?}");
+    let rota = app
+        .get(&format!("/api/v1/circles/{circle}/rota"))
+        .await
+        .expect(200);
+    let now_first = facilitators(&rota)[0].clone();
+    assert_ne!(now_first.0, first.0);
+    app.run_pending_jobs().await;
+    assert!(
+        app.sent_emails()
+            .iter()
+            .any(|m| m.subject.starts_with("No answer:")),
+        "organisers are told: {:?}",
+        app.sent_emails()
+            .iter()
+            .map(|m| m.subject.clone())
+            .collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test]
+async fn a_handoff_reaches_the_next_lead_in_their_ask() {
+    let app = spawn_app().await;
+    let (circle, names, sessions) = rotating_circle(&app, 2).await;
+    app.run_pending_jobs().await;
+    let ask = ask_for(&app, &circle, &names, 0).await;
+    let link = app.link_in(&ask, "/role/");
+    app.browser(Method::POST, &link, Some(&[("action", "accept")]))
+        .await
+        .expect(200);
+    // The first session happens (moved into the past), and its lead writes a handoff.
+    let first = sessions[0]["id"].as_str().unwrap();
+    let mut conn = app.conn().await;
+    diesel_async::RunQueryDsl::execute(
+        diesel::sql_query(
+            "UPDATE sessions SET starts_at = now() - interval '3 hours', ends_at = now() - interval '90 minutes' WHERE id = $1",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(uuid::Uuid::parse_str(first).unwrap()),
+        &mut conn,
+    )
+    .await
+    .unwrap();
+    let lead = app
+        .get(&format!("/api/v1/sessions/{first}"))
+        .await
+        .expect(200)["facilitator_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let holder = app.holder(&format!("{}@example.org", names[&lead])).await;
+    let handoff = app.path_of(&app.links().handoff(
+        holder,
+        uuid::Uuid::parse_str(first).unwrap(),
+        Utc::now(),
+    ));
+    let before = app.snapshot().await;
+    app.browser(Method::GET, &handoff, None).await.expect(200);
+    assert_eq!(before, app.snapshot().await);
+    let res = app
+        .browser(Method::POST, &handoff, Some(&[("visibility", "next_lead")]))
+        .await;
+    assert_eq!(res.status.as_u16(), 422, "an empty note is refused");
+    app.browser(
+        Method::POST,
+        &handoff,
+        Some(&[
+            ("stopped_at", "Chapter 4, the gift economy"),
+            ("visibility", "next_lead"),
+        ]),
+    )
+    .await
+    .expect(200);
+    // Whoever holds the next session's facilitator role is told, and their page shows it.
+    app.run_pending_jobs().await;
+    let rota = app
+        .get(&format!("/api/v1/circles/{circle}/rota"))
+        .await
+        .expect(200);
+    let next_lead = facilitators(&rota)[0].0.clone();
+    assert_ne!(next_lead, lead);
+    let next_email = format!("{}@example.org", names[&next_lead]);
+    let note = app
+        .sent_emails()
+        .into_iter()
+        .find(|m| m.to.contains(&next_email) && m.subject.starts_with("A handoff"))
+        .unwrap_or_else(|| {
+            panic!(
+                "the next lead ({next_email}) is sent the note: {:?}",
+                app.sent_emails()
+                    .iter()
+                    .map(|m| (m.to.clone(), m.subject.clone()))
+                    .collect::<Vec<_>>()
+            )
+        });
+    assert!(
+        note.text.contains("Chapter 4, the gift economy"),
+        "{}",
+        note.text
+    );
+    let page = app
+        .browser(Method::GET, &app.link_in(&note, "/role/"), None)
+        .await
+        .expect(200);
+    assert!(page
+        .as_str()
+        .unwrap()
+        .contains("Chapter 4, the gift economy"));
+    // Nobody else was sent it (visibility: the next lead only).
+    let others = app
+        .sent_emails()
+        .into_iter()
+        .filter(|m| m.subject.starts_with("A handoff") && !m.to.contains(&next_email))
+        .count();
+    assert_eq!(others, 0);
+}
