@@ -725,3 +725,40 @@ async fn a_handoff_reaches_the_next_lead_in_their_ask() {
         .count();
     assert_eq!(others, 0);
 }
+
+#[tokio::test]
+async fn the_dashboard_rota_shows_holders_why_and_the_ledger() {
+    let app = spawn_app().await;
+    let (circle, _, _) = rotating_circle(&app, 2).await;
+    app.member_with_token("org@example.org", true).await;
+    let dash = app.dashboard_as("org@example.org").await;
+    let page = dash
+        .get(&format!("/dashboard/circles/{circle}/rota"))
+        .await
+        .expect(200);
+    let html = page.as_str().unwrap();
+    assert!(html.contains("asked, waiting"), "{html}");
+    assert!(
+        html.contains("led yet") || html.contains("hasn't"),
+        "the why is shown"
+    );
+    assert!(html.contains("Balance"));
+    let before = app.snapshot().await;
+    dash.get(&format!("/dashboard/circles/{circle}/export/ledger.csv"))
+        .await
+        .expect(200);
+    assert_eq!(before, app.snapshot().await);
+    let res = dash
+        .post(&format!("/dashboard/circles/{circle}/roles/suggested"), &[])
+        .await;
+    assert_eq!(res.status.as_u16(), 303);
+    let roles = app
+        .get(&format!("/api/v1/circles/{circle}/roles"))
+        .await
+        .expect(200);
+    assert_eq!(
+        roles["items"].as_array().unwrap().len(),
+        6,
+        "facilitator and five suggested"
+    );
+}

@@ -10,6 +10,7 @@ mod members;
 mod outbox;
 mod readings;
 mod reflections;
+mod rota;
 mod sessions;
 mod tokens;
 
@@ -83,6 +84,9 @@ dashboard_routes! {
     post "/dashboard/circles/{id}/readings" => readings::add, Circle;
     post "/dashboard/readings/{id}/move" => readings::move_reading, Circle;
     get "/dashboard/circles/{id}/reflections" => reflections::page, Circle;
+    get "/dashboard/circles/{id}/rota" => rota::page, Circle;
+    post "/dashboard/circles/{id}/roles/suggested" => rota::add_suggested, Circle;
+    get "/dashboard/circles/{id}/export/ledger.csv" => rota::export_ledger, Circle;
     get "/dashboard/circles/{id}/outbox" => outbox::page, Circle;
     post "/dashboard/jobs/{id}/retry" => outbox::retry_job, Circle;
     get "/dashboard/circles/{id}/insights" => insights::page, Circle;
@@ -369,6 +373,7 @@ impl Nav {
             ("sessions", "Sessions", "/sessions"),
             ("readings", "Readings", "/readings"),
             ("reflections", "Reflections", "/reflections"),
+            ("rota", "Rota", "/rota"),
             ("outbox", "Outbox", "/outbox"),
             ("insights", "Insights", "/insights"),
         ]
