@@ -44,26 +44,15 @@ pub struct PlanJob {
     pub circle_id: CircleId,
 }
 
-/// Queue a re-plan of `circle` in the caller's transaction.
+/// Queue a re-plan of `circle` in the caller's transaction, when it rotates: one statement,
+/// so a change in a circle that does not rotate (most RSVPs) costs nothing more.
 pub async fn request_plan(conn: &mut Connection, circle: CircleId) -> diesel::QueryResult<()> {
-    jobs::enqueue(
-        conn,
-        NewJob::now(
-            PLAN_KIND,
-            serde_json::to_value(PlanJob { circle_id: circle }).expect("plan jobs serialise"),
-            format!("{PLAN_KIND}:{circle}"),
-        ),
-    )
-    .await
-    .map(drop)
-}
-
-/// Queue a re-plan when `circle` rotates (its roster or answers changed).
-pub async fn changed(conn: &mut Connection, circle: &Circle) -> diesel::QueryResult<()> {
-    if circle.facilitation == Facilitation::Rotating {
-        request_plan(conn, circle.id).await?;
-    }
-    Ok(())
+    let job = NewJob::now(
+        PLAN_KIND,
+        serde_json::to_value(PlanJob { circle_id: circle }).expect("plan jobs serialise"),
+        format!("{PLAN_KIND}:{circle}"),
+    );
+    jobs::enqueue_if_rotating(conn, job, circle).await.map(drop)
 }
 
 /// Queue the next sweep, `SWEEP_EVERY` from `now` (one waits at a time).
@@ -236,11 +225,11 @@ pub async fn plan_in(
     circle: &Circle,
     now: DateTime<Utc>,
 ) -> AppResult<Planned> {
-    lock_circle(conn, circle.id).await?;
     let mut out = Planned::default();
     if circle.facilitation != Facilitation::Rotating || circle.status == CircleStatus::Archived {
         return Ok(out);
     }
+    lock_circle(conn, circle.id).await?;
     let f = facts(conn, circle, now).await?;
     let active: HashSet<MemberId> = f.members.iter().map(|m| MemberId(m.member_id)).collect();
     let seed = seed_for(circle.id);
@@ -610,23 +599,7 @@ pub async fn assign(
                 }
             }
         }
-        let row = roles::write_slot(
-            conn,
-            &SlotWrite {
-                session_id: session.id,
-                circle_id: session.circle_id,
-                role_key: key.to_string(),
-                slot,
-                member_id: Some(member),
-                state: RoleState::Confirmed,
-                source: RoleSource::Organiser,
-                why: "Assigned by an organiser.".into(),
-                seed: None,
-                asked_at: None,
-                answered_at: Some(now),
-            },
-        )
-        .await?;
+        let row = roles::write_slot(conn, &assigned(&session, key, slot, member, now)).await?;
         roles::log(
             conn,
             &row,
@@ -655,6 +628,29 @@ pub async fn assign(
     .await
 }
 
+/// A slot an organiser filled: confirmed at `now`.
+fn assigned(
+    session: &Session,
+    key: &str,
+    slot: i32,
+    member: MemberId,
+    now: DateTime<Utc>,
+) -> SlotWrite {
+    SlotWrite {
+        session_id: session.id,
+        circle_id: session.circle_id,
+        role_key: key.to_string(),
+        slot,
+        member_id: Some(member),
+        state: RoleState::Confirmed,
+        source: RoleSource::Organiser,
+        why: "Assigned by an organiser.".into(),
+        seed: None,
+        asked_at: None,
+        answered_at: Some(now),
+    }
+}
+
 /// Keep the facilitator slot in step when a session's facilitator is set the old way
 /// (`facilitator_id` on the session): confirmed, from an organiser.
 pub async fn facilitator_set(
@@ -672,23 +668,8 @@ pub async fn facilitator_set(
             {
                 return Ok(());
             }
-            let row = roles::write_slot(
-                conn,
-                &SlotWrite {
-                    session_id: session.id,
-                    circle_id: session.circle_id,
-                    role_key: FACILITATOR.into(),
-                    slot: 1,
-                    member_id: Some(member),
-                    state: RoleState::Confirmed,
-                    source: RoleSource::Organiser,
-                    why: "Assigned by an organiser.".into(),
-                    seed: None,
-                    asked_at: None,
-                    answered_at: Some(now),
-                },
-            )
-            .await?;
+            let row =
+                roles::write_slot(conn, &assigned(session, FACILITATOR, 1, member, now)).await?;
             roles::log(conn, &row, Some(member), EventKind::Assigned, actor, now).await?;
         }
         None => {

@@ -323,15 +323,3 @@ pub async fn organizers(conn: &mut AsyncPgConnection) -> diesel::QueryResult<Vec
         .load(conn)
         .await
 }
-
-/// Display names of the given members.
-pub async fn names(
-    conn: &mut AsyncPgConnection,
-    ids: &[MemberId],
-) -> diesel::QueryResult<Vec<(MemberId, String)>> {
-    members::table
-        .filter(members::id.eq_any(ids))
-        .select((members::id, members::display_name))
-        .load(conn)
-        .await
-}

@@ -363,7 +363,7 @@ async fn prepare(
         _ => None,
     };
     let role = match (&role_row, &session, &circle) {
-        (Some(row), Some(s), Some(c)) => role_view(conn, row, s, c.id, member.id)
+        (Some(row), Some(s), Some(c)) => role_view(conn, row, s, c.id)
             .await?
             .map(|mut r| {
                 // The why was written for the holder; someone offered a swap gets no "why you".
@@ -510,12 +510,11 @@ async fn role_view(
     row: &SessionRole,
     session: &sessions::Session,
     circle: CircleId,
-    reader: MemberId,
 ) -> Result<Option<RoleView>, JobError> {
     let Some(kind) = roles::kind(conn, circle, &row.role_key).await? else {
         return Ok(None);
     };
-    let handoff = handoff_for(conn, session, circle, &row.role_key, reader).await?;
+    let handoff = handoff_for(conn, session, circle, &row.role_key).await?;
     Ok(Some(RoleView {
         ask: role_phrase(&kind, true),
         holding: role_phrase(&kind, false),
@@ -536,15 +535,13 @@ pub fn role_phrase(kind: &roles::RoleKind, asking: bool) -> String {
     }
 }
 
-/// The note the previous lead left, if `reader` (holding `role_key` in `session`) may read
-/// it: the next lead always, other role holders when shared with them, anyone when shared
-/// with the circle.
+/// The note the previous lead left, if the holder of `role_key` in `session` may read it:
+/// the next lead always, other role holders when the author shared it with them.
 pub async fn handoff_for(
     conn: &mut AsyncPgConnection,
     session: &sessions::Session,
     circle: CircleId,
     role_key: &str,
-    _reader: MemberId,
 ) -> Result<Option<HandoffView>, JobError> {
     let Some((note, author)) = handoffs::latest_before(conn, circle, session.starts_at).await?
     else {

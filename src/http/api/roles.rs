@@ -231,7 +231,7 @@ pub async fn rota_of(
     let ids: Vec<SessionId> = upcoming.iter().map(|s| s.id).collect();
     let rows = roles::for_sessions(conn, &ids).await?;
     let holder_ids: Vec<MemberId> = rows.iter().filter_map(|r| r.member_id).collect();
-    let names: HashMap<MemberId, String> = members::names(conn, &holder_ids)
+    let names: HashMap<MemberId, String> = members::display_names(conn, &holder_ids)
         .await?
         .into_iter()
         .collect();
@@ -397,7 +397,7 @@ pub async fn ledger_of(conn: &mut Connection, circle: CircleId) -> AppResult<Led
         .map(|h| MemberId(h.member_id))
         .filter(|m| !rows.iter().any(|r| r.member_id == *m))
         .collect();
-    for (id, name) in members::names(conn, &missing).await? {
+    for (id, name) in members::display_names(conn, &missing).await? {
         if !rows.iter().any(|r| r.member_id == id) {
             rows.push(LedgerRow {
                 member_id: id,

@@ -671,7 +671,8 @@ pub async fn update(
     }
 }
 
-fn csv_response(name: &str, body: Vec<u8>) -> HttpResponse {
+/// A CSV download named `name`.
+pub(super) fn csv_response(name: &str, body: Vec<u8>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header((

@@ -2,7 +2,7 @@
 //! and why that person; open slots stand out. Below it, the ledger of who held what and the
 //! circle's balance, with a CSV export.
 
-use actix_web::{web, HttpResponse};
+use actix_web::web;
 use askama::Template;
 
 use super::{see_other, CsrfForm, DashResult, Nav, NoteQuery, Staff};
@@ -158,14 +158,8 @@ pub async fn export_ledger(
     let mut conn = state.pool.get().await?;
     let circle = staff.circle(&mut conn, *id).await?;
     let ledger = ledger_of(&mut conn, circle.id).await?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((
-            "Content-Disposition",
-            format!(
-                "attachment; filename=\"{}-ledger.csv\"",
-                circle.slug.as_str()
-            ),
-        ))
-        .body(ledger_csv(&ledger)?))
+    Ok(super::circles::csv_response(
+        &format!("{}-ledger.csv", circle.slug),
+        ledger_csv(&ledger)?,
+    ))
 }

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use super::{holder, render, render_status, viewer_zone, when, PageError, PageResult};
 use crate::actions::rotation::{self, Reply};
 use crate::actions::swaps::{self, Asked, Take};
+use crate::db::circles::Circle;
 use crate::db::handoffs::{self, HandoffText};
 use crate::db::members::Member;
 use crate::db::roles::{self, SessionRole};
@@ -57,11 +58,11 @@ fn state_label(state: RoleState) -> &'static str {
     }
 }
 
-async fn role_facts(
+/// A role slot with its session, circle and role kind, as both role and swap pages show it.
+async fn slot_context(
     conn: &mut Connection,
     id: RoleId,
-    member: &Member,
-) -> Result<(SessionRole, Session, String, roles::RoleKind), PageError> {
+) -> Result<(SessionRole, Session, Circle, roles::RoleKind), PageError> {
     let row = roles::find(conn, id)
         .await?
         .ok_or_else(PageError::not_found)?;
@@ -74,6 +75,15 @@ async fn role_facts(
     let kind = roles::kind(conn, row.circle_id, &row.role_key)
         .await?
         .ok_or_else(|| PageError::gone("This role was removed from the circle."))?;
+    Ok((row, session, circle, kind))
+}
+
+async fn role_facts(
+    conn: &mut Connection,
+    id: RoleId,
+    member: &Member,
+) -> Result<(SessionRole, Session, String, roles::RoleKind), PageError> {
+    let (row, session, circle, kind) = slot_context(conn, id).await?;
     if memberships::find(conn, circle.id, member.id)
         .await?
         .map(|m| m.state)
@@ -101,17 +111,12 @@ async fn role_page(
     let (claims, member) = holder(state, &mut conn, token, Purpose::Role).await?;
     let (row, session, circle_name, kind) =
         role_facts(&mut conn, RoleId(claims.object), &member).await?;
-    let handoff = crate::jobs::email::handoff_for(
-        &mut conn,
-        &session,
-        row.circle_id,
-        &row.role_key,
-        member.id,
-    )
-    .await
-    .ok()
-    .flatten()
-    .filter(|_| row.member_id == Some(member.id));
+    let handoff =
+        crate::jobs::email::handoff_for(&mut conn, &session, row.circle_id, &row.role_key)
+            .await
+            .ok()
+            .flatten()
+            .filter(|_| row.member_id == Some(member.id));
     let swap_open = swap_rows::open_for(&mut conn, row.id).await?.is_some();
     let zone = viewer_zone(req, Some(&member), session.timezone);
     let holds = row.member_id == Some(member.id);
@@ -224,18 +229,7 @@ async fn swap_page(
     let swap = swap_rows::find(&mut conn, SwapId(claims.object))
         .await?
         .ok_or_else(PageError::not_found)?;
-    let row = roles::find(&mut conn, swap.session_role_id)
-        .await?
-        .ok_or_else(PageError::not_found)?;
-    let session = sessions::find(&mut conn, row.session_id)
-        .await?
-        .ok_or_else(PageError::not_found)?;
-    let circle = circles::find(&mut conn, row.circle_id)
-        .await?
-        .ok_or_else(PageError::not_found)?;
-    let kind = roles::kind(&mut conn, row.circle_id, &row.role_key)
-        .await?
-        .ok_or_else(|| PageError::gone("This role was removed from the circle."))?;
+    let (_, session, circle, kind) = slot_context(&mut conn, swap.session_role_id).await?;
     let requester = match swap.requester_id {
         Some(r) => crate::db::members::find(&mut conn, r)
             .await?
