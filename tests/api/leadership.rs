@@ -762,3 +762,151 @@ async fn the_dashboard_rota_shows_holders_why_and_the_ledger() {
         "facilitator and five suggested"
     );
 }
+
+#[tokio::test]
+async fn a_no_answer_replans_a_rotating_circle_and_queues_nothing_for_a_fixed_one() {
+    let app = spawn_app().await;
+    let (rotating, names, sessions) = rotating_circle(&app, 20).await;
+    app.run_pending_jobs().await;
+    let fixed = app
+        .create_circle(json!({ "name": "Fixed", "timezone": "UTC" }))
+        .await;
+    let fixed_id = fixed["id"].as_str().unwrap();
+    let grace = app
+        .add_member(fixed_id, "grace@example.org")
+        .await
+        .expect(201)["member_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let fixed_sessions = app
+        .schedule(
+            fixed_id,
+            json!({ "freq": "weekly", "first_date": (Utc::now() + Duration::days(20)).date_naive().to_string(),
+                    "local_time": "19:00", "duration_minutes": 60, "count": 1 }),
+        )
+        .await;
+    app.run_pending_jobs().await;
+    let queued = |jobs: Vec<Value>| jobs.iter().filter(|j| j["kind"] == "rota_plan").count();
+
+    let fid = fixed_sessions[0]["id"].as_str().unwrap();
+    app.put(
+        &format!("/api/v1/sessions/{fid}/rsvps/{grace}"),
+        &json!({"response": "no"}),
+    )
+    .await
+    .expect(200);
+    assert_eq!(
+        queued(app.jobs_in_state("queued").await),
+        0,
+        "a fixed circle is not re-planned"
+    );
+
+    // In the rotating circle, the proposed facilitator of a session says no: re-planned.
+    let rota = app
+        .get(&format!("/api/v1/circles/{rotating}/rota"))
+        .await
+        .expect(200);
+    let (holder, _, _) = facilitators(&rota)[0].clone();
+    let sid = sessions[0]["id"].as_str().unwrap();
+    app.put(
+        &format!("/api/v1/sessions/{sid}/rsvps/{holder}"),
+        &json!({"response": "no"}),
+    )
+    .await
+    .expect(200);
+    assert_eq!(queued(app.jobs_in_state("queued").await), 1);
+    app.run_pending_jobs().await;
+    let rota = app
+        .get(&format!("/api/v1/circles/{rotating}/rota"))
+        .await
+        .expect(200);
+    let now_holder = &facilitators(&rota)[0].0;
+    assert_ne!(
+        now_holder, &holder,
+        "someone who will not come is not proposed"
+    );
+    assert!(names.contains_key(now_holder));
+}
+
+#[tokio::test]
+async fn a_member_sees_their_roles_and_sets_their_turns_from_their_page() {
+    let app = spawn_app().await;
+    let (circle, names, _) = rotating_circle(&app, 2).await;
+    let rota = app
+        .get(&format!("/api/v1/circles/{circle}/rota"))
+        .await
+        .expect(200);
+    let (holder_id, _, why) = facilitators(&rota)[0].clone();
+    let email = format!("{}@example.org", names[&holder_id]);
+    let holder = app.holder(&email).await;
+    let me = app.path_of(&app.links().me(holder, Utc::now()));
+    let before = app.snapshot().await;
+    let page = app.browser(Method::GET, &me, None).await.expect(200);
+    let html = page.as_str().unwrap();
+    assert!(html.contains("Your roles"));
+    assert!(html.contains("waiting for your answer"), "{html}");
+    let tail = why.rsplit(';').next().unwrap().trim();
+    assert!(html.contains(tail), "the why is shown: {tail} in {html}");
+    assert!(html.contains("/role/"), "with the link to answer");
+    assert!(html.contains("Taking turns in Turns"));
+    assert_eq!(before, app.snapshot().await, "the page changes nothing");
+
+    // Half as often, and not before a date: saved, and the holder is released from nothing
+    // they accepted (the asked slot stays theirs until they answer).
+    let pause = (Utc::now() + Duration::days(30)).date_naive().to_string();
+    let res = app
+        .browser(
+            Method::POST,
+            &format!("{me}/rotation"),
+            Some(&[
+                ("circle_id", circle.as_str()),
+                ("opted_in", "on"),
+                ("half", "on"),
+                ("paused_until", pause.as_str()),
+            ]),
+        )
+        .await;
+    // The redirect back to the page is followed: it says what was saved.
+    assert_eq!(res.status.as_u16(), 200);
+    assert!(res
+        .text()
+        .contains("Your preferences for taking turns are saved."));
+    let prefs = app
+        .patch(
+            &format!("/api/v1/circles/{circle}/members/{holder_id}"),
+            &json!({"rotation": {}}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(prefs["rotation"]["weight"], 50);
+    assert_eq!(prefs["rotation"]["paused_until"], pause.as_str());
+    assert_eq!(
+        prefs["rotation"]["opted_out_roles"],
+        json!(["facilitator"]),
+        "the facilitator box was left unticked"
+    );
+
+    // Bad input: an unreadable date or a circle they are not in changes nothing.
+    let other = app
+        .create_circle(json!({ "name": "Elsewhere", "timezone": "UTC" }))
+        .await;
+    let before = app.snapshot().await;
+    let res = app
+        .browser(
+            Method::POST,
+            &format!("{me}/rotation"),
+            Some(&[("circle_id", circle.as_str()), ("paused_until", "soon")]),
+        )
+        .await;
+    assert_eq!(res.status.as_u16(), 422);
+    let res = app
+        .browser(
+            Method::POST,
+            &format!("{me}/rotation"),
+            Some(&[("circle_id", other["id"].as_str().unwrap())]),
+        )
+        .await;
+    assert_eq!(res.status.as_u16(), 404);
+    assert_eq!(before, app.snapshot().await);
+}

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use super::{holder, render, render_status, viewer_zone, when, MessagePage, PageError, PageResult};
 use crate::db::members::Member;
 use crate::db::Connection;
-use crate::db::{circles, members, memberships, reflections, rsvps, sessions};
+use crate::db::{circles, members, memberships, reflections, roles, rsvps, sessions};
 use crate::domain::tokens::Purpose;
 use crate::domain::{CircleId, EmailAddress, MembershipRole, MembershipState, RsvpResponse};
 use crate::error::AppError;
@@ -88,6 +88,34 @@ struct SessionLine {
     rsvp_url: String,
 }
 
+struct RoleLine {
+    circle: String,
+    role: String,
+    when: String,
+    state: &'static str,
+    why: String,
+    url: String,
+}
+
+struct HeldLine {
+    circle: String,
+    role: String,
+    count: i64,
+    first: String,
+    last: String,
+}
+
+/// A rotating circle's preferences form.
+struct TurnsLine {
+    circle_id: CircleId,
+    circle: String,
+    opted_in: bool,
+    half: bool,
+    paused_until: String,
+    /// (key, name, opted out)
+    roles: Vec<(String, String, bool)>,
+}
+
 struct ReflectionLine {
     circle: String,
     when: String,
@@ -105,6 +133,9 @@ struct MePage {
     zone: String,
     sessions: Vec<SessionLine>,
     reflections: Vec<ReflectionLine>,
+    roles: Vec<RoleLine>,
+    held: Vec<HeldLine>,
+    turns: Vec<TurnsLine>,
     calendar_url: String,
     webcal_url: String,
     reminders: bool,
@@ -169,6 +200,7 @@ pub async fn show(
         .filter(|n| !n.is_empty());
     let saved = match query.saved.as_deref() {
         Some("preferences") => Some("Your email preferences are saved.".to_string()),
+        Some("rotation") => Some("Your preferences for taking turns are saved.".to_string()),
         Some("left") => Some(match left_circle {
             Some(name) => format!("You have left {name}. It will send you nothing more."),
             None => "You have left the circle.".to_string(),
@@ -179,8 +211,68 @@ pub async fn show(
         ),
         _ => None,
     };
+    let role_lines = roles::upcoming_for_member(&mut conn, member.id, now)
+        .await?
+        .into_iter()
+        .map(|r| RoleLine {
+            circle: r.circle_name,
+            role: r.role_name,
+            when: when(r.starts_at, r.ends_at, zone),
+            state: match r.state.as_str() {
+                "asked" => "waiting for your answer",
+                "confirmed" => "you accepted",
+                _ => "proposed; you will be asked nearer the time",
+            },
+            why: r.why,
+            url: state.links.role(holder_of, r.id, r.ends_at),
+        })
+        .collect();
+    let day = |t: chrono::DateTime<Utc>| t.with_timezone(&zone).format("%-d %B %Y").to_string();
+    let held = roles::held_by_member(&mut conn, member.id, now)
+        .await?
+        .into_iter()
+        .map(|h| HeldLine {
+            circle: h.circle_name,
+            role: h.role_name,
+            count: h.count,
+            first: day(h.first_at),
+            last: day(h.last_at),
+        })
+        .collect();
+    let mut turns = Vec::new();
+    for m in mine.iter().filter(|m| m.state == MembershipState::Active) {
+        let Some(circle) = circles::find(&mut conn, m.circle_id).await? else {
+            continue;
+        };
+        if circle.facilitation != crate::domain::Facilitation::Rotating {
+            continue;
+        }
+        let prefs = roles::prefs(&mut conn, circle.id, member.id).await?;
+        let kinds = roles::kinds(&mut conn, circle.id).await?;
+        turns.push(TurnsLine {
+            circle_id: circle.id,
+            circle: circle.name,
+            opted_in: prefs.opted_in,
+            half: prefs.weight < 100,
+            paused_until: prefs
+                .paused_until
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
+            roles: kinds
+                .into_iter()
+                .filter(|k| k.rotates)
+                .map(|k| {
+                    let out = prefs.opted_out_roles.contains(&k.key);
+                    (k.key, k.name, out)
+                })
+                .collect(),
+        });
+    }
     render(MePage {
         base: format!("/me/{}", token.as_str()),
+        roles: role_lines,
+        held,
+        turns,
         name: member.display_name.clone(),
         saved,
         circles: mine
@@ -261,6 +353,69 @@ pub async fn preferences(
     )
     .await?;
     Ok(back_to_page(&token, "preferences"))
+}
+
+/// A member's preferences for taking turns in one circle, from their page.
+#[derive(Debug, Deserialize)]
+pub struct RotationForm {
+    #[serde(default)]
+    circle_id: String,
+    opted_in: Option<String>,
+    half: Option<String>,
+    #[serde(default)]
+    paused_until: String,
+    /// The role keys left unticked: sent as `take_<key>=on` for each role they take.
+    #[serde(flatten)]
+    rest: std::collections::HashMap<String, String>,
+}
+
+pub async fn rotation(
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+    form: web::Form<RotationForm>,
+) -> PageResult {
+    let mut conn = state.pool.get().await?;
+    let (_, member) = holder(&state, &mut conn, &token, Purpose::Me).await?;
+    let circle_id: uuid::Uuid = form
+        .circle_id
+        .parse()
+        .map_err(|_| AppError::invalid("circle_id", "is not a circle"))?;
+    let circle = circles::find(&mut conn, CircleId(circle_id))
+        .await?
+        .ok_or_else(PageError::not_found)?;
+    let paused_until =
+        match form.paused_until.trim() {
+            "" => None,
+            d => Some(d.parse::<chrono::NaiveDate>().map_err(|_| {
+                AppError::invalid("paused_until", "must be a date such as 2027-03-01")
+            })?),
+        };
+    let kinds = roles::kinds(&mut conn, circle.id).await?;
+    let opted_out = kinds
+        .iter()
+        .filter(|k| k.rotates && !form.rest.contains_key(&format!("take_{}", k.key)))
+        .map(|k| k.key.clone())
+        .collect();
+    let current = roles::prefs(&mut conn, circle.id, member.id).await?;
+    // "Half as often" toggles between a full share and half; a weight an organiser set to
+    // something else stays unless the box changes its meaning.
+    let weight = match (form.half.is_some(), current.weight < 100) {
+        (true, true) | (false, false) => current.weight,
+        (true, false) => 50,
+        (false, true) => 100,
+    };
+    let change = crate::actions::roles::PrefsChange {
+        opted_in: Some(form.opted_in.is_some()),
+        weight: Some(weight),
+        paused_until: Some(paused_until),
+        opted_out_roles: Some(opted_out),
+    };
+    match crate::actions::roles::set_prefs(&mut conn, &circle, member.id, change).await {
+        Ok(_) => Ok(back_to_page(&token, "rotation")),
+        // Not a member of that circle (any more): as if it did not exist.
+        Err(AppError::NotFound(_)) => Err(PageError::not_found()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Give the calendar feed a new address; the old one stops working at once.

@@ -40,6 +40,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/me", web::post().to(me::request_link))
         .route("/me/{token}", web::get().to(me::show))
         .route("/me/{token}/preferences", web::post().to(me::preferences))
+        .route("/me/{token}/rotation", web::post().to(me::rotation))
         .route("/me/{token}/leave", web::get().to(me::confirm_leave))
         .route("/me/{token}/leave", web::post().to(me::leave))
         .route("/me/{token}/circles/{circle_id}", web::get().to(me::circle))
