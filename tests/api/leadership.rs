@@ -748,6 +748,43 @@ async fn the_dashboard_rota_shows_holders_why_and_the_ledger() {
         .await
         .expect(200);
     assert_eq!(before, app.snapshot().await);
+    // Reassign from the grid: confirmed, and a bad choice changes nothing.
+    let rota = app
+        .get(&format!("/api/v1/circles/{circle}/rota"))
+        .await
+        .expect(200);
+    let session = rota["items"][4]["session_id"].as_str().unwrap().to_string();
+    let someone = facilitators(&rota)[0].0.clone();
+    let before = app.snapshot().await;
+    let res = dash
+        .post(
+            &format!("/dashboard/sessions/{session}/roles/facilitator"),
+            &[("member_id", "not-an-id"), ("slot", "1")],
+        )
+        .await;
+    assert_eq!(res.status.as_u16(), 422);
+    assert_eq!(before, app.snapshot().await);
+    let res = dash
+        .post(
+            &format!("/dashboard/sessions/{session}/roles/facilitator"),
+            &[("member_id", someone.as_str()), ("slot", "1")],
+        )
+        .await;
+    assert_eq!(res.status.as_u16(), 303);
+    let rota = app
+        .get(&format!("/api/v1/circles/{circle}/rota"))
+        .await
+        .expect(200);
+    let fifth = &facilitators(&rota)[4];
+    assert_eq!(
+        (fifth.0.as_str(), fifth.1.as_str()),
+        (someone.as_str(), "confirmed")
+    );
+    let page = dash
+        .get(&format!("/dashboard/circles/{circle}/rota"))
+        .await
+        .expect(200);
+    assert!(page.as_str().unwrap().contains("Sessions led"));
     let res = dash
         .post(&format!("/dashboard/circles/{circle}/roles/suggested"), &[])
         .await;

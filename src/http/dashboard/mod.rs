@@ -86,6 +86,7 @@ dashboard_routes! {
     get "/dashboard/circles/{id}/reflections" => reflections::page, Circle;
     get "/dashboard/circles/{id}/rota" => rota::page, Circle;
     post "/dashboard/circles/{id}/roles/suggested" => rota::add_suggested, Circle;
+    post "/dashboard/sessions/{id}/roles/{role}" => rota::assign, Circle;
     get "/dashboard/circles/{id}/export/ledger.csv" => rota::export_ledger, Circle;
     get "/dashboard/circles/{id}/outbox" => outbox::page, Circle;
     post "/dashboard/jobs/{id}/retry" => outbox::retry_job, Circle;

@@ -7,13 +7,19 @@ use askama::Template;
 
 use super::{see_other, CsrfForm, DashResult, Nav, NoteQuery, Staff};
 use crate::actions::roles as role_actions;
+use crate::actions::rotation;
+use crate::db::memberships;
 use crate::db::roles;
-use crate::domain::{CircleId, Facilitation, RoleState};
+use crate::domain::{CircleId, Facilitation, MemberId, MembershipState, RoleState, SessionId};
+use crate::error::AppError;
 use crate::http::api::roles::{ledger_csv, ledger_of, rota_of};
 use crate::http::pages::render;
 use crate::http::AppState;
 
 pub struct Cell {
+    pub role: String,
+    pub slot: i32,
+    pub member_id: String,
     pub holder: String,
     pub state: &'static str,
     pub open: bool,
@@ -40,6 +46,10 @@ struct RotaPage {
     role_names: Vec<String>,
     ledger: Vec<(String, Vec<i64>, i64)>,
     balance: String,
+    /// Active members to assign: (id, name).
+    people: Vec<(String, String)>,
+    /// Per member: times led against a fair share of the sessions led so far.
+    led: Vec<(String, i64, String)>,
 }
 
 fn state_words(state: RoleState) -> &'static str {
@@ -89,6 +99,9 @@ pub async fn page(
                 .roles
                 .into_iter()
                 .map(|r| Cell {
+                    role: r.role.clone(),
+                    slot: r.slot,
+                    member_id: r.member_id.map(|m| m.to_string()).unwrap_or_default(),
                     holder: r.display_name.unwrap_or_else(|| "nobody yet".into()),
                     open: matches!(r.state, RoleState::Open | RoleState::Declined),
                     state: state_words(r.state),
@@ -109,7 +122,37 @@ pub async fn page(
             (row.display_name.clone(), counts, total)
         })
         .collect();
+    let roster = memberships::roster(
+        &mut conn,
+        circle.id,
+        Some(MembershipState::Active),
+        None,
+        500,
+    )
+    .await?;
+    let people = roster
+        .iter()
+        .map(|r| (r.member_id.to_string(), r.display_name.clone()))
+        .collect();
+    let active = roster.len().max(1) as f64;
+    let led_counts: Vec<(String, i64)> = ledger
+        .items
+        .iter()
+        .take(roster.len())
+        .map(|row| {
+            let n = row.roles.get(roles::FACILITATOR).map_or(0, |h| h.count);
+            (row.display_name.clone(), n)
+        })
+        .collect();
+    let led_total: i64 = led_counts.iter().map(|(_, n)| n).sum();
+    let share = format!("{:.1}", led_total as f64 / active);
+    let led = led_counts
+        .into_iter()
+        .map(|(name, n)| (name, n, share.clone()))
+        .collect();
     Ok(render(RotaPage {
+        people,
+        led,
         nav: Nav::circle(&staff, &circle, "rota"),
         note: query.note.clone(),
         circle_id: circle.id.to_string(),
@@ -120,6 +163,51 @@ pub async fn page(
         ledger: ledger_rows,
         balance: format!("{:.2}", ledger.balance),
     })?)
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct AssignForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    member_id: String,
+    #[serde(default)]
+    slot: String,
+}
+
+/// Put someone in a slot from the rota grid: confirmed, and they are told.
+pub async fn assign(
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<(SessionId, String)>,
+    form: web::Form<AssignForm>,
+) -> DashResult {
+    staff.check_csrf(&form.csrf)?;
+    let (session_id, key) = path.into_inner();
+    let mut conn = state.pool.get().await?;
+    let (session, _) = staff.session(&mut conn, session_id).await?;
+    let member: uuid::Uuid = form
+        .member_id
+        .parse()
+        .map_err(|_| AppError::invalid("member_id", "choose someone from the list"))?;
+    let slot: i32 = form
+        .slot
+        .parse()
+        .map_err(|_| AppError::invalid("slot", "is not a slot of this role"))?;
+    rotation::assign(
+        &mut conn,
+        session.id,
+        &key,
+        slot,
+        MemberId(member),
+        staff.member_id,
+        chrono::Utc::now(),
+    )
+    .await?;
+    Ok(see_other(
+        &format!("/dashboard/circles/{}/rota", session.circle_id),
+        "Assigned. They have been told by email.",
+    ))
 }
 
 /// Add the circle kind's suggested micro-roles in one step.
