@@ -91,7 +91,8 @@ stop_sink() {
 	wait "$sink" 2>/dev/null || true
 }
 
-pending() { sql "SELECT count(*) FROM jobs WHERE state IN ('queued', 'running')"; }
+# Due work only: the rota sweep always waits for its next run.
+pending() { sql "SELECT count(*) FROM jobs WHERE state IN ('queued', 'running') AND run_at <= now()"; }
 
 check() { # name, allowed duplicates
 	local name="$1" allowed="$2"

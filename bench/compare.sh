@@ -5,14 +5,15 @@
 #   bench/compare.sh BEFORE_BINARY AFTER_BINARY [SCENARIO...]
 #
 # Scenarios: members (the 1,000-member circle's dashboard members page; the default),
-# signup-one (public signups to one circle), signup-300 (spread over 300 circles). Each
+# signup-one (public signups to one circle), signup-300 (spread over 300 circles),
+# rsvp-page (members opening their RSVP links), rsvp-no (members answering "no"). Each
 # binary gets its own freshly seeded database and port; only one is under load at a time.
 # Prints page size, req/s per round and the after/before ratio. Loopback only; bounded by
 # ROUNDS (default 3) × DURATION (default 10s) per binary and scenario.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-[ $# -ge 2 ] || { echo "usage: bench/compare.sh BEFORE_BINARY AFTER_BINARY [members|signup-one|signup-300 ...]" >&2; exit 2; }
+[ $# -ge 2 ] || { echo "usage: bench/compare.sh BEFORE_BINARY AFTER_BINARY [members|signup-one|signup-300|rsvp-page|rsvp-no ...]" >&2; exit 2; }
 before_bin="$1" after_bin="$2"
 shift 2
 scenarios=("${@:-members}")
@@ -49,6 +50,7 @@ start() { # start NAME BINARY PORT: seed, serve, sign in; leaves $work/NAME.{bas
 	curl -fs -o /dev/null -c "$work/$name.cookies" -X POST -d next=/dashboard "$base$(sed -n 1p "$work/$name.targets")"
 	awk '$6 == "roundtable_session" { print $6 "=" $7 }' "$work/$name.cookies" >"$work/$name.cookie"
 	sed -n 2p "$work/$name.targets" >"$work/$name.path"
+	python3 -c 'import json,sys; print("\n".join(json.load(open(sys.argv[1]))["rsvp_paths"]))' "$work/$name.json" >"$work/$name.rsvp"
 	echo "$base" >"$work/$name.base"
 }
 
@@ -66,6 +68,9 @@ load() { # load NAME SCENARIO: one wrk run, printing req/s
 		wrk -t2 -c"$connections" -d"$duration" -s bench/lua/paths.lua "$base" ;;
 	signup-one) CIRCLES=1 wrk -t2 -c"$connections" -d"$duration" -s bench/lua/signup.lua "$base" ;;
 	signup-300) CIRCLES=300 wrk -t2 -c"$connections" -d"$duration" -s bench/lua/signup.lua "$base" ;;
+	rsvp-page) PATHS_FILE="$work/$name.rsvp" wrk -t2 -c"$connections" -d"$duration" -s bench/lua/paths.lua "$base" ;;
+	rsvp-no) PATHS_FILE="$work/$name.rsvp" METHOD=POST BODY="response=no" \
+		wrk -t2 -c"$connections" -d"$duration" -s bench/lua/paths.lua "$base" ;;
 	*) echo "unknown scenario $2" >&2; exit 2 ;;
 	esac | awk '/Requests\/sec/ { print $2 } /Non-2xx/ { print "errors: " $0 > "/dev/stderr" }'
 }

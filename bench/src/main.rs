@@ -69,8 +69,18 @@ async fn main() -> anyhow::Result<()> {
             };
             mail(&mut settings, arg(&args, "--messages", "10000").parse()?, &smtp).await
         }
+        "rota" => {
+            rota(
+                &settings,
+                arg(&args, "--circles", "1000").parse()?,
+                arg(&args, "--members", "12").parse()?,
+                arg(&args, "--sessions", "12").parse()?,
+                arg(&args, "--concurrency", "8").parse()?,
+            )
+            .await
+        }
         _ => anyhow::bail!(
-            "usage: roundtable-bench queue [--jobs N] | queue-latency [--rate N] [--seconds N] | mail [--messages N] [--smtp URL] [--concurrency N] | sink --listen ADDR --log FILE"
+            "usage: roundtable-bench queue [--jobs N] | queue-latency [--rate N] [--seconds N] | mail [--messages N] [--smtp URL] [--concurrency N] | rota [--circles N] [--members N] [--sessions N] [--concurrency N] | sink --listen ADDR --log FILE"
         ),
     }
 }
@@ -109,11 +119,12 @@ async fn run_worker_until(
         stopped,
     ));
     // Poll cheaply (index lookups, not counts over the whole table), so the measurement
-    // does not compete with the worker for the database.
+    // does not compete with the worker for the database. Only due work counts: the rota
+    // sweep the worker starts always waits for its next run.
     loop {
         let pending = count(
             &mut conn,
-            "SELECT count(*) AS n FROM (SELECT 1 FROM jobs WHERE state IN ('queued', 'running') LIMIT 1) t",
+            "SELECT count(*) AS n FROM (SELECT 1 FROM jobs WHERE state IN ('queued', 'running') AND run_at <= now() LIMIT 1) t",
         )
         .await?;
         let dead = count(
@@ -125,7 +136,7 @@ async fn run_worker_until(
         if pending == 0 {
             let done = count(
                 &mut conn,
-                "SELECT count(*) AS n FROM jobs WHERE state = 'done'",
+                "SELECT count(*) AS n FROM jobs WHERE state = 'done' AND kind <> 'rota_sweep'",
             )
             .await?;
             if done >= target {
@@ -223,11 +234,101 @@ async fn start_latency(conn: &mut AsyncPgConnection) -> anyhow::Result<(f64, f64
     }
     let p: Pct = diesel::sql_query(
         "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS p50, percentile_cont(0.99) WITHIN GROUP (ORDER BY ms) AS p99 \
-         FROM (SELECT extract(epoch FROM finished_at - created_at) * 1000 AS ms FROM jobs WHERE state = 'done') t",
+         FROM (SELECT extract(epoch FROM finished_at - created_at) * 1000 AS ms FROM jobs WHERE state = 'done' AND kind <> 'rota_sweep') t",
     )
     .get_result(conn)
     .await?;
     Ok((p.p50, p.p99))
+}
+
+/// Plan the rota of `circles` rotating circles of `members` each over `sessions` weekly
+/// sessions (starting a month out, so nobody is asked yet), `concurrency` circles at a time,
+/// and report circles planned per second. A second pass re-plans the same circles, where
+/// nothing changes (what every RSVP "no", join or departure costs).
+async fn rota(
+    settings: &Settings,
+    circles: i64,
+    members: i64,
+    sessions: i64,
+    concurrency: usize,
+) -> anyhow::Result<()> {
+    let mut conn = AsyncPgConnection::establish(settings.database.url.expose()).await?;
+    for sql in [
+        format!("INSERT INTO circles (id, slug, name, timezone, facilitation) \
+                 SELECT gen_random_uuid(), 'rota-' || c, 'Rota ' || c, 'Europe/London', 'rotating' FROM generate_series(1, {circles}) c"),
+        format!("INSERT INTO members (id, email, display_name) \
+                 SELECT gen_random_uuid(), 'm' || i || '@example.org', 'Member ' || i FROM generate_series(1, {circles} * {members}) i"),
+        format!("INSERT INTO memberships (circle_id, member_id, state) \
+                 SELECT c.id, m.id, 'active' FROM (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM circles) c \
+                 JOIN (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM members) m ON m.n / {members} = c.n"),
+        format!("INSERT INTO sessions (id, circle_id, starts_at, ends_at, local_date, local_time, timezone, duration_minutes) \
+                 SELECT gen_random_uuid(), c.id, now() + (30 + 7 * k) * interval '1 day', now() + (30 + 7 * k) * interval '1 day' + interval '90 minutes', \
+                        (now() + (30 + 7 * k) * interval '1 day')::date, '19:00', 'Europe/London', 90 \
+                 FROM circles c, generate_series(0, {sessions} - 1) k"),
+        "ANALYZE".to_string(),
+    ] {
+        diesel::sql_query(sql).execute(&mut conn).await?;
+    }
+    #[derive(diesel::QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        id: uuid::Uuid,
+    }
+    let ids: Vec<Id> = diesel::sql_query("SELECT id FROM circles ORDER BY id")
+        .load(&mut conn)
+        .await?;
+    let ids: Arc<Vec<uuid::Uuid>> = Arc::new(ids.into_iter().map(|i| i.id).collect());
+    let pool = roundtable::db::build_pool(&settings.database)?;
+    let mut figures = Vec::new();
+    for pass in ["first plan", "re-plan, nothing changed"] {
+        let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for _ in 0..concurrency {
+            let (pool, ids, next) = (pool.clone(), ids.clone(), next.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut conn = pool.get().await?;
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(id) = ids.get(i) else {
+                        return anyhow::Ok(());
+                    };
+                    roundtable::actions::rotation::replan(
+                        &mut conn,
+                        roundtable::domain::CircleId(*id),
+                        chrono::Utc::now(),
+                    )
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                }
+            }));
+        }
+        for t in tasks {
+            t.await??;
+        }
+        let elapsed = started.elapsed();
+        let rate = circles as f64 / elapsed.as_secs_f64();
+        println!(
+            "rota ({pass}): {circles} circles of {members} members, {sessions} sessions each, in {:.2} s = {rate:.0} circles/s (concurrency {concurrency})",
+            elapsed.as_secs_f64()
+        );
+        figures.push(rate);
+    }
+    let proposed = count(
+        &mut conn,
+        "SELECT count(*) AS n FROM session_roles WHERE state = 'proposed' AND role_key = 'facilitator'",
+    )
+    .await?;
+    anyhow::ensure!(
+        proposed == circles * sessions,
+        "{proposed} facilitator proposals for {} sessions",
+        circles * sessions
+    );
+    println!(
+        "{{\"bench\":\"rota\",\"circles\":{circles},\"members\":{members},\"sessions\":{sessions},\"concurrency\":{concurrency},\"circles_per_second\":{:.0},\"replan_circles_per_second\":{:.0}}}",
+        figures[0], figures[1]
+    );
+    Ok(())
 }
 
 async fn mail(settings: &mut Settings, messages: i64, smtp: &str) -> anyhow::Result<()> {

@@ -62,7 +62,7 @@ pub async fn add_vouched(
         }
         let membership = seat(conn, &circle, member.id, role).await?;
         enqueue_email(conn, arrival(&membership), circle_id, member.id).await?;
-        super::rotation::request_plan(conn, circle.id).await?;
+        super::rotation::changed(conn, &circle).await?;
         Ok(AddOutcome {
             membership,
             changed: true,
@@ -147,7 +147,7 @@ pub(crate) async fn leave_locked(
     .await?;
     memberships::renumber_waitlist(conn, circle_id).await?;
     let promoted = promote_waitlist(conn, &circle).await?;
-    super::rotation::request_plan(conn, circle.id).await?;
+    super::rotation::changed(conn, &circle).await?;
     Ok((left, promoted))
 }
 
@@ -319,7 +319,7 @@ pub async fn confirm_signup(
         members::mark_verified(conn, member_id).await?;
         let membership = seat(conn, &circle, member_id, existing.role).await?;
         enqueue_email(conn, arrival(&membership), circle_id, member_id).await?;
-        super::rotation::request_plan(conn, circle.id).await?;
+        super::rotation::changed(conn, &circle).await?;
         Ok(Some(membership))
     })
     .await
@@ -397,7 +397,7 @@ pub async fn promote_now(
         memberships::activate(conn, circle_id, &[member_id]).await?;
         memberships::renumber_waitlist(conn, circle_id).await?;
         enqueue_email(conn, MessageKind::Promoted, circle_id, member_id).await?;
-        super::rotation::request_plan(conn, circle.id).await?;
+        super::rotation::changed(conn, &circle).await?;
         Ok(())
     })
     .await

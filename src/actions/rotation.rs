@@ -44,15 +44,23 @@ pub struct PlanJob {
     pub circle_id: CircleId,
 }
 
-/// Queue a re-plan of `circle` in the caller's transaction, when it rotates: one statement,
-/// so a change in a circle that does not rotate (most RSVPs) costs nothing more.
+/// Queue a re-plan of `circle` in the caller's transaction; many requests while one waits
+/// become one run.
 pub async fn request_plan(conn: &mut Connection, circle: CircleId) -> diesel::QueryResult<()> {
     let job = NewJob::now(
         PLAN_KIND,
         serde_json::to_value(PlanJob { circle_id: circle }).expect("plan jobs serialise"),
         format!("{PLAN_KIND}:{circle}"),
     );
-    jobs::enqueue_if_rotating(conn, job, circle).await.map(drop)
+    jobs::enqueue(conn, job).await.map(drop)
+}
+
+/// Queue a re-plan when `circle` rotates (its roster changed); nothing for one that does not.
+pub async fn changed(conn: &mut Connection, circle: &Circle) -> diesel::QueryResult<()> {
+    if circle.facilitation == Facilitation::Rotating {
+        request_plan(conn, circle.id).await?;
+    }
+    Ok(())
 }
 
 /// Queue the next sweep, `SWEEP_EVERY` from `now` (one waits at a time).

@@ -10,7 +10,7 @@ use crate::db::memberships;
 use crate::db::rsvps::{self, Rsvp};
 use crate::db::sessions::Session;
 use crate::db::Connection;
-use crate::domain::{MemberId, MembershipState, RsvpResponse, SessionStatus};
+use crate::domain::{Facilitation, MemberId, MembershipState, RsvpResponse, SessionStatus};
 use crate::error::AppResult;
 
 /// What became of an answer.
@@ -39,14 +39,15 @@ pub async fn answer(
     if session.starts_at <= now {
         return Ok(Answer::Started);
     }
-    let membership = memberships::find(conn, session.circle_id, member).await?;
-    if membership.map(|m| m.state) != Some(MembershipState::Active) {
+    let Some((MembershipState::Active, facilitation)) =
+        memberships::state_and_facilitation(conn, session.circle_id, member).await?
+    else {
         return Ok(Answer::NotMember);
-    }
+    };
     let saved = rsvps::set_response(conn, session.id, member, response).await?;
-    if response == RsvpResponse::No {
+    if response == RsvpResponse::No && facilitation == Facilitation::Rotating {
         // Someone who will not come cannot hold a role in the session: re-plan (coalesced,
-        // in the worker; it changes nothing for a circle that does not rotate).
+        // in the worker).
         super::rotation::request_plan(conn, session.circle_id).await?;
     }
     Ok(Answer::Saved(saved))

@@ -7,7 +7,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 
 use super::schema::jobs;
-use crate::domain::{CircleId, JobId, JobState};
+use crate::domain::{JobId, JobState};
 
 pub const DEFAULT_MAX_ATTEMPTS: i32 = 8;
 
@@ -69,31 +69,6 @@ pub async fn enqueue(
         .get_result(conn)
         .await
         .optional()
-}
-
-/// Queue a job only when `circle` rotates its roles, deciding in the same statement (so the
-/// callers on hot paths, such as RSVPs, pay no extra round trip). `false`: not queued.
-pub async fn enqueue_if_rotating(
-    conn: &mut AsyncPgConnection,
-    job: NewJob,
-    circle: CircleId,
-) -> diesel::QueryResult<bool> {
-    use diesel::sql_types::{Integer, Jsonb, Nullable, Text, Timestamptz, Uuid};
-    diesel::sql_query(
-        "INSERT INTO jobs (id, kind, payload, dedupe_key, run_at, max_attempts) \
-         SELECT $1, $2, $3, $4, $5, $6 FROM circles WHERE id = $7 AND facilitation = 'rotating' \
-         ON CONFLICT DO NOTHING",
-    )
-    .bind::<Uuid, _>(JobId::new().0)
-    .bind::<Text, _>(job.kind)
-    .bind::<Jsonb, _>(job.payload)
-    .bind::<Nullable<Text>, _>(job.dedupe_key)
-    .bind::<Timestamptz, _>(job.run_at)
-    .bind::<Integer, _>(DEFAULT_MAX_ATTEMPTS)
-    .bind::<Uuid, _>(circle.0)
-    .execute(conn)
-    .await
-    .map(|n| n > 0)
 }
 
 /// Queue many jobs in one statement (in chunks); duplicates of pending jobs are dropped.

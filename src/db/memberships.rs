@@ -8,7 +8,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 
 use super::schema::{members as members_t, memberships};
-use crate::domain::{CircleId, MemberId, MembershipRole, MembershipState};
+use crate::domain::{CircleId, Facilitation, MemberId, MembershipRole, MembershipState};
 
 #[derive(Debug, Clone, diesel::Queryable, diesel::Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = memberships, check_for_backend(diesel::pg::Pg))]
@@ -85,6 +85,24 @@ pub async fn find(
     memberships::table
         .find((circle, member))
         .select(Membership::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Someone's membership state in a circle together with how the circle is led, in one
+/// query: what an RSVP needs to decide whether it is allowed and whether roles re-plan.
+pub async fn state_and_facilitation(
+    conn: &mut AsyncPgConnection,
+    circle: CircleId,
+    member: MemberId,
+) -> diesel::QueryResult<Option<(MembershipState, Facilitation)>> {
+    use super::schema::circles;
+    memberships::table
+        .inner_join(circles::table)
+        .filter(memberships::circle_id.eq(circle))
+        .filter(memberships::member_id.eq(member))
+        .select((memberships::state, circles::facilitation))
         .first(conn)
         .await
         .optional()

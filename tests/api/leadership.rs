@@ -947,3 +947,68 @@ async fn a_member_sees_their_roles_and_sets_their_turns_from_their_page() {
     assert_eq!(res.status.as_u16(), 404);
     assert_eq!(before, app.snapshot().await);
 }
+
+#[tokio::test]
+async fn a_swap_nobody_takes_widens_to_three_more_a_day_later_and_a_move_voids_it() {
+    let app = spawn_app().await;
+    let (circle, names, sessions) = rotating_circle(&app, 5).await;
+    app.run_pending_jobs().await;
+    let ask = ask_for(&app, &circle, &names, 0).await;
+    let link = app.link_in(&ask, "/role/");
+    app.browser(Method::POST, &link, Some(&[("action", "swap")]))
+        .await
+        .expect(200);
+    let offers = |app: &TestApp| {
+        app.sent_emails()
+            .into_iter()
+            .filter(|m| m.subject.starts_with("Could you take over"))
+            .collect::<Vec<_>>()
+    };
+    app.run_pending_jobs().await;
+    assert_eq!(offers(&app).len(), 3);
+    let mut conn = app.conn().await;
+    // Within the day: nobody new. A day later: the rest (two are left of the other five).
+    let soon = Utc::now() + Duration::hours(2);
+    assert_eq!(
+        roundtable::actions::swaps::widen_stale(&mut conn, soon)
+            .await
+            .unwrap(),
+        0
+    );
+    let later = Utc::now() + Duration::hours(25);
+    assert_eq!(
+        roundtable::actions::swaps::widen_stale(&mut conn, later)
+            .await
+            .unwrap(),
+        2
+    );
+    app.run_pending_jobs().await;
+    let all = offers(&app);
+    assert_eq!(all.len(), 5, "everyone but the requester, each once");
+    let mut to: Vec<&String> = all.iter().map(|m| &m.to).collect();
+    to.sort();
+    to.dedup();
+    assert_eq!(to.len(), 5, "nobody is offered it twice");
+    assert!(!to.contains(&&ask.to), "never the requester");
+
+    // The session moves: the swap is void, and taking it is refused with nothing changed.
+    let sid = sessions[0]["id"].as_str().unwrap();
+    app.patch(
+        &format!("/api/v1/sessions/{sid}"),
+        &json!({"local_time": "20:00"}),
+    )
+    .await
+    .expect(200);
+    let before = app.snapshot().await;
+    let take = app.link_in(&all[0], "/swap/");
+    let res = app
+        .browser(Method::POST, &take, Some(&[("action", "take")]))
+        .await;
+    assert_eq!(res.status.as_u16(), 409);
+    assert!(
+        res.text().contains("no longer applies") || res.text().contains("closed"),
+        "{}",
+        res.text()
+    );
+    assert_eq!(before, app.snapshot().await);
+}
