@@ -126,3 +126,26 @@ pub async fn latest_before(
         .await
         .optional()
 }
+
+/// Notes their authors shared with the whole circle, newest first, with author names and
+/// the start of the session each was left from.
+pub async fn shared_with_circle(
+    conn: &mut AsyncPgConnection,
+    circle: CircleId,
+    limit: i64,
+) -> diesel::QueryResult<Vec<(Handoff, Option<String>, DateTime<Utc>)>> {
+    handoffs::table
+        .inner_join(sessions::table.on(sessions::id.eq(handoffs::from_session_id)))
+        .left_join(members::table.on(members::id.nullable().eq(handoffs::author_id)))
+        .filter(handoffs::circle_id.eq(circle))
+        .filter(handoffs::visibility.eq(HandoffVisibility::Circle.as_str()))
+        .order(sessions::starts_at.desc())
+        .limit(limit)
+        .select((
+            Handoff::as_select(),
+            members::display_name.nullable(),
+            sessions::starts_at,
+        ))
+        .load(conn)
+        .await
+}

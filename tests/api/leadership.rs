@@ -1012,3 +1012,61 @@ async fn a_swap_nobody_takes_widens_to_three_more_a_day_later_and_a_move_voids_i
     );
     assert_eq!(before, app.snapshot().await);
 }
+
+#[tokio::test]
+async fn members_read_the_rota_ledger_and_shared_notes_on_their_circle_page() {
+    let app = spawn_app().await;
+    let (circle, names, sessions) = rotating_circle(&app, 2).await;
+    let (member_id, name) = names.iter().next().unwrap();
+    let mut conn = app.conn().await;
+    let first = roundtable::domain::SessionId(
+        uuid::Uuid::parse_str(sessions[0]["id"].as_str().unwrap()).unwrap(),
+    );
+    let author = roundtable::domain::MemberId(uuid::Uuid::parse_str(member_id).unwrap());
+    let circle_id = roundtable::domain::CircleId(uuid::Uuid::parse_str(&circle).unwrap());
+    let text = |t: &str| roundtable::db::handoffs::HandoffText {
+        stopped_at: t.into(),
+        ..Default::default()
+    };
+    roundtable::db::handoffs::save(
+        &mut conn,
+        circle_id,
+        first,
+        author,
+        &text("Shared: chapter 2"),
+        roundtable::domain::HandoffVisibility::Circle,
+    )
+    .await
+    .unwrap();
+    roundtable::db::handoffs::save(
+        &mut conn,
+        circle_id,
+        roundtable::domain::SessionId(
+            uuid::Uuid::parse_str(sessions[1]["id"].as_str().unwrap()).unwrap(),
+        ),
+        author,
+        &text("Private: for the next lead"),
+        roundtable::domain::HandoffVisibility::NextLead,
+    )
+    .await
+    .unwrap();
+    let holder = app.holder(&format!("{name}@example.org")).await;
+    let me = app.path_of(&app.links().me(holder, Utc::now()));
+    let page = app
+        .browser(Method::GET, &format!("{me}/circles/{circle}"), None)
+        .await
+        .expect(200);
+    let html = page.as_str().unwrap();
+    assert!(html.contains("Who leads"));
+    assert!(html.contains("Facilitator: "), "{html}");
+    assert!(html.contains("not confirmed yet"));
+    assert!(html.contains("Who has held what"));
+    assert!(
+        html.contains("Shared: chapter 2"),
+        "a note shared with the circle"
+    );
+    assert!(
+        !html.contains("Private: for the next lead"),
+        "a note for the next lead only"
+    );
+}

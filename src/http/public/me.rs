@@ -533,8 +533,22 @@ struct MemberCirclePage {
     zone: String,
     sessions: Vec<SessionLine>,
     shared: Vec<SharedLine>,
+    /// Who holds which role in the next sessions: (when, [(role, holder or "open")]).
+    rota: Vec<(String, Vec<(String, String)>)>,
+    /// Who has held what: role names, then (member, counts per role).
+    role_names: Vec<String>,
+    ledger: Vec<(String, Vec<i64>)>,
+    balance: String,
+    notes: Vec<NoteLine>,
     calendar_url: String,
     webcal_url: String,
+}
+
+/// A handoff note shared with the circle: who left it, after which session, its answers.
+struct NoteLine {
+    author: String,
+    day: String,
+    parts: Vec<(String, String)>,
 }
 
 /// One of the member's circles as they see it: where they stand, its coming sessions with
@@ -571,7 +585,79 @@ pub async fn circle(
         Vec::new()
     };
     let holder_of = Holder::of(&member);
+    // The circle's leadership is open to its members: the rota, the ledger, shared notes.
+    let (mut rota, mut role_names, mut ledger, mut balance, mut notes) = (
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        String::new(),
+        Vec::new(),
+    );
+    if active {
+        let kinds = roles::kinds(&mut conn, circle_id).await?;
+        let name_of = |key: &str| {
+            kinds
+                .iter()
+                .find(|k| k.key == key)
+                .map_or_else(|| key.to_string(), |k| k.name.clone())
+        };
+        for s in crate::http::api::roles::rota_of(&mut conn, circle_id, 4).await? {
+            let slots = s
+                .roles
+                .into_iter()
+                .filter(|r| {
+                    r.state == crate::domain::RoleState::Confirmed
+                        || r.state == crate::domain::RoleState::Asked
+                        || r.state == crate::domain::RoleState::Proposed
+                })
+                .map(|r| {
+                    let who = r.display_name.unwrap_or_default();
+                    let who = if r.state == crate::domain::RoleState::Confirmed {
+                        who
+                    } else {
+                        format!("{who} (not confirmed yet)")
+                    };
+                    (name_of(&r.role), who)
+                })
+                .collect();
+            rota.push((
+                s.starts_at
+                    .with_timezone(&zone)
+                    .format("%A %-d %B")
+                    .to_string(),
+                slots,
+            ));
+        }
+        let l = crate::http::api::roles::ledger_of(&mut conn, circle_id).await?;
+        role_names = kinds.iter().map(|k| k.name.clone()).collect();
+        ledger = l
+            .items
+            .iter()
+            .map(|row| {
+                let counts = kinds
+                    .iter()
+                    .map(|k| row.roles.get(&k.key).map_or(0, |h| h.count))
+                    .collect();
+                (row.display_name.clone(), counts)
+            })
+            .collect();
+        balance = format!("{:.2}", l.balance);
+        notes = crate::db::handoffs::shared_with_circle(&mut conn, circle_id, 10)
+            .await?
+            .into_iter()
+            .map(|(n, author, at)| NoteLine {
+                author: author.unwrap_or_else(|| "A former member".into()),
+                day: at.with_timezone(&zone).format("%A %-d %B %Y").to_string(),
+                parts: n.parts(),
+            })
+            .collect();
+    }
     render(MemberCirclePage {
+        rota,
+        role_names,
+        ledger,
+        balance,
+        notes,
         base: format!("/me/{token}"),
         circle_id,
         name: circle.name.clone(),
