@@ -1070,3 +1070,80 @@ async fn members_read_the_rota_ledger_and_shared_notes_on_their_circle_page() {
         "a note for the next lead only"
     );
 }
+
+#[tokio::test]
+async fn organisers_add_edit_and_remove_roles_from_the_dashboard() {
+    let app = spawn_app().await;
+    let (circle, _, _) = rotating_circle(&app, 20).await;
+    app.member_with_token("org@example.org", true).await;
+    let dash = app.dashboard_as("org@example.org").await;
+    let base = format!("/dashboard/circles/{circle}/roles");
+    let before = app.snapshot().await;
+    let res = dash
+        .post(&base, &[("name", "Scribe"), ("slots", "0")])
+        .await;
+    assert_eq!(res.status.as_u16(), 422, "slots 0 is refused");
+    let res = dash
+        .post(&base, &[("name", "Scribe"), ("slots", "two")])
+        .await;
+    assert_eq!(res.status.as_u16(), 422, "a word is not a number");
+    assert_eq!(before, app.snapshot().await);
+    let res = dash
+        .post(
+            &base,
+            &[
+                ("name", "Scribe"),
+                ("guide", "Write it down."),
+                ("slots", "1"),
+                ("rotates", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status.as_u16(), 303);
+    let res = dash
+        .post(
+            &format!("{base}/scribe/edit"),
+            &[
+                ("name", "Scribe"),
+                ("guide", "Notes, shared after."),
+                ("slots", "2"),
+                ("min_attended", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status.as_u16(), 303);
+    let roles = app
+        .get(&format!("/api/v1/circles/{circle}/roles"))
+        .await
+        .expect(200);
+    let scribe = roles["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["key"] == "scribe")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (
+            scribe["slots"].as_i64(),
+            scribe["rotates"].as_bool(),
+            scribe["min_attended"].as_i64()
+        ),
+        (Some(2), Some(false), Some(1))
+    );
+    // Removing asks first; the page alone changes nothing.
+    let before = app.snapshot().await;
+    let page = dash.post(&format!("{base}/scribe/remove"), &[]).await;
+    assert_eq!(page.status.as_u16(), 200);
+    assert!(page.text().contains("Remove the role Scribe?"));
+    assert_eq!(before, app.snapshot().await);
+    let res = dash
+        .post(&format!("{base}/scribe/remove"), &[("confirm", "yes")])
+        .await;
+    assert_eq!(res.status.as_u16(), 303);
+    let roles = app
+        .get(&format!("/api/v1/circles/{circle}/roles"))
+        .await
+        .expect(200);
+    assert_eq!(roles["items"].as_array().unwrap().len(), 1);
+}

@@ -55,7 +55,7 @@ fn first(mut problems: Vec<Invalid>) -> AppError {
 }
 
 impl RoleCreate {
-    fn parse(self) -> Result<RoleInput, AppError> {
+    pub fn parse(self) -> Result<RoleInput, AppError> {
         let mut p = Problems::default();
         let name = p.check(rules::name(&self.name));
         let key = match &self.key {
@@ -87,7 +87,7 @@ impl RoleCreate {
 }
 
 impl RolePatch {
-    fn parse(self) -> Result<RoleKindChanges, AppError> {
+    pub fn parse(self) -> Result<RoleKindChanges, AppError> {
         let mut p = Problems::default();
         let changes = RoleKindChanges {
             name: p

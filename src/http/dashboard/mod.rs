@@ -85,7 +85,10 @@ dashboard_routes! {
     post "/dashboard/readings/{id}/move" => readings::move_reading, Circle;
     get "/dashboard/circles/{id}/reflections" => reflections::page, Circle;
     get "/dashboard/circles/{id}/rota" => rota::page, Circle;
+    post "/dashboard/circles/{id}/roles" => rota::add_role, Circle;
     post "/dashboard/circles/{id}/roles/suggested" => rota::add_suggested, Circle;
+    post "/dashboard/circles/{id}/roles/{key}/edit" => rota::edit_role, Circle;
+    post "/dashboard/circles/{id}/roles/{key}/remove" => rota::remove_role, Circle;
     post "/dashboard/sessions/{id}/roles/{role}" => rota::assign, Circle;
     get "/dashboard/circles/{id}/export/ledger.csv" => rota::export_ledger, Circle;
     get "/dashboard/circles/{id}/outbox" => outbox::page, Circle;

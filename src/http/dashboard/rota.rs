@@ -12,7 +12,7 @@ use crate::db::memberships;
 use crate::db::roles;
 use crate::domain::{CircleId, Facilitation, MemberId, MembershipState, RoleState, SessionId};
 use crate::error::AppError;
-use crate::http::api::roles::{ledger_csv, ledger_of, rota_of};
+use crate::http::api::roles::{ledger_csv, ledger_of, rota_of, RoleCreate, RolePatch};
 use crate::http::pages::render;
 use crate::http::AppState;
 
@@ -50,6 +50,8 @@ struct RotaPage {
     people: Vec<(String, String)>,
     /// Per member: times led against a fair share of the sessions led so far.
     led: Vec<(String, i64, String)>,
+    /// The circle's roles, to edit.
+    kinds: Vec<roles::RoleKind>,
 }
 
 fn state_words(state: RoleState) -> &'static str {
@@ -151,6 +153,7 @@ pub async fn page(
         .map(|(name, n)| (name, n, share.clone()))
         .collect();
     Ok(render(RotaPage {
+        kinds: kinds.clone(),
         people,
         led,
         nav: Nav::circle(&staff, &circle, "rota"),
@@ -207,6 +210,133 @@ pub async fn assign(
     Ok(see_other(
         &format!("/dashboard/circles/{}/rota", session.circle_id),
         "Assigned. They have been told by email.",
+    ))
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct RoleForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    guide: String,
+    #[serde(default)]
+    slots: String,
+    #[serde(default)]
+    min_attended: String,
+    rotates: Option<String>,
+}
+
+/// A whole number typed into a form field, or a clear refusal naming the field.
+fn number(field: &'static str, value: &str, default: i64) -> Result<i64, AppError> {
+    match value.trim() {
+        "" => Ok(default),
+        v => v
+            .parse()
+            .map_err(|_| AppError::invalid(field, "must be a whole number")),
+    }
+}
+
+fn back_to_rota(circle: CircleId, note: &str) -> actix_web::HttpResponse {
+    see_other(&format!("/dashboard/circles/{circle}/rota"), note)
+}
+
+/// Add a role from the form under the rota.
+pub async fn add_role(
+    state: web::Data<AppState>,
+    staff: Staff,
+    id: web::Path<CircleId>,
+    form: web::Form<RoleForm>,
+) -> DashResult {
+    staff.check_csrf(&form.csrf)?;
+    // Who may run the circle first: a stranger learns nothing from how their input reads.
+    let mut conn = state.pool.get().await?;
+    let circle = staff.circle(&mut conn, *id).await?;
+    let input = RoleCreate {
+        key: None,
+        name: form.name.clone(),
+        guide: Some(form.guide.clone()),
+        slots: Some(number("slots", &form.slots, 1)?),
+        rotates: Some(form.rotates.is_some()),
+        min_attended: Some(number("min_attended", &form.min_attended, 0)?),
+    }
+    .parse()?;
+    let kind = role_actions::add(&mut conn, &circle, input).await?;
+    Ok(back_to_rota(
+        circle.id,
+        &format!("Added the role {}.", kind.name),
+    ))
+}
+
+/// Change a role's name, guide, slots, rotation or minimum from the rota page.
+pub async fn edit_role(
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<(CircleId, String)>,
+    form: web::Form<RoleForm>,
+) -> DashResult {
+    staff.check_csrf(&form.csrf)?;
+    let (circle_id, key) = path.into_inner();
+    let mut conn = state.pool.get().await?;
+    let circle = staff.circle(&mut conn, circle_id).await?;
+    let changes = RolePatch {
+        name: Some(form.name.clone()),
+        guide: Some(form.guide.clone()),
+        slots: Some(number("slots", &form.slots, 1)?),
+        rotates: Some(form.rotates.is_some()),
+        min_attended: Some(number("min_attended", &form.min_attended, 0)?),
+    }
+    .parse()?;
+    let kind = role_actions::update(&mut conn, &circle, &key, changes).await?;
+    Ok(back_to_rota(
+        circle.id,
+        &format!("Saved the role {}.", kind.name),
+    ))
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct RemoveForm {
+    #[serde(default)]
+    csrf: String,
+    /// `yes` from the confirmation page; without it the page asks first.
+    #[serde(default)]
+    confirm: String,
+}
+
+/// Remove a role, after a page that says what goes with it.
+pub async fn remove_role(
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<(CircleId, String)>,
+    form: web::Form<RemoveForm>,
+) -> DashResult {
+    staff.check_csrf(&form.csrf)?;
+    let (circle_id, key) = path.into_inner();
+    let mut conn = state.pool.get().await?;
+    let circle = staff.circle(&mut conn, circle_id).await?;
+    let kind = roles::kind(&mut conn, circle.id, &key)
+        .await?
+        .ok_or(AppError::NotFound("role"))?;
+    if !super::confirmed(&form.confirm) && key != roles::FACILITATOR {
+        return Ok(render(super::ConfirmPage {
+            nav: Nav::circle(&staff, &circle, "rota"),
+            note: None,
+            title: format!("Remove the role {}?", kind.name),
+            paragraphs: vec![
+                "Its holders in sessions still to come lose it (nobody is emailed). Who held it in past sessions stays in the ledger.".into(),
+            ],
+            action: format!("/dashboard/circles/{}/roles/{key}/remove", circle.id),
+            fields: Vec::new(),
+            confirm_label: format!("Remove {}", kind.name),
+            back: format!("/dashboard/circles/{}/rota", circle.id),
+            back_label: "Keep it",
+        })?);
+    }
+    role_actions::remove(&mut conn, &circle, &key).await?;
+    Ok(back_to_rota(
+        circle.id,
+        "Role removed, with its holders in sessions to come.",
     ))
 }
 
