@@ -323,7 +323,7 @@ async fn jobs(cmd: JobsCommand, settings: &Settings) -> anyhow::Result<()> {
                 settings.worker.concurrency,
             )?);
             let ctx = crate::jobs::JobContext::new(settings, pool, mailer)?;
-            let report = crate::jobs::worker::drain(&ctx, &(&settings.worker).into()).await?;
+            let report = crate::worker::drain(&ctx, &(&settings.worker).into()).await?;
             println!(
                 "done {}, retrying later {}, dead {}",
                 report.done, report.retried, report.dead

@@ -15,10 +15,10 @@ use crate::domain::tokens::TokenKeys;
 use crate::email::Mailer;
 use crate::http::rate_limit::RateLimiter;
 use crate::http::{self, AppState};
-use crate::jobs::worker::{self, WorkerConfig};
 use crate::jobs::JobContext;
 use crate::links::Links;
 use crate::metrics::Metrics;
+use crate::worker::{self, WorkerConfig};
 
 pub struct Application {
     port: u16,

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use roundtable::config::{DatabaseUrl, EmailSettings, EmailTransport, Profile, Secret, Settings};
 use roundtable::email::Mailer;
-use roundtable::jobs::worker::{self, WorkerConfig};
 use roundtable::jobs::JobContext;
+use roundtable::worker::{self, WorkerConfig};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 #[derive(diesel::QueryableByName)]

@@ -19,6 +19,7 @@ use crate::db::jobs::{self, NewJob};
 use crate::db::roles::{self, EventKind, RoleKind, SessionRole, SlotWrite, FACILITATOR};
 use crate::db::sessions::{self, Session};
 use crate::db::{memberships, Connection};
+pub use crate::domain::roles::Notice;
 use crate::domain::rotation::{self, Candidate, RoleWords, Slot};
 use crate::domain::{
     CircleId, CircleStatus, Facilitation, MemberId, MembershipRole, MembershipState, RoleId,
@@ -762,20 +763,6 @@ pub async fn sweep(conn: &mut Connection, now: DateTime<Utc>) -> AppResult<Swept
         }
     }
     Ok(out)
-}
-
-/// Why organisers are told about a slot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Notice {
-    /// The person asked did not answer in time; the next person is asked.
-    Unanswered,
-    /// Nobody holds the role 48 hours before the session.
-    StillOpen,
-    /// A swap was taken.
-    SwapTaken,
-    /// The previous lead left a handoff note for the holder.
-    Handoff,
 }
 
 /// Email the circle's facilitators (or, when it has none, the organisers) about a slot.

@@ -97,6 +97,21 @@ pub fn weight(value: i64) -> Result<i32, Invalid> {
     }
 }
 
+/// Why someone is told about a role slot that is not theirs to answer (organisers, or the
+/// holder about a handoff).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Notice {
+    /// The person asked did not answer in time; the next person is asked.
+    Unanswered,
+    /// Nobody holds the role 48 hours before the session.
+    StillOpen,
+    /// A swap was taken.
+    SwapTaken,
+    /// The previous lead left a handoff note for the holder.
+    Handoff,
+}
+
 /// A suggested role: (key, name, guide).
 pub type Suggestion = (&'static str, &'static str, &'static str);
 

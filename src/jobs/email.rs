@@ -10,11 +10,11 @@ use sha2::{Digest as _, Sha256};
 
 use super::queue::{self, JobError, NewDelivery};
 use super::JobContext;
-use crate::actions::rotation::Notice;
 use crate::db::roles::SessionRole;
 use crate::db::{
     circles, handoffs, jobs::NewJob, members, memberships, readings, roles, rsvps, sessions, swaps,
 };
+use crate::domain::roles::Notice;
 use crate::domain::{
     CircleId, HandoffVisibility, MemberId, MembershipRole, MembershipState, RoleId, RoleState,
     RsvpResponse, SessionId, SessionStatus, SwapId,

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::{spawn_app, SentEmail, TestApp};
 use crate::smtp::SmtpServer;
-use roundtable::jobs::worker;
+use roundtable::worker;
 
 /// (name, value, parameters) of one iCalendar property.
 type Prop = (String, String, Vec<(String, Vec<String>)>);

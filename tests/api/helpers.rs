@@ -11,9 +11,9 @@ use roundtable::config::{DatabaseUrl, Profile, Settings};
 use roundtable::db::{self, Pool};
 use roundtable::domain::{DisplayName, EmailAddress, MemberId};
 use roundtable::email::Mailer;
-use roundtable::jobs::worker::{self, DrainReport, WorkerConfig};
 use roundtable::jobs::JobContext;
 use roundtable::startup::Application;
+use roundtable::worker::{self, DrainReport, WorkerConfig};
 use serde_json::{json, Value};
 
 /// The Postgres server for tests: `ROUNDTABLE_TEST_DATABASE_URL`, `DATABASE_URL`, or the

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::{spawn_app, SentEmail, TestApp};
 use crate::smtp::SmtpServer;
-use roundtable::jobs::worker;
+use roundtable::worker;
 
 const NAMES: [&str; 6] = ["ada", "bo", "cy", "di", "ed", "flo"];
 

@@ -2,6 +2,9 @@
 //! record completions in batches, sleep until NOTIFY or the poll interval says there is more.
 //! On shutdown it stops claiming, lets in-flight jobs finish, records them, and returns.
 //! Any number of workers may run against one database.
+//!
+//! The worker is a front end like the API and the CLI: it stands above `actions`, so a job
+//! kind may run a use case (the rota's re-plans and its clock).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -10,10 +13,11 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use futures_util::StreamExt;
 use tokio::sync::{mpsc, watch, Notify, Semaphore};
 
-use super::queue::{self, ClaimedJob, JobError, NewDelivery, RetryPolicy};
-use super::JobContext;
+use crate::actions::{rotation, swaps};
 use crate::config::{DatabaseUrl, WorkerSettings};
 use crate::domain::{JobId, JobState};
+use crate::jobs::queue::{self, ClaimedJob, JobError, NewDelivery, RetryPolicy};
+use crate::jobs::{email, fanout, link_request, JobContext, NOOP};
 
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
@@ -57,8 +61,8 @@ pub async fn run(
     // The rota's clock: the sweep reschedules itself; this starts it if none is waiting.
     match ctx.pool.get().await {
         Ok(mut conn) => {
-            let first = chrono::Utc::now() - crate::actions::rotation::SWEEP_EVERY;
-            if let Err(e) = crate::actions::rotation::schedule_sweep(&mut conn, first).await {
+            let first = chrono::Utc::now() - rotation::SWEEP_EVERY;
+            if let Err(e) = rotation::schedule_sweep(&mut conn, first).await {
                 tracing::warn!(error = %e, "could not start the rota sweep");
             }
         }
@@ -142,7 +146,7 @@ async fn process(
     done: &mpsc::Sender<Completion>,
     retry: &RetryPolicy,
 ) {
-    match super::run(ctx, &job).await {
+    match run_job(ctx, &job).await {
         Ok(delivery) => {
             let _ = done.send((job.id, delivery)).await;
         }
@@ -255,7 +259,7 @@ pub async fn drain(ctx: &JobContext, config: &WorkerConfig) -> anyhow::Result<Dr
             return Ok(report);
         }
         let results =
-            futures_util::future::join_all(jobs.iter().map(|job| super::run(ctx, job))).await;
+            futures_util::future::join_all(jobs.iter().map(|job| run_job(ctx, job))).await;
         let mut completions = Vec::new();
         for (job, result) in jobs.iter().zip(results) {
             match result {
@@ -272,5 +276,49 @@ pub async fn drain(ctx: &JobContext, config: &WorkerConfig) -> anyhow::Result<Dr
         report.done += completions.len();
         let mut conn = ctx.pool.get().await?;
         queue::complete(&mut conn, &completions).await?;
+    }
+}
+
+/// An action's failure as a job failure: the database's are worth retrying, the rest not.
+fn app_error(e: crate::error::AppError) -> JobError {
+    match e {
+        crate::error::AppError::Internal(e) | crate::error::AppError::Unavailable(e) => {
+            JobError::Temporary(e.to_string())
+        }
+        other => JobError::Permanent(other.to_string()),
+    }
+}
+
+/// Run one claimed job to its end (success or an error that says whether to retry).
+pub async fn run_job(ctx: &JobContext, job: &ClaimedJob) -> Result<Option<NewDelivery>, JobError> {
+    fn payload<T: serde::de::DeserializeOwned>(job: &ClaimedJob) -> Result<T, JobError> {
+        serde_json::from_value(job.payload.clone())
+            .map_err(|e| JobError::Permanent(format!("unreadable {} payload: {e}", job.kind)))
+    }
+    match job.kind.as_str() {
+        NOOP => Ok(None),
+        email::KIND => email::run(ctx, payload(job)?).await,
+        link_request::KIND => link_request::run(ctx, payload(job)?).await,
+        fanout::SESSION_KIND => fanout::run_session(ctx, payload(job)?).await.map(|_| None),
+        fanout::MEMBER_KIND => fanout::run_member(ctx, payload(job)?).await.map(|_| None),
+        rotation::PLAN_KIND => {
+            let plan: rotation::PlanJob = payload(job)?;
+            let mut conn = ctx.pool.get().await?;
+            rotation::replan(&mut conn, plan.circle_id, chrono::Utc::now())
+                .await
+                .map_err(app_error)?;
+            Ok(None)
+        }
+        rotation::SWEEP_KIND => {
+            let now = chrono::Utc::now();
+            let mut conn = ctx.pool.get().await?;
+            rotation::sweep(&mut conn, now).await.map_err(app_error)?;
+            swaps::widen_stale(&mut conn, now)
+                .await
+                .map_err(app_error)?;
+            rotation::schedule_sweep(&mut conn, now).await?;
+            Ok(None)
+        }
+        other => Err(JobError::Permanent(format!("unknown job kind `{other}`"))),
     }
 }
