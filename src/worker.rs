@@ -61,8 +61,7 @@ pub async fn run(
     // The rota's clock: the sweep reschedules itself; this starts it if none is waiting.
     match ctx.pool.get().await {
         Ok(mut conn) => {
-            let first = chrono::Utc::now() - rotation::SWEEP_EVERY;
-            if let Err(e) = rotation::schedule_sweep(&mut conn, first).await {
+            if let Err(e) = rotation::start_sweeps(&mut conn, chrono::Utc::now()).await {
                 tracing::warn!(error = %e, "could not start the rota sweep");
             }
         }
@@ -316,7 +315,7 @@ pub async fn run_job(ctx: &JobContext, job: &ClaimedJob) -> Result<Option<NewDel
             swaps::widen_stale(&mut conn, now)
                 .await
                 .map_err(app_error)?;
-            rotation::schedule_sweep(&mut conn, now).await?;
+            rotation::schedule_sweep(&mut conn, now + rotation::SWEEP_EVERY).await?;
             Ok(None)
         }
         other => Err(JobError::Permanent(format!("unknown job kind `{other}`"))),

@@ -64,19 +64,31 @@ pub async fn changed(conn: &mut Connection, circle: &Circle) -> diesel::QueryRes
     Ok(())
 }
 
-/// Queue the next sweep, `SWEEP_EVERY` from `now` (one waits at a time).
-pub async fn schedule_sweep(conn: &mut Connection, now: DateTime<Utc>) -> diesel::QueryResult<()> {
+/// Queue a sweep to run at `at`. The key names the `SWEEP_EVERY` slot it falls in, so the
+/// sweep that is running (an earlier slot) never blocks queueing its successor, while workers
+/// starting side by side queue one sweep between them.
+pub async fn schedule_sweep(conn: &mut Connection, at: DateTime<Utc>) -> diesel::QueryResult<()> {
+    let slot = at.timestamp().div_euclid(SWEEP_EVERY.num_seconds());
     jobs::enqueue(
         conn,
         NewJob {
             kind: SWEEP_KIND,
             payload: serde_json::json!({}),
-            dedupe_key: Some(SWEEP_KIND.into()),
-            run_at: now + SWEEP_EVERY,
+            dedupe_key: Some(format!("{SWEEP_KIND}:{slot}")),
+            run_at: at,
         },
     )
     .await
     .map(drop)
+}
+
+/// Start the sweep when none is waiting or running (a worker starting up): one chain of
+/// sweeps however often workers restart.
+pub async fn start_sweeps(conn: &mut Connection, now: DateTime<Utc>) -> diesel::QueryResult<()> {
+    if jobs::pending_of_kind(conn, SWEEP_KIND).await? == 0 {
+        schedule_sweep(conn, now).await?;
+    }
+    Ok(())
 }
 
 /// The seed a circle's draws use, recorded on every slot it fills so a pick can be re-run.

@@ -71,6 +71,16 @@ pub async fn enqueue(
         .optional()
 }
 
+/// How many jobs of `kind` are queued or running.
+pub async fn pending_of_kind(conn: &mut AsyncPgConnection, kind: &str) -> diesel::QueryResult<i64> {
+    jobs::table
+        .filter(jobs::kind.eq(kind))
+        .filter(jobs::state.eq_any([JobState::Queued, JobState::Running]))
+        .count()
+        .get_result(conn)
+        .await
+}
+
 /// Queue many jobs in one statement (in chunks); duplicates of pending jobs are dropped.
 pub async fn enqueue_many(
     conn: &mut AsyncPgConnection,

@@ -1147,3 +1147,35 @@ async fn organisers_add_edit_and_remove_roles_from_the_dashboard() {
         .expect(200);
     assert_eq!(roles["items"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn the_rota_sweep_keeps_itself_scheduled() {
+    let app = spawn_app().await;
+    let mut conn = app.conn().await;
+    roundtable::actions::rotation::schedule_sweep(&mut conn, Utc::now())
+        .await
+        .unwrap();
+    // A second worker starting in the same slot queues nothing more.
+    roundtable::actions::rotation::schedule_sweep(&mut conn, Utc::now())
+        .await
+        .unwrap();
+    let sweeps = |jobs: Vec<Value>| {
+        jobs.into_iter()
+            .filter(|j| j["kind"] == "rota_sweep")
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(sweeps(app.jobs_in_state("queued").await).len(), 1);
+    app.run_pending_jobs().await;
+    assert_eq!(sweeps(app.jobs_in_state("done").await).len(), 1, "it ran");
+    let next = sweeps(app.jobs_in_state("queued").await);
+    assert_eq!(
+        next.len(),
+        1,
+        "and queued the next one while it was running"
+    );
+    let at: chrono::DateTime<Utc> = next[0]["run_at"].as_str().unwrap().parse().unwrap();
+    assert!(
+        at > Utc::now() + Duration::minutes(4),
+        "about five minutes on: {at}"
+    );
+}
