@@ -91,8 +91,9 @@ stop_sink() {
 	wait "$sink" 2>/dev/null || true
 }
 
-# Due work only: the rota sweep always waits for its next run.
-pending() { sql "SELECT count(*) FROM jobs WHERE state IN ('queued', 'running') AND run_at <= now()"; }
+# Work still to do, retries waiting out their backoff included; the rota sweep always waits
+# for its next run and is not work.
+pending() { sql "SELECT count(*) FROM jobs WHERE state IN ('queued', 'running') AND kind <> 'rota_sweep'"; }
 
 check() { # name, allowed duplicates
 	local name="$1" allowed="$2"

@@ -119,12 +119,12 @@ async fn run_worker_until(
         stopped,
     ));
     // Poll cheaply (index lookups, not counts over the whole table), so the measurement
-    // does not compete with the worker for the database. Only due work counts: the rota
-    // sweep the worker starts always waits for its next run.
+    // does not compete with the worker for the database. The rota sweep the worker starts
+    // always waits for its next run: it is not work.
     loop {
         let pending = count(
             &mut conn,
-            "SELECT count(*) AS n FROM (SELECT 1 FROM jobs WHERE state IN ('queued', 'running') AND run_at <= now() LIMIT 1) t",
+            "SELECT count(*) AS n FROM (SELECT 1 FROM jobs WHERE state IN ('queued', 'running') AND kind <> 'rota_sweep' LIMIT 1) t",
         )
         .await?;
         let dead = count(
