@@ -54,6 +54,9 @@ pub const REFLECTION_LIFETIME: Duration = Duration::days(14);
 pub const ME_LIFETIME: Duration = Duration::days(30);
 pub const CONFIRM_LIFETIME: Duration = Duration::days(7);
 pub const HANDOFF_LIFETIME: Duration = Duration::days(21);
+/// Feedback links outlive the request a little, so a late click is told it closed.
+pub const FEEDBACK_GRACE: Duration = Duration::days(7);
+pub const CONSENT_GRACE: Duration = Duration::days(30);
 
 impl Links {
     pub fn new(public_base: &str, keys: TokenKeys) -> Self {
@@ -157,6 +160,40 @@ impl Links {
             Some(now + HANDOFF_LIFETIME),
         );
         format!("{}/handoff/{t}", self.base)
+    }
+
+    /// The feedback form about one role holder: works a week past the close, to say it closed.
+    pub fn feedback(&self, holder: Holder, request: Uuid, closes: DateTime<Utc>) -> String {
+        let t = self.token(
+            Purpose::Feedback,
+            holder,
+            request,
+            Some(closes + FEEDBACK_GRACE),
+        );
+        format!("{}/feedback/{t}", self.base)
+    }
+
+    /// A consent round: answering until it closes, then its outcome (and, for the proposer
+    /// after an objection, the revision form) for a month more.
+    pub fn consent(&self, holder: Holder, round: Uuid, closes: DateTime<Utc>) -> String {
+        let t = self.token(
+            Purpose::Consent,
+            holder,
+            round,
+            Some(closes + CONSENT_GRACE),
+        );
+        format!("{}/consent/{t}", self.base)
+    }
+
+    /// The timekeeper's agenda page for a session: works until a day after it ends.
+    pub fn agenda(&self, holder: Holder, session: Uuid, session_ends: DateTime<Utc>) -> String {
+        let t = self.token(
+            Purpose::Agenda,
+            holder,
+            session,
+            Some(session_ends + RSVP_GRACE),
+        );
+        format!("{}/agenda/{t}", self.base)
     }
 
     pub fn me(&self, holder: Holder, now: DateTime<Utc>) -> String {

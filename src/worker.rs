@@ -312,6 +312,7 @@ pub async fn run_job(ctx: &JobContext, job: &ClaimedJob) -> Result<Option<NewDel
             let now = chrono::Utc::now();
             let mut conn = ctx.pool.get().await?;
             rotation::sweep(&mut conn, now).await.map_err(app_error)?;
+            crate::jobs::agenda::freeze_due(&mut conn, now).await?;
             swaps::widen_stale(&mut conn, now)
                 .await
                 .map_err(app_error)?;

@@ -37,6 +37,12 @@ pub struct Circle {
     pub role_ask_days: i32,
     /// Hours an ask waits for an answer before it counts as a decline.
     pub role_answer_hours: i32,
+    /// Feedback reaches whoever led only when at least this many answered.
+    pub feedback_min_answers: i32,
+    /// A consent round adopts only when at least this share (per cent) of active members answered.
+    pub consent_quorum_percent: i32,
+    /// How long a consent round stays open, in days.
+    pub consent_round_days: i32,
 }
 
 #[derive(Debug, Clone, diesel::Insertable)]
@@ -59,6 +65,9 @@ pub struct NewCircle {
     pub planning_horizon: i32,
     pub role_ask_days: i32,
     pub role_answer_hours: i32,
+    pub feedback_min_answers: i32,
+    pub consent_quorum_percent: i32,
+    pub consent_round_days: i32,
 }
 
 /// Fields to change; `None` leaves a field alone, `Some(None)` clears a nullable one.
@@ -81,6 +90,9 @@ pub struct CircleChanges {
     pub planning_horizon: Option<i32>,
     pub role_ask_days: Option<i32>,
     pub role_answer_hours: Option<i32>,
+    pub feedback_min_answers: Option<i32>,
+    pub consent_quorum_percent: Option<i32>,
+    pub consent_round_days: Option<i32>,
     pub updated_at: Option<DateTime<Utc>>,
 }
 

@@ -1,10 +1,13 @@
 //! Postgres access: the pool, migrations, and one module of query functions per noun. Every
 //! query function takes `&mut AsyncPgConnection` so callers can compose them in a transaction.
 
+pub mod agendas;
+pub mod agreements;
 pub mod api_tokens;
 pub mod circles;
 pub mod dashboard;
 pub mod deliveries;
+pub mod feedback;
 pub mod handoffs;
 pub mod jobs;
 pub mod logins;

@@ -40,6 +40,9 @@ diesel::table! {
         planning_horizon -> Int4,
         role_ask_days -> Int4,
         role_answer_hours -> Int4,
+        feedback_min_answers -> Int4,
+        consent_quorum_percent -> Int4,
+        consent_round_days -> Int4,
     }
 }
 
@@ -227,6 +230,7 @@ diesel::table! {
         reported_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        feedback -> Text,
     }
 }
 
@@ -294,6 +298,123 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    feedback_requests (id) {
+        id -> Uuid,
+        session_id -> Uuid,
+        circle_id -> Uuid,
+        subject_id -> Uuid,
+        role_key -> Text,
+        mode -> Text,
+        min_answers -> Int4,
+        opened_at -> Timestamptz,
+        closes_at -> Timestamptz,
+        results_sent_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    feedback_receipts (request_id, member_id) {
+        request_id -> Uuid,
+        member_id -> Uuid,
+    }
+}
+
+diesel::table! {
+    feedback_answers (id) {
+        id -> Uuid,
+        request_id -> Uuid,
+        author_id -> Nullable<Uuid>,
+        helped -> Text,
+        try_next -> Text,
+        rating -> Nullable<Int2>,
+        reported_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    agreements (id) {
+        id -> Uuid,
+        circle_id -> Uuid,
+        title -> Text,
+        status -> Text,
+        current_version -> Int4,
+        adopted_version -> Nullable<Int4>,
+        adopted_at -> Nullable<Timestamptz>,
+        review_every_sessions -> Nullable<Int4>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    agreement_versions (agreement_id, version) {
+        agreement_id -> Uuid,
+        version -> Int4,
+        body -> Text,
+        note -> Text,
+        proposed_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    consent_rounds (id) {
+        id -> Uuid,
+        agreement_id -> Uuid,
+        circle_id -> Uuid,
+        version -> Int4,
+        kind -> Text,
+        opened_at -> Timestamptz,
+        closes_at -> Timestamptz,
+        closed_at -> Nullable<Timestamptz>,
+        eligible -> Int4,
+        quorum -> Int4,
+        outcome -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    consent_stances (id) {
+        id -> Int8,
+        round_id -> Uuid,
+        member_id -> Uuid,
+        stance -> Text,
+        reason -> Text,
+        latest -> Bool,
+        at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    agreement_acks (agreement_id, member_id, version) {
+        agreement_id -> Uuid,
+        member_id -> Uuid,
+        version -> Int4,
+        at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    circle_agendas (circle_id) {
+        circle_id -> Uuid,
+        enabled -> Bool,
+        rounds -> Jsonb,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    session_agendas (session_id) {
+        session_id -> Uuid,
+        circle_id -> Uuid,
+        rounds -> Jsonb,
+        first_speaker -> Nullable<Uuid>,
+        seed -> Int8,
+        frozen_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(memberships -> circles (circle_id));
 diesel::joinable!(memberships -> members (member_id));
 diesel::joinable!(readings -> circles (circle_id));
@@ -313,6 +434,15 @@ diesel::joinable!(rotation_prefs -> members (member_id));
 diesel::joinable!(swap_offers -> swap_requests (swap_id));
 diesel::joinable!(swap_requests -> session_roles (session_role_id));
 diesel::joinable!(handoffs -> circles (circle_id));
+diesel::joinable!(feedback_answers -> feedback_requests (request_id));
+diesel::joinable!(feedback_receipts -> feedback_requests (request_id));
+diesel::joinable!(feedback_requests -> sessions (session_id));
+diesel::joinable!(consent_rounds -> agreements (agreement_id));
+diesel::joinable!(consent_stances -> consent_rounds (round_id));
+diesel::joinable!(consent_stances -> members (member_id));
+diesel::joinable!(agreements -> circles (circle_id));
+diesel::joinable!(agreement_versions -> agreements (agreement_id));
+diesel::joinable!(session_agendas -> sessions (session_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     members,
@@ -335,4 +465,14 @@ diesel::allow_tables_to_appear_in_same_query!(
     swap_requests,
     swap_offers,
     handoffs,
+    feedback_requests,
+    feedback_receipts,
+    feedback_answers,
+    agreements,
+    agreement_versions,
+    consent_rounds,
+    consent_stances,
+    agreement_acks,
+    circle_agendas,
+    session_agendas,
 );

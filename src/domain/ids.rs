@@ -60,6 +60,9 @@ macro_rules! id_type {
 }
 
 id_type!(
+    AgreementId,
+    FeedbackRequestId,
+    RoundId,
     CircleId,
     MemberId,
     SessionId,

@@ -1,7 +1,10 @@
 //! Pure types and rules: once a value has one of these types it is valid. No I/O here.
 
+pub mod agenda;
 mod clock;
+pub mod consent;
 mod email;
+pub mod feedback;
 mod ids;
 mod names;
 pub mod roles;
@@ -16,15 +19,15 @@ pub mod tokens;
 pub use clock::{hhmm, parse_hhmm};
 pub use email::EmailAddress;
 pub use ids::{
-    CircleId, HandoffId, JobId, MemberId, ReadingId, ReflectionId, RoleId, ScheduleId, SessionId,
-    SwapId, TokenId,
+    AgreementId, CircleId, FeedbackRequestId, HandoffId, JobId, MemberId, ReadingId, ReflectionId,
+    RoleId, RoundId, ScheduleId, SessionId, SwapId, TokenId,
 };
 pub use names::{Capacity, CircleName, DisplayName, Slug, MAX_SLUG_LEN};
 pub use session_edit::SessionEdit;
 pub use states::{
-    CircleKind, CircleStatus, Facilitation, HandoffVisibility, JobState, MembershipRole,
-    MembershipState, ReflectionVisibility, RoleSource, RoleState, RsvpResponse, SessionStatus,
-    Visibility,
+    AgendaStep, AgreementStatus, CircleKind, CircleStatus, Facilitation, FeedbackMode,
+    HandoffVisibility, JobState, MembershipRole, MembershipState, ReflectionVisibility, RoleSource,
+    RoleState, RoundKind, RoundOutcome, RsvpResponse, SessionStatus, Stance, Visibility,
 };
 pub use timezone::Timezone;
 

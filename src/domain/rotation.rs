@@ -202,7 +202,7 @@ fn shortfall(candidates: &[Candidate], state: &[State], eligible: &[usize], i: u
 }
 
 /// A stable draw for `member` in `session`: SplitMix64 over the seed and both ids.
-fn draw(seed: u64, session: SessionId, member: MemberId) -> u64 {
+pub fn draw(seed: u64, session: SessionId, member: MemberId) -> u64 {
     let fold = |u: uuid::Uuid| {
         let (hi, lo) = u.as_u64_pair();
         hi ^ lo.rotate_left(32)

@@ -102,6 +102,33 @@ text_enum!(
     /// or the whole circle.
     HandoffVisibility { NextLead => "next_lead", RoleHolders => "role_holders", Circle => "circle" }
 );
+text_enum!(
+    /// What a role holder asked for when accepting: feedback kept anonymous, with the names of
+    /// who gave it, or none.
+    FeedbackMode { Anonymous => "anonymous", Named => "named", Off => "none" }
+);
+text_enum!(
+    /// A member's answer in a consent round.
+    Stance { Consent => "consent", Concern => "concern", Objection => "objection", StandAside => "stand_aside" }
+);
+text_enum!(
+    /// Where an agreement stands: being decided, being revised after an objection, the circle's,
+    /// not adopted (a round closed without enough answers), or no longer in use.
+    AgreementStatus { InRound => "in_round", Integrating => "integrating", Adopted => "adopted", NotAdopted => "not_adopted", Retired => "retired" }
+);
+text_enum!(
+    /// Why a consent round was opened: a new text or change, a revision after an objection,
+    /// or a review the agreement's cadence asked for.
+    RoundKind { Proposal => "proposal", Integration => "integration", Review => "review" }
+);
+text_enum!(
+    /// How a consent round closed.
+    RoundOutcome { Adopted => "adopted", Objected => "objected", NoQuorum => "no_quorum" }
+);
+text_enum!(
+    /// A step of a session's agenda.
+    AgendaStep { CheckIn => "check_in", Reading => "reading", Open => "open", Consent => "consent", CheckOut => "check_out" }
+);
 text_enum!(JobState { Queued => "queued", Running => "running", Done => "done", Dead => "dead" });
 
 #[cfg(test)]

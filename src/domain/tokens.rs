@@ -31,6 +31,13 @@ pub enum Purpose {
     Swap,
     /// Leave a handoff note for the next lead (the object is the session led).
     Handoff,
+    /// Answer feedback about whoever held a role (the object is the feedback request).
+    Feedback,
+    /// Answer a consent round on an agreement, or revise it after an objection (the object is
+    /// the round).
+    Consent,
+    /// The timekeeper's agenda page for a session (the object is the session).
+    Agenda,
 }
 
 impl Purpose {
@@ -45,6 +52,9 @@ impl Purpose {
             Self::Role => 7,
             Self::Swap => 8,
             Self::Handoff => 9,
+            Self::Feedback => 10,
+            Self::Consent => 11,
+            Self::Agenda => 12,
         }
     }
 
@@ -59,6 +69,9 @@ impl Purpose {
             7 => Self::Role,
             8 => Self::Swap,
             9 => Self::Handoff,
+            10 => Self::Feedback,
+            11 => Self::Consent,
+            12 => Self::Agenda,
             _ => return None,
         })
     }

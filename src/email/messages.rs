@@ -121,6 +121,8 @@ pub struct SessionView {
     pub facilitator: Option<String>,
     /// The session's other role holders: ("Note-taker", "Bo, Cy").
     pub roles: Vec<(String, String)>,
+    /// Talking-piece rounds with their speaking order, one line each.
+    pub agenda: Vec<String>,
 }
 
 /// A role as its holder's email shows it.
@@ -199,6 +201,8 @@ pub struct EmailContext {
     pub notice: Option<NoticeView>,
     /// For the facilitator's reflection prompt: where to leave a handoff for the next lead.
     pub handoff_url: Option<String>,
+    /// For the timekeeper's reminder: their agenda page with a countdown.
+    pub agenda_url: Option<String>,
 }
 
 /// A rendered message, ready for the mailer.
@@ -365,6 +369,14 @@ mod tests {
             reading: Some("Braiding Sweetgrass, by Robin Wall Kimmerer".into()),
             facilitator: Some("Ada <Lovelace>".into()),
             roles: vec![("Note-taker".into(), "Bo".into())],
+            agenda: if kind == MessageKind::Reminder {
+                vec![
+                    "Check-in (10 min, 2:30 each): Bo → Cy → Ada <Lovelace> → Grace".into(),
+                    "Check-out (10 min, 2:30 each): Bo → Cy → Ada <Lovelace> → Grace".into(),
+                ]
+            } else {
+                Vec::new()
+            },
         });
         let rsvp = matches!(
             kind,
@@ -447,6 +459,7 @@ mod tests {
             }),
             handoff_url: (kind == MessageKind::ReflectionPrompt)
                 .then(|| format!("{base}/handoff/TOKEN")),
+            agenda_url: (kind == MessageKind::Reminder).then(|| format!("{base}/agenda/TOKEN")),
         }
     }
 

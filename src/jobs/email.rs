@@ -302,7 +302,18 @@ async fn prepare(
                 Some(f) => members::find(conn, f).await?.map(|m| m.display_name),
                 None => None,
             };
+            let agenda = match (&circle, kind) {
+                (
+                    Some(c),
+                    MessageKind::Invitation | MessageKind::SessionUpdate | MessageKind::Reminder,
+                ) => super::agenda::for_session(conn, s, c)
+                    .await?
+                    .map(|a| super::agenda::lines(&a))
+                    .unwrap_or_default(),
+                _ => Vec::new(),
+            };
             Some(SessionView {
+                agenda,
                 when: describe_time(s.starts_at, s.ends_at, zone),
                 day: describe_day(s.starts_at, zone),
                 location: s.location.clone(),
@@ -389,6 +400,19 @@ async fn prepare(
         }
         _ => None,
     };
+    // The timekeeper (and whoever leads) gets the agenda page with its countdown.
+    let agenda_url = match (kind, &session, &session_view) {
+        (MessageKind::Reminder, Some(s), Some(v)) if !v.agenda.is_empty() => {
+            let keeps_time = roles::for_sessions(conn, &[s.id]).await?.iter().any(|r| {
+                r.member_id == Some(member.id)
+                    && matches!(r.state, RoleState::Confirmed | RoleState::Asked)
+                    && TIME_ROLES.contains(&r.role_key.as_str())
+            });
+            (keeps_time || s.facilitator_id == Some(member.id))
+                .then(|| links.agenda(holder, s.id.0, s.ends_at))
+        }
+        _ => None,
+    };
     let prompts = match (kind, &session, &circle) {
         (MessageKind::ReflectionPrompt, Some(s), Some(c)) => {
             messages::prompts_for(c.kind, s.prompts.as_deref())
@@ -430,6 +454,7 @@ async fn prepare(
         role,
         notice,
         handoff_url,
+        agenda_url,
     };
     let rendered = messages::render(&context)
         .map_err(|e| JobError::Permanent(format!("rendering {kind}: {e}")))?;
@@ -497,6 +522,10 @@ fn calendar_description(c: &EmailContext, rsvp_url: String) -> String {
         }
         for (role, holders) in &s.roles {
             lines.push(format!("{role}: {holders}"));
+        }
+        if !s.agenda.is_empty() {
+            lines.push("Rounds and speaking order:".into());
+            lines.extend(s.agenda.iter().map(|l| format!("- {l}")));
         }
     }
     lines.push(format!("Answer yes, no or maybe: {rsvp_url}"));
@@ -642,6 +671,9 @@ async fn notice_view(
     };
     Ok(Some(view))
 }
+
+/// Roles whose holders run the talking-piece rounds and get the agenda page.
+const TIME_ROLES: [&str; 2] = ["timekeeper", "keeper"];
 
 /// Coming sessions a welcome lists at most.
 const UPCOMING_IN_WELCOME: i64 = 8;

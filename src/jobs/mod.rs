@@ -1,6 +1,7 @@
 //! Background work: the queue and one module per kind of job. Every email is a job, queued in
 //! the transaction of the change that causes it. The loop that runs them is `crate::worker`.
 
+pub mod agenda;
 pub mod email;
 pub mod fanout;
 pub mod link_request;

@@ -530,7 +530,8 @@ async fn a_facilitator_runs_a_circle_from_the_dashboard_in_a_real_browser() {
     let [scrolled, top, bottom, height] = [0, 1, 2, 3].map(|i| place[i].as_f64().unwrap());
     assert!(scrolled > 0.0, "the page did not jump to the top: {place}");
     assert!(
-        top >= 0.0 && bottom <= height,
+        // A fraction of a pixel either way is rounding, not a jump.
+        top >= -1.0 && bottom <= height + 1.0,
         "Ada's row is in view: {place}"
     );
     browser.screenshot("dashboard-3-attendance").await;

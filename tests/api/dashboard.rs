@@ -234,6 +234,9 @@ async fn every_dashboard_and_api_route_answers_each_role_as_it_should() {
             }
             ("PATCH", "/api/v1/sessions/{id}") => Some(json!({ "location": "Library" })),
             ("POST", "/api/v1/circles/{id}/roles") => Some(json!({ "name": "Scribe" })),
+            ("PUT", "/api/v1/circles/{id}/agenda") => Some(
+                json!({ "rounds": [{ "kind": "check_in", "prompt": "How are you?", "minutes": 5 }] }),
+            ),
             ("PUT", "/api/v1/sessions/{id}/roles/{role}") => {
                 Some(json!({ "member_id": fx.member }))
             }

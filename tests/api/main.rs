@@ -11,6 +11,7 @@ mod dashboard;
 mod email;
 mod experience;
 mod leadership;
+mod learning;
 mod members;
 mod operations;
 mod public;

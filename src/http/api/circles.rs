@@ -48,6 +48,12 @@ pub struct CircleCreate {
     pub role_ask_days: Option<i64>,
     /// Hours an ask waits before it counts as a decline (default 72).
     pub role_answer_hours: Option<i64>,
+    /// Answers needed before feedback reaches whoever led (default 3).
+    pub feedback_min_answers: Option<i64>,
+    /// Share of active members, in per cent, a consent round needs to answer (default 50).
+    pub consent_quorum_percent: Option<i64>,
+    /// Days a consent round stays open (default 7).
+    pub consent_round_days: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -74,6 +80,9 @@ pub struct CirclePatch {
     pub planning_horizon: Option<i64>,
     pub role_ask_days: Option<i64>,
     pub role_answer_hours: Option<i64>,
+    pub feedback_min_answers: Option<i64>,
+    pub consent_quorum_percent: Option<i64>,
+    pub consent_round_days: Option<i64>,
 }
 
 impl CircleCreate {
@@ -108,6 +117,9 @@ impl CircleCreate {
         let horizon = p.check(HORIZON.check(input.planning_horizon.unwrap_or(12)));
         let ask = p.check(ASK_DAYS.check(input.role_ask_days.unwrap_or(10)));
         let answer = p.check(ANSWER_HOURS.check(input.role_answer_hours.unwrap_or(72)));
+        let feedback_k = p.check(FEEDBACK_K.check(input.feedback_min_answers.unwrap_or(3)));
+        let quorum = p.check(QUORUM.check(input.consent_quorum_percent.unwrap_or(50)));
+        let round_days = p.check(ROUND_DAYS.check(input.consent_round_days.unwrap_or(7)));
         let (
             Some(name),
             Some(slug),
@@ -121,6 +133,9 @@ impl CircleCreate {
             Some(horizon),
             Some(ask),
             Some(answer),
+            Some(feedback_k),
+            Some(quorum),
+            Some(round_days),
         ) = (
             name,
             slug,
@@ -134,6 +149,9 @@ impl CircleCreate {
             horizon,
             ask,
             answer,
+            feedback_k,
+            quorum,
+            round_days,
         )
         else {
             return Err(p.0);
@@ -156,6 +174,9 @@ impl CircleCreate {
             planning_horizon: horizon,
             role_ask_days: ask,
             role_answer_hours: answer,
+            feedback_min_answers: feedback_k,
+            consent_quorum_percent: quorum,
+            consent_round_days: round_days,
         };
         Ok((new, slug, explicit))
     }
@@ -239,6 +260,30 @@ impl CirclePatch {
                         .transpose(),
                 )
                 .flatten(),
+            feedback_min_answers: p
+                .check(
+                    input
+                        .feedback_min_answers
+                        .map(|v| FEEDBACK_K.check(v))
+                        .transpose(),
+                )
+                .flatten(),
+            consent_quorum_percent: p
+                .check(
+                    input
+                        .consent_quorum_percent
+                        .map(|v| QUORUM.check(v))
+                        .transpose(),
+                )
+                .flatten(),
+            consent_round_days: p
+                .check(
+                    input
+                        .consent_round_days
+                        .map(|v| ROUND_DAYS.check(v))
+                        .transpose(),
+                )
+                .flatten(),
             updated_at: None,
         };
         if p.0.is_empty() {
@@ -315,6 +360,24 @@ pub const ANSWER_HOURS: Bounded = Bounded {
     min: 1,
     max: 720,
     unit: "hours",
+};
+pub const FEEDBACK_K: Bounded = Bounded {
+    field: "feedback_min_answers",
+    min: 2,
+    max: 50,
+    unit: "answers",
+};
+pub const QUORUM: Bounded = Bounded {
+    field: "consent_quorum_percent",
+    min: 1,
+    max: 100,
+    unit: "per cent",
+};
+pub const ROUND_DAYS: Bounded = Bounded {
+    field: "consent_round_days",
+    min: 2,
+    max: 30,
+    unit: "days",
 };
 
 fn description(text: String) -> Result<String, Invalid> {

@@ -1,5 +1,6 @@
 //! The JSON API, `/api/v1`, and its OpenAPI document at `/api/openapi.json`.
 
+pub mod agenda;
 mod auth;
 pub mod circles;
 pub mod jobs;
@@ -55,6 +56,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/circles/{id}/roles/{key}", web::patch().to(roles::patch))
                 .route("/circles/{id}/roles/{key}", web::delete().to(roles::delete))
                 .route("/circles/{id}/rota", web::get().to(roles::rota))
+                .route("/circles/{id}/agenda", web::get().to(agenda::template))
+                .route("/circles/{id}/agenda", web::put().to(agenda::put_template))
+                .route("/sessions/{id}/agenda", web::get().to(agenda::session))
                 .route("/circles/{id}/ledger", web::get().to(roles::circle_ledger))
                 .route(
                     "/circles/{id}/ledger.csv",
@@ -216,13 +220,14 @@ where
         reflections::list,
         roles::list, roles::create, roles::patch, roles::delete, roles::rota, roles::assign,
         roles::circle_ledger, roles::circle_ledger_csv, roles::member_ledger,
+        agenda::template, agenda::put_template, agenda::session,
         jobs::list, jobs::retry,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
     modifiers(&BearerAuth),
     tags(
         (name = "circles"), (name = "readings"), (name = "sessions"), (name = "members"),
-        (name = "rsvps"), (name = "reflections"), (name = "roles"), (name = "jobs"),
+        (name = "rsvps"), (name = "reflections"), (name = "roles"), (name = "agenda"), (name = "jobs"),
     )
 )]
 pub struct ApiDoc;

@@ -200,6 +200,9 @@ impl CircleForm {
             planning_horizon: None,
             role_ask_days: None,
             role_answer_hours: None,
+            feedback_min_answers: None,
+            consent_quorum_percent: None,
+            consent_round_days: None,
         })
     }
 
@@ -255,6 +258,9 @@ impl CircleForm {
             planning_horizon: None,
             role_ask_days: None,
             role_answer_hours: None,
+            feedback_min_answers: None,
+            consent_quorum_percent: None,
+            consent_round_days: None,
         }
         .parse_all()
     }

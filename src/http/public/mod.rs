@@ -2,6 +2,7 @@
 //! their email (confirm, RSVP, reflect, their own page, unsubscribe, calendar feed). No login;
 //! each link carries a signed token for the one thing it allows. GET never changes state.
 
+mod agenda;
 mod calendar;
 pub mod circles;
 mod confirm;
@@ -28,6 +29,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(circles::directory))
         .route("/static/style.css", web::get().to(style_css))
         .route("/static/tz.js", web::get().to(tz_js))
+        .route("/static/agenda.js", web::get().to(agenda_js))
         .route("/c/{slug}", web::get().to(circles::page))
         .route("/c/{slug}/join", web::post().to(circles::join))
         .route("/confirm/{token}", web::get().to(confirm::show))
@@ -54,6 +56,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/swap/{token}", web::post().to(roles::take_swap))
         .route("/handoff/{token}", web::get().to(roles::show_handoff))
         .route("/handoff/{token}", web::post().to(roles::save_handoff))
+        .route("/agenda/{token}", web::get().to(agenda::show))
         .route("/unsubscribe/{token}", web::get().to(unsubscribe::show))
         .route("/unsubscribe/{token}", web::post().to(unsubscribe::submit))
         .route("/calendar/{token}", web::get().to(calendar::feed));
@@ -71,6 +74,13 @@ async fn tz_js() -> HttpResponse {
         .content_type("text/javascript; charset=utf-8")
         .insert_header(("Cache-Control", "public, max-age=3600"))
         .body(include_str!("../../../static/tz.js"))
+}
+
+async fn agenda_js() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(include_str!("../../../static/agenda.js"))
 }
 
 #[derive(Template)]

@@ -1,0 +1,1 @@
+//! Agreements, their versions and consent rounds.

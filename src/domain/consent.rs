@@ -1,0 +1,133 @@
+//! Consent rounds: when a circle's agreement is adopted. Silence is never consent: a round
+//! adopts only when enough people answered (the quorum) and no objection is open when it
+//! closes. A concern is consent with a worry on record; standing aside is "I won't block it".
+
+use super::{RoundOutcome, Stance};
+
+/// How many answers a round needs: `percent` of the `eligible` members, rounded up, and at
+/// least one (a circle of one still has to say yes).
+pub fn quorum(eligible: u32, percent: u32) -> u32 {
+    (eligible * percent).div_ceil(100).max(1)
+}
+
+/// The answers a round holds when it closes, one latest stance per member.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub consent: u32,
+    pub concern: u32,
+    pub objection: u32,
+    pub stand_aside: u32,
+}
+
+impl Tally {
+    pub fn of(stances: impl IntoIterator<Item = Stance>) -> Self {
+        let mut t = Self::default();
+        for s in stances {
+            match s {
+                Stance::Consent => t.consent += 1,
+                Stance::Concern => t.concern += 1,
+                Stance::Objection => t.objection += 1,
+                Stance::StandAside => t.stand_aside += 1,
+            }
+        }
+        t
+    }
+
+    /// Everyone who answered, whatever they said.
+    pub fn answered(&self) -> u32 {
+        self.consent + self.concern + self.objection + self.stand_aside
+    }
+}
+
+/// The outcome of a round that closes with `tally`, needing `quorum` answers: an open objection
+/// sends the text back to its proposer to revise; too few answers leave it not adopted.
+pub fn outcome(tally: Tally, quorum: u32) -> RoundOutcome {
+    if tally.objection > 0 {
+        RoundOutcome::Objected
+    } else if tally.answered() < quorum.max(1) {
+        RoundOutcome::NoQuorum
+    } else {
+        RoundOutcome::Adopted
+    }
+}
+
+/// Whether an answer may be stored: an objection has to say why.
+pub fn check_reason(stance: Stance, reason: &str) -> Result<(), super::Invalid> {
+    if stance == Stance::Objection && reason.trim().is_empty() {
+        return Err(super::Invalid::new(
+            "reason",
+            "an objection needs a reason: say what harm you see, so the proposer can revise it",
+        ));
+    }
+    if reason.chars().count() > 2000 {
+        return Err(super::Invalid::new(
+            "reason",
+            "must be at most 2000 characters",
+        ));
+    }
+    Ok(())
+}
+
+/// How a stance reads on a page.
+pub fn label(stance: Stance) -> &'static str {
+    match stance {
+        Stance::Consent => "Consent",
+        Stance::Concern => "Consent, with a concern",
+        Stance::Objection => "Objection",
+        Stance::StandAside => "Stand aside",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tally(consent: u32, concern: u32, objection: u32, stand_aside: u32) -> Tally {
+        Tally {
+            consent,
+            concern,
+            objection,
+            stand_aside,
+        }
+    }
+
+    #[test]
+    fn the_adoption_truth_table() {
+        // Ten active members; half must answer.
+        let q = quorum(10, 50);
+        assert_eq!(q, 5);
+        // An open objection: not adopted, whatever else was said.
+        assert_eq!(outcome(tally(9, 0, 1, 0), q), RoundOutcome::Objected);
+        // Quorum missed: four answers of the five needed.
+        assert_eq!(outcome(tally(4, 0, 0, 0), q), RoundOutcome::NoQuorum);
+        // Everyone silent: silence is never consent.
+        assert_eq!(outcome(tally(0, 0, 0, 0), q), RoundOutcome::NoQuorum);
+        // Consent and stand-aside reach the quorum with no objection: adopted.
+        assert_eq!(outcome(tally(3, 0, 0, 2), q), RoundOutcome::Adopted);
+        // A concern counts as an answer that does not block.
+        assert_eq!(outcome(tally(2, 1, 0, 2), q), RoundOutcome::Adopted);
+        // Only stand-asides: people answered and nobody blocks.
+        assert_eq!(outcome(tally(0, 0, 0, 5), q), RoundOutcome::Adopted);
+    }
+
+    #[test]
+    fn the_quorum_rounds_up_and_never_reaches_zero() {
+        assert_eq!(quorum(7, 50), 4);
+        assert_eq!(quorum(1, 50), 1);
+        assert_eq!(quorum(0, 50), 1);
+        assert_eq!(quorum(3, 100), 3);
+        assert_eq!(quorum(3, 1), 1);
+        assert_eq!(
+            outcome(tally(0, 0, 0, 0), quorum(0, 50)),
+            RoundOutcome::NoQuorum
+        );
+    }
+
+    #[test]
+    fn an_objection_needs_a_reason() {
+        assert!(check_reason(Stance::Objection, "  ").is_err());
+        assert!(check_reason(Stance::Objection, "It would exclude shift workers").is_ok());
+        assert!(check_reason(Stance::Consent, "").is_ok());
+        assert!(check_reason(Stance::Concern, &"x".repeat(2001)).is_err());
+    }
+}

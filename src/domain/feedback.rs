@@ -1,0 +1,170 @@
+//! Feedback for whoever led: what the answer form accepts, and what the person who led may
+//! read. Answers reach them only after the feedback closes and only when at least the circle's
+//! `k` people answered, so no single answer can be told apart; each result is compared only
+//! with their own earlier results, never with anyone else's.
+
+use super::Invalid;
+
+/// How long a request stays open after the reflection prompt goes out.
+pub const OPEN_DAYS: i64 = 7;
+
+/// The questions, in the order the form asks them.
+pub const HELPED: &str = "What helped?";
+pub const TRY_NEXT: &str = "What could they try next time?";
+pub const RATING: &str = "Overall, how did the session go for you?";
+
+/// The optional 1–3 scale, as it reads.
+pub fn rating_label(rating: i16) -> &'static str {
+    match rating {
+        1 => "It didn't work well for me",
+        2 => "It was fine",
+        _ => "It worked really well",
+    }
+}
+
+/// One answer, already checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub helped: String,
+    pub try_next: String,
+    pub rating: Option<i16>,
+}
+
+impl Answer {
+    /// Check what the form sent: at least one question answered, each under 2000 characters,
+    /// the scale 1–3 or left out.
+    pub fn parse(helped: &str, try_next: &str, rating: &str) -> Result<Self, Invalid> {
+        let helped = super::text::normalise_newlines(helped.trim());
+        let try_next = super::text::normalise_newlines(try_next.trim());
+        for (field, text) in [("helped", &helped), ("try_next", &try_next)] {
+            if text.chars().count() > 2000 {
+                return Err(Invalid::new(field, "must be at most 2000 characters"));
+            }
+        }
+        let rating = match rating.trim() {
+            "" => None,
+            r => match r.parse::<i16>() {
+                Ok(n @ 1..=3) => Some(n),
+                _ => return Err(Invalid::new("rating", "must be 1, 2 or 3, or left out")),
+            },
+        };
+        if helped.is_empty() && try_next.is_empty() && rating.is_none() {
+            return Err(Invalid::new(
+                "helped",
+                "answer at least one question: even a few words help",
+            ));
+        }
+        Ok(Self {
+            helped,
+            try_next,
+            rating,
+        })
+    }
+}
+
+/// What the person who led may read of one request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Visible {
+    /// Still open: they see how many answered, nothing more.
+    Open { answered: u32 },
+    /// Closed with fewer than `k` answers: no text at all.
+    TooFew { answered: u32, needed: u32 },
+    /// Closed with enough answers: every answer.
+    Shown { answered: u32 },
+}
+
+pub fn visible(closed: bool, answered: u32, k: u32) -> Visible {
+    match (closed, answered >= k) {
+        (false, _) => Visible::Open { answered },
+        (true, false) => Visible::TooFew {
+            answered,
+            needed: k,
+        },
+        (true, true) => Visible::Shown { answered },
+    }
+}
+
+pub const TOO_FEW: &str = "Not enough answers to keep this anonymous, so none are shown.";
+
+/// The mean of the ratings given, if any.
+pub fn mean(ratings: &[i16]) -> Option<f64> {
+    (!ratings.is_empty())
+        .then(|| ratings.iter().map(|&r| f64::from(r)).sum::<f64>() / ratings.len() as f64)
+}
+
+/// One line comparing this result with the same person's earlier ones (each a mean rating of
+/// a request that was shown), or nothing when there is no rating to compare.
+pub fn compared_with_own(now: Option<f64>, earlier: &[f64]) -> Option<String> {
+    let now = now?;
+    if earlier.is_empty() {
+        return Some(format!(
+            "Average rating {now:.1} of 3: your first rated result, so there is nothing earlier to compare it with."
+        ));
+    }
+    let before = earlier.iter().sum::<f64>() / earlier.len() as f64;
+    let trend = if now > before + 0.05 {
+        "higher than"
+    } else if now < before - 0.05 {
+        "lower than"
+    } else {
+        "about the same as"
+    };
+    Some(format!(
+        "Average rating {now:.1} of 3, {trend} your own earlier average of {before:.1} ({} session{}).",
+        earlier.len(),
+        if earlier.len() == 1 { "" } else { "s" }
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_are_checked() {
+        assert!(Answer::parse("", "", "").is_err());
+        assert_eq!(
+            Answer::parse(" Clear start ", "", "3").unwrap(),
+            Answer {
+                helped: "Clear start".into(),
+                try_next: String::new(),
+                rating: Some(3)
+            }
+        );
+        assert!(Answer::parse("", "", "2").is_ok());
+        assert_eq!(Answer::parse("x", "", "4").unwrap_err().field, "rating");
+        assert_eq!(Answer::parse("x", "", "one").unwrap_err().field, "rating");
+        assert_eq!(
+            Answer::parse(&"x".repeat(2001), "", "").unwrap_err().field,
+            "helped"
+        );
+    }
+
+    #[test]
+    fn text_shows_only_after_close_and_only_with_k_answers() {
+        assert_eq!(visible(false, 9, 3), Visible::Open { answered: 9 });
+        assert_eq!(
+            visible(true, 2, 3),
+            Visible::TooFew {
+                answered: 2,
+                needed: 3
+            }
+        );
+        assert_eq!(visible(true, 3, 3), Visible::Shown { answered: 3 });
+    }
+
+    #[test]
+    fn results_compare_only_with_ones_own_past() {
+        assert_eq!(compared_with_own(None, &[2.0]), None);
+        assert!(compared_with_own(Some(2.5), &[])
+            .unwrap()
+            .contains("first rated result"));
+        let line = compared_with_own(Some(2.5), &[2.0, 2.0]).unwrap();
+        assert!(line.contains("higher than your own earlier average of 2.0 (2 sessions)"));
+        assert!(compared_with_own(Some(1.5), &[2.0])
+            .unwrap()
+            .contains("lower than"));
+        assert_eq!(mean(&[1, 2, 3]), Some(2.0));
+        assert_eq!(mean(&[]), None);
+    }
+}

@@ -1,0 +1,83 @@
+//! The timekeeper's page, `/agenda/{token}`: a session's rounds, who speaks in which order and
+//! for how long, with a per-speaker countdown in the browser. It only shows; nothing on it
+//! changes anything.
+
+use actix_web::{web, HttpRequest};
+use askama::Template;
+
+use super::{holder, render, viewer_zone, when, PageError, PageResult};
+use crate::db::{circles, memberships, sessions};
+use crate::domain::tokens::Purpose;
+use crate::domain::{MembershipState, SessionId};
+use crate::http::AppState;
+use crate::jobs::agenda;
+
+struct RoundView {
+    name: &'static str,
+    prompt: String,
+    minutes: i32,
+    /// Seconds per speaker, for the countdown.
+    seconds: i32,
+    /// "2:30" per speaker.
+    each: Option<String>,
+    speakers: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "pages/agenda.html")]
+struct AgendaPage {
+    circle_name: String,
+    when: String,
+    frozen: bool,
+    seed: i64,
+    rounds: Vec<RoundView>,
+}
+
+pub async fn show(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    token: web::Path<String>,
+) -> PageResult {
+    let mut conn = state.pool.get().await?;
+    let (claims, member) = holder(&state, &mut conn, &token, Purpose::Agenda).await?;
+    let session = sessions::find(&mut conn, SessionId(claims.object))
+        .await?
+        .ok_or_else(PageError::not_found)?;
+    let circle = circles::find(&mut conn, session.circle_id)
+        .await?
+        .ok_or_else(PageError::not_found)?;
+    if memberships::find(&mut conn, circle.id, member.id)
+        .await?
+        .map(|m| m.state)
+        != Some(MembershipState::Active)
+    {
+        return Err(PageError::gone(
+            "You are no longer a member of this circle.",
+        ));
+    }
+    let built = agenda::for_session(&mut conn, &session, &circle).await?;
+    let zone = viewer_zone(&req, Some(&member), session.timezone);
+    let (frozen, seed, rounds) = match built {
+        Some(a) => (a.frozen, a.seed, a.rounds),
+        None => (false, agenda::seed_for(circle.id), Vec::new()),
+    };
+    render(AgendaPage {
+        circle_name: circle.name,
+        when: when(session.starts_at, session.ends_at, zone),
+        frozen,
+        seed,
+        rounds: rounds
+            .into_iter()
+            .map(|r| RoundView {
+                name: agenda::step_name(r.kind),
+                prompt: r.prompt,
+                minutes: r.minutes,
+                seconds: r.per_speaker_seconds.unwrap_or(60),
+                each: r
+                    .per_speaker_seconds
+                    .map(|s| format!("{}:{:02}", s / 60, s % 60)),
+                speakers: r.order.into_iter().map(|s| s.display_name).collect(),
+            })
+            .collect(),
+    })
+}
