@@ -13,7 +13,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use futures_util::StreamExt;
 use tokio::sync::{mpsc, watch, Notify, Semaphore};
 
-use crate::actions::{rotation, swaps};
+use crate::actions::{agreements, feedback, rotation, swaps};
 use crate::config::{DatabaseUrl, WorkerSettings};
 use crate::domain::{JobId, JobState};
 use crate::jobs::queue::{self, ClaimedJob, JobError, NewDelivery, RetryPolicy};
@@ -313,10 +313,30 @@ pub async fn run_job(ctx: &JobContext, job: &ClaimedJob) -> Result<Option<NewDel
             let mut conn = ctx.pool.get().await?;
             rotation::sweep(&mut conn, now).await.map_err(app_error)?;
             crate::jobs::agenda::freeze_due(&mut conn, now).await?;
+            agreements::sweep(&mut conn, now).await.map_err(app_error)?;
+            feedback::send_due(&mut conn, now)
+                .await
+                .map_err(app_error)?;
             swaps::widen_stale(&mut conn, now)
                 .await
                 .map_err(app_error)?;
             rotation::schedule_sweep(&mut conn, now + rotation::SWEEP_EVERY).await?;
+            Ok(None)
+        }
+        agreements::CLOSE_KIND => {
+            let round: agreements::RoundJob = payload(job)?;
+            let mut conn = ctx.pool.get().await?;
+            agreements::close(&mut conn, round.round_id, chrono::Utc::now())
+                .await
+                .map_err(app_error)?;
+            Ok(None)
+        }
+        agreements::REMIND_KIND => {
+            let round: agreements::RoundJob = payload(job)?;
+            let mut conn = ctx.pool.get().await?;
+            agreements::remind(&mut conn, round.round_id, chrono::Utc::now())
+                .await
+                .map_err(app_error)?;
             Ok(None)
         }
         other => Err(JobError::Permanent(format!("unknown job kind `{other}`"))),

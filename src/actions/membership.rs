@@ -227,6 +227,8 @@ async fn enqueue_email(
         swap_id: None,
         notice: None,
         stamp: None,
+        round_id: None,
+        request_id: None,
     };
     let mut batch = vec![email.into_job(Utc::now())];
     if matches!(message, MessageKind::Welcome | MessageKind::Promoted) {
@@ -289,6 +291,8 @@ pub async fn sign_up(
             swap_id: None,
             notice: None,
             stamp: None,
+            round_id: None,
+            request_id: None,
         };
         jobs::enqueue(conn, job.into_job(Utc::now())).await?;
         Ok(())

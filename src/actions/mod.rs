@@ -3,6 +3,8 @@
 //! writes through `db`, queues the mail it causes, and returns `AppResult`. Handlers parse
 //! the input into domain types, call one action, and render.
 
+pub mod agreements;
+pub mod feedback;
 pub mod handoffs;
 pub mod membership;
 pub mod people;

@@ -483,11 +483,13 @@ async fn answerable(
     Ok(Ok((row, session)))
 }
 
-/// Accept a proposed or asked role: it is confirmed.
+/// Accept a proposed or asked role: it is confirmed, with the feedback its holder asked for
+/// after the session (anonymous, named, or none).
 pub async fn accept(
     conn: &mut Connection,
     id: RoleId,
     member: MemberId,
+    feedback: crate::domain::FeedbackMode,
     now: DateTime<Utc>,
 ) -> AppResult<Reply> {
     conn.transaction::<_, AppError, _>(async |conn| {
@@ -501,6 +503,7 @@ pub async fn accept(
         if !matches!(row.state, RoleState::Proposed | RoleState::Asked) {
             return Ok(Reply::NotYours);
         }
+        roles::set_feedback(conn, row.id, feedback).await?;
         let row = roles::set_state(conn, row.id, RoleState::Confirmed, now).await?;
         roles::log(
             conn,

@@ -330,6 +330,32 @@ pub async fn set_state(
     query.await
 }
 
+/// What the holder of a slot asked for: feedback anonymous, named, or none.
+pub async fn set_feedback(
+    conn: &mut AsyncPgConnection,
+    id: RoleId,
+    mode: crate::domain::FeedbackMode,
+) -> diesel::QueryResult<()> {
+    diesel::update(session_roles::table.find(id))
+        .set(session_roles::feedback.eq(mode))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// The feedback the holder of a slot asked for.
+pub async fn feedback_of(
+    conn: &mut AsyncPgConnection,
+    id: RoleId,
+) -> diesel::QueryResult<Option<crate::domain::FeedbackMode>> {
+    session_roles::table
+        .find(id)
+        .select(session_roles::feedback)
+        .first(conn)
+        .await
+        .optional()
+}
+
 pub async fn mark_reported(
     conn: &mut AsyncPgConnection,
     id: RoleId,

@@ -68,6 +68,60 @@ pub fn check_reason(stance: Stance, reason: &str) -> Result<(), super::Invalid> 
     Ok(())
 }
 
+/// An agreement's title: 1–120 characters.
+pub fn title(text: &str) -> Result<String, super::Invalid> {
+    let t = text.trim();
+    if t.is_empty() || t.chars().count() > 120 {
+        return Err(super::Invalid::new(
+            "title",
+            "must be between 1 and 120 characters",
+        ));
+    }
+    Ok(t.to_string())
+}
+
+/// An agreement's text: 1–4000 characters.
+pub fn body(text: &str) -> Result<String, super::Invalid> {
+    let t = super::text::normalise_newlines(text.trim());
+    if t.is_empty() || t.chars().count() > 4000 {
+        return Err(super::Invalid::new(
+            "body",
+            "must be between 1 and 4000 characters",
+        ));
+    }
+    Ok(t)
+}
+
+/// What a revision changed and why: up to 2000 characters.
+pub fn note(text: &str) -> Result<String, super::Invalid> {
+    let t = super::text::normalise_newlines(text.trim());
+    if t.chars().count() > 2000 {
+        return Err(super::Invalid::new(
+            "note",
+            "must be at most 2000 characters",
+        ));
+    }
+    Ok(t)
+}
+
+/// Sessions between reviews: 1–52.
+pub fn review_every(n: i64) -> Result<i32, super::Invalid> {
+    if (1..=52).contains(&n) {
+        Ok(n as i32)
+    } else {
+        Err(super::Invalid::new(
+            "review_every_sessions",
+            "must be between 1 and 52 sessions",
+        ))
+    }
+}
+
+/// Days an integration round (after an objection, on the revised text) stays open: half a
+/// normal round, at least two.
+pub fn integration_days(round_days: i32) -> i32 {
+    (round_days / 2).max(2)
+}
+
 /// How a stance reads on a page.
 pub fn label(stance: Stance) -> &'static str {
     match stance {

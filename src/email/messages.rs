@@ -25,10 +25,15 @@ pub enum MessageKind {
     RoleConfirmed,
     RoleNotice,
     SwapOffer,
+    ConsentRound,
+    ConsentReminder,
+    ConsentOutcome,
+    FeedbackClosed,
+    FeedbackReported,
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 16] = [
+    pub const ALL: [MessageKind; 21] = [
         Self::Confirmation,
         Self::Welcome,
         Self::Waitlisted,
@@ -45,6 +50,11 @@ impl MessageKind {
         Self::RoleConfirmed,
         Self::RoleNotice,
         Self::SwapOffer,
+        Self::ConsentRound,
+        Self::ConsentReminder,
+        Self::ConsentOutcome,
+        Self::FeedbackClosed,
+        Self::FeedbackReported,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -65,6 +75,11 @@ impl MessageKind {
             Self::RoleConfirmed => "role_confirmed",
             Self::RoleNotice => "role_notice",
             Self::SwapOffer => "swap_offer",
+            Self::ConsentRound => "consent_round",
+            Self::ConsentReminder => "consent_reminder",
+            Self::ConsentOutcome => "consent_outcome",
+            Self::FeedbackClosed => "feedback_closed",
+            Self::FeedbackReported => "feedback_reported",
         }
     }
 
@@ -91,6 +106,14 @@ impl MessageKind {
                 | Self::RoleConfirmed
                 | Self::RoleNotice
                 | Self::SwapOffer
+        )
+    }
+
+    /// Messages about a consent round on one of the circle's agreements.
+    pub fn is_about_a_round(self) -> bool {
+        matches!(
+            self,
+            Self::ConsentRound | Self::ConsentReminder | Self::ConsentOutcome
         )
     }
 
@@ -156,6 +179,19 @@ pub struct NoticeView {
     pub action: Option<String>,
 }
 
+/// A message that is mostly words: consent rounds and feedback. Its subject, paragraphs, a
+/// quoted text (the agreement, an answer), and words for its action link.
+#[derive(Debug, Clone)]
+pub struct LetterView {
+    pub subject: String,
+    pub lines: Vec<String>,
+    /// Paragraphs of quoted text, shown set apart.
+    pub quote: Vec<String>,
+    /// Lines after the quote (counts, reasons).
+    pub after: Vec<String>,
+    pub action: Option<String>,
+}
+
 #[derive(Debug, Clone)]
 pub struct RsvpLinks {
     pub yes: String,
@@ -203,6 +239,12 @@ pub struct EmailContext {
     pub handoff_url: Option<String>,
     /// For the timekeeper's reminder: their agenda page with a countdown.
     pub agenda_url: Option<String>,
+    /// For consent-round and feedback messages.
+    pub letter: Option<LetterView>,
+    /// For the reflection prompt: feedback forms about whoever held a role, (words, link).
+    pub feedback_links: Vec<(String, String)>,
+    /// For welcome mail: the circle's adopted agreements, (title, text).
+    pub agreements: Vec<(String, String)>,
 }
 
 /// A rendered message, ready for the mailer.
@@ -254,6 +296,11 @@ message_templates! {
     RoleConfirmed => RoleConfirmedText("email/role_confirmed.txt"), RoleConfirmedHtml("email/role_confirmed.html");
     RoleNotice => RoleNoticeText("email/role_notice.txt"), RoleNoticeHtml("email/role_notice.html");
     SwapOffer => SwapOfferText("email/swap_offer.txt"), SwapOfferHtml("email/swap_offer.html");
+    ConsentRound => ConsentRoundText("email/letter.txt"), ConsentRoundHtml("email/letter.html");
+    ConsentReminder => ConsentReminderText("email/letter.txt"), ConsentReminderHtml("email/letter.html");
+    ConsentOutcome => ConsentOutcomeText("email/letter.txt"), ConsentOutcomeHtml("email/letter.html");
+    FeedbackClosed => FeedbackClosedText("email/letter.txt"), FeedbackClosedHtml("email/letter.html");
+    FeedbackReported => FeedbackReportedText("email/letter.txt"), FeedbackReportedHtml("email/letter.html");
 }
 
 fn subject(c: &EmailContext) -> String {
@@ -290,6 +337,14 @@ fn subject(c: &EmailContext) -> String {
             .notice
             .as_ref()
             .map_or_else(|| circle.to_string(), |n| n.subject.clone()),
+        MessageKind::ConsentRound
+        | MessageKind::ConsentReminder
+        | MessageKind::ConsentOutcome
+        | MessageKind::FeedbackClosed
+        | MessageKind::FeedbackReported => c
+            .letter
+            .as_ref()
+            .map_or_else(|| circle.to_string(), |l| l.subject.clone()),
     }
 }
 
@@ -396,6 +451,8 @@ mod tests {
                 Some(format!("{base}/role/TOKEN"))
             }
             MessageKind::SwapOffer => Some(format!("{base}/swap/TOKEN")),
+            k if k.is_about_a_round() => Some(format!("{base}/consent/TOKEN")),
+            MessageKind::FeedbackClosed => Some(format!("{base}/me/TOKEN")),
             _ => None,
         };
         EmailContext {
@@ -460,6 +517,55 @@ mod tests {
             handoff_url: (kind == MessageKind::ReflectionPrompt)
                 .then(|| format!("{base}/handoff/TOKEN")),
             agenda_url: (kind == MessageKind::Reminder).then(|| format!("{base}/agenda/TOKEN")),
+            letter: sample_letter(kind),
+            feedback_links: if kind == MessageKind::ReflectionPrompt {
+                vec![(
+                    "Feedback for Ada <Lovelace>, who facilitated".into(),
+                    format!("{base}/feedback/TOKEN"),
+                )]
+            } else {
+                Vec::new()
+            },
+            agreements: if kind == MessageKind::Welcome {
+                vec![(
+                    "We start on time".into(),
+                    "We begin at the hour & wait for nobody.".into(),
+                )]
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    fn sample_letter(kind: MessageKind) -> Option<LetterView> {
+        let letter = |subject: &str, action: Option<&str>| LetterView {
+            subject: subject.into(),
+            lines: vec!["Ada <Lovelace> proposed an agreement for Slow Reading.".into()],
+            quote: vec!["We start on time.".into(), "Phones stay in bags.".into()],
+            after: vec!["3 of 6 have answered.".into()],
+            action: action.map(str::to_string),
+        };
+        match kind {
+            MessageKind::ConsentRound => Some(letter(
+                "Consent round: We start on time (Slow Reading)",
+                Some("Give your answer"),
+            )),
+            MessageKind::ConsentReminder => Some(letter(
+                "Closes tomorrow: We start on time (Slow Reading)",
+                Some("Give your answer"),
+            )),
+            MessageKind::ConsentOutcome => Some(letter(
+                "Adopted: We start on time (Slow Reading)",
+                Some("See the outcome"),
+            )),
+            MessageKind::FeedbackClosed => Some(letter(
+                "Your feedback from Thursday 4 March (Slow Reading)",
+                Some("Read it on your page"),
+            )),
+            MessageKind::FeedbackReported => {
+                Some(letter("An answer was reported (Slow Reading)", None))
+            }
+            _ => None,
         }
     }
 

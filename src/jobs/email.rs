@@ -10,19 +10,22 @@ use sha2::{Digest as _, Sha256};
 
 use super::queue::{self, JobError, NewDelivery};
 use super::JobContext;
+use crate::db::agreements::Round;
+use crate::db::feedback::FeedbackRequest;
 use crate::db::roles::SessionRole;
 use crate::db::{
-    circles, handoffs, jobs::NewJob, members, memberships, readings, roles, rsvps, sessions, swaps,
+    agreements, circles, feedback, handoffs, jobs::NewJob, members, memberships, readings, roles,
+    rsvps, sessions, swaps,
 };
 use crate::domain::roles::Notice;
 use crate::domain::{
-    CircleId, HandoffVisibility, MemberId, MembershipRole, MembershipState, RoleId, RoleState,
-    RsvpResponse, SessionId, SessionStatus, SwapId,
+    CircleId, FeedbackRequestId, HandoffVisibility, MemberId, MembershipRole, MembershipState,
+    RoleId, RoleState, RoundId, RsvpResponse, SessionId, SessionStatus, SwapId,
 };
 use crate::email::ics::{self, CalendarEvent};
 use crate::email::messages::{
-    self, Digest, EmailContext, HandoffView, MessageKind, NoticeView, RoleView, RsvpLinks,
-    SessionView,
+    self, Digest, EmailContext, HandoffView, LetterView, MessageKind, NoticeView, RoleView,
+    RsvpLinks, SessionView,
 };
 use crate::email::OutgoingEmail;
 use crate::links::Holder;
@@ -51,6 +54,12 @@ pub struct EmailJob {
     /// different times are two messages.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stamp: Option<i64>,
+    /// The consent round a consent message is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub round_id: Option<RoundId>,
+    /// The feedback request a feedback message is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<FeedbackRequestId>,
 }
 
 impl EmailJob {
@@ -72,6 +81,37 @@ impl EmailJob {
             swap_id: None,
             notice: None,
             stamp: None,
+            round_id: None,
+            request_id: None,
+        }
+    }
+
+    /// A message about a consent round: it opened, closes soon, or closed.
+    pub fn about_round(message: MessageKind, member_id: MemberId, round: &Round) -> Self {
+        Self {
+            round_id: Some(round.id),
+            ..Self::about_session(message, member_id, Some(round.circle_id), None, None)
+        }
+    }
+
+    /// A message about a feedback request: its results, or a reported answer. `stamp`
+    /// tells two reports apart.
+    pub fn about_feedback(
+        message: MessageKind,
+        member_id: MemberId,
+        request: &FeedbackRequest,
+        stamp: Option<i64>,
+    ) -> Self {
+        Self {
+            request_id: Some(request.id),
+            stamp,
+            ..Self::about_session(
+                message,
+                member_id,
+                Some(request.circle_id),
+                Some(request.session_id),
+                None,
+            )
         }
     }
 
@@ -92,6 +132,8 @@ impl EmailJob {
             swap_id: None,
             notice,
             stamp: Some(Utc::now().timestamp()),
+            round_id: None,
+            request_id: None,
         }
     }
 
@@ -103,6 +145,17 @@ impl EmailJob {
             .map(|s| s.to_string())
             .or(self.circle_id.map(|c| c.to_string()))
             .unwrap_or_else(|| "-".into());
+        if let Some(round) = self.round_id {
+            return format!("email:{}:{round}:{}", self.message, self.member_id);
+        }
+        if let Some(request) = self.request_id {
+            return format!(
+                "email:{}:{request}:{}:{}",
+                self.message,
+                self.member_id,
+                self.stamp.unwrap_or(0)
+            );
+        }
         if let Some(role) = self.role_id {
             let swap = self.swap_id.map(|s| s.to_string()).unwrap_or_default();
             let notice = self
@@ -227,7 +280,9 @@ async fn prepare(
         MessageKind::Waitlisted => state == Some(MembershipState::Waitlisted),
         MessageKind::LoginLink | MessageKind::PersonalLink => true,
         // Organisers need not be members of the circle they are told about.
-        MessageKind::RoleNotice => state == Some(MembershipState::Active) || member.organizer,
+        MessageKind::RoleNotice | MessageKind::FeedbackReported => {
+            state == Some(MembershipState::Active) || member.organizer
+        }
         MessageKind::FacilitatorDigest => {
             let hosts_session = session.as_ref().and_then(|s| s.facilitator_id) == Some(member.id);
             state == Some(MembershipState::Active)
@@ -250,6 +305,36 @@ async fn prepare(
         Some(id) => match swaps::find(conn, id).await? {
             Some(sw) if sw.status == "open" => Some(sw),
             _ => return Ok(None),
+        },
+        None => None,
+    };
+    let round = match job.round_id {
+        Some(id) => match agreements::find_round(conn, id).await? {
+            Some(r) => Some(r),
+            None => return Ok(None),
+        },
+        None => None,
+    };
+    if let Some(r) = &round {
+        let wanted = match kind {
+            MessageKind::ConsentRound => r.is_open(),
+            // Only the undecided are reminded.
+            MessageKind::ConsentReminder => {
+                r.is_open()
+                    && agreements::stance_of(conn, r.id, member.id)
+                        .await?
+                        .is_none()
+            }
+            _ => true,
+        };
+        if !wanted {
+            return Ok(None);
+        }
+    }
+    let request = match job.request_id {
+        Some(id) => match feedback::find(conn, id).await? {
+            Some(r) => Some(r),
+            None => return Ok(None),
         },
         None => None,
     };
@@ -365,6 +450,13 @@ async fn prepare(
         (MessageKind::SwapOffer, Some(s), _) => swap
             .as_ref()
             .map(|sw| links.swap(holder, sw.id.0, s.starts_at)),
+        (k, _, _) if k.is_about_a_round() => round
+            .as_ref()
+            .map(|r| links.consent(holder, r.id.0, r.closes_at)),
+        (MessageKind::FeedbackClosed, _, _) => Some(links.me(holder, now)),
+        (MessageKind::FeedbackReported, _, Some(c)) => {
+            Some(format!("{}/dashboard/circles/{}", links.base(), c.id))
+        }
         (k, Some(s), Some(c)) if k.is_about_a_role() => match &role_row {
             Some(row) if row.member_id == Some(member.id) => {
                 Some(links.role(holder, row.id.0, s.ends_at))
@@ -419,7 +511,30 @@ async fn prepare(
         }
         _ => Vec::new(),
     };
+    let circle_name = circle.as_ref().map_or("", |c| c.name.as_str());
+    let letter = match (&round, &request) {
+        (Some(r), _) => consent_letter(conn, kind, r, circle_name, &member, zone).await?,
+        (None, Some(q)) => feedback_letter(conn, kind, q, circle_name, zone).await?,
+        _ => None,
+    };
+    if (kind.is_about_a_round() || request.is_some()) && letter.is_none() {
+        return Ok(None);
+    }
+    let feedback_links = match (kind, &session) {
+        (MessageKind::ReflectionPrompt, Some(s)) => {
+            feedback_links(conn, s, &member, holder, links).await?
+        }
+        _ => Vec::new(),
+    };
     let welcomes = matches!(kind, MessageKind::Welcome | MessageKind::Promoted);
+    let adopted = match (&circle, welcomes) {
+        (Some(c), true) => agreements::adopted(conn, c.id)
+            .await?
+            .into_iter()
+            .map(|a| (a.title, a.body))
+            .collect(),
+        _ => Vec::new(),
+    };
     let upcoming = match (&circle, welcomes) {
         (Some(c), true) => sessions::list(conn, c.id, Some(now), None, UPCOMING_IN_WELCOME)
             .await?
@@ -455,6 +570,9 @@ async fn prepare(
         notice,
         handoff_url,
         agenda_url,
+        letter,
+        feedback_links,
+        agreements: adopted,
     };
     let rendered = messages::render(&context)
         .map_err(|e| JobError::Permanent(format!("rendering {kind}: {e}")))?;
@@ -672,6 +790,290 @@ async fn notice_view(
     Ok(Some(view))
 }
 
+/// The feedback forms a reflection prompt carries: one per role holder of the session who
+/// asked for feedback, except the recipient, unless they were marked absent.
+async fn feedback_links(
+    conn: &mut AsyncPgConnection,
+    session: &sessions::Session,
+    member: &members::Member,
+    holder: Holder,
+    links: &crate::links::Links,
+) -> Result<Vec<(String, String)>, JobError> {
+    if feedback::attendance(conn, session.id, member.id).await? == Some(false) {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    for request in feedback::for_session(conn, session.id).await? {
+        if request.subject_id == member.id {
+            continue;
+        }
+        let name = members::find(conn, request.subject_id)
+            .await?
+            .map_or_else(|| "the person who led".into(), |m| m.display_name);
+        let role = roles::kind(conn, request.circle_id, &request.role_key)
+            .await?
+            .map_or_else(|| request.role_key.clone(), |k| k.name.to_lowercase());
+        let what = if request.role_key == roles::FACILITATOR {
+            "who facilitated".to_string()
+        } else {
+            format!("the {role}")
+        };
+        out.push((
+            format!("Feedback for {name}, {what}"),
+            links.feedback(holder, request.id.0, request.closes_at),
+        ));
+    }
+    Ok(out)
+}
+
+/// "Thursday 4 March, 19:00" in the given zone.
+fn describe_moment(at: DateTime<Utc>, zone: Tz) -> String {
+    at.with_timezone(&zone)
+        .format("%A %-d %B, %H:%M")
+        .to_string()
+}
+
+fn paragraphs(text: &str) -> Vec<String> {
+    text.split("\n\n")
+        .map(|p| p.trim().replace('\n', " "))
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
+/// What a consent-round message says: the text, how to answer, and after the close, the
+/// outcome with who objected and why. Stances are only read for a closed round.
+async fn consent_letter(
+    conn: &mut AsyncPgConnection,
+    kind: MessageKind,
+    round: &Round,
+    circle: &str,
+    member: &members::Member,
+    zone: Tz,
+) -> Result<Option<LetterView>, JobError> {
+    let Some(agreement) = agreements::find(conn, round.agreement_id).await? else {
+        return Ok(None);
+    };
+    let Some(version) = agreements::version(conn, agreement.id, round.version).await? else {
+        return Ok(None);
+    };
+    let proposer = match version.proposed_by {
+        Some(m) => members::find(conn, m).await?.map(|m| m.display_name),
+        None => None,
+    }
+    .unwrap_or_else(|| "Someone".into());
+    let title = &agreement.title;
+    let closes = describe_moment(round.closes_at, zone);
+    let how = format!(
+        "Answer by {closes}: consent, consent with a concern, objection (with a reason), or stand aside. You can change your answer until then, and nobody sees the answers before the round closes."
+    );
+    let silence = format!(
+        "Silence is never counted as consent: the round needs {} of the {} members to answer, and no open objection.",
+        round.quorum, round.eligible
+    );
+    let mut after = Vec::new();
+    if !version.note.is_empty() {
+        after.push(format!("What changed: {}", version.note));
+    }
+    let view = match kind {
+        MessageKind::ConsentRound => {
+            let opening = match round.kind {
+                crate::domain::RoundKind::Review => format!(
+                    "It's time for {circle} to review the agreement “{title}”: does it still serve the circle?"
+                ),
+                crate::domain::RoundKind::Integration => format!(
+                    "{proposer} revised “{title}” after an objection. This is a shorter second round on the new text."
+                ),
+                crate::domain::RoundKind::Proposal if round.version > 1 => {
+                    format!("{proposer} proposed a change to “{title}” for {circle}.")
+                }
+                crate::domain::RoundKind::Proposal => {
+                    format!("{proposer} proposed an agreement for {circle}: “{title}”.")
+                }
+            };
+            LetterView {
+                subject: format!("Consent round: {title} ({circle})"),
+                lines: vec![opening, how, silence],
+                quote: paragraphs(&version.body),
+                after,
+                action: Some("Give your answer".into()),
+            }
+        }
+        MessageKind::ConsentReminder => {
+            let answered = agreements::latest_stances(conn, round).await?.len();
+            LetterView {
+                subject: format!("Closes tomorrow: {title} ({circle})"),
+                lines: vec![
+                    format!(
+                        "The consent round on “{title}” closes {closes}, and you haven't answered yet. {answered} of {} have; it needs {}.",
+                        round.eligible, round.quorum
+                    ),
+                    how,
+                ],
+                quote: paragraphs(&version.body),
+                after,
+                action: Some("Give your answer".into()),
+            }
+        }
+        MessageKind::ConsentOutcome => {
+            let given = agreements::stances_of_closed(conn, round).await?;
+            let tally = crate::domain::consent::Tally::of(given.iter().map(|g| g.stance));
+            let counts = format!(
+                "{} of {} answered: {} consent, {} with a concern, {} stood aside, {} objected (needed: {}).",
+                tally.answered(),
+                round.eligible,
+                tally.consent,
+                tally.concern,
+                tally.stand_aside,
+                tally.objection,
+                round.quorum
+            );
+            let (subject, line, action) = match round.outcome {
+                Some(crate::domain::RoundOutcome::Adopted) => (
+                    format!("Adopted: {title} ({circle})"),
+                    format!("“{title}” is now one of {circle}'s agreements."),
+                    "See the outcome",
+                ),
+                Some(crate::domain::RoundOutcome::Objected) => {
+                    let is_proposer = version.proposed_by == Some(member.id)
+                        && round.kind != crate::domain::RoundKind::Review;
+                    (
+                        format!("Objection: {title} ({circle})"),
+                        if is_proposer {
+                            format!("Someone objected to “{title}”, so it was not adopted. As its proposer you can revise it with the objection in mind; the revision gets a shorter second round.")
+                        } else if round.kind == crate::domain::RoundKind::Review {
+                            format!("Someone objected in the review of “{title}”. It stays in force as it is; anyone can propose a change that meets the objection.")
+                        } else {
+                            format!("Someone objected to “{title}”, so it was not adopted. {proposer} can revise it, and the revision gets a shorter second round.")
+                        },
+                        if is_proposer { "Revise the text" } else { "See the outcome" },
+                    )
+                }
+                _ => (
+                    format!("Not adopted: {title} ({circle})"),
+                    format!("Too few people answered the round on “{title}”, so it was not adopted: silence is never counted as consent. An organiser or facilitator can open another round."),
+                    "See the outcome",
+                ),
+            };
+            let mut after = vec![counts];
+            for g in &given {
+                if !g.reason.is_empty() {
+                    after.push(format!(
+                        "{} ({}): {}",
+                        g.display_name,
+                        crate::domain::consent::label(g.stance).to_lowercase(),
+                        g.reason
+                    ));
+                }
+            }
+            LetterView {
+                subject,
+                lines: vec![line],
+                quote: paragraphs(&version.body),
+                after,
+                action: Some(action.into()),
+            }
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(view))
+}
+
+/// What a feedback message says: to the person who led, that their feedback closed (the
+/// answers themselves are on their page); to organisers, the answers that were reported.
+async fn feedback_letter(
+    conn: &mut AsyncPgConnection,
+    kind: MessageKind,
+    request: &FeedbackRequest,
+    circle: &str,
+    zone: Tz,
+) -> Result<Option<LetterView>, JobError> {
+    let Some(session) = sessions::find(conn, request.session_id).await? else {
+        return Ok(None);
+    };
+    let day = describe_day(session.starts_at, zone);
+    let (mean, answered) = feedback::summary(conn, request.id).await?;
+    let view = match kind {
+        MessageKind::FeedbackClosed => {
+            let shown = answered >= i64::from(request.min_answers);
+            let mut lines = vec![format!(
+                "The feedback on your session of {day} has closed: {answered} {} answered.",
+                if answered == 1 { "person" } else { "people" }
+            )];
+            if shown {
+                lines.push(
+                    "Their answers are on your page. Only you can read them; organisers see how many answered, never what they said.".into(),
+                );
+                if let Some(line) = crate::domain::feedback::compared_with_own(
+                    mean,
+                    &earlier_means(conn, request).await?,
+                ) {
+                    lines.push(line);
+                }
+            } else {
+                lines.push(format!(
+                    "{} It takes at least {}.",
+                    crate::domain::feedback::TOO_FEW,
+                    request.min_answers
+                ));
+            }
+            LetterView {
+                subject: format!("Your feedback from {day} ({circle})"),
+                lines,
+                quote: Vec::new(),
+                after: Vec::new(),
+                action: shown.then(|| "Read it on your page".into()),
+            }
+        }
+        MessageKind::FeedbackReported => {
+            let lead = members::find(conn, request.subject_id)
+                .await?
+                .map_or_else(|| "The person who led".into(), |m| m.display_name);
+            let reported: Vec<String> = feedback::answers(conn, request.id)
+                .await?
+                .into_iter()
+                .filter(|a| a.reported_at.is_some())
+                .flat_map(|a| [a.helped, a.try_next])
+                .filter(|t| !t.is_empty())
+                .collect();
+            LetterView {
+                subject: format!("A feedback answer was reported ({circle})"),
+                lines: vec![
+                    format!("{lead} reported feedback on their session of {day} as abusive."),
+                    if request.mode == crate::domain::FeedbackMode::Anonymous {
+                        "The feedback was anonymous: Roundtable does not know who wrote it. You may want to talk with the circle about how it gives feedback.".into()
+                    } else {
+                        "The feedback was named; the dashboard shows the circle's members.".into()
+                    },
+                ],
+                quote: reported,
+                after: Vec::new(),
+                action: Some("Open the circle".into()),
+            }
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(view))
+}
+
+/// The mean ratings of the same person's earlier results that were shown (closed, with
+/// enough answers), for comparing with this one.
+pub async fn earlier_means(
+    conn: &mut AsyncPgConnection,
+    request: &FeedbackRequest,
+) -> Result<Vec<f64>, JobError> {
+    let mut out = Vec::new();
+    for earlier in feedback::about_member(conn, request.subject_id, 50).await? {
+        if earlier.id == request.id || earlier.closes_at >= request.closes_at {
+            continue;
+        }
+        let (mean, n) = feedback::summary(conn, earlier.id).await?;
+        if let (Some(mean), true) = (mean, n >= i64::from(earlier.min_answers)) {
+            out.push(mean);
+        }
+    }
+    Ok(out)
+}
+
 /// Roles whose holders run the talking-piece rounds and get the agenda page.
 const TIME_ROLES: [&str; 2] = ["timekeeper", "keeper"];
 
@@ -724,6 +1126,8 @@ mod tests {
             swap_id: None,
             notice: None,
             stamp: None,
+            round_id: None,
+            request_id: None,
             message,
             member_id: MemberId(uuid::Uuid::nil()),
             circle_id: None,

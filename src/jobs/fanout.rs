@@ -101,6 +101,8 @@ pub async fn invited_among(
             swap_id: None,
             notice: None,
             stamp: None,
+            round_id: None,
+            request_id: None,
         }
         .dedupe_key()
     };
@@ -144,6 +146,19 @@ pub async fn run_session(ctx: &JobContext, fanout: SessionFanout) -> Result<(), 
     if obsolete {
         return Ok(());
     }
+    if message == MessageKind::ReflectionPrompt {
+        // Feedback for whoever held a role and asked for it opens with the prompt, and the
+        // prompt carries its forms.
+        if let Some(circle) = circles::find(&mut conn, session.circle_id).await? {
+            crate::db::feedback::open_for_session(
+                &mut conn,
+                session.id,
+                circle.feedback_min_answers,
+                now + chrono::Duration::days(crate::domain::feedback::OPEN_DAYS),
+            )
+            .await?;
+        }
+    }
     let mut members: Vec<(MemberId, MembershipRole)> = memberships::table
         .filter(memberships::circle_id.eq(session.circle_id))
         .filter(memberships::state.eq(MembershipState::Active))
@@ -160,6 +175,8 @@ pub async fn run_session(ctx: &JobContext, fanout: SessionFanout) -> Result<(), 
         swap_id: None,
         notice: None,
         stamp: None,
+        round_id: None,
+        request_id: None,
     };
     if matches!(
         message,
@@ -232,6 +249,8 @@ pub async fn run_member(ctx: &JobContext, invite: MemberInvitations) -> Result<(
                 swap_id: None,
                 notice: None,
                 stamp: None,
+                round_id: None,
+                request_id: None,
             }
             .into_job(now)
         })

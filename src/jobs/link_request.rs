@@ -87,6 +87,8 @@ pub async fn run(ctx: &JobContext, request: LinkRequest) -> Result<Option<NewDel
             swap_id: None,
             notice: None,
             stamp: None,
+            round_id: None,
+            request_id: None,
         },
     )
     .await

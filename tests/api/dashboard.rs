@@ -19,6 +19,7 @@ struct Fixture {
     token: String,
     f_token: String,
     g_token: String,
+    agreement: String,
 }
 
 async fn fixture(app: &TestApp) -> Fixture {
@@ -62,6 +63,16 @@ async fn fixture(app: &TestApp) -> Fixture {
         .as_str()
         .unwrap()
         .to_string();
+    let agreement = app
+        .post(
+            &format!("/api/v1/circles/{a}/agreements"),
+            &json!({ "title": "On time", "body": "We start on time." }),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let mut conn = app.conn().await;
     diesel::sql_query(format!(
         "UPDATE jobs SET state = 'dead', last_error = '550 no' WHERE payload->>'circle_id' = '{a}'"
@@ -96,6 +107,7 @@ async fn fixture(app: &TestApp) -> Fixture {
         token: token_id.id,
         f_token,
         g_token,
+        agreement,
     }
 }
 
@@ -108,6 +120,8 @@ fn fill(path: &str, fx: &Fixture) -> String {
         &fx.job
     } else if path.contains("/tokens/{id}") {
         &fx.token
+    } else if path.starts_with("/api/v1/agreements/{id}") {
+        &fx.agreement
     } else if path.starts_with("/api/v1/members/{id}") {
         &fx.member
     } else {
@@ -234,6 +248,12 @@ async fn every_dashboard_and_api_route_answers_each_role_as_it_should() {
             }
             ("PATCH", "/api/v1/sessions/{id}") => Some(json!({ "location": "Library" })),
             ("POST", "/api/v1/circles/{id}/roles") => Some(json!({ "name": "Scribe" })),
+            ("POST", "/api/v1/circles/{id}/agreements") => {
+                Some(json!({ "title": "Phones away", "body": "Phones stay in bags." }))
+            }
+            ("POST", "/api/v1/agreements/{id}/versions") => {
+                Some(json!({ "body": "We start on time, mostly." }))
+            }
             ("PUT", "/api/v1/circles/{id}/agenda") => Some(
                 json!({ "rounds": [{ "kind": "check_in", "prompt": "How are you?", "minutes": 5 }] }),
             ),

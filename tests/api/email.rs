@@ -456,6 +456,8 @@ async fn a_message_queued_twice_is_one_job() {
         swap_id: None,
         notice: None,
         stamp: None,
+        round_id: None,
+        request_id: None,
     };
     let before = app.table_counts().await;
     roundtable::jobs::email::enqueue(&mut conn, job.clone())

@@ -331,3 +331,817 @@ async fn agenda_templates_are_checked_and_a_book_club_can_switch_rounds_on() {
     assert_eq!(on["rounds"][0]["per_speaker_seconds"], 120);
     assert_eq!(order_of(&on, 0).len(), 3);
 }
+
+/// Run one statement against the test database.
+async fn sql(app: &TestApp, statement: &str) {
+    let mut conn = app.conn().await;
+    diesel_async::RunQueryDsl::execute(diesel::sql_query(statement), &mut conn)
+        .await
+        .unwrap();
+}
+
+/// Make the circle's open rounds due to close now, and run what is due.
+async fn close_rounds(app: &TestApp) {
+    sql(
+        app,
+        "UPDATE consent_rounds SET closes_at = now() - interval '1 second' WHERE closed_at IS NULL",
+    )
+    .await;
+    sql(
+        app,
+        "UPDATE jobs SET run_at = now() WHERE state = 'queued' AND kind = 'consent_close'",
+    )
+    .await;
+    app.run_pending_jobs().await;
+}
+
+/// The newest mail to `who` whose subject starts with `subject`.
+fn mail_to<'a>(
+    mails: &'a [crate::helpers::SentEmail],
+    who: &str,
+    subject: &str,
+) -> &'a crate::helpers::SentEmail {
+    mails
+        .iter()
+        .rev()
+        .find(|m| m.to.contains(&format!("{who}@example.org")) && m.subject.starts_with(subject))
+        .unwrap_or_else(|| panic!("no “{subject}” mail to {who}"))
+}
+
+async fn me_path(app: &TestApp, who: &str) -> String {
+    let holder = app.holder(&format!("{who}@example.org")).await;
+    app.path_of(&app.links().me(holder, Utc::now()))
+}
+
+#[tokio::test]
+async fn a_circle_adopts_an_agreement_by_email_links_with_stances_hidden_until_close() {
+    let app = spawn_app().await;
+    let (circle, m, _) = circle_with(&app, "book_club", 4, 1, 10).await;
+    app.run_pending_jobs().await;
+
+    // Ada proposes from her page.
+    let ada_me = me_path(&app, "ada").await;
+    let before = app.snapshot().await;
+    let res = app
+        .browser(
+            Method::POST,
+            &format!("{ada_me}/circles/{circle}/agreements"),
+            Some(&[
+                ("agreement", ""),
+                ("title", ""),
+                ("body", "We start on time."),
+            ]),
+        )
+        .await;
+    assert_eq!(res.status.as_u16(), 422, "a title is needed");
+    assert_eq!(app.snapshot().await, before, "nothing is stored");
+    let res = app
+        .browser(
+            Method::POST,
+            &format!("{ada_me}/circles/{circle}/agreements"),
+            Some(&[
+                ("agreement", ""),
+                ("title", "We start on time"),
+                ("body", "We begin at the hour, and wait for nobody."),
+            ]),
+        )
+        .await;
+    assert_eq!(res.status.as_u16(), 200);
+    assert!(res.text().contains("Your proposal is out"));
+    app.run_pending_jobs().await;
+    let mails = app.sent_emails();
+    let links: Vec<String> = ["ada", "bo", "cy", "di"]
+        .iter()
+        .map(|who| {
+            app.link_in(
+                mail_to(&mails, who, "Consent round: We start on time"),
+                "/consent/",
+            )
+        })
+        .collect();
+    assert!(mail_to(&mails, "bo", "Consent round")
+        .text
+        .contains("Silence is never counted as consent"));
+
+    // Bad answers are refused and store nothing.
+    let before = app.snapshot().await;
+    let res = app
+        .browser(
+            Method::POST,
+            &links[1],
+            Some(&[
+                ("action", "answer"),
+                ("stance", "objection"),
+                ("reason", " "),
+            ]),
+        )
+        .await;
+    assert_eq!(res.status.as_u16(), 422);
+    assert!(
+        res.text().contains("an objection needs a reason")
+            || res.text().contains("An objection needs a reason")
+    );
+    let res = app
+        .browser(
+            Method::POST,
+            &links[1],
+            Some(&[("action", "answer"), ("stance", "maybe")]),
+        )
+        .await;
+    assert_eq!(res.status.as_u16(), 422);
+    assert!(app
+        .browser(Method::GET, &damaged(&links[1]), None)
+        .await
+        .status
+        .is_client_error());
+    assert_eq!(app.snapshot().await, before);
+
+    // Bo gives a concern with a reason, then changes it; Ada consents; Cy stands aside.
+    for (i, stance, reason) in [
+        (1, "concern", "PRIVATE-WORRY about buses"),
+        (1, "consent", ""),
+        (0, "consent", ""),
+        (2, "stand_aside", "SECRET-ASIDE"),
+    ] {
+        let res = app
+            .browser(
+                Method::POST,
+                &links[i],
+                Some(&[("action", "answer"), ("stance", stance), ("reason", reason)]),
+            )
+            .await;
+        assert_eq!(res.status.as_u16(), 200, "{}", res.text());
+    }
+    // Concurrent answers from one person keep exactly one that counts.
+    let posts = (0..8).map(|n| {
+        let stance = if n % 2 == 0 { "consent" } else { "stand_aside" };
+        let link = links[3].clone();
+        let app = &app;
+        async move {
+            app.browser(
+                Method::POST,
+                &link,
+                Some(&[("action", "answer"), ("stance", stance), ("reason", "")]),
+            )
+            .await
+            .status
+            .as_u16()
+        }
+    });
+    let statuses = futures_util::future::join_all(posts).await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    let di = &m[3];
+    let latest = count(
+        &app,
+        &format!("SELECT count(*) AS n FROM consent_stances WHERE member_id = '{di}' AND latest"),
+    )
+    .await;
+    assert_eq!(latest, 1);
+    assert_eq!(
+        count(
+            &app,
+            &format!("SELECT count(*) AS n FROM consent_stances WHERE member_id = '{di}'")
+        )
+        .await,
+        8,
+        "the history keeps every answer"
+    );
+
+    // Before the close, no route shows who said what.
+    let agreements = app
+        .get(&format!("/api/v1/circles/{circle}/agreements"))
+        .await
+        .expect(200);
+    let id = agreements["items"][0]["id"].as_str().unwrap().to_string();
+    let one = app
+        .get(&format!("/api/v1/agreements/{id}"))
+        .await
+        .expect(200);
+    assert_eq!(one["rounds"][0]["answered"], 4);
+    assert_eq!(one["rounds"][0]["stances"], json!([]));
+    assert_eq!(one["status"], "in_round");
+    let pages = [
+        app.browser(Method::GET, &links[0], None)
+            .await
+            .text()
+            .to_string(),
+        app.browser(Method::GET, &ada_me, None)
+            .await
+            .text()
+            .to_string(),
+        app.browser(Method::GET, &format!("{ada_me}/circles/{circle}"), None)
+            .await
+            .text()
+            .to_string(),
+        one.to_string(),
+        agreements.to_string(),
+    ];
+    for page in &pages {
+        assert!(
+            !page.contains("SECRET-ASIDE"),
+            "a stance leaked before the close"
+        );
+        assert!(!page.contains("PRIVATE-WORRY"));
+    }
+    assert!(pages[0].contains("4 of 4 have answered"));
+
+    // The undecided get the reminder; here nobody is undecided.
+    sql(
+        &app,
+        "UPDATE jobs SET run_at = now() WHERE state = 'queued' AND kind = 'consent_remind'",
+    )
+    .await;
+    app.run_pending_jobs().await;
+    assert!(!app
+        .sent_emails()
+        .iter()
+        .any(|m| m.subject.starts_with("Closes tomorrow")));
+
+    close_rounds(&app).await;
+    let one = app
+        .get(&format!("/api/v1/agreements/{id}"))
+        .await
+        .expect(200);
+    assert_eq!(one["status"], "adopted");
+    assert_eq!(one["adopted_version"], 1);
+    assert_eq!(one["rounds"][0]["outcome"], "adopted");
+    assert_eq!(one["rounds"][0]["stances"].as_array().unwrap().len(), 4);
+    let mails = app.sent_emails();
+    let outcome = mail_to(&mails, "cy", "Adopted: We start on time");
+    assert!(
+        outcome.text.contains("4 of 4 answered: "),
+        "{}",
+        outcome.text
+    );
+    assert!(
+        outcome.text.contains("0 objected (needed: 2)"),
+        "{}",
+        outcome.text
+    );
+    let closed = app.browser(Method::GET, &links[0], None).await;
+    assert!(
+        closed.text().contains("SECRET-ASIDE"),
+        "after the close the reasons show"
+    );
+    let res = app
+        .browser(
+            Method::POST,
+            &links[0],
+            Some(&[
+                ("action", "answer"),
+                ("stance", "objection"),
+                ("reason", "late"),
+            ]),
+        )
+        .await;
+    assert_eq!(res.status.as_u16(), 409, "a closed round takes no answers");
+
+    // The adopted agreement is on the members' pages, to acknowledge.
+    let page = app.browser(Method::GET, &ada_me, None).await;
+    assert!(page.text().contains("We begin at the hour"));
+    assert!(page.text().contains("not acknowledged yet"));
+    let page = app
+        .browser(
+            Method::POST,
+            &format!("{ada_me}/circles/{circle}/acknowledge"),
+            Some(&[]),
+        )
+        .await;
+    assert!(!page.text().contains("not acknowledged yet"));
+
+    // A new member sees it in the welcome, and must tick it when confirming a signup.
+    let slug = app
+        .get(&format!("/api/v1/circles/{circle}"))
+        .await
+        .expect(200)["slug"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let res = app
+        .browser(
+            Method::POST,
+            &format!("/c/{slug}/join"),
+            Some(&[
+                ("email", "gus@example.org"),
+                ("display_name", "Gus"),
+                ("timezone", "Europe/London"),
+                ("website", ""),
+            ]),
+        )
+        .await;
+    assert!(res.status.is_success(), "{}", res.text());
+    app.run_pending_jobs().await;
+    let mails = app.sent_emails();
+    let confirm = app.link_in(mail_to(&mails, "gus", "Confirm"), "/confirm/");
+    let page = app.browser(Method::GET, &confirm, None).await;
+    assert!(page.text().contains("We begin at the hour"));
+    let before = app.snapshot().await;
+    let res = app.browser(Method::POST, &confirm, Some(&[])).await;
+    assert_eq!(res.status.as_u16(), 422);
+    assert_eq!(app.snapshot().await, before);
+    let res = app
+        .browser(Method::POST, &confirm, Some(&[("agreements", "read")]))
+        .await;
+    assert_eq!(res.status.as_u16(), 200, "{}", res.text());
+    app.run_pending_jobs().await;
+    let mails = app.sent_emails();
+    assert!(mail_to(&mails, "gus", "Welcome")
+        .text
+        .contains("We start on time: We begin at the hour"));
+    assert_eq!(
+        count(&app, "SELECT count(*) AS n FROM agreement_acks a JOIN members m ON m.id = a.member_id WHERE m.email = 'gus@example.org'").await,
+        1
+    );
+}
+
+async fn count(app: &TestApp, query: &str) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut conn = app.conn().await;
+    let n: N = diesel_async::RunQueryDsl::get_result(diesel::sql_query(query), &mut conn)
+        .await
+        .unwrap();
+    n.n
+}
+
+#[tokio::test]
+async fn an_objection_goes_back_to_the_proposer_and_silence_never_adopts() {
+    let app = spawn_app().await;
+    let (circle, _, _) = circle_with(&app, "learning_circle", 4, 1, 10).await;
+    let ada_me = me_path(&app, "ada").await;
+    app.browser(
+        Method::POST,
+        &format!("{ada_me}/circles/{circle}/agreements"),
+        Some(&[("title", "Phones away"), ("body", "Phones stay in bags.")]),
+    )
+    .await;
+    app.run_pending_jobs().await;
+    let mails = app.sent_emails();
+    let link = |who: &str| {
+        app.link_in(
+            mail_to(&mails, who, "Consent round: Phones away"),
+            "/consent/",
+        )
+    };
+    for (who, stance, reason) in [
+        ("ada", "consent", ""),
+        ("bo", "consent", ""),
+        ("cy", "objection", "I am on call for work"),
+    ] {
+        let res = app
+            .browser(
+                Method::POST,
+                &link(who),
+                Some(&[("action", "answer"), ("stance", stance), ("reason", reason)]),
+            )
+            .await;
+        assert_eq!(res.status.as_u16(), 200);
+    }
+    // Di is undecided: the reminder goes to her only.
+    sql(
+        &app,
+        "UPDATE jobs SET run_at = now() WHERE state = 'queued' AND kind = 'consent_remind'",
+    )
+    .await;
+    app.run_pending_jobs().await;
+    let reminded: Vec<String> = app
+        .sent_emails()
+        .iter()
+        .filter(|m| m.subject.starts_with("Closes tomorrow"))
+        .map(|m| m.to.clone())
+        .collect();
+    assert_eq!(reminded.len(), 1, "{reminded:?}");
+    assert!(reminded[0].contains("di@example.org"));
+
+    close_rounds(&app).await;
+    let list = app
+        .get(&format!("/api/v1/circles/{circle}/agreements"))
+        .await
+        .expect(200);
+    let id = list["items"][0]["id"].as_str().unwrap().to_string();
+    assert_eq!(list["items"][0]["status"], "integrating");
+    assert_eq!(list["items"][0]["rounds"][0]["outcome"], "objected");
+    let mails = app.sent_emails();
+    let to_ada = mail_to(&mails, "ada", "Objection: Phones away");
+    assert!(to_ada.text.contains("Revise the text"));
+    assert!(to_ada.text.contains("I am on call for work"));
+    // Only the proposer revises.
+    let bo_link = app.link_in(mail_to(&mails, "bo", "Objection"), "/consent/");
+    let res = app
+        .browser(
+            Method::POST,
+            &bo_link,
+            Some(&[("action", "revise"), ("body", "Mine instead")]),
+        )
+        .await;
+    assert_eq!(res.status.as_u16(), 403);
+    let ada_link = app.link_in(to_ada, "/consent/");
+    let res = app
+        .browser(
+            Method::POST,
+            &ada_link,
+            Some(&[
+                ("action", "revise"),
+                ("body", "Phones stay in bags, except for people on call."),
+                ("note", "For Cy"),
+            ]),
+        )
+        .await;
+    assert_eq!(res.status.as_u16(), 200, "{}", res.text());
+    app.run_pending_jobs().await;
+    let one = app
+        .get(&format!("/api/v1/agreements/{id}"))
+        .await
+        .expect(200);
+    assert_eq!(one["current_version"], 2);
+    let second = &one["rounds"][1];
+    assert_eq!(second["kind"], "integration");
+    let opened: chrono::DateTime<Utc> = second["opened_at"].as_str().unwrap().parse().unwrap();
+    let closes: chrono::DateTime<Utc> = second["closes_at"].as_str().unwrap().parse().unwrap();
+    assert_eq!(
+        (closes - opened).num_days(),
+        3,
+        "a shorter second round (7 days halved)"
+    );
+
+    // Nobody answers the second round: silence is never consent.
+    close_rounds(&app).await;
+    let one = app
+        .get(&format!("/api/v1/agreements/{id}"))
+        .await
+        .expect(200);
+    assert_eq!(one["rounds"][1]["outcome"], "no_quorum");
+    assert_eq!(one["status"], "not_adopted");
+    assert_eq!(one["adopted_version"], Value::Null);
+
+    // An organiser opens another round; now three consent and it is adopted.
+    let round = app
+        .post(&format!("/api/v1/agreements/{id}/rounds"), &json!({}))
+        .await
+        .expect(201);
+    assert_eq!(round["version"], 2);
+    assert_eq!(
+        app.post(&format!("/api/v1/agreements/{id}/rounds"), &json!({}))
+            .await
+            .status
+            .as_u16(),
+        409,
+        "one open round at a time"
+    );
+    app.run_pending_jobs().await;
+    let mails = app.sent_emails();
+    for who in ["ada", "bo", "cy"] {
+        let m = mails
+            .iter()
+            .rev()
+            .find(|m| {
+                m.to.contains(&format!("{who}@example.org"))
+                    && m.subject.starts_with("Consent round")
+            })
+            .unwrap();
+        let res = app
+            .browser(
+                Method::POST,
+                &app.link_in(m, "/consent/"),
+                Some(&[("action", "answer"), ("stance", "consent")]),
+            )
+            .await;
+        assert_eq!(res.status.as_u16(), 200);
+    }
+    close_rounds(&app).await;
+    let one = app
+        .get(&format!("/api/v1/agreements/{id}"))
+        .await
+        .expect(200);
+    assert_eq!(one["status"], "adopted");
+    assert_eq!(one["adopted_version"], 2);
+    assert_eq!(
+        one["adopted_body"],
+        "Phones stay in bags, except for people on call."
+    );
+}
+
+/// Session `sid` is over: it ran three hours ago, Ada led it, and `present` came (the rest
+/// of `absent` were marked absent). Its reflection prompts, with their feedback forms, go out.
+async fn led_by_ada(app: &TestApp, sid: &str, m: &[String], present: &[usize], absent: &[usize]) {
+    app.put(
+        &format!("/api/v1/sessions/{sid}/roles/facilitator"),
+        &json!({ "member_id": m[0] }),
+    )
+    .await
+    .expect(200);
+    sql(
+        app,
+        &format!(
+            "UPDATE sessions SET starts_at = now() - interval '3 hours', ends_at = now() - interval '90 minutes' WHERE id = '{sid}'"
+        ),
+    )
+    .await;
+    let marks: Vec<Value> = present
+        .iter()
+        .map(|i| json!({ "member_id": m[*i], "attended": true }))
+        .chain(
+            absent
+                .iter()
+                .map(|i| json!({ "member_id": m[*i], "attended": false })),
+        )
+        .collect();
+    app.put(
+        &format!("/api/v1/sessions/{sid}/attendance"),
+        &json!({ "attendance": marks }),
+    )
+    .await
+    .expect(200);
+    sql(
+        app,
+        &format!(
+            "UPDATE jobs SET run_at = now() WHERE state = 'queued' AND payload->>'session_id' = '{sid}' \
+             AND payload->>'message' = 'reflection_prompt'"
+        ),
+    )
+    .await;
+    app.run_pending_jobs().await;
+}
+
+/// The feedback form link in the newest reflection prompt to `who` about session `sid`'s lead.
+fn feedback_link(app: &TestApp, who: &str) -> Option<String> {
+    let mails = app.sent_emails();
+    let prompt = mails.iter().rev().find(|m| {
+        m.to.contains(&format!("{who}@example.org")) && m.subject.starts_with("How was")
+    })?;
+    prompt
+        .text
+        .contains("/feedback/")
+        .then(|| app.link_in(prompt, "/feedback/"))
+}
+
+async fn answer(app: &TestApp, link: &str, helped: &str) -> u16 {
+    app.browser(
+        Method::POST,
+        link,
+        Some(&[
+            ("helped", helped),
+            ("try_next", "More pauses"),
+            ("rating", "3"),
+        ]),
+    )
+    .await
+    .status
+    .as_u16()
+}
+
+#[tokio::test]
+async fn the_lead_reads_anonymous_feedback_only_after_close_and_only_with_k_answers() {
+    let app = spawn_app().await;
+    let (_, m, sessions) = circle_with(&app, "book_club", 6, 2, 2).await;
+    let first = sessions[0]["id"].as_str().unwrap();
+    // Ada, Bo, Cy came; Di was absent; Ed and Flo were not marked.
+    led_by_ada(&app, first, &m, &[0, 1, 2], &[3]).await;
+
+    assert!(
+        feedback_link(&app, "ada").is_none(),
+        "the lead is not asked about themselves"
+    );
+    assert!(
+        feedback_link(&app, "di").is_none(),
+        "someone marked absent gets no form"
+    );
+    let bo = feedback_link(&app, "bo").expect("an attendee gets the form in the prompt");
+    let cy = feedback_link(&app, "cy").unwrap();
+    assert!(app
+        .sent_emails()
+        .iter()
+        .any(|m| m.text.contains("Feedback for ada, who facilitated")));
+
+    // A non-attendee's link is refused, whatever they do with it.
+    let di = app.path_of(&app.links().feedback(
+        app.holder("di@example.org").await,
+        request_of(&app, first).await,
+        Utc::now() + Duration::days(7),
+    ));
+    let before = app.snapshot().await;
+    assert_eq!(
+        app.browser(Method::GET, &di, None).await.status.as_u16(),
+        403
+    );
+    assert_eq!(answer(&app, &di, "sneaky").await, 403);
+    assert_eq!(
+        app.browser(Method::GET, &bo, None).await.status.as_u16(),
+        200
+    );
+    assert!(app
+        .browser(Method::GET, &damaged(&bo), None)
+        .await
+        .status
+        .is_client_error());
+    let res = app
+        .browser(
+            Method::POST,
+            &bo,
+            Some(&[("helped", ""), ("try_next", ""), ("rating", "")]),
+        )
+        .await;
+    assert_eq!(res.status.as_u16(), 422, "an empty answer is refused");
+    assert_eq!(
+        answer_bad_rating(&app, &bo).await,
+        422,
+        "the scale is 1 to 3"
+    );
+    assert_eq!(
+        app.snapshot().await,
+        before,
+        "GETs and refused answers store nothing"
+    );
+
+    assert_eq!(answer(&app, &bo, "BO-SAYS clear opening").await, 200);
+    assert_eq!(
+        answer(&app, &bo, "again").await,
+        409,
+        "answering twice is refused"
+    );
+    assert_eq!(answer(&app, &cy, "CY-SAYS good questions").await, 200);
+
+    // No query joins an anonymous answer to a member: the table holds none.
+    assert_eq!(
+        count(&app, "SELECT count(*) AS n FROM feedback_answers").await,
+        2
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) AS n FROM feedback_answers WHERE author_id IS NOT NULL"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) AS n FROM information_schema.columns WHERE table_name = 'feedback_answers' \
+             AND (data_type LIKE 'timestamp%' AND column_name <> 'reported_at' OR column_name LIKE '%member%')"
+        )
+        .await,
+        0,
+        "no time or member column to join on"
+    );
+    let mut conn = app.conn().await;
+    let relax = diesel_async::RunQueryDsl::execute(
+        diesel::sql_query("UPDATE feedback_requests SET mode = 'named'"),
+        &mut conn,
+    )
+    .await;
+    assert!(
+        relax.is_err(),
+        "anonymous feedback cannot become named once open"
+    );
+
+    // Organisers see counts, never text.
+    let counts = app
+        .get(&format!("/api/v1/sessions/{first}/feedback"))
+        .await
+        .expect(200);
+    assert_eq!(counts["requested"], 2, "Bo and Cy: the attendees but Ada");
+    assert_eq!(counts["answered"], 2);
+    assert!(!counts.to_string().contains("SAYS"));
+
+    // Before the close Ada sees nothing but the count; at the close, with 2 of k = 3, no text.
+    let ada_me = me_path(&app, "ada").await;
+    let page = app.browser(Method::GET, &ada_me, None).await;
+    assert!(page.text().contains("2 answered so far"), "{}", page.text());
+    assert!(!page.text().contains("SAYS"));
+    sql(
+        &app,
+        "UPDATE feedback_requests SET closes_at = now() - interval '1 second'",
+    )
+    .await;
+    roundtable::actions::feedback::send_due(&mut app.conn().await, Utc::now())
+        .await
+        .unwrap();
+    app.run_pending_jobs().await;
+    let page = app.browser(Method::GET, &ada_me, None).await;
+    assert!(page
+        .text()
+        .contains("Not enough answers to keep this anonymous"));
+    assert!(
+        !page.text().contains("SAYS"),
+        "fewer than k answers: no text at all"
+    );
+    let mails = app.sent_emails();
+    let told = mail_to(&mails, "ada", "Your feedback from");
+    assert!(told
+        .text
+        .contains("Not enough answers to keep this anonymous"));
+    assert!(!told.text.contains("SAYS"));
+
+    // The next session: exactly three answer, and Ada reads all three.
+    let second = sessions[1]["id"].as_str().unwrap();
+    led_by_ada(&app, second, &m, &[0, 1, 2, 3], &[]).await;
+    for (who, text) in [
+        ("bo", "BO-2 calm"),
+        ("cy", "CY-2 warm"),
+        ("di", "DI-2 focused"),
+    ] {
+        let link = feedback_link(&app, who).unwrap();
+        assert_eq!(answer(&app, &link, text).await, 200, "{who}");
+    }
+    sql(&app, "UPDATE feedback_requests SET closes_at = now() - interval '1 second' WHERE results_sent_at IS NULL").await;
+    roundtable::actions::feedback::send_due(&mut app.conn().await, Utc::now())
+        .await
+        .unwrap();
+    app.run_pending_jobs().await;
+    let page = app.browser(Method::GET, &ada_me, None).await;
+    for text in ["BO-2 calm", "CY-2 warm", "DI-2 focused"] {
+        assert!(page.text().contains(text), "exactly k answers: all shown");
+    }
+    assert!(
+        !page.text().contains("BO-SAYS"),
+        "the first session's answers stay hidden"
+    );
+    assert!(page.text().contains("Average rating 3.0 of 3"));
+    let bo_page = app
+        .browser(Method::GET, &me_path(&app, "bo").await, None)
+        .await;
+    assert!(
+        !bo_page.text().contains("CY-2"),
+        "results go only to the lead"
+    );
+
+    // Ada reports one answer: the organiser is told, with the text but no author.
+    let request = request_of(&app, second).await;
+    let answer_id = {
+        #[derive(diesel::QueryableByName)]
+        struct A {
+            #[diesel(sql_type = diesel::sql_types::Uuid)]
+            id: uuid::Uuid,
+        }
+        let a: A = diesel_async::RunQueryDsl::get_result(
+            diesel::sql_query(format!(
+                "SELECT id FROM feedback_answers WHERE request_id = '{request}' AND helped = 'DI-2 focused'"
+            )),
+            &mut app.conn().await,
+        )
+        .await
+        .unwrap();
+        a.id
+    };
+    let res = app
+        .browser(
+            Method::POST,
+            &format!("{ada_me}/feedback/{request}/report"),
+            Some(&[("answer", &answer_id.to_string())]),
+        )
+        .await;
+    assert_eq!(res.status.as_u16(), 200);
+    assert!(res.text().contains("You reported this answer"));
+    // Someone else's page cannot report it.
+    let res = app
+        .browser(
+            Method::POST,
+            &format!("{}/feedback/{request}/report", me_path(&app, "bo").await),
+            Some(&[("answer", &answer_id.to_string())]),
+        )
+        .await;
+    assert_eq!(res.status.as_u16(), 404);
+    app.run_pending_jobs().await;
+    let mails = app.sent_emails();
+    let report = mails
+        .iter()
+        .find(|m| {
+            m.to.contains("organiser@example.org")
+                && m.subject.starts_with("A feedback answer was reported")
+        })
+        .expect("the organiser is told");
+    assert!(report.text.contains("DI-2 focused"));
+    assert!(!report.text.contains("BO-2"));
+}
+
+async fn answer_bad_rating(app: &TestApp, link: &str) -> u16 {
+    app.browser(
+        Method::POST,
+        link,
+        Some(&[("helped", "ok"), ("rating", "7")]),
+    )
+    .await
+    .status
+    .as_u16()
+}
+
+async fn request_of(app: &TestApp, session: &str) -> uuid::Uuid {
+    #[derive(diesel::QueryableByName)]
+    struct R {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        id: uuid::Uuid,
+    }
+    let r: R = diesel_async::RunQueryDsl::get_result(
+        diesel::sql_query(format!(
+            "SELECT id FROM feedback_requests WHERE session_id = '{session}'"
+        )),
+        &mut app.conn().await,
+    )
+    .await
+    .unwrap();
+    r.id
+}

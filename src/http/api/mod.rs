@@ -1,8 +1,10 @@
 //! The JSON API, `/api/v1`, and its OpenAPI document at `/api/openapi.json`.
 
 pub mod agenda;
+pub mod agreements;
 mod auth;
 pub mod circles;
+pub mod feedback;
 pub mod jobs;
 pub mod members;
 pub mod readings;
@@ -59,6 +61,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/circles/{id}/agenda", web::get().to(agenda::template))
                 .route("/circles/{id}/agenda", web::put().to(agenda::put_template))
                 .route("/sessions/{id}/agenda", web::get().to(agenda::session))
+                .route("/sessions/{id}/feedback", web::get().to(feedback::counts))
+                .route("/circles/{id}/agreements", web::get().to(agreements::list))
+                .route(
+                    "/circles/{id}/agreements",
+                    web::post().to(agreements::create),
+                )
+                .route("/agreements/{id}", web::get().to(agreements::get))
+                .route(
+                    "/agreements/{id}/versions",
+                    web::post().to(agreements::propose_change),
+                )
+                .route(
+                    "/agreements/{id}/rounds",
+                    web::post().to(agreements::open_round),
+                )
                 .route("/circles/{id}/ledger", web::get().to(roles::circle_ledger))
                 .route(
                     "/circles/{id}/ledger.csv",
@@ -221,13 +238,16 @@ where
         roles::list, roles::create, roles::patch, roles::delete, roles::rota, roles::assign,
         roles::circle_ledger, roles::circle_ledger_csv, roles::member_ledger,
         agenda::template, agenda::put_template, agenda::session,
+        agreements::list, agreements::create, agreements::get, agreements::propose_change,
+        agreements::open_round, feedback::counts,
         jobs::list, jobs::retry,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
     modifiers(&BearerAuth),
     tags(
         (name = "circles"), (name = "readings"), (name = "sessions"), (name = "members"),
-        (name = "rsvps"), (name = "reflections"), (name = "roles"), (name = "agenda"), (name = "jobs"),
+        (name = "rsvps"), (name = "reflections"), (name = "roles"), (name = "agenda"), (name = "agreements"),
+        (name = "feedback"), (name = "jobs"),
     )
 )]
 pub struct ApiDoc;

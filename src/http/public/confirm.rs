@@ -19,6 +19,27 @@ use crate::links::Holder;
 struct ConfirmPage {
     circle_name: String,
     member_name: String,
+    /// The circle's adopted agreements, (title, text): joining acknowledges them.
+    agreements: Vec<(String, String)>,
+    error: Option<String>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct ConfirmForm {
+    /// "read" when the person ticked that they read the circle's agreements.
+    #[serde(default)]
+    agreements: String,
+}
+
+async fn adopted(
+    conn: &mut Connection,
+    circle: CircleId,
+) -> Result<Vec<(String, String)>, PageError> {
+    Ok(crate::db::agreements::adopted(conn, circle)
+        .await?
+        .into_iter()
+        .map(|a| (a.title, a.body))
+        .collect())
 }
 
 /// Where the person stands now, and where to go next: their view of the circle (not the
@@ -89,8 +110,10 @@ pub async fn show(state: web::Data<AppState>, token: web::Path<String>) -> PageR
         .map(|m| (m.state, m.waitlist_position))
     {
         Some((MembershipState::Pending, _)) => render(ConfirmPage {
+            agreements: adopted(&mut conn, circle.id).await?,
             circle_name: circle.name,
             member_name: member.display_name,
+            error: None,
         }),
         Some((s @ (MembershipState::Active | MembershipState::Waitlisted), position)) => {
             render(outcome(&state, &mut conn, &circle, &member, s, position).await?)
@@ -105,15 +128,39 @@ fn no_longer_waiting() -> PageError {
     )
 }
 
-pub async fn submit(state: web::Data<AppState>, token: web::Path<String>) -> PageResult {
+pub async fn submit(
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+    form: Option<web::Form<ConfirmForm>>,
+) -> PageResult {
     let mut conn = state.pool.get().await?;
     let (claims, member) = holder(&state, &mut conn, &token, Purpose::Confirm).await?;
     let circle = circles::find(&mut conn, CircleId(claims.object))
         .await?
         .ok_or_else(PageError::not_found)?;
+    // Joining a circle with agreements means acknowledging them.
+    let agreements = adopted(&mut conn, circle.id).await?;
+    let read = form.is_some_and(|f| f.agreements == "read");
+    let pending = memberships::find(&mut conn, circle.id, member.id)
+        .await?
+        .is_some_and(|m| m.state == MembershipState::Pending);
+    if !agreements.is_empty() && !read && pending {
+        return super::render_status(
+            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+            ConfirmPage {
+                agreements,
+                circle_name: circle.name,
+                member_name: member.display_name,
+                error: Some("Tick the box to say you've read the circle's agreements: joining means keeping them.".into()),
+            },
+        );
+    }
     let membership = crate::actions::membership::confirm_signup(&mut conn, circle.id, member.id)
         .await?
         .ok_or_else(no_longer_waiting)?;
+    if !agreements.is_empty() {
+        crate::actions::agreements::acknowledge(&mut conn, &circle, member.id).await?;
+    }
     render(
         outcome(
             &state,

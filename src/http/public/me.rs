@@ -141,6 +141,7 @@ struct MePage {
     reminders: bool,
     reflection_prompts: bool,
     subscribed: bool,
+    learning: super::me_loop::Loop,
 }
 
 #[derive(Debug, Deserialize)]
@@ -205,6 +206,16 @@ pub async fn show(
             Some(name) => format!("You have left {name}. It will send you nothing more."),
             None => "You have left the circle.".to_string(),
         }),
+        Some("reported") => Some(
+            "Thank you: the organisers were told, and can see the answer you reported.".to_string(),
+        ),
+        Some("acknowledged") => {
+            Some("Thank you: you've acknowledged the circle's agreements.".to_string())
+        }
+        Some("proposed") => Some(
+            "Your proposal is out: everyone in the circle is asked by email, and the round's outcome reaches you when it closes."
+                .to_string(),
+        ),
         Some("calendar") => Some(
             "Your calendar has a new address. The old one no longer works: subscribe again with the new one."
                 .to_string(),
@@ -268,7 +279,9 @@ pub async fn show(
                 .collect(),
         });
     }
+    let learning = super::me_loop::load(&mut conn, &state, &member, zone, now).await?;
     render(MePage {
+        learning,
         base: format!("/me/{}", token.as_str()),
         roles: role_lines,
         held,
@@ -542,6 +555,7 @@ struct MemberCirclePage {
     notes: Vec<NoteLine>,
     calendar_url: String,
     webcal_url: String,
+    agreements: Vec<super::me_loop::CircleAgreement>,
 }
 
 /// A handoff note shared with the circle: who left it, after which session, its answers.
@@ -652,7 +666,13 @@ pub async fn circle(
             })
             .collect();
     }
+    let agreements = if active {
+        super::me_loop::for_circle(&mut conn, circle_id).await?
+    } else {
+        Vec::new()
+    };
     render(MemberCirclePage {
+        agreements,
         rota,
         role_names,
         ledger,

@@ -6,7 +6,10 @@ mod agenda;
 mod calendar;
 pub mod circles;
 mod confirm;
+mod consent;
+mod feedback;
 mod me;
+mod me_loop;
 mod reflect;
 mod roles;
 mod rsvp;
@@ -46,6 +49,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/me/{token}/leave", web::get().to(me::confirm_leave))
         .route("/me/{token}/leave", web::post().to(me::leave))
         .route("/me/{token}/circles/{circle_id}", web::get().to(me::circle))
+        .route(
+            "/me/{token}/circles/{circle_id}/acknowledge",
+            web::post().to(me_loop::acknowledge),
+        )
+        .route(
+            "/me/{token}/circles/{circle_id}/agreements",
+            web::post().to(me_loop::propose),
+        )
+        .route(
+            "/me/{token}/feedback/{request_id}/report",
+            web::post().to(me_loop::report),
+        )
         .route("/me/{token}/calendar", web::post().to(me::reset_calendar))
         .route("/me/{token}/export.json", web::get().to(me::export))
         .route("/me/{token}/delete", web::get().to(me::confirm_delete))
@@ -57,6 +72,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/handoff/{token}", web::get().to(roles::show_handoff))
         .route("/handoff/{token}", web::post().to(roles::save_handoff))
         .route("/agenda/{token}", web::get().to(agenda::show))
+        .route("/consent/{token}", web::get().to(consent::show))
+        .route("/consent/{token}", web::post().to(consent::submit))
+        .route("/feedback/{token}", web::get().to(feedback::show))
+        .route("/feedback/{token}", web::post().to(feedback::submit))
         .route("/unsubscribe/{token}", web::get().to(unsubscribe::show))
         .route("/unsubscribe/{token}", web::post().to(unsubscribe::submit))
         .route("/calendar/{token}", web::get().to(calendar::feed));

@@ -20,7 +20,8 @@ use crate::db::sessions::Session;
 use crate::db::{circles, memberships, sessions, swaps as swap_rows, Connection};
 use crate::domain::tokens::Purpose;
 use crate::domain::{
-    HandoffVisibility, MembershipState, RoleId, RoleState, SessionId, SessionStatus, SwapId,
+    FeedbackMode, HandoffVisibility, MembershipState, RoleId, RoleState, SessionId, SessionStatus,
+    SwapId,
 };
 use crate::error::AppError;
 use crate::http::AppState;
@@ -41,11 +42,25 @@ struct RolePage {
     swap_open: bool,
     handoff: Option<crate::email::messages::HandoffView>,
     saved: Option<String>,
+    /// The feedback the holder asked for: "anonymous", "named" or "none".
+    feedback: &'static str,
+    /// Whether that choice can still change (feedback has not opened).
+    feedback_open: bool,
 }
 
 #[derive(Debug, Deserialize)]
 pub struct ActionForm {
     action: String,
+    /// On accept, or on its own: anonymous, named or none.
+    #[serde(default)]
+    feedback: String,
+}
+
+fn feedback_mode(text: &str) -> Result<FeedbackMode, AppError> {
+    match text {
+        "" => Ok(FeedbackMode::Anonymous),
+        other => FeedbackMode::parse(other, "feedback").map_err(AppError::from),
+    }
 }
 
 fn state_label(state: RoleState) -> &'static str {
@@ -121,7 +136,16 @@ async fn role_page(
     let zone = viewer_zone(req, Some(&member), session.timezone);
     let holds = row.member_id == Some(member.id);
     let live = session.status == SessionStatus::Scheduled && session.starts_at > Utc::now();
+    let feedback = roles::feedback_of(&mut conn, row.id)
+        .await?
+        .unwrap_or(FeedbackMode::Anonymous);
+    let feedback_open = crate::db::feedback::for_session(&mut conn, session.id)
+        .await?
+        .iter()
+        .any(|r| r.role_key == row.role_key && r.subject_id == member.id);
     Ok(RolePage {
+        feedback: feedback.as_str(),
+        feedback_open,
         circle_name,
         member_name: member.display_name.clone(),
         role_name: kind.name,
@@ -171,7 +195,7 @@ pub async fn answer_role(
         )
     };
     let saved = match form.action.as_str() {
-        "accept" => match rotation::accept(&mut conn, id, member.id, now).await? {
+        "accept" => match rotation::accept(&mut conn, id, member.id, feedback_mode(&form.feedback)?, now).await? {
             Reply::Done(_) => "Thank you: you're confirmed. The circle will see your name in its next reminder.".to_string(),
             Reply::NotYours => return Err(not_yours()),
             Reply::Closed => return Err(closed()),
@@ -196,8 +220,25 @@ pub async fn answer_role(
             Asked::NotYours => return Err(not_yours()),
             Asked::Closed => return Err(closed()),
         },
+        "feedback" => {
+            let mode = FeedbackMode::parse(&form.feedback, "feedback").map_err(AppError::from)?;
+            match crate::actions::feedback::set_mode(&mut conn, id, member.id, mode).await? {
+                crate::actions::feedback::ModeChange::Saved => match mode {
+                    FeedbackMode::Anonymous => "Saved: after the session, those who came can give you anonymous feedback.".to_string(),
+                    FeedbackMode::Named => "Saved: after the session, those who came can give you feedback with their names.".to_string(),
+                    FeedbackMode::Off => "Saved: no feedback will be asked for this session.".to_string(),
+                },
+                crate::actions::feedback::ModeChange::Fixed => {
+                    return Err(AppError::Conflict(
+                        "Feedback on this session is already open, so how it is given can no longer change.".into(),
+                    )
+                    .into())
+                }
+                crate::actions::feedback::ModeChange::NotYours => return Err(not_yours()),
+            }
+        }
         _ => {
-            return Err(AppError::invalid("action", "must be accept, decline or swap").into())
+            return Err(AppError::invalid("action", "must be accept, decline, swap or feedback").into())
         }
     };
     drop(conn);

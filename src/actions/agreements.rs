@@ -1,0 +1,466 @@
+//! Agreements by consent round. Anyone active in a circle proposes a text or a change; a round
+//! opens by email to every active member; answers can change until it closes and stay hidden
+//! until then; the undecided get one reminder a day before the close. At the close the round
+//! adopts the text when nobody objects and enough people answered (`domain::consent`). An
+//! objection sends the text back to its proposer, whose revision opens a shorter second round.
+//! Adopted agreements with a review cadence open a review round when that many sessions have
+//! passed, and the next session's agenda revisits them.
+
+use chrono::{DateTime, Duration, Utc};
+use diesel_async::AsyncConnection;
+use serde::{Deserialize, Serialize};
+
+use crate::db::agreements::{self, Agreement, Round};
+use crate::db::circles::{self, Circle};
+use crate::db::jobs::{self, NewJob};
+use crate::db::{memberships, Connection};
+use crate::domain::consent::{self, Tally};
+use crate::domain::{
+    AgreementId, AgreementStatus, MemberId, MembershipState, RoundId, RoundKind, RoundOutcome,
+    Stance,
+};
+use crate::email::MessageKind;
+use crate::error::{AppError, AppResult};
+use crate::jobs::email::{self as email_job, EmailJob};
+
+/// The job that closes a round at its close time.
+pub const CLOSE_KIND: &str = "consent_close";
+/// The job that reminds the undecided a day before the close.
+pub const REMIND_KIND: &str = "consent_remind";
+/// How long before the close the reminder goes.
+pub const REMIND_BEFORE: Duration = Duration::hours(24);
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RoundJob {
+    pub round_id: RoundId,
+}
+
+/// A new agreement, already checked.
+#[derive(Debug, Clone)]
+pub struct Proposal {
+    pub title: String,
+    pub body: String,
+    pub review_every_sessions: Option<i32>,
+}
+
+/// Propose a new agreement in `circle` and open its round.
+pub async fn propose(
+    conn: &mut Connection,
+    circle: &Circle,
+    proposer: MemberId,
+    proposal: Proposal,
+    now: DateTime<Utc>,
+) -> AppResult<(Agreement, Round)> {
+    conn.transaction::<_, AppError, _>(async |conn| {
+        require_active(conn, circle, proposer).await?;
+        let agreement = agreements::create(
+            conn,
+            circle.id,
+            &proposal.title,
+            proposal.review_every_sessions,
+        )
+        .await?;
+        let version =
+            agreements::add_version(conn, &agreement, &proposal.body, "", Some(proposer)).await?;
+        let round = open(conn, circle, &agreement, version, RoundKind::Proposal, now).await?;
+        let agreement = agreements::find(conn, agreement.id)
+            .await?
+            .ok_or(AppError::NotFound("agreement"))?;
+        Ok((agreement, round))
+    })
+    .await
+}
+
+/// Propose a change to an agreement: a new version with its own round.
+pub async fn propose_change(
+    conn: &mut Connection,
+    agreement: AgreementId,
+    proposer: MemberId,
+    body: String,
+    note: String,
+    now: DateTime<Utc>,
+) -> AppResult<Round> {
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let agreement = agreements::lock(conn, agreement)
+            .await?
+            .ok_or(AppError::NotFound("agreement"))?;
+        let circle = circle_of(conn, &agreement).await?;
+        require_active(conn, &circle, proposer).await?;
+        if agreements::open_round_of(conn, agreement.id)
+            .await?
+            .is_some()
+        {
+            return Err(AppError::Conflict(
+                "a consent round on this agreement is open; propose the change once it closes"
+                    .into(),
+            ));
+        }
+        let version =
+            agreements::add_version(conn, &agreement, &body, &note, Some(proposer)).await?;
+        if agreement.adopted_version.is_none() {
+            agreements::set_status(conn, agreement.id, AgreementStatus::InRound).await?;
+        }
+        open(conn, &circle, &agreement, version, RoundKind::Proposal, now).await
+    })
+    .await
+}
+
+/// Open another round on an agreement's text: a review of the adopted version, or another
+/// try at a version that did not reach its quorum.
+pub async fn open_round(
+    conn: &mut Connection,
+    agreement: AgreementId,
+    now: DateTime<Utc>,
+) -> AppResult<Round> {
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let agreement = agreements::lock(conn, agreement)
+            .await?
+            .ok_or(AppError::NotFound("agreement"))?;
+        let circle = circle_of(conn, &agreement).await?;
+        open_next(conn, &circle, &agreement, now).await
+    })
+    .await
+}
+
+async fn open_next(
+    conn: &mut Connection,
+    circle: &Circle,
+    agreement: &Agreement,
+    now: DateTime<Utc>,
+) -> AppResult<Round> {
+    if agreements::open_round_of(conn, agreement.id)
+        .await?
+        .is_some()
+    {
+        return Err(AppError::Conflict(
+            "a consent round on this agreement is already open".into(),
+        ));
+    }
+    match agreement.status {
+        AgreementStatus::Retired => Err(AppError::Conflict(
+            "this agreement is retired; propose a new one instead".into(),
+        )),
+        AgreementStatus::Integrating => Err(AppError::Conflict(
+            "an objection is waiting for the proposer's revision, which opens the next round"
+                .into(),
+        )),
+        AgreementStatus::Adopted => {
+            let version = agreement
+                .adopted_version
+                .unwrap_or(agreement.current_version);
+            open(conn, circle, agreement, version, RoundKind::Review, now).await
+        }
+        AgreementStatus::InRound | AgreementStatus::NotAdopted => {
+            agreements::set_status(conn, agreement.id, AgreementStatus::InRound).await?;
+            let version = agreement.current_version;
+            open(conn, circle, agreement, version, RoundKind::Proposal, now).await
+        }
+    }
+}
+
+/// Open a round on `version` and queue everything it causes: the invitation to every active
+/// member, the reminder a day before the close, and the close.
+async fn open(
+    conn: &mut Connection,
+    circle: &Circle,
+    agreement: &Agreement,
+    version: i32,
+    kind: RoundKind,
+    now: DateTime<Utc>,
+) -> AppResult<Round> {
+    let members = agreements::active_members(conn, circle.id).await?;
+    let eligible = members.len() as u32;
+    let quorum = consent::quorum(eligible, circle.consent_quorum_percent.max(1) as u32);
+    let days = match kind {
+        RoundKind::Integration => consent::integration_days(circle.consent_round_days),
+        RoundKind::Proposal | RoundKind::Review => circle.consent_round_days,
+    };
+    let closes = now + Duration::days(i64::from(days));
+    let round = agreements::open_round(
+        conn,
+        agreement,
+        version,
+        kind,
+        now,
+        closes,
+        eligible as i32,
+        quorum as i32,
+    )
+    .await?;
+    let payload = serde_json::to_value(RoundJob { round_id: round.id }).expect("serialises");
+    jobs::enqueue(
+        conn,
+        NewJob {
+            kind: CLOSE_KIND,
+            payload: payload.clone(),
+            dedupe_key: Some(format!("{CLOSE_KIND}:{}", round.id)),
+            run_at: closes,
+        },
+    )
+    .await?;
+    if closes - REMIND_BEFORE > now {
+        jobs::enqueue(
+            conn,
+            NewJob {
+                kind: REMIND_KIND,
+                payload,
+                dedupe_key: Some(format!("{REMIND_KIND}:{}", round.id)),
+                run_at: closes - REMIND_BEFORE,
+            },
+        )
+        .await?;
+    }
+    for member in members {
+        email_job::enqueue(
+            conn,
+            EmailJob::about_round(MessageKind::ConsentRound, member, &round),
+        )
+        .await?;
+    }
+    Ok(round)
+}
+
+/// What happened to an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    Saved(Stance),
+    /// The round closed before the answer arrived.
+    Closed,
+    /// The person is not an active member of the circle.
+    NotMember,
+}
+
+/// Record `member`'s stance in a round (replacing an earlier one; the history is kept).
+pub async fn answer(
+    conn: &mut Connection,
+    round: RoundId,
+    member: MemberId,
+    stance: Stance,
+    reason: String,
+    now: DateTime<Utc>,
+) -> AppResult<Answer> {
+    consent::check_reason(stance, &reason)?;
+    let reason = crate::domain::text::normalise_newlines(reason.trim());
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let round = agreements::lock_round(conn, round)
+            .await?
+            .ok_or(AppError::NotFound("consent round"))?;
+        if !round.is_open() || round.closes_at <= now {
+            return Ok(Answer::Closed);
+        }
+        let active = memberships::find(conn, round.circle_id, member)
+            .await?
+            .is_some_and(|m| m.state == MembershipState::Active);
+        if !active {
+            return Ok(Answer::NotMember);
+        }
+        agreements::set_stance(conn, round.id, member, stance, &reason).await?;
+        Ok(Answer::Saved(stance))
+    })
+    .await
+}
+
+/// Close a round whose time has come: count the answers, decide, and tell every active
+/// member. Returns the outcome, or `None` when it was closed already or is not due.
+pub async fn close(
+    conn: &mut Connection,
+    round: RoundId,
+    now: DateTime<Utc>,
+) -> AppResult<Option<RoundOutcome>> {
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let Some(round) = agreements::lock_round(conn, round).await? else {
+            return Ok(None);
+        };
+        if !round.is_open() || round.closes_at > now {
+            return Ok(None);
+        }
+        let Some(agreement) = agreements::lock(conn, round.agreement_id).await? else {
+            return Ok(None);
+        };
+        let tally = Tally::of(agreements::latest_stances(conn, &round).await?);
+        let outcome = consent::outcome(tally, round.quorum.max(1) as u32);
+        agreements::close_round(conn, round.id, outcome, now).await?;
+        match outcome {
+            RoundOutcome::Adopted => {
+                agreements::adopt(conn, agreement.id, round.version, now).await?;
+            }
+            RoundOutcome::Objected => {
+                if round.kind == RoundKind::Review {
+                    // The adopted text stays in force; the objection asks for a change, which
+                    // anyone may now propose.
+                    agreements::set_status(conn, agreement.id, AgreementStatus::Adopted).await?;
+                } else {
+                    agreements::set_status(conn, agreement.id, AgreementStatus::Integrating)
+                        .await?;
+                }
+            }
+            RoundOutcome::NoQuorum => {
+                let status = if agreement.adopted_version.is_some() {
+                    AgreementStatus::Adopted
+                } else {
+                    AgreementStatus::NotAdopted
+                };
+                agreements::set_status(conn, agreement.id, status).await?;
+            }
+        }
+        for member in agreements::active_members(conn, round.circle_id).await? {
+            email_job::enqueue(
+                conn,
+                EmailJob::about_round(MessageKind::ConsentOutcome, member, &round),
+            )
+            .await?;
+        }
+        Ok(Some(outcome))
+    })
+    .await
+}
+
+/// Remind the members who have not answered an open round. Returns how many.
+pub async fn remind(conn: &mut Connection, round: RoundId, now: DateTime<Utc>) -> AppResult<usize> {
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let Some(round) = agreements::find_round(conn, round).await? else {
+            return Ok(0);
+        };
+        if !round.is_open() || round.closes_at <= now {
+            return Ok(0);
+        }
+        let undecided = agreements::undecided(conn, &round).await?;
+        for member in &undecided {
+            email_job::enqueue(
+                conn,
+                EmailJob::about_round(MessageKind::ConsentReminder, *member, &round),
+            )
+            .await?;
+        }
+        Ok(undecided.len())
+    })
+    .await
+}
+
+/// What became of a revision.
+#[derive(Debug, Clone)]
+pub enum Revised {
+    Opened(Round),
+    /// Only the person who proposed the objected version revises it.
+    NotProposer,
+    /// The round did not end in an objection waiting for a revision.
+    NotWaiting,
+}
+
+/// The proposer revises a text after an objection: a new version, with a shorter round.
+pub async fn revise(
+    conn: &mut Connection,
+    round: RoundId,
+    member: MemberId,
+    body: String,
+    note: String,
+    now: DateTime<Utc>,
+) -> AppResult<Revised> {
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let round = agreements::lock_round(conn, round)
+            .await?
+            .ok_or(AppError::NotFound("consent round"))?;
+        let agreement = agreements::lock(conn, round.agreement_id)
+            .await?
+            .ok_or(AppError::NotFound("agreement"))?;
+        let waiting = round.outcome == Some(RoundOutcome::Objected)
+            && agreement.status == AgreementStatus::Integrating
+            && agreement.current_version == round.version;
+        if !waiting {
+            return Ok(Revised::NotWaiting);
+        }
+        let proposer = agreements::version(conn, agreement.id, round.version)
+            .await?
+            .and_then(|v| v.proposed_by);
+        if proposer != Some(member) {
+            return Ok(Revised::NotProposer);
+        }
+        let circle = circle_of(conn, &agreement).await?;
+        require_active(conn, &circle, member).await?;
+        let version = agreements::add_version(conn, &agreement, &body, &note, Some(member)).await?;
+        agreements::set_status(conn, agreement.id, AgreementStatus::InRound).await?;
+        let next = open(
+            conn,
+            &circle,
+            &agreement,
+            version,
+            RoundKind::Integration,
+            now,
+        )
+        .await?;
+        Ok(Revised::Opened(next))
+    })
+    .await
+}
+
+/// Record that `member` read every adopted agreement of `circle` as it stands now.
+pub async fn acknowledge(
+    conn: &mut Connection,
+    circle: &Circle,
+    member: MemberId,
+) -> AppResult<usize> {
+    let adopted = agreements::adopted(conn, circle.id).await?;
+    let versions: Vec<_> = adopted
+        .iter()
+        .map(|a| (a.agreement_id, a.version))
+        .collect();
+    if versions.is_empty() {
+        return Ok(0);
+    }
+    Ok(agreements::acknowledge(conn, member, &versions).await?)
+}
+
+/// The sweep's part: close rounds whose close was missed (a worker away), and open review
+/// rounds the agreements' cadences ask for.
+pub async fn sweep(conn: &mut Connection, now: DateTime<Utc>) -> AppResult<(usize, usize)> {
+    let mut closed = 0;
+    for round in agreements::overdue_rounds(conn, now).await? {
+        if close(conn, round, now).await?.is_some() {
+            closed += 1;
+        }
+    }
+    let mut opened = 0;
+    for id in agreements::due_for_review(conn, now).await? {
+        let done = conn
+            .transaction::<_, AppError, _>(async |conn| {
+                let Some(agreement) = agreements::lock(conn, id).await? else {
+                    return Ok(false);
+                };
+                let circle = circle_of(conn, &agreement).await?;
+                Ok(open_next(conn, &circle, &agreement, now).await.is_ok())
+            })
+            .await?;
+        opened += usize::from(done);
+    }
+    Ok((closed, opened))
+}
+
+async fn circle_of(conn: &mut Connection, agreement: &Agreement) -> AppResult<Circle> {
+    circles::find(conn, agreement.circle_id)
+        .await?
+        .ok_or(AppError::NotFound("circle"))
+}
+
+/// Organisers and facilitators propose through the API even when they are not members;
+/// everyone else must be an active member.
+async fn require_active(conn: &mut Connection, circle: &Circle, member: MemberId) -> AppResult<()> {
+    let active = memberships::find(conn, circle.id, member)
+        .await?
+        .is_some_and(|m| m.state == MembershipState::Active);
+    if active {
+        return Ok(());
+    }
+    let staff = crate::db::members::find(conn, member)
+        .await?
+        .is_some_and(|m| m.organizer)
+        || memberships::find(conn, circle.id, member)
+            .await?
+            .is_some_and(|m| m.role == crate::domain::MembershipRole::Facilitator);
+    if staff {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(
+            "only active members of the circle can propose its agreements".into(),
+        ))
+    }
+}
