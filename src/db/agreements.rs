@@ -575,7 +575,7 @@ pub async fn due_for_review(
            AND (SELECT count(*) FROM sessions s WHERE s.circle_id = a.circle_id \
                   AND s.status <> 'cancelled' AND s.ends_at <= $1 \
                   AND s.starts_at > greatest(a.adopted_at, \
-                        coalesce((SELECT max(r.opened_at) FROM consent_rounds r WHERE r.agreement_id = a.id), a.adopted_at))) \
+                        coalesce((SELECT max(r.opened_at) FROM consent_rounds r WHERE r.agreement_id = a.id AND r.kind = 'review'), a.adopted_at))) \
                >= a.review_every_sessions \
          LIMIT $2",
     )

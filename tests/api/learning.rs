@@ -1145,3 +1145,197 @@ async fn request_of(app: &TestApp, session: &str) -> uuid::Uuid {
     .unwrap();
     r.id
 }
+
+#[tokio::test]
+async fn a_review_comes_due_after_its_sessions_and_the_next_agenda_revisits_it() {
+    let app = spawn_app().await;
+    let (circle, m, sessions) = circle_with(&app, "restorative_circle", 3, 3, 2).await;
+    let created = app
+        .post(
+            &format!("/api/v1/circles/{circle}/agreements"),
+            &json!({ "title": "Confidentiality", "body": "What is said here stays here.", "review_every_sessions": 1 }),
+        )
+        .await
+        .expect(201);
+    let id = created["id"].as_str().unwrap().to_string();
+    let before = app.snapshot().await;
+    for (body, field) in [
+        (json!({ "title": "", "body": "x" }), "title"),
+        (json!({ "title": "x", "body": "" }), "body"),
+        (
+            json!({ "title": "x", "body": "y", "review_every_sessions": 0 }),
+            "review_every_sessions",
+        ),
+    ] {
+        let res = app
+            .post(&format!("/api/v1/circles/{circle}/agreements"), &body)
+            .await;
+        assert_eq!(res.status.as_u16(), 422, "{body}");
+        assert_eq!(res.body["error"]["field"], field);
+    }
+    assert_eq!(app.snapshot().await, before);
+    app.run_pending_jobs().await;
+    let mails = app.sent_emails();
+    for who in ["ada", "bo", "cy"] {
+        let link = app.link_in(
+            mail_to(&mails, who, "Consent round: Confidentiality"),
+            "/consent/",
+        );
+        let before = app.snapshot().await;
+        assert_eq!(
+            app.browser(Method::GET, &link, None).await.status.as_u16(),
+            200
+        );
+        assert_eq!(
+            app.snapshot().await,
+            before,
+            "the consent page changes nothing"
+        );
+        app.browser(
+            Method::POST,
+            &link,
+            Some(&[("action", "answer"), ("stance", "consent")]),
+        )
+        .await;
+    }
+    close_rounds(&app).await;
+    let one = app
+        .get(&format!("/api/v1/agreements/{id}"))
+        .await
+        .expect(200);
+    assert_eq!(one["status"], "adopted");
+
+    // Not due yet: no session has passed since.
+    let mut conn = app.conn().await;
+    let (_, opened) = roundtable::actions::agreements::sweep(&mut conn, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(opened, 0);
+    // One session passes: the review opens and the next session's agenda revisits it.
+    let first = sessions[0]["id"].as_str().unwrap();
+    sql(
+        &app,
+        "UPDATE agreements SET adopted_at = now() - interval '1 day'",
+    )
+    .await;
+    sql(
+        &app,
+        &format!(
+            "UPDATE sessions SET starts_at = now() - interval '3 hours', ends_at = now() - interval '90 minutes' WHERE id = '{first}'"
+        ),
+    )
+    .await;
+    let (_, opened) = roundtable::actions::agreements::sweep(&mut conn, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(opened, 1);
+    let one = app
+        .get(&format!("/api/v1/agreements/{id}"))
+        .await
+        .expect(200);
+    assert_eq!(one["rounds"][1]["kind"], "review");
+    assert_eq!(
+        one["status"], "adopted",
+        "it stays in force while it is reviewed"
+    );
+    let next = sessions[1]["id"].as_str().unwrap();
+    rsvp(&app, next, &m[0], "yes").await;
+    let agenda = app
+        .get(&format!("/api/v1/sessions/{next}/agenda"))
+        .await
+        .expect(200);
+    let steps = agenda["rounds"].as_array().unwrap();
+    let revisit = steps
+        .iter()
+        .find(|r| r["kind"] == "consent")
+        .expect("a revisit step");
+    assert_eq!(revisit["prompt"], "Revisit agreements: Confidentiality");
+    assert_eq!(
+        steps.last().unwrap()["kind"],
+        "check_out",
+        "before the check-out"
+    );
+    let (_, opened) = roundtable::actions::agreements::sweep(&mut conn, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(opened, 0, "one review at a time");
+}
+
+#[tokio::test]
+async fn the_holder_chooses_their_feedback_on_the_role_page_until_it_opens() {
+    let app = spawn_app().await;
+    let (_, m, sessions) = circle_with(&app, "book_club", 3, 1, 2).await;
+    let sid = sessions[0]["id"].as_str().unwrap();
+    app.put(
+        &format!("/api/v1/sessions/{sid}/roles/facilitator"),
+        &json!({ "member_id": m[0] }),
+    )
+    .await
+    .expect(200);
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        id: uuid::Uuid,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        feedback: String,
+    }
+    let row = || async {
+        let r: Row = diesel_async::RunQueryDsl::get_result(
+            diesel::sql_query(format!(
+                "SELECT id, feedback FROM session_roles WHERE session_id = '{sid}' AND role_key = 'facilitator'"
+            )),
+            &mut app.conn().await,
+        )
+        .await
+        .unwrap();
+        r
+    };
+    let slot = row().await;
+    assert_eq!(slot.feedback, "anonymous", "anonymous by default");
+    let ends = sessions[0]["ends_at"].as_str().unwrap().parse().unwrap();
+    let page = app.path_of(
+        &app.links()
+            .role(app.holder("ada@example.org").await, slot.id, ends),
+    );
+    let shown = app.browser(Method::GET, &page, None).await;
+    assert!(shown.text().contains("Feedback after the session"));
+    let before = app.snapshot().await;
+    let res = app
+        .browser(
+            Method::POST,
+            &page,
+            Some(&[("action", "feedback"), ("feedback", "loud")]),
+        )
+        .await;
+    assert_eq!(res.status.as_u16(), 422);
+    assert_eq!(app.snapshot().await, before);
+    let res = app
+        .browser(
+            Method::POST,
+            &page,
+            Some(&[("action", "feedback"), ("feedback", "named")]),
+        )
+        .await;
+    assert_eq!(res.status.as_u16(), 200);
+    assert_eq!(row().await.feedback, "named");
+    // Once the feedback opens its mode is fixed.
+    sql(
+        &app,
+        &format!(
+            "INSERT INTO feedback_requests (id, session_id, circle_id, subject_id, role_key, mode, min_answers, closes_at) \
+             SELECT gen_random_uuid(), session_id, circle_id, member_id, role_key, feedback, 3, now() + interval '7 days' \
+             FROM session_roles WHERE id = '{}'",
+            slot.id
+        ),
+    )
+    .await;
+    let res = app
+        .browser(
+            Method::POST,
+            &page,
+            Some(&[("action", "feedback"), ("feedback", "none")]),
+        )
+        .await;
+    assert_eq!(res.status.as_u16(), 409);
+    assert_eq!(row().await.feedback, "named");
+}
