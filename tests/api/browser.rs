@@ -687,3 +687,83 @@ async fn member_state(
         .find(|m| m["member_id"] == member.to_string())
         .map(|m| m["state"].as_str().unwrap().to_string())
 }
+
+#[tokio::test]
+async fn the_timekeepers_page_counts_down_each_speaker_on_a_phone() {
+    let Some(browser) = browser_or_skip().await else {
+        return;
+    };
+    let app = spawn_app().await;
+    let circle = app
+        .create_circle(
+            json!({ "name": "Restore", "kind": "restorative_circle", "timezone": "Europe/London" }),
+        )
+        .await;
+    let id = circle["id"].as_str().unwrap().to_string();
+    let sessions = app
+        .schedule(&id, json!({ "freq": "weekly", "first_date": "2031-06-05", "local_time": "19:00", "duration_minutes": 90, "count": 1 }))
+        .await;
+    let sid = sessions[0]["id"].as_str().unwrap();
+    for who in ["ada", "bo", "cy"] {
+        let m = app
+            .add_member(&id, &format!("{who}@example.org"))
+            .await
+            .expect(201);
+        app.put(
+            &format!(
+                "/api/v1/sessions/{sid}/rsvps/{}",
+                m["member_id"].as_str().unwrap()
+            ),
+            &json!({ "response": "yes" }),
+        )
+        .await
+        .expect(200);
+    }
+    let ends = sessions[0]["ends_at"].as_str().unwrap().parse().unwrap();
+    let link = app.links().agenda(
+        app.holder("bo@example.org").await,
+        sid.parse().unwrap(),
+        ends,
+    );
+    browser
+        .goto(&format!("{}{}", app.address, app.path_of(&link)))
+        .await;
+    browser.wait_for("Rounds for Restore").await;
+    browser.assert_accessible("agenda page").await;
+    // Check-in: 10 minutes for three people is 3:20 each.
+    browser.click(".start-round[data-round='0']").await;
+    let first = text_of(&browser, "timer-clock").await;
+    assert_eq!(first, "3:20");
+    tokio::time::sleep(Duration::from_millis(2300)).await;
+    let later = text_of(&browser, "timer-clock").await;
+    assert!(
+        later == "3:18" || later == "3:17",
+        "the clock counts down: {later}"
+    );
+    let speaker = text_of(&browser, "timer-name").await;
+    browser.click("#timer-next").await;
+    assert_ne!(
+        text_of(&browser, "timer-name").await,
+        speaker,
+        "the next speaker's turn"
+    );
+    assert_eq!(
+        text_of(&browser, "timer-clock").await,
+        "3:20",
+        "each speaker gets the full time"
+    );
+    browser.screenshot("timekeeper-countdown").await;
+    browser.quit().await;
+}
+
+async fn text_of(browser: &Browser, id: &str) -> String {
+    browser
+        .script(
+            "return document.getElementById(arguments[0]).textContent;",
+            json!([id]),
+        )
+        .await
+        .as_str()
+        .unwrap()
+        .to_string()
+}
