@@ -8,6 +8,7 @@ pub mod feedback;
 pub mod handoffs;
 pub mod membership;
 pub mod people;
+pub mod reading_plan;
 pub mod readings;
 pub mod roles;
 pub mod rotation;

@@ -32,6 +32,7 @@ pub async fn create_sessions(
                 .await?;
         session_events::sessions_created(conn, circle, &created).await?;
         super::rotation::plan_in(conn, circle, chrono::Utc::now()).await?;
+        super::reading_plan::sessions_added(conn, circle.id, &created, chrono::Utc::now()).await?;
         Ok(created)
     })
     .await
@@ -111,6 +112,9 @@ pub async fn edit_session(
             super::rotation::facilitator_set(conn, &updated, None, now).await?;
         }
         super::rotation::plan_in(conn, &circle, now).await?;
+        if updated.reading_id != current.reading_id || updated.starts_at != current.starts_at {
+            super::reading_plan::circle_changed(conn, circle.id, now).await?;
+        }
         Ok(updated)
     })
     .await
@@ -131,6 +135,7 @@ pub async fn cancel_session(conn: &mut Connection, id: SessionId) -> AppResult<S
         super::swaps::void_for_session(conn, id, now).await?;
         if let Some(circle) = circles::find(conn, cancelled.circle_id).await? {
             super::rotation::plan_in(conn, &circle, now).await?;
+            super::reading_plan::circle_changed(conn, circle.id, now).await?;
         }
         Ok(cancelled)
     })

@@ -2,13 +2,14 @@
 
 use chrono::{DateTime, Utc};
 use diesel::{
-    BoolExpressionMethods, ExpressionMethods, OptionalExtension, QueryDsl, SelectableHelper,
+    BoolExpressionMethods, ExpressionMethods, JoinOnDsl, NullableExpressionMethods,
+    OptionalExtension, QueryDsl, SelectableHelper,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 
-use super::schema::readings;
-use crate::domain::{CircleId, ReadingId};
+use super::schema::{reading_segments, readings, sessions};
+use crate::domain::{CircleId, ReadingId, SessionId};
 
 #[derive(Debug, Clone, diesel::Queryable, diesel::Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = readings, check_for_backend(diesel::pg::Pg))]
@@ -145,4 +146,204 @@ pub async fn set_position(
         .execute(conn)
         .await
         .map(drop)
+}
+
+/// A reading's chapters, as stored (JSON), and its circle.
+pub async fn chapters(
+    conn: &mut AsyncPgConnection,
+    reading: ReadingId,
+) -> diesel::QueryResult<Option<(CircleId, serde_json::Value)>> {
+    readings::table
+        .find(reading)
+        .select((readings::circle_id, readings::chapters))
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn set_chapters(
+    conn: &mut AsyncPgConnection,
+    reading: ReadingId,
+    chapters: &serde_json::Value,
+) -> diesel::QueryResult<()> {
+    diesel::update(readings::table.find(reading))
+        .set(readings::chapters.eq(chapters))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// The circle's readings that have chapters.
+pub async fn with_chapters(
+    conn: &mut AsyncPgConnection,
+    circle: CircleId,
+) -> diesel::QueryResult<Vec<(ReadingId, serde_json::Value)>> {
+    readings::table
+        .filter(readings::circle_id.eq(circle))
+        .filter(readings::chapters.ne(serde_json::json!([])))
+        .order(readings::position)
+        .select((readings::id, readings::chapters))
+        .load(conn)
+        .await
+}
+
+/// One session's share of a reading.
+#[derive(Debug, Clone, diesel::Queryable, diesel::Selectable)]
+#[diesel(table_name = reading_segments, check_for_backend(diesel::pg::Pg))]
+pub struct SegmentRow {
+    pub session_id: SessionId,
+    pub reading_id: ReadingId,
+    pub position: i32,
+    pub first_page: i32,
+    pub last_page: i32,
+    pub label: String,
+}
+
+/// The circle's segments, in session order.
+pub async fn segments(
+    conn: &mut AsyncPgConnection,
+    circle: CircleId,
+) -> diesel::QueryResult<Vec<SegmentRow>> {
+    reading_segments::table
+        .inner_join(sessions::table)
+        .filter(reading_segments::circle_id.eq(circle))
+        .order((sessions::starts_at, reading_segments::position))
+        .select(SegmentRow::as_select())
+        .load(conn)
+        .await
+}
+
+/// The segment a session reads, if any.
+pub async fn segment_of(
+    conn: &mut AsyncPgConnection,
+    session: SessionId,
+) -> diesel::QueryResult<Option<SegmentRow>> {
+    reading_segments::table
+        .filter(reading_segments::session_id.eq(session))
+        .order(reading_segments::position)
+        .select(SegmentRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Replace `reading`'s segments for `sessions` with `rows` (the others stay).
+pub async fn replace_segments(
+    conn: &mut AsyncPgConnection,
+    circle: CircleId,
+    reading: ReadingId,
+    sessions_in: &[SessionId],
+    rows: &[(SessionId, i32, i32, i32, String)],
+) -> diesel::QueryResult<()> {
+    diesel::delete(
+        reading_segments::table
+            .filter(reading_segments::reading_id.eq(reading))
+            .filter(reading_segments::session_id.eq_any(sessions_in)),
+    )
+    .execute(conn)
+    .await?;
+    let values: Vec<_> = rows
+        .iter()
+        .map(|(session, position, first, last, label)| {
+            (
+                reading_segments::session_id.eq(*session),
+                reading_segments::reading_id.eq(reading),
+                reading_segments::circle_id.eq(circle),
+                reading_segments::position.eq(*position),
+                reading_segments::first_page.eq(*first),
+                reading_segments::last_page.eq(*last),
+                reading_segments::label.eq(label),
+            )
+        })
+        .collect();
+    if !values.is_empty() {
+        diesel::insert_into(reading_segments::table)
+            .values(values)
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The scheduled sessions that read `reading`, in start order: (id, start).
+pub async fn sessions_reading(
+    conn: &mut AsyncPgConnection,
+    reading: ReadingId,
+) -> diesel::QueryResult<Vec<(SessionId, DateTime<Utc>)>> {
+    sessions::table
+        .filter(sessions::reading_id.eq(reading))
+        .filter(sessions::status.eq(crate::domain::SessionStatus::Scheduled))
+        .order(sessions::starts_at)
+        .select((sessions::id, sessions::starts_at))
+        .load(conn)
+        .await
+}
+
+/// Every session (any status) with a segment of `reading`: (id, start).
+pub async fn sessions_with_segments(
+    conn: &mut AsyncPgConnection,
+    reading: ReadingId,
+) -> diesel::QueryResult<Vec<(SessionId, DateTime<Utc>, i32, i32)>> {
+    reading_segments::table
+        .inner_join(sessions::table)
+        .filter(reading_segments::reading_id.eq(reading))
+        .order(sessions::starts_at)
+        .select((
+            sessions::id,
+            sessions::starts_at,
+            reading_segments::first_page,
+            reading_segments::last_page,
+        ))
+        .load(conn)
+        .await
+}
+
+/// Give `reading` to the circle's coming scheduled sessions that have no reading; returns how
+/// many.
+pub async fn give_to_coming_sessions(
+    conn: &mut AsyncPgConnection,
+    circle: CircleId,
+    reading: ReadingId,
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<usize> {
+    diesel::update(
+        sessions::table
+            .filter(sessions::circle_id.eq(circle))
+            .filter(sessions::reading_id.is_null())
+            .filter(sessions::status.eq(crate::domain::SessionStatus::Scheduled))
+            .filter(sessions::starts_at.gt(now)),
+    )
+    .set(sessions::reading_id.eq(reading))
+    .execute(conn)
+    .await
+}
+
+/// The reading with chapters that the circle's latest session (by start) reads: new sessions
+/// continue it.
+pub async fn current_planned(
+    conn: &mut AsyncPgConnection,
+    circle: CircleId,
+    except: &[SessionId],
+) -> diesel::QueryResult<Option<ReadingId>> {
+    sessions::table
+        .inner_join(readings::table.on(readings::id.nullable().eq(sessions::reading_id)))
+        .filter(sessions::circle_id.eq(circle))
+        .filter(sessions::id.ne_all(except))
+        .filter(readings::chapters.ne(serde_json::json!([])))
+        .order(sessions::starts_at.desc())
+        .select(readings::id)
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn set_session_reading(
+    conn: &mut AsyncPgConnection,
+    sessions_in: &[SessionId],
+    reading: ReadingId,
+) -> diesel::QueryResult<usize> {
+    diesel::update(sessions::table.filter(sessions::id.eq_any(sessions_in)))
+        .set(sessions::reading_id.eq(reading))
+        .execute(conn)
+        .await
 }

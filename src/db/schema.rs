@@ -70,6 +70,20 @@ diesel::table! {
         notes -> Nullable<Text>,
         position -> Int4,
         created_at -> Timestamptz,
+        chapters -> Jsonb,
+    }
+}
+
+diesel::table! {
+    reading_segments (session_id, reading_id) {
+        session_id -> Uuid,
+        reading_id -> Uuid,
+        circle_id -> Uuid,
+        position -> Int4,
+        first_page -> Int4,
+        last_page -> Int4,
+        label -> Text,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -443,6 +457,7 @@ diesel::joinable!(consent_stances -> members (member_id));
 diesel::joinable!(agreements -> circles (circle_id));
 diesel::joinable!(agreement_versions -> agreements (agreement_id));
 diesel::joinable!(session_agendas -> sessions (session_id));
+diesel::joinable!(reading_segments -> sessions (session_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     members,
@@ -475,4 +490,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     agreement_acks,
     circle_agendas,
     session_agendas,
+    reading_segments,
 );

@@ -7,6 +7,7 @@ mod email;
 pub mod feedback;
 mod ids;
 mod names;
+pub mod reading_plan;
 pub mod roles;
 pub mod rotation;
 pub mod schedule;

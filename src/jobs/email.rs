@@ -383,6 +383,15 @@ async fn prepare(
                     }),
                 None => None,
             };
+            // What this session reads of it, when the reading is split over sessions.
+            let segment = readings::segment_of(conn, s.id)
+                .await?
+                .filter(|seg| Some(seg.reading_id) == s.reading_id)
+                .map(|seg| seg.label);
+            let reading = match (reading, &segment) {
+                (Some(r), Some(label)) => Some(format!("{r}. {label}")),
+                (r, _) => r,
+            };
             let facilitator = match s.facilitator_id {
                 Some(f) => members::find(conn, f).await?.map(|m| m.display_name),
                 None => None,
@@ -593,7 +602,12 @@ async fn prepare(
                 sequence: s.ics_sequence.max(0) as u32,
                 starts_at: s.starts_at,
                 ends_at: s.ends_at,
-                summary: c.name.clone(),
+                summary: match readings::segment_of(conn, s.id).await? {
+                    Some(seg) if Some(seg.reading_id) == s.reading_id => {
+                        format!("{}: {}", c.name, seg.label)
+                    }
+                    _ => c.name.clone(),
+                },
                 description: calendar_description(
                     &context,
                     links.rsvp(holder, s.id.0, s.ends_at, None),

@@ -254,6 +254,10 @@ async fn every_dashboard_and_api_route_answers_each_role_as_it_should() {
             ("POST", "/api/v1/agreements/{id}/versions") => {
                 Some(json!({ "body": "We start on time, mostly." }))
             }
+            ("PUT", "/api/v1/readings/{id}/chapters") => {
+                Some(json!({ "chapters": [{ "number": 1, "first_page": 1, "last_page": 30 }] }))
+            }
+            ("PUT", "/api/v1/circles/{id}/reading-plan") => Some(json!({ "segments": [] })),
             ("PUT", "/api/v1/circles/{id}/agenda") => Some(
                 json!({ "rounds": [{ "kind": "check_in", "prompt": "How are you?", "minutes": 5 }] }),
             ),

@@ -15,6 +15,7 @@ mod learning;
 mod members;
 mod operations;
 mod public;
+mod reading;
 mod schema;
 mod sessions;
 mod trust;

@@ -7,6 +7,7 @@ pub mod circles;
 pub mod feedback;
 pub mod jobs;
 pub mod members;
+pub mod reading_plan;
 pub mod readings;
 pub mod reflections;
 pub mod roles;
@@ -38,6 +39,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/circles/{id}/archive", web::post().to(circles::archive))
                 .route("/circles/{id}/readings", web::get().to(readings::list))
                 .route("/circles/{id}/readings", web::post().to(readings::create))
+                .route(
+                    "/circles/{id}/reading-plan",
+                    web::get().to(reading_plan::get_plan),
+                )
+                .route(
+                    "/circles/{id}/reading-plan",
+                    web::put().to(reading_plan::put_plan),
+                )
+                .route(
+                    "/readings/{id}/chapters",
+                    web::put().to(reading_plan::put_chapters),
+                )
                 .route(
                     "/circles/{id}/schedules",
                     web::post().to(sessions::create_schedule),
@@ -231,6 +244,7 @@ where
     paths(
         circles::list, circles::create, circles::get, circles::patch, circles::archive,
         readings::list, readings::create,
+        reading_plan::put_chapters, reading_plan::get_plan, reading_plan::put_plan,
         sessions::create_schedule, sessions::list, sessions::get, sessions::patch, sessions::cancel,
         members::list, members::add, members::patch, members::remove,
         rsvps::list, rsvps::put, rsvps::attendance, rsvps::mark_attendance,

@@ -1,0 +1,2 @@
+DROP TABLE reading_segments;
+ALTER TABLE readings DROP COLUMN chapters;

@@ -1,0 +1,228 @@
+//! Reading plans: a reading's chapters split over the sessions that read it (sessions whose
+//! reading is set to it), so the largest session's page count is as small as possible
+//! (`domain::reading_plan`). Scheduling, cancelling or re-pointing a session re-flows only
+//! the segments of sessions that have not started; started ones keep what they read.
+
+use chrono::{DateTime, Utc};
+use diesel_async::AsyncConnection;
+
+use crate::db::readings::{self, SegmentRow};
+use crate::db::Connection;
+use crate::domain::reading_plan::{self as rules, Chapter, Segment};
+use crate::domain::{CircleId, Invalid, ReadingId, SessionId};
+use crate::error::{AppError, AppResult};
+
+fn parse(json: serde_json::Value) -> Vec<Chapter> {
+    serde_json::from_value(json).unwrap_or_default()
+}
+
+/// Store a reading's chapters and plan it again.
+pub async fn set_chapters(
+    conn: &mut Connection,
+    reading: ReadingId,
+    chapters: Vec<Chapter>,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let json = serde_json::to_value(&chapters).map_err(|e| AppError::Internal(e.into()))?;
+        readings::set_chapters(conn, reading, &json).await?;
+        // A reading with chapters is read by the coming sessions that have no reading yet.
+        if let Some((circle, _)) = readings::chapters(conn, reading).await? {
+            readings::give_to_coming_sessions(conn, circle, reading, now).await?;
+        }
+        replan_in(conn, reading, now).await
+    })
+    .await
+}
+
+/// Plan `reading` again, in the caller's transaction: segments of started sessions stay;
+/// the pages after the last of them are split over the sessions still to come.
+pub async fn replan_in(
+    conn: &mut Connection,
+    reading: ReadingId,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let Some((circle, json)) = readings::chapters(conn, reading).await? else {
+        return Ok(());
+    };
+    let chapters = parse(json);
+    let planned = readings::sessions_with_segments(conn, reading).await?;
+    let read_through = planned
+        .iter()
+        .filter(|(_, starts, _, _)| *starts <= now)
+        .map(|(_, _, _, last)| *last)
+        .max()
+        .unwrap_or(0);
+    let started: Vec<SessionId> = planned
+        .iter()
+        .filter(|(_, starts, _, _)| *starts <= now)
+        .map(|(id, _, _, _)| *id)
+        .collect();
+    // Every unstarted segment is rewritten: those of cancelled or re-pointed sessions go.
+    let mut rewrite: Vec<SessionId> = planned
+        .iter()
+        .filter(|(id, _, _, _)| !started.contains(id))
+        .map(|(id, _, _, _)| *id)
+        .collect();
+    let coming: Vec<SessionId> = readings::sessions_reading(conn, reading)
+        .await?
+        .into_iter()
+        .filter(|(id, starts)| *starts > now && !started.contains(id))
+        .map(|(id, _)| id)
+        .collect();
+    rewrite.extend(coming.iter().copied());
+    let rest = rules::remaining(&chapters, read_through);
+    let plan = rules::split(&rest, coming.len());
+    let rows: Vec<_> = coming
+        .iter()
+        .zip(plan)
+        .filter_map(|(session, segment)| segment.map(|s| (*session, s)))
+        .map(|(session, s)| {
+            (
+                session,
+                0,
+                s.first_page,
+                s.last_page,
+                rules::label(&chapters, s),
+            )
+        })
+        .collect();
+    readings::replace_segments(conn, circle, reading, &rewrite, &rows).await?;
+    Ok(())
+}
+
+/// New sessions without a reading continue the reading the circle is on (the one with
+/// chapters its latest session reads), and the plan re-flows over them.
+pub async fn sessions_added(
+    conn: &mut Connection,
+    circle: CircleId,
+    added: &[crate::db::sessions::Session],
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let ids: Vec<SessionId> = added.iter().map(|s| s.id).collect();
+    if let Some(reading) = readings::current_planned(conn, circle, &ids).await? {
+        let bare: Vec<SessionId> = added
+            .iter()
+            .filter(|s| s.reading_id.is_none())
+            .map(|s| s.id)
+            .collect();
+        readings::set_session_reading(conn, &bare, reading).await?;
+    }
+    circle_changed(conn, circle, now).await
+}
+
+/// Plan every reading of `circle` that has chapters again (its sessions changed).
+pub async fn circle_changed(
+    conn: &mut Connection,
+    circle: CircleId,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    for (reading, _) in readings::with_chapters(conn, circle).await? {
+        replan_in(conn, reading, now).await?;
+    }
+    Ok(())
+}
+
+/// A segment as the organiser sets it.
+#[derive(Debug, Clone)]
+pub struct Boundary {
+    pub session_id: SessionId,
+    pub reading_id: ReadingId,
+    pub first_page: i32,
+    pub last_page: i32,
+}
+
+/// Replace a circle's plan with the segments given (the organiser moved a boundary). For
+/// each reading they must cover its pages in session order with no gap or overlap, name only
+/// sessions that read it, and leave the segments of started sessions as they are.
+pub async fn set_plan(
+    conn: &mut Connection,
+    circle: CircleId,
+    segments: Vec<Boundary>,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let mut readings_in: Vec<ReadingId> = segments.iter().map(|s| s.reading_id).collect();
+        readings_in.sort();
+        readings_in.dedup();
+        for reading in readings_in {
+            let Some((owner, json)) = readings::chapters(conn, reading).await? else {
+                return Err(AppError::invalid("reading_id", "names no reading of this circle"));
+            };
+            if owner != circle {
+                return Err(AppError::invalid("reading_id", "names no reading of this circle"));
+            }
+            let chapters = parse(json);
+            let (Some(first), Some(last)) = (chapters.first(), chapters.last()) else {
+                return Err(AppError::invalid("reading_id", "this reading has no chapters yet"));
+            };
+            let sessions = readings::sessions_reading(conn, reading).await?;
+            let mut mine: Vec<(DateTime<Utc>, &Boundary)> = Vec::new();
+            for s in segments.iter().filter(|s| s.reading_id == reading) {
+                let Some((_, starts)) = sessions.iter().find(|(id, _)| *id == s.session_id) else {
+                    return Err(AppError::invalid("session_id", "names no scheduled session that reads this reading"));
+                };
+                mine.push((*starts, s));
+            }
+            mine.sort_by_key(|(starts, _)| *starts);
+            let mut next = first.first_page;
+            for (_, s) in &mine {
+                if s.first_page != next || s.last_page < s.first_page {
+                    return Err(AppError::from(Invalid::new(
+                        "from",
+                        format!("segments must follow on without gaps or overlaps: one should start on page {next}"),
+                    )));
+                }
+                next = s.last_page + 1;
+            }
+            if next != last.last_page + 1 {
+                return Err(AppError::from(Invalid::new(
+                    "to",
+                    format!("the last segment must end on page {}", last.last_page),
+                )));
+            }
+            let planned = readings::sessions_with_segments(conn, reading).await?;
+            for (id, starts, a, b) in &planned {
+                if *starts <= now {
+                    let kept = mine.iter().any(|(_, s)| s.session_id == *id && s.first_page == *a && s.last_page == *b);
+                    if !kept {
+                        return Err(AppError::Conflict(
+                            "a session that has started keeps its segment".into(),
+                        ));
+                    }
+                }
+            }
+            let mut rewrite: Vec<SessionId> = planned.iter().map(|(id, _, _, _)| *id).collect();
+            rewrite.extend(mine.iter().map(|(_, s)| s.session_id));
+            let rows: Vec<_> = mine
+                .iter()
+                .map(|(_, s)| {
+                    let seg = Segment { first_page: s.first_page, last_page: s.last_page };
+                    (s.session_id, 0, s.first_page, s.last_page, rules::label(&chapters, seg))
+                })
+                .collect();
+            readings::replace_segments(conn, circle, reading, &rewrite, &rows).await?;
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// The circle's plan, with segments over 1.5× the median flagged.
+pub async fn plan_of(
+    conn: &mut Connection,
+    circle: CircleId,
+) -> AppResult<(Vec<SegmentRow>, Vec<usize>)> {
+    let rows = readings::segments(conn, circle).await?;
+    let segs: Vec<Option<Segment>> = rows
+        .iter()
+        .map(|r| {
+            Some(Segment {
+                first_page: r.first_page,
+                last_page: r.last_page,
+            })
+        })
+        .collect();
+    let uneven = rules::uneven(&segs);
+    Ok((rows, uneven))
+}
