@@ -10,6 +10,7 @@ pub mod deliveries;
 pub mod feedback;
 pub mod handoffs;
 pub mod jobs;
+pub mod leadership;
 pub mod logins;
 pub mod members;
 pub mod memberships;

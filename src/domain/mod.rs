@@ -12,6 +12,7 @@ pub mod roles;
 pub mod rotation;
 pub mod schedule;
 pub mod session_edit;
+pub mod spread;
 mod states;
 pub mod text;
 pub mod timezone;

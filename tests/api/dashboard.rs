@@ -287,6 +287,7 @@ async fn every_dashboard_and_api_route_answers_each_role_as_it_should() {
             assert_eq!(status(None).await, 401, "anonymous {method} {path}");
             let organiser_only = path == "/api/v1/jobs"
                 || path.starts_with("/api/v1/jobs/")
+                || path.starts_with("/api/v1/leadership")
                 || (path == "/api/v1/circles" && method == Method::POST);
             let listing = path == "/api/v1/circles" && method == Method::GET;
             let g_status = status(Some(fx.g_token.clone())).await;

@@ -233,3 +233,124 @@ async fn a_book_is_split_over_its_sessions_and_reflows_when_they_change() {
         .await;
     assert_eq!(res.status.as_u16(), 409);
 }
+
+/// Make `member` hold `role` (confirmed) in `session`.
+async fn holds(app: &TestApp, session: &str, circle: &str, role: &str, member: &str) {
+    sql(
+        app,
+        &format!(
+            "INSERT INTO session_roles (id, session_id, circle_id, role_key, slot, member_id, state) \
+             VALUES (gen_random_uuid(), '{session}', '{circle}', '{role}', 1, '{member}', 'confirmed')"
+        ),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_organisations_leadership_spread_matches_a_hand_computed_fixture() {
+    let app = spawn_app().await;
+    let mut circles = Vec::new();
+    for (name, joined_days_ago) in [("Alpha", 45), ("Beta", 100)] {
+        let c = app
+            .create_circle(json!({ "name": name, "timezone": "UTC" }))
+            .await;
+        let id = c["id"].as_str().unwrap().to_string();
+        let mut members = Vec::new();
+        for i in 1..=5 {
+            let m = app
+                .add_member(&id, &format!("{}{i}@example.org", name.to_lowercase()))
+                .await
+                .expect(201);
+            members.push(m["member_id"].as_str().unwrap().to_string());
+        }
+        sql(&app, &format!("UPDATE memberships SET joined_at = now() - interval '{joined_days_ago} days' WHERE circle_id = '{id}'")).await;
+        circles.push((id, members));
+    }
+    let (a, am) = &circles[0];
+    let (b, bm) = &circles[1];
+    let past = |days: i64| (Utc::now() - Duration::days(days)).date_naive().to_string();
+    let a_sessions = app
+        .schedule(a, json!({ "freq": "weekly", "first_date": past(40), "local_time": "19:00", "duration_minutes": 60, "count": 4 }))
+        .await;
+    let old = app
+        .schedule(a, json!({ "freq": "weekly", "first_date": past(200), "local_time": "19:00", "duration_minutes": 60, "count": 1 }))
+        .await;
+    let b_sessions = app
+        .schedule(b, json!({ "freq": "weekly", "first_date": past(30), "local_time": "19:00", "duration_minutes": 60, "count": 2 }))
+        .await;
+    app.post(
+        &format!("/api/v1/circles/{a}/roles"),
+        &json!({ "name": "Note-taker" }),
+    )
+    .await
+    .expect(201);
+    let sid = |s: &Value| s["id"].as_str().unwrap().to_string();
+    // Alpha: a1 leads three sessions, a2 one, a3 takes notes once; a5 led long ago.
+    for (i, who) in [0, 0, 0, 1].iter().enumerate() {
+        holds(&app, &sid(&a_sessions[i]), a, "facilitator", &am[*who]).await;
+    }
+    holds(&app, &sid(&a_sessions[0]), a, "note_taker", &am[2]).await;
+    holds(&app, &sid(&old[0]), a, "facilitator", &am[4]).await;
+    // Beta: b1 and b2 lead one each.
+    holds(&app, &sid(&b_sessions[0]), b, "facilitator", &bm[0]).await;
+    holds(&app, &sid(&b_sessions[1]), b, "facilitator", &bm[1]).await;
+
+    let s = app
+        .get("/api/v1/leadership?window_days=90")
+        .await
+        .expect(200);
+    // Ten active members, four led: 0.4.
+    assert_eq!(s["active_members"], 10);
+    assert_eq!(s["leaders"], 4);
+    assert_eq!(s["spread"], 0.4);
+    // Six sessions led; the top fifth (two people) led 3 + 1 of them.
+    assert_eq!(s["sessions_led"], 6);
+    assert_eq!(s["top20_share"], 0.667);
+    // Alpha's five joined in the window; a1, a2 and a3 held a role within five sessions.
+    assert_eq!(s["newcomers"], 5);
+    assert_eq!(s["newcomer_role_share"], 0.6);
+    let alpha = &s["circles"][0];
+    assert_eq!(alpha["name"], "Alpha");
+    assert_eq!(alpha["spread"], 0.4);
+    // Roles 3, 1, 1, 0, 0: pair ratios sum to 2.667 over 10 pairs.
+    assert_eq!(alpha["balance"], 0.267);
+    assert_eq!(s["circles"][1]["spread"], 0.4);
+    assert_eq!(s["circles"][1]["balance"], 0.4);
+
+    // A year's window counts a5's old session too.
+    let year = app
+        .get("/api/v1/leadership?window_days=365")
+        .await
+        .expect(200);
+    assert_eq!(year["leaders"], 5);
+    let csv = app.get("/api/v1/leadership.csv").await;
+    assert_eq!(csv.status.as_u16(), 200);
+    assert!(csv.text().starts_with("scope,circle_id,name"));
+    assert!(
+        csv.text()
+            .contains("organisation,,,10,4,0.400,0.667,0.600,"),
+        "{}",
+        csv.text()
+    );
+    // The organisers' page shows the same figures, a chart with labelled axes and the CSV.
+    let dash = app.dashboard_as("organiser@example.org").await;
+    let page = dash.get("/dashboard/leadership").await;
+    assert_eq!(page.status.as_u16(), 200);
+    assert!(
+        page.text().contains("4 of 10 active members led a session"),
+        "{}",
+        page.text()
+    );
+    assert!(page.text().contains("led 67% of the 6 sessions led"));
+    let svg = dash.get("/dashboard/leadership/spread.svg").await;
+    assert_eq!(svg.status.as_u16(), 200);
+    assert!(svg.text().contains("Month") && svg.text().contains("active members"));
+    let csv = dash.get("/dashboard/leadership.csv?window_days=90").await;
+    assert!(csv.text().contains("organisation,,,10,4,0.400"));
+    for bad in ["0", "731", "x"] {
+        let res = app
+            .get(&format!("/api/v1/leadership?window_days={bad}"))
+            .await;
+        assert!(res.status.is_client_error(), "{bad}");
+    }
+}

@@ -6,6 +6,7 @@ mod auth;
 pub mod circles;
 pub mod feedback;
 pub mod jobs;
+pub mod leadership;
 pub mod members;
 pub mod reading_plan;
 pub mod readings;
@@ -116,6 +117,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     "/sessions/{id}/reflections",
                     web::get().to(reflections::list),
                 )
+                .route("/leadership", web::get().to(leadership::get))
+                .route("/leadership.csv", web::get().to(leadership::get_csv))
                 .route("/jobs", web::get().to(jobs::list))
                 .route("/jobs/{id}/retry", web::post().to(jobs::retry))
                 .default_service(web::to(unknown_api_route)),
@@ -254,6 +257,7 @@ where
         agenda::template, agenda::put_template, agenda::session,
         agreements::list, agreements::create, agreements::get, agreements::propose_change,
         agreements::open_round, feedback::counts,
+        leadership::get, leadership::get_csv,
         jobs::list, jobs::retry,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
@@ -261,7 +265,7 @@ where
     tags(
         (name = "circles"), (name = "readings"), (name = "sessions"), (name = "members"),
         (name = "rsvps"), (name = "reflections"), (name = "roles"), (name = "agenda"), (name = "agreements"),
-        (name = "feedback"), (name = "jobs"),
+        (name = "feedback"), (name = "leadership"), (name = "jobs"),
     )
 )]
 pub struct ApiDoc;

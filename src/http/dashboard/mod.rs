@@ -5,6 +5,7 @@
 mod circles;
 mod home;
 mod insights;
+mod leadership;
 pub mod login;
 mod members;
 mod outbox;
@@ -98,6 +99,9 @@ dashboard_routes! {
     get "/dashboard/circles/{id}/insights/rsvps.svg" => insights::rsvp_svg, Circle;
     get "/dashboard/circles/{id}/export/members.csv" => circles::export_members, Circle;
     get "/dashboard/circles/{id}/export/attendance.csv" => circles::export_attendance, Circle;
+    get "/dashboard/leadership" => leadership::page, Organizer;
+    get "/dashboard/leadership/spread.svg" => leadership::chart, Organizer;
+    get "/dashboard/leadership.csv" => leadership::csv, Organizer;
     get "/dashboard/tokens" => tokens::list, Organizer;
     post "/dashboard/tokens" => tokens::create, Organizer;
     post "/dashboard/tokens/{id}/revoke" => tokens::revoke, Organizer;

@@ -1,0 +1,113 @@
+//! The organisation's leadership figures over a window, in a fixed handful of statements
+//! whatever the organisation's size: who led how often (per circle), active members, every
+//! active member's role count per circle, and newcomers with whether they held a role within
+//! their first five sessions.
+
+use chrono::{DateTime, Utc};
+use diesel::sql_types::{BigInt, Text, Timestamptz, Uuid as SqlUuid};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use crate::domain::{CircleId, MemberId};
+
+/// Sessions led: facilitator roles confirmed in sessions that started in the window and were
+/// not cancelled, unless attendance marked the holder absent.
+const LED: &str = "SELECT sr.member_id, s.circle_id FROM session_roles sr \
+     JOIN sessions s ON s.id = sr.session_id \
+     LEFT JOIN rsvps r ON r.session_id = sr.session_id AND r.member_id = sr.member_id \
+     WHERE sr.role_key = 'facilitator' AND sr.state = 'confirmed' AND sr.member_id IS NOT NULL \
+       AND s.status <> 'cancelled' AND s.starts_at >= $1 AND s.starts_at < $2 \
+       AND r.attended IS DISTINCT FROM false";
+
+#[derive(Debug, Clone, diesel::QueryableByName)]
+pub struct Led {
+    #[diesel(sql_type = SqlUuid)]
+    pub member_id: MemberId,
+    #[diesel(sql_type = SqlUuid)]
+    pub circle_id: CircleId,
+    #[diesel(sql_type = BigInt)]
+    pub sessions: i64,
+}
+
+/// Sessions each person led in each circle over the window.
+pub async fn led(
+    conn: &mut AsyncPgConnection,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> diesel::QueryResult<Vec<Led>> {
+    diesel::sql_query(format!(
+        "SELECT member_id, circle_id, count(*) AS sessions FROM ({LED}) led GROUP BY member_id, circle_id"
+    ))
+    .bind::<Timestamptz, _>(from)
+    .bind::<Timestamptz, _>(to)
+    .load(conn)
+    .await
+}
+
+#[derive(Debug, Clone, diesel::QueryableByName)]
+pub struct MemberRoles {
+    #[diesel(sql_type = SqlUuid)]
+    pub circle_id: CircleId,
+    #[diesel(sql_type = Text)]
+    pub circle_name: String,
+    #[diesel(sql_type = SqlUuid)]
+    pub member_id: MemberId,
+    /// Roles of any kind held in the window.
+    #[diesel(sql_type = BigInt)]
+    pub roles: i64,
+}
+
+/// Every active membership with its role count over the window (for the circles' balance and
+/// active-member counts).
+pub async fn active_roles(
+    conn: &mut AsyncPgConnection,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> diesel::QueryResult<Vec<MemberRoles>> {
+    diesel::sql_query(
+        "SELECT ms.circle_id, c.name AS circle_name, ms.member_id, coalesce(h.roles, 0) AS roles \
+         FROM memberships ms JOIN circles c ON c.id = ms.circle_id \
+         LEFT JOIN (SELECT sr.circle_id, sr.member_id, count(*) AS roles FROM session_roles sr \
+                    JOIN sessions s ON s.id = sr.session_id \
+                    WHERE sr.state = 'confirmed' AND s.status <> 'cancelled' \
+                      AND s.starts_at >= $1 AND s.starts_at < $2 \
+                    GROUP BY sr.circle_id, sr.member_id) h \
+           ON h.circle_id = ms.circle_id AND h.member_id = ms.member_id \
+         WHERE ms.state = 'active' AND c.status <> 'archived' \
+         ORDER BY c.name, ms.circle_id",
+    )
+    .bind::<Timestamptz, _>(from)
+    .bind::<Timestamptz, _>(to)
+    .load(conn)
+    .await
+}
+
+#[derive(Debug, Clone, Copy, diesel::QueryableByName)]
+pub struct Newcomers {
+    #[diesel(sql_type = BigInt)]
+    pub joined: i64,
+    #[diesel(sql_type = BigInt)]
+    pub with_role: i64,
+}
+
+/// People who joined a circle in the window, and how many of them held a confirmed role in
+/// one of their first five sessions there.
+pub async fn newcomers(
+    conn: &mut AsyncPgConnection,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> diesel::QueryResult<Newcomers> {
+    diesel::sql_query(
+        "SELECT count(*) AS joined, count(*) FILTER (WHERE EXISTS ( \
+             SELECT 1 FROM (SELECT s.id FROM sessions s WHERE s.circle_id = ms.circle_id \
+                              AND s.status <> 'cancelled' AND s.starts_at >= ms.joined_at AND s.starts_at < $2 \
+                            ORDER BY s.starts_at LIMIT 5) first5 \
+             JOIN session_roles sr ON sr.session_id = first5.id AND sr.member_id = ms.member_id \
+                                   AND sr.state = 'confirmed')) AS with_role \
+         FROM memberships ms \
+         WHERE ms.joined_at >= $1 AND ms.joined_at < $2 AND ms.state IN ('active', 'left')",
+    )
+    .bind::<Timestamptz, _>(from)
+    .bind::<Timestamptz, _>(to)
+    .get_result(conn)
+    .await
+}

@@ -1,0 +1,147 @@
+//! `/dashboard/leadership`: the organisation's leadership spread for organisers, over a chosen
+//! window, with each circle's spread and balance, a chart of spread month by month and the
+//! CSV.
+
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use chrono::{Duration, Utc};
+use plotters::prelude::*;
+
+use super::{DashResult, Nav, Staff};
+use crate::error::AppError;
+use crate::http::api::leadership::{self as figures, Spread, WindowQuery};
+use crate::http::pages::render;
+use crate::http::AppState;
+
+/// Months the chart goes back.
+const MONTHS: i64 = 12;
+
+#[derive(Template)]
+#[template(path = "pages/dashboard/leadership.html")]
+struct LeadershipPage {
+    nav: Nav,
+    note: Option<String>,
+    window_days: i64,
+    s: Spread,
+    chart_summary: String,
+}
+
+fn pct(v: Option<f64>) -> String {
+    v.map_or_else(|| "—".into(), |v| format!("{:.0}%", v * 100.0))
+}
+
+/// Spread over the 30 days up to each of the last twelve month-ends: (label, spread).
+async fn monthly(state: &AppState) -> Result<Vec<(String, Option<f64>)>, AppError> {
+    let mut conn = state.pool.get().await?;
+    let now = Utc::now();
+    let mut out = Vec::new();
+    for back in (0..MONTHS).rev() {
+        let to = now - Duration::days(30 * back);
+        let s = figures::spread_until(&mut conn, 30, to).await?;
+        out.push((to.format("%b %Y").to_string(), s.spread));
+    }
+    Ok(out)
+}
+
+pub async fn page(
+    state: web::Data<AppState>,
+    staff: Staff,
+    query: web::Query<WindowQuery>,
+) -> DashResult {
+    staff.require_organizer()?;
+    let days = figures::window(&query)?;
+    let mut conn = state.pool.get().await?;
+    let s = figures::spread_over(&mut conn, days).await?;
+    drop(conn);
+    let months = monthly(&state).await?;
+    let chart_summary = months
+        .iter()
+        .map(|(m, v)| format!("{m} {}", pct(*v)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Ok(render(LeadershipPage {
+        nav: Nav::new(&staff),
+        note: None,
+        window_days: days,
+        s,
+        chart_summary,
+    })?)
+}
+
+pub async fn csv(
+    state: web::Data<AppState>,
+    staff: Staff,
+    query: web::Query<WindowQuery>,
+) -> DashResult {
+    staff.require_organizer()?;
+    let days = figures::window(&query)?;
+    let mut conn = state.pool.get().await?;
+    let s = figures::spread_over(&mut conn, days).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            "Content-Disposition",
+            "attachment; filename=\"leadership.csv\"",
+        ))
+        .body(figures::csv(&s)))
+}
+
+fn draw_err<E: std::fmt::Debug>(e: E) -> AppError {
+    AppError::Internal(anyhow::anyhow!("drawing a chart: {e:?}"))
+}
+
+/// Spread month by month as a line, with labelled axes.
+pub async fn chart(state: web::Data<AppState>, staff: Staff) -> DashResult {
+    staff.require_organizer()?;
+    let months = monthly(&state).await?;
+    let points: Vec<(i32, i32)> = months
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (_, v))| v.map(|v| (i as i32, (v * 100.0).round() as i32)))
+        .collect();
+    let labels: Vec<String> = months.iter().map(|(m, _)| m.clone()).collect();
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (720, 320)).into_drawing_area();
+        root.fill(&WHITE).map_err(draw_err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .margin(16)
+            .caption(
+                "Leadership spread, 30 days to each month's end",
+                ("sans-serif", 18),
+            )
+            .x_label_area_size(48)
+            .y_label_area_size(56)
+            .build_cartesian_2d(0..(MONTHS as i32 - 1), 0..100)
+            .map_err(draw_err)?;
+        let label = |x: &i32| {
+            if x % 2 == 1 {
+                labels.get(*x as usize).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        };
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(MONTHS as usize)
+            .x_label_formatter(&label)
+            .y_label_formatter(&|y: &i32| format!("{y}%"))
+            .x_desc("Month")
+            .y_desc("People who led ÷ active members")
+            .draw()
+            .map_err(draw_err)?;
+        let ink = RGBColor(0x2f, 0x5d, 0x50);
+        chart
+            .draw_series(LineSeries::new(points.iter().copied(), ink.stroke_width(3)))
+            .map_err(draw_err)?;
+        chart
+            .draw_series(points.iter().map(|p| Circle::new(*p, 4, ink.filled())))
+            .map_err(draw_err)?;
+        root.present().map_err(draw_err)?;
+    }
+    Ok(HttpResponse::Ok()
+        .content_type("image/svg+xml")
+        .insert_header(("Cache-Control", "private, max-age=60"))
+        .body(svg))
+}
