@@ -79,8 +79,18 @@ async fn main() -> anyhow::Result<()> {
             )
             .await
         }
+        "leadership" => {
+            leadership(
+                &settings,
+                arg(&args, "--circles", "1000").parse()?,
+                arg(&args, "--members", "10").parse()?,
+                arg(&args, "--weeks", "52").parse()?,
+                arg(&args, "--requests", "20").parse()?,
+            )
+            .await
+        }
         _ => anyhow::bail!(
-            "usage: roundtable-bench queue [--jobs N] | queue-latency [--rate N] [--seconds N] | mail [--messages N] [--smtp URL] [--concurrency N] | rota [--circles N] [--members N] [--sessions N] [--concurrency N] | sink --listen ADDR --log FILE"
+            "usage: roundtable-bench queue [--jobs N] | queue-latency [--rate N] [--seconds N] | mail [--messages N] [--smtp URL] [--concurrency N] | rota [--circles N] [--members N] [--sessions N] [--concurrency N] | leadership [--circles N] [--members N] [--weeks N] [--requests N] | sink --listen ADDR --log FILE"
         ),
     }
 }
@@ -499,4 +509,96 @@ async fn sink(listen: &str, log: &str) -> anyhow::Result<()> {
             }
         });
     }
+}
+
+/// The organisation's leadership figures for `circles` circles of `members` each, with
+/// `weeks` of weekly sessions behind them, each led by a rotating member with a note-taker
+/// beside them: how many statements one answer takes (counted on the connection) and how many
+/// answers per second one connection gives, for the 90-day and the 365-day window.
+async fn leadership(
+    settings: &Settings,
+    circles: i64,
+    members: i64,
+    weeks: i64,
+    requests: u32,
+) -> anyhow::Result<()> {
+    let mut conn = AsyncPgConnection::establish(settings.database.url.expose()).await?;
+    let seeded = Instant::now();
+    for sql in [
+        format!("INSERT INTO circles (id, slug, name, timezone) \
+                 SELECT gen_random_uuid(), 'lead-' || c, 'Circle ' || c, 'Europe/London' FROM generate_series(1, {circles}) c"),
+        format!("INSERT INTO members (id, email, display_name) \
+                 SELECT gen_random_uuid(), 'm' || i || '@example.org', 'Member ' || i FROM generate_series(1, {circles} * {members}) i"),
+        format!("INSERT INTO memberships (circle_id, member_id, state, joined_at) \
+                 SELECT c.id, m.id, 'active', now() - (m.n % 400) * interval '1 day' \
+                 FROM (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM circles) c \
+                 JOIN (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM members) m ON m.n / {members} = c.n"),
+        format!("INSERT INTO sessions (id, circle_id, starts_at, ends_at, local_date, local_time, timezone, duration_minutes) \
+                 SELECT gen_random_uuid(), c.id, now() - (7 * k + 1) * interval '1 day', now() - (7 * k + 1) * interval '1 day' + interval '90 minutes', \
+                        (now() - (7 * k + 1) * interval '1 day')::date, '19:00', 'Europe/London', 90 \
+                 FROM circles c, generate_series(0, {weeks} - 1) k"),
+        "INSERT INTO role_kinds (circle_id, key, name) SELECT id, 'note_taker', 'Note-taker' FROM circles".to_string(),
+        // Each session's lead and note-taker: members taken in turn (leads skew to the first
+        // few members of each circle, as in real circles).
+        format!("INSERT INTO session_roles (id, session_id, circle_id, role_key, slot, member_id, state) \
+                 SELECT gen_random_uuid(), s.id, s.circle_id, r.key, 1, ms.member_id, 'confirmed' \
+                 FROM (SELECT id, circle_id, row_number() OVER (PARTITION BY circle_id ORDER BY starts_at) AS k FROM sessions) s \
+                 CROSS JOIN (VALUES ('facilitator', 0), ('note_taker', 1)) r(key, shift) \
+                 JOIN (SELECT circle_id, member_id, row_number() OVER (PARTITION BY circle_id ORDER BY member_id) - 1 AS n FROM memberships) ms \
+                   ON ms.circle_id = s.circle_id AND ms.n = ((s.k + r.shift) % ({members} / 2 + 1 + r.shift))"),
+        "ANALYZE".to_string(),
+    ] {
+        diesel::sql_query(sql).execute(&mut conn).await?;
+    }
+    let roles = count(&mut conn, "SELECT count(*) AS n FROM session_roles").await?;
+    let sessions = count(&mut conn, "SELECT count(*) AS n FROM sessions").await?;
+    println!(
+        "leadership: seeded {circles} circles, {} members, {sessions} sessions and {roles} roles in {:.1} s",
+        circles * members,
+        seeded.elapsed().as_secs_f64()
+    );
+    let statements = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counter = statements.clone();
+    diesel_async::AsyncConnection::set_instrumentation(
+        &mut conn,
+        move |event: diesel::connection::InstrumentationEvent<'_>| {
+            if matches!(
+                event,
+                diesel::connection::InstrumentationEvent::StartQuery { .. }
+            ) {
+                counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        },
+    );
+    let mut line = Vec::new();
+    for window in [90i64, 365] {
+        // One answer first, to count its statements.
+        statements.store(0, std::sync::atomic::Ordering::Relaxed);
+        let s = roundtable::http::api::leadership::spread_over(&mut conn, window)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let per_answer =
+            std::sync::atomic::AtomicU64::load(&statements, std::sync::atomic::Ordering::Relaxed);
+        let started = Instant::now();
+        for _ in 0..requests {
+            roundtable::http::api::leadership::spread_over(&mut conn, window)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+        }
+        let elapsed = started.elapsed().as_secs_f64();
+        let rate = f64::from(requests) / elapsed;
+        println!(
+            "leadership ({window} days): spread {:?}, top 20% share {:?}, newcomers in a role {:?}, {} circles; {per_answer} statements per answer; {requests} answers in {elapsed:.2} s = {rate:.1} answers/s on one connection",
+            s.spread, s.top20_share, s.newcomer_role_share, s.circles.len()
+        );
+        line.push(format!(
+            "\"window_{window}_statements\":{per_answer},\"window_{window}_answers_per_second\":{rate:.1}"
+        ));
+    }
+    println!(
+        "{{\"bench\":\"leadership\",\"circles\":{circles},\"members\":{},\"sessions\":{sessions},\"roles\":{roles},{}}}",
+        circles * members,
+        line.join(",")
+    );
+    Ok(())
 }

@@ -16,3 +16,6 @@ CREATE TABLE reading_segments (
     PRIMARY KEY (session_id, reading_id)
 );
 CREATE INDEX reading_segments_reading ON reading_segments (reading_id, position);
+
+-- The organisation's leadership figures read every session in a window, whatever its status.
+CREATE INDEX sessions_starts_any ON sessions (starts_at);
