@@ -732,13 +732,19 @@ async fn the_timekeepers_page_counts_down_each_speaker_on_a_phone() {
     browser.assert_accessible("agenda page").await;
     // Check-in: 10 minutes for three people is 3:20 each.
     browser.click(".start-round[data-round='0']").await;
-    let first = text_of(&browser, "timer-clock").await;
-    assert_eq!(first, "3:20");
+    // A tick may land between a click and the read, so each check allows one second.
+    let seconds = |t: &str| {
+        let (m, s) = t.split_once(':').expect("m:ss");
+        m.parse::<i32>().unwrap() * 60 + s.parse::<i32>().unwrap()
+    };
+    let first = seconds(&text_of(&browser, "timer-clock").await);
+    assert!((199..=200).contains(&first), "starts at 3:20: {first}");
     tokio::time::sleep(Duration::from_millis(2300)).await;
-    let later = text_of(&browser, "timer-clock").await;
+    let later = seconds(&text_of(&browser, "timer-clock").await);
+    // A busy machine may run a tick late, but the clock only goes down, a second a tick.
     assert!(
-        later == "3:18" || later == "3:17",
-        "the clock counts down: {later}"
+        later < first && later >= first - 4,
+        "the clock counts down: {first} → {later}"
     );
     let speaker = text_of(&browser, "timer-name").await;
     browser.click("#timer-next").await;
@@ -747,11 +753,8 @@ async fn the_timekeepers_page_counts_down_each_speaker_on_a_phone() {
         speaker,
         "the next speaker's turn"
     );
-    assert_eq!(
-        text_of(&browser, "timer-clock").await,
-        "3:20",
-        "each speaker gets the full time"
-    );
+    let fresh = seconds(&text_of(&browser, "timer-clock").await);
+    assert!(fresh >= 199, "each speaker gets the full time: {fresh}");
     browser.screenshot("timekeeper-countdown").await;
     browser.quit().await;
 }
