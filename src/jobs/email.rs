@@ -372,6 +372,15 @@ async fn prepare(
         .or(session.as_ref().map(|s| s.timezone.tz()))
         .unwrap_or(chrono_tz::UTC);
 
+    // What this session reads of its reading, when the reading is split over sessions: the
+    // session's lines and its calendar title both carry it.
+    let segment = match &session {
+        Some(s) => readings::segment_of(conn, s.id)
+            .await?
+            .filter(|seg| Some(seg.reading_id) == s.reading_id)
+            .map(|seg| seg.label),
+        None => None,
+    };
     let session_view = match &session {
         Some(s) => {
             let reading = match s.reading_id {
@@ -383,11 +392,6 @@ async fn prepare(
                     }),
                 None => None,
             };
-            // What this session reads of it, when the reading is split over sessions.
-            let segment = readings::segment_of(conn, s.id)
-                .await?
-                .filter(|seg| Some(seg.reading_id) == s.reading_id)
-                .map(|seg| seg.label);
             let reading = match (reading, &segment) {
                 (Some(r), Some(label)) => Some(format!("{r}. {label}")),
                 (r, _) => r,
@@ -602,11 +606,9 @@ async fn prepare(
                 sequence: s.ics_sequence.max(0) as u32,
                 starts_at: s.starts_at,
                 ends_at: s.ends_at,
-                summary: match readings::segment_of(conn, s.id).await? {
-                    Some(seg) if Some(seg.reading_id) == s.reading_id => {
-                        format!("{}: {}", c.name, seg.label)
-                    }
-                    _ => c.name.clone(),
+                summary: match &segment {
+                    Some(label) => format!("{}: {label}", c.name),
+                    None => c.name.clone(),
                 },
                 description: calendar_description(
                     &context,

@@ -5,10 +5,10 @@
 use actix_web::{web, HttpRequest};
 use askama::Template;
 
-use super::{holder, render, viewer_zone, when, PageError, PageResult};
-use crate::db::{circles, memberships, sessions};
+use super::{holder, render, require_active, viewer_zone, when, PageError, PageResult};
+use crate::db::{circles, sessions};
 use crate::domain::tokens::Purpose;
-use crate::domain::{MembershipState, SessionId};
+use crate::domain::SessionId;
 use crate::http::AppState;
 use crate::jobs::agenda;
 
@@ -46,15 +46,7 @@ pub async fn show(
     let circle = circles::find(&mut conn, session.circle_id)
         .await?
         .ok_or_else(PageError::not_found)?;
-    if memberships::find(&mut conn, circle.id, member.id)
-        .await?
-        .map(|m| m.state)
-        != Some(MembershipState::Active)
-    {
-        return Err(PageError::gone(
-            "You are no longer a member of this circle.",
-        ));
-    }
+    require_active(&mut conn, circle.id, member.id).await?;
     let built = agenda::for_session(&mut conn, &session, &circle).await?;
     let zone = viewer_zone(&req, Some(&member), session.timezone);
     let (frozen, seed, rounds) = match built {

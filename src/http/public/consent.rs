@@ -9,15 +9,13 @@ use askama::Template;
 use chrono::Utc;
 use serde::Deserialize;
 
-use super::{holder, render, render_status, viewer_zone, PageError, PageResult};
+use super::{holder, render, render_status, require_active, viewer_zone, PageError, PageResult};
 use crate::actions::agreements::{self as actions, Answer, Revised};
 use crate::db::agreements::{self, GivenStance};
-use crate::db::{circles, members, memberships, Connection};
+use crate::db::{circles, members};
 use crate::domain::consent::{self, Tally};
 use crate::domain::tokens::Purpose;
-use crate::domain::{
-    AgreementStatus, MemberId, MembershipState, RoundId, RoundKind, RoundOutcome, Stance,
-};
+use crate::domain::{AgreementStatus, RoundId, RoundKind, RoundOutcome, Stance};
 use crate::error::AppError;
 use crate::http::AppState;
 
@@ -98,7 +96,7 @@ async fn page(
     let round = agreements::find_round(&mut conn, RoundId(claims.object))
         .await?
         .ok_or_else(PageError::not_found)?;
-    require_member(&mut conn, round.circle_id, member.id).await?;
+    require_active(&mut conn, round.circle_id, member.id).await?;
     let agreement = agreements::find(&mut conn, round.agreement_id)
         .await?
         .ok_or_else(PageError::not_found)?;
@@ -215,23 +213,6 @@ async fn page(
         saved,
         me_url,
     })
-}
-
-async fn require_member(
-    conn: &mut Connection,
-    circle: crate::domain::CircleId,
-    member: MemberId,
-) -> Result<(), PageError> {
-    match memberships::find(conn, circle, member)
-        .await?
-        .map(|m| m.state)
-    {
-        Some(MembershipState::Active) => Ok(()),
-        Some(_) => Err(PageError::gone(
-            "You are no longer a member of this circle, so this link no longer works.",
-        )),
-        None => Err(PageError::not_found()),
-    }
 }
 
 pub async fn show(

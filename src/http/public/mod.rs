@@ -145,6 +145,25 @@ pub fn current_link<T>(
     Ok(found)
 }
 
+/// Links that act in a circle work only for its active members: someone who left (or never
+/// confirmed) is told so (410), and a stranger finds nothing (404).
+pub async fn require_active(
+    conn: &mut Connection,
+    circle: crate::domain::CircleId,
+    member: MemberId,
+) -> Result<(), PageError> {
+    match crate::db::memberships::find(conn, circle, member)
+        .await?
+        .map(|m| m.state)
+    {
+        Some(crate::domain::MembershipState::Active) => Ok(()),
+        Some(_) => Err(PageError::gone(
+            "You are no longer a member of this circle, so this link no longer works.",
+        )),
+        None => Err(PageError::not_found()),
+    }
+}
+
 /// The zone to show times in: a member's own zone when set, else the browser's (`tz`
 /// cookie), else the fallback (the circle's or session's).
 pub fn zone_for(req: &HttpRequest, member_zone: Option<&str>, fallback: Timezone) -> Tz {
