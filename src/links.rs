@@ -196,6 +196,18 @@ impl Links {
         format!("{}/agenda/{t}", self.base)
     }
 
+    /// An ask to lead a sibling circle: works until the ask's answer time (the page then says
+    /// it passed to someone else).
+    pub fn grow(&self, holder: Holder, proposal: Uuid, answer_by: DateTime<Utc>) -> String {
+        let t = self.token(
+            Purpose::Grow,
+            holder,
+            proposal,
+            Some(answer_by + RSVP_GRACE),
+        );
+        format!("{}/grow/{t}", self.base)
+    }
+
     pub fn me(&self, holder: Holder, now: DateTime<Utc>) -> String {
         let t = self.token(Purpose::Me, holder, Uuid::nil(), Some(now + ME_LIFETIME));
         format!("{}/me/{t}", self.base)

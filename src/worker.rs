@@ -320,6 +320,9 @@ pub async fn run_job(ctx: &JobContext, job: &ClaimedJob) -> Result<Option<NewDel
             swaps::widen_stale(&mut conn, now)
                 .await
                 .map_err(app_error)?;
+            crate::actions::growing::sweep(&mut conn, now)
+                .await
+                .map_err(app_error)?;
             rotation::schedule_sweep(&mut conn, now + rotation::SWEEP_EVERY).await?;
             Ok(None)
         }

@@ -229,6 +229,7 @@ async fn enqueue_email(
         stamp: None,
         round_id: None,
         request_id: None,
+        proposal_id: None,
     };
     let mut batch = vec![email.into_job(Utc::now())];
     if matches!(message, MessageKind::Welcome | MessageKind::Promoted) {
@@ -293,6 +294,7 @@ pub async fn sign_up(
             stamp: None,
             round_id: None,
             request_id: None,
+            proposal_id: None,
         };
         jobs::enqueue(conn, job.into_job(Utc::now())).await?;
         Ok(())

@@ -5,6 +5,7 @@
 
 pub mod agreements;
 pub mod feedback;
+pub mod growing;
 pub mod handoffs;
 pub mod membership;
 pub mod people;

@@ -43,6 +43,12 @@ pub struct Circle {
     pub consent_quorum_percent: i32,
     /// How long a consent round stays open, in days.
     pub consent_round_days: i32,
+    /// The first circle of the family this one belongs to (none until a circle grows).
+    pub family_id: Option<CircleId>,
+    /// The circle this one grew from.
+    pub parent_id: Option<CircleId>,
+    /// People waiting before a sibling is proposed; none means half the capacity, 0 never.
+    pub grow_threshold: Option<i32>,
 }
 
 #[derive(Debug, Clone, diesel::Insertable)]
@@ -68,6 +74,7 @@ pub struct NewCircle {
     pub feedback_min_answers: i32,
     pub consent_quorum_percent: i32,
     pub consent_round_days: i32,
+    pub grow_threshold: Option<i32>,
 }
 
 /// Fields to change; `None` leaves a field alone, `Some(None)` clears a nullable one.
@@ -93,6 +100,7 @@ pub struct CircleChanges {
     pub feedback_min_answers: Option<i32>,
     pub consent_quorum_percent: Option<i32>,
     pub consent_round_days: Option<i32>,
+    pub grow_threshold: Option<Option<i32>>,
     pub updated_at: Option<DateTime<Utc>>,
 }
 

@@ -49,6 +49,9 @@ pub struct MemberRoles {
     pub circle_id: CircleId,
     #[diesel(sql_type = Text)]
     pub circle_name: String,
+    /// The circle's family (its first circle's id; the circle itself when it never grew).
+    #[diesel(sql_type = SqlUuid)]
+    pub family_id: CircleId,
     #[diesel(sql_type = SqlUuid)]
     pub member_id: MemberId,
     /// Roles of any kind held in the window.
@@ -64,7 +67,7 @@ pub async fn active_roles(
     to: DateTime<Utc>,
 ) -> diesel::QueryResult<Vec<MemberRoles>> {
     diesel::sql_query(
-        "SELECT ms.circle_id, c.name AS circle_name, ms.member_id, coalesce(h.roles, 0) AS roles \
+        "SELECT ms.circle_id, c.name AS circle_name, coalesce(c.family_id, c.id) AS family_id, ms.member_id, coalesce(h.roles, 0) AS roles \
          FROM memberships ms JOIN circles c ON c.id = ms.circle_id \
          LEFT JOIN (SELECT sr.circle_id, sr.member_id, count(*) AS roles FROM session_roles sr \
                     JOIN sessions s ON s.id = sr.session_id \

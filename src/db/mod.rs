@@ -8,6 +8,7 @@ pub mod circles;
 pub mod dashboard;
 pub mod deliveries;
 pub mod feedback;
+pub mod growing;
 pub mod handoffs;
 pub mod jobs;
 pub mod leadership;

@@ -43,6 +43,9 @@ diesel::table! {
         feedback_min_answers -> Int4,
         consent_quorum_percent -> Int4,
         consent_round_days -> Int4,
+        family_id -> Nullable<Uuid>,
+        parent_id -> Nullable<Uuid>,
+        grow_threshold -> Nullable<Int4>,
     }
 }
 
@@ -429,6 +432,34 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sibling_proposals (id) {
+        id -> Uuid,
+        circle_id -> Uuid,
+        name -> Text,
+        state -> Text,
+        started_by -> Text,
+        lead_order -> Array<Uuid>,
+        passed -> Array<Uuid>,
+        asked_member_id -> Nullable<Uuid>,
+        asked_at -> Nullable<Timestamptz>,
+        answer_by -> Nullable<Timestamptz>,
+        sibling_id -> Nullable<Uuid>,
+        moved -> Int4,
+        created_at -> Timestamptz,
+        decided_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    sibling_moves (proposal_id, member_id) {
+        proposal_id -> Uuid,
+        member_id -> Uuid,
+        from_position -> Int4,
+    }
+}
+
+diesel::joinable!(sibling_moves -> sibling_proposals (proposal_id));
 diesel::joinable!(memberships -> circles (circle_id));
 diesel::joinable!(memberships -> members (member_id));
 diesel::joinable!(readings -> circles (circle_id));
@@ -491,4 +522,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     circle_agendas,
     session_agendas,
     reading_segments,
+    sibling_proposals,
+    sibling_moves,
 );

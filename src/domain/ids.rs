@@ -61,6 +61,7 @@ macro_rules! id_type {
 
 id_type!(
     AgreementId,
+    ProposalId,
     FeedbackRequestId,
     RoundId,
     CircleId,

@@ -5,6 +5,7 @@ mod clock;
 pub mod consent;
 mod email;
 pub mod feedback;
+pub mod growing;
 mod ids;
 mod names;
 pub mod reading_plan;
@@ -21,15 +22,16 @@ pub mod tokens;
 pub use clock::{hhmm, parse_hhmm};
 pub use email::EmailAddress;
 pub use ids::{
-    AgreementId, CircleId, FeedbackRequestId, HandoffId, JobId, MemberId, ReadingId, ReflectionId,
-    RoleId, RoundId, ScheduleId, SessionId, SwapId, TokenId,
+    AgreementId, CircleId, FeedbackRequestId, HandoffId, JobId, MemberId, ProposalId, ReadingId,
+    ReflectionId, RoleId, RoundId, ScheduleId, SessionId, SwapId, TokenId,
 };
 pub use names::{Capacity, CircleName, DisplayName, Slug, MAX_SLUG_LEN};
 pub use session_edit::SessionEdit;
 pub use states::{
     AgendaStep, AgreementStatus, CircleKind, CircleStatus, Facilitation, FeedbackMode,
-    HandoffVisibility, JobState, MembershipRole, MembershipState, ReflectionVisibility, RoleSource,
-    RoleState, RoundKind, RoundOutcome, RsvpResponse, SessionStatus, Stance, Visibility,
+    HandoffVisibility, JobState, MembershipRole, MembershipState, ProposalStart, ProposalState,
+    ReflectionVisibility, RoleSource, RoleState, RoundKind, RoundOutcome, RsvpResponse,
+    SessionStatus, Stance, Visibility,
 };
 pub use timezone::Timezone;
 

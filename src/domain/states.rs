@@ -129,6 +129,16 @@ text_enum!(
     /// A step of a session's agenda.
     AgendaStep { CheckIn => "check_in", Reading => "reading", Open => "open", Consent => "consent", CheckOut => "check_out" }
 );
+text_enum!(
+    /// Where a proposed sibling circle stands: asking someone to lead it, created, nobody
+    /// took it on, or called off by an organiser.
+    ProposalState { Asking => "asking", Accepted => "accepted", Unled => "unled", Withdrawn => "withdrawn" }
+);
+text_enum!(
+    /// How a sibling proposal began: the waitlist reached the circle's threshold, or an
+    /// organiser started it.
+    ProposalStart { Threshold => "threshold", Organiser => "organiser" }
+);
 text_enum!(JobState { Queued => "queued", Running => "running", Done => "done", Dead => "dead" });
 
 #[cfg(test)]

@@ -38,6 +38,8 @@ pub enum Purpose {
     Consent,
     /// The timekeeper's agenda page for a session (the object is the session).
     Agenda,
+    /// Answer an ask to lead a sibling circle (the object is the proposal).
+    Grow,
 }
 
 impl Purpose {
@@ -55,6 +57,7 @@ impl Purpose {
             Self::Feedback => 10,
             Self::Consent => 11,
             Self::Agenda => 12,
+            Self::Grow => 13,
         }
     }
 
@@ -72,6 +75,7 @@ impl Purpose {
             10 => Self::Feedback,
             11 => Self::Consent,
             12 => Self::Agenda,
+            13 => Self::Grow,
             _ => return None,
         })
     }

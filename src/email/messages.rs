@@ -30,10 +30,13 @@ pub enum MessageKind {
     ConsentOutcome,
     FeedbackClosed,
     FeedbackReported,
+    GrowAsk,
+    GrowMoved,
+    GrowNotice,
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 21] = [
+    pub const ALL: [MessageKind; 24] = [
         Self::Confirmation,
         Self::Welcome,
         Self::Waitlisted,
@@ -55,6 +58,9 @@ impl MessageKind {
         Self::ConsentOutcome,
         Self::FeedbackClosed,
         Self::FeedbackReported,
+        Self::GrowAsk,
+        Self::GrowMoved,
+        Self::GrowNotice,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -80,6 +86,9 @@ impl MessageKind {
             Self::ConsentOutcome => "consent_outcome",
             Self::FeedbackClosed => "feedback_closed",
             Self::FeedbackReported => "feedback_reported",
+            Self::GrowAsk => "grow_ask",
+            Self::GrowMoved => "grow_moved",
+            Self::GrowNotice => "grow_notice",
         }
     }
 
@@ -301,6 +310,9 @@ message_templates! {
     ConsentOutcome => ConsentOutcomeText("email/letter.txt"), ConsentOutcomeHtml("email/letter.html");
     FeedbackClosed => FeedbackClosedText("email/letter.txt"), FeedbackClosedHtml("email/letter.html");
     FeedbackReported => FeedbackReportedText("email/letter.txt"), FeedbackReportedHtml("email/letter.html");
+    GrowAsk => GrowAskText("email/letter.txt"), GrowAskHtml("email/letter.html");
+    GrowMoved => GrowMovedText("email/letter.txt"), GrowMovedHtml("email/letter.html");
+    GrowNotice => GrowNoticeText("email/letter.txt"), GrowNoticeHtml("email/letter.html");
 }
 
 fn subject(c: &EmailContext) -> String {
@@ -341,7 +353,10 @@ fn subject(c: &EmailContext) -> String {
         | MessageKind::ConsentReminder
         | MessageKind::ConsentOutcome
         | MessageKind::FeedbackClosed
-        | MessageKind::FeedbackReported => c
+        | MessageKind::FeedbackReported
+        | MessageKind::GrowAsk
+        | MessageKind::GrowMoved
+        | MessageKind::GrowNotice => c
             .letter
             .as_ref()
             .map_or_else(|| circle.to_string(), |l| l.subject.clone()),
@@ -565,6 +580,18 @@ mod tests {
             MessageKind::FeedbackReported => {
                 Some(letter("An answer was reported (Slow Reading)", None))
             }
+            MessageKind::GrowAsk => Some(letter(
+                "Would you lead Slow Reading II? (Slow Reading)",
+                Some("Accept, or say not now"),
+            )),
+            MessageKind::GrowMoved => Some(letter(
+                "A seat for you in Slow Reading II",
+                Some("Open your page"),
+            )),
+            MessageKind::GrowNotice => Some(letter(
+                "Ada <Lovelace> will lead Slow Reading II (Slow Reading)",
+                Some("See the circle"),
+            )),
             _ => None,
         }
     }

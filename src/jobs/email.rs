@@ -20,7 +20,7 @@ use crate::db::{
 use crate::domain::roles::Notice;
 use crate::domain::{
     CircleId, FeedbackRequestId, HandoffVisibility, MemberId, MembershipRole, MembershipState,
-    RoleId, RoleState, RoundId, RsvpResponse, SessionId, SessionStatus, SwapId,
+    ProposalId, RoleId, RoleState, RoundId, RsvpResponse, SessionId, SessionStatus, SwapId,
 };
 use crate::email::ics::{self, CalendarEvent};
 use crate::email::messages::{
@@ -60,6 +60,9 @@ pub struct EmailJob {
     /// The feedback request a feedback message is about.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<FeedbackRequestId>,
+    /// The sibling proposal a growing message is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proposal_id: Option<ProposalId>,
 }
 
 impl EmailJob {
@@ -83,6 +86,7 @@ impl EmailJob {
             stamp: None,
             round_id: None,
             request_id: None,
+            proposal_id: None,
         }
     }
 
@@ -115,6 +119,22 @@ impl EmailJob {
         }
     }
 
+    /// A message about a sibling proposal, concerning `circle` (the circle that grows, or for
+    /// someone moved, the sibling). `stamp` tells two notices apart.
+    pub fn about_proposal(
+        message: MessageKind,
+        member_id: MemberId,
+        circle: CircleId,
+        proposal: ProposalId,
+        stamp: i64,
+    ) -> Self {
+        Self {
+            proposal_id: Some(proposal),
+            stamp: Some(stamp),
+            ..Self::about_session(message, member_id, Some(circle), None, None)
+        }
+    }
+
     /// A message about one role slot: the ask, a confirmation, or a notice to organisers.
     pub fn about_role(
         message: MessageKind,
@@ -134,6 +154,7 @@ impl EmailJob {
             stamp: Some(Utc::now().timestamp()),
             round_id: None,
             request_id: None,
+            proposal_id: None,
         }
     }
 
@@ -147,6 +168,14 @@ impl EmailJob {
             .unwrap_or_else(|| "-".into());
         if let Some(round) = self.round_id {
             return format!("email:{}:{round}:{}", self.message, self.member_id);
+        }
+        if let Some(proposal) = self.proposal_id {
+            return format!(
+                "email:{}:{proposal}:{}:{}",
+                self.message,
+                self.member_id,
+                self.stamp.unwrap_or(0)
+            );
         }
         if let Some(request) = self.request_id {
             return format!(
@@ -280,7 +309,7 @@ async fn prepare(
         MessageKind::Waitlisted => state == Some(MembershipState::Waitlisted),
         MessageKind::LoginLink | MessageKind::PersonalLink => true,
         // Organisers need not be members of the circle they are told about.
-        MessageKind::RoleNotice | MessageKind::FeedbackReported => {
+        MessageKind::RoleNotice | MessageKind::FeedbackReported | MessageKind::GrowNotice => {
             state == Some(MembershipState::Active) || member.organizer
         }
         MessageKind::FacilitatorDigest => {
@@ -525,12 +554,30 @@ async fn prepare(
         _ => Vec::new(),
     };
     let circle_name = circle.as_ref().map_or("", |c| c.name.as_str());
-    let letter = match (&round, &request) {
-        (Some(r), _) => consent_letter(conn, kind, r, circle_name, &member, zone).await?,
-        (None, Some(q)) => feedback_letter(conn, kind, q, circle_name, zone).await?,
-        _ => None,
+    let grown = match job.proposal_id {
+        Some(id) => match crate::db::growing::find(conn, id).await? {
+            Some(p) => {
+                super::growing_mail::letter(conn, kind, &p, &member, holder, links, zone, now)
+                    .await?
+            }
+            None => None,
+        },
+        None => None,
     };
-    if (kind.is_about_a_round() || request.is_some()) && letter.is_none() {
+    let (letter, action_url) = match (&round, &request, grown) {
+        (Some(r), _, _) => (
+            consent_letter(conn, kind, r, circle_name, &member, zone).await?,
+            action_url,
+        ),
+        (None, Some(q), _) => (
+            feedback_letter(conn, kind, q, circle_name, zone).await?,
+            action_url,
+        ),
+        (None, None, Some((view, url))) => (Some(view), Some(url)),
+        _ => (None, action_url),
+    };
+    let needs_letter = kind.is_about_a_round() || request.is_some() || job.proposal_id.is_some();
+    if needs_letter && letter.is_none() {
         return Ok(None);
     }
     let feedback_links = match (kind, &session) {
@@ -1144,6 +1191,7 @@ mod tests {
             stamp: None,
             round_id: None,
             request_id: None,
+            proposal_id: None,
             message,
             member_id: MemberId(uuid::Uuid::nil()),
             circle_id: None,

@@ -103,6 +103,7 @@ pub async fn invited_among(
             stamp: None,
             round_id: None,
             request_id: None,
+            proposal_id: None,
         }
         .dedupe_key()
     };
@@ -177,6 +178,7 @@ pub async fn run_session(ctx: &JobContext, fanout: SessionFanout) -> Result<(), 
         stamp: None,
         round_id: None,
         request_id: None,
+        proposal_id: None,
     };
     if matches!(
         message,
@@ -251,6 +253,7 @@ pub async fn run_member(ctx: &JobContext, invite: MemberInvitations) -> Result<(
                 stamp: None,
                 round_id: None,
                 request_id: None,
+                proposal_id: None,
             }
             .into_job(now)
         })

@@ -89,6 +89,7 @@ pub async fn run(ctx: &JobContext, request: LinkRequest) -> Result<Option<NewDel
             stamp: None,
             round_id: None,
             request_id: None,
+            proposal_id: None,
         },
     )
     .await

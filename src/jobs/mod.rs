@@ -4,6 +4,7 @@
 pub mod agenda;
 pub mod email;
 pub mod fanout;
+pub mod growing_mail;
 pub mod link_request;
 pub mod queue;
 pub mod session_events;

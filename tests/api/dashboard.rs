@@ -288,7 +288,8 @@ async fn every_dashboard_and_api_route_answers_each_role_as_it_should() {
             let organiser_only = path == "/api/v1/jobs"
                 || path.starts_with("/api/v1/jobs/")
                 || path.starts_with("/api/v1/leadership")
-                || (path == "/api/v1/circles" && method == Method::POST);
+                || (path == "/api/v1/circles" && method == Method::POST)
+                || (path.contains("/siblings") && method == Method::POST);
             let listing = path == "/api/v1/circles" && method == Method::GET;
             let g_status = status(Some(fx.g_token.clone())).await;
             let f_status = status(Some(fx.f_token.clone())).await;

@@ -458,6 +458,7 @@ async fn a_message_queued_twice_is_one_job() {
         stamp: None,
         round_id: None,
         request_id: None,
+        proposal_id: None,
     };
     let before = app.table_counts().await;
     roundtable::jobs::email::enqueue(&mut conn, job.clone())

@@ -10,6 +10,7 @@ mod cli;
 mod dashboard;
 mod email;
 mod experience;
+mod growing;
 mod leadership;
 mod learning;
 mod members;

@@ -54,6 +54,9 @@ pub struct CircleCreate {
     pub consent_quorum_percent: Option<i64>,
     /// Days a consent round stays open (default 7).
     pub consent_round_days: Option<i64>,
+    /// People waiting before a sibling circle is proposed (absent: half the capacity; 0:
+    /// never by itself).
+    pub grow_threshold: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -83,6 +86,10 @@ pub struct CirclePatch {
     pub feedback_min_answers: Option<i64>,
     pub consent_quorum_percent: Option<i64>,
     pub consent_round_days: Option<i64>,
+    /// `null` goes back to the default (half the capacity); 0 turns proposals off.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<i64>)]
+    pub grow_threshold: Option<Option<i64>>,
 }
 
 impl CircleCreate {
@@ -120,6 +127,7 @@ impl CircleCreate {
         let feedback_k = p.check(FEEDBACK_K.check(input.feedback_min_answers.unwrap_or(3)));
         let quorum = p.check(QUORUM.check(input.consent_quorum_percent.unwrap_or(50)));
         let round_days = p.check(ROUND_DAYS.check(input.consent_round_days.unwrap_or(7)));
+        let grow = p.check(input.grow_threshold.map(|v| GROW.check(v)).transpose());
         let (
             Some(name),
             Some(slug),
@@ -136,6 +144,7 @@ impl CircleCreate {
             Some(feedback_k),
             Some(quorum),
             Some(round_days),
+            Some(grow),
         ) = (
             name,
             slug,
@@ -152,6 +161,7 @@ impl CircleCreate {
             feedback_k,
             quorum,
             round_days,
+            grow,
         )
         else {
             return Err(p.0);
@@ -177,6 +187,7 @@ impl CircleCreate {
             feedback_min_answers: feedback_k,
             consent_quorum_percent: quorum,
             consent_round_days: round_days,
+            grow_threshold: grow,
         };
         Ok((new, slug, explicit))
     }
@@ -284,6 +295,14 @@ impl CirclePatch {
                         .transpose(),
                 )
                 .flatten(),
+            grow_threshold: p
+                .check(
+                    input
+                        .grow_threshold
+                        .map(|v| v.map(|v| GROW.check(v)).transpose())
+                        .transpose(),
+                )
+                .flatten(),
             updated_at: None,
         };
         if p.0.is_empty() {
@@ -372,6 +391,12 @@ pub const QUORUM: Bounded = Bounded {
     min: 1,
     max: 100,
     unit: "per cent",
+};
+pub const GROW: Bounded = Bounded {
+    field: "grow_threshold",
+    min: 0,
+    max: 10_000,
+    unit: "people",
 };
 pub const ROUND_DAYS: Bounded = Bounded {
     field: "consent_round_days",

@@ -26,6 +26,9 @@ pub struct WindowQuery {
 pub struct CircleSpread {
     pub circle_id: CircleId,
     pub name: String,
+    /// The family the circle belongs to: the id of the family's first circle (the circle's
+    /// own id when it never grew a sibling).
+    pub family_id: CircleId,
     /// Distinct people who led ÷ active members (null with no members).
     pub spread: Option<f64>,
     /// How evenly roles were held (1 = even).
@@ -48,6 +51,22 @@ pub struct Spread {
     pub sessions_led: u64,
     pub newcomers: u64,
     pub circles: Vec<CircleSpread>,
+    /// Circles that grew siblings, read together (families of two or more circles).
+    pub families: Vec<FamilySpread>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct FamilySpread {
+    pub family_id: CircleId,
+    /// The family's first circle's name.
+    pub name: String,
+    pub circles: Vec<CircleId>,
+    /// Distinct people who led in any of the family's circles ÷ its distinct active members.
+    pub spread: Option<f64>,
+    /// How evenly roles were held across the family (a member's roles in each circle summed).
+    pub balance: f64,
+    pub active_members: u64,
+    pub leaders: u64,
 }
 
 /// The figures over the `days` up to now, in three statements.
@@ -79,6 +98,8 @@ pub async fn spread_until(
             .0
             .push(m.roles as u32);
     }
+    let families_of: HashMap<CircleId, CircleId> =
+        members.iter().map(|m| (m.circle_id, m.family_id)).collect();
     let names: HashMap<CircleId, String> = members
         .iter()
         .map(|m| (m.circle_id, m.circle_name.clone()))
@@ -90,7 +111,9 @@ pub async fn spread_until(
             }
         }
     }
+    let families = families(&members, &led);
     Ok(Spread {
+        families,
         window_days: days,
         spread: ratio(per_person.len() as u64, active.len() as u64),
         top20_share: top20_share(&counts, active.len() as u64),
@@ -102,6 +125,7 @@ pub async fn spread_until(
         circles: circles
             .into_iter()
             .map(|((name, id), (roles, leaders))| CircleSpread {
+                family_id: families_of.get(&id).copied().unwrap_or(id),
                 circle_id: id,
                 name,
                 spread: ratio(leaders.len() as u64, roles.len() as u64),
@@ -111,6 +135,52 @@ pub async fn spread_until(
             })
             .collect(),
     })
+}
+
+/// Each family of two or more circles with its figures: members and leaders counted once
+/// however many of its circles they are in.
+fn families(members: &[leadership::MemberRoles], led: &[leadership::Led]) -> Vec<FamilySpread> {
+    let mut circles_of: BTreeMap<CircleId, Vec<CircleId>> = BTreeMap::new();
+    let mut family_of: HashMap<CircleId, CircleId> = HashMap::new();
+    let mut names: HashMap<CircleId, String> = HashMap::new();
+    for m in members {
+        family_of.insert(m.circle_id, m.family_id);
+        names.insert(m.circle_id, m.circle_name.clone());
+        let list = circles_of.entry(m.family_id).or_default();
+        if !list.contains(&m.circle_id) {
+            list.push(m.circle_id);
+        }
+    }
+    let mut out = Vec::new();
+    for (family, circles) in circles_of.into_iter().filter(|(_, c)| c.len() > 1) {
+        let mut roles: BTreeMap<MemberId, u32> = BTreeMap::new();
+        for m in members.iter().filter(|m| m.family_id == family) {
+            *roles.entry(m.member_id).or_default() += m.roles as u32;
+        }
+        let leaders: HashSet<MemberId> = led
+            .iter()
+            .filter(|l| family_of.get(&l.circle_id) == Some(&family))
+            .map(|l| l.member_id)
+            .filter(|m| roles.contains_key(m))
+            .collect();
+        let counts: Vec<u32> = roles.values().copied().collect();
+        let name = names
+            .get(&family)
+            .or_else(|| circles.first().and_then(|c| names.get(c)))
+            .cloned()
+            .unwrap_or_default();
+        out.push(FamilySpread {
+            family_id: family,
+            name,
+            spread: ratio(leaders.len() as u64, roles.len() as u64),
+            balance: crate::domain::roles::balance(&counts),
+            active_members: roles.len() as u64,
+            leaders: leaders.len() as u64,
+            circles,
+        });
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name).then(a.family_id.0.cmp(&b.family_id.0)));
+    out
 }
 
 pub fn window(query: &WindowQuery) -> AppResult<i64> {
@@ -147,9 +217,9 @@ fn figure(v: Option<f64>) -> String {
 
 /// The figures as CSV: the organisation first, then one row per circle.
 pub fn csv(s: &Spread) -> String {
-    let mut out = String::from("scope,circle_id,name,active_members,leaders,spread,top20_share,newcomer_role_share,balance\n");
+    let mut out = String::from("scope,circle_id,name,active_members,leaders,spread,top20_share,newcomer_role_share,balance,family_id\n");
     out.push_str(&format!(
-        "organisation,,,{},{},{},{},{},\n",
+        "organisation,,,{},{},{},{},{},,\n",
         s.active_members,
         s.leaders,
         figure(s.spread),
@@ -159,12 +229,24 @@ pub fn csv(s: &Spread) -> String {
     for c in &s.circles {
         let name = c.name.replace('"', "\"\"");
         out.push_str(&format!(
-            "circle,{},\"{name}\",{},{},{},,,{:.3}\n",
+            "circle,{},\"{name}\",{},{},{},,,{:.3},{}\n",
             c.circle_id,
             c.active_members,
             c.leaders,
             figure(c.spread),
-            c.balance
+            c.balance,
+            c.family_id
+        ));
+    }
+    for f in &s.families {
+        let name = f.name.replace('"', "\"\"");
+        out.push_str(&format!(
+            "family,,\"{name}\",{},{},{},,,{:.3},{}\n",
+            f.active_members,
+            f.leaders,
+            figure(f.spread),
+            f.balance,
+            f.family_id
         ));
     }
     out

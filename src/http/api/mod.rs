@@ -14,6 +14,7 @@ pub mod reflections;
 pub mod roles;
 pub mod rsvps;
 pub mod sessions;
+pub mod siblings;
 
 pub use auth::{Caller, Organizer};
 
@@ -116,6 +117,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(
                     "/sessions/{id}/reflections",
                     web::get().to(reflections::list),
+                )
+                .route("/circles/{id}/siblings", web::get().to(siblings::list))
+                .route("/circles/{id}/siblings", web::post().to(siblings::create))
+                .route(
+                    "/circles/{id}/siblings/withdraw",
+                    web::post().to(siblings::withdraw),
                 )
                 .route("/leadership", web::get().to(leadership::get))
                 .route("/leadership.csv", web::get().to(leadership::get_csv))
@@ -258,6 +265,7 @@ where
         agreements::list, agreements::create, agreements::get, agreements::propose_change,
         agreements::open_round, feedback::counts,
         leadership::get, leadership::get_csv,
+        siblings::list, siblings::create, siblings::withdraw,
         jobs::list, jobs::retry,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
@@ -265,7 +273,7 @@ where
     tags(
         (name = "circles"), (name = "readings"), (name = "sessions"), (name = "members"),
         (name = "rsvps"), (name = "reflections"), (name = "roles"), (name = "agenda"), (name = "agreements"),
-        (name = "feedback"), (name = "leadership"), (name = "jobs"),
+        (name = "feedback"), (name = "leadership"), (name = "growing"), (name = "jobs"),
     )
 )]
 pub struct ApiDoc;

@@ -203,6 +203,7 @@ impl CircleForm {
             feedback_min_answers: None,
             consent_quorum_percent: None,
             consent_round_days: None,
+            grow_threshold: None,
         })
     }
 
@@ -261,6 +262,7 @@ impl CircleForm {
             feedback_min_answers: None,
             consent_quorum_percent: None,
             consent_round_days: None,
+            grow_threshold: None,
         }
         .parse_all()
     }

@@ -3,6 +3,7 @@
 //! state change checks that the request came from this site's own pages.
 
 mod circles;
+mod growing;
 mod home;
 mod insights;
 mod leadership;
@@ -99,6 +100,10 @@ dashboard_routes! {
     get "/dashboard/circles/{id}/insights/rsvps.svg" => insights::rsvp_svg, Circle;
     get "/dashboard/circles/{id}/export/members.csv" => circles::export_members, Circle;
     get "/dashboard/circles/{id}/export/attendance.csv" => circles::export_attendance, Circle;
+    get "/dashboard/circles/{id}/growing" => growing::page, Circle;
+    post "/dashboard/circles/{id}/growing" => growing::set_threshold, Circle;
+    post "/dashboard/circles/{id}/siblings" => growing::start, Organizer;
+    post "/dashboard/circles/{id}/siblings/withdraw" => growing::withdraw, Organizer;
     get "/dashboard/leadership" => leadership::page, Organizer;
     get "/dashboard/leadership/spread.svg" => leadership::chart, Organizer;
     get "/dashboard/leadership.csv" => leadership::csv, Organizer;
@@ -384,6 +389,7 @@ impl Nav {
             ("rota", "Rota", "/rota"),
             ("outbox", "Outbox", "/outbox"),
             ("insights", "Insights", "/insights"),
+            ("growing", "Growing", "/growing"),
         ]
         .into_iter()
         .map(|(key, label, href)| Tab {

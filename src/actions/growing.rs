@@ -1,0 +1,481 @@
+//! Circles that grow circles. When a circle's waitlist reaches its threshold (or an organiser
+//! asks), a sibling is proposed: same kind, readings, roles and dates, named after the
+//! family's first circle. Members who have led the circle at least twice are asked to lead it
+//! one at a time, in the rotation's fairness order, by a link with Accept and Not now; an ask
+//! left unanswered for the circle's answer time passes to the next person. Accepting creates
+//! the sibling with its lead, moves the people waiting (first come, up to its capacity) and
+//! tells each of them, and links the two circles as a family.
+//!
+//! An accept locks the proposal, then the circle: two answers to one proposal take turns, and
+//! the second finds it decided, so the waitlist moves once.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Duration, Utc};
+use diesel_async::AsyncConnection;
+
+use crate::db::circles::{self, Circle, NewCircle};
+use crate::db::growing::{self, Proposal};
+use crate::db::{memberships, sessions, Connection};
+use crate::domain::growing::{self as rules, MIN_LED};
+use crate::domain::{
+    CircleId, CircleName, CircleStatus, Facilitation, Invalid, MemberId, MembershipRole,
+    MembershipState, ProposalId, ProposalStart, ProposalState, Slug,
+};
+use crate::email::MessageKind;
+use crate::error::{AppError, AppResult};
+use crate::jobs::email::{self as email_job, EmailJob};
+
+/// After a proposal that nobody took on (or that an organiser withdrew), the waitlist does
+/// not propose another by itself for this long; an organiser can start one at any time.
+pub const QUIET_AFTER: Duration = Duration::days(30);
+/// The sibling takes the sessions of the circle that start at least this far ahead, so the
+/// people moved have notice of the first one.
+pub const MIN_NOTICE: Duration = Duration::days(1);
+
+/// What an organiser (or the threshold) asks for.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    /// The sibling's name; the family's name with the next numeral when absent.
+    pub name: Option<String>,
+    /// Who to ask first; they must be one of those who may lead.
+    pub lead: Option<MemberId>,
+}
+
+async fn locked(conn: &mut Connection, id: CircleId) -> AppResult<Circle> {
+    circles::lock(conn, id)
+        .await?
+        .ok_or(AppError::NotFound("circle"))
+}
+
+/// Propose a sibling of `circle_id` and ask the first person in line to lead it.
+pub async fn propose(
+    conn: &mut Connection,
+    circle_id: CircleId,
+    started_by: ProposalStart,
+    request: Request,
+    now: DateTime<Utc>,
+) -> AppResult<Proposal> {
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let circle = locked(conn, circle_id).await?;
+        if circle.status == CircleStatus::Archived {
+            return Err(AppError::Conflict("this circle is archived".into()));
+        }
+        if let Some(open) = growing::for_circle(conn, circle.id, 1)
+            .await?
+            .into_iter()
+            .find(|p| p.state == ProposalState::Asking)
+        {
+            return Err(AppError::Conflict(format!(
+                "{} already has a sibling proposal ({}) waiting for someone to lead it",
+                circle.name, open.name
+            )));
+        }
+        let waiting = memberships::waitlist_length(conn, circle.id).await?;
+        if waiting == 0 {
+            return Err(AppError::Conflict(format!(
+                "nobody is waiting for a seat in {}, so a sibling would start empty",
+                circle.name
+            )));
+        }
+        let name = match request.name.as_deref() {
+            Some(n) => CircleName::parse(n)?.as_str().to_string(),
+            None => default_name(conn, &circle).await?,
+        };
+        let id = ProposalId::new();
+        let leads = super::rotation::leads_in_order(conn, &circle, MIN_LED, now).await?;
+        let mut order: Vec<MemberId> = leads.iter().map(|l| l.member).collect();
+        if let Some(first) = request.lead {
+            let Some(at) = order.iter().position(|m| *m == first) else {
+                return Err(Invalid::new(
+                    "lead_id",
+                    format!(
+                        "must be an active member of {} who has led it at least {MIN_LED} times and takes part in leading",
+                        circle.name
+                    ),
+                )
+                .into());
+            };
+            let chosen = order.remove(at);
+            order.insert(0, chosen);
+        }
+        if order.is_empty() {
+            return Err(AppError::Conflict(format!(
+                "nobody in {} has led it {MIN_LED} times yet, so there is nobody to ask to lead a sibling",
+                circle.name
+            )));
+        }
+        let proposal = growing::insert(conn, id, circle.id, &name, started_by, &order, now)
+            .await?
+            .ok_or_else(|| {
+                AppError::Conflict(format!(
+                    "{} already has a sibling proposal waiting for someone to lead it",
+                    circle.name
+                ))
+            })?;
+        ask_next(conn, &circle, proposal, now).await
+    })
+    .await
+}
+
+/// "Small Room II": the family's first circle's name and the family's next numeral.
+async fn default_name(conn: &mut Connection, circle: &Circle) -> AppResult<String> {
+    let root = circle.family_id.unwrap_or(circle.id);
+    let family = growing::family(conn, root).await?;
+    let root_name = family
+        .iter()
+        .find(|(id, _)| *id == root)
+        .map_or(circle.name.as_str(), |(_, n)| n.as_str());
+    Ok(rules::sibling_name(root_name, family.len().max(1)))
+}
+
+/// Ask the next person in line who is still an active member, or, when nobody is left, close
+/// the proposal as unled and tell the circle's organisers.
+async fn ask_next(
+    conn: &mut Connection,
+    circle: &Circle,
+    proposal: Proposal,
+    now: DateTime<Utc>,
+) -> AppResult<Proposal> {
+    let active: HashSet<MemberId> =
+        memberships::active_among(conn, circle.id, &proposal.lead_order)
+            .await?
+            .into_iter()
+            .collect();
+    let next = rules::next_to_ask(&proposal.lead_order, &proposal.passed, |m| {
+        active.contains(&m)
+    });
+    let Some(member) = next else {
+        let proposal =
+            growing::decide(conn, proposal.id, ProposalState::Unled, None, 0, now).await?;
+        tell_organisers(conn, circle.id, &proposal, now).await?;
+        return Ok(proposal);
+    };
+    let answer_by = now + Duration::hours(i64::from(circle.role_answer_hours.max(1)));
+    let proposal =
+        growing::set_asked(conn, proposal.id, Some(member), now, Some(answer_by)).await?;
+    email_job::enqueue(
+        conn,
+        EmailJob::about_proposal(
+            MessageKind::GrowAsk,
+            member,
+            circle.id,
+            proposal.id,
+            now.timestamp(),
+        ),
+    )
+    .await?;
+    Ok(proposal)
+}
+
+async fn tell_organisers(
+    conn: &mut Connection,
+    circle: CircleId,
+    proposal: &Proposal,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    for member in super::rotation::organisers_of(conn, circle).await? {
+        email_job::enqueue(
+            conn,
+            EmailJob::about_proposal(
+                MessageKind::GrowNotice,
+                member,
+                circle,
+                proposal.id,
+                now.timestamp(),
+            ),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// What an answer from the lead's page came to.
+#[derive(Debug)]
+pub enum Answered {
+    /// The sibling exists, led by whoever accepted; this many people moved to it.
+    Accepted { sibling: Circle, moved: usize },
+    /// Said not now; the next person in line was asked (or nobody was left).
+    Passed,
+    /// The ask is someone else's now (this person passed, or it lapsed and moved on).
+    NotYours,
+    /// The proposal was decided already (accepted, nobody took it, or withdrawn).
+    Decided(Proposal),
+}
+
+/// `member` answers the ask of proposal `id`: accept (`yes`) or not now.
+pub async fn answer(
+    conn: &mut Connection,
+    id: ProposalId,
+    member: MemberId,
+    yes: bool,
+    now: DateTime<Utc>,
+) -> AppResult<Answered> {
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let Some(proposal) = growing::lock(conn, id).await? else {
+            return Ok(Answered::NotYours);
+        };
+        if proposal.state != ProposalState::Asking {
+            return Ok(Answered::Decided(proposal));
+        }
+        let lapsed = proposal.answer_by.is_some_and(|by| by < now);
+        if proposal.asked_member_id != Some(member) || lapsed {
+            return Ok(Answered::NotYours);
+        }
+        let circle = locked(conn, proposal.circle_id).await?;
+        let still_member = memberships::find(conn, circle.id, member)
+            .await?
+            .is_some_and(|m| m.state == MembershipState::Active);
+        if !yes || !still_member || circle.status == CircleStatus::Archived {
+            growing::pass(conn, proposal.id, member).await?;
+            let proposal = growing::find(conn, proposal.id)
+                .await?
+                .ok_or(AppError::NotFound("proposal"))?;
+            ask_next(conn, &circle, proposal, now).await?;
+            return Ok(if yes {
+                Answered::NotYours
+            } else {
+                Answered::Passed
+            });
+        }
+        let (sibling, moved) = grow(conn, &circle, &proposal, member, now).await?;
+        Ok(Answered::Accepted { sibling, moved })
+    })
+    .await
+}
+
+/// Create the sibling led by `lead`, move the waitlist to it and tell everyone concerned.
+/// The caller holds the proposal's and the circle's locks.
+async fn grow(
+    conn: &mut Connection,
+    circle: &Circle,
+    proposal: &Proposal,
+    lead: MemberId,
+    now: DateTime<Utc>,
+) -> AppResult<(Circle, usize)> {
+    let family = circle.family_id.unwrap_or(circle.id);
+    if circle.family_id.is_none() {
+        growing::join_family(conn, circle.id, family, None).await?;
+    }
+    let name = CircleName::parse(&proposal.name)?;
+    let new = NewCircle {
+        id: CircleId::new(),
+        slug: Slug::from_name(&name),
+        name: name.as_str().to_string(),
+        description: circle.description.clone(),
+        kind: circle.kind,
+        visibility: circle.visibility,
+        capacity: circle.capacity,
+        timezone: circle.timezone,
+        location: circle.location.clone(),
+        status: CircleStatus::Open,
+        facilitation: circle.facilitation,
+        reminder_offset_minutes: circle.reminder_offset_minutes,
+        reflection_delay_minutes: circle.reflection_delay_minutes,
+        invite_lead_days: circle.invite_lead_days,
+        planning_horizon: circle.planning_horizon,
+        role_ask_days: circle.role_ask_days,
+        role_answer_hours: circle.role_answer_hours,
+        feedback_min_answers: circle.feedback_min_answers,
+        consent_quorum_percent: circle.consent_quorum_percent,
+        consent_round_days: circle.consent_round_days,
+        grow_threshold: circle.grow_threshold,
+    };
+    let slug = new.slug.clone();
+    let sibling = circles::create(conn, new, &slug, false)
+        .await?
+        .ok_or_else(|| AppError::Conflict("no free address for the sibling circle".into()))?;
+    growing::join_family(conn, sibling.id, family, Some(circle.id)).await?;
+    let sibling = circles::find(conn, sibling.id)
+        .await?
+        .ok_or(AppError::NotFound("circle"))?;
+    let readings = growing::copy_readings(conn, circle.id, sibling.id).await?;
+    growing::copy_practices(conn, circle.id, sibling.id).await?;
+
+    memberships::upsert(
+        conn,
+        sibling.id,
+        lead,
+        MembershipRole::Facilitator,
+        MembershipState::Active,
+        None,
+    )
+    .await?;
+    let seats = sibling.capacity.map_or(i64::MAX, i64::from);
+    let waiting = growing::waitlist(conn, circle.id, seats).await?;
+    for (member, _) in &waiting {
+        memberships::set(
+            conn,
+            circle.id,
+            *member,
+            MembershipRole::Member,
+            MembershipState::Left,
+            None,
+        )
+        .await?;
+        memberships::upsert(
+            conn,
+            sibling.id,
+            *member,
+            MembershipRole::Member,
+            MembershipState::Active,
+            None,
+        )
+        .await?;
+    }
+    memberships::renumber_waitlist(conn, circle.id).await?;
+    growing::add_moves(conn, proposal.id, &waiting).await?;
+
+    let coming =
+        growing::copy_sessions(conn, circle.id, sibling.id, &readings, now + MIN_NOTICE).await?;
+    if sibling.facilitation == Facilitation::Fixed {
+        for s in &coming {
+            sessions::set_facilitator(conn, s.id, Some(lead)).await?;
+            let s = crate::db::sessions::Session {
+                facilitator_id: Some(lead),
+                ..s.clone()
+            };
+            super::rotation::facilitator_set(conn, &s, None, now).await?;
+        }
+    }
+    crate::jobs::session_events::sessions_created(conn, &sibling, &coming).await?;
+    super::reading_plan::sessions_added(conn, sibling.id, &coming, now).await?;
+    super::rotation::plan_in(conn, &sibling, now).await?;
+
+    let moved = waiting.len();
+    let proposal = growing::decide(
+        conn,
+        proposal.id,
+        ProposalState::Accepted,
+        Some(sibling.id),
+        moved as i32,
+        now,
+    )
+    .await?;
+    let told: Vec<_> = waiting
+        .iter()
+        .map(|(member, _)| {
+            EmailJob::about_proposal(
+                MessageKind::GrowMoved,
+                *member,
+                sibling.id,
+                proposal.id,
+                now.timestamp(),
+            )
+            .into_job(now)
+        })
+        .collect();
+    crate::db::jobs::enqueue_many(conn, told).await?;
+    tell_organisers(conn, circle.id, &proposal, now).await?;
+    super::rotation::changed(conn, circle).await?;
+    Ok((sibling, moved))
+}
+
+/// An organiser calls off a proposal that is still asking.
+pub async fn withdraw(
+    conn: &mut Connection,
+    id: ProposalId,
+    now: DateTime<Utc>,
+) -> AppResult<Proposal> {
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let proposal = growing::lock(conn, id)
+            .await?
+            .ok_or(AppError::NotFound("proposal"))?;
+        if proposal.state != ProposalState::Asking {
+            return Err(AppError::Conflict(format!(
+                "this proposal is {} already",
+                proposal.state
+            )));
+        }
+        Ok(growing::decide(conn, id, ProposalState::Withdrawn, None, 0, now).await?)
+    })
+    .await
+}
+
+/// What one sweep did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Swept {
+    /// Asks that lapsed and passed to the next person.
+    pub passed_on: usize,
+    /// Siblings proposed because a waitlist reached its threshold.
+    pub proposed: usize,
+}
+
+/// Act on the clock: asks left unanswered pass to the next person, and circles whose
+/// waitlist reached the threshold get a proposal (when someone can lead it).
+pub async fn sweep(conn: &mut Connection, now: DateTime<Utc>) -> AppResult<Swept> {
+    let mut out = Swept::default();
+    for id in growing::lapsed(conn, now).await? {
+        let moved_on = conn
+            .transaction::<_, AppError, _>(async |conn| {
+                let Some(p) = growing::lock(conn, id).await? else {
+                    return Ok(false);
+                };
+                let lapsed = p.answer_by.is_some_and(|by| by < now);
+                if p.state != ProposalState::Asking || !lapsed {
+                    return Ok(false);
+                }
+                if let Some(m) = p.asked_member_id {
+                    growing::pass(conn, p.id, m).await?;
+                }
+                let circle = locked(conn, p.circle_id).await?;
+                let p = growing::find(conn, p.id)
+                    .await?
+                    .ok_or(AppError::NotFound("proposal"))?;
+                ask_next(conn, &circle, p, now).await?;
+                Ok(true)
+            })
+            .await?;
+        out.passed_on += usize::from(moved_on);
+    }
+    for due in growing::due(conn, now - QUIET_AFTER).await? {
+        match propose(
+            conn,
+            due.circle_id,
+            ProposalStart::Threshold,
+            Request::default(),
+            now,
+        )
+        .await
+        {
+            Ok(_) => out.proposed += 1,
+            // Nobody can lead it yet, or something changed meanwhile: the next sweep looks again.
+            Err(AppError::Conflict(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
+/// Everything the dashboard and the API show about a circle's growth: its threshold, who is
+/// waiting, who could lead a sibling (in order), and its proposals, newest first.
+#[derive(Debug, Clone)]
+pub struct Outlook {
+    pub threshold: Option<u32>,
+    pub waiting: i64,
+    pub leads: Vec<super::rotation::Lead>,
+    pub proposals: Vec<Proposal>,
+    /// The family's circles (id, name), oldest first; empty until the circle grows.
+    pub family: Vec<(CircleId, String)>,
+}
+
+pub async fn outlook(
+    conn: &mut Connection,
+    circle: &Circle,
+    now: DateTime<Utc>,
+) -> AppResult<Outlook> {
+    let waiting = memberships::waitlist_length(conn, circle.id).await?;
+    let leads = super::rotation::leads_in_order(conn, circle, MIN_LED, now).await?;
+    let proposals = growing::for_circle(conn, circle.id, 10).await?;
+    let family = match circle.family_id {
+        Some(f) => growing::family(conn, f).await?,
+        None => Vec::new(),
+    };
+    Ok(Outlook {
+        threshold: rules::threshold(circle.capacity, circle.grow_threshold),
+        waiting,
+        leads,
+        proposals,
+        family,
+    })
+}

@@ -1,0 +1,421 @@
+//! Sibling proposals (a circle's ask for someone to lead a new circle for its waitlist), who
+//! moved to the sibling from which waitlist place, and circle families.
+
+use chrono::{DateTime, Utc};
+use diesel::sql_types::{Array, BigInt, Timestamptz, Uuid as SqlUuid};
+use diesel::{
+    BoolExpressionMethods, ExpressionMethods, OptionalExtension, QueryDsl, SelectableHelper,
+};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use super::schema::{circles, sessions, sibling_moves, sibling_proposals};
+use super::sessions::Session;
+use crate::domain::{
+    CircleId, MemberId, ProposalId, ProposalStart, ProposalState, ReadingId, SessionId,
+    SessionStatus,
+};
+
+#[derive(Debug, Clone, diesel::Queryable, diesel::Selectable)]
+#[diesel(table_name = sibling_proposals, check_for_backend(diesel::pg::Pg))]
+pub struct Proposal {
+    pub id: ProposalId,
+    pub circle_id: CircleId,
+    pub name: String,
+    pub state: ProposalState,
+    pub started_by: ProposalStart,
+    /// Who may lead, best first, when the proposal was made.
+    pub lead_order: Vec<MemberId>,
+    /// Who said "not now" or let the ask lapse.
+    pub passed: Vec<MemberId>,
+    pub asked_member_id: Option<MemberId>,
+    pub asked_at: Option<DateTime<Utc>>,
+    pub answer_by: Option<DateTime<Utc>>,
+    pub sibling_id: Option<CircleId>,
+    pub moved: i32,
+    pub created_at: DateTime<Utc>,
+    pub decided_at: Option<DateTime<Utc>>,
+}
+
+/// Insert a proposal that asks nobody yet; `None` when the circle already has one asking.
+pub async fn insert(
+    conn: &mut AsyncPgConnection,
+    id: ProposalId,
+    circle: CircleId,
+    name: &str,
+    started_by: ProposalStart,
+    lead_order: &[MemberId],
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<Option<Proposal>> {
+    diesel::insert_into(sibling_proposals::table)
+        .values((
+            sibling_proposals::id.eq(id),
+            sibling_proposals::circle_id.eq(circle),
+            sibling_proposals::name.eq(name),
+            sibling_proposals::state.eq(ProposalState::Asking),
+            sibling_proposals::started_by.eq(started_by),
+            sibling_proposals::lead_order.eq(lead_order),
+            sibling_proposals::created_at.eq(now),
+        ))
+        .on_conflict_do_nothing()
+        .returning(Proposal::as_returning())
+        .get_result(conn)
+        .await
+        .optional()
+}
+
+pub async fn find(
+    conn: &mut AsyncPgConnection,
+    id: ProposalId,
+) -> diesel::QueryResult<Option<Proposal>> {
+    sibling_proposals::table
+        .find(id)
+        .select(Proposal::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Read a proposal and hold it until the transaction ends: answers to it take turns.
+pub async fn lock(
+    conn: &mut AsyncPgConnection,
+    id: ProposalId,
+) -> diesel::QueryResult<Option<Proposal>> {
+    sibling_proposals::table
+        .find(id)
+        .select(Proposal::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// A circle's proposals, newest first.
+pub async fn for_circle(
+    conn: &mut AsyncPgConnection,
+    circle: CircleId,
+    limit: i64,
+) -> diesel::QueryResult<Vec<Proposal>> {
+    sibling_proposals::table
+        .filter(sibling_proposals::circle_id.eq(circle))
+        .order((
+            sibling_proposals::created_at.desc(),
+            sibling_proposals::id.desc(),
+        ))
+        .limit(limit)
+        .select(Proposal::as_select())
+        .load(conn)
+        .await
+}
+
+/// Ask `member` (or nobody) to lead, answering by `answer_by`.
+pub async fn set_asked(
+    conn: &mut AsyncPgConnection,
+    id: ProposalId,
+    member: Option<MemberId>,
+    now: DateTime<Utc>,
+    answer_by: Option<DateTime<Utc>>,
+) -> diesel::QueryResult<Proposal> {
+    diesel::update(sibling_proposals::table.find(id))
+        .set((
+            sibling_proposals::asked_member_id.eq(member),
+            sibling_proposals::asked_at.eq(member.map(|_| now)),
+            sibling_proposals::answer_by.eq(answer_by),
+        ))
+        .returning(Proposal::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// Record that `member` passed (said "not now", or let the ask lapse).
+pub async fn pass(
+    conn: &mut AsyncPgConnection,
+    id: ProposalId,
+    member: MemberId,
+) -> diesel::QueryResult<()> {
+    diesel::sql_query(
+        "UPDATE sibling_proposals SET passed = array_append(passed, $2) \
+         WHERE id = $1 AND NOT ($2 = ANY (passed))",
+    )
+    .bind::<SqlUuid, _>(id.0)
+    .bind::<SqlUuid, _>(member.0)
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// Close a proposal: accepted (with its sibling and how many moved), unled or withdrawn.
+pub async fn decide(
+    conn: &mut AsyncPgConnection,
+    id: ProposalId,
+    state: ProposalState,
+    sibling: Option<CircleId>,
+    moved: i32,
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<Proposal> {
+    diesel::update(sibling_proposals::table.find(id))
+        .set((
+            sibling_proposals::state.eq(state),
+            sibling_proposals::sibling_id.eq(sibling),
+            sibling_proposals::moved.eq(moved),
+            sibling_proposals::decided_at.eq(now),
+            sibling_proposals::answer_by.eq(None::<DateTime<Utc>>),
+        ))
+        .returning(Proposal::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// Proposals whose ask has gone unanswered past its time.
+pub async fn lapsed(
+    conn: &mut AsyncPgConnection,
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<Vec<ProposalId>> {
+    sibling_proposals::table
+        .filter(sibling_proposals::state.eq(ProposalState::Asking))
+        .filter(sibling_proposals::answer_by.lt(now))
+        .select(sibling_proposals::id)
+        .load(conn)
+        .await
+}
+
+#[derive(Debug, Clone, diesel::QueryableByName)]
+pub struct Waiting {
+    #[diesel(sql_type = SqlUuid)]
+    pub circle_id: CircleId,
+    #[diesel(sql_type = BigInt)]
+    pub waiting: i64,
+}
+
+/// Open circles whose waitlist has reached their threshold (their own setting, else half the
+/// capacity rounded up), with nobody being asked to lead a sibling, and no proposal that came
+/// to nothing since `quiet_since`.
+pub async fn due(
+    conn: &mut AsyncPgConnection,
+    quiet_since: DateTime<Utc>,
+) -> diesel::QueryResult<Vec<Waiting>> {
+    diesel::sql_query(
+        "SELECT c.id AS circle_id, count(*) AS waiting FROM circles c \
+         JOIN memberships ms ON ms.circle_id = c.id AND ms.state = 'waitlisted' \
+         WHERE c.status = 'open' AND c.grow_threshold IS DISTINCT FROM 0 \
+           AND NOT EXISTS (SELECT 1 FROM sibling_proposals p WHERE p.circle_id = c.id \
+                 AND (p.state = 'asking' OR (p.state IN ('unled', 'withdrawn') AND p.created_at > $1))) \
+         GROUP BY c.id \
+         HAVING count(*) >= coalesce(c.grow_threshold, greatest(1, (c.capacity + 1) / 2)) \
+         ORDER BY c.id",
+    )
+    .bind::<Timestamptz, _>(quiet_since)
+    .load(conn)
+    .await
+}
+
+/// Record who moved to the sibling and from which waitlist place.
+pub async fn add_moves(
+    conn: &mut AsyncPgConnection,
+    id: ProposalId,
+    moved: &[(MemberId, i32)],
+) -> diesel::QueryResult<()> {
+    let rows: Vec<_> = moved
+        .iter()
+        .map(|(m, pos)| {
+            (
+                sibling_moves::proposal_id.eq(id),
+                sibling_moves::member_id.eq(*m),
+                sibling_moves::from_position.eq(*pos),
+            )
+        })
+        .collect();
+    diesel::insert_into(sibling_moves::table)
+        .values(rows)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Who moved to the sibling, in their old waitlist order.
+pub async fn moves(
+    conn: &mut AsyncPgConnection,
+    id: ProposalId,
+) -> diesel::QueryResult<Vec<(MemberId, i32)>> {
+    sibling_moves::table
+        .filter(sibling_moves::proposal_id.eq(id))
+        .order(sibling_moves::from_position)
+        .select((sibling_moves::member_id, sibling_moves::from_position))
+        .load(conn)
+        .await
+}
+
+/// The proposal that moved `member` into `sibling`, if one did.
+pub async fn moved_into(
+    conn: &mut AsyncPgConnection,
+    sibling: CircleId,
+    member: MemberId,
+) -> diesel::QueryResult<Option<(Proposal, i32)>> {
+    sibling_proposals::table
+        .inner_join(sibling_moves::table)
+        .filter(sibling_proposals::sibling_id.eq(sibling))
+        .filter(sibling_moves::member_id.eq(member))
+        .select((Proposal::as_select(), sibling_moves::from_position))
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// The circles of `family` (its first circle and every circle grown from it), oldest first.
+pub async fn family(
+    conn: &mut AsyncPgConnection,
+    family: CircleId,
+) -> diesel::QueryResult<Vec<(CircleId, String)>> {
+    circles::table
+        .filter(circles::family_id.eq(family).or(circles::id.eq(family)))
+        .order((circles::created_at, circles::id))
+        .select((circles::id, circles::name))
+        .load(conn)
+        .await
+}
+
+/// Put `circle` into `family`.
+pub async fn join_family(
+    conn: &mut AsyncPgConnection,
+    circle: CircleId,
+    family: CircleId,
+    parent: Option<CircleId>,
+) -> diesel::QueryResult<()> {
+    let target = circles::table.find(circle);
+    match parent {
+        Some(p) => {
+            diesel::update(target)
+                .set((circles::family_id.eq(family), circles::parent_id.eq(p)))
+                .execute(conn)
+                .await
+        }
+        None => {
+            diesel::update(target)
+                .set(circles::family_id.eq(family))
+                .execute(conn)
+                .await
+        }
+    }
+    .map(drop)
+}
+
+/// Copy every reading of `from` (with its chapters, in order) into `to`: old id → new id.
+pub async fn copy_readings(
+    conn: &mut AsyncPgConnection,
+    from: CircleId,
+    to: CircleId,
+) -> diesel::QueryResult<Vec<(ReadingId, ReadingId)>> {
+    use super::schema::readings;
+    let old: Vec<ReadingId> = readings::table
+        .filter(readings::circle_id.eq(from))
+        .order((readings::position, readings::id))
+        .select(readings::id)
+        .load(conn)
+        .await?;
+    let pairs: Vec<(ReadingId, ReadingId)> =
+        old.into_iter().map(|o| (o, ReadingId::new())).collect();
+    if pairs.is_empty() {
+        return Ok(pairs);
+    }
+    diesel::sql_query(
+        "INSERT INTO readings (id, circle_id, title, author, url, isbn, notes, position, chapters) \
+         SELECT m.new_id, $3, r.title, r.author, r.url, r.isbn, r.notes, r.position, r.chapters \
+         FROM unnest($1::uuid[], $2::uuid[]) AS m(old_id, new_id) JOIN readings r ON r.id = m.old_id",
+    )
+    .bind::<Array<SqlUuid>, _>(pairs.iter().map(|p| p.0 .0).collect::<Vec<_>>())
+    .bind::<Array<SqlUuid>, _>(pairs.iter().map(|p| p.1 .0).collect::<Vec<_>>())
+    .bind::<SqlUuid, _>(to.0)
+    .execute(conn)
+    .await?;
+    Ok(pairs)
+}
+
+/// Copy how `from` meets into `to`: its role kinds (facilitator and micro-roles) and its
+/// agenda template.
+pub async fn copy_practices(
+    conn: &mut AsyncPgConnection,
+    from: CircleId,
+    to: CircleId,
+) -> diesel::QueryResult<()> {
+    diesel::sql_query(
+        "INSERT INTO role_kinds (circle_id, key, name, guide, slots, rotates, min_attended, position) \
+         SELECT $2, key, name, guide, slots, rotates, min_attended, position FROM role_kinds \
+         WHERE circle_id = $1 ON CONFLICT DO NOTHING",
+    )
+    .bind::<SqlUuid, _>(from.0)
+    .bind::<SqlUuid, _>(to.0)
+    .execute(conn)
+    .await?;
+    diesel::sql_query(
+        "INSERT INTO circle_agendas (circle_id, enabled, rounds) \
+         SELECT $2, enabled, rounds FROM circle_agendas WHERE circle_id = $1 ON CONFLICT DO NOTHING",
+    )
+    .bind::<SqlUuid, _>(from.0)
+    .bind::<SqlUuid, _>(to.0)
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// The first `limit` people waiting for `circle`, in order, with their places.
+pub async fn waitlist(
+    conn: &mut AsyncPgConnection,
+    circle: CircleId,
+    limit: i64,
+) -> diesel::QueryResult<Vec<(MemberId, i32)>> {
+    use super::schema::memberships;
+    memberships::table
+        .filter(memberships::circle_id.eq(circle))
+        .filter(memberships::state.eq(crate::domain::MembershipState::Waitlisted))
+        .order((memberships::waitlist_position, memberships::joined_at))
+        .limit(limit)
+        .select((
+            memberships::member_id,
+            diesel::dsl::sql::<diesel::sql_types::Integer>("coalesce(waitlist_position, 0)"),
+        ))
+        .load(conn)
+        .await
+}
+
+/// Give `to` a session at the same local date, time, length and place as each of `from`'s
+/// sessions still to come that start after `after`, reading the copy of the same reading.
+pub async fn copy_sessions(
+    conn: &mut AsyncPgConnection,
+    from: CircleId,
+    to: CircleId,
+    readings: &[(ReadingId, ReadingId)],
+    after: DateTime<Utc>,
+) -> diesel::QueryResult<Vec<Session>> {
+    let old: Vec<SessionId> = sessions::table
+        .filter(sessions::circle_id.eq(from))
+        .filter(sessions::status.eq(SessionStatus::Scheduled))
+        .filter(sessions::starts_at.gt(after))
+        .order((sessions::starts_at, sessions::id))
+        .select(sessions::id)
+        .load(conn)
+        .await?;
+    let new: Vec<SessionId> = old.iter().map(|_| SessionId::new()).collect();
+    if new.is_empty() {
+        return Ok(Vec::new());
+    }
+    diesel::sql_query(
+        "INSERT INTO sessions (id, circle_id, starts_at, ends_at, local_date, local_time, timezone, \
+                               duration_minutes, location, reading_id, prompts) \
+         SELECT m.new_id, $3, s.starts_at, s.ends_at, s.local_date, s.local_time, s.timezone, \
+                s.duration_minutes, s.location, r.new_id, s.prompts \
+         FROM unnest($1::uuid[], $2::uuid[]) AS m(old_id, new_id) JOIN sessions s ON s.id = m.old_id \
+         LEFT JOIN unnest($4::uuid[], $5::uuid[]) AS r(old_id, new_id) ON r.old_id = s.reading_id",
+    )
+    .bind::<Array<SqlUuid>, _>(old.iter().map(|s| s.0).collect::<Vec<_>>())
+    .bind::<Array<SqlUuid>, _>(new.iter().map(|s| s.0).collect::<Vec<_>>())
+    .bind::<SqlUuid, _>(to.0)
+    .bind::<Array<SqlUuid>, _>(readings.iter().map(|p| p.0 .0).collect::<Vec<_>>())
+    .bind::<Array<SqlUuid>, _>(readings.iter().map(|p| p.1 .0).collect::<Vec<_>>())
+    .execute(conn)
+    .await?;
+    sessions::table
+        .filter(sessions::id.eq_any(&new))
+        .order((sessions::starts_at, sessions::id))
+        .select(Session::as_select())
+        .load(conn)
+        .await
+}

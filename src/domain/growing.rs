@@ -1,0 +1,125 @@
+//! Circles that grow circles: when a circle's waitlist is long enough, a sibling is proposed
+//! (same kind, readings and dates), a member who has led the circle at least twice is asked to
+//! lead it, and the people waiting move to it. These are the rules; `actions::growing` applies
+//! them.
+
+/// Times someone must have led a circle before they are asked to lead its sibling.
+pub const MIN_LED: u32 = 2;
+
+/// How many people must wait before a sibling is proposed: the circle's own setting (0 turns
+/// proposals off), else half its capacity rounded up. A circle without a capacity never has a
+/// waitlist, so never grows by itself.
+pub fn threshold(capacity: Option<i32>, setting: Option<i32>) -> Option<u32> {
+    match (setting, capacity) {
+        (Some(0), _) => None,
+        (Some(n), _) if n > 0 => Some(n as u32),
+        (_, Some(cap)) if cap > 0 => Some((cap as u32).div_ceil(2)),
+        _ => None,
+    }
+}
+
+/// Whether `waiting` people reach the threshold.
+pub fn reached(waiting: i64, threshold: Option<u32>) -> bool {
+    threshold.is_some_and(|t| waiting >= i64::from(t))
+}
+
+/// The sibling's name: the family's first circle's name with the next Roman numeral ("Small
+/// Room II" for the second circle of the family, "Small Room III" for the third), kept within
+/// 120 characters.
+pub fn sibling_name(family_name: &str, family_size: usize) -> String {
+    let numeral = roman(family_size + 1);
+    let room = 120 - numeral.len() - 1;
+    let base: String = family_name.trim().chars().take(room).collect();
+    format!("{} {numeral}", base.trim_end())
+}
+
+/// `n` in Roman numerals (1 to 3999); larger numbers in digits.
+pub fn roman(n: usize) -> String {
+    if n == 0 || n > 3999 {
+        return n.to_string();
+    }
+    const PARTS: [(usize, &str); 13] = [
+        (1000, "M"),
+        (900, "CM"),
+        (500, "D"),
+        (400, "CD"),
+        (100, "C"),
+        (90, "XC"),
+        (50, "L"),
+        (40, "XL"),
+        (10, "X"),
+        (9, "IX"),
+        (5, "V"),
+        (4, "IV"),
+        (1, "I"),
+    ];
+    let mut left = n;
+    let mut out = String::new();
+    for (value, text) in PARTS {
+        while left >= value {
+            out.push_str(text);
+            left -= value;
+        }
+    }
+    out
+}
+
+/// The next person to ask: the first of `order` who has not passed and still may lead.
+pub fn next_to_ask<T: PartialEq + Copy>(
+    order: &[T],
+    passed: &[T],
+    may_lead: impl Fn(T) -> bool,
+) -> Option<T> {
+    order
+        .iter()
+        .copied()
+        .find(|m| !passed.contains(m) && may_lead(*m))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn the_threshold_is_half_the_capacity_unless_the_circle_says_otherwise() {
+        assert_eq!(threshold(Some(10), None), Some(5));
+        assert_eq!(threshold(Some(7), None), Some(4));
+        assert_eq!(threshold(Some(1), None), Some(1));
+        assert_eq!(threshold(None, None), None);
+        assert_eq!(threshold(Some(10), Some(0)), None, "0 turns it off");
+        assert_eq!(threshold(Some(10), Some(3)), Some(3));
+        assert!(reached(5, Some(5)));
+        assert!(!reached(4, Some(5)));
+        assert!(!reached(100, None));
+    }
+
+    #[test]
+    fn siblings_are_numbered_within_the_family() {
+        assert_eq!(sibling_name("Small Room", 1), "Small Room II");
+        assert_eq!(sibling_name("Small Room", 2), "Small Room III");
+        assert_eq!(sibling_name("  Small Room ", 8), "Small Room IX");
+        assert_eq!(roman(1994), "MCMXCIV");
+    }
+
+    #[test]
+    fn the_next_to_ask_skips_who_passed_and_who_can_no_longer_lead() {
+        let order = [1, 2, 3, 4];
+        assert_eq!(next_to_ask(&order, &[], |_| true), Some(1));
+        assert_eq!(next_to_ask(&order, &[1], |_| true), Some(2));
+        assert_eq!(next_to_ask(&order, &[1], |m| m != 2), Some(3));
+        assert_eq!(next_to_ask(&order, &[1, 2, 3, 4], |_| true), None);
+    }
+
+    proptest! {
+        #[test]
+        fn a_sibling_name_is_a_valid_circle_name(name in "\\PC{1,130}", size in 1usize..60) {
+            let name = name.trim().to_string();
+            prop_assume!(!name.is_empty());
+            let sibling = sibling_name(&name, size);
+            prop_assert!(sibling.chars().count() <= 120);
+            prop_assert!(crate::domain::CircleName::parse(&sibling).is_ok());
+            prop_assert!(sibling.ends_with(&roman(size + 1)));
+        }
+    }
+}

@@ -1,0 +1,292 @@
+//! `/dashboard/circles/{id}/growing`: when the circle's waitlist reaches its threshold, the
+//! sibling Roundtable proposes (who is waiting, who could lead it and in what order), the
+//! proposals so far, and the circle's family. Organisers can start a sibling by hand, or call
+//! off one that is still asking; the threshold is a setting on the same page.
+
+use actix_web::http::StatusCode;
+use actix_web::web;
+use askama::Template;
+use chrono::Utc;
+use serde::Deserialize;
+
+use super::{see_other, DashResult, Nav, Staff};
+use crate::actions::growing::{self, Outlook, Request};
+use crate::db::circles::CircleChanges;
+use crate::db::{growing as db, members, Connection};
+use crate::domain::{CircleId, MemberId, ProposalStart, ProposalState};
+use crate::error::AppError;
+use crate::http::pages::render_status;
+use crate::http::AppState;
+
+pub struct ProposalRow {
+    pub name: String,
+    pub state: &'static str,
+    pub detail: String,
+    pub asking: bool,
+    pub sibling: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "pages/dashboard/growing.html")]
+struct GrowingPage {
+    nav: Nav,
+    note: Option<String>,
+    circle_id: String,
+    circle_name: String,
+    capacity: Option<i32>,
+    threshold: Option<u32>,
+    threshold_setting: String,
+    waiting: i64,
+    reached: bool,
+    leads: Vec<(String, u32)>,
+    asking: bool,
+    proposals: Vec<ProposalRow>,
+    family: Vec<(String, String, bool)>,
+    error: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct StartForm {
+    csrf: String,
+    #[serde(default)]
+    name: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ThresholdForm {
+    csrf: String,
+    #[serde(default)]
+    threshold: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NoteQuery {
+    note: Option<String>,
+}
+
+async fn name_of(conn: &mut Connection, m: Option<MemberId>) -> Result<String, AppError> {
+    Ok(match m {
+        Some(id) => members::find(conn, id).await?.map(|m| m.display_name),
+        None => None,
+    }
+    .unwrap_or_else(|| "nobody".into()))
+}
+
+async fn rows(conn: &mut Connection, o: &Outlook) -> Result<Vec<ProposalRow>, AppError> {
+    let mut out = Vec::new();
+    for p in &o.proposals {
+        let who = name_of(conn, p.asked_member_id).await?;
+        let (state, detail) = match p.state {
+            ProposalState::Asking => (
+                "Asking",
+                format!(
+                    "Asking {who} to lead{}; {} passed so far.",
+                    p.answer_by
+                        .map(|by| format!(" (answer by {})", by.format("%-d %B %H:%M UTC")))
+                        .unwrap_or_default(),
+                    p.passed.len()
+                ),
+            ),
+            ProposalState::Accepted => (
+                "Started",
+                format!("{who} leads it; {} moved from the waitlist.", p.moved),
+            ),
+            ProposalState::Unled => (
+                "Nobody took it on",
+                format!("All {} who could lead were asked.", p.lead_order.len()),
+            ),
+            ProposalState::Withdrawn => ("Called off", "An organiser called it off.".into()),
+        };
+        out.push(ProposalRow {
+            name: p.name.clone(),
+            state,
+            detail,
+            asking: p.state == ProposalState::Asking,
+            sibling: p.sibling_id.map(|s| s.to_string()),
+        });
+    }
+    Ok(out)
+}
+
+async fn show(
+    state: &AppState,
+    staff: &Staff,
+    id: CircleId,
+    note: Option<String>,
+    error: Option<String>,
+) -> DashResult {
+    let mut conn = state.pool.get().await?;
+    let circle = staff.circle(&mut conn, id).await?;
+    let o = growing::outlook(&mut conn, &circle, Utc::now()).await?;
+    let proposals = rows(&mut conn, &o).await?;
+    let status = if error.is_some() {
+        StatusCode::CONFLICT
+    } else {
+        StatusCode::OK
+    };
+    Ok(render_status(
+        status,
+        GrowingPage {
+            nav: Nav::circle(staff, &circle, "growing"),
+            note,
+            circle_id: circle.id.to_string(),
+            capacity: circle.capacity,
+            threshold: o.threshold,
+            threshold_setting: circle
+                .grow_threshold
+                .map(|t| t.to_string())
+                .unwrap_or_default(),
+            waiting: o.waiting,
+            reached: crate::domain::growing::reached(o.waiting, o.threshold),
+            leads: o.leads.iter().map(|l| (l.name.clone(), l.led)).collect(),
+            asking: o.proposals.iter().any(|p| p.state == ProposalState::Asking),
+            proposals,
+            family: o
+                .family
+                .iter()
+                .map(|(fid, name)| (fid.to_string(), name.clone(), *fid == circle.id))
+                .collect(),
+            circle_name: circle.name,
+            error,
+        },
+    )?)
+}
+
+pub async fn page(
+    state: web::Data<AppState>,
+    staff: Staff,
+    id: web::Path<CircleId>,
+    query: web::Query<NoteQuery>,
+) -> DashResult {
+    show(&state, &staff, *id, query.into_inner().note, None).await
+}
+
+pub async fn start(
+    state: web::Data<AppState>,
+    staff: Staff,
+    id: web::Path<CircleId>,
+    form: web::Form<StartForm>,
+) -> DashResult {
+    staff.check_csrf(&form.csrf)?;
+    staff.require_organizer()?;
+    let mut conn = state.pool.get().await?;
+    let circle = staff.circle(&mut conn, *id).await?;
+    let name = form.name.trim();
+    let request = Request {
+        name: (!name.is_empty()).then(|| name.to_string()),
+        lead: None,
+    };
+    let started = growing::propose(
+        &mut conn,
+        circle.id,
+        ProposalStart::Organiser,
+        request,
+        Utc::now(),
+    )
+    .await;
+    drop(conn);
+    let here = format!("/dashboard/circles/{}/growing", circle.id);
+    match started {
+        Ok(p) => {
+            let mut conn = state.pool.get().await?;
+            let who = name_of(&mut conn, p.asked_member_id).await?;
+            Ok(see_other(
+                &here,
+                &format!("Proposed {}; {who} is asked to lead it.", p.name),
+            ))
+        }
+        Err(AppError::Conflict(why) | AppError::Invalid { message: why, .. }) => {
+            let mut why = why;
+            if let Some(first) = why.get(..1) {
+                why = format!("{}{}.", first.to_uppercase(), &why[1..]);
+            }
+            show(&state, &staff, circle.id, None, Some(why)).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn withdraw(
+    state: web::Data<AppState>,
+    staff: Staff,
+    id: web::Path<CircleId>,
+    form: web::Form<StartForm>,
+) -> DashResult {
+    staff.check_csrf(&form.csrf)?;
+    staff.require_organizer()?;
+    let mut conn = state.pool.get().await?;
+    let circle = staff.circle(&mut conn, *id).await?;
+    let asking = db::for_circle(&mut conn, circle.id, 1)
+        .await?
+        .into_iter()
+        .find(|p| p.state == ProposalState::Asking);
+    let here = format!("/dashboard/circles/{}/growing", circle.id);
+    let Some(asking) = asking else {
+        drop(conn);
+        let why = "There is no proposal asking for a lead to call off.".to_string();
+        return show(&state, &staff, circle.id, None, Some(why)).await;
+    };
+    match growing::withdraw(&mut conn, asking.id, Utc::now()).await {
+        Ok(p) => Ok(see_other(&here, &format!("Called off {}.", p.name))),
+        Err(AppError::Conflict(why)) => {
+            drop(conn);
+            show(
+                &state,
+                &staff,
+                circle.id,
+                None,
+                Some(format!("Not called off: {why}.")),
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn set_threshold(
+    state: web::Data<AppState>,
+    staff: Staff,
+    id: web::Path<CircleId>,
+    form: web::Form<ThresholdForm>,
+) -> DashResult {
+    staff.check_csrf(&form.csrf)?;
+    let mut conn = state.pool.get().await?;
+    let circle = staff.circle(&mut conn, *id).await?;
+    let text = form.threshold.trim();
+    let value = if text.is_empty() {
+        None
+    } else {
+        match text
+            .parse::<i64>()
+            .map_err(|_| ())
+            .and_then(|v| crate::http::api::circles::GROW.check(v).map_err(|_| ()))
+        {
+            Ok(v) => Some(v),
+            Err(()) => {
+                drop(conn);
+                return show(
+                    &state,
+                    &staff,
+                    circle.id,
+                    None,
+                    Some("The threshold must be a whole number from 0 to 10000, or empty for half the capacity.".into()),
+                )
+                .await;
+            }
+        }
+    };
+    let changes = CircleChanges {
+        grow_threshold: Some(value),
+        ..Default::default()
+    };
+    crate::actions::membership::update_circle(&mut conn, circle.id, changes).await?;
+    let note = match value {
+        None => "A sibling is proposed when half the capacity is waiting.".to_string(),
+        Some(0) => "No sibling is proposed by itself; you can still start one.".to_string(),
+        Some(n) => format!("A sibling is proposed when {n} people are waiting."),
+    };
+    Ok(see_other(
+        &format!("/dashboard/circles/{}/growing", circle.id),
+        &note,
+    ))
+}

@@ -1,0 +1,191 @@
+//! `/grow/{token}`: the ask to lead a sibling circle. GET shows what accepting means (the
+//! sibling's name, who is waiting, its dates and readings) with Accept and Not now; POST
+//! answers. Only the person being asked can answer, and only while the ask is theirs.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest};
+use askama::Template;
+use chrono::Utc;
+use serde::Deserialize;
+
+use super::{holder, render, render_status, viewer_zone, PageError, PageResult};
+use crate::actions::growing::{self as actions, Answered};
+use crate::db::growing::{self, Proposal};
+use crate::db::{circles, memberships, readings, sessions, Connection};
+use crate::domain::tokens::Purpose;
+use crate::domain::{ProposalId, ProposalState, SessionStatus};
+use crate::http::AppState;
+
+#[derive(Template)]
+#[template(path = "pages/grow.html")]
+struct GrowPage {
+    name: String,
+    circle_name: String,
+    waiting: i64,
+    dates: Vec<String>,
+    more_dates: usize,
+    readings: Vec<String>,
+    answer_by: String,
+    /// Why this member cannot answer (the ask moved on, or it was decided).
+    closed: Option<String>,
+    /// What the answer did, once given.
+    done: Option<String>,
+    sibling_url: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct GrowForm {
+    answer: String,
+}
+
+async fn proposal_for(conn: &mut Connection, id: ProposalId) -> Result<Proposal, PageError> {
+    growing::find(conn, id)
+        .await?
+        .ok_or_else(PageError::not_found)
+}
+
+fn closed_reason(p: &Proposal, member: crate::domain::MemberId) -> Option<String> {
+    let mine = p.asked_member_id == Some(member);
+    match p.state {
+        ProposalState::Accepted if mine => None,
+        ProposalState::Accepted => Some(format!("{} has a lead already.", p.name)),
+        ProposalState::Unled => Some(format!(
+            "Nobody could take on {} this time, so the circle stays as it is.",
+            p.name
+        )),
+        ProposalState::Withdrawn => Some(format!("An organiser called off {}.", p.name)),
+        ProposalState::Asking if !mine || p.answer_by.is_some_and(|by| by < Utc::now()) => {
+            Some("This ask has passed to someone else. Thank you for leading the circle.".into())
+        }
+        ProposalState::Asking => None,
+    }
+}
+
+async fn page(
+    state: &AppState,
+    req: &HttpRequest,
+    token: &str,
+    done: Option<String>,
+) -> Result<(StatusCode, GrowPage), PageError> {
+    let mut conn = state.pool.get().await?;
+    let (claims, member) = holder(state, &mut conn, token, Purpose::Grow).await?;
+    let proposal = proposal_for(&mut conn, ProposalId(claims.object)).await?;
+    let circle = circles::find(&mut conn, proposal.circle_id)
+        .await?
+        .ok_or_else(PageError::not_found)?;
+    let zone = viewer_zone(req, Some(&member), circle.timezone);
+    let now = Utc::now();
+    let shown = proposal.sibling_id.unwrap_or(circle.id);
+    let coming: Vec<_> = sessions::list(&mut conn, shown, Some(now), None, 200)
+        .await?
+        .into_iter()
+        .filter(|s| s.status == SessionStatus::Scheduled && s.starts_at > now)
+        .collect();
+    let dates = coming
+        .iter()
+        .take(6)
+        .map(|s| crate::jobs::email::describe_time(s.starts_at, s.ends_at, zone))
+        .collect();
+    let titles = readings::list(&mut conn, circle.id, None, 5)
+        .await?
+        .into_iter()
+        .map(|r| match r.author {
+            Some(a) => format!("{}, by {a}", r.title),
+            None => r.title,
+        })
+        .collect();
+    let closed = if done.is_some() {
+        None
+    } else {
+        closed_reason(&proposal, member.id)
+    };
+    let already = proposal.state == ProposalState::Accepted && closed.is_none() && done.is_none();
+    let done =
+        done.or_else(|| already.then(|| format!("You accepted: you lead {}.", proposal.name)));
+    let sibling_url = match proposal.sibling_id {
+        Some(id) => circles::find(&mut conn, id)
+            .await?
+            .map(|c| state.links.circle(c.slug.as_str())),
+        None => None,
+    };
+    let status = if closed.is_some() {
+        StatusCode::GONE
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        GrowPage {
+            name: proposal.name.clone(),
+            circle_name: circle.name,
+            waiting: memberships::waitlist_length(&mut conn, proposal.circle_id).await?,
+            more_dates: coming.len().saturating_sub(6),
+            dates,
+            readings: titles,
+            answer_by: proposal
+                .answer_by
+                .map(|by| {
+                    by.with_timezone(&zone)
+                        .format("%A %-d %B, %H:%M")
+                        .to_string()
+                })
+                .unwrap_or_default(),
+            closed,
+            done,
+            sibling_url,
+        },
+    ))
+}
+
+pub async fn show(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    token: web::Path<String>,
+) -> PageResult {
+    let (status, page) = page(&state, &req, &token, None).await?;
+    render_status(status, page)
+}
+
+pub async fn answer(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    token: web::Path<String>,
+    form: web::Form<GrowForm>,
+) -> PageResult {
+    let yes = match form.answer.as_str() {
+        "accept" => true,
+        "not_now" => false,
+        _ => {
+            return Err(PageError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Choose an answer",
+                "Answer with Accept or Not now.",
+            ))
+        }
+    };
+    let mut conn = state.pool.get().await?;
+    let (claims, member) = holder(&state, &mut conn, &token, Purpose::Grow).await?;
+    let proposal = proposal_for(&mut conn, ProposalId(claims.object)).await?;
+    let answered = actions::answer(&mut conn, proposal.id, member.id, yes, Utc::now()).await?;
+    drop(conn);
+    let done = match answered {
+        Answered::Accepted { sibling, moved } => format!(
+            "You lead {} now. {moved} {} moved from the waitlist and {} being told, with the dates. You'll get an invitation for each session, as they will.",
+            sibling.name,
+            if moved == 1 { "person" } else { "people" },
+            if moved == 1 { "is" } else { "are" },
+        ),
+        Answered::Passed => "Thank you for saying so. The next person who has led the circle is asked, and nobody is told who passed.".to_string(),
+        Answered::NotYours | Answered::Decided(_) => {
+            let (status, page) = page(&state, &req, &token, None).await?;
+            let status = if status == StatusCode::OK {
+                StatusCode::CONFLICT
+            } else {
+                status
+            };
+            return render_status(status, page);
+        }
+    };
+    let (_, page) = page(&state, &req, &token, Some(done)).await?;
+    render(page)
+}

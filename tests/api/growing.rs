@@ -1,0 +1,596 @@
+//! Circles that grow circles: a full circle whose waitlist reaches its threshold proposes a
+//! sibling, asks a member who has led it twice (in the fairness order) by link, and on
+//! Accept creates the sibling and moves the people waiting, each told once. Concurrent
+//! accepts move the waitlist once; someone who left the waitlist meanwhile is not moved.
+
+use chrono::{Duration, Utc};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::helpers::{spawn_app, SentEmail, TestApp};
+
+async fn sql(app: &TestApp, statement: &str) {
+    let mut conn = app.conn().await;
+    diesel_async::RunQueryDsl::execute(diesel::sql_query(statement), &mut conn)
+        .await
+        .unwrap();
+}
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+async fn count(app: &TestApp, query: &str) -> i64 {
+    let mut conn = app.conn().await;
+    let c: Count = diesel_async::RunQueryDsl::get_result(diesel::sql_query(query), &mut conn)
+        .await
+        .unwrap();
+    c.n
+}
+
+struct Full {
+    circle: String,
+    /// Active members: m0 led twice, m1 three times, m2 once, m3 never.
+    seated: Vec<String>,
+    /// In waitlist order.
+    waiting: Vec<String>,
+    coming: Vec<Value>,
+}
+
+/// "Small Room": four seats, five waiting, a reading, four sessions to come and three
+/// that have been held.
+async fn full_circle(app: &TestApp) -> Full {
+    let c = app
+        .create_circle(json!({ "name": "Small Room", "timezone": "UTC", "capacity": 4 }))
+        .await;
+    let circle = c["id"].as_str().unwrap().to_string();
+    app.post(
+        &format!("/api/v1/circles/{circle}/readings"),
+        &json!({ "title": "Braiding Sweetgrass", "author": "Robin Wall Kimmerer" }),
+    )
+    .await
+    .expect(201);
+    let mut seated = Vec::new();
+    let mut waiting = Vec::new();
+    for i in 0..9 {
+        let m = app
+            .add_member(&circle, &format!("p{i}@example.org"))
+            .await
+            .expect(201);
+        let id = m["member_id"].as_str().unwrap().to_string();
+        if i < 4 {
+            assert_eq!(m["state"], "active");
+            seated.push(id);
+        } else {
+            assert_eq!(m["state"], "waitlisted");
+            waiting.push(id);
+        }
+    }
+    let day = |d: i64| (Utc::now() + Duration::days(d)).date_naive().to_string();
+    let held = app
+        .schedule(&circle, json!({ "freq": "weekly", "first_date": day(-42), "local_time": "18:00", "duration_minutes": 90, "count": 6 }))
+        .await;
+    let coming = app
+        .schedule(&circle, json!({ "freq": "weekly", "first_date": day(7), "local_time": "18:00", "duration_minutes": 90, "count": 4 }))
+        .await;
+    // m1 led three times, m0 twice, m2 once.
+    for (i, who) in [1, 0, 1, 2, 0, 1].iter().enumerate() {
+        let session = held[i]["id"].as_str().unwrap();
+        sql(
+            app,
+            &format!(
+                "INSERT INTO session_roles (id, session_id, circle_id, role_key, slot, member_id, state) \
+                 VALUES (gen_random_uuid(), '{session}', '{circle}', 'facilitator', 1, '{}', 'confirmed')",
+                seated[*who]
+            ),
+        )
+        .await;
+    }
+    Full {
+        circle,
+        seated,
+        waiting,
+        coming,
+    }
+}
+
+async fn sweep(app: &TestApp) -> roundtable::actions::growing::Swept {
+    let mut conn = app.conn().await;
+    roundtable::actions::growing::sweep(&mut conn, Utc::now())
+        .await
+        .unwrap()
+}
+
+fn mails_to<'a>(mails: &'a [SentEmail], who: &str, subject: &str) -> Vec<&'a SentEmail> {
+    mails
+        .iter()
+        .filter(|m| m.to.contains(who) && m.subject.contains(subject))
+        .collect()
+}
+
+#[derive(diesel::QueryableByName)]
+struct Place {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    state: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Integer>)]
+    waitlist_position: Option<i32>,
+}
+
+/// A membership's state and waitlist place ("none" when there is no membership).
+async fn member_state(app: &TestApp, circle: &str, member: &str) -> (String, Option<i64>) {
+    let mut conn = app.conn().await;
+    let found: Vec<Place> = diesel_async::RunQueryDsl::load(
+        diesel::sql_query(format!(
+            "SELECT state, waitlist_position FROM memberships WHERE circle_id = '{circle}' AND member_id = '{member}'"
+        )),
+        &mut conn,
+    )
+    .await
+    .unwrap();
+    match found.first() {
+        Some(p) => (p.state.clone(), p.waitlist_position.map(i64::from)),
+        None => ("none".into(), None),
+    }
+}
+
+#[tokio::test]
+async fn a_full_circle_grows_a_sibling_led_by_a_member_asked_by_link() {
+    let app = spawn_app().await;
+    let full = full_circle(&app).await;
+    let circle = &full.circle;
+
+    let outlook = app
+        .get(&format!("/api/v1/circles/{circle}/siblings"))
+        .await
+        .expect(200);
+    assert_eq!(outlook["threshold"], 2, "half of four seats");
+    assert_eq!(outlook["waiting"], 5);
+    let leads: Vec<&str> = outlook["leads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["member_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        leads,
+        vec![full.seated[0].as_str(), full.seated[1].as_str()],
+        "only those who led twice or more, whoever led least against their share first"
+    );
+
+    // The sweep proposes it by itself, and only once.
+    assert_eq!(sweep(&app).await.proposed, 1);
+    assert_eq!(sweep(&app).await.proposed, 0);
+    let outlook = app
+        .get(&format!("/api/v1/circles/{circle}/siblings"))
+        .await
+        .expect(200);
+    let proposal = &outlook["proposals"][0];
+    assert_eq!(proposal["state"], "asking");
+    assert_eq!(proposal["name"], "Small Room II");
+    assert_eq!(proposal["started_by"], "threshold");
+    assert_eq!(proposal["asked"]["member_id"], full.seated[0].as_str());
+
+    app.run_pending_jobs().await;
+    let mails = app.sent_emails();
+    let ask = mails_to(&mails, "p0@", "Would you lead Small Room II?");
+    assert_eq!(ask.len(), 1, "one ask, to p0");
+    assert!(
+        ask[0].text.contains("5 people are waiting"),
+        "{}",
+        ask[0].text
+    );
+    assert!(ask[0].text.contains("You have led Small Room 2 times"));
+    let p0_link = app.link_in(ask[0], "/grow/");
+    let page = app.browser(Method::GET, &p0_link, None).await;
+    assert_eq!(page.status.as_u16(), 200);
+    assert!(page.text().contains("Would you lead Small Room II?"));
+    assert!(page.text().contains("value=\"accept\""));
+    assert!(page.text().contains("Braiding Sweetgrass"));
+
+    // Not now: the next in line is asked.
+    let before = app.snapshot().await;
+    let bad = app
+        .browser(Method::POST, &p0_link, Some(&[("answer", "maybe")]))
+        .await;
+    assert_eq!(bad.status.as_u16(), 422);
+    assert_eq!(app.snapshot().await, before, "a bad answer changes nothing");
+    let passed = app
+        .browser(Method::POST, &p0_link, Some(&[("answer", "not_now")]))
+        .await;
+    assert_eq!(passed.status.as_u16(), 200);
+    assert!(
+        passed.text().contains("next person who has led"),
+        "{}",
+        passed.text()
+    );
+    app.run_pending_jobs().await;
+    let mails = app.sent_emails();
+    let ask = mails_to(&mails, "p1@", "Would you lead Small Room II?");
+    assert_eq!(ask.len(), 1, "p1 is asked next");
+    let p1_link = app.link_in(ask[0], "/grow/");
+    let stale = app
+        .browser(Method::POST, &p0_link, Some(&[("answer", "accept")]))
+        .await;
+    assert_eq!(stale.status.as_u16(), 410, "p0's ask has passed on");
+
+    // Accept: the sibling exists, with the waitlist moved up to its seats.
+    let accepted = app
+        .browser(Method::POST, &p1_link, Some(&[("answer", "accept")]))
+        .await;
+    assert_eq!(accepted.status.as_u16(), 200, "{}", accepted.text());
+    assert!(accepted
+        .text()
+        .contains("You lead Small Room II now. 4 people moved"));
+    let outlook = app
+        .get(&format!("/api/v1/circles/{circle}/siblings"))
+        .await
+        .expect(200);
+    let proposal = &outlook["proposals"][0];
+    assert_eq!(proposal["state"], "accepted");
+    assert_eq!(proposal["moved"], 4);
+    let sibling = proposal["sibling_id"].as_str().unwrap().to_string();
+    let families: Vec<&str> = outlook["family"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["circle_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(families, vec![circle.as_str(), sibling.as_str()]);
+
+    let s = app
+        .get(&format!("/api/v1/circles/{sibling}"))
+        .await
+        .expect(200);
+    assert_eq!(s["name"], "Small Room II");
+    assert_eq!(s["capacity"], 4);
+    assert_eq!(s["kind"], "book_club");
+    assert_eq!(s["family_id"], circle.as_str());
+    assert_eq!(s["parent_id"], circle.as_str());
+    let (lead_state, _) = member_state(&app, &sibling, &full.seated[1]).await;
+    assert_eq!(lead_state, "active");
+    assert_eq!(
+        count(&app, &format!("SELECT count(*) AS n FROM memberships WHERE circle_id = '{sibling}' AND member_id = '{}' AND role = 'facilitator'", full.seated[1])).await,
+        1,
+        "the lead leads the sibling"
+    );
+    assert_eq!(
+        member_state(&app, circle, &full.seated[1]).await.0,
+        "active",
+        "the lead keeps their seat"
+    );
+    for w in &full.waiting[..4] {
+        assert_eq!(member_state(&app, &sibling, w).await.0, "active");
+        assert_eq!(member_state(&app, circle, w).await.0, "left");
+    }
+    assert_eq!(
+        member_state(&app, circle, &full.waiting[4]).await,
+        ("waitlisted".to_string(), Some(1)),
+        "the fifth waits on, first in line now"
+    );
+    // Same readings and dates.
+    let readings = app
+        .get(&format!("/api/v1/circles/{sibling}/readings"))
+        .await
+        .expect(200);
+    assert!(readings.to_string().contains("Braiding Sweetgrass"));
+    let sessions = app
+        .get(&format!("/api/v1/circles/{sibling}/sessions?limit=50"))
+        .await
+        .expect(200);
+    let starts = |v: &Value| -> Vec<String> {
+        let list = v.get("items").or(v.get("sessions")).unwrap_or(v);
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["starts_at"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let expected: Vec<String> = full
+        .coming
+        .iter()
+        .map(|s| s["starts_at"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(starts(&sessions), expected);
+
+    // Everyone moved is told once; the one still waiting is not; organisers hear.
+    app.run_pending_jobs().await;
+    let mails = app.sent_emails();
+    for i in 4..8 {
+        let told = mails_to(&mails, &format!("p{i}@"), "A seat for you in Small Room II");
+        assert_eq!(told.len(), 1, "p{i} is told once");
+        assert!(told[0]
+            .text
+            .contains(&format!("You were number {} on the waitlist", i - 3)));
+    }
+    assert!(mails_to(&mails, "p8@", "A seat for you").is_empty());
+    assert!(mails
+        .iter()
+        .any(|m| m.subject.contains("p1 will lead Small Room II")));
+    assert!(
+        mails
+            .iter()
+            .any(|m| m.to.contains("p4@") && m.subject.starts_with("Invitation: Small Room II")),
+        "the moved get their invitations"
+    );
+
+    // Answering again changes nothing.
+    let before = app.snapshot().await;
+    let again = app
+        .browser(Method::POST, &p1_link, Some(&[("answer", "accept")]))
+        .await;
+    assert_eq!(again.status.as_u16(), 409);
+    assert_eq!(app.snapshot().await, before);
+
+    // The organisation's leadership page reads the family together.
+    let spread = app
+        .get("/api/v1/leadership?window_days=90")
+        .await
+        .expect(200);
+    let families = spread["families"].as_array().unwrap();
+    assert_eq!(families.len(), 1, "{spread}");
+    assert_eq!(families[0]["family_id"], circle.as_str());
+    assert_eq!(families[0]["name"], "Small Room");
+    assert_eq!(families[0]["circles"].as_array().unwrap().len(), 2);
+    // Active across the family: p0–p3 in Small Room, p1 and p4–p7 in the sibling: 8 people.
+    assert_eq!(families[0]["active_members"], 8);
+    assert_eq!(families[0]["leaders"], 3, "p0, p1 and p2 led in the window");
+    let row = spread["circles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["circle_id"] == sibling.as_str())
+        .unwrap();
+    assert_eq!(row["family_id"], circle.as_str());
+}
+
+#[tokio::test]
+async fn the_waitlist_moves_once_under_concurrent_accepts_and_never_moves_who_left() {
+    let app = spawn_app().await;
+    let full = full_circle(&app).await;
+    let circle = &full.circle;
+    let proposal = app
+        .post(&format!("/api/v1/circles/{circle}/siblings"), &json!({}))
+        .await
+        .expect(201);
+    assert_eq!(proposal["started_by"], "organiser");
+    app.run_pending_jobs().await;
+    let mails = app.sent_emails();
+    let link = app.link_in(mails_to(&mails, "p0@", "Would you lead")[0], "/grow/");
+
+    // p5 (second in line) gives up their place meanwhile.
+    app.delete(&format!(
+        "/api/v1/circles/{circle}/members/{}",
+        full.waiting[1]
+    ))
+    .await;
+    assert_eq!(member_state(&app, circle, &full.waiting[1]).await.0, "left");
+
+    let answers = futures_util::future::join_all(
+        (0..8).map(|_| app.browser(Method::POST, &link, Some(&[("answer", "accept")]))),
+    )
+    .await;
+    let statuses: Vec<u16> = answers.iter().map(|r| r.status.as_u16()).collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "one accept wins: {statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 409),
+        "{statuses:?}"
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) AS n FROM circles WHERE name = 'Small Room II'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(&app, "SELECT count(*) AS n FROM sibling_moves").await,
+        4
+    );
+    let sibling = app
+        .get(&format!("/api/v1/circles/{circle}/siblings"))
+        .await
+        .expect(200)["proposals"][0]["sibling_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        member_state(&app, &sibling, &full.waiting[1]).await.0,
+        "none",
+        "who left the waitlist is not moved"
+    );
+    assert_eq!(member_state(&app, circle, &full.waiting[1]).await.0, "left");
+    for w in [0, 2, 3, 4] {
+        assert_eq!(
+            member_state(&app, &sibling, &full.waiting[w]).await.0,
+            "active"
+        );
+    }
+    assert_eq!(
+        count(&app, &format!("SELECT count(*) AS n FROM memberships WHERE circle_id = '{circle}' AND state = 'waitlisted'")).await,
+        0
+    );
+    app.run_pending_jobs().await;
+    let mails = app.sent_emails();
+    let told: Vec<&SentEmail> = mails
+        .iter()
+        .filter(|m| m.subject == "A seat for you in Small Room II")
+        .collect();
+    let mut to: Vec<&str> = told.iter().map(|m| m.to.as_str()).collect();
+    to.sort();
+    to.dedup();
+    assert_eq!((told.len(), to.len()), (4, 4), "one email each: {to:?}");
+    assert!(told.iter().all(|m| !m.to.contains("p5@")));
+}
+
+#[tokio::test]
+async fn asks_that_lapse_pass_on_and_bad_requests_change_nothing() {
+    let app = spawn_app().await;
+    let full = full_circle(&app).await;
+    let circle = &full.circle;
+    let (_, facilitator) = app.member_with_token("f@example.org", false).await;
+    let before = app.snapshot().await;
+    for (body, status) in [
+        (json!({ "lead_id": full.seated[2] }), 422),
+        (json!({ "lead_id": full.seated[3] }), 422),
+        (json!({ "name": "" }), 422),
+        (json!({ "name": "x".repeat(121) }), 422),
+        (json!({ "colour": "blue" }), 400),
+        (json!({ "lead_id": "not-a-uuid" }), 400),
+    ] {
+        let res = app
+            .post(&format!("/api/v1/circles/{circle}/siblings"), &body)
+            .await;
+        assert_eq!(res.status.as_u16(), status, "{body}: {}", res.text());
+    }
+    let res = app
+        .request_as(
+            Some(&facilitator),
+            Method::POST,
+            &format!("/api/v1/circles/{circle}/siblings"),
+            Some(&json!({})),
+        )
+        .await;
+    assert!(matches!(res.status.as_u16(), 403 | 404));
+    for patch in [
+        json!({ "grow_threshold": -1 }),
+        json!({ "grow_threshold": 10_001 }),
+    ] {
+        let res = app
+            .patch(&format!("/api/v1/circles/{circle}"), &patch)
+            .await;
+        assert_eq!(res.status.as_u16(), 422, "{patch}");
+    }
+    assert!(app.snapshot().await == before, "nothing changed");
+
+    // An organiser picks the first to ask; a second proposal while one asks is refused.
+    let p = app
+        .post(
+            &format!("/api/v1/circles/{circle}/siblings"),
+            &json!({ "lead_id": full.seated[1], "name": "Small Room Evenings" }),
+        )
+        .await
+        .expect(201);
+    assert_eq!(p["asked"]["member_id"], full.seated[1].as_str());
+    assert_eq!(p["lead_order"][1], full.seated[0].as_str());
+    let twice = app
+        .post(&format!("/api/v1/circles/{circle}/siblings"), &json!({}))
+        .await;
+    assert_eq!(twice.status.as_u16(), 409);
+
+    // Unanswered past the answer time: the ask passes on, then nobody is left.
+    sql(
+        &app,
+        "UPDATE sibling_proposals SET answer_by = now() - interval '1 minute'",
+    )
+    .await;
+    assert_eq!(sweep(&app).await.passed_on, 1);
+    let outlook = app
+        .get(&format!("/api/v1/circles/{circle}/siblings"))
+        .await
+        .expect(200);
+    assert_eq!(
+        outlook["proposals"][0]["asked"]["member_id"],
+        full.seated[0].as_str()
+    );
+    sql(
+        &app,
+        "UPDATE sibling_proposals SET answer_by = now() - interval '1 minute'",
+    )
+    .await;
+    let swept = sweep(&app).await;
+    assert_eq!(
+        (swept.passed_on, swept.proposed),
+        (1, 0),
+        "no new proposal right after one came to nothing"
+    );
+    let outlook = app
+        .get(&format!("/api/v1/circles/{circle}/siblings"))
+        .await
+        .expect(200);
+    assert_eq!(outlook["proposals"][0]["state"], "unled");
+    assert_eq!(outlook["waiting"], 5, "the waitlist stays as it was");
+    app.run_pending_jobs().await;
+    assert!(app.sent_emails().iter().any(|m| m
+        .subject
+        .contains("Nobody could take on Small Room Evenings")));
+
+    // A threshold of 0 turns proposals off; the circle grows only by hand then.
+    app.patch(
+        &format!("/api/v1/circles/{circle}"),
+        &json!({ "grow_threshold": 0 }),
+    )
+    .await
+    .expect(200);
+    sql(
+        &app,
+        "UPDATE sibling_proposals SET created_at = now() - interval '60 days'",
+    )
+    .await;
+    assert_eq!(sweep(&app).await.proposed, 0);
+    app.patch(
+        &format!("/api/v1/circles/{circle}"),
+        &json!({ "grow_threshold": null }),
+    )
+    .await
+    .expect(200);
+    assert_eq!(sweep(&app).await.proposed, 1, "back to half the capacity");
+    app.post(
+        &format!("/api/v1/circles/{circle}/siblings/withdraw"),
+        &json!({}),
+    )
+    .await
+    .expect(200);
+    let again = app
+        .post(
+            &format!("/api/v1/circles/{circle}/siblings/withdraw"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(again.status.as_u16(), 409);
+}
+
+#[tokio::test]
+async fn organisers_see_and_start_growth_from_the_dashboard() {
+    let app = spawn_app().await;
+    let full = full_circle(&app).await;
+    let circle = &full.circle;
+    let organiser = app.dashboard_as("organiser@example.org").await;
+    let res = organiser
+        .get(&format!("/dashboard/circles/{circle}/growing"))
+        .await;
+    assert_eq!(res.status.as_u16(), 200);
+    let page = res.text();
+    assert!(
+        page.contains("5 people are waiting for a seat in a circle of 4"),
+        "{page}"
+    );
+    assert!(page.contains("The waitlist has reached the threshold"));
+    assert!(page.contains("p0 <span class=\"muted\">(led 2 times)</span>"));
+    let res = organiser
+        .post(
+            &format!("/dashboard/circles/{circle}/siblings"),
+            &[("name", "")],
+        )
+        .await;
+    assert_eq!(res.status.as_u16(), 303);
+    let res = organiser
+        .get(&format!("/dashboard/circles/{circle}/growing"))
+        .await;
+    let page = res.text();
+    assert!(page.contains("Asking p0 to lead"), "{page}");
+    let res = organiser
+        .post(
+            &format!("/dashboard/circles/{circle}/growing"),
+            &[("threshold", "abc")],
+        )
+        .await;
+    assert_eq!(res.status.as_u16(), 409);
+    assert!(res.text().contains("whole number"));
+}
