@@ -371,6 +371,83 @@ async fn grow(
     Ok((sibling, moved))
 }
 
+/// Where someone moved to `sibling` goes back to if they leave it before taking part in a
+/// session: the circle they waited for, at their old waitlist place (or the end, if the
+/// waitlist is shorter now), while that circle is not archived and they are not back in it.
+pub async fn way_back(
+    conn: &mut Connection,
+    sibling: &Circle,
+    member: MemberId,
+) -> AppResult<Option<(Circle, i32)>> {
+    let Some(parent) = sibling.parent_id else {
+        return Ok(None);
+    };
+    let Some((_, place)) = growing::moved_into(conn, sibling.id, member).await? else {
+        return Ok(None);
+    };
+    if growing::attended_any(conn, sibling.id, member).await? {
+        return Ok(None);
+    }
+    let Some(parent) = circles::find(conn, parent).await? else {
+        return Ok(None);
+    };
+    let there = memberships::find(conn, parent.id, member).await?;
+    if parent.status == CircleStatus::Archived
+        || there.is_some_and(|m| m.state != MembershipState::Left)
+    {
+        return Ok(None);
+    }
+    let waiting = memberships::waitlist_length(conn, parent.id).await?;
+    Ok(Some((parent, place.clamp(1, waiting as i32 + 1))))
+}
+
+/// A member leaves a sibling they were moved to. Before they have taken part in it, they go
+/// back to the waitlist they came from, at their old place; `Some((circle, place))` says
+/// where.
+pub async fn leave_sibling(
+    conn: &mut Connection,
+    sibling: CircleId,
+    member: MemberId,
+) -> AppResult<Option<(String, i32)>> {
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let circle = locked(conn, sibling).await?;
+        let back = way_back(conn, &circle, member).await?;
+        super::membership::leave_locked(conn, sibling, member).await?;
+        let Some((parent, place)) = back else {
+            return Ok(None);
+        };
+        let parent = locked(conn, parent.id).await?;
+        let still_gone = memberships::find(conn, parent.id, member)
+            .await?
+            .is_none_or(|m| m.state == MembershipState::Left);
+        if !still_gone {
+            return Ok(None);
+        }
+        growing::make_room(conn, parent.id, place).await?;
+        memberships::upsert(
+            conn,
+            parent.id,
+            member,
+            MembershipRole::Member,
+            MembershipState::Waitlisted,
+            Some(place),
+        )
+        .await?;
+        memberships::renumber_waitlist(conn, parent.id).await?;
+        let promoted = super::membership::promote_waitlist(conn, &parent).await?;
+        if !promoted.contains(&member) {
+            super::membership::enqueue_email(conn, MessageKind::Waitlisted, parent.id, member)
+                .await?;
+        }
+        let place = memberships::find(conn, parent.id, member)
+            .await?
+            .and_then(|m| m.waitlist_position)
+            .unwrap_or(place);
+        Ok(Some((parent.name, place)))
+    })
+    .await
+}
+
 /// An organiser calls off a proposal that is still asking.
 pub async fn withdraw(
     conn: &mut Connection,

@@ -153,7 +153,7 @@ pub(crate) async fn leave_locked(
 
 /// Fill free seats from the head of the waitlist, queueing a "you're in" email for each
 /// person promoted. The caller holds the circle's lock.
-async fn promote_waitlist(
+pub(crate) async fn promote_waitlist(
     conn: &mut AsyncPgConnection,
     circle: &Circle,
 ) -> diesel::QueryResult<Vec<MemberId>> {
@@ -211,7 +211,7 @@ pub async fn set_role(
 
 /// Queue the membership email and, for someone who now holds a seat, their invitations to
 /// the circle's upcoming sessions.
-async fn enqueue_email(
+pub(crate) async fn enqueue_email(
     conn: &mut AsyncPgConnection,
     message: MessageKind,
     circle: CircleId,

@@ -419,3 +419,38 @@ pub async fn copy_sessions(
         .load(conn)
         .await
 }
+
+/// Whether `member` was marked present at any session of `circle`.
+pub async fn attended_any(
+    conn: &mut AsyncPgConnection,
+    circle: CircleId,
+    member: MemberId,
+) -> diesel::QueryResult<bool> {
+    use super::schema::rsvps;
+    diesel::select(diesel::dsl::exists(
+        rsvps::table
+            .inner_join(sessions::table)
+            .filter(sessions::circle_id.eq(circle))
+            .filter(rsvps::member_id.eq(member))
+            .filter(rsvps::attended.eq(Some(true))),
+    ))
+    .get_result(conn)
+    .await
+}
+
+/// Make room at waitlist place `place` of `circle` (everyone from there moves down one).
+pub async fn make_room(
+    conn: &mut AsyncPgConnection,
+    circle: CircleId,
+    place: i32,
+) -> diesel::QueryResult<()> {
+    diesel::sql_query(
+        "UPDATE memberships SET waitlist_position = waitlist_position + 1 \
+         WHERE circle_id = $1 AND state = 'waitlisted' AND waitlist_position >= $2",
+    )
+    .bind::<SqlUuid, _>(circle.0)
+    .bind::<diesel::sql_types::Integer, _>(place)
+    .execute(conn)
+    .await
+    .map(drop)
+}

@@ -105,7 +105,7 @@ pub async fn letter(
                 ));
             }
             let after = vec![format!(
-                "Your place on {original}'s waitlist went to this seat. If {name} isn't for you, you can leave it from your page at any time."
+                "Your place on {original}'s waitlist went to this seat. If {name} isn't for you, leave it from your page: until you have been to one of its sessions, leaving puts you back on {original}'s waitlist, at your old place."
             )];
             (
                 LetterView {

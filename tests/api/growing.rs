@@ -427,6 +427,73 @@ async fn the_waitlist_moves_once_under_concurrent_accepts_and_never_moves_who_le
     to.dedup();
     assert_eq!((told.len(), to.len()), (4, 4), "one email each: {to:?}");
     assert!(told.iter().all(|m| !m.to.contains("p5@")));
+
+    // Free to decline: p6 leaves the sibling from their page and goes back to Small Room's
+    // waitlist at their old place (second: p5 had left, so p6 was second of those moved).
+    let p6 = told.iter().find(|m| m.to.contains("p6@")).unwrap();
+    let me = app.link_in(p6, "/me/");
+    let ask = app
+        .browser(
+            Method::GET,
+            &format!("{me}/leave?circle_id={sibling}"),
+            None,
+        )
+        .await;
+    assert_eq!(ask.status.as_u16(), 200);
+    assert!(
+        ask.text()
+            .contains("You go back to Small Room&#39;s waitlist, at number 1")
+            || ask
+                .text()
+                .contains("You go back to Small Room's waitlist, at number 1"),
+        "{}",
+        ask.text()
+    );
+    let left = app
+        .browser(
+            Method::POST,
+            &format!("{me}/leave"),
+            Some(&[("circle_id", sibling.as_str()), ("confirm", "yes")]),
+        )
+        .await;
+    assert!(
+        left.text().contains("back on the waitlist you came from"),
+        "{}",
+        left.text()
+    );
+    assert_eq!(
+        member_state(&app, &sibling, &full.waiting[2]).await.0,
+        "left"
+    );
+    assert_eq!(
+        member_state(&app, circle, &full.waiting[2]).await,
+        ("waitlisted".to_string(), Some(1))
+    );
+    // A moved member who leaves after taking part just leaves.
+    let p7 = told.iter().find(|m| m.to.contains("p7@")).unwrap();
+    let me7 = app.link_in(p7, "/me/");
+    let first = app
+        .get(&format!("/api/v1/circles/{sibling}/sessions"))
+        .await
+        .expect(200)["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    sql(
+        &app,
+        &format!(
+            "INSERT INTO rsvps (session_id, member_id, attended) VALUES ('{first}', '{}', true)",
+            full.waiting[3]
+        ),
+    )
+    .await;
+    app.browser(
+        Method::POST,
+        &format!("{me7}/leave"),
+        Some(&[("circle_id", sibling.as_str()), ("confirm", "yes")]),
+    )
+    .await;
+    assert_eq!(member_state(&app, circle, &full.waiting[3]).await.0, "left");
 }
 
 #[tokio::test]

@@ -206,6 +206,12 @@ pub async fn show(
             Some(name) => format!("You have left {name}. It will send you nothing more."),
             None => "You have left the circle.".to_string(),
         }),
+        Some("back") => Some(match &left_circle {
+            Some(name) => format!(
+                "You have left {name}, and you are back on the waitlist you came from, at your old place."
+            ),
+            None => "You have left the circle, and you are back on the waitlist you came from.".to_string(),
+        }),
         Some("reported") => Some(
             "Thank you: the organisers were told, and can see the answer you reported.".to_string(),
         ),
@@ -471,7 +477,20 @@ async fn leave_page(
         .filter(|m| m.state != MembershipState::Left)
         .ok_or_else(PageError::not_found)?;
     let waiting = memberships::waitlist_length(conn, circle_id).await?;
+    let back = match mine.state {
+        MembershipState::Active => {
+            crate::actions::growing::way_back(conn, &circle, member.id).await?
+        }
+        _ => None,
+    };
     let consequence = match mine.state {
+        MembershipState::Active if back.is_some() => {
+            let (parent, place) = back.as_ref().expect("checked");
+            format!(
+                "You go back to {}'s waitlist, at number {place}, where you were before you were moved here.",
+                parent.name
+            )
+        }
         MembershipState::Waitlisted => format!(
             "You give up your place on its waitlist (number {}).",
             mine.waitlist_position.unwrap_or(1)
@@ -519,11 +538,12 @@ pub async fn leave(
     if form.confirm.as_deref() != Some("yes") {
         return leave_page(&mut conn, &token, &member, circle_id).await;
     }
-    crate::actions::membership::leave(&mut conn, circle_id, member.id).await?;
+    let back = crate::actions::growing::leave_sibling(&mut conn, circle_id, member.id).await?;
+    let saved = if back.is_some() { "back" } else { "left" };
     Ok(HttpResponse::SeeOther()
         .insert_header((
             "Location",
-            format!("/me/{}?saved=left&circle={circle_id}", token.as_str()),
+            format!("/me/{}?saved={saved}&circle={circle_id}", token.as_str()),
         ))
         .finish())
 }
