@@ -323,6 +323,9 @@ pub async fn run_job(ctx: &JobContext, job: &ClaimedJob) -> Result<Option<NewDel
             crate::actions::growing::sweep(&mut conn, now)
                 .await
                 .map_err(app_error)?;
+            crate::actions::questions::ask_due(&mut conn, now)
+                .await
+                .map_err(app_error)?;
             rotation::schedule_sweep(&mut conn, now + rotation::SWEEP_EVERY).await?;
             Ok(None)
         }

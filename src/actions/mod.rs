@@ -9,6 +9,7 @@ pub mod growing;
 pub mod handoffs;
 pub mod membership;
 pub mod people;
+pub mod questions;
 pub mod reading_plan;
 pub mod readings;
 pub mod roles;

@@ -248,6 +248,9 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         feedback -> Text,
+        questions -> Nullable<Text>,
+        questions_by -> Nullable<Uuid>,
+        questions_asked_of -> Nullable<Uuid>,
     }
 }
 

@@ -165,8 +165,51 @@ pub fn balance(counts: &[u32]) -> f64 {
     (sum / pairs as f64 * 1000.0).round() / 1000.0
 }
 
+/// How long before a session its discussion lead is asked for questions.
+pub const QUESTIONS_AHEAD_DAYS: i64 = 5;
+/// The most characters one question may have.
+pub const QUESTION_MAX: usize = 300;
+
+/// A discussion lead's questions: two or three, each on one line and at most 300 characters;
+/// blank answers are left out.
+pub fn questions(inputs: &[&str]) -> Result<Vec<String>, Invalid> {
+    let list: Vec<String> = inputs
+        .iter()
+        .map(|q| q.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|q| !q.is_empty())
+        .collect();
+    if list.iter().any(|q| q.chars().count() > QUESTION_MAX) {
+        return Err(Invalid::new(
+            "questions",
+            format!("each question must be at most {QUESTION_MAX} characters"),
+        ));
+    }
+    if !(2..=3).contains(&list.len()) {
+        return Err(Invalid::new("questions", "write two or three questions"));
+    }
+    Ok(list)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_discussion_lead_brings_two_or_three_questions() {
+        assert_eq!(
+            questions(&["  What did the gift\neconomy cost? ", "", "Who pays?"]).unwrap(),
+            vec![
+                "What did the gift economy cost?".to_string(),
+                "Who pays?".to_string()
+            ]
+        );
+        assert!(questions(&["Only one?", " ", ""]).is_err());
+        assert!(questions(&["a", "b", "c", "d"]).is_err());
+        assert!(questions(&["a", &"x".repeat(301)]).is_err());
+        assert!(
+            questions(&["a", &"é".repeat(300)]).is_ok(),
+            "characters, not bytes"
+        );
+    }
+
     use super::*;
 
     #[test]

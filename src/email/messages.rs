@@ -33,10 +33,11 @@ pub enum MessageKind {
     GrowAsk,
     GrowMoved,
     GrowNotice,
+    QuestionsAsk,
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 24] = [
+    pub const ALL: [MessageKind; 25] = [
         Self::Confirmation,
         Self::Welcome,
         Self::Waitlisted,
@@ -61,6 +62,7 @@ impl MessageKind {
         Self::GrowAsk,
         Self::GrowMoved,
         Self::GrowNotice,
+        Self::QuestionsAsk,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -89,6 +91,7 @@ impl MessageKind {
             Self::GrowAsk => "grow_ask",
             Self::GrowMoved => "grow_moved",
             Self::GrowNotice => "grow_notice",
+            Self::QuestionsAsk => "questions_ask",
         }
     }
 
@@ -115,6 +118,7 @@ impl MessageKind {
                 | Self::RoleConfirmed
                 | Self::RoleNotice
                 | Self::SwapOffer
+                | Self::QuestionsAsk
         )
     }
 
@@ -130,7 +134,11 @@ impl MessageKind {
     pub fn is_about_a_role(self) -> bool {
         matches!(
             self,
-            Self::RoleAsk | Self::RoleConfirmed | Self::RoleNotice | Self::SwapOffer
+            Self::RoleAsk
+                | Self::RoleConfirmed
+                | Self::RoleNotice
+                | Self::SwapOffer
+                | Self::QuestionsAsk
         )
     }
 }
@@ -155,6 +163,15 @@ pub struct SessionView {
     pub roles: Vec<(String, String)>,
     /// Talking-piece rounds with their speaking order, one line each.
     pub agenda: Vec<String>,
+    /// The discussion lead's questions, in the reminder and the facilitator's digest.
+    pub questions: Option<QuestionsView>,
+}
+
+/// Questions a discussion lead brings: who, and the questions.
+#[derive(Debug, Clone)]
+pub struct QuestionsView {
+    pub by: String,
+    pub list: Vec<String>,
 }
 
 /// A role as its holder's email shows it.
@@ -313,6 +330,7 @@ message_templates! {
     GrowAsk => GrowAskText("email/letter.txt"), GrowAskHtml("email/letter.html");
     GrowMoved => GrowMovedText("email/letter.txt"), GrowMovedHtml("email/letter.html");
     GrowNotice => GrowNoticeText("email/letter.txt"), GrowNoticeHtml("email/letter.html");
+    QuestionsAsk => QuestionsAskText("email/questions_ask.txt"), QuestionsAskHtml("email/questions_ask.html");
 }
 
 fn subject(c: &EmailContext) -> String {
@@ -344,6 +362,10 @@ fn subject(c: &EmailContext) -> String {
                 .map(|r| r.holding.as_str())
                 .unwrap_or("helping");
             format!("You're {holding} {day} ({circle})")
+        }
+        MessageKind::QuestionsAsk => {
+            let day = c.session.as_ref().map(|s| s.day.as_str()).unwrap_or("");
+            format!("Your questions for {day} ({circle})")
         }
         MessageKind::RoleNotice | MessageKind::SwapOffer => c
             .notice
@@ -447,6 +469,13 @@ mod tests {
             } else {
                 Vec::new()
             },
+            questions: (kind == MessageKind::Reminder).then(|| QuestionsView {
+                by: "Bo <the bold>".into(),
+                list: vec![
+                    "What does Kimmerer mean by a gift economy?".into(),
+                    "Where have you seen reciprocity at work?".into(),
+                ],
+            }),
         });
         let rsvp = matches!(
             kind,

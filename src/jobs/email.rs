@@ -371,7 +371,9 @@ async fn prepare(
         let holds = row.member_id == Some(member.id);
         let wanted = match kind {
             MessageKind::RoleAsk => holds && row.state == RoleState::Asked,
-            MessageKind::RoleConfirmed => holds && row.state == RoleState::Confirmed,
+            MessageKind::RoleConfirmed | MessageKind::QuestionsAsk => {
+                holds && row.state == RoleState::Confirmed
+            }
             _ => true,
         };
         if !wanted {
@@ -439,7 +441,16 @@ async fn prepare(
                     .unwrap_or_default(),
                 _ => Vec::new(),
             };
+            let questions = match kind {
+                MessageKind::Reminder | MessageKind::FacilitatorDigest => {
+                    roles::questions_of(conn, s.id)
+                        .await?
+                        .map(|(by, list)| messages::QuestionsView { by, list })
+                }
+                _ => None,
+            };
             Some(SessionView {
+                questions,
                 agenda,
                 when: describe_time(s.starts_at, s.ends_at, zone),
                 day: describe_day(s.starts_at, zone),

@@ -354,3 +354,126 @@ async fn the_organisations_leadership_spread_matches_a_hand_computed_fixture() {
         assert!(res.status.is_client_error(), "{bad}");
     }
 }
+
+#[tokio::test]
+async fn the_discussion_lead_is_asked_for_questions_that_go_into_the_reminder() {
+    use reqwest::Method;
+    let app = spawn_app().await;
+    let c = app
+        .create_circle(json!({ "name": "Questions Club", "timezone": "UTC" }))
+        .await;
+    let circle = c["id"].as_str().unwrap().to_string();
+    let mut people = Vec::new();
+    for who in ["ada", "bo", "cy"] {
+        let m = app
+            .add_member(&circle, &format!("{who}@example.org"))
+            .await
+            .expect(201);
+        people.push(m["member_id"].as_str().unwrap().to_string());
+    }
+    app.post(
+        &format!("/api/v1/circles/{circle}/roles"),
+        &json!({ "key": "discussion_lead", "name": "Discussion lead", "rotates": false }),
+    )
+    .await
+    .expect(201);
+    let day = |d: i64| (Utc::now() + Duration::days(d)).date_naive().to_string();
+    let sessions = app
+        .schedule(&circle, json!({ "freq": "weekly", "first_date": day(4), "local_time": "18:00", "duration_minutes": 60, "count": 2 }))
+        .await;
+    let first = sessions[0]["id"].as_str().unwrap().to_string();
+    let second = sessions[1]["id"].as_str().unwrap().to_string();
+    for (session, who) in [(&first, &people[0]), (&second, &people[1])] {
+        app.put(
+            &format!("/api/v1/sessions/{session}/roles/discussion_lead"),
+            &json!({ "member_id": who }),
+        )
+        .await
+        .expect(200);
+    }
+    let ask = || async {
+        let mut conn = app.conn().await;
+        roundtable::actions::questions::ask_due(&mut conn, Utc::now())
+            .await
+            .unwrap()
+    };
+    assert_eq!(ask().await, 1, "only the session five days away or nearer");
+    assert_eq!(ask().await, 0, "asked once");
+    app.run_pending_jobs().await;
+    let mails = app.sent_emails();
+    let asked: Vec<_> = mails
+        .iter()
+        .filter(|m| m.subject.starts_with("Your questions for"))
+        .collect();
+    assert_eq!(asked.len(), 1);
+    assert!(asked[0].to.contains("ada@"));
+    let link = app.link_in(asked[0], "/role/");
+    let page = app.browser(Method::GET, &link, None).await;
+    assert!(page.text().contains("Your questions for the discussion"));
+
+    let before = app.snapshot().await;
+    let one = app
+        .browser(
+            Method::POST,
+            &link,
+            Some(&[("action", "questions"), ("q1", "Only one?"), ("q2", " ")]),
+        )
+        .await;
+    assert_eq!(one.status.as_u16(), 422);
+    assert!(
+        app.snapshot().await == before,
+        "a refused answer changes nothing"
+    );
+    let saved = app
+        .browser(
+            Method::POST,
+            &link,
+            Some(&[
+                ("action", "questions"),
+                ("q1", "What does the author mean by a gift?"),
+                ("q2", "Where have you seen it at work?"),
+                ("q3", ""),
+            ]),
+        )
+        .await;
+    assert_eq!(saved.status.as_u16(), 200, "{}", saved.text());
+    assert!(saved.text().contains("your two questions go into everyone"));
+    assert!(saved
+        .text()
+        .contains("value=\"Where have you seen it at work?\""));
+
+    // The reminder carries them, to everyone.
+    sql(&app, &format!("UPDATE jobs SET run_at = now() WHERE kind = 'session_fanout' AND payload->>'message' = 'reminder' AND payload->>'session_id' = '{first}'")).await;
+    app.run_pending_jobs().await;
+    let mails = app.sent_emails();
+    let reminders: Vec<_> = mails
+        .iter()
+        .filter(|m| m.subject.starts_with("Reminder: Questions Club"))
+        .collect();
+    assert_eq!(reminders.len(), 3, "one each");
+    for r in &reminders {
+        assert!(
+            r.text.contains("Questions from ada, the discussion lead"),
+            "{}",
+            r.text
+        );
+        assert!(r.text.contains("- What does the author mean by a gift?"));
+    }
+
+    // A new holder is asked afresh and never inherits the questions.
+    app.put(
+        &format!("/api/v1/sessions/{first}/roles/discussion_lead"),
+        &json!({ "member_id": people[2] }),
+    )
+    .await
+    .expect(200);
+    assert_eq!(ask().await, 1, "cy is asked");
+    let mut conn = app.conn().await;
+    let shown = roundtable::db::roles::questions_of(
+        &mut conn,
+        roundtable::domain::SessionId(first.parse().unwrap()),
+    )
+    .await
+    .unwrap();
+    assert!(shown.is_none(), "ada's questions are not cy's");
+}

@@ -46,6 +46,10 @@ struct RolePage {
     feedback: &'static str,
     /// Whether that choice can still change (feedback has not opened).
     feedback_open: bool,
+    /// A confirmed discussion lead, before the session: the questions form.
+    asks_questions: bool,
+    /// What they wrote so far (three boxes).
+    questions: [String; 3],
 }
 
 #[derive(Debug, Deserialize)]
@@ -54,6 +58,13 @@ pub struct ActionForm {
     /// On accept, or on its own: anonymous, named or none.
     #[serde(default)]
     feedback: String,
+    /// A discussion lead's questions.
+    #[serde(default)]
+    q1: String,
+    #[serde(default)]
+    q2: String,
+    #[serde(default)]
+    q3: String,
 }
 
 fn feedback_mode(text: &str) -> Result<FeedbackMode, AppError> {
@@ -143,7 +154,20 @@ async fn role_page(
         .await?
         .iter()
         .any(|r| r.role_key == row.role_key && r.subject_id == member.id);
+    let asks_questions =
+        holds && live && row.state == RoleState::Confirmed && row.role_key == roles::QUESTIONS_ROLE;
+    let mut questions: [String; 3] = Default::default();
+    if asks_questions {
+        for (slot, q) in questions
+            .iter_mut()
+            .zip(roles::own_questions(&mut conn, row.id, member.id).await?)
+        {
+            *slot = q;
+        }
+    }
     Ok(RolePage {
+        asks_questions,
+        questions,
         feedback: feedback.as_str(),
         feedback_open,
         circle_name,
@@ -237,8 +261,24 @@ pub async fn answer_role(
                 crate::actions::feedback::ModeChange::NotYours => return Err(not_yours()),
             }
         }
+        "questions" => {
+            let list = crate::domain::roles::questions(&[&form.q1, &form.q2, &form.q3])
+                .map_err(AppError::from)?;
+            match crate::actions::questions::save(&mut conn, id, member.id, &list, now).await? {
+                Reply::Done(_) => format!(
+                    "Thank you: your {} questions go into everyone's reminder.",
+                    if list.len() == 2 { "two" } else { "three" }
+                ),
+                Reply::NotYours => return Err(not_yours()),
+                Reply::Closed => return Err(closed()),
+            }
+        }
         _ => {
-            return Err(AppError::invalid("action", "must be accept, decline, swap or feedback").into())
+            return Err(AppError::invalid(
+                "action",
+                "must be accept, decline, swap, feedback or questions",
+            )
+            .into())
         }
     };
     drop(conn);

@@ -1,0 +1,2 @@
+ALTER TABLE session_roles DROP COLUMN questions_asked_of, DROP COLUMN questions_by,
+    DROP COLUMN questions;

@@ -1,0 +1,71 @@
+//! The discussion lead's questions: five days before a session, whoever holds its
+//! discussion-lead role is asked by email for two or three questions about the reading; they
+//! answer on their role page, and the questions go into the session's reminder and the
+//! facilitator's digest. A new holder (after a swap or a reassignment) is asked afresh, and
+//! never sees or inherits the previous holder's questions.
+
+use chrono::{DateTime, Duration, Utc};
+use diesel_async::AsyncConnection;
+
+use super::rotation::Reply;
+use crate::db::roles::{self, QUESTIONS_ROLE};
+use crate::db::{sessions, Connection};
+use crate::domain::roles::QUESTIONS_AHEAD_DAYS;
+use crate::domain::{MemberId, RoleId, RoleState, SessionStatus};
+use crate::email::MessageKind;
+use crate::error::{AppError, AppResult};
+use crate::jobs::email::{self as email_job, EmailJob};
+
+/// Ask every discussion lead whose session is five days away or nearer and who has not been
+/// asked yet; how many were asked.
+pub async fn ask_due(conn: &mut Connection, now: DateTime<Utc>) -> AppResult<usize> {
+    let until = now + Duration::days(QUESTIONS_AHEAD_DAYS);
+    let due = roles::questions_due(conn, now, until).await?;
+    for row in &due {
+        let Some(member) = row.member_id else {
+            continue;
+        };
+        conn.transaction::<_, AppError, _>(async |conn| {
+            roles::mark_questions_asked(conn, row.id, member).await?;
+            email_job::enqueue(
+                conn,
+                EmailJob::about_role(MessageKind::QuestionsAsk, member, row, None),
+            )
+            .await?;
+            Ok(())
+        })
+        .await?;
+    }
+    Ok(due.len())
+}
+
+/// The holder of discussion-lead slot `id` saves their questions (already checked: two or
+/// three, one line each), until the session starts.
+pub async fn save(
+    conn: &mut Connection,
+    id: RoleId,
+    member: MemberId,
+    questions: &[String],
+    now: DateTime<Utc>,
+) -> AppResult<Reply> {
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let Some(row) = roles::lock(conn, id).await? else {
+            return Ok(Reply::NotYours);
+        };
+        if row.member_id != Some(member)
+            || row.role_key != QUESTIONS_ROLE
+            || row.state != RoleState::Confirmed
+        {
+            return Ok(Reply::NotYours);
+        }
+        let session = sessions::find(conn, row.session_id)
+            .await?
+            .ok_or(AppError::NotFound("session"))?;
+        if session.status != SessionStatus::Scheduled || session.starts_at <= now {
+            return Ok(Reply::Closed);
+        }
+        roles::set_questions(conn, row.id, member, questions).await?;
+        Ok(Reply::Done(row))
+    })
+    .await
+}
