@@ -227,6 +227,20 @@ pub async fn segment_of(
         .optional()
 }
 
+/// What each of `ids` reads of its reading, when the reading is split: (session, label).
+pub async fn labels_for(
+    conn: &mut AsyncPgConnection,
+    ids: &[SessionId],
+) -> diesel::QueryResult<Vec<(SessionId, String)>> {
+    reading_segments::table
+        .inner_join(sessions::table)
+        .filter(reading_segments::session_id.eq_any(ids))
+        .filter(sessions::reading_id.eq(reading_segments::reading_id.nullable()))
+        .select((reading_segments::session_id, reading_segments::label))
+        .load(conn)
+        .await
+}
+
 /// Replace `reading`'s segments for `sessions` with `rows` (the others stay).
 pub async fn replace_segments(
     conn: &mut AsyncPgConnection,

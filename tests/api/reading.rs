@@ -139,6 +139,18 @@ async fn a_book_is_split_over_its_sessions_and_reflows_when_they_change() {
         "{ics}"
     );
 
+    // So does the member's subscribed calendar feed.
+    let holder = app.holder("ada@example.org").await;
+    let feed_url = app.path_of(&app.links().calendar(holder));
+    let feed = app.browser(reqwest::Method::GET, &feed_url, None).await;
+    assert_eq!(feed.status.as_u16(), 200);
+    let folded = feed.text().replace("\r\n ", "");
+    assert!(
+        folded.contains(&format!("SUMMARY:Slow Books: {}", labels[0]).replace(',', "\\,")),
+        "{folded}"
+    );
+    assert!(folded.contains("DESCRIPTION:Reading: Read chapter"));
+
     // The organiser moves a boundary; a gap is refused.
     let segs = plan["segments"].as_array().unwrap();
     let moved: Vec<Value> = segs

@@ -1,11 +1,12 @@
 //! The member's subscribable calendar: their circles' sessions from 30 days back onwards,
-//! with the same UIDs as their invitations; cancelled sessions are marked cancelled.
+//! with the same UIDs as their invitations; cancelled sessions are marked cancelled. A session
+//! that reads part of a split reading says which part in its title and description.
 
 use actix_web::{web, HttpResponse};
 use chrono::{Duration, Utc};
 
 use super::{holder, PageError, PageResult};
-use crate::db::{circles, sessions};
+use crate::db::{circles, readings, sessions};
 use crate::domain::tokens::Purpose;
 use crate::domain::SessionStatus;
 use crate::email::ics::{self, CalendarEvent};
@@ -21,6 +22,11 @@ pub async fn feed(state: web::Data<AppState>, token: web::Path<String>) -> PageR
     let rows = sessions::for_member(&mut conn, member.id, now - Duration::days(30), 500).await?;
     let circle_ids: Vec<_> = rows.iter().map(|s| s.circle_id).collect();
     let names = circles::names(&mut conn, &circle_ids).await?;
+    let ids: Vec<_> = rows.iter().map(|s| s.id).collect();
+    let labels: std::collections::HashMap<_, _> = readings::labels_for(&mut conn, &ids)
+        .await?
+        .into_iter()
+        .collect();
     let links = &state.links;
     let from = &state.settings.email.from;
     let organizer_email = from
@@ -40,8 +46,14 @@ pub async fn feed(state: web::Data<AppState>, token: web::Path<String>) -> PageR
                 sequence: s.ics_sequence.max(0) as u32,
                 starts_at: s.starts_at,
                 ends_at: s.ends_at,
-                summary: name,
-                description: String::new(),
+                summary: match labels.get(&s.id) {
+                    Some(label) => format!("{name}: {label}"),
+                    None => name,
+                },
+                description: labels
+                    .get(&s.id)
+                    .map(|label| format!("Reading: {label}"))
+                    .unwrap_or_default(),
                 location: s.location.clone(),
                 url: Some(links.circle(&slug)),
                 organizer_name: "Roundtable".into(),
