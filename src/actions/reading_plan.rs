@@ -12,7 +12,8 @@ use crate::domain::reading_plan::{self as rules, Chapter, Segment};
 use crate::domain::{CircleId, Invalid, ReadingId, SessionId};
 use crate::error::{AppError, AppResult};
 
-fn parse(json: serde_json::Value) -> Vec<Chapter> {
+/// A reading's stored chapters (none when they cannot be read).
+pub fn parse(json: serde_json::Value) -> Vec<Chapter> {
     serde_json::from_value(json).unwrap_or_default()
 }
 

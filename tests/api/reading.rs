@@ -489,3 +489,110 @@ async fn the_discussion_lead_is_asked_for_questions_that_go_into_the_reminder() 
     .unwrap();
     assert!(shown.is_none(), "ada's questions are not cy's");
 }
+
+#[tokio::test]
+async fn organisers_paste_chapters_and_move_a_boundary_from_the_dashboard() {
+    let app = spawn_app().await;
+    let c = app
+        .create_circle(json!({ "name": "Dashboard Books", "timezone": "UTC" }))
+        .await;
+    let id = c["id"].as_str().unwrap().to_string();
+    let reading = app
+        .post(
+            &format!("/api/v1/circles/{id}/readings"),
+            &json!({ "title": "Braiding Sweetgrass" }),
+        )
+        .await
+        .expect(201);
+    let rid = reading["id"].as_str().unwrap().to_string();
+    let day = |d: i64| (Utc::now() + Duration::days(d)).date_naive().to_string();
+    app.schedule(&id, json!({ "freq": "weekly", "first_date": day(7), "local_time": "19:00", "duration_minutes": 60, "count": 3 }))
+        .await;
+    let organiser = app.dashboard_as("organiser@example.org").await;
+
+    let before = app.snapshot().await;
+    let bad = organiser
+        .post(
+            &format!("/dashboard/readings/{rid}/chapters"),
+            &[
+                ("contents", "1 One 1\n2 Two 40\n3 Three 80"),
+                ("last_page", "ten"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status.as_u16(), 422);
+    assert!(
+        bad.text().contains("Please correct Last page"),
+        "{}",
+        bad.text()
+    );
+    assert!(
+        app.snapshot().await == before,
+        "a refused form changes nothing"
+    );
+
+    let saved = organiser
+        .post(
+            &format!("/dashboard/readings/{rid}/chapters"),
+            &[
+                ("contents", "1 One 1\n2 Two 40\n3 Three 80"),
+                ("last_page", "120"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status.as_u16(), 303);
+    let res = organiser
+        .get(&format!("/dashboard/circles/{id}/readings"))
+        .await;
+    let page = res.text();
+    assert!(page.contains("3 chapters, pp. 1–120"), "{page}");
+    assert!(page.contains("Reading plan"));
+    let plan = app
+        .get(&format!("/api/v1/circles/{id}/reading-plan"))
+        .await
+        .expect(200);
+    let segs = plan["segments"].as_array().unwrap();
+    assert_eq!(segs.len(), 3);
+    assert_eq!(covers(&plan, 120), vec![39, 40, 41]);
+    let field = |i: usize| {
+        format!(
+            "to:{}:{}",
+            segs[i]["session_id"].as_str().unwrap(),
+            segs[i]["reading_id"].as_str().unwrap()
+        )
+    };
+
+    // Moving the first boundary to page 20 gives the second session pages 21–79.
+    let (f0, f1) = (field(0), field(1));
+    let moved = organiser
+        .post(
+            &format!("/dashboard/circles/{id}/reading-plan"),
+            &[(f0.as_str(), "20"), (f1.as_str(), "79")],
+        )
+        .await;
+    assert_eq!(moved.status.as_u16(), 303, "{}", moved.text());
+    let plan = app
+        .get(&format!("/api/v1/circles/{id}/reading-plan"))
+        .await
+        .expect(200);
+    assert_eq!(covers(&plan, 120), vec![20, 59, 41]);
+    assert_eq!(plan["segments"][1]["uneven"], false);
+    let page = organiser
+        .get(&format!("/dashboard/circles/{id}/readings"))
+        .await;
+    assert!(page.text().contains("value=\"20\""));
+
+    // An end before the start, or not a number, is refused and changes nothing.
+    let before = app.snapshot().await;
+    for value in ["abc", "0"] {
+        let res = organiser
+            .post(
+                &format!("/dashboard/circles/{id}/reading-plan"),
+                &[(f0.as_str(), value)],
+            )
+            .await;
+        assert_eq!(res.status.as_u16(), 422, "{value}: {}", res.text());
+        assert!(res.text().contains("Not saved") || res.text().contains("not a page number"));
+    }
+    assert!(app.snapshot().await == before);
+}

@@ -85,6 +85,8 @@ dashboard_routes! {
     get "/dashboard/circles/{id}/readings" => readings::list, Circle;
     post "/dashboard/circles/{id}/readings" => readings::add, Circle;
     post "/dashboard/readings/{id}/move" => readings::move_reading, Circle;
+    post "/dashboard/readings/{id}/chapters" => readings::chapters, Circle;
+    post "/dashboard/circles/{id}/reading-plan" => readings::set_plan, Circle;
     get "/dashboard/circles/{id}/reflections" => reflections::page, Circle;
     get "/dashboard/circles/{id}/rota" => rota::page, Circle;
     post "/dashboard/circles/{id}/roles" => rota::add_role, Circle;

@@ -1,4 +1,6 @@
-//! Readings: add and reorder; sessions attach them from their own page.
+//! Readings: add and reorder; sessions attach them from their own page. A reading's chapters
+//! are pasted as a table of contents, and the reading plan (which pages each session reads)
+//! is shown with its uneven segments flagged, and its boundaries moved by hand.
 
 use actix_web::http::StatusCode;
 use actix_web::web;
@@ -6,12 +8,35 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::{see_other, DashResult, Nav, NoteQuery, Staff};
-use crate::db::readings;
-use crate::domain::{CircleId, ReadingId};
+use crate::db::{readings, sessions};
+use crate::domain::{CircleId, ReadingId, SessionId};
 use crate::error::AppError;
 use crate::http::api::readings::ReadingCreate;
 use crate::http::pages::{render, render_status};
 use crate::http::AppState;
+
+/// A reading as the page lists it.
+pub struct ReadingRow {
+    pub id: String,
+    pub label: String,
+    /// "12 chapters, pp. 1–340", when it has chapters.
+    pub chapters: Option<String>,
+}
+
+/// One segment of the plan: the session, what it reads, and its end page as a form field.
+pub struct PlanRow {
+    pub when: String,
+    pub reading: String,
+    pub label: String,
+    pub from: i32,
+    pub to: i32,
+    pub pages: i32,
+    pub uneven: bool,
+    /// `to:{session}:{reading}`.
+    pub field: String,
+    /// The reading's last segment ends at the book's end; a started session keeps its part.
+    pub fixed: bool,
+}
 
 #[derive(Template)]
 #[template(path = "pages/dashboard/readings.html")]
@@ -19,8 +44,10 @@ struct ReadingsPage {
     nav: Nav,
     note: Option<String>,
     circle_id: String,
-    rows: Vec<(String, String)>,
+    rows: Vec<ReadingRow>,
+    plan: Vec<PlanRow>,
     error: Option<(String, String)>,
+    plan_error: Option<String>,
 }
 
 async fn page(
@@ -31,23 +58,80 @@ async fn page(
     error: Option<(String, String)>,
 ) -> Result<ReadingsPage, super::DashError> {
     let circle = staff.circle(conn, id).await?;
-    let rows = readings::list(conn, circle.id, None, 500).await?;
+    let list = readings::list(conn, circle.id, None, 500).await?;
+    let mut rows = Vec::with_capacity(list.len());
+    for r in list {
+        let chapters = match readings::chapters(conn, r.id).await? {
+            Some((_, json)) => {
+                let ch = crate::actions::reading_plan::parse(json);
+                match (ch.first(), ch.last()) {
+                    (Some(a), Some(b)) => Some(format!(
+                        "{} chapters, pp. {}–{}",
+                        ch.len(),
+                        a.first_page,
+                        b.last_page
+                    )),
+                    _ => None,
+                }
+            }
+            None => None,
+        };
+        let label = match r.author {
+            Some(a) => format!("{}, by {a}", r.title),
+            None => r.title,
+        };
+        rows.push(ReadingRow {
+            id: r.id.to_string(),
+            label,
+            chapters,
+        });
+    }
+    let plan = plan_rows(conn, &circle, &rows).await?;
     Ok(ReadingsPage {
         nav: Nav::circle(staff, &circle, "readings"),
         note,
         circle_id: circle.id.to_string(),
-        rows: rows
-            .into_iter()
-            .map(|r| {
-                let label = match r.author {
-                    Some(a) => format!("{}, by {a}", r.title),
-                    None => r.title,
-                };
-                (r.id.to_string(), label)
-            })
-            .collect(),
+        rows,
+        plan,
         error,
+        plan_error: None,
     })
+}
+
+async fn plan_rows(
+    conn: &mut crate::db::Connection,
+    circle: &crate::db::circles::Circle,
+    readings_: &[ReadingRow],
+) -> Result<Vec<PlanRow>, AppError> {
+    let (segments, uneven) = crate::actions::reading_plan::plan_of(conn, circle.id).await?;
+    let now = chrono::Utc::now();
+    let zone = circle.timezone.tz();
+    let mut out = Vec::with_capacity(segments.len());
+    for (i, seg) in segments.iter().enumerate() {
+        let starts = sessions::find(conn, seg.session_id)
+            .await?
+            .map(|s| s.starts_at);
+        let last_of_reading = !segments[i + 1..]
+            .iter()
+            .any(|later| later.reading_id == seg.reading_id);
+        out.push(PlanRow {
+            when: starts.map_or_else(String::new, |at| {
+                at.with_timezone(&zone).format("%a %-d %b %Y").to_string()
+            }),
+            reading: readings_
+                .iter()
+                .find(|r| r.id == seg.reading_id.to_string())
+                .map_or_else(String::new, |r| r.label.clone()),
+            label: seg.label.clone(),
+            from: seg.first_page,
+            to: seg.last_page,
+            pages: seg.last_page - seg.first_page + 1,
+            uneven: uneven.contains(&i),
+            field: format!("to:{}:{}", seg.session_id, seg.reading_id),
+            fixed: last_of_reading || starts.is_none_or(|at| at <= now),
+        });
+    }
+    Ok(out)
 }
 
 pub async fn list(
@@ -156,5 +240,157 @@ fn reading_label(field: &str) -> &'static str {
         "url" => "Link",
         "isbn" => "ISBN",
         _ => "The reading",
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ChaptersForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    contents: String,
+    #[serde(default)]
+    last_page: String,
+}
+
+/// Give a reading its chapters from a pasted table of contents.
+pub async fn chapters(
+    state: web::Data<AppState>,
+    staff: Staff,
+    id: web::Path<ReadingId>,
+    form: web::Form<ChaptersForm>,
+) -> DashResult {
+    staff.check_csrf(&form.csrf)?;
+    let mut conn = state.pool.get().await?;
+    let (circle_id, _) = readings::place(&mut conn, *id)
+        .await?
+        .ok_or(AppError::NotFound("reading"))?;
+    let circle = staff.circle(&mut conn, circle_id).await?;
+    let parsed = form
+        .last_page
+        .trim()
+        .parse::<i32>()
+        .map_err(|_| {
+            crate::domain::Invalid::new("last_page", "must be the book's last page, a number")
+        })
+        .and_then(|last| crate::domain::reading_plan::parse_contents(&form.contents, last));
+    match parsed {
+        Ok(list) => {
+            let n = list.len();
+            crate::actions::reading_plan::set_chapters(&mut conn, *id, list, chrono::Utc::now())
+                .await?;
+            Ok(see_other(
+                &format!("/dashboard/circles/{}/readings", circle.id),
+                &format!("Saved {n} chapters; the reading is split over its sessions."),
+            ))
+        }
+        Err(e) => {
+            let field = if e.field == "last_page" {
+                "Last page"
+            } else {
+                "Table of contents"
+            };
+            let p = page(
+                &mut conn,
+                &staff,
+                circle.id,
+                None,
+                Some((field.to_string(), e.message)),
+            )
+            .await?;
+            Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, p)?)
+        }
+    }
+}
+
+/// Move the plan's boundaries: each segment's last page, from `to:{session}:{reading}`
+/// fields; each next segment starts on the page after.
+pub async fn set_plan(
+    state: web::Data<AppState>,
+    staff: Staff,
+    id: web::Path<CircleId>,
+    form: web::Form<Vec<(String, String)>>,
+) -> DashResult {
+    let fields = form.into_inner();
+    let csrf = fields
+        .iter()
+        .find(|(k, _)| k == "csrf")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("");
+    staff.check_csrf(csrf)?;
+    let mut conn = state.pool.get().await?;
+    let circle = staff.circle(&mut conn, *id).await?;
+    let (current, _) = crate::actions::reading_plan::plan_of(&mut conn, circle.id).await?;
+    let mut problem = None;
+    let mut ends = std::collections::HashMap::new();
+    for (key, value) in &fields {
+        let Some(rest) = key.strip_prefix("to:") else {
+            continue;
+        };
+        let Some((session, reading)) = rest.split_once(':') else {
+            continue;
+        };
+        let (Ok(session), Ok(reading)) = (session.parse(), reading.parse()) else {
+            problem =
+                Some("The plan names a session or reading that is not this circle's.".to_string());
+            break;
+        };
+        match value.trim().parse::<i32>() {
+            Ok(v) => {
+                ends.insert((SessionId(session), ReadingId(reading)), v);
+            }
+            Err(_) => {
+                problem = Some(format!("“{}” is not a page number.", value.trim()));
+                break;
+            }
+        }
+    }
+    let mut boundaries = Vec::with_capacity(current.len());
+    let mut next: std::collections::HashMap<ReadingId, i32> = std::collections::HashMap::new();
+    for seg in &current {
+        let first = *next.get(&seg.reading_id).unwrap_or(&seg.first_page);
+        let last = ends
+            .get(&(seg.session_id, seg.reading_id))
+            .copied()
+            .unwrap_or(seg.last_page);
+        next.insert(seg.reading_id, last + 1);
+        boundaries.push(crate::actions::reading_plan::Boundary {
+            session_id: seg.session_id,
+            reading_id: seg.reading_id,
+            first_page: first,
+            last_page: last,
+        });
+    }
+    let outcome = match problem {
+        Some(p) => Err((StatusCode::UNPROCESSABLE_ENTITY, p)),
+        None => match crate::actions::reading_plan::set_plan(
+            &mut conn,
+            circle.id,
+            boundaries,
+            chrono::Utc::now(),
+        )
+        .await
+        {
+            Ok(()) => Ok(()),
+            Err(AppError::Invalid { message, .. }) => Err((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("Not saved: {message}."),
+            )),
+            Err(AppError::Conflict(message)) => {
+                Err((StatusCode::CONFLICT, format!("Not saved: {message}.")))
+            }
+            Err(e) => return Err(e.into()),
+        },
+    };
+    match outcome {
+        Ok(()) => Ok(see_other(
+            &format!("/dashboard/circles/{}/readings", circle.id),
+            "Reading plan saved.",
+        )),
+        Err((status, message)) => {
+            let mut p = page(&mut conn, &staff, circle.id, None, None).await?;
+            p.plan_error = Some(message);
+            Ok(render_status(status, p)?)
+        }
     }
 }
