@@ -770,3 +770,39 @@ async fn text_of(browser: &Browser, id: &str) -> String {
         .unwrap()
         .to_string()
 }
+
+#[tokio::test]
+async fn a_member_who_led_accepts_to_lead_a_sibling_on_a_phone() {
+    let Some(browser) = browser_or_skip().await else {
+        return;
+    };
+    let app = spawn_app().await;
+    let full = crate::growing::full_circle(&app).await;
+    let proposal = app
+        .post(
+            &format!("/api/v1/circles/{}/siblings", full.circle),
+            &json!({}),
+        )
+        .await
+        .expect(201);
+    let answer_by = proposal["asked"]["answer_by"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let link = app.links().grow(
+        app.holder("p0@example.org").await,
+        proposal["id"].as_str().unwrap().parse().unwrap(),
+        answer_by,
+    );
+    browser
+        .goto(&format!("{}{}", app.address, app.path_of(&link)))
+        .await;
+    browser.wait_for("Would you lead Small Room II?").await;
+    browser.assert_accessible("grow page").await;
+    browser.click("button[value='accept']").await;
+    browser.wait_for("You lead Small Room II now").await;
+    browser.assert_accessible("grow page, accepted").await;
+    browser.screenshot("grow-accepted").await;
+    browser.quit().await;
+}

@@ -30,18 +30,18 @@ async fn count(app: &TestApp, query: &str) -> i64 {
     c.n
 }
 
-struct Full {
-    circle: String,
+pub(crate) struct Full {
+    pub circle: String,
     /// Active members: m0 led twice, m1 three times, m2 once, m3 never.
-    seated: Vec<String>,
+    pub seated: Vec<String>,
     /// In waitlist order.
-    waiting: Vec<String>,
-    coming: Vec<Value>,
+    pub waiting: Vec<String>,
+    pub coming: Vec<Value>,
 }
 
 /// "Small Room": four seats, five waiting, a reading, four sessions to come and three
 /// that have been held.
-async fn full_circle(app: &TestApp) -> Full {
+pub(crate) async fn full_circle(app: &TestApp) -> Full {
     let c = app
         .create_circle(json!({ "name": "Small Room", "timezone": "UTC", "capacity": 4 }))
         .await;

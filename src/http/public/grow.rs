@@ -19,6 +19,7 @@ use crate::http::AppState;
 #[derive(Template)]
 #[template(path = "pages/grow.html")]
 struct GrowPage {
+    heading: String,
     name: String,
     circle_name: String,
     waiting: i64,
@@ -113,9 +114,15 @@ async fn page(
     } else {
         StatusCode::OK
     };
+    let heading = match (&done, proposal.state) {
+        (Some(_), ProposalState::Accepted) => format!("You lead {}", proposal.name),
+        (Some(_), _) => "Thank you for answering".to_string(),
+        (None, _) => format!("Would you lead {}?", proposal.name),
+    };
     Ok((
         status,
         GrowPage {
+            heading,
             name: proposal.name.clone(),
             circle_name: circle.name,
             waiting: memberships::waitlist_length(&mut conn, proposal.circle_id).await?,
