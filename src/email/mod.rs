@@ -4,6 +4,7 @@
 pub mod ics;
 pub mod mailer;
 pub mod messages;
+pub mod when;
 
 pub use mailer::{Mailer, SendError};
 pub use messages::{EmailContext, MessageKind, Rendered};

@@ -304,5 +304,5 @@ pub fn render_status(status: StatusCode, page: impl Template) -> PageResult {
 
 /// "Thursday 4 March 2027, 19:00–20:30 (Europe/London)".
 pub fn when(starts: DateTime<Utc>, ends: DateTime<Utc>, zone: Tz) -> String {
-    crate::jobs::email::describe_time(starts, ends, zone)
+    crate::email::when::describe_time(starts, ends, zone)
 }

@@ -27,6 +27,7 @@ use crate::email::messages::{
     self, Digest, EmailContext, HandoffView, LetterView, MessageKind, NoticeView, RoleView,
     RsvpLinks, SessionView,
 };
+use crate::email::when::{describe_day, describe_moment, describe_time};
 use crate::email::OutgoingEmail;
 use crate::links::Holder;
 
@@ -900,13 +901,6 @@ async fn feedback_links(
     Ok(out)
 }
 
-/// "Thursday 4 March, 19:00" in the given zone.
-fn describe_moment(at: DateTime<Utc>, zone: Tz) -> String {
-    at.with_timezone(&zone)
-        .format("%A %-d %B, %H:%M")
-        .to_string()
-}
-
 fn paragraphs(text: &str) -> Vec<String> {
     text.split("\n\n")
         .map(|p| p.trim().replace('\n', " "))
@@ -1153,27 +1147,6 @@ const TIME_ROLES: [&str; 2] = ["timekeeper", "keeper"];
 
 /// Coming sessions a welcome lists at most.
 const UPCOMING_IN_WELCOME: i64 = 8;
-
-/// "Thursday 4 March" in the given zone: which session, in a few words.
-pub fn describe_day(starts: DateTime<Utc>, zone: Tz) -> String {
-    starts.with_timezone(&zone).format("%A %-d %B").to_string()
-}
-
-/// "Thursday 4 March 2027, 19:00–20:30 (Europe/London)" in the given zone.
-pub fn describe_time(starts: DateTime<Utc>, ends: DateTime<Utc>, zone: Tz) -> String {
-    let s = starts.with_timezone(&zone);
-    let e = ends.with_timezone(&zone);
-    let end = if s.date_naive() == e.date_naive() {
-        e.format("%H:%M").to_string()
-    } else {
-        e.format("%A %-d %B %H:%M").to_string()
-    };
-    format!(
-        "{}–{end} ({})",
-        s.format("%A %-d %B %Y, %H:%M"),
-        zone.name()
-    )
-}
 
 #[cfg(test)]
 mod tests {

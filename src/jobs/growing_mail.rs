@@ -12,6 +12,7 @@ use crate::db::growing::{self, Proposal};
 use crate::db::{circles, members, readings, sessions};
 use crate::domain::{MemberId, ProposalState, SessionStatus};
 use crate::email::messages::{LetterView, MessageKind};
+use crate::email::when::{describe_moment, describe_time};
 use crate::links::{Holder, Links};
 
 /// How many dates a message lists before "and N more".
@@ -180,7 +181,7 @@ async fn coming_dates(
     let mut out: Vec<String> = coming
         .iter()
         .take(DATES_SHOWN)
-        .map(|s| super::email::describe_time(s.starts_at, s.ends_at, zone))
+        .map(|s| describe_time(s.starts_at, s.ends_at, zone))
         .collect();
     if coming.len() > DATES_SHOWN {
         out.push(format!("and {} more", coming.len() - DATES_SHOWN));
@@ -200,10 +201,4 @@ async fn reading_titles(
             None => r.title,
         })
         .collect())
-}
-
-fn describe_moment(at: DateTime<Utc>, zone: Tz) -> String {
-    at.with_timezone(&zone)
-        .format("%A %-d %B, %H:%M")
-        .to_string()
 }

@@ -319,12 +319,12 @@ fn schedule_note(
         n => format!("{n} sessions created"),
     };
     let first = created.iter().map(|s| s.starts_at).min().unwrap_or(now);
-    let day = crate::jobs::email::describe_day(first, zone);
+    let day = crate::email::when::describe_day(first, zone);
     let lead = chrono::Duration::days(i64::from(lead_days));
     if lead_days == 0 || first - lead <= now {
         format!("{count}; members are being invited, starting with {day}.")
     } else {
-        let from = crate::jobs::email::describe_day(first - lead, zone);
+        let from = crate::email::when::describe_day(first - lead, zone);
         format!(
             "{count}; the first is {day}. Invitations go out {lead_days} day{} before each session, from {from}.",
             if lead_days == 1 { "" } else { "s" }
@@ -582,7 +582,7 @@ pub async fn cancel(
     let (current, circle) = staff.session(&mut conn, *id).await?;
     let session_id = current.id;
     let zone = current.timezone.tz();
-    let day = crate::jobs::email::describe_day(current.starts_at, zone);
+    let day = crate::email::when::describe_day(current.starts_at, zone);
     let back = format!("/dashboard/sessions/{session_id}");
     if current.status == SessionStatus::Cancelled {
         return Ok(see_other(&back, &format!("{day} was already cancelled.")));

@@ -123,14 +123,10 @@ async fn page(
         circle_name: circle.name,
         lead,
         role,
-        day: crate::jobs::email::describe_day(session.starts_at, zone),
+        day: crate::email::when::describe_day(session.starts_at, zone),
         anonymous: request.mode == FeedbackMode::Anonymous,
         min_answers: request.min_answers,
-        closes: request
-            .closes_at
-            .with_timezone(&zone)
-            .format("%A %-d %B, %H:%M")
-            .to_string(),
+        closes: crate::email::when::describe_moment(request.closes_at, zone),
         refused: refused.map(|(_, t)| t),
         helped_q: rules::HELPED,
         try_next_q: rules::TRY_NEXT,

@@ -85,7 +85,7 @@ async fn page(
     let dates = coming
         .iter()
         .take(6)
-        .map(|s| crate::jobs::email::describe_time(s.starts_at, s.ends_at, zone))
+        .map(|s| crate::email::when::describe_time(s.starts_at, s.ends_at, zone))
         .collect();
     let titles = readings::list(&mut conn, circle.id, None, 5)
         .await?
@@ -131,11 +131,7 @@ async fn page(
             readings: titles,
             answer_by: proposal
                 .answer_by
-                .map(|by| {
-                    by.with_timezone(&zone)
-                        .format("%A %-d %B, %H:%M")
-                        .to_string()
-                })
+                .map(|by| crate::email::when::describe_moment(by, zone))
                 .unwrap_or_default(),
             closed,
             done,

@@ -152,11 +152,7 @@ pub async fn load(
         rounds.push(RoundLine {
             circle,
             title,
-            closes: round
-                .closes_at
-                .with_timezone(&zone)
-                .format("%A %-d %B, %H:%M")
-                .to_string(),
+            closes: crate::email::when::describe_moment(round.closes_at, zone),
             answered: agreements::stance_of(conn, round.id, member.id)
                 .await?
                 .is_some(),
