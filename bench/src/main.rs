@@ -595,6 +595,45 @@ async fn leadership(
             "\"window_{window}_statements\":{per_answer},\"window_{window}_answers_per_second\":{rate:.1}"
         ));
     }
+    // The dashboard's chart of spread month by month: twelve 30-day windows, once as twelve
+    // answers of three statements each, once as the series of two statements it now uses.
+    let ends = roundtable::http::dashboard::chart_ends(chrono::Utc::now());
+    let mut by_answers = Vec::new();
+    statements.store(0, std::sync::atomic::Ordering::Relaxed);
+    let started = Instant::now();
+    for _ in 0..requests {
+        by_answers.clear();
+        for to in &ends {
+            let s = roundtable::http::api::leadership::spread_until(&mut conn, 30, *to)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            by_answers.push(s.spread);
+        }
+    }
+    let old_rate = f64::from(requests) / started.elapsed().as_secs_f64();
+    let old_statements =
+        std::sync::atomic::AtomicU64::load(&statements, std::sync::atomic::Ordering::Relaxed)
+            / u64::from(requests.max(1));
+    statements.store(0, std::sync::atomic::Ordering::Relaxed);
+    let started = Instant::now();
+    let mut series = Vec::new();
+    for _ in 0..requests {
+        series = roundtable::http::api::leadership::spread_series(&mut conn, &ends, 30)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    let new_rate = f64::from(requests) / started.elapsed().as_secs_f64();
+    let new_statements =
+        std::sync::atomic::AtomicU64::load(&statements, std::sync::atomic::Ordering::Relaxed)
+            / u64::from(requests.max(1));
+    let same = series.iter().map(|(_, v)| *v).collect::<Vec<_>>() == by_answers;
+    println!(
+        "leadership chart (12 points of 30 days): as twelve answers {old_statements} statements, {old_rate:.2} charts/s; as one series {new_statements} statements, {new_rate:.2} charts/s ({:.1}x); same figures: {same}",
+        new_rate / old_rate
+    );
+    line.push(format!(
+        "\"chart_statements_before\":{old_statements},\"chart_statements_after\":{new_statements},\"chart_per_second_before\":{old_rate:.2},\"chart_per_second_after\":{new_rate:.2},\"chart_same_figures\":{same}"
+    ));
     println!(
         "{{\"bench\":\"leadership\",\"circles\":{circles},\"members\":{},\"sessions\":{sessions},\"roles\":{roles},{}}}",
         circles * members,

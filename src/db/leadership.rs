@@ -114,3 +114,59 @@ pub async fn newcomers(
     .get_result(conn)
     .await
 }
+
+#[derive(Debug, Clone, diesel::QueryableByName)]
+pub struct LeadersUntil {
+    #[diesel(sql_type = Timestamptz)]
+    pub until: DateTime<Utc>,
+    #[diesel(sql_type = BigInt)]
+    pub leaders: i64,
+}
+
+/// For each of `ends`, the distinct people who led a session in the `days` before it (as
+/// [`led`] counts), in one statement.
+pub async fn leaders_until(
+    conn: &mut AsyncPgConnection,
+    ends: &[DateTime<Utc>],
+    days: i64,
+) -> diesel::QueryResult<Vec<LeadersUntil>> {
+    let (Some(first), Some(last)) = (ends.iter().min(), ends.iter().max()) else {
+        return Ok(Vec::new());
+    };
+    let from = *first - chrono::Duration::days(days);
+    diesel::sql_query(format!(
+        "WITH led AS (SELECT sr.member_id, s.starts_at FROM session_roles sr \
+              JOIN sessions s ON s.id = sr.session_id \
+              LEFT JOIN rsvps r ON r.session_id = sr.session_id AND r.member_id = sr.member_id \
+              WHERE sr.role_key = 'facilitator' AND sr.state = 'confirmed' AND sr.member_id IS NOT NULL \
+                AND s.status <> 'cancelled' AND s.starts_at >= $2 AND s.starts_at < $3 \
+                AND r.attended IS DISTINCT FROM false) \
+         SELECT e.until, count(DISTINCT led.member_id) AS leaders \
+         FROM unnest($1::timestamptz[]) AS e(until) \
+         LEFT JOIN led ON led.starts_at >= e.until - interval '{days} days' AND led.starts_at < e.until \
+         GROUP BY e.until ORDER BY e.until"
+    ))
+    .bind::<diesel::sql_types::Array<Timestamptz>, _>(ends.to_vec())
+    .bind::<Timestamptz, _>(from)
+    .bind::<Timestamptz, _>(*last)
+    .load(conn)
+    .await
+}
+
+#[derive(Debug, Clone, Copy, diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// Distinct people with an active membership of a circle that is not archived.
+pub async fn active_members(conn: &mut AsyncPgConnection) -> diesel::QueryResult<i64> {
+    diesel::sql_query(
+        "SELECT count(DISTINCT ms.member_id) AS n FROM memberships ms \
+         JOIN circles c ON c.id = ms.circle_id \
+         WHERE ms.state = 'active' AND c.status <> 'archived'",
+    )
+    .get_result::<Count>(conn)
+    .await
+    .map(|c| c.n)
+}

@@ -365,6 +365,23 @@ async fn the_organisations_leadership_spread_matches_a_hand_computed_fixture() {
             .await;
         assert!(res.status.is_client_error(), "{bad}");
     }
+
+    // The chart's series, in two statements, says what twelve separate answers say.
+    let ends = roundtable::http::dashboard::chart_ends(Utc::now());
+    let mut conn = app.conn().await;
+    let series = roundtable::http::api::leadership::spread_series(&mut conn, &ends, 30)
+        .await
+        .unwrap();
+    assert_eq!(series.len(), 12);
+    let mut seen_some = false;
+    for (to, v) in &series {
+        let one = roundtable::http::api::leadership::spread_until(&mut conn, 30, *to)
+            .await
+            .unwrap();
+        assert_eq!(*v, one.spread, "at {to}");
+        seen_some |= v.is_some_and(|v| v > 0.0);
+    }
+    assert!(seen_some, "the fixture's recent sessions show in the chart");
 }
 
 #[tokio::test]

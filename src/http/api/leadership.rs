@@ -183,6 +183,21 @@ fn families(members: &[leadership::MemberRoles], led: &[leadership::Led]) -> Vec
     out
 }
 
+/// Spread over the `days` up to each of `ends` (the dashboard's chart), in two statements
+/// however many points: who led in each window, and how many people are active members.
+pub async fn spread_series(
+    conn: &mut Connection,
+    ends: &[chrono::DateTime<Utc>],
+    days: i64,
+) -> AppResult<Vec<(chrono::DateTime<Utc>, Option<f64>)>> {
+    let leaders = leadership::leaders_until(conn, ends, days).await?;
+    let active = leadership::active_members(conn).await?;
+    Ok(leaders
+        .into_iter()
+        .map(|l| (l.until, ratio(l.leaders as u64, active as u64)))
+        .collect())
+}
+
 pub fn window(query: &WindowQuery) -> AppResult<i64> {
     let days = query.window_days.unwrap_or(90);
     if !(1..=730).contains(&days) {

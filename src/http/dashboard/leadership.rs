@@ -30,17 +30,22 @@ fn pct(v: Option<f64>) -> String {
     v.map_or_else(|| "—".into(), |v| format!("{:.0}%", v * 100.0))
 }
 
-/// Spread over the 30 days up to each of the last twelve month-ends: (label, spread).
+/// The chart's points: now, and every 30 days back, twelve in all, oldest first.
+pub fn chart_ends(now: chrono::DateTime<Utc>) -> Vec<chrono::DateTime<Utc>> {
+    (0..MONTHS)
+        .rev()
+        .map(|back| now - Duration::days(30 * back))
+        .collect()
+}
+
+/// Spread over the 30 days up to each of the chart's points: (label, spread).
 async fn monthly(state: &AppState) -> Result<Vec<(String, Option<f64>)>, AppError> {
     let mut conn = state.pool.get().await?;
-    let now = Utc::now();
-    let mut out = Vec::new();
-    for back in (0..MONTHS).rev() {
-        let to = now - Duration::days(30 * back);
-        let s = figures::spread_until(&mut conn, 30, to).await?;
-        out.push((to.format("%b %Y").to_string(), s.spread));
-    }
-    Ok(out)
+    let series = figures::spread_series(&mut conn, &chart_ends(Utc::now()), 30).await?;
+    Ok(series
+        .into_iter()
+        .map(|(to, v)| (to.format("%b %Y").to_string(), v))
+        .collect())
 }
 
 pub async fn page(

@@ -7,6 +7,7 @@ mod growing;
 mod home;
 mod insights;
 mod leadership;
+pub use leadership::chart_ends;
 pub mod login;
 mod members;
 mod outbox;
