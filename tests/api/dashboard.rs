@@ -120,7 +120,7 @@ fn fill(path: &str, fx: &Fixture) -> String {
         &fx.job
     } else if path.contains("/tokens/{id}") {
         &fx.token
-    } else if path.starts_with("/api/v1/agreements/{id}") {
+    } else if path.contains("/agreements/{id}") {
         &fx.agreement
     } else if path.starts_with("/api/v1/members/{id}") {
         &fx.member

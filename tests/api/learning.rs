@@ -1339,3 +1339,67 @@ async fn the_holder_chooses_their_feedback_on_the_role_page_until_it_opens() {
     assert_eq!(res.status.as_u16(), 409);
     assert_eq!(row().await.feedback, "named");
 }
+
+#[tokio::test]
+async fn whoever_runs_the_circle_follows_its_agreements_on_the_dashboard() {
+    let app = spawn_app().await;
+    let (circle, _, _) = circle_with(&app, "book_club", 3, 1, 10).await;
+    let ada_me = me_path(&app, "ada").await;
+    app.browser(
+        Method::POST,
+        &format!("{ada_me}/circles/{circle}/agreements"),
+        Some(&[
+            ("title", "We start on time"),
+            ("body", "We begin at the hour."),
+        ]),
+    )
+    .await;
+    app.run_pending_jobs().await;
+    let organiser = app.dashboard_as("organiser@example.org").await;
+    let page = organiser
+        .get(&format!("/dashboard/circles/{circle}/agreements"))
+        .await;
+    assert_eq!(page.status.as_u16(), 200);
+    assert!(page.text().contains("We start on time"));
+    assert!(
+        page.text().contains("0 of 3 have answered; it needs 2"),
+        "{}",
+        page.text()
+    );
+    assert!(
+        !page.text().contains("Open a round"),
+        "a round is open already"
+    );
+    let id = app
+        .get(&format!("/api/v1/circles/{circle}/agreements"))
+        .await
+        .expect(200)["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let refused = organiser
+        .post(&format!("/dashboard/agreements/{id}/rounds"), &[])
+        .await;
+    assert_eq!(refused.status.as_u16(), 409);
+    assert!(refused.text().contains("No round was opened"));
+
+    // Nobody answers: not adopted, and another round can be opened from the page.
+    close_rounds(&app).await;
+    let page = organiser
+        .get(&format!("/dashboard/circles/{circle}/agreements"))
+        .await;
+    assert!(
+        page.text()
+            .contains("Closed with too few answers: 0 of 3 answered (needed 2)."),
+        "{}",
+        page.text()
+    );
+    let opened = organiser
+        .post(&format!("/dashboard/agreements/{id}/rounds"), &[])
+        .await;
+    assert_eq!(opened.status.as_u16(), 303);
+    let page = organiser
+        .get(&format!("/dashboard/circles/{circle}/agreements"))
+        .await;
+    assert!(page.text().contains("Open round"));
+}

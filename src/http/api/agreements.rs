@@ -85,7 +85,7 @@ async fn round_view(conn: &mut Connection, round: Round) -> AppResult<RoundView>
     })
 }
 
-async fn detail(conn: &mut Connection, agreement: Agreement) -> AppResult<AgreementDetail> {
+pub async fn detail(conn: &mut Connection, agreement: Agreement) -> AppResult<AgreementDetail> {
     let versions = agreements::versions(conn, agreement.id).await?;
     let adopted_body = agreement.adopted_version.and_then(|v| {
         versions

@@ -2,6 +2,7 @@
 //! sign-in and a signed, encrypted cookie session. Every form carries a CSRF token and every
 //! state change checks that the request came from this site's own pages.
 
+mod agreements;
 mod circles;
 mod growing;
 mod home;
@@ -103,6 +104,8 @@ dashboard_routes! {
     get "/dashboard/circles/{id}/insights/rsvps.svg" => insights::rsvp_svg, Circle;
     get "/dashboard/circles/{id}/export/members.csv" => circles::export_members, Circle;
     get "/dashboard/circles/{id}/export/attendance.csv" => circles::export_attendance, Circle;
+    get "/dashboard/circles/{id}/agreements" => agreements::page, Circle;
+    post "/dashboard/agreements/{id}/rounds" => agreements::open_round, Circle;
     get "/dashboard/circles/{id}/growing" => growing::page, Circle;
     post "/dashboard/circles/{id}/growing" => growing::set_threshold, Circle;
     post "/dashboard/circles/{id}/siblings" => growing::start, Organizer;
@@ -390,6 +393,7 @@ impl Nav {
             ("readings", "Readings", "/readings"),
             ("reflections", "Reflections", "/reflections"),
             ("rota", "Rota", "/rota"),
+            ("agreements", "Agreements", "/agreements"),
             ("outbox", "Outbox", "/outbox"),
             ("insights", "Insights", "/insights"),
             ("growing", "Growing", "/growing"),
