@@ -964,6 +964,17 @@ async fn the_lead_reads_anonymous_feedback_only_after_close_and_only_with_k_answ
     );
     assert_eq!(answer(&app, &cy, "CY-SAYS good questions").await, 200);
 
+    // Whoever runs the circle sees counts on the session's page, never the words.
+    let organiser = app.dashboard_as("organiser@example.org").await;
+    let page = organiser.get(&format!("/dashboard/sessions/{first}")).await;
+    assert!(
+        page.text()
+            .contains("For ada (facilitator, anonymous): 2 of 2 answered"),
+        "{}",
+        page.text()
+    );
+    assert!(!page.text().contains("BO-SAYS") && !page.text().contains("CY-SAYS"));
+
     // No query joins an anonymous answer to a member: the table holds none.
     assert_eq!(
         count(&app, "SELECT count(*) AS n FROM feedback_answers").await,

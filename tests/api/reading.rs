@@ -471,6 +471,17 @@ async fn the_discussion_lead_is_asked_for_questions_that_go_into_the_reminder() 
         .text()
         .contains("value=\"Where have you seen it at work?\""));
 
+    // The session's dashboard page shows them too.
+    let organiser = app.dashboard_as("organiser@example.org").await;
+    let page = organiser.get(&format!("/dashboard/sessions/{first}")).await;
+    assert!(
+        page.text()
+            .contains("Questions from ada, the discussion lead"),
+        "{}",
+        page.text()
+    );
+    assert!(page.text().contains("<dt>Discussion lead</dt><dd>ada</dd>"));
+
     // The reminder carries them, to everyone.
     sql(&app, &format!("UPDATE jobs SET run_at = now() WHERE kind = 'session_fanout' AND payload->>'message' = 'reminder' AND payload->>'session_id' = '{first}'")).await;
     app.run_pending_jobs().await;

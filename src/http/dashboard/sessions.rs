@@ -365,6 +365,12 @@ struct SessionPage {
     attendance: Vec<AttendanceRow>,
     /// (field label, what is wrong), every problem of the last submission.
     errors: Vec<(&'static str, String)>,
+    /// The session's confirmed role holders other than its facilitator: (role, names).
+    roles: Vec<(String, String)>,
+    /// The discussion lead's questions for the reminder.
+    questions: Option<(String, Vec<String>)>,
+    /// Feedback asked for whoever held a role: one line each, counts only.
+    feedback: Vec<String>,
 }
 
 /// How a session reads on the dashboard: one whose end has passed is completed.
@@ -390,7 +396,32 @@ async fn session_page(
     let roster = rsvps::for_session(conn, s.id, None, 5000).await?;
     let sel = |yes: bool| if yes { " selected" } else { "" };
     let status = status_label(&s, chrono::Utc::now());
+    let roles = crate::db::roles::holders(conn, s.id).await?;
+    let questions = crate::db::roles::questions_of(conn, s.id).await?;
+    let mut feedback = Vec::new();
+    let asked = crate::db::feedback::attendees(conn, s.id).await?;
+    for request in crate::db::feedback::for_session(conn, s.id).await? {
+        let answered = crate::db::feedback::answered(conn, request.id).await?;
+        let subject_came =
+            crate::db::feedback::attendance(conn, s.id, request.subject_id).await? == Some(true);
+        let name = crate::db::members::find(conn, request.subject_id)
+            .await?
+            .map_or_else(|| "someone who left".into(), |m| m.display_name);
+        let closes = crate::email::when::describe_moment(request.closes_at, zone);
+        let closed = request.is_closed(chrono::Utc::now());
+        feedback.push(format!(
+            "For {name} ({}, {}): {answered} of {} answered; {} {closes}. Only {name} reads the answers, and only with at least {}.",
+            request.role_key.replace('_', " "),
+            request.mode.as_str(),
+            asked - i64::from(subject_came),
+            if closed { "closed" } else { "closes" },
+            request.min_answers
+        ));
+    }
     Ok(SessionPage {
+        roles,
+        questions,
+        feedback,
         nav: Nav::circle(staff, &circle, "sessions"),
         note,
         id: s.id.to_string(),
