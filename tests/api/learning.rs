@@ -1414,3 +1414,72 @@ async fn whoever_runs_the_circle_follows_its_agreements_on_the_dashboard() {
         .await;
     assert!(page.text().contains("Open round"));
 }
+
+#[tokio::test]
+async fn the_talking_piece_rounds_are_set_from_the_rota_page() {
+    let app = spawn_app().await;
+    let (circle, _, _) = circle_with(&app, "book_club", 3, 1, 10).await;
+    let organiser = app.dashboard_as("organiser@example.org").await;
+    let page = organiser
+        .get(&format!("/dashboard/circles/{circle}/rota"))
+        .await;
+    assert!(page.text().contains("Talking-piece rounds"));
+    let before = app.snapshot().await;
+    for bad in [
+        vec![
+            ("kind_0", "check_in"),
+            ("prompt_0", "How are you?"),
+            ("minutes_0", "ten"),
+        ],
+        vec![
+            ("kind_0", "check_in"),
+            ("prompt_0", "How are you?"),
+            ("minutes_0", "500"),
+        ],
+        vec![
+            ("kind_0", "gossip"),
+            ("prompt_0", "Who said what?"),
+            ("minutes_0", "5"),
+        ],
+        vec![("kind_0", "check_in"), ("prompt_0", ""), ("minutes_0", "5")],
+    ] {
+        let res = organiser
+            .post(&format!("/dashboard/circles/{circle}/agenda"), &bad)
+            .await;
+        assert_eq!(res.status.as_u16(), 422, "{bad:?}");
+        assert!(res.text().contains("Round 1") || res.text().contains("not saved"));
+    }
+    assert!(
+        app.snapshot().await == before,
+        "refused forms change nothing"
+    );
+    let saved = organiser
+        .post(
+            &format!("/dashboard/circles/{circle}/agenda"),
+            &[
+                ("enabled", "on"),
+                ("kind_0", "check_in"),
+                ("prompt_0", "One word for how you arrive"),
+                ("minutes_0", "6"),
+                ("kind_1", ""),
+                ("prompt_1", ""),
+                ("kind_2", "check_out"),
+                ("prompt_2", "One thing you take away"),
+                ("minutes_2", "4"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status.as_u16(), 303);
+    let template = app
+        .get(&format!("/api/v1/circles/{circle}/agenda"))
+        .await
+        .expect(200);
+    assert_eq!(template["enabled"], true);
+    assert_eq!(template["rounds"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        template["rounds"][0]["prompt"],
+        "One word for how you arrive"
+    );
+    assert_eq!(template["rounds"][1]["kind"], "check_out");
+    assert_eq!(template["rounds"][1]["minutes"], 4);
+}

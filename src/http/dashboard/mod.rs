@@ -91,6 +91,7 @@ dashboard_routes! {
     post "/dashboard/circles/{id}/reading-plan" => readings::set_plan, Circle;
     get "/dashboard/circles/{id}/reflections" => reflections::page, Circle;
     get "/dashboard/circles/{id}/rota" => rota::page, Circle;
+    post "/dashboard/circles/{id}/agenda" => rota::save_agenda, Circle;
     post "/dashboard/circles/{id}/roles" => rota::add_role, Circle;
     post "/dashboard/circles/{id}/roles/suggested" => rota::add_suggested, Circle;
     post "/dashboard/circles/{id}/roles/{key}/edit" => rota::edit_role, Circle;

@@ -52,6 +52,31 @@ struct RotaPage {
     led: Vec<(String, i64, String)>,
     /// The circle's roles, to edit.
     kinds: Vec<roles::RoleKind>,
+    /// The talking-piece template: whether it runs, and its rounds plus empty rows to add.
+    agenda_on: bool,
+    agenda: Vec<AgendaRow>,
+    steps: Vec<(&'static str, &'static str)>,
+}
+
+/// One round of the talking-piece template as the form shows it.
+pub struct AgendaRow {
+    pub kind: String,
+    pub prompt: String,
+    pub minutes: String,
+}
+
+/// Rows the template form offers beyond the rounds it has.
+const SPARE_ROUNDS: usize = 2;
+
+fn step_label(step: crate::domain::AgendaStep) -> &'static str {
+    use crate::domain::AgendaStep;
+    match step {
+        AgendaStep::CheckIn => "Check-in",
+        AgendaStep::Reading => "The reading",
+        AgendaStep::Open => "Open round",
+        AgendaStep::Consent => "Consent round",
+        AgendaStep::CheckOut => "Check-out",
+    }
 }
 
 fn state_words(state: RoleState) -> &'static str {
@@ -70,8 +95,18 @@ pub async fn page(
     id: web::Path<CircleId>,
     query: web::Query<NoteQuery>,
 ) -> DashResult {
+    let page = build(&state, &staff, *id, query.note.clone()).await?;
+    Ok(render(page)?)
+}
+
+async fn build(
+    state: &AppState,
+    staff: &Staff,
+    id: CircleId,
+    note: Option<String>,
+) -> Result<RotaPage, super::DashError> {
     let mut conn = state.pool.get().await?;
-    let circle = staff.circle(&mut conn, *id).await?;
+    let circle = staff.circle(&mut conn, id).await?;
     let kinds = roles::kinds(&mut conn, circle.id).await?;
     let rota = rota_of(&mut conn, circle.id, i64::from(circle.planning_horizon)).await?;
     let ledger = ledger_of(&mut conn, circle.id).await?;
@@ -152,12 +187,37 @@ pub async fn page(
         .into_iter()
         .map(|(name, n)| (name, n, share.clone()))
         .collect();
-    Ok(render(RotaPage {
+    let template = crate::jobs::agenda::template_of(&mut conn, &circle).await?;
+    let mut agenda: Vec<AgendaRow> = template
+        .rounds
+        .iter()
+        .map(|r| AgendaRow {
+            kind: r.kind.as_str().to_string(),
+            prompt: r.prompt.clone(),
+            minutes: r.minutes.to_string(),
+        })
+        .collect();
+    for _ in 0..SPARE_ROUNDS {
+        if agenda.len() < crate::domain::agenda::MAX_ROUNDS {
+            agenda.push(AgendaRow {
+                kind: String::new(),
+                prompt: String::new(),
+                minutes: String::new(),
+            });
+        }
+    }
+    Ok(RotaPage {
+        agenda_on: template.enabled,
+        agenda,
+        steps: crate::domain::AgendaStep::ALL
+            .iter()
+            .map(|s| (s.as_str(), step_label(*s)))
+            .collect(),
         kinds: kinds.clone(),
         people,
         led,
-        nav: Nav::circle(&staff, &circle, "rota"),
-        note: query.note.clone(),
+        nav: Nav::circle(staff, &circle, "rota"),
+        note,
         circle_id: circle.id.to_string(),
         rotating: circle.facilitation == Facilitation::Rotating,
         columns,
@@ -165,7 +225,7 @@ pub async fn page(
         role_names: kinds.iter().map(|k| k.name.clone()).collect(),
         ledger: ledger_rows,
         balance: format!("{:.2}", ledger.balance),
-    })?)
+    })
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -380,4 +440,88 @@ pub async fn export_ledger(
         &format!("{}-ledger.csv", circle.slug),
         ledger_csv(&ledger)?,
     ))
+}
+
+/// Save the talking-piece template from the Rota page: `enabled`, and rows of `kind_N`,
+/// `prompt_N`, `minutes_N`; a row with no kind and no prompt is left out.
+pub async fn save_agenda(
+    state: web::Data<AppState>,
+    staff: Staff,
+    id: web::Path<CircleId>,
+    form: web::Form<Vec<(String, String)>>,
+) -> DashResult {
+    let fields = form.into_inner();
+    let get = |k: &str| {
+        fields
+            .iter()
+            .find(|(name, _)| name == k)
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    staff.check_csrf(&get("csrf"))?;
+    let mut conn = state.pool.get().await?;
+    let circle = staff.circle(&mut conn, *id).await?;
+    let here = format!("/dashboard/circles/{}/rota", circle.id);
+    let mut rounds = Vec::new();
+    let mut problem = None;
+    for n in 0..crate::domain::agenda::MAX_ROUNDS {
+        let (kind, prompt, minutes) = (
+            get(&format!("kind_{n}")),
+            get(&format!("prompt_{n}")),
+            get(&format!("minutes_{n}")),
+        );
+        if kind.is_empty() && prompt.is_empty() {
+            continue;
+        }
+        let kind = match crate::domain::AgendaStep::parse(&kind, "kind") {
+            Ok(k) => k,
+            Err(_) => {
+                problem = Some(format!("Round {}: choose what kind of round it is.", n + 1));
+                break;
+            }
+        };
+        let Ok(minutes) = minutes.parse::<i32>() else {
+            problem = Some(format!("Round {}: give its length in minutes.", n + 1));
+            break;
+        };
+        rounds.push(crate::domain::agenda::TemplateRound {
+            kind,
+            prompt,
+            minutes,
+        });
+    }
+    let checked = match problem {
+        Some(p) => Err(p),
+        None => crate::domain::agenda::check(rounds).map_err(|e| {
+            format!(
+                "The rounds were not saved: {} {}.",
+                e.field.replace('_', " "),
+                e.message
+            )
+        }),
+    };
+    match checked {
+        Ok(rounds) => {
+            let json = serde_json::to_value(&rounds).map_err(|e| AppError::Internal(e.into()))?;
+            let enabled = get("enabled") == "on";
+            crate::db::agendas::save_template(&mut conn, circle.id, enabled, &json).await?;
+            let note = if enabled {
+                format!(
+                    "Saved {} rounds; sessions run them from now on.",
+                    rounds.len()
+                )
+            } else {
+                "Saved the rounds; sessions do not run them until you switch them on.".to_string()
+            };
+            Ok(see_other(&here, &note))
+        }
+        Err(message) => {
+            drop(conn);
+            let page = build(&state, &staff, circle.id, Some(message)).await?;
+            Ok(crate::http::pages::render_status(
+                actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+                page,
+            )?)
+        }
+    }
 }
