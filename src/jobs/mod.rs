@@ -5,6 +5,7 @@ pub mod agenda;
 pub mod email;
 pub mod fanout;
 pub mod growing_mail;
+pub mod letters;
 pub mod link_request;
 pub mod queue;
 pub mod session_events;
