@@ -658,6 +658,53 @@ async fn organisers_see_and_start_growth_from_the_dashboard() {
             &[("threshold", "abc")],
         )
         .await;
-    assert_eq!(res.status.as_u16(), 409);
+    assert_eq!(res.status.as_u16(), 422);
     assert!(res.text().contains("whole number"));
+    let twice = organiser
+        .post(&format!("/dashboard/circles/{circle}/siblings"), &[])
+        .await;
+    assert_eq!(twice.status.as_u16(), 409, "one proposal asks at a time");
+    let off = organiser
+        .post(
+            &format!("/dashboard/circles/{circle}/siblings/withdraw"),
+            &[],
+        )
+        .await;
+    assert_eq!(off.status.as_u16(), 303);
+
+    // The organiser picks who is asked first; someone who cannot lead is refused.
+    let before = app.snapshot().await;
+    let refused = organiser
+        .post(
+            &format!("/dashboard/circles/{circle}/siblings"),
+            &[("lead_id", full.seated[2].as_str())],
+        )
+        .await;
+    assert_eq!(refused.status.as_u16(), 422);
+    assert!(refused
+        .text()
+        .contains("The first to ask must be an active member"));
+    let garbled = organiser
+        .post(
+            &format!("/dashboard/circles/{circle}/siblings"),
+            &[("lead_id", "someone")],
+        )
+        .await;
+    assert_eq!(garbled.status.as_u16(), 422);
+    assert!(app.snapshot().await == before);
+    let picked = organiser
+        .post(
+            &format!("/dashboard/circles/{circle}/siblings"),
+            &[
+                ("lead_id", full.seated[1].as_str()),
+                ("name", "Small Room Evenings"),
+            ],
+        )
+        .await;
+    assert_eq!(picked.status.as_u16(), 303);
+    let page = organiser
+        .get(&format!("/dashboard/circles/{circle}/growing"))
+        .await;
+    assert!(page.text().contains("Asking p1 to lead"), "{}", page.text());
+    assert!(page.text().contains("Small Room Evenings"));
 }

@@ -38,7 +38,7 @@ struct GrowingPage {
     threshold_setting: String,
     waiting: i64,
     reached: bool,
-    leads: Vec<(String, u32)>,
+    leads: Vec<(String, String, u32)>,
     asking: bool,
     proposals: Vec<ProposalRow>,
     family: Vec<(String, String, bool)>,
@@ -50,6 +50,9 @@ pub struct StartForm {
     csrf: String,
     #[serde(default)]
     name: String,
+    /// Who to ask first (empty: the first in the fairness order).
+    #[serde(default)]
+    lead_id: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -138,7 +141,11 @@ async fn show(
                 .unwrap_or_default(),
             waiting: o.waiting,
             reached: crate::domain::growing::reached(o.waiting, o.threshold),
-            leads: o.leads.iter().map(|l| (l.name.clone(), l.led)).collect(),
+            leads: o
+                .leads
+                .iter()
+                .map(|l| (l.member.to_string(), l.name.clone(), l.led))
+                .collect(),
             asking: o.proposals.iter().any(|p| p.state == ProposalState::Asking),
             proposals,
             family: o
@@ -150,6 +157,28 @@ async fn show(
             error,
         },
     )?)
+}
+
+/// "nobody is waiting …" → "Nobody is waiting ….".
+fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str()),
+        None => String::new(),
+    }
+}
+
+async fn show_status(
+    state: &AppState,
+    staff: &Staff,
+    id: CircleId,
+    status: StatusCode,
+    error: String,
+) -> DashResult {
+    let res = show(state, staff, id, None, Some(error)).await?;
+    let mut res = res;
+    *res.status_mut() = status;
+    Ok(res)
 }
 
 pub async fn page(
@@ -172,9 +201,21 @@ pub async fn start(
     let mut conn = state.pool.get().await?;
     let circle = staff.circle(&mut conn, *id).await?;
     let name = form.name.trim();
+    let lead = match form.lead_id.trim() {
+        "" => None,
+        text => match text.parse() {
+            Ok(id) => Some(MemberId(id)),
+            Err(_) => {
+                drop(conn);
+                let why = "Choose who to ask first from the list.".to_string();
+                let status = StatusCode::UNPROCESSABLE_ENTITY;
+                return show_status(&state, &staff, circle.id, status, why).await;
+            }
+        },
+    };
     let request = Request {
         name: (!name.is_empty()).then(|| name.to_string()),
-        lead: None,
+        lead,
     };
     let started = growing::propose(
         &mut conn,
@@ -195,12 +236,31 @@ pub async fn start(
                 &format!("Proposed {}; {who} is asked to lead it.", p.name),
             ))
         }
-        Err(AppError::Conflict(why) | AppError::Invalid { message: why, .. }) => {
-            let mut why = why;
-            if let Some(first) = why.get(..1) {
-                why = format!("{}{}.", first.to_uppercase(), &why[1..]);
-            }
-            show(&state, &staff, circle.id, None, Some(why)).await
+        Err(AppError::Conflict(why)) => {
+            show_status(
+                &state,
+                &staff,
+                circle.id,
+                StatusCode::CONFLICT,
+                sentence(&why),
+            )
+            .await
+        }
+        Err(AppError::Invalid { field, message }) => {
+            let what = if field == "lead_id" {
+                "The first to ask"
+            } else {
+                "The name"
+            };
+            let why = format!("{what} {message}.");
+            show_status(
+                &state,
+                &staff,
+                circle.id,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                why,
+            )
+            .await
         }
         Err(e) => Err(e.into()),
     }
@@ -264,12 +324,12 @@ pub async fn set_threshold(
             Ok(v) => Some(v),
             Err(()) => {
                 drop(conn);
-                return show(
+                return show_status(
                     &state,
                     &staff,
                     circle.id,
-                    None,
-                    Some("The threshold must be a whole number from 0 to 10000, or empty for half the capacity.".into()),
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "The threshold must be a whole number from 0 to 10000, or empty for half the capacity.".into(),
                 )
                 .await;
             }
