@@ -97,7 +97,11 @@ pub async fn letter(
                 format!(
                     "{original} is full, so {lead} is leading a sibling circle, {name}, for the people waiting. You were number {place} on the waitlist, and you now have a seat in {name}."
                 ),
-                "Its sessions are below; an invitation with a calendar entry follows for each, so you can answer yes or no to each one.".to_string(),
+                if dates.is_empty() {
+                    "It has no sessions scheduled yet; an invitation with a calendar entry comes for each one once they are.".to_string()
+                } else {
+                    "Its sessions are below; an invitation with a calendar entry follows for each, so you can answer yes or no to each one.".to_string()
+                },
             ];
             if !reads.is_empty() {
                 lines.push(format!(

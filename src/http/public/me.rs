@@ -483,19 +483,16 @@ async fn leave_page(
         }
         _ => None,
     };
-    let consequence = match mine.state {
-        MembershipState::Active if back.is_some() => {
-            let (parent, place) = back.as_ref().expect("checked");
-            format!(
-                "You go back to {}'s waitlist, at number {place}, where you were before you were moved here.",
-                parent.name
-            )
-        }
-        MembershipState::Waitlisted => format!(
+    let consequence = match (mine.state, &back) {
+        (_, Some((parent, place))) => format!(
+            "You go back to {}'s waitlist, at number {place}, where you were before you were moved here.",
+            parent.name
+        ),
+        (MembershipState::Waitlisted, _) => format!(
             "You give up your place on its waitlist (number {}).",
             mine.waitlist_position.unwrap_or(1)
         ),
-        MembershipState::Active if waiting > 0 && mine.role == MembershipRole::Member => {
+        (MembershipState::Active, _) if waiting > 0 && mine.role == MembershipRole::Member => {
             "Your seat goes to the next person waiting, and you will get no more invitations or reminders from it.".to_string()
         }
         _ => "You will get no more invitations or reminders from it.".to_string(),
