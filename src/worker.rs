@@ -308,6 +308,14 @@ pub async fn run_job(ctx: &JobContext, job: &ClaimedJob) -> Result<Option<NewDel
                 .map_err(app_error)?;
             Ok(None)
         }
+        crate::actions::grow_check::KIND => {
+            let check: crate::actions::grow_check::CheckJob = payload(job)?;
+            let mut conn = ctx.pool.get().await?;
+            crate::actions::growing::check(&mut conn, check.circle_id, chrono::Utc::now())
+                .await
+                .map_err(app_error)?;
+            Ok(None)
+        }
         rotation::SWEEP_KIND => {
             let now = chrono::Utc::now();
             let mut conn = ctx.pool.get().await?;

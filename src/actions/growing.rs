@@ -505,7 +505,7 @@ pub async fn sweep(conn: &mut Connection, now: DateTime<Utc>) -> AppResult<Swept
             .await?;
         out.passed_on += usize::from(moved_on);
     }
-    for due in growing::due(conn, now - QUIET_AFTER).await? {
+    for due in growing::due(conn, now - QUIET_AFTER, None).await? {
         match propose(
             conn,
             due.circle_id,
@@ -522,6 +522,30 @@ pub async fn sweep(conn: &mut Connection, now: DateTime<Utc>) -> AppResult<Swept
         }
     }
     Ok(out)
+}
+
+/// Propose a sibling of `circle` now if its waitlist has reached the threshold and someone
+/// can lead it (the `grow_check` job, queued when someone joins the waitlist). Whether one was.
+pub async fn check(conn: &mut Connection, circle: CircleId, now: DateTime<Utc>) -> AppResult<bool> {
+    if growing::due(conn, now - QUIET_AFTER, Some(circle))
+        .await?
+        .is_empty()
+    {
+        return Ok(false);
+    }
+    match propose(
+        conn,
+        circle,
+        ProposalStart::Threshold,
+        Request::default(),
+        now,
+    )
+    .await
+    {
+        Ok(_) => Ok(true),
+        Err(AppError::Conflict(_)) => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 /// Everything the dashboard and the API show about a circle's growth: its threshold, who is

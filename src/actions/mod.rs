@@ -5,6 +5,7 @@
 
 pub mod agreements;
 pub mod feedback;
+pub mod grow_check;
 pub mod growing;
 pub mod handoffs;
 pub mod membership;

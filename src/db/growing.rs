@@ -192,11 +192,13 @@ pub struct Waiting {
 pub async fn due(
     conn: &mut AsyncPgConnection,
     quiet_since: DateTime<Utc>,
+    only: Option<CircleId>,
 ) -> diesel::QueryResult<Vec<Waiting>> {
     diesel::sql_query(
         "SELECT c.id AS circle_id, count(*) AS waiting FROM circles c \
          JOIN memberships ms ON ms.circle_id = c.id AND ms.state = 'waitlisted' \
          WHERE c.status = 'open' AND c.grow_threshold IS DISTINCT FROM 0 \
+           AND ($2::uuid IS NULL OR c.id = $2) \
            AND NOT EXISTS (SELECT 1 FROM sibling_proposals p WHERE p.circle_id = c.id \
                  AND (p.state = 'asking' OR (p.state IN ('unled', 'withdrawn') AND p.created_at > $1))) \
          GROUP BY c.id \
@@ -204,6 +206,7 @@ pub async fn due(
          ORDER BY c.id",
     )
     .bind::<Timestamptz, _>(quiet_since)
+    .bind::<diesel::sql_types::Nullable<SqlUuid>, _>(only.map(|c| c.0))
     .load(conn)
     .await
 }

@@ -708,3 +708,27 @@ async fn organisers_see_and_start_growth_from_the_dashboard() {
     assert!(page.text().contains("Asking p1 to lead"), "{}", page.text());
     assert!(page.text().contains("Small Room Evenings"));
 }
+
+#[tokio::test]
+async fn joining_a_full_waitlist_proposes_a_sibling_without_waiting_for_the_sweep() {
+    let app = spawn_app().await;
+    let full = full_circle(&app).await;
+    // Joining the waitlist queued a check of the circle; running it proposes the sibling.
+    app.run_pending_jobs().await;
+    let outlook = app
+        .get(&format!("/api/v1/circles/{}/siblings", full.circle))
+        .await
+        .expect(200);
+    assert_eq!(
+        outlook["proposals"].as_array().unwrap().len(),
+        1,
+        "{outlook}"
+    );
+    assert_eq!(outlook["proposals"][0]["started_by"], "threshold");
+    app.run_pending_jobs().await;
+    assert_eq!(
+        mails_to(&app.sent_emails(), "p0@", "Would you lead Small Room II?").len(),
+        1
+    );
+    assert_eq!(sweep(&app).await.proposed, 0, "the sweep finds it done");
+}
