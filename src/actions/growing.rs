@@ -3,8 +3,9 @@
 //! family's first circle. Members who have led the circle at least twice are asked to lead it
 //! one at a time, in the rotation's fairness order, by a link with Accept and Not now; an ask
 //! left unanswered for the circle's answer time passes to the next person. Accepting creates
-//! the sibling with its lead, moves the people waiting (first come, up to its capacity) and
-//! tells each of them, and links the two circles as a family.
+//! the sibling with its lead (who may move its evening: the same dates a few days later, or at
+//! another time), moves the people waiting (first come, up to its capacity) and tells each of
+//! them, and links the two circles as a family.
 //!
 //! An accept locks the proposal, then the circle: two answers to one proposal take turns, and
 //! the second finds it decided, so the waitlist moves once.
@@ -17,7 +18,7 @@ use diesel_async::AsyncConnection;
 use crate::db::circles::{self, Circle, NewCircle};
 use crate::db::growing::{self, Proposal};
 use crate::db::{memberships, sessions, Connection};
-use crate::domain::growing::{self as rules, MIN_LED};
+use crate::domain::growing::{self as rules, Shift, MIN_LED};
 use crate::domain::{
     CircleId, CircleName, CircleStatus, Facilitation, Invalid, MemberId, MembershipRole,
     MembershipState, ProposalId, ProposalStart, ProposalState, Slug,
@@ -209,6 +210,7 @@ pub async fn answer(
     id: ProposalId,
     member: MemberId,
     yes: bool,
+    shift: Shift,
     now: DateTime<Utc>,
 ) -> AppResult<Answered> {
     conn.transaction::<_, AppError, _>(async |conn| {
@@ -238,7 +240,7 @@ pub async fn answer(
                 Answered::Passed
             });
         }
-        let (sibling, moved) = grow(conn, &circle, &proposal, member, now).await?;
+        let (sibling, moved) = grow(conn, &circle, &proposal, member, shift, now).await?;
         Ok(Answered::Accepted { sibling, moved })
     })
     .await
@@ -251,6 +253,7 @@ async fn grow(
     circle: &Circle,
     proposal: &Proposal,
     lead: MemberId,
+    shift: Shift,
     now: DateTime<Utc>,
 ) -> AppResult<(Circle, usize)> {
     let family = circle.family_id.unwrap_or(circle.id);
@@ -326,8 +329,16 @@ async fn grow(
     memberships::renumber_waitlist(conn, circle.id).await?;
     growing::add_moves(conn, proposal.id, &waiting).await?;
 
-    let coming =
-        growing::copy_sessions(conn, circle.id, sibling.id, &readings, now + MIN_NOTICE).await?;
+    let coming = growing::copy_sessions(
+        conn,
+        circle.id,
+        sibling.id,
+        &readings,
+        now + MIN_NOTICE,
+        sibling.timezone,
+        |date, time| shift.apply(date, time),
+    )
+    .await?;
     if sibling.facilitation == Facilitation::Fixed {
         for s in &coming {
             sessions::set_facilitator(conn, s.id, Some(lead)).await?;

@@ -379,48 +379,60 @@ pub async fn waitlist(
         .await
 }
 
-/// Give `to` a session at the same local date, time, length and place as each of `from`'s
-/// sessions still to come that start after `after`, reading the copy of the same reading.
+/// Give `to` a session for each of `from`'s sessions still to come that start after
+/// `after`: at the local date and time `at` gives for it (in `zone`), with the same length and
+/// place, reading the copy of the same reading.
 pub async fn copy_sessions(
     conn: &mut AsyncPgConnection,
     from: CircleId,
     to: CircleId,
     readings: &[(ReadingId, ReadingId)],
     after: DateTime<Utc>,
+    zone: crate::domain::Timezone,
+    at: impl Fn(chrono::NaiveDate, chrono::NaiveTime) -> (chrono::NaiveDate, chrono::NaiveTime),
 ) -> diesel::QueryResult<Vec<Session>> {
-    let old: Vec<SessionId> = sessions::table
+    let old: Vec<Session> = sessions::table
         .filter(sessions::circle_id.eq(from))
         .filter(sessions::status.eq(SessionStatus::Scheduled))
         .filter(sessions::starts_at.gt(after))
         .order((sessions::starts_at, sessions::id))
-        .select(sessions::id)
-        .load(conn)
-        .await?;
-    let new: Vec<SessionId> = old.iter().map(|_| SessionId::new()).collect();
-    if new.is_empty() {
-        return Ok(Vec::new());
-    }
-    diesel::sql_query(
-        "INSERT INTO sessions (id, circle_id, starts_at, ends_at, local_date, local_time, timezone, \
-                               duration_minutes, location, reading_id, prompts) \
-         SELECT m.new_id, $3, s.starts_at, s.ends_at, s.local_date, s.local_time, s.timezone, \
-                s.duration_minutes, s.location, r.new_id, s.prompts \
-         FROM unnest($1::uuid[], $2::uuid[]) AS m(old_id, new_id) JOIN sessions s ON s.id = m.old_id \
-         LEFT JOIN unnest($4::uuid[], $5::uuid[]) AS r(old_id, new_id) ON r.old_id = s.reading_id",
-    )
-    .bind::<Array<SqlUuid>, _>(old.iter().map(|s| s.0).collect::<Vec<_>>())
-    .bind::<Array<SqlUuid>, _>(new.iter().map(|s| s.0).collect::<Vec<_>>())
-    .bind::<SqlUuid, _>(to.0)
-    .bind::<Array<SqlUuid>, _>(readings.iter().map(|p| p.0 .0).collect::<Vec<_>>())
-    .bind::<Array<SqlUuid>, _>(readings.iter().map(|p| p.1 .0).collect::<Vec<_>>())
-    .execute(conn)
-    .await?;
-    sessions::table
-        .filter(sessions::id.eq_any(&new))
-        .order((sessions::starts_at, sessions::id))
         .select(Session::as_select())
         .load(conn)
-        .await
+        .await?;
+    if old.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<_> = old
+        .iter()
+        .map(|s| {
+            let (date, time) = at(s.local_date, s.local_time);
+            let (starts_at, _) = crate::domain::schedule::resolve_local(zone.tz(), date, time);
+            let reading = s
+                .reading_id
+                .and_then(|r| readings.iter().find(|(o, _)| *o == r).map(|(_, n)| *n));
+            (
+                sessions::id.eq(SessionId::new()),
+                sessions::circle_id.eq(to),
+                sessions::starts_at.eq(starts_at),
+                sessions::ends_at
+                    .eq(starts_at + chrono::Duration::minutes(i64::from(s.duration_minutes))),
+                sessions::local_date.eq(date),
+                sessions::local_time.eq(time),
+                sessions::timezone.eq(zone),
+                sessions::duration_minutes.eq(s.duration_minutes),
+                sessions::location.eq(s.location.clone()),
+                sessions::reading_id.eq(reading),
+                sessions::prompts.eq(s.prompts.clone()),
+            )
+        })
+        .collect();
+    let mut created: Vec<Session> = diesel::insert_into(sessions::table)
+        .values(rows)
+        .returning(Session::as_returning())
+        .get_results(conn)
+        .await?;
+    created.sort_by_key(|s| (s.starts_at, s.id));
+    Ok(created)
 }
 
 /// Whether `member` was marked present at any session of `circle`.

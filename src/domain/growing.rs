@@ -64,6 +64,45 @@ pub fn roman(n: usize) -> String {
     out
 }
 
+/// When the sibling meets, as its lead chooses on accepting: the first circle's dates moved
+/// by `days` (0 to 6) and, when given, at another time of day.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Shift {
+    pub days: u32,
+    pub time: Option<chrono::NaiveTime>,
+}
+
+impl Shift {
+    /// From the accept form: `days` "0"–"6" (empty: 0), `time` "HH:MM" (empty: the same).
+    pub fn parse(days: &str, time: &str) -> Result<Self, super::Invalid> {
+        let days = match days.trim() {
+            "" => 0,
+            d => d
+                .parse::<u32>()
+                .ok()
+                .filter(|d| *d <= 6)
+                .ok_or_else(|| super::Invalid::new("days", "must be 0 to 6 days later"))?,
+        };
+        let time = match time.trim() {
+            "" => None,
+            t => Some(super::parse_hhmm(t, "time")?),
+        };
+        Ok(Self { days, time })
+    }
+
+    /// A session's local date and time in the sibling.
+    pub fn apply(
+        self,
+        date: chrono::NaiveDate,
+        time: chrono::NaiveTime,
+    ) -> (chrono::NaiveDate, chrono::NaiveTime) {
+        (
+            date + chrono::Days::new(u64::from(self.days)),
+            self.time.unwrap_or(time),
+        )
+    }
+}
+
 /// The next person to ask: the first of `order` who has not passed and still may lead.
 pub fn next_to_ask<T: PartialEq + Copy>(
     order: &[T],
@@ -109,6 +148,26 @@ mod tests {
         assert_eq!(next_to_ask(&order, &[1], |_| true), Some(2));
         assert_eq!(next_to_ask(&order, &[1], |m| m != 2), Some(3));
         assert_eq!(next_to_ask(&order, &[1, 2, 3, 4], |_| true), None);
+    }
+
+    #[test]
+    fn the_lead_may_move_the_siblings_evening() {
+        let same = Shift::parse("", "").unwrap();
+        assert_eq!(same, Shift::default());
+        let later = Shift::parse("1", "19:30").unwrap();
+        let date = chrono::NaiveDate::from_ymd_opt(2027, 3, 4).unwrap();
+        let time = chrono::NaiveTime::from_hms_opt(18, 0, 0).unwrap();
+        assert_eq!(
+            later.apply(date, time),
+            (
+                chrono::NaiveDate::from_ymd_opt(2027, 3, 5).unwrap(),
+                chrono::NaiveTime::from_hms_opt(19, 30, 0).unwrap()
+            )
+        );
+        assert_eq!(same.apply(date, time), (date, time));
+        assert!(Shift::parse("7", "").is_err());
+        assert!(Shift::parse("-1", "").is_err());
+        assert!(Shift::parse("0", "25:00").is_err());
     }
 
     proptest! {

@@ -61,7 +61,7 @@ pub async fn letter(
                     "You have led {original} {led} times, so you are one of the people who could lead it, and it's your turn to be asked."
                 ),
                 format!(
-                    "If you accept, {name} is created with you as its lead, the people waiting move to it and are told, and your own seat in {original} stays yours."
+                    "If you accept, {name} is created with you as its lead, the people waiting move to it and are told, and your own seat in {original} stays yours. When you accept you can move {name} to another day or time, so you can keep coming to {original}."
                 ),
             ];
             if !reads.is_empty() {

@@ -215,9 +215,25 @@ async fn a_full_circle_grows_a_sibling_led_by_a_member_asked_by_link() {
         .await;
     assert_eq!(stale.status.as_u16(), 410, "p0's ask has passed on");
 
-    // Accept: the sibling exists, with the waitlist moved up to its seats.
+    // A day or time that cannot be is refused, and changes nothing.
+    let before = app.snapshot().await;
+    for bad in [
+        [("answer", "accept"), ("days", "9"), ("time", "")],
+        [("answer", "accept"), ("days", "1"), ("time", "25:61")],
+    ] {
+        let res = app.browser(Method::POST, &p1_link, Some(&bad)).await;
+        assert_eq!(res.status.as_u16(), 422, "{bad:?}");
+    }
+    assert!(app.snapshot().await == before);
+
+    // Accept, moving the sibling a day later at 19:30 so p1 can keep coming to Small Room:
+    // the sibling exists, with the waitlist moved up to its seats.
     let accepted = app
-        .browser(Method::POST, &p1_link, Some(&[("answer", "accept")]))
+        .browser(
+            Method::POST,
+            &p1_link,
+            Some(&[("answer", "accept"), ("days", "1"), ("time", "19:30")]),
+        )
         .await;
     assert_eq!(accepted.status.as_u16(), 200, "{}", accepted.text());
     assert!(accepted
@@ -290,9 +306,24 @@ async fn a_full_circle_grows_a_sibling_led_by_a_member_asked_by_link() {
     let expected: Vec<String> = full
         .coming
         .iter()
-        .map(|s| s["starts_at"].as_str().unwrap().to_string())
+        .map(|s| {
+            let day: chrono::NaiveDate = s["local_date"].as_str().unwrap().parse().unwrap();
+            format!("{}T19:30:00Z", day + chrono::Days::new(1))
+        })
         .collect();
-    assert_eq!(starts(&sessions), expected);
+    let got: Vec<String> = starts(&sessions)
+        .iter()
+        .map(|t| {
+            t.parse::<chrono::DateTime<Utc>>()
+                .unwrap()
+                .format("%Y-%m-%dT%H:%M:%SZ")
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        got, expected,
+        "a day later, at 19:30 in the circle's zone (UTC)"
+    );
 
     // Everyone moved is told once; the one still waiting is not; organisers hear.
     app.run_pending_jobs().await;
@@ -308,10 +339,15 @@ async fn a_full_circle_grows_a_sibling_led_by_a_member_asked_by_link() {
     assert!(mails
         .iter()
         .any(|m| m.subject.contains("p1 will lead Small Room II")));
-    assert!(
-        mails
-            .iter()
-            .any(|m| m.to.contains("p4@") && m.subject.starts_with("Invitation: Small Room II")),
+    // Each sibling session's invitation is on its way (at the circle's lead time), as for any
+    // member.
+    assert_eq!(
+        count(&app, &format!(
+            "SELECT count(*) AS n FROM jobs WHERE kind = 'session_fanout' AND payload->>'message' = 'invitation' \
+             AND (payload->>'session_id')::uuid IN (SELECT id FROM sessions WHERE circle_id = '{sibling}')"
+        ))
+        .await,
+        4,
         "the moved get their invitations"
     );
 

@@ -37,6 +37,12 @@ struct GrowPage {
 #[derive(Debug, Deserialize)]
 pub struct GrowForm {
     answer: String,
+    /// On accept: the sibling's dates this many days after the first circle's (0–6).
+    #[serde(default)]
+    days: String,
+    /// On accept: another time of day, "HH:MM" (empty: the same).
+    #[serde(default)]
+    time: String,
 }
 
 async fn proposal_for(conn: &mut Connection, id: ProposalId) -> Result<Proposal, PageError> {
@@ -166,10 +172,23 @@ pub async fn answer(
             ))
         }
     };
+    let shift = crate::domain::growing::Shift::parse(&form.days, &form.time).map_err(|e| {
+        let message = match e.field {
+            "days" => "Choose the same day or up to six days later.".to_string(),
+            _ => "Give the time of day as HH:MM, like 19:00, or leave it empty for the same time."
+                .to_string(),
+        };
+        PageError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Choose when it meets",
+            message,
+        )
+    })?;
     let mut conn = state.pool.get().await?;
     let (claims, member) = holder(&state, &mut conn, &token, Purpose::Grow).await?;
     let proposal = proposal_for(&mut conn, ProposalId(claims.object)).await?;
-    let answered = actions::answer(&mut conn, proposal.id, member.id, yes, Utc::now()).await?;
+    let answered =
+        actions::answer(&mut conn, proposal.id, member.id, yes, shift, Utc::now()).await?;
     drop(conn);
     let done = match answered {
         Answered::Accepted { sibling, moved } => format!(
