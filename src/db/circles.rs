@@ -159,6 +159,12 @@ pub async fn find_by_slug(
 
 /// Lock the circle row for the rest of the transaction: every change to who holds a seat
 /// goes through this lock, so capacity cannot be exceeded by concurrent joins.
+///
+/// The lock is `FOR NO KEY UPDATE`: it excludes every other holder of this lock and every
+/// `FOR SHARE` (signups), but not the key-share locks that inserting a row which references
+/// the circle takes. A worker recording deliveries for the circle therefore never waits for a
+/// join in progress, which could otherwise wait for that worker in turn (on a job's dedupe
+/// key) and deadlock.
 pub async fn lock(
     conn: &mut AsyncPgConnection,
     id: CircleId,
@@ -166,7 +172,7 @@ pub async fn lock(
     circles::table
         .find(id)
         .select(Circle::as_select())
-        .for_update()
+        .for_no_key_update()
         .first(conn)
         .await
         .optional()

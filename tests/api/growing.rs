@@ -768,3 +768,22 @@ async fn joining_a_full_waitlist_proposes_a_sibling_without_waiting_for_the_swee
     );
     assert_eq!(sweep(&app).await.proposed, 0, "the sweep finds it done");
 }
+
+#[tokio::test]
+async fn many_people_join_a_full_circle_at_once_and_each_gets_a_place() {
+    let app = spawn_app().await;
+    let c = app
+        .create_circle(json!({ "name": "Busy Room", "timezone": "UTC", "capacity": 4 }))
+        .await;
+    let circle = c["id"].as_str().unwrap().to_string();
+    let emails: Vec<String> = (0..40).map(|i| format!("j{i}@example.org")).collect();
+    let answers =
+        futures_util::future::join_all(emails.iter().map(|e| app.add_member(&circle, e))).await;
+    let failed: Vec<String> = answers
+        .iter()
+        .filter(|r| r.status.as_u16() != 201)
+        .map(|r| format!("{} {}", r.status, r.body))
+        .collect();
+    assert!(failed.is_empty(), "{failed:?}");
+    app.run_pending_jobs().await;
+}
