@@ -1448,6 +1448,11 @@ async fn the_talking_piece_rounds_are_set_from_the_rota_page() {
             .await;
         assert_eq!(res.status.as_u16(), 422, "{bad:?}");
         assert!(res.text().contains("Round 1") || res.text().contains("not saved"));
+        let typed = bad[1].1;
+        assert!(
+            typed.is_empty() || res.text().contains(&format!("value=\"{typed}\"")),
+            "the form comes back as typed: {typed}"
+        );
     }
     assert!(
         app.snapshot().await == before,

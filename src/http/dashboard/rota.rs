@@ -517,7 +517,26 @@ pub async fn save_agenda(
         }
         Err(message) => {
             drop(conn);
-            let page = build(&state, &staff, circle.id, Some(message)).await?;
+            let mut page = build(&state, &staff, circle.id, Some(message)).await?;
+            // The form comes back as it was typed, so nothing has to be typed again.
+            page.agenda_on = get("enabled") == "on";
+            let mut typed: Vec<AgendaRow> = (0..crate::domain::agenda::MAX_ROUNDS)
+                .map(|n| AgendaRow {
+                    kind: get(&format!("kind_{n}")),
+                    prompt: get(&format!("prompt_{n}")),
+                    minutes: get(&format!("minutes_{n}")),
+                })
+                .filter(|r| !(r.kind.is_empty() && r.prompt.is_empty() && r.minutes.is_empty()))
+                .collect();
+            let rows = crate::domain::agenda::MAX_ROUNDS.min(typed.len() + SPARE_ROUNDS);
+            while typed.len() < rows {
+                typed.push(AgendaRow {
+                    kind: String::new(),
+                    prompt: String::new(),
+                    minutes: String::new(),
+                });
+            }
+            page.agenda = typed;
             Ok(crate::http::pages::render_status(
                 actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
                 page,
