@@ -62,11 +62,7 @@ pub async fn propose(
         if circle.status == CircleStatus::Archived {
             return Err(AppError::Conflict("this circle is archived".into()));
         }
-        if let Some(open) = growing::for_circle(conn, circle.id, 1)
-            .await?
-            .into_iter()
-            .find(|p| p.state == ProposalState::Asking)
-        {
+        if let Some(open) = growing::asking(conn, circle.id).await? {
             return Err(AppError::Conflict(format!(
                 "{} already has a sibling proposal ({}) waiting for someone to lead it",
                 circle.name, open.name

@@ -89,6 +89,20 @@ pub async fn lock(
         .optional()
 }
 
+/// The circle's proposal that is asking for a lead, if any (there is at most one).
+pub async fn asking(
+    conn: &mut AsyncPgConnection,
+    circle: CircleId,
+) -> diesel::QueryResult<Option<Proposal>> {
+    sibling_proposals::table
+        .filter(sibling_proposals::circle_id.eq(circle))
+        .filter(sibling_proposals::state.eq(ProposalState::Asking))
+        .select(Proposal::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
 /// A circle's proposals, newest first.
 pub async fn for_circle(
     conn: &mut AsyncPgConnection,

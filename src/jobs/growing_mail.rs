@@ -170,13 +170,13 @@ async fn lead_name(conn: &mut AsyncPgConnection, proposal: &Proposal) -> Result<
     .unwrap_or_else(|| "a member".into()))
 }
 
-/// The circle's coming dates, the first few in full.
-async fn coming_dates(
+/// The circle's coming dates, the first few in full, then "and N more".
+pub async fn coming_dates(
     conn: &mut AsyncPgConnection,
     circle: crate::domain::CircleId,
     zone: Tz,
     now: DateTime<Utc>,
-) -> Result<Vec<String>, JobError> {
+) -> diesel::QueryResult<Vec<String>> {
     let coming: Vec<_> = sessions::list(conn, circle, Some(now), None, 200)
         .await?
         .into_iter()
@@ -193,16 +193,17 @@ async fn coming_dates(
     Ok(out)
 }
 
-async fn reading_titles(
+/// The circle's first readings, "Title, by Author".
+pub async fn reading_titles(
     conn: &mut AsyncPgConnection,
     circle: crate::domain::CircleId,
-) -> Result<Vec<String>, JobError> {
-    Ok(readings::list(conn, circle, None, 5)
-        .await?
-        .into_iter()
-        .map(|r| match r.author {
-            Some(a) => format!("{}, by {a}", r.title),
-            None => r.title,
-        })
-        .collect())
+) -> diesel::QueryResult<Vec<String>> {
+    readings::list(conn, circle, None, 5).await.map(|list| {
+        list.into_iter()
+            .map(|r| match r.author {
+                Some(a) => format!("{}, by {a}", r.title),
+                None => r.title,
+            })
+            .collect()
+    })
 }

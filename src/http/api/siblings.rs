@@ -192,16 +192,12 @@ pub async fn withdraw(
 ) -> AppResult<web::Json<ProposalView>> {
     let mut conn = state.pool.get().await?;
     let circle = organizer.0.circle(&mut conn, *id).await?;
-    let asking = db::for_circle(&mut conn, circle.id, 1)
-        .await?
-        .into_iter()
-        .find(|p| p.state == ProposalState::Asking)
-        .ok_or_else(|| {
-            AppError::Conflict(format!(
-                "{} has no sibling proposal asking for a lead",
-                circle.name
-            ))
-        })?;
+    let asking = db::asking(&mut conn, circle.id).await?.ok_or_else(|| {
+        AppError::Conflict(format!(
+            "{} has no sibling proposal asking for a lead",
+            circle.name
+        ))
+    })?;
     let proposal = growing::withdraw(&mut conn, asking.id, Utc::now()).await?;
     Ok(web::Json(view(&mut conn, proposal).await?))
 }

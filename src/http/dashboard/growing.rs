@@ -276,10 +276,7 @@ pub async fn withdraw(
     staff.require_organizer()?;
     let mut conn = state.pool.get().await?;
     let circle = staff.circle(&mut conn, *id).await?;
-    let asking = db::for_circle(&mut conn, circle.id, 1)
-        .await?
-        .into_iter()
-        .find(|p| p.state == ProposalState::Asking);
+    let asking = db::asking(&mut conn, circle.id).await?;
     let here = format!("/dashboard/circles/{}/growing", circle.id);
     let Some(asking) = asking else {
         drop(conn);

@@ -11,10 +11,11 @@ use serde::Deserialize;
 use super::{holder, render, render_status, viewer_zone, PageError, PageResult};
 use crate::actions::growing::{self as actions, Answered};
 use crate::db::growing::{self, Proposal};
-use crate::db::{circles, memberships, readings, sessions, Connection};
+use crate::db::{circles, memberships, Connection};
 use crate::domain::tokens::Purpose;
-use crate::domain::{ProposalId, ProposalState, SessionStatus};
+use crate::domain::{ProposalId, ProposalState};
 use crate::http::AppState;
+use crate::jobs::growing_mail;
 
 #[derive(Template)]
 #[template(path = "pages/grow.html")]
@@ -24,7 +25,6 @@ struct GrowPage {
     circle_name: String,
     waiting: i64,
     dates: Vec<String>,
-    more_dates: usize,
     readings: Vec<String>,
     answer_by: String,
     /// Why this member cannot answer (the ask moved on, or it was decided).
@@ -83,24 +83,8 @@ async fn page(
     let zone = viewer_zone(req, Some(&member), circle.timezone);
     let now = Utc::now();
     let shown = proposal.sibling_id.unwrap_or(circle.id);
-    let coming: Vec<_> = sessions::list(&mut conn, shown, Some(now), None, 200)
-        .await?
-        .into_iter()
-        .filter(|s| s.status == SessionStatus::Scheduled && s.starts_at > now)
-        .collect();
-    let dates = coming
-        .iter()
-        .take(6)
-        .map(|s| crate::email::when::describe_time(s.starts_at, s.ends_at, zone))
-        .collect();
-    let titles = readings::list(&mut conn, circle.id, None, 5)
-        .await?
-        .into_iter()
-        .map(|r| match r.author {
-            Some(a) => format!("{}, by {a}", r.title),
-            None => r.title,
-        })
-        .collect();
+    let dates = growing_mail::coming_dates(&mut conn, shown, zone, now).await?;
+    let titles = growing_mail::reading_titles(&mut conn, circle.id).await?;
     let closed = if done.is_some() {
         None
     } else {
@@ -132,7 +116,6 @@ async fn page(
             name: proposal.name.clone(),
             circle_name: circle.name,
             waiting: memberships::waitlist_length(&mut conn, proposal.circle_id).await?,
-            more_dates: coming.len().saturating_sub(6),
             dates,
             readings: titles,
             answer_by: proposal
