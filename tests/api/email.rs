@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use diesel_async::RunQueryDsl;
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, SentEmail, TestApp};
+use crate::helpers::{spawn_app, spawn_app_for_races, SentEmail, TestApp};
 use crate::smtp::SmtpServer;
 use roundtable::worker;
 
@@ -300,7 +300,7 @@ async fn a_job_whose_worker_died_is_delivered_by_another() {
 
 #[tokio::test]
 async fn two_workers_deliver_a_thousand_messages_exactly_once() {
-    let app = spawn_app().await;
+    let app = spawn_app_for_races().await;
     let smtp = SmtpServer::start().await;
     let circle = app.circle_with_capacity(None).await;
     let cid = circle["id"].as_str().unwrap();

@@ -7,7 +7,7 @@ use chrono::{Duration, Utc};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, SentEmail, TestApp};
+use crate::helpers::{spawn_app, spawn_app_for_races, SentEmail, TestApp};
 
 async fn sql(app: &TestApp, statement: &str) {
     let mut conn = app.conn().await;
@@ -383,7 +383,7 @@ async fn a_full_circle_grows_a_sibling_led_by_a_member_asked_by_link() {
 
 #[tokio::test]
 async fn the_waitlist_moves_once_under_concurrent_accepts_and_never_moves_who_left() {
-    let app = spawn_app().await;
+    let app = spawn_app_for_races().await;
     let full = full_circle(&app).await;
     let circle = &full.circle;
     let proposal = app
@@ -771,7 +771,7 @@ async fn joining_a_full_waitlist_proposes_a_sibling_without_waiting_for_the_swee
 
 #[tokio::test]
 async fn many_people_join_a_full_circle_at_once_and_each_gets_a_place() {
-    let app = spawn_app().await;
+    let app = spawn_app_for_races().await;
     let c = app
         .create_circle(json!({ "name": "Busy Room", "timezone": "UTC", "capacity": 4 }))
         .await;

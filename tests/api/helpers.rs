@@ -181,6 +181,20 @@ pub async fn spawn_app_counting() -> (TestApp, Arc<std::sync::atomic::AtomicU64>
     (spawn_with_pool(settings, pool, db_url).await, counter)
 }
 
+/// The application for a test that proves the outcome of a race: many requests at once
+/// against a pool of 8. What such a test shows is who wins and what is stored, not how fast a
+/// busy machine serves them, so every request may wait as long as it needs for a connection
+/// and for the row locks the race is about (the test's own HTTP client gives up after two
+/// minutes, far beyond any real wait).
+pub async fn spawn_app_for_races() -> TestApp {
+    spawn_app_with(|s| {
+        s.database.pool_size = 8;
+        s.database.acquire_timeout_ms = 120_000;
+        s.database.statement_timeout_ms = 120_000;
+    })
+    .await
+}
+
 /// The same, with settings adjusted first.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let db_url = fresh_database().await;
@@ -203,7 +217,7 @@ pub async fn spawn_with_pool(settings: Settings, pool: Pool, db_url: DatabaseUrl
         db_url,
         pool,
         client: reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
+            .timeout(Duration::from_secs(120))
             .build()
             .unwrap(),
         token: String::new(),
@@ -686,26 +700,26 @@ impl TestApp {
             #[diesel(sql_type = diesel::sql_types::Text)]
             d: String,
         }
+        #[derive(diesel::QueryableByName)]
+        struct Table {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            name: String,
+        }
         let mut conn = self.conn().await;
+        // Every table of the schema, so a new table is covered the day it is created; the
+        // dashboard's sign-in sessions and the API tokens keep clocks any staff request moves.
+        let tables: Vec<Table> = diesel::sql_query(
+            "SELECT table_name::text AS name FROM information_schema.tables \
+             WHERE table_schema = 'public' AND table_type = 'BASE TABLE' \
+               AND table_name NOT IN ('__diesel_schema_migrations', 'staff_sessions', 'api_tokens') \
+             ORDER BY table_name",
+        )
+        .load(&mut conn)
+        .await
+        .unwrap();
         let mut out = String::new();
-        for table in [
-            "members",
-            "circles",
-            "memberships",
-            "readings",
-            "schedules",
-            "sessions",
-            "rsvps",
-            "reflections",
-            "jobs",
-            "role_kinds",
-            "session_roles",
-            "role_events",
-            "rotation_prefs",
-            "swap_requests",
-            "swap_offers",
-            "handoffs",
-        ] {
+        for Table { name: table } in tables {
+            out.push_str(&format!("[{table}]\n"));
             let d: Dump = diesel::sql_query(format!(
                 "SELECT coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '') AS d FROM {table} t"
             ))

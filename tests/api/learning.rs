@@ -6,7 +6,7 @@ use chrono::{Duration, Utc};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, TestApp};
+use crate::helpers::{spawn_app, spawn_app_for_races, TestApp};
 
 const NAMES: [&str; 6] = ["ada", "bo", "cy", "di", "ed", "flo"];
 
@@ -375,7 +375,7 @@ async fn me_path(app: &TestApp, who: &str) -> String {
 
 #[tokio::test]
 async fn a_circle_adopts_an_agreement_by_email_links_with_stances_hidden_until_close() {
-    let app = spawn_app().await;
+    let app = spawn_app_for_races().await;
     let (circle, m, _) = circle_with(&app, "book_club", 4, 1, 10).await;
     app.run_pending_jobs().await;
 

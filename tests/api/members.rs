@@ -1,7 +1,7 @@
 use futures_util::future::join_all;
 use serde_json::{json, Value};
 
-use crate::helpers::spawn_app;
+use crate::helpers::{spawn_app, spawn_app_for_races};
 
 fn waitlist(items: &[Value]) -> Vec<(String, i64)> {
     let mut w: Vec<(String, i64)> = items
@@ -29,7 +29,7 @@ async fn roster(app: &crate::helpers::TestApp, circle: &str) -> Vec<Value> {
 
 #[tokio::test]
 async fn fifty_concurrent_joins_fill_ten_seats_and_waitlist_the_rest_in_order() {
-    let app = spawn_app().await;
+    let app = spawn_app_for_races().await;
     let circle = app.circle_with_capacity(Some(10)).await;
     let id = circle["id"].as_str().unwrap();
 
