@@ -171,6 +171,11 @@ impl From<DieselError> for AppError {
                 }
                 DatabaseErrorKind::ClosedConnection => AppError::Unavailable(e.into()),
                 _ if is_unavailable_message(info.message()) => AppError::Unavailable(e.into()),
+                // Every parser refuses these first; this is the net under a field one missed.
+                _ if is_unstorable_message(info.message()) => AppError::invalid(
+                    "input",
+                    "holds something that cannot be stored: a NUL character, or a date or number out of range",
+                ),
                 _ => AppError::Internal(e.into()),
             },
             DieselError::BrokenTransactionManager => AppError::Unavailable(e.into()),
@@ -190,6 +195,16 @@ fn is_unavailable_message(message: &str) -> bool {
         || m.contains("the database system is")
 }
 
+/// A value Postgres cannot hold: NUL in text (or bytes that are not UTF-8), a date, time or
+/// number out of its range. The request was wrong, not the service.
+fn is_unstorable_message(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    m.contains("invalid byte sequence")
+        || m.contains("character not in repertoire")
+        || m.contains("out of range")
+        || m.contains("field value out of range")
+}
+
 impl From<crate::db::PoolError> for AppError {
     fn from(e: crate::db::PoolError) -> Self {
         AppError::Unavailable(anyhow::anyhow!("database pool: {e}"))
@@ -197,3 +212,22 @@ impl From<crate::db::PoolError> for AppError {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_the_database_cannot_store_are_the_requests_fault() {
+        for message in [
+            "invalid byte sequence for encoding \"UTF8\": 0x00",
+            "date out of range: \"-200000-01-01\"",
+            "timestamp out of range",
+            "value \"99999999999\" is out of range for type integer",
+        ] {
+            assert!(is_unstorable_message(message), "{message}");
+        }
+        assert!(!is_unstorable_message("deadlock detected"));
+        assert!(!is_unstorable_message("relation \"x\" does not exist"));
+    }
+}

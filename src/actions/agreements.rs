@@ -240,7 +240,7 @@ pub async fn answer(
     now: DateTime<Utc>,
 ) -> AppResult<Answer> {
     consent::check_reason(stance, &reason)?;
-    let reason = crate::domain::text::normalise_newlines(reason.trim());
+    let reason = crate::domain::text::lines("reason", &reason)?;
     conn.transaction::<_, AppError, _>(async |conn| {
         let round = agreements::lock_round(conn, round)
             .await?

@@ -57,6 +57,12 @@ pub async fn propose(
     request: Request,
     now: DateTime<Utc>,
 ) -> AppResult<Proposal> {
+    // The name someone typed is checked before anything about the circle.
+    let typed = request
+        .name
+        .as_deref()
+        .map(|n| CircleName::parse(n).map(|n| n.as_str().to_string()))
+        .transpose()?;
     conn.transaction::<_, AppError, _>(async |conn| {
         let circle = locked(conn, circle_id).await?;
         if circle.status == CircleStatus::Archived {
@@ -75,8 +81,8 @@ pub async fn propose(
                 circle.name
             )));
         }
-        let name = match request.name.as_deref() {
-            Some(n) => CircleName::parse(n)?.as_str().to_string(),
+        let name = match typed.clone() {
+            Some(n) => n,
             None => default_name(conn, &circle).await?,
         };
         let id = ProposalId::new();

@@ -175,6 +175,9 @@ pub async fn set_prefs(
             prefs.weight = v;
         }
         if let Some(v) = change.paused_until {
+            if let Some(date) = v {
+                crate::domain::clock::date_in_range("rotation.paused_until", date)?;
+            }
             prefs.paused_until = v;
         }
         if let Some(mut v) = change.opted_out_roles {

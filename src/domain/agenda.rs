@@ -94,7 +94,7 @@ pub fn check(rounds: Vec<TemplateRound>) -> Result<Vec<TemplateRound>, Invalid> 
     rounds
         .into_iter()
         .map(|r| {
-            let prompt = super::text::normalise_newlines(r.prompt.trim());
+            let prompt = super::text::lines("prompt", &r.prompt)?;
             if prompt.is_empty() || prompt.chars().count() > 300 {
                 return Err(Invalid::new(
                     "prompt",

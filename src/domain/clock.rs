@@ -1,8 +1,37 @@
 //! Wall-clock times as people write them: `HH:MM`.
 
-use chrono::NaiveTime;
+use chrono::{NaiveDate, NaiveTime};
 
+use super::schedule::{EARLIEST_SUPPORTED_DATE, LATEST_SUPPORTED_DATE};
 use super::Invalid;
+
+/// A calendar date someone gave, within the years Roundtable plans for (1900 to 9999): a
+/// date outside them is a typing mistake, and the database could not store every one.
+pub fn date_in_range(field: &'static str, date: NaiveDate) -> Result<NaiveDate, Invalid> {
+    if (EARLIEST_SUPPORTED_DATE..=LATEST_SUPPORTED_DATE).contains(&date) {
+        Ok(date)
+    } else {
+        Err(Invalid::new(
+            field,
+            "must be a date between the years 1900 and 9999",
+        ))
+    }
+}
+
+/// An instant someone gave (a list's `from`), within the same years.
+pub fn instant_in_range(
+    field: &'static str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<chrono::DateTime<chrono::Utc>, Invalid> {
+    date_in_range(field, at.date_naive()).map(|_| at)
+}
+
+/// A date written as `YYYY-MM-DD`, within the years Roundtable plans for.
+pub fn parse_date(s: &str, field: &'static str) -> Result<NaiveDate, Invalid> {
+    let date = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| Invalid::new(field, "must be a date as YYYY-MM-DD, like 2027-03-01"))?;
+    date_in_range(field, date)
+}
 
 pub fn parse_hhmm(s: &str, field: &'static str) -> Result<NaiveTime, Invalid> {
     let bad = || Invalid::new(field, "must be a time of day as HH:MM, like 19:00");

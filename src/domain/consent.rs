@@ -59,6 +59,7 @@ pub fn check_reason(stance: Stance, reason: &str) -> Result<(), super::Invalid> 
             "an objection needs a reason: say what harm you see, so the proposer can revise it",
         ));
     }
+    super::text::lines("reason", reason)?;
     if reason.chars().count() > 2000 {
         return Err(super::Invalid::new(
             "reason",
@@ -70,19 +71,19 @@ pub fn check_reason(stance: Stance, reason: &str) -> Result<(), super::Invalid> 
 
 /// An agreement's title: 1–120 characters.
 pub fn title(text: &str) -> Result<String, super::Invalid> {
-    let t = text.trim();
+    let t = super::text::line("title", text)?;
     if t.is_empty() || t.chars().count() > 120 {
         return Err(super::Invalid::new(
             "title",
             "must be between 1 and 120 characters",
         ));
     }
-    Ok(t.to_string())
+    Ok(t)
 }
 
 /// An agreement's text: 1–4000 characters.
 pub fn body(text: &str) -> Result<String, super::Invalid> {
-    let t = super::text::normalise_newlines(text.trim());
+    let t = super::text::lines("body", text)?;
     if t.is_empty() || t.chars().count() > 4000 {
         return Err(super::Invalid::new(
             "body",
@@ -94,7 +95,7 @@ pub fn body(text: &str) -> Result<String, super::Invalid> {
 
 /// What a revision changed and why: up to 2000 characters.
 pub fn note(text: &str) -> Result<String, super::Invalid> {
-    let t = super::text::normalise_newlines(text.trim());
+    let t = super::text::lines("note", text)?;
     if t.chars().count() > 2000 {
         return Err(super::Invalid::new(
             "note",

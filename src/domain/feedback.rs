@@ -34,8 +34,8 @@ impl Answer {
     /// Check what the form sent: at least one question answered, each under 2000 characters,
     /// the scale 1–3 or left out.
     pub fn parse(helped: &str, try_next: &str, rating: &str) -> Result<Self, Invalid> {
-        let helped = super::text::normalise_newlines(helped.trim());
-        let try_next = super::text::normalise_newlines(try_next.trim());
+        let helped = super::text::lines("helped", helped)?;
+        let try_next = super::text::lines("try_next", try_next)?;
         for (field, text) in [("helped", &helped), ("try_next", &try_next)] {
             if text.chars().count() > 2000 {
                 return Err(Invalid::new(field, "must be at most 2000 characters"));

@@ -1,7 +1,7 @@
 //! Pure types and rules: once a value has one of these types it is valid. No I/O here.
 
 pub mod agenda;
-mod clock;
+pub mod clock;
 pub mod consent;
 mod email;
 pub mod feedback;

@@ -38,6 +38,7 @@ pub fn check_chapters(chapters: Vec<Chapter>) -> Result<Vec<Chapter>, Invalid> {
     }
     let mut last = 0;
     for c in &chapters {
+        super::text::line("title", &c.title)?;
         if c.title.chars().count() > 200 {
             return Err(Invalid::new(
                 "title",
@@ -71,6 +72,7 @@ pub fn check_chapters(chapters: Vec<Chapter>) -> Result<Vec<Chapter>, Invalid> {
 /// "title ... first" (the last page then runs to the next chapter's start; the final one needs
 /// `last_page`).
 pub fn parse_contents(text: &str, last_page: i32) -> Result<Vec<Chapter>, Invalid> {
+    let text = super::text::lines("contents", text)?;
     let mut rows: Vec<(String, i32, Option<i32>)> = Vec::new();
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
         let (head, pages) = line

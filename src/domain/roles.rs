@@ -48,15 +48,15 @@ pub fn key_from_name(name: &str) -> String {
 }
 
 pub fn name(value: &str) -> Result<String, Invalid> {
-    let v = value.trim();
+    let v = super::text::line("name", value)?;
     if v.is_empty() || v.chars().count() > 80 {
         return Err(Invalid::new("name", "must be 1 to 80 characters"));
     }
-    Ok(v.to_string())
+    Ok(v)
 }
 
 pub fn guide(value: &str) -> Result<String, Invalid> {
-    let v = super::text::normalise_newlines(value.trim());
+    let v = super::text::lines("guide", value)?;
     if v.chars().count() > 2000 {
         return Err(Invalid::new("guide", "must be at most 2000 characters"));
     }
@@ -173,11 +173,14 @@ pub const QUESTION_MAX: usize = 300;
 /// A discussion lead's questions: two or three, each on one line and at most 300 characters;
 /// blank answers are left out.
 pub fn questions(inputs: &[&str]) -> Result<Vec<String>, Invalid> {
-    let list: Vec<String> = inputs
-        .iter()
-        .map(|q| q.split_whitespace().collect::<Vec<_>>().join(" "))
-        .filter(|q| !q.is_empty())
-        .collect();
+    let mut list = Vec::new();
+    for q in inputs {
+        let q = q.split_whitespace().collect::<Vec<_>>().join(" ");
+        let q = super::text::line("questions", &q)?;
+        if !q.is_empty() {
+            list.push(q);
+        }
+    }
     if list.iter().any(|q| q.chars().count() > QUESTION_MAX) {
         return Err(Invalid::new(
             "questions",

@@ -31,8 +31,7 @@ impl SessionEdit {
 
     /// A date as `YYYY-MM-DD`, in the session's zone.
     pub fn date(input: &str) -> Result<NaiveDate, Invalid> {
-        NaiveDate::parse_from_str(input.trim(), "%Y-%m-%d")
-            .map_err(|_| Invalid::new("local_date", "must be a date as YYYY-MM-DD"))
+        super::clock::parse_date(input, "local_date")
     }
 
     /// A wall time as `HH:MM`, in the session's zone.
@@ -58,7 +57,8 @@ impl SessionEdit {
     /// A location or link, trimmed; empty means none.
     pub fn location(input: Option<String>) -> Result<Option<String>, Invalid> {
         let text = input
-            .map(|t| t.trim().to_string())
+            .map(|t| super::text::line("location", &t))
+            .transpose()?
             .filter(|t| !t.is_empty());
         if text
             .as_ref()
@@ -75,7 +75,8 @@ impl SessionEdit {
     /// Reflection prompts, one a line, with line breaks normalised; empty means the defaults.
     pub fn prompts(input: Option<String>) -> Result<Option<String>, Invalid> {
         let text = input
-            .map(|s| super::text::normalise_newlines(s.trim()))
+            .map(|s| super::text::lines("prompts", &s))
+            .transpose()?
             .filter(|s| !s.is_empty());
         if text
             .as_ref()

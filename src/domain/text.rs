@@ -1,6 +1,47 @@
 //! Text people type into forms. Browsers submit line breaks as CRLF; Roundtable stores LF
 //! only, so a blank line means the same thing whoever typed it.
 
+use super::Invalid;
+
+/// Text typed into a box of several lines, as Roundtable keeps it: line breaks as LF and
+/// surrounding whitespace trimmed. Line breaks and tabs are welcome; NUL and every other
+/// control character are refused (nobody types them, and the database cannot store NUL).
+pub fn lines(field: &'static str, input: &str) -> Result<String, Invalid> {
+    let text = normalise_newlines(input.trim());
+    if text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return Err(Invalid::new(
+            field,
+            "must not contain control characters other than line breaks and tabs",
+        ));
+    }
+    Ok(text)
+}
+
+/// Text typed into a one-line box (a name, a title), trimmed. Every control character is
+/// refused, line breaks and tabs included.
+pub fn line(field: &'static str, input: &str) -> Result<String, Invalid> {
+    let text = input.trim();
+    if text.chars().any(char::is_control) {
+        return Err(Invalid::new(
+            field,
+            "must be one line, without control characters",
+        ));
+    }
+    Ok(text.to_string())
+}
+
+/// What a refused box held, to show it again for correcting: line breaks normalised and
+/// control characters other than line breaks and tabs left out.
+pub fn shown_again(input: &str) -> String {
+    normalise_newlines(input)
+        .chars()
+        .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
+        .collect()
+}
+
 /// `text` with every CRLF and lone CR turned into LF.
 pub fn normalise_newlines(text: &str) -> String {
     if !text.contains('\r') {
@@ -33,6 +74,30 @@ pub fn paragraphs(text: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_boxes_refuse_nul_and_one_line_boxes_refuse_every_control_character() {
+        assert_eq!(lines("body", " a\r\n\tb ").unwrap(), "a\n\tb");
+        assert_eq!(lines("body", "a\u{0}b").unwrap_err().field, "body");
+        assert!(lines("body", "a\u{1b}[31m").is_err());
+        assert!(lines("body", "a\u{7f}").is_err());
+        assert_eq!(line("name", "  Small Room  ").unwrap(), "Small Room");
+        for bad in ["a\u{0}", "a\nb", "a\tb", "a\u{85}b"] {
+            assert_eq!(line("name", bad).unwrap_err().field, "name", "{bad:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn nothing_kept_holds_a_nul(s in "\\PC{0,40}[\\x00-\\x1f]?\\PC{0,40}") {
+            if let Ok(kept) = lines("body", &s) {
+                proptest::prop_assert!(!kept.contains('\0'));
+            }
+            if let Ok(kept) = line("name", &s) {
+                proptest::prop_assert!(!kept.chars().any(char::is_control));
+            }
+        }
+    }
 
     #[test]
     fn browser_line_breaks_become_plain_newlines() {

@@ -396,12 +396,13 @@ async fn prepare(
         holder.me_version = members::retire_personal_links(conn, member.id).await?;
     }
     let links = &ctx.links;
-    // The member's own zone when they chose one, else the session's.
+    // The member's own zone when they chose one, else the session's, else the circle's.
     let zone: Tz = member
         .timezone
         .as_deref()
         .and_then(|z| z.parse().ok())
         .or(session.as_ref().map(|s| s.timezone.tz()))
+        .or(circle.as_ref().map(|c| c.timezone.tz()))
         .unwrap_or(chrono_tz::UTC);
 
     // What this session reads of its reading, when the reading is split over sessions: the

@@ -11,6 +11,7 @@ mod dashboard;
 mod email;
 mod experience;
 mod growing;
+mod insiders;
 mod leadership;
 mod learning;
 mod members;

@@ -406,7 +406,7 @@ pub const ROUND_DAYS: Bounded = Bounded {
 };
 
 fn description(text: String) -> Result<String, Invalid> {
-    let text = crate::domain::text::normalise_newlines(&text);
+    let text = crate::domain::text::lines("description", &text)?;
     if text.chars().count() > 10_000 {
         return Err(Invalid::new(
             "description",

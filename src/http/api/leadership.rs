@@ -230,41 +230,63 @@ fn figure(v: Option<f64>) -> String {
     v.map(|v| format!("{v:.3}")).unwrap_or_default()
 }
 
-/// The figures as CSV: the organisation first, then one row per circle.
-pub fn csv(s: &Spread) -> String {
-    let mut out = String::from("scope,circle_id,name,active_members,leaders,spread,top20_share,newcomer_role_share,balance,family_id\n");
-    out.push_str(&format!(
-        "organisation,,,{},{},{},{},{},,\n",
-        s.active_members,
-        s.leaders,
+/// The figures as CSV: the organisation first, then one row per circle and per family. Names
+/// are typed by whoever runs a circle, so every cell goes through the one neutralising writer
+/// the other exports use.
+pub fn csv(s: &Spread) -> AppResult<Vec<u8>> {
+    let header = [
+        "scope",
+        "circle_id",
+        "name",
+        "active_members",
+        "leaders",
+        "spread",
+        "top20_share",
+        "newcomer_role_share",
+        "balance",
+        "family_id",
+    ];
+    let mut rows = vec![vec![
+        "organisation".to_string(),
+        String::new(),
+        String::new(),
+        s.active_members.to_string(),
+        s.leaders.to_string(),
         figure(s.spread),
         figure(s.top20_share),
-        figure(s.newcomer_role_share)
-    ));
+        figure(s.newcomer_role_share),
+        String::new(),
+        String::new(),
+    ]];
     for c in &s.circles {
-        let name = c.name.replace('"', "\"\"");
-        out.push_str(&format!(
-            "circle,{},\"{name}\",{},{},{},,,{:.3},{}\n",
-            c.circle_id,
-            c.active_members,
-            c.leaders,
+        rows.push(vec![
+            "circle".into(),
+            c.circle_id.to_string(),
+            c.name.clone(),
+            c.active_members.to_string(),
+            c.leaders.to_string(),
             figure(c.spread),
-            c.balance,
-            c.family_id
-        ));
+            String::new(),
+            String::new(),
+            format!("{:.3}", c.balance),
+            c.family_id.to_string(),
+        ]);
     }
     for f in &s.families {
-        let name = f.name.replace('"', "\"\"");
-        out.push_str(&format!(
-            "family,,\"{name}\",{},{},{},,,{:.3},{}\n",
-            f.active_members,
-            f.leaders,
+        rows.push(vec![
+            "family".into(),
+            String::new(),
+            f.name.clone(),
+            f.active_members.to_string(),
+            f.leaders.to_string(),
             figure(f.spread),
-            f.balance,
-            f.family_id
-        ));
+            String::new(),
+            String::new(),
+            format!("{:.3}", f.balance),
+            f.family_id.to_string(),
+        ]);
     }
-    out
+    crate::exports::table_csv(&header, &rows)
 }
 
 #[utoipa::path(
@@ -288,5 +310,5 @@ pub async fn get_csv(
             "Content-Disposition",
             "attachment; filename=\"leadership.csv\"",
         ))
-        .body(csv(&s)))
+        .body(csv(&s)?))
 }

@@ -26,7 +26,8 @@ fn optional_text(
     max: usize,
 ) -> Result<Option<String>, Invalid> {
     let v = v
-        .map(|s| crate::domain::text::normalise_newlines(s.trim()))
+        .map(|s| crate::domain::text::lines(field, &s))
+        .transpose()?
         .filter(|s| !s.is_empty());
     if v.as_ref().is_some_and(|s| s.chars().count() > max) {
         return Err(Invalid::new(
@@ -39,7 +40,7 @@ fn optional_text(
 
 impl ReadingCreate {
     pub fn parse(self) -> Result<NewReading, Invalid> {
-        let title = self.title.trim().to_string();
+        let title = crate::domain::text::line("title", &self.title)?;
         if title.is_empty() || title.chars().count() > 300 {
             return Err(Invalid::new("title", "must be 1 to 300 characters"));
         }

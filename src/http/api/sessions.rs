@@ -43,8 +43,7 @@ pub struct ScheduleCreated {
 }
 
 fn parse_date(s: &str, field: &'static str) -> Result<NaiveDate, Invalid> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-        .map_err(|_| Invalid::new(field, "must be a date as YYYY-MM-DD"))
+    crate::domain::clock::parse_date(s, field)
 }
 
 fn parse_weekday(s: &str) -> Result<Weekday, Invalid> {
@@ -177,6 +176,9 @@ pub async fn list(
     query: web::Query<SessionsQuery>,
 ) -> AppResult<web::Json<Page<Session>>> {
     let query = query.into_inner();
+    if let Some(from) = query.from {
+        crate::domain::clock::instant_in_range("from", from)?;
+    }
     let page = PageQuery {
         limit: query.limit,
         cursor: query.cursor,

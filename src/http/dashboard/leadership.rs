@@ -88,7 +88,7 @@ pub async fn csv(
             "Content-Disposition",
             "attachment; filename=\"leadership.csv\"",
         ))
-        .body(figures::csv(&s)))
+        .body(figures::csv(&s)?))
 }
 
 fn draw_err<E: std::fmt::Debug>(e: E) -> AppError {

@@ -402,13 +402,10 @@ pub async fn rotation(
     let circle = circles::find(&mut conn, CircleId(circle_id))
         .await?
         .ok_or_else(PageError::not_found)?;
-    let paused_until =
-        match form.paused_until.trim() {
-            "" => None,
-            d => Some(d.parse::<chrono::NaiveDate>().map_err(|_| {
-                AppError::invalid("paused_until", "must be a date such as 2027-03-01")
-            })?),
-        };
+    let paused_until = match form.paused_until.trim() {
+        "" => None,
+        d => Some(crate::domain::clock::parse_date(d, "paused_until").map_err(AppError::from)?),
+    };
     let kinds = roles::kinds(&mut conn, circle.id).await?;
     let opted_out = kinds
         .iter()

@@ -124,8 +124,13 @@ pub async fn submit(
         "circle" => ReflectionVisibility::Circle,
         _ => return Err(AppError::invalid("visibility", "must be private or circle").into()),
     };
-    let body = crate::domain::text::normalise_newlines(form.body.trim());
-    let problem = if body.is_empty() {
+    let (body, typed_oddly) = match crate::domain::text::lines("body", &form.body) {
+        Ok(body) => (body, false),
+        Err(_) => (String::new(), true),
+    };
+    let problem = if typed_oddly {
+        Some("Your reflection holds invisible control characters (perhaps from a paste). Please type it again or paste it as plain text.")
+    } else if body.is_empty() {
         Some("Write something first: even a sentence helps.")
     } else if body.chars().count() > 10_000 {
         Some("Please keep it under 10,000 characters.")
@@ -133,7 +138,10 @@ pub async fn submit(
         None
     };
     if let Some(problem) = problem {
-        let draft = Some((form.body, visibility == ReflectionVisibility::Circle));
+        let draft = Some((
+            crate::domain::text::shown_again(&form.body),
+            visibility == ReflectionVisibility::Circle,
+        ));
         let page = page(&state, &req, &token, draft, Some(problem.into()), None).await?;
         return render_status(StatusCode::UNPROCESSABLE_ENTITY, page);
     }

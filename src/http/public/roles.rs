@@ -507,14 +507,22 @@ pub async fn save_handoff(
     let (claims, member) = holder(&state, &mut conn, &token, Purpose::Handoff).await?;
     let (session, circle_name) = led_session(&mut conn, SessionId(claims.object), &member).await?;
     let form = form.into_inner();
-    let clean = |s: &str| crate::domain::text::normalise_newlines(s.trim());
-    let text = HandoffText {
-        stopped_at: clean(&form.stopped_at),
-        open_questions: clean(&form.open_questions),
-        follow_up: clean(&form.follow_up),
-        try_next: clean(&form.try_next),
-    };
     let mut errors = Vec::new();
+    let mut clean = |label: &str, s: &str| match crate::domain::text::lines("handoff", s) {
+        Ok(text) => text,
+        Err(_) => {
+            errors.push(format!(
+                "{label}: please leave out invisible control characters (paste it as plain text)."
+            ));
+            crate::domain::text::shown_again(s.trim())
+        }
+    };
+    let text = HandoffText {
+        stopped_at: clean("Where we stopped", &form.stopped_at),
+        open_questions: clean("Open questions", &form.open_questions),
+        follow_up: clean("Who to follow up", &form.follow_up),
+        try_next: clean("What I'd try", &form.try_next),
+    };
     for (label, value) in [
         ("Where we stopped", &text.stopped_at),
         ("Open questions", &text.open_questions),

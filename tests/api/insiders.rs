@@ -1,0 +1,478 @@
+//! Shared leadership tried by the people its promises protect against: a curious lead, a
+//! member who left, someone who clicks too often, a careless export. Each test reproduces a
+//! defect found that way and shows it closed.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::{spawn_app, TestApp};
+
+async fn sql(app: &TestApp, statement: &str) {
+    diesel_async::RunQueryDsl::execute(diesel::sql_query(statement), &mut app.conn().await)
+        .await
+        .unwrap();
+}
+
+/// A circle of `n` members in London with `sessions` weekly sessions at 19:00 from `first`.
+async fn london_circle(app: &TestApp, name: &str, first: &str, sessions: i64) -> String {
+    let circle = app
+        .create_circle(json!({ "name": name, "timezone": "Europe/London" }))
+        .await;
+    let id = circle["id"].as_str().unwrap().to_string();
+    app.schedule(
+        &id,
+        json!({ "freq": "weekly", "first_date": first, "local_time": "19:00",
+                "duration_minutes": 90, "count": sessions }),
+    )
+    .await;
+    id
+}
+
+#[tokio::test]
+async fn a_welcome_through_the_worker_reads_in_the_circles_zone_in_separate_paragraphs() {
+    let app = spawn_app().await;
+    // Summer: 19:00 in London is 18:00 UTC, so a welcome in UTC would say so.
+    let plain = london_circle(&app, "Summer Reading", "2027-07-01", 2).await;
+    let agreed = london_circle(&app, "Agreed Reading", "2027-07-02", 2).await;
+    sql(
+        &app,
+        &format!(
+            "WITH a AS (INSERT INTO agreements (id, circle_id, title, status, current_version, adopted_version, adopted_at) \
+             VALUES (gen_random_uuid(), '{agreed}', 'We start on time', 'adopted', 1, 1, now()) RETURNING id) \
+             INSERT INTO agreement_versions (agreement_id, version, body) SELECT id, 1, 'We begin at the hour.' FROM a"
+        ),
+    )
+    .await;
+    app.add_member(&plain, "ada@example.org").await.expect(201);
+    app.add_member(&agreed, "bo@example.org").await.expect(201);
+    app.run_pending_jobs().await;
+    let mails = app.sent_emails();
+    let welcome = |to: &str, circle: &str| {
+        mails
+            .iter()
+            .find(|m| m.to.contains(to) && m.subject == format!("Welcome to {circle}"))
+            .unwrap_or_else(|| panic!("a welcome to {to}"))
+            .text
+            .replace("\r\n", "\n")
+    };
+
+    let ada = welcome("ada@", "Summer Reading");
+    assert!(
+        ada.contains("Thursday 1 July 2027, 19:00–20:30 (Europe/London)"),
+        "the circle's zone, not UTC:\n{ada}"
+    );
+    assert!(!ada.contains("UTC"), "{ada}");
+    assert!(
+        ada.contains(".ics)\n\nIn Roundtable circles"),
+        "without agreements the calendar and the next paragraph stay apart:\n{ada}"
+    );
+
+    let bo = welcome("bo@", "Agreed Reading");
+    assert!(
+        bo.contains("Friday 2 July 2027, 19:00–20:30 (Europe/London)"),
+        "{bo}"
+    );
+    assert!(
+        bo.contains(".ics)\n\nThe circle's agreements, adopted by consent:\n- We start on time: We begin at the hour.\n"),
+        "{bo}"
+    );
+    assert!(bo.contains("\n\nIn Roundtable circles"), "{bo}");
+    for text in [&ada, &bo] {
+        assert!(!text.contains("\n\n\n"), "no empty paragraphs:\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn a_circle_name_cannot_put_a_formula_into_the_leadership_spreadsheet() {
+    let app = spawn_app().await;
+    let circle = app
+        .create_circle(json!({ "name": "Quiet Room", "timezone": "UTC" }))
+        .await;
+    let id = circle["id"].as_str().unwrap().to_string();
+    let (fac, token) = app.member_with_token("fac@example.org", false).await;
+    app.add_member(&id, "fac@example.org").await.expect(201);
+    app.patch(
+        &format!("/api/v1/circles/{id}/members/{fac}"),
+        &json!({ "role": "facilitator" }),
+    )
+    .await
+    .expect(200);
+    // The facilitator renames their circle to a formula.
+    let formula = "=HYPERLINK(\"http://evil.example\",\"Click\")";
+    let renamed = app
+        .request_as(
+            Some(&token),
+            Method::PATCH,
+            &format!("/api/v1/circles/{id}"),
+            Some(&json!({ "name": formula })),
+        )
+        .await;
+    assert_eq!(renamed.status.as_u16(), 200, "{}", renamed.body);
+
+    let api = app.get("/api/v1/leadership.csv").await;
+    let dash = app
+        .dashboard_as("organiser@example.org")
+        .await
+        .get("/dashboard/leadership.csv?window_days=90")
+        .await;
+    for csv in [api.text(), dash.text()] {
+        let mut reader = csv::Reader::from_reader(csv.as_bytes());
+        let names: Vec<String> = reader
+            .records()
+            .map(|r| r.unwrap()[2].to_string())
+            .filter(|n| n.contains("HYPERLINK"))
+            .collect();
+        assert_eq!(names.len(), 1, "{csv}");
+        assert!(
+            names[0].starts_with('\''),
+            "a spreadsheet reads the name as text: {csv}"
+        );
+        for record in csv::Reader::from_reader(csv.as_bytes()).records() {
+            for cell in record.unwrap().iter() {
+                assert!(
+                    !cell.starts_with(['=', '+', '@', '\t', '\r']),
+                    "{cell:?} in {csv}"
+                );
+            }
+        }
+    }
+}
+
+/// A uuid from the first row of a query with a column `id`.
+async fn id_of(app: &TestApp, query: &str) -> uuid::Uuid {
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        id: uuid::Uuid,
+    }
+    let row: Row =
+        diesel_async::RunQueryDsl::get_result(diesel::sql_query(query), &mut app.conn().await)
+            .await
+            .unwrap_or_else(|e| panic!("{query}: {e}"));
+    row.id
+}
+
+#[tokio::test]
+async fn nul_control_characters_and_far_dates_are_refused_with_a_4xx_everywhere() {
+    let app = spawn_app().await;
+    let first = (chrono::Utc::now() + chrono::Duration::days(3)).date_naive();
+    let circle = london_circle(&app, "Odd Input", &first.to_string(), 2).await;
+    let sessions = app
+        .get(&format!("/api/v1/circles/{circle}/sessions"))
+        .await
+        .expect(200)["items"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let (s0, s1) = (
+        sessions[0]["id"].as_str().unwrap().to_string(),
+        sessions[1]["id"].as_str().unwrap().to_string(),
+    );
+    let mut ids = Vec::new();
+    for who in ["ada", "bo", "cy"] {
+        let m = app
+            .add_member(&circle, &format!("{who}@example.org"))
+            .await
+            .expect(201);
+        ids.push(m["member_id"].as_str().unwrap().to_string());
+    }
+    app.post(
+        &format!("/api/v1/circles/{circle}/roles"),
+        &json!({ "name": "Discussion lead" }),
+    )
+    .await
+    .expect(201);
+    app.put(
+        &format!("/api/v1/sessions/{s1}/roles/discussion_lead"),
+        &json!({ "member_id": ids[0] }),
+    )
+    .await
+    .expect(200);
+    // Ada led the first session, which is over.
+    app.put(
+        &format!("/api/v1/sessions/{s0}/roles/facilitator"),
+        &json!({ "member_id": ids[0] }),
+    )
+    .await
+    .expect(200);
+    sql(&app, &format!("UPDATE sessions SET starts_at = now() - interval '3 hours', ends_at = now() - interval '90 minutes' WHERE id = '{s0}'")).await;
+    sql(
+        &app,
+        &format!("UPDATE rsvps SET attended = true WHERE session_id = '{s0}'"),
+    )
+    .await;
+    sql(&app, &format!(
+        "INSERT INTO feedback_requests (id, session_id, circle_id, subject_id, role_key, mode, min_answers, closes_at) \
+         VALUES (gen_random_uuid(), '{s0}', '{circle}', '{}', 'facilitator', 'anonymous', 3, now() + interval '7 days')",
+        ids[0]
+    )).await;
+    let reading = app
+        .post(
+            &format!("/api/v1/circles/{circle}/readings"),
+            &json!({ "title": "Middlemarch" }),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let agreement = app
+        .post(
+            &format!("/api/v1/circles/{circle}/agreements"),
+            &json!({ "title": "We start on time", "body": "At the hour." }),
+        )
+        .await
+        .expect(201);
+    let round = agreement["rounds"][0]["id"].as_str().unwrap().to_string();
+    app.run_pending_jobs().await;
+
+    let links = app.links();
+    let now = chrono::Utc::now();
+    let later = now + chrono::Duration::days(7);
+    let (ada, bo) = (
+        app.holder("ada@example.org").await,
+        app.holder("bo@example.org").await,
+    );
+    let role = id_of(&app, &format!("SELECT id FROM session_roles WHERE session_id = '{s1}' AND role_key = 'discussion_lead'")).await;
+    let request = id_of(&app, "SELECT id FROM feedback_requests").await;
+    let role_link = app.path_of(&links.role(ada, role, later));
+    let handoff_link = app.path_of(&links.handoff(ada, uuid::Uuid::parse_str(&s0).unwrap(), now));
+    let feedback_link = app.path_of(&links.feedback(bo, request, later));
+    let consent_link =
+        app.path_of(&links.consent(bo, uuid::Uuid::parse_str(&round).unwrap(), later));
+    let reflect_link = app.path_of(&links.reflect(bo, uuid::Uuid::parse_str(&s0).unwrap(), now));
+    let me_link = app.path_of(&links.me(bo, now));
+    let dash = app.dashboard_as("organiser@example.org").await;
+    let before = app.snapshot().await;
+
+    let nul = "Chapter\u{0}one";
+    let api: Vec<(reqwest::Method, String, serde_json::Value, &str)> = vec![
+        (
+            Method::POST,
+            format!("/api/v1/circles/{circle}/roles"),
+            json!({ "name": nul }),
+            "name",
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/circles/{circle}/roles"),
+            json!({ "name": "Scribe\nNotes" }),
+            "name",
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/circles/{circle}/roles"),
+            json!({ "name": "Scribe", "guide": nul }),
+            "guide",
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/circles/{circle}/roles/discussion_lead"),
+            json!({ "guide": nul }),
+            "guide",
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/circles/{circle}/agreements"),
+            json!({ "title": nul, "body": "x" }),
+            "title",
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/circles/{circle}/agreements"),
+            json!({ "title": "Two\u{1b}lines", "body": "x" }),
+            "title",
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/circles/{circle}/agreements"),
+            json!({ "title": "Phones", "body": nul }),
+            "body",
+        ),
+        (
+            Method::POST,
+            format!(
+                "/api/v1/agreements/{}/versions",
+                agreement["id"].as_str().unwrap()
+            ),
+            json!({ "body": "x", "note": nul }),
+            "note",
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/readings/{reading}/chapters"),
+            json!({ "chapters": [{ "number": 1, "title": nul, "first_page": 1, "last_page": 9 }] }),
+            "title",
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/readings/{reading}/chapters"),
+            json!({ "contents": "1 Intro\u{0} 1-9", "last_page": 9 }),
+            "contents",
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/circles/{circle}/agenda"),
+            json!({ "enabled": true, "rounds": [{ "kind": "check_in", "prompt": nul, "minutes": 5 }] }),
+            "prompt",
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/circles/{circle}"),
+            json!({ "description": nul }),
+            "description",
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/circles/{circle}"),
+            json!({ "location": "Room\u{0}4" }),
+            "location",
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/sessions/{s1}"),
+            json!({ "location": "Room\u{0}4" }),
+            "location",
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/circles/{circle}/readings"),
+            json!({ "title": nul }),
+            "title",
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/circles/{circle}/readings"),
+            json!({ "title": "M", "notes": nul }),
+            "notes",
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/circles/{circle}/siblings"),
+            json!({ "name": "Small\u{0}Room" }),
+            "name",
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/circles/{circle}/members/{}", ids[1]),
+            json!({ "rotation": { "paused_until": "-200000-01-01" } }),
+            "paused_until",
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/circles/{circle}/members/{}", ids[1]),
+            json!({ "rotation": { "paused_until": "+200000-01-01" } }),
+            "paused_until",
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/circles/{circle}/sessions?from=-200000-01-01T00:00:00Z"),
+            json!(null),
+            "from",
+        ),
+    ];
+    for (method, path, body, field) in &api {
+        let body = (!body.is_null()).then_some(body);
+        let res = app
+            .request_as(Some(&app.token), method.clone(), path, body)
+            .await;
+        assert!(
+            res.status.is_client_error(),
+            "{method} {path} {body:?}: {} {}",
+            res.status,
+            res.body
+        );
+        assert!(
+            res.body.to_string().contains(field),
+            "{method} {path}: the error names {field}: {}",
+            res.body
+        );
+    }
+
+    let forms: Vec<(String, Vec<(&str, &str)>)> = vec![
+        (
+            role_link.clone(),
+            vec![
+                ("action", "questions"),
+                ("q1", nul),
+                ("q2", "Why?"),
+                ("q3", ""),
+            ],
+        ),
+        (
+            handoff_link,
+            vec![("stopped_at", nul), ("visibility", "circle")],
+        ),
+        (
+            feedback_link,
+            vec![("helped", nul), ("try_next", ""), ("rating", "")],
+        ),
+        (
+            consent_link,
+            vec![
+                ("action", "answer"),
+                ("stance", "objection"),
+                ("reason", nul),
+            ],
+        ),
+        (reflect_link, vec![("body", nul), ("visibility", "private")]),
+        (
+            format!("{me_link}/circles/{circle}/agreements"),
+            vec![("title", nul), ("body", "x")],
+        ),
+        (
+            format!("{me_link}/circles/{circle}/agreements"),
+            vec![("title", "Quiet"), ("body", nul)],
+        ),
+        (
+            format!("{me_link}/rotation"),
+            vec![
+                ("circle_id", &circle),
+                ("opted_in", "on"),
+                ("paused_until", "-200000-01-01"),
+            ],
+        ),
+    ];
+    for (path, form) in &forms {
+        let res = app.browser(Method::POST, path, Some(form)).await;
+        assert!(
+            res.status.is_client_error(),
+            "{path} {form:?}: {} {}",
+            res.status,
+            res.text()
+        );
+    }
+    let dashboard: Vec<(String, Vec<(&str, &str)>)> = vec![
+        (
+            format!("/dashboard/circles/{circle}/roles"),
+            vec![("name", nul), ("slots", "1"), ("min_attended", "0")],
+        ),
+        (
+            format!("/dashboard/readings/{reading}/chapters"),
+            vec![("contents", "1 Intro\u{0} 1-9"), ("last_page", "9")],
+        ),
+        (
+            format!("/dashboard/circles/{circle}/agenda"),
+            vec![
+                ("enabled", "on"),
+                ("kind_0", "check_in"),
+                ("prompt_0", nul),
+                ("minutes_0", "5"),
+            ],
+        ),
+        (
+            format!("/dashboard/circles/{circle}/siblings"),
+            vec![("name", "Small\u{0}Room"), ("lead_id", "")],
+        ),
+    ];
+    for (path, form) in &dashboard {
+        let res = dash.post(path, form).await;
+        assert!(
+            !res.status.is_server_error(),
+            "{path} {form:?}: {} {}",
+            res.status,
+            res.text()
+        );
+    }
+    assert_eq!(app.snapshot().await, before, "nothing was stored");
+}
