@@ -101,27 +101,43 @@ pub async fn shown(
         && feedback::answered(conn, request.id).await? >= i64::from(request.min_answers))
 }
 
+/// What became of a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reported {
+    /// The organisers are told.
+    Now,
+    /// It was reported before: nobody is told twice.
+    Already,
+    /// There is no such answer for this person to report.
+    Nothing,
+}
+
 /// The person who led reports one of the answers they were shown as abusive: the organisers
-/// are told. Returns false when there is no such answer to report.
+/// are told, once per answer however often it is reported.
 pub async fn report(
     conn: &mut Connection,
     request: FeedbackRequestId,
     member: MemberId,
     answer: uuid::Uuid,
     now: DateTime<Utc>,
-) -> AppResult<bool> {
+) -> AppResult<Reported> {
     conn.transaction::<_, AppError, _>(async |conn| {
         let Some(request) = feedback::find(conn, request).await? else {
-            return Ok(false);
+            return Ok(Reported::Nothing);
         };
         if request.subject_id != member || !shown(conn, &request, now).await? {
-            return Ok(false);
+            return Ok(Reported::Nothing);
         }
-        if feedback::report(conn, request.id, answer, now)
-            .await?
-            .is_none()
+        let shown_answers = feedback::answers(conn, request.id).await?;
+        let Some(this) = shown_answers.iter().find(|a| a.id == answer) else {
+            return Ok(Reported::Nothing);
+        };
+        if this.reported_at.is_some()
+            || feedback::report(conn, request.id, answer, now)
+                .await?
+                .is_none()
         {
-            return Ok(false);
+            return Ok(Reported::Already);
         }
         let mut told = crate::db::members::organizers(conn).await?;
         if told.is_empty() {
@@ -140,12 +156,12 @@ pub async fn report(
                     MessageKind::FeedbackReported,
                     organiser,
                     &request,
-                    Some(now.timestamp()),
+                    Some(crate::domain::feedback::report_stamp(answer)),
                 ),
             )
             .await?;
         }
-        Ok(true)
+        Ok(Reported::Now)
     })
     .await
 }

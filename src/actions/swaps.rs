@@ -25,6 +25,9 @@ pub const WIDEN_AFTER: Duration = Duration::hours(24);
 pub enum Asked {
     /// Offered to these many people (0: nobody else can take it now).
     Offered(Swap, usize),
+    /// It was asked for already and is offered to these many people; asking again offers it
+    /// to nobody new (the offer widens by itself once a day).
+    AlreadyOpen(Swap, usize),
     NotYours,
     Closed,
 }
@@ -51,11 +54,13 @@ pub async fn ask(
         if session.status != SessionStatus::Scheduled || session.starts_at <= now {
             return Ok(Asked::Closed);
         }
-        let swap = match swaps::open(conn, row.id, member, session.ics_sequence).await? {
-            Some(swap) => swap,
-            None => swaps::open_for(conn, row.id)
+        let Some(swap) = swaps::open(conn, row.id, member, session.ics_sequence).await? else {
+            // A second press (or a reload) offers it to nobody new.
+            let swap = swaps::open_for(conn, row.id)
                 .await?
-                .ok_or(AppError::Conflict("the swap could not be opened".into()))?,
+                .ok_or(AppError::Conflict("the swap could not be opened".into()))?;
+            let offered = swaps::offered(conn, swap.id).await?.len();
+            return Ok(Asked::AlreadyOpen(swap, offered));
         };
         let offered = offer_more(conn, &swap, &row, now).await?;
         Ok(Asked::Offered(swap, offered))

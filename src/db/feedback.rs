@@ -192,7 +192,7 @@ pub async fn answers(
 }
 
 /// Flag an answer of `request` as abusive; returns it, or `None` when it is not one of the
-/// request's answers.
+/// request's answers or was reported already (a report is sent once).
 pub async fn report(
     conn: &mut AsyncPgConnection,
     request: FeedbackRequestId,
@@ -202,7 +202,8 @@ pub async fn report(
     diesel::update(
         feedback_answers::table
             .filter(feedback_answers::id.eq(answer))
-            .filter(feedback_answers::request_id.eq(request)),
+            .filter(feedback_answers::request_id.eq(request))
+            .filter(feedback_answers::reported_at.is_null()),
     )
     .set(feedback_answers::reported_at.eq(at))
     .returning((feedback_answers::helped, feedback_answers::try_next))

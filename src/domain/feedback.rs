@@ -86,6 +86,16 @@ pub fn visible(closed: bool, answered: u32, k: u32) -> Visible {
 
 pub const TOO_FEW: &str = "Not enough answers to keep this anonymous, so none are shown.";
 
+/// The stamp of a report's email: the reported answer's id, so each answer is reported once
+/// and its email quotes that answer alone.
+pub fn report_stamp(answer: uuid::Uuid) -> i64 {
+    i64::from_be_bytes(
+        answer.as_bytes()[..8]
+            .try_into()
+            .expect("a uuid has 16 bytes"),
+    )
+}
+
 /// The mean of the ratings given, if any.
 pub fn mean(ratings: &[i16]) -> Option<f64> {
     (!ratings.is_empty())

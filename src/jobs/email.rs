@@ -583,7 +583,7 @@ async fn prepare(
             action_url,
         ),
         (None, Some(q), _) => (
-            super::letters::feedback(conn, kind, q, circle_name, zone).await?,
+            super::letters::feedback(conn, kind, q, job.stamp, circle_name, zone).await?,
             action_url,
         ),
         (None, None, Some((view, url))) => (Some(view), Some(url)),

@@ -164,6 +164,7 @@ pub async fn feedback(
     conn: &mut AsyncPgConnection,
     kind: MessageKind,
     request: &FeedbackRequest,
+    stamp: Option<i64>,
     circle: &str,
     zone: Tz,
 ) -> Result<Option<LetterView>, JobError> {
@@ -211,7 +212,10 @@ pub async fn feedback(
             let reported: Vec<String> = feedback::answers(conn, request.id)
                 .await?
                 .into_iter()
-                .filter(|a| a.reported_at.is_some())
+                .filter(|a| {
+                    a.reported_at.is_some()
+                        && stamp.is_none_or(|s| crate::domain::feedback::report_stamp(a.id) == s)
+                })
                 .flat_map(|a| [a.helped, a.try_next])
                 .filter(|t| !t.is_empty())
                 .collect();

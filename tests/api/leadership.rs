@@ -1179,3 +1179,46 @@ async fn the_rota_sweep_keeps_itself_scheduled() {
         "about five minutes on: {at}"
     );
 }
+
+#[tokio::test]
+async fn asking_for_a_swap_again_offers_it_to_nobody_new() {
+    let app = spawn_app().await;
+    let (circle, names, _) = rotating_circle(&app, 2).await;
+    app.run_pending_jobs().await;
+    let ask = ask_for(&app, &circle, &names, 0).await;
+    let role_link = app.link_in(&ask, "/role/");
+    app.browser(Method::POST, &role_link, Some(&[("action", "accept")]))
+        .await
+        .expect(200);
+    let sent = app.sent_emails().len();
+    for press in 0..3 {
+        let page = app
+            .browser(Method::POST, &role_link, Some(&[("action", "swap")]))
+            .await;
+        assert_eq!(page.status.as_u16(), 200);
+        if press > 0 {
+            assert!(
+                page.text()
+                    .contains("Your swap is already open: 3 people have been asked"),
+                "{}",
+                page.text()
+            );
+        }
+    }
+    app.run_pending_jobs().await;
+    let offers: Vec<SentEmail> = app
+        .sent_emails()
+        .into_iter()
+        .skip(sent)
+        .filter(|m| m.subject.starts_with("Could you take over"))
+        .collect();
+    assert_eq!(
+        offers.len(),
+        3,
+        "three presses still offer it to the first three"
+    );
+    let mut to: Vec<&str> = offers.iter().map(|m| m.to.as_str()).collect();
+    to.sort();
+    to.dedup();
+    assert_eq!(to.len(), 3, "to three different people");
+}

@@ -1488,3 +1488,80 @@ async fn the_talking_piece_rounds_are_set_from_the_rota_page() {
     assert_eq!(template["rounds"][1]["kind"], "check_out");
     assert_eq!(template["rounds"][1]["minutes"], 4);
 }
+
+/// The id of the answer of `request` whose "what helped" reads `helped`.
+async fn answer_id(app: &TestApp, request: uuid::Uuid, helped: &str) -> uuid::Uuid {
+    #[derive(diesel::QueryableByName)]
+    struct A {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        id: uuid::Uuid,
+    }
+    let a: A = diesel_async::RunQueryDsl::get_result(
+        diesel::sql_query(format!(
+            "SELECT id FROM feedback_answers WHERE request_id = '{request}' AND helped = '{helped}'"
+        )),
+        &mut app.conn().await,
+    )
+    .await
+    .unwrap();
+    a.id
+}
+
+#[tokio::test]
+async fn an_answer_reported_again_and_again_reaches_the_organisers_once() {
+    let app = spawn_app().await;
+    let (_, m, sessions) = circle_with(&app, "book_club", 5, 1, 2).await;
+    let sid = sessions[0]["id"].as_str().unwrap();
+    led_by_ada(&app, sid, &m, &[0, 1, 2, 3], &[]).await;
+    for (who, text) in [("bo", "BO rude"), ("cy", "CY rude"), ("di", "DI fine")] {
+        let link = feedback_link(&app, who).unwrap();
+        assert_eq!(answer(&app, &link, text).await, 200, "{who}");
+    }
+    sql(
+        &app,
+        "UPDATE feedback_requests SET closes_at = now() - interval '1 second'",
+    )
+    .await;
+    roundtable::actions::feedback::send_due(&mut app.conn().await, Utc::now())
+        .await
+        .unwrap();
+    app.run_pending_jobs().await;
+    let request = request_of(&app, sid).await;
+    let ada_me = me_path(&app, "ada").await;
+    let reports = |app: &TestApp| {
+        app.sent_emails()
+            .into_iter()
+            .filter(|m| m.subject.starts_with("A feedback answer was reported"))
+            .collect::<Vec<_>>()
+    };
+    let bo = answer_id(&app, request, "BO rude").await;
+    for _ in 0..3 {
+        let res = app
+            .browser(
+                Method::POST,
+                &format!("{ada_me}/feedback/{request}/report"),
+                Some(&[("answer", &bo.to_string())]),
+            )
+            .await;
+        assert_eq!(res.status.as_u16(), 200);
+        assert!(res.text().contains("You reported this answer"));
+    }
+    app.run_pending_jobs().await;
+    let sent = reports(&app);
+    assert_eq!(sent.len(), 1, "three reports of one answer: one email");
+    assert!(sent[0].text.contains("BO rude"));
+
+    // Another answer is another report, quoting that answer alone.
+    let cy = answer_id(&app, request, "CY rude").await;
+    app.browser(
+        Method::POST,
+        &format!("{ada_me}/feedback/{request}/report"),
+        Some(&[("answer", &cy.to_string())]),
+    )
+    .await
+    .expect(200);
+    app.run_pending_jobs().await;
+    let sent = reports(&app);
+    assert_eq!(sent.len(), 2);
+    assert!(sent[1].text.contains("CY rude") && !sent[1].text.contains("BO rude"));
+}

@@ -234,7 +234,7 @@ pub async fn report(
         Utc::now(),
     )
     .await?;
-    if !reported {
+    if reported == feedback_actions::Reported::Nothing {
         return Err(PageError::not_found());
     }
     Ok(back(&token, "reported"))

@@ -241,6 +241,7 @@ pub async fn answer_role(
         "swap" => match swaps::ask(&mut conn, id, member.id, now).await? {
             Asked::Offered(_, 0) => "Your swap is open, but nobody else can take it right now. You keep the role until someone does; the organisers can also help.".to_string(),
             Asked::Offered(_, n) => format!("Asked {n} people who could take it over. You keep the role until one of them does, and you'll get an email when that happens."),
+            Asked::AlreadyOpen(_, n) => format!("Your swap is already open: {n} {} been asked, and a few more are asked each day nobody takes it. You keep the role until someone does.", if n == 1 { "person has" } else { "people have" }),
             Asked::NotYours => return Err(not_yours()),
             Asked::Closed => return Err(closed()),
         },
