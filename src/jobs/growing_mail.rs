@@ -68,7 +68,7 @@ pub async fn letter(
                 lines.push(format!("Readings: {}.", reads.join("; ")));
             }
             let after = vec![format!(
-                "Answer by {}. If you say not now, or don't answer by then, the next person who has led {original} is asked; nobody is told who passed.",
+                "Answer by {}. If you say not now, or don't answer by then, the next person who has led {original} is asked. Nobody in the circle is told who passed; only the organisers can see it.",
                 describe_moment(answer_by, zone)
             )];
             (

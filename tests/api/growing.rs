@@ -787,3 +787,84 @@ async fn many_people_join_a_full_circle_at_once_and_each_gets_a_place() {
     assert!(failed.is_empty(), "{failed:?}");
     app.run_pending_jobs().await;
 }
+
+#[tokio::test]
+async fn whoever_runs_the_circle_learns_how_many_passed_but_never_who() {
+    let app = spawn_app().await;
+    let full = full_circle(&app).await;
+    let circle = &full.circle;
+    // A facilitator of the circle who is not an organiser.
+    let (fac, token) = app.member_with_token("fac@example.org", false).await;
+    app.add_member(circle, "fac@example.org").await.expect(201);
+    app.patch(
+        &format!("/api/v1/circles/{circle}/members/{fac}"),
+        &json!({ "role": "facilitator" }),
+    )
+    .await
+    .expect(200);
+    app.post(&format!("/api/v1/circles/{circle}/siblings"), &json!({}))
+        .await
+        .expect(201);
+    app.run_pending_jobs().await;
+    let mails = app.sent_emails();
+    let p0_link = app.link_in(mails_to(&mails, "p0@", "Would you lead")[0], "/grow/");
+    app.browser(Method::POST, &p0_link, Some(&[("answer", "not_now")]))
+        .await
+        .expect(200);
+
+    let theirs = app
+        .request_as(
+            Some(&token),
+            Method::GET,
+            &format!("/api/v1/circles/{circle}/siblings"),
+            None,
+        )
+        .await
+        .expect(200);
+    let p = &theirs["proposals"][0];
+    assert_eq!(p["state"], "asking");
+    assert_eq!(p["passed_count"], 1, "how many passed");
+    assert_eq!(p["passed"], json!([]), "not who: {p}");
+    assert_eq!(
+        p["lead_order"],
+        json!([]),
+        "nor the order that would tell it"
+    );
+    assert!(p["asked"].is_null(), "nor who is asked now: {p}");
+    let names: Vec<&str> = theirs["leads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["display_name"].as_str().unwrap())
+        .collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(
+        names, sorted,
+        "who could lead, by name, not in asking order"
+    );
+
+    let organiser = app
+        .get(&format!("/api/v1/circles/{circle}/siblings"))
+        .await
+        .expect(200);
+    let p = &organiser["proposals"][0];
+    assert_eq!(p["passed"], json!([full.seated[0]]), "organisers see who");
+    assert_eq!(p["passed_count"], 1);
+    assert_eq!(p["asked"]["member_id"], full.seated[1].as_str());
+
+    // The facilitator's Growing page says the same.
+    let dash = app.dashboard_as("fac@example.org").await;
+    let page = dash
+        .get(&format!("/dashboard/circles/{circle}/growing"))
+        .await;
+    assert_eq!(page.status.as_u16(), 200);
+    assert!(
+        page.text()
+            .contains("Asking someone who has led the circle to lead"),
+        "{}",
+        page.text()
+    );
+    assert!(page.text().contains("1 passed so far"));
+    assert!(!page.text().contains("In the order they would be asked"));
+}

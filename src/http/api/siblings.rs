@@ -38,11 +38,14 @@ pub struct ProposalView {
     pub name: String,
     pub state: ProposalState,
     pub started_by: ProposalStart,
-    /// Who may lead, best first, as ordered when the proposal was made.
+    /// Who may lead, best first, as ordered when the proposal was made (organisers only;
+    /// empty for others).
     pub lead_order: Vec<MemberId>,
-    /// Who said "not now" or let the ask lapse.
+    /// Who said "not now" or let the ask lapse (organisers only; empty for others).
     pub passed: Vec<MemberId>,
-    /// Who is being asked now (or, once accepted, who leads).
+    /// How many said "not now" or let the ask lapse.
+    pub passed_count: usize,
+    /// Who is being asked now (organisers only), or, once accepted, who leads.
     pub asked: Option<AskedView>,
     /// The circle created on acceptance.
     pub sibling_id: Option<CircleId>,
@@ -72,7 +75,8 @@ pub struct SiblingsView {
     /// by itself.
     pub threshold: Option<u32>,
     pub waiting: i64,
-    /// Who could lead a sibling, in the order they would be asked.
+    /// Who could lead a sibling: for organisers in the order they would be asked, for others
+    /// by name.
     pub leads: Vec<LeadView>,
     /// Newest first (the last ten).
     pub proposals: Vec<ProposalView>,
@@ -80,8 +84,17 @@ pub struct SiblingsView {
     pub family: Vec<FamilyCircle>,
 }
 
-pub async fn view(conn: &mut crate::db::Connection, p: Proposal) -> AppResult<ProposalView> {
-    let asked = match p.asked_member_id {
+/// A proposal as the API shows it. Organisers read who was asked, in which order and who
+/// passed; anyone else who runs the circle reads counts, so nobody in the circle learns who
+/// said "not now".
+pub async fn view(
+    conn: &mut crate::db::Connection,
+    p: Proposal,
+    organizer: bool,
+) -> AppResult<ProposalView> {
+    let open = p.state == ProposalState::Asking;
+    let asked_member = p.asked_member_id.filter(|_| organizer || !open);
+    let asked = match asked_member {
         Some(m) => members::find(conn, m).await?.map(|member| AskedView {
             member_id: m,
             display_name: member.display_name,
@@ -95,8 +108,9 @@ pub async fn view(conn: &mut crate::db::Connection, p: Proposal) -> AppResult<Pr
         name: p.name,
         state: p.state,
         started_by: p.started_by,
-        lead_order: p.lead_order,
-        passed: p.passed,
+        passed_count: p.passed.len(),
+        lead_order: if organizer { p.lead_order } else { Vec::new() },
+        passed: if organizer { p.passed } else { Vec::new() },
         asked,
         sibling_id: p.sibling_id,
         moved: p.moved,
@@ -105,23 +119,32 @@ pub async fn view(conn: &mut crate::db::Connection, p: Proposal) -> AppResult<Pr
     })
 }
 
-async fn outlook_view(conn: &mut crate::db::Connection, o: Outlook) -> AppResult<SiblingsView> {
+async fn outlook_view(
+    conn: &mut crate::db::Connection,
+    o: Outlook,
+    organizer: bool,
+) -> AppResult<SiblingsView> {
     let mut proposals = Vec::with_capacity(o.proposals.len());
     for p in o.proposals {
-        proposals.push(view(conn, p).await?);
+        proposals.push(view(conn, p, organizer).await?);
+    }
+    let mut leads: Vec<LeadView> = o
+        .leads
+        .into_iter()
+        .map(|l| LeadView {
+            member_id: l.member,
+            display_name: l.name,
+            led: l.led,
+        })
+        .collect();
+    if !organizer {
+        // The order would say who is asked next.
+        leads.sort_by(|a, b| a.display_name.cmp(&b.display_name));
     }
     Ok(SiblingsView {
         threshold: o.threshold,
         waiting: o.waiting,
-        leads: o
-            .leads
-            .into_iter()
-            .map(|l| LeadView {
-                member_id: l.member,
-                display_name: l.name,
-                led: l.led,
-            })
-            .collect(),
+        leads,
         proposals,
         family: o
             .family
@@ -145,7 +168,9 @@ pub async fn list(
     let mut conn = state.pool.get().await?;
     let circle = caller.circle(&mut conn, *id).await?;
     let outlook = growing::outlook(&mut conn, &circle, Utc::now()).await?;
-    Ok(web::Json(outlook_view(&mut conn, outlook).await?))
+    Ok(web::Json(
+        outlook_view(&mut conn, outlook, caller.organizer).await?,
+    ))
 }
 
 #[utoipa::path(
@@ -176,7 +201,7 @@ pub async fn create(
         Utc::now(),
     )
     .await?;
-    Ok(HttpResponse::Created().json(view(&mut conn, proposal).await?))
+    Ok(HttpResponse::Created().json(view(&mut conn, proposal, true).await?))
 }
 
 #[utoipa::path(
@@ -199,5 +224,5 @@ pub async fn withdraw(
         ))
     })?;
     let proposal = growing::withdraw(&mut conn, asking.id, Utc::now()).await?;
-    Ok(web::Json(view(&mut conn, proposal).await?))
+    Ok(web::Json(view(&mut conn, proposal, true).await?))
 }

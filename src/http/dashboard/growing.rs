@@ -75,10 +75,20 @@ async fn name_of(conn: &mut Connection, m: Option<MemberId>) -> Result<String, A
     .unwrap_or_else(|| "nobody".into()))
 }
 
-async fn rows(conn: &mut Connection, o: &Outlook) -> Result<Vec<ProposalRow>, AppError> {
+/// The proposals as rows. Only organisers read who is being asked: with the count of those
+/// who passed, a name and the order would tell the circle who said "not now".
+async fn rows(
+    conn: &mut Connection,
+    o: &Outlook,
+    organizer: bool,
+) -> Result<Vec<ProposalRow>, AppError> {
     let mut out = Vec::new();
     for p in &o.proposals {
-        let who = name_of(conn, p.asked_member_id).await?;
+        let who = if organizer || p.state != ProposalState::Asking {
+            name_of(conn, p.asked_member_id).await?
+        } else {
+            "someone who has led the circle".into()
+        };
         let (state, detail) = match p.state {
             ProposalState::Asking => (
                 "Asking",
@@ -121,7 +131,16 @@ async fn show(
     let mut conn = state.pool.get().await?;
     let circle = staff.circle(&mut conn, id).await?;
     let o = growing::outlook(&mut conn, &circle, Utc::now()).await?;
-    let proposals = rows(&mut conn, &o).await?;
+    let proposals = rows(&mut conn, &o, staff.organizer).await?;
+    let mut leads: Vec<(String, String, u32)> = o
+        .leads
+        .iter()
+        .map(|l| (l.member.to_string(), l.name.clone(), l.led))
+        .collect();
+    if !staff.organizer {
+        // The order would say who is asked next; whoever else runs the circle sees names.
+        leads.sort_by(|a, b| a.1.cmp(&b.1));
+    }
     let status = if error.is_some() {
         StatusCode::CONFLICT
     } else {
@@ -141,11 +160,7 @@ async fn show(
                 .unwrap_or_default(),
             waiting: o.waiting,
             reached: crate::domain::growing::reached(o.waiting, o.threshold),
-            leads: o
-                .leads
-                .iter()
-                .map(|l| (l.member.to_string(), l.name.clone(), l.led))
-                .collect(),
+            leads,
             asking: o.proposals.iter().any(|p| p.state == ProposalState::Asking),
             proposals,
             family: o

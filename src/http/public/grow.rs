@@ -180,7 +180,7 @@ pub async fn answer(
             if moved == 1 { "person" } else { "people" },
             if moved == 1 { "is" } else { "are" },
         ),
-        Answered::Passed => "Thank you for saying so. The next person who has led the circle is asked, and nobody is told who passed.".to_string(),
+        Answered::Passed => "Thank you for saying so. The next person who has led the circle is asked. Nobody in the circle is told who passed; only the organisers can see it.".to_string(),
         Answered::NotYours | Answered::Decided(_) => {
             let (status, page) = page(&state, &req, &token, None).await?;
             let status = if status == StatusCode::OK {
