@@ -8,8 +8,9 @@
 #   restart Postgres (a private cluster from scripts/dev-db) is stopped for a few seconds
 #           during a signup load: 503s meanwhile, recovery without restarting the service,
 #           and every signup that was answered 200 is in the database
-# Usage: bench/chaos.sh [kill|term|outage|multi|restart|all]. Builds the release binaries
-# (CHAOS_PROFILE=debug uses the debug ones, as CI does) and uses a Postgres from scripts/dev-db.
+# Usage: bench/chaos.sh [kill|term|outage|multi|restart|all]. Builds the binaries with the
+# `profiling` profile (CHAOS_PROFILE=debug uses the debug ones, as CI does) and uses a
+# Postgres from scripts/dev-db.
 # Sizes: MESSAGES (default 5000), STOPS (worker stops, default 8), OUTAGE (seconds, default 30).
 # Exits non-zero when a promise is broken.
 set -euo pipefail
@@ -30,12 +31,12 @@ cleanup() {
 }
 trap cleanup EXIT
 stops_wanted="${STOPS:-8}"
-profile="${CHAOS_PROFILE:-release}"
-if [ "$profile" = release ]; then
-	cargo build --release --locked --bin roundtable --bin roundtable-bench >&2
-else
+profile="${CHAOS_PROFILE:-profiling}"
+if [ "$profile" = debug ]; then
 	# The binaries as the test suite builds them (same features), so CI reuses its build.
 	cargo test --locked --all-targets --no-run >&2
+else
+	cargo build --profile "$profile" --locked --bin roundtable --bin roundtable-bench >&2
 fi
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"

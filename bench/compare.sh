@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Time one scenario against two builds of Roundtable side by side, in alternating rounds,
-# for before/after figures of a change:
+# for before/after figures of a change (build each with `cargo build --profile profiling
+# --locked --bin roundtable`, into target/profiling/roundtable, and copy it aside):
 #
 #   bench/compare.sh BEFORE_BINARY AFTER_BINARY [SCENARIO...]
 #

@@ -8,7 +8,7 @@ cd "$ROOT"
 out="$1"
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
-roundtable="$(binary release roundtable)"
+roundtable="$(binary profiling roundtable)"
 server="$DATABASE_URL"
 db_name=roundtable_bench_http
 db_url="${server%/*}/$db_name"
