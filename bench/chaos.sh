@@ -1,35 +1,91 @@
 #!/usr/bin/env bash
-# Fault injection for the email pipeline, on loopback only, bounded in time:
-#   kill    kill -9 workers at random moments while invitations go out, restarting them
-#   term    the same with SIGTERM (a graceful stop): no duplicates allowed
-#   outage  the SMTP server disappears for OUTAGE seconds mid-send, then returns
-#   multi   two `serve` and three `worker` processes share the database while people join
-#           one circle through both servers: seats never exceed capacity, no duplicate mail
-#   restart Postgres (a private cluster from scripts/dev-db) is stopped for a few seconds
-#           during a signup load: 503s meanwhile, recovery without restarting the service,
-#           and every signup that was answered 200 is in the database
-# Usage: bench/chaos.sh [kill|term|outage|multi|restart|all]. Builds the binaries with the
-# `profiling` profile (CHAOS_PROFILE=debug uses the debug ones, as CI does) and uses a
-# Postgres from scripts/dev-db.
-# Sizes: MESSAGES (default 5000), STOPS (worker stops, default 8), OUTAGE (seconds, default 30).
-# Exits non-zero when a promise is broken.
+# Fault injection for the email pipeline, on loopback only, bounded in time. Each run uses
+# databases of its own (roundtable_chaos_<run>, roundtable_restart_<run>) and drops them when
+# it ends, whether it passes, fails or is interrupted. Exits non-zero when a promise is broken.
+#
+# Usage: bench/chaos.sh [kill|term|outage|multi|restart|all]
+#   kill     kill -9 workers at random moments while invitations go out, restarting them
+#   term     the same with SIGTERM (a graceful stop): no duplicates allowed
+#   outage   the SMTP server disappears for OUTAGE seconds mid-send, then returns
+#   multi    two `serve` and three `worker` processes share the database while people join
+#            one circle through both servers: seats never exceed capacity, no duplicate mail
+#   restart  Postgres (a private cluster from scripts/dev-db on port 55439) is stopped for a
+#            few seconds during a signup load: 503s meanwhile, recovery without restarting
+#            the service, and every signup that was answered 200 is in the database
+#   all      all of the above (the default)
+#
+# Environment:
+#   CHAOS_PROFILE     the cargo profile to build and run: profiling (the default; release code
+#                     with line tables) or debug (the binaries the test suite builds, as CI uses)
+#   MESSAGES          invitations sent in kill, term and outage (5000)
+#   STOPS             worker stops in kill and term (8)
+#   OUTAGE            seconds the SMTP server is down (30)
+#   JOINS             joins in multi (300)
+#   LOAD_SECONDS      length of the signup load in restart (20)
+#   DATABASE_URL      the Postgres server to use (default: what scripts/dev-db finds)
+#   CARGO_TARGET_DIR  where cargo builds (cargo's own setting)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+usage() { sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "${BASH_SOURCE[0]}"; }
+refuse() { # message: the usage on stderr, exit status 2, before anything is built
+	printf 'bench/chaos.sh: %s\n\n' "$1" >&2
+	usage >&2
+	exit 2
+}
+what=all
+for arg in "$@"; do
+	if [ "$arg" = -h ] || [ "$arg" = --help ]; then
+		usage
+		exit 0
+	fi
+done
+if [ $# -gt 1 ]; then
+	refuse "one scenario at a time (or all), not: $*"
+elif [ $# -eq 1 ]; then
+	case "$1" in
+	kill | term | outage | multi | restart | all) what="$1" ;;
+	-*) refuse "unknown option '$1'" ;;
+	*) refuse "unknown scenario '$1'" ;;
+	esac
+fi
 cd "$ROOT"
-what="${1:-all}"
 server="$("$ROOT/scripts/dev-db")"
-db_url="${server%/*}/roundtable_chaos"
+# Databases named for this run, so two runs (or a run and a leftover) never share one.
+run_id="$(date +%Y%m%d%H%M%S)_$$"
+db_name="roundtable_chaos_$run_id"
+restart_db="roundtable_restart_$run_id"
+db_url="${server%/*}/$db_name"
 messages="${MESSAGES:-5000}"
 concurrency=16
 outage="${OUTAGE:-30}"
 port=25251
 work="$(mktemp -d)"
 pids=()
+# The restart scenario's private cluster, on its own port so stopping it touches nothing
+# else: `private_db` starts it and prints its URL, `private_db stop` stops it.
+private_db() {
+	DATABASE_URL=postgres://postgres@127.0.0.1:1/none ROUNDTABLE_DEV_DB_PORT=55439 "$ROOT/scripts/dev-db" "$@"
+}
+private="" # its URL while it may hold this run's database
+drop_database() { # server URL, name; best effort
+	PGCONNECT_TIMEOUT=3 psql -X -q -d "$1" -c "DROP DATABASE IF EXISTS $2 WITH (FORCE)" >/dev/null 2>&1 || true
+}
+# shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
-	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do
+		kill -9 "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true # quietly, rather than a "Killed" line for each
+	done
+	drop_database "$server" "$db_name"
+	if [ -n "$private" ]; then
+		drop_database "$private" "$restart_db"
+		private_db stop >/dev/null 2>&1 || true
+	fi
 	rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 stops_wanted="${STOPS:-8}"
 profile="${CHAOS_PROFILE:-profiling}"
 if [ "$profile" = debug ]; then
@@ -59,7 +115,8 @@ export ROUNDTABLE_LOG__LEVEL=error
 sql() { psql -X -q -At -d "$db_url" -c "$1"; }
 
 prepare() { # a circle of $messages members and one session whose invitations are queued
-	psql -X -q -d "$server" -c "DROP DATABASE IF EXISTS roundtable_chaos WITH (FORCE)" -c "CREATE DATABASE roundtable_chaos"
+	psql -X -q -d "$server" -c "SET client_min_messages = warning" \
+		-c "DROP DATABASE IF EXISTS $db_name WITH (FORCE)" -c "CREATE DATABASE $db_name"
 	"$bin"/roundtable migrate >"$work/migrate.log" 2>&1 || {
 		echo "error: migrating the chaos database failed:" >&2
 		cat "$work/migrate.log" >&2
@@ -193,11 +250,8 @@ multi() {
 }
 
 db_restart() {
-	# A private cluster on its own port, so stopping it touches nothing else.
-	local private
-	private="$(DATABASE_URL=postgres://postgres@127.0.0.1:1/none ROUNDTABLE_DEV_DB_PORT=55439 "$ROOT/scripts/dev-db")"
-	local url="${private%/*}/roundtable_restart"
-	psql -X -q -d "$private" -c "DROP DATABASE IF EXISTS roundtable_restart WITH (FORCE)"
+	private="$(private_db)"
+	local url="${private%/*}/$restart_db"
 	ROUNDTABLE_DATABASE__URL="$url" "$bin"/roundtable migrate >"$work/migrate.log" 2>&1 || {
 		echo "error: migrating the restart scenario's database failed:" >&2
 		cat "$work/migrate.log" >&2
@@ -227,10 +281,10 @@ db_restart() {
 	) &
 	local load=$!
 	sleep 5
-	DATABASE_URL=postgres://postgres@127.0.0.1:1/none ROUNDTABLE_DEV_DB_PORT=55439 "$ROOT/scripts/dev-db" stop >/dev/null
+	private_db stop >/dev/null
 	echo "restart: Postgres stopped" >&2
 	sleep 5
-	DATABASE_URL=postgres://postgres@127.0.0.1:1/none ROUNDTABLE_DEV_DB_PORT=55439 "$ROOT/scripts/dev-db" >/dev/null
+	private_db >/dev/null
 	echo "restart: Postgres back" >&2
 	wait "$load"
 	local ok unavailable other slowest lost
@@ -243,7 +297,9 @@ db_restart() {
 	lost="$(comm -23 "$work/acknowledged" "$work/stored" | wc -l)"
 	local recovered
 	recovered="$(tail -n 8 "$work/answers" | awk '$2 == 200' | wc -l)"
-	DATABASE_URL=postgres://postgres@127.0.0.1:1/none ROUNDTABLE_DEV_DB_PORT=55439 "$ROOT/scripts/dev-db" stop >/dev/null
+	drop_database "$private" "$restart_db"
+	private_db stop >/dev/null
+	private=""
 	printf 'restart: %s signups answered 200, %s answered 503 (slowest %ss), %s other, %s acknowledged but missing; %s of the last 8 succeeded\n' \
 		"$ok" "$unavailable" "$slowest" "$other" "$lost" "$recovered"
 	[ "$lost" -eq 0 ] && [ "$other" -eq 0 ] && [ "$unavailable" -gt 0 ] && [ "$recovered" -eq 8 ]
@@ -256,10 +312,5 @@ term | all) interrupt TERM || status=1 ;;&
 outage | all) smtp_outage || status=1 ;;&
 multi | all) multi || status=1 ;;&
 restart | all) db_restart || status=1 ;;
-kill | term | outage | multi) ;;
-*)
-	echo "usage: bench/chaos.sh [kill|term|outage|multi|restart|all]" >&2
-	exit 2
-	;;
 esac
 exit "$status"

@@ -1,23 +1,50 @@
 #!/usr/bin/env bash
 # Time one scenario against two builds of Roundtable side by side, in alternating rounds,
-# for before/after figures of a change (build each with `cargo build --profile profiling
-# --locked --bin roundtable`, into target/profiling/roundtable, and copy it aside):
+# for before/after figures of a change. Build each with `cargo build --profile profiling
+# --locked --bin roundtable` (it lands in target/profiling/roundtable) and copy it aside.
+# Each binary gets its own freshly seeded database and port; only one is under load at a
+# time. Prints page size, req/s per round and the after/before ratio. Loopback only; needs wrk.
 #
-#   bench/compare.sh BEFORE_BINARY AFTER_BINARY [SCENARIO...]
+# Usage: bench/compare.sh BEFORE_BINARY AFTER_BINARY [SCENARIO ...]
+#   members     the 1,000-member circle's dashboard members page (the default)
+#   signup-one  public signups to one circle
+#   signup-300  public signups spread over 300 circles
+#   rsvp-page   members opening their RSVP links
+#   rsvp-no     members answering "no"
 #
-# Scenarios: members (the 1,000-member circle's dashboard members page; the default),
-# signup-one (public signups to one circle), signup-300 (spread over 300 circles),
-# rsvp-page (members opening their RSVP links), rsvp-no (members answering "no"). Each
-# binary gets its own freshly seeded database and port; only one is under load at a time.
-# Prints page size, req/s per round and the after/before ratio. Loopback only; bounded by
-# ROUNDS (default 3) × DURATION (default 10s) per binary and scenario.
+# Environment:
+#   ROUNDS        rounds per binary and scenario (3)
+#   DURATION      length of each round (10s)
+#   CONNECTIONS   wrk connections (32)
+#   DATABASE_URL  the Postgres server to use (default: what scripts/dev-db finds)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$ROOT"
-[ $# -ge 2 ] || { echo "usage: bench/compare.sh BEFORE_BINARY AFTER_BINARY [members|signup-one|signup-300|rsvp-page|rsvp-no ...]" >&2; exit 2; }
+usage() { sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "${BASH_SOURCE[0]}"; }
+refuse() { # message: the usage on stderr, exit status 2
+	printf 'bench/compare.sh: %s\n\n' "$1" >&2
+	usage >&2
+	exit 2
+}
+for arg in "$@"; do
+	if [ "$arg" = -h ] || [ "$arg" = --help ]; then
+		usage
+		exit 0
+	fi
+done
+[ $# -ge 2 ] || refuse "two binaries are needed, before and after"
+for arg in "$@"; do
+	case "$arg" in -*) refuse "unknown option '$arg'" ;; esac
+done
 before_bin="$1" after_bin="$2"
 shift 2
+for scenario in "$@"; do
+	case "$scenario" in
+	members | signup-one | signup-300 | rsvp-page | rsvp-no) ;;
+	*) refuse "unknown scenario '$scenario'" ;;
+	esac
+done
 scenarios=("${@:-members}")
+cd "$ROOT"
 command -v wrk >/dev/null 2>&1 || { echo "error: wrk is not installed (apt-get install wrk)" >&2; exit 1; }
 server="${DATABASE_URL:-$("$ROOT/scripts/dev-db")}"
 duration="${DURATION:-10s}"

@@ -1,10 +1,30 @@
 #!/usr/bin/env bash
-# API fuzzing: schemathesis (from PyPI, in a virtualenv in cargo's target directory) against the OpenAPI
-# document of a local server with an organiser token, a bounded number of examples per
-# operation. Fails on any 5xx answer or any response that does not match the schema; business
-# rules stricter than the schema (ST202, answered 422) are reported but allowed.
+# API fuzzing: schemathesis (from PyPI, in a virtualenv in cargo's target directory) against
+# the OpenAPI document of a local server (debug build, port 18090, a fresh `roundtable_fuzz`
+# database) with an organiser token, a bounded number of examples per operation. Fails on any
+# 5xx answer or any response that does not match the schema; business rules stricter than the
+# schema (ST202, answered 422) are reported but allowed.
+#
+# Usage: bench/fuzz-api.sh   (no arguments)
+#
+# Environment:
+#   EXAMPLES          examples generated per operation (30)
+#   DATABASE_URL      the Postgres server to use (default: what scripts/dev-db finds)
+#   CARGO_TARGET_DIR  where cargo builds, and where the virtualenv is kept
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+usage() { sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "${BASH_SOURCE[0]}"; }
+for arg in "$@"; do
+	if [ "$arg" = -h ] || [ "$arg" = --help ]; then
+		usage
+		exit 0
+	fi
+done
+if [ $# -gt 0 ]; then
+	printf 'bench/fuzz-api.sh: takes no arguments, got: %s\n\n' "$*" >&2
+	usage >&2
+	exit 2
+fi
 cd "$ROOT"
 examples="${EXAMPLES:-30}"
 port=18090

@@ -1,15 +1,54 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing of what Roundtable reads from strangers: link tokens, the signup
 # form, and the text it writes into calendar entries. Each target runs for a bounded time
-# (FUZZ_SECONDS, default 60) from the seeds in bench/fuzz/seeds plus the corpus it has grown;
-# a crash stops the run and leaves its input in bench/fuzz/artifacts/.
-# Usage: bench/fuzz.sh [target ...]   (default: all three)
+# from the seeds in bench/fuzz/seeds plus the corpus it has grown; a crash stops the run and
+# leaves its input in bench/fuzz/artifacts/. Installs cargo-fuzz when it is missing and uses
+# a nightly toolchain when there is one.
+#
+# Usage: bench/fuzz.sh [TARGET ...]   (default: every target, listed below)
+#
+# Environment:
+#   FUZZ_SECONDS  how long each target runs (60)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# The targets are the files in bench/fuzz/fuzz_targets/ (`cargo fuzz add` makes one).
+all_targets=()
+for file in "$ROOT"/bench/fuzz/fuzz_targets/*.rs; do
+	name="${file##*/}"
+	all_targets+=("${name%.rs}")
+done
+usage() {
+	sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "${BASH_SOURCE[0]}"
+	printf '\nTargets: %s\n' "${all_targets[*]}"
+}
+refuse() { # message: the usage on stderr, exit status 2, before anything is built
+	printf 'bench/fuzz.sh: %s\n\n' "$1" >&2
+	usage >&2
+	exit 2
+}
+for arg in "$@"; do
+	if [ "$arg" = -h ] || [ "$arg" = --help ]; then
+		usage
+		exit 0
+	fi
+done
+is_target() {
+	local t
+	for t in "${all_targets[@]}"; do [ "$t" = "$1" ] && return 0; done
+	return 1
+}
+for arg in "$@"; do
+	if ! is_target "$arg"; then
+		case "$arg" in
+		-*) refuse "unknown option '$arg'" ;;
+		*) refuse "unknown target '$arg'" ;;
+		esac
+	fi
+done
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=("${all_targets[@]}")
 cd "$ROOT/bench/fuzz"
 seconds="${FUZZ_SECONDS:-60}"
-targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(token join_form calendar_text)
 
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install --locked cargo-fuzz
 # libFuzzer's instrumentation needs unstable compiler flags: a nightly toolchain when there is

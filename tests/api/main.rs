@@ -19,5 +19,6 @@ mod operations;
 mod public;
 mod reading;
 mod schema;
+mod scripts;
 mod sessions;
 mod trust;
