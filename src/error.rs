@@ -22,6 +22,9 @@ pub enum AppError {
     NotFound(&'static str),
     #[error("{0}")]
     Conflict(String),
+    /// What the request acts on is there no more for this person (they left the circle).
+    #[error("{0}")]
+    Gone(String),
     /// With the methods that are allowed, for the `Allow` header.
     #[error("this method is not supported here; use {0}")]
     MethodNotAllowed(String),
@@ -29,6 +32,9 @@ pub enum AppError {
     PayloadTooLarge(usize),
     #[error("too many requests; try again in {0} seconds")]
     TooManyRequests(u64),
+    /// A limit that protects other people (everyone's inbox), said in words.
+    #[error("{message}")]
+    Limited { message: String, retry_after: u64 },
     #[error("the service is temporarily unavailable; try again shortly")]
     Unavailable(#[source] anyhow::Error),
     #[error("internal error")]
@@ -51,9 +57,10 @@ impl AppError {
             Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not_found",
             Self::Conflict(_) => "conflict",
+            Self::Gone(_) => "gone",
             Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::PayloadTooLarge(_) => "payload_too_large",
-            Self::TooManyRequests(_) => "rate_limited",
+            Self::TooManyRequests(_) | Self::Limited { .. } => "rate_limited",
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",
         }
@@ -101,9 +108,10 @@ impl ResponseError for AppError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Gone(_) => StatusCode::GONE,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooManyRequests(_) | Self::Limited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -125,7 +133,10 @@ impl ResponseError for AppError {
         };
         let mut response = HttpResponse::build(self.status_code());
         match self {
-            Self::TooManyRequests(secs) => {
+            Self::TooManyRequests(secs)
+            | Self::Limited {
+                retry_after: secs, ..
+            } => {
                 response.insert_header((header::RETRY_AFTER, secs.to_string()));
             }
             Self::Unavailable(_) => {

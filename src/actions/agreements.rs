@@ -248,11 +248,10 @@ pub async fn answer(
         if !round.is_open() || round.closes_at <= now {
             return Ok(Answer::Closed);
         }
-        let active = memberships::find(conn, round.circle_id, member)
-            .await?
-            .is_some_and(|m| m.state == MembershipState::Active);
-        if !active {
-            return Ok(Answer::NotMember);
+        match super::membership::require_active(conn, round.circle_id, member).await {
+            Ok(_) => {}
+            Err(AppError::Gone(_) | AppError::NotFound(_)) => return Ok(Answer::NotMember),
+            Err(e) => return Err(e),
         }
         agreements::set_stance(conn, round.id, member, stance, &reason).await?;
         Ok(Answer::Saved(stance))

@@ -45,11 +45,10 @@ pub async fn may_answer(
     if request.subject_id == member {
         return Ok(Some(Given::OwnSession));
     }
-    let active = memberships::find(conn, request.circle_id, member)
-        .await?
-        .is_some_and(|m| m.state == MembershipState::Active);
-    if !active {
-        return Ok(Some(Given::NotMember));
+    match crate::actions::membership::require_active(conn, request.circle_id, member).await {
+        Ok(_) => {}
+        Err(AppError::Gone(_) | AppError::NotFound(_)) => return Ok(Some(Given::NotMember)),
+        Err(e) => return Err(e),
     }
     if request.is_closed(now) {
         return Ok(Some(Given::Closed));

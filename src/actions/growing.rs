@@ -226,11 +226,10 @@ pub async fn answer(
         if proposal.asked_member_id != Some(member) || lapsed {
             return Ok(Answered::NotYours);
         }
+        // Someone who left the circle acts no more for it: their ask lapses by itself.
+        super::membership::require_active(conn, proposal.circle_id, member).await?;
         let circle = locked(conn, proposal.circle_id).await?;
-        let still_member = memberships::find(conn, circle.id, member)
-            .await?
-            .is_some_and(|m| m.state == MembershipState::Active);
-        if !yes || !still_member || circle.status == CircleStatus::Archived {
+        if !yes || circle.status == CircleStatus::Archived {
             growing::pass(conn, proposal.id, member).await?;
             let proposal = growing::find(conn, proposal.id)
                 .await?

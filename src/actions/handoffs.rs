@@ -26,6 +26,7 @@ pub async fn save(
     now: DateTime<Utc>,
 ) -> AppResult<Handoff> {
     conn.transaction::<_, AppError, _>(async |conn| {
+        super::membership::require_active(conn, session.circle_id, author).await?;
         let note = handoffs::save(
             conn,
             session.circle_id,

@@ -542,6 +542,7 @@ async fn answerable(
     if row.member_id != Some(member) {
         return Ok(Err(Reply::NotYours));
     }
+    super::membership::require_active(conn, row.circle_id, member).await?;
     let session = sessions::find(conn, row.session_id)
         .await?
         .ok_or(AppError::NotFound("session"))?;
@@ -625,6 +626,34 @@ pub async fn decline(
         Ok(Reply::Done(row))
     })
     .await
+}
+
+/// `member` left `circle`: whatever roles they held, were asked or were proposed for in its
+/// sessions still to come open again, however the circle is led, and swaps they asked for are
+/// void. A rotating circle re-plans the open slots at once; elsewhere whoever runs the circle
+/// fills them (and is told two days ahead, as for any open role). Returns how many opened.
+pub async fn release_leaver(
+    conn: &mut Connection,
+    circle: &Circle,
+    member: MemberId,
+    now: DateTime<Utc>,
+) -> AppResult<usize> {
+    let released = roles::release_ahead(conn, circle.id, member, now).await?;
+    for row in &released {
+        let kind = if row.state == RoleState::Confirmed {
+            EventKind::Released
+        } else {
+            EventKind::Declined
+        };
+        roles::log(conn, row, Some(member), kind, Some(member), now).await?;
+        if row.role_key == FACILITATOR && row.state == RoleState::Confirmed {
+            sessions::set_facilitator(conn, row.session_id, None).await?;
+        }
+    }
+    let ids: Vec<RoleId> = released.iter().map(|r| r.id).collect();
+    crate::db::swaps::void_for(conn, &ids, now).await?;
+    changed(conn, circle).await?;
+    Ok(released.len())
 }
 
 /// An organiser or facilitator puts `member` in a slot directly: confirmed, and they are told.

@@ -9,7 +9,7 @@ use diesel_async::AsyncConnection;
 use super::rotation::{self, Notice};
 use crate::db::roles::{self, EventKind, SessionRole, FACILITATOR};
 use crate::db::swaps::{self, Swap};
-use crate::db::{circles, memberships, sessions, Connection};
+use crate::db::{circles, sessions, Connection};
 use crate::domain::{MemberId, RoleId, RoleSource, RoleState, SessionId, SessionStatus, SwapId};
 use crate::email::MessageKind;
 use crate::error::{AppError, AppResult};
@@ -48,6 +48,7 @@ pub async fn ask(
         {
             return Ok(Asked::NotYours);
         }
+        super::membership::require_active(conn, row.circle_id, member).await?;
         let session = sessions::find(conn, row.session_id)
             .await?
             .ok_or(AppError::NotFound("session"))?;
@@ -172,14 +173,7 @@ pub async fn take(
                 "You asked for this swap; someone else needs to take it.",
             ));
         }
-        if memberships::active_among(conn, row.circle_id, &[member])
-            .await?
-            .is_empty()
-        {
-            return Ok(Take::NotEligible(
-                "You are no longer a member of this circle.",
-            ));
-        }
+        super::membership::require_active(conn, row.circle_id, member).await?;
         let holds_another = roles::for_sessions(conn, &[session.id])
             .await?
             .iter()

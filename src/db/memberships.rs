@@ -90,6 +90,22 @@ pub async fn find(
         .optional()
 }
 
+/// Someone's membership, its row share-locked until the transaction ends: whatever acts for
+/// them in the circle then sees a leave that committed first, and a leave waits for it.
+pub async fn lock_shared(
+    conn: &mut AsyncPgConnection,
+    circle: CircleId,
+    member: MemberId,
+) -> diesel::QueryResult<Option<Membership>> {
+    memberships::table
+        .find((circle, member))
+        .select(Membership::as_select())
+        .for_share()
+        .first(conn)
+        .await
+        .optional()
+}
+
 /// Someone's membership state in a circle together with how the circle is led, in one
 /// query: what an RSVP needs to decide whether it is allowed and whether roles re-plan.
 pub async fn state_and_facilitation(

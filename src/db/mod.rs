@@ -12,6 +12,7 @@ pub mod growing;
 pub mod handoffs;
 pub mod jobs;
 pub mod leadership;
+pub mod links;
 pub mod logins;
 pub mod members;
 pub mod memberships;

@@ -302,6 +302,44 @@ pub async fn write_slot(
         .await
 }
 
+/// Open again every slot `member` holds or is asked or proposed for in `circle`'s sessions
+/// still to come; returns the slots as they were.
+pub async fn release_ahead(
+    conn: &mut AsyncPgConnection,
+    circle: CircleId,
+    member: MemberId,
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<Vec<SessionRole>> {
+    let coming = sessions::table
+        .filter(sessions::circle_id.eq(circle))
+        .filter(sessions::starts_at.gt(now))
+        .select(sessions::id);
+    let held: Vec<SessionRole> = session_roles::table
+        .filter(session_roles::circle_id.eq(circle))
+        .filter(session_roles::member_id.eq(member))
+        .filter(session_roles::state.eq_any([
+            RoleState::Proposed,
+            RoleState::Asked,
+            RoleState::Confirmed,
+        ]))
+        .filter(session_roles::session_id.eq_any(coming))
+        .select(SessionRole::as_select())
+        .for_update()
+        .load(conn)
+        .await?;
+    let ids: Vec<RoleId> = held.iter().map(|r| r.id).collect();
+    diesel::update(session_roles::table.filter(session_roles::id.eq_any(&ids)))
+        .set((
+            session_roles::member_id.eq(None::<MemberId>),
+            session_roles::state.eq(RoleState::Open),
+            session_roles::why.eq(""),
+            session_roles::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(held)
+}
+
 /// Move a slot to `state`, stamping when it was asked or answered.
 pub async fn set_state(
     conn: &mut AsyncPgConnection,

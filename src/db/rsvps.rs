@@ -204,6 +204,8 @@ pub struct LinkView {
     pub response: Option<RsvpResponse>,
     pub reading: Option<String>,
     pub facilitator: Option<String>,
+    /// The holder's membership of the session's circle (`None` when they never had one).
+    pub membership: Option<crate::domain::MembershipState>,
 }
 
 /// `None` when the member no longer exists; `circle_name` is `None` when the session does
@@ -235,6 +237,11 @@ pub async fn link_view(
                 .nullable()
                 .eq(sessions::facilitator_id)),
         )
+        .left_join(
+            memberships::table.on(memberships::circle_id
+                .eq(sessions::circle_id)
+                .and(memberships::member_id.eq(members::id))),
+        )
         .filter(members::id.eq(member))
         .select((
             members::display_name,
@@ -252,6 +259,7 @@ pub async fn link_view(
             rsvps::response.nullable(),
             readings::title.nullable(),
             facilitators.field(members::display_name).nullable(),
+            memberships::state.nullable(),
         ))
         .first::<LinkView>(conn)
         .await

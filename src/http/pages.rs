@@ -238,6 +238,14 @@ impl From<AppError> for PageError {
                     ),
                 )
             },
+            AppError::Gone(message) => Self::gone(message),
+            AppError::Limited {
+                message,
+                retry_after,
+            } => Self {
+                retry_after: Some(retry_after),
+                ..Self::new(status, "Not just now", message)
+            },
             AppError::Unavailable(_) => Self::new(
                 status,
                 "Back in a moment",

@@ -476,3 +476,167 @@ async fn nul_control_characters_and_far_dates_are_refused_with_a_4xx_everywhere(
     }
     assert_eq!(app.snapshot().await, before, "nothing was stored");
 }
+
+/// A form's fields, as a browser sends them.
+type Form<'a> = Vec<(&'a str, &'a str)>;
+
+/// Put `who` in `session`'s `role` directly.
+async fn assign(app: &TestApp, session: &str, role: &str, who: &str) {
+    app.put(
+        &format!("/api/v1/sessions/{session}/roles/{role}"),
+        &json!({ "member_id": who }),
+    )
+    .await
+    .expect(200);
+}
+
+/// "member/state" of `session`'s `key` slot.
+async fn slot(app: &TestApp, session: &str, key: &str) -> String {
+    #[derive(diesel::QueryableByName)]
+    struct V {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        v: String,
+    }
+    let v: V = diesel_async::RunQueryDsl::get_result(
+        diesel::sql_query(format!(
+            "SELECT coalesce(member_id::text, '') || '/' || state AS v FROM session_roles \
+             WHERE session_id = '{session}' AND role_key = '{key}'"
+        )),
+        &mut app.conn().await,
+    )
+    .await
+    .unwrap();
+    v.v
+}
+
+#[tokio::test]
+async fn someone_who_left_acts_through_no_link_and_their_coming_roles_open_again() {
+    let app = spawn_app().await;
+    let first = (chrono::Utc::now() + chrono::Duration::days(3)).date_naive();
+    // A circle whose facilitation is fixed: leaving must release roles here too.
+    let circle = london_circle(&app, "Fixed Hands", &first.to_string(), 3).await;
+    let sessions: Vec<String> = app
+        .get(&format!("/api/v1/circles/{circle}/sessions"))
+        .await
+        .expect(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_string())
+        .collect();
+    let mut ids = Vec::new();
+    for who in ["ada", "bo", "cy", "di"] {
+        let m = app
+            .add_member(&circle, &format!("{who}@example.org"))
+            .await
+            .expect(201);
+        ids.push(m["member_id"].as_str().unwrap().to_string());
+    }
+    app.post(
+        &format!("/api/v1/circles/{circle}/roles"),
+        &json!({ "name": "Discussion lead" }),
+    )
+    .await
+    .expect(201);
+    // Ada led the first session (now over), leads the third and is the second's discussion
+    // lead; Cy facilitates the second, and asks for a swap.
+    assign(&app, &sessions[0], "facilitator", &ids[0]).await;
+    assign(&app, &sessions[1], "discussion_lead", &ids[0]).await;
+    assign(&app, &sessions[2], "facilitator", &ids[0]).await;
+    assign(&app, &sessions[1], "facilitator", &ids[2]).await;
+    sql(&app, &format!("UPDATE sessions SET starts_at = now() - interval '3 hours', ends_at = now() - interval '90 minutes' WHERE id = '{}'", sessions[0])).await;
+    let role_of = |session: &str, key: &str| {
+        format!(
+            "SELECT id FROM session_roles WHERE session_id = '{session}' AND role_key = '{key}'"
+        )
+    };
+    let questions_role = id_of(&app, &role_of(&sessions[1], "discussion_lead")).await;
+    let cy_role = id_of(&app, &role_of(&sessions[1], "facilitator")).await;
+    let links = app.links();
+    let later = chrono::Utc::now() + chrono::Duration::days(30);
+    let ada = app.holder("ada@example.org").await;
+    let ada_role = app.path_of(&links.role(ada, questions_role, later));
+    let ada_handoff = app.path_of(&links.handoff(
+        ada,
+        uuid::Uuid::parse_str(&sessions[0]).unwrap(),
+        chrono::Utc::now(),
+    ));
+    let cy_role_link = app.path_of(&links.role(app.holder("cy@example.org").await, cy_role, later));
+    app.browser(Method::POST, &cy_role_link, Some(&[("action", "swap")]))
+        .await
+        .expect(200);
+    let swap = id_of(&app, "SELECT id FROM swap_requests").await;
+    let bo_swap = app.path_of(&links.swap(app.holder("bo@example.org").await, swap, later));
+    app.run_pending_jobs().await;
+
+    // Ada and Bo leave (an organiser removes them).
+    for who in [&ids[0], &ids[1]] {
+        app.delete(&format!("/api/v1/circles/{circle}/members/{who}"))
+            .await
+            .expect(200);
+    }
+    app.run_pending_jobs().await;
+
+    // Leaving opened Ada's coming roles, though the circle's facilitation is fixed.
+    assert_eq!(slot(&app, &sessions[1], "discussion_lead").await, "/open");
+    assert_eq!(slot(&app, &sessions[2], "facilitator").await, "/open");
+    let third = app
+        .get(&format!("/api/v1/sessions/{}", sessions[2]))
+        .await
+        .expect(200);
+    assert!(third["facilitator_id"].is_null(), "{third}");
+    assert_eq!(
+        slot(&app, &sessions[0], "facilitator").await,
+        format!("{}/confirmed", ids[0]),
+        "a session that took place keeps who led it"
+    );
+
+    let before = app.snapshot().await;
+    let sent = app.sent_emails().len();
+    let attempts: Vec<(Method, String, Form)> = vec![
+        (Method::GET, ada_role.clone(), vec![]),
+        (
+            Method::POST,
+            ada_role.clone(),
+            vec![("action", "questions"), ("q1", "Why?"), ("q2", "How?")],
+        ),
+        (Method::POST, ada_role.clone(), vec![("action", "swap")]),
+        (Method::POST, ada_role.clone(), vec![("action", "decline")]),
+        (Method::GET, ada_handoff.clone(), vec![]),
+        (
+            Method::POST,
+            ada_handoff.clone(),
+            vec![("stopped_at", "Chapter 3"), ("visibility", "circle")],
+        ),
+        (Method::GET, bo_swap.clone(), vec![]),
+        (Method::POST, bo_swap.clone(), vec![("action", "take")]),
+    ];
+    for (method, path, form) in &attempts {
+        let res = app
+            .browser(
+                method.clone(),
+                path,
+                (!form.is_empty()).then_some(&form[..]),
+            )
+            .await;
+        assert_eq!(
+            res.status.as_u16(),
+            410,
+            "{method} {path} {form:?}: {}",
+            res.text()
+        );
+        assert!(
+            res.text().contains("no longer a member of this circle"),
+            "{}",
+            res.text()
+        );
+        assert!(
+            !res.text().contains("Fixed Hands") && !res.text().contains("Discussion lead"),
+            "someone who left is shown nothing of the circle: {}",
+            res.text()
+        );
+    }
+    app.run_pending_jobs().await;
+    assert_eq!(app.snapshot().await, before, "nothing was saved or opened");
+    assert_eq!(app.sent_emails().len(), sent, "and nobody was mailed");
+}

@@ -5,7 +5,7 @@
 use actix_web::{web, HttpRequest};
 use askama::Template;
 
-use super::{holder, render, require_active, viewer_zone, when, PageError, PageResult};
+use super::{member_link, render, viewer_zone, when, PageError, PageResult};
 use crate::db::{circles, sessions};
 use crate::domain::tokens::Purpose;
 use crate::domain::SessionId;
@@ -39,14 +39,13 @@ pub async fn show(
     token: web::Path<String>,
 ) -> PageResult {
     let mut conn = state.pool.get().await?;
-    let (claims, member) = holder(&state, &mut conn, &token, Purpose::Agenda).await?;
+    let (claims, member, _) = member_link(&state, &mut conn, &token, Purpose::Agenda).await?;
     let session = sessions::find(&mut conn, SessionId(claims.object))
         .await?
         .ok_or_else(PageError::not_found)?;
     let circle = circles::find(&mut conn, session.circle_id)
         .await?
         .ok_or_else(PageError::not_found)?;
-    require_active(&mut conn, circle.id, member.id).await?;
     let built = agenda::for_session(&mut conn, &session, &circle).await?;
     let zone = viewer_zone(&req, Some(&member), session.timezone);
     let (frozen, seed, rounds) = match built {

@@ -9,7 +9,7 @@ use askama::Template;
 use chrono::Utc;
 use serde::Deserialize;
 
-use super::{holder, render, render_status, require_active, viewer_zone, PageError, PageResult};
+use super::{member_link, render, render_status, viewer_zone, PageError, PageResult};
 use crate::actions::agreements::{self as actions, Answer, Revised};
 use crate::db::agreements::{self, GivenStance};
 use crate::db::{circles, members};
@@ -92,11 +92,10 @@ async fn page(
     saved: Option<String>,
 ) -> Result<ConsentPage, PageError> {
     let mut conn = state.pool.get().await?;
-    let (claims, member) = holder(state, &mut conn, token, Purpose::Consent).await?;
+    let (claims, member, _) = member_link(state, &mut conn, token, Purpose::Consent).await?;
     let round = agreements::find_round(&mut conn, RoundId(claims.object))
         .await?
         .ok_or_else(PageError::not_found)?;
-    require_active(&mut conn, round.circle_id, member.id).await?;
     let agreement = agreements::find(&mut conn, round.agreement_id)
         .await?
         .ok_or_else(PageError::not_found)?;
@@ -231,7 +230,7 @@ pub async fn submit(
 ) -> PageResult {
     let form = form.into_inner();
     let mut conn = state.pool.get().await?;
-    let (claims, member) = holder(&state, &mut conn, &token, Purpose::Consent).await?;
+    let (claims, member, _) = member_link(&state, &mut conn, &token, Purpose::Consent).await?;
     let round = RoundId(claims.object);
     let now = Utc::now();
     let refuse = async |draft: Draft, problem: String| -> PageResult {

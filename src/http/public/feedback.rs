@@ -8,7 +8,7 @@ use askama::Template;
 use chrono::Utc;
 use serde::Deserialize;
 
-use super::{holder, render, render_status, viewer_zone, PageError, PageResult};
+use super::{member_link, render, render_status, viewer_zone, PageError, PageResult};
 use crate::actions::feedback::{self as actions, Given};
 use crate::db::feedback::{self, FeedbackRequest};
 use crate::db::{circles, members, roles, sessions, Connection};
@@ -98,7 +98,7 @@ async fn page(
     saved: Option<String>,
 ) -> Result<(StatusCode, FeedbackPage), PageError> {
     let mut conn = state.pool.get().await?;
-    let (claims, member) = holder(state, &mut conn, token, Purpose::Feedback).await?;
+    let (claims, member, _) = member_link(state, &mut conn, token, Purpose::Feedback).await?;
     let request = request_for(&mut conn, FeedbackRequestId(claims.object)).await?;
     let session = sessions::find(&mut conn, request.session_id)
         .await?
@@ -182,7 +182,7 @@ pub async fn submit(
         }
     };
     let mut conn = state.pool.get().await?;
-    let (claims, member) = holder(&state, &mut conn, &token, Purpose::Feedback).await?;
+    let (claims, member, _) = member_link(&state, &mut conn, &token, Purpose::Feedback).await?;
     let request = request_for(&mut conn, FeedbackRequestId(claims.object)).await?;
     let given = actions::answer(&mut conn, request.id, member.id, answer, Utc::now()).await?;
     if let Some((status, text)) = refusal(given, &lead_name(&mut conn, request.subject_id).await?) {

@@ -8,7 +8,7 @@ use askama::Template;
 use chrono::Utc;
 use serde::Deserialize;
 
-use super::{holder, render, render_status, viewer_zone, PageError, PageResult};
+use super::{member_link, render, render_status, viewer_zone, PageError, PageResult};
 use crate::actions::growing::{self as actions, Answered};
 use crate::db::growing::{self, Proposal};
 use crate::db::{circles, memberships, Connection};
@@ -75,7 +75,7 @@ async fn page(
     done: Option<String>,
 ) -> Result<(StatusCode, GrowPage), PageError> {
     let mut conn = state.pool.get().await?;
-    let (claims, member) = holder(state, &mut conn, token, Purpose::Grow).await?;
+    let (claims, member, _) = member_link(state, &mut conn, token, Purpose::Grow).await?;
     let proposal = proposal_for(&mut conn, ProposalId(claims.object)).await?;
     let circle = circles::find(&mut conn, proposal.circle_id)
         .await?
@@ -168,7 +168,7 @@ pub async fn answer(
         )
     })?;
     let mut conn = state.pool.get().await?;
-    let (claims, member) = holder(&state, &mut conn, &token, Purpose::Grow).await?;
+    let (claims, member, _) = member_link(&state, &mut conn, &token, Purpose::Grow).await?;
     let proposal = proposal_for(&mut conn, ProposalId(claims.object)).await?;
     let answered =
         actions::answer(&mut conn, proposal.id, member.id, yes, shift, Utc::now()).await?;

@@ -149,22 +149,34 @@ pub fn current_link<T>(
 }
 
 /// Links that act in a circle work only for its active members: someone who left (or never
-/// confirmed) is told so (410), and a stranger finds nothing (404).
+/// confirmed) is told so (410), and a stranger finds nothing (404). The same check the actions
+/// behind the pages make again inside their transactions.
 pub async fn require_active(
     conn: &mut Connection,
     circle: crate::domain::CircleId,
     member: MemberId,
 ) -> Result<(), PageError> {
-    match crate::db::memberships::find(conn, circle, member)
+    crate::actions::membership::require_active(conn, circle, member)
+        .await
+        .map(drop)
+        .map_err(PageError::from)
+}
+
+/// A link that acts in a circle (RSVP, reflection, role, swap, handoff, feedback, consent,
+/// agenda, grow): its token checked, its member found, and the member still active in the
+/// circle its object belongs to, before the page shows or does anything.
+pub async fn member_link(
+    state: &AppState,
+    conn: &mut Connection,
+    token: &str,
+    purpose: Purpose,
+) -> Result<(Claims, Member, crate::domain::CircleId), PageError> {
+    let (claims, member) = holder(state, conn, token, purpose).await?;
+    let circle = crate::db::links::circle_of(conn, purpose, claims.object)
         .await?
-        .map(|m| m.state)
-    {
-        Some(crate::domain::MembershipState::Active) => Ok(()),
-        Some(_) => Err(PageError::gone(
-            "You are no longer a member of this circle, so this link no longer works.",
-        )),
-        None => Err(PageError::not_found()),
-    }
+        .ok_or_else(PageError::not_found)?;
+    require_active(conn, circle, member.id).await?;
+    Ok((claims, member, circle))
 }
 
 /// The zone to show times in: a member's own zone when set, else the browser's (`tz`

@@ -7,36 +7,16 @@ use askama::Template;
 use chrono::{Duration, Utc};
 use serde::Deserialize;
 
-use super::{holder, render, render_status, viewer_zone, when, PageError, PageResult};
-use crate::db::Connection;
-use crate::db::{circles, memberships, reflections, sessions};
+use super::{member_link, render, render_status, viewer_zone, when, PageError, PageResult};
+use crate::db::{circles, reflections, sessions};
 use crate::domain::tokens::Purpose;
-use crate::domain::{CircleId, MemberId, MembershipState, ReflectionVisibility, SessionId};
+use crate::domain::{ReflectionVisibility, SessionId};
 use crate::email::messages::prompts_for;
 use crate::error::AppError;
 use crate::http::AppState;
 use crate::links::Holder;
 
 pub const EDIT_WINDOW: Duration = Duration::days(14);
-
-/// Only active members write to their circle: someone who left (or never confirmed) cannot
-/// share reflections with it, whatever links they kept.
-async fn require_active(
-    conn: &mut Connection,
-    circle: CircleId,
-    member: MemberId,
-) -> Result<(), PageError> {
-    match memberships::find(conn, circle, member)
-        .await?
-        .map(|m| m.state)
-    {
-        Some(MembershipState::Active) => Ok(()),
-        Some(_) => Err(PageError::gone(
-            "You are no longer a member of this circle, so this reflection link no longer works.",
-        )),
-        None => Err(PageError::not_found()),
-    }
-}
 
 #[derive(Template)]
 #[template(path = "pages/reflect.html")]
@@ -70,14 +50,13 @@ async fn page(
     saved: Option<String>,
 ) -> Result<ReflectPage, PageError> {
     let mut conn = state.pool.get().await?;
-    let (claims, member) = holder(state, &mut conn, token, Purpose::Reflect).await?;
+    let (claims, member, _) = member_link(state, &mut conn, token, Purpose::Reflect).await?;
     let session = sessions::find(&mut conn, SessionId(claims.object))
         .await?
         .ok_or_else(PageError::not_found)?;
     let circle = circles::find(&mut conn, session.circle_id)
         .await?
         .ok_or_else(PageError::not_found)?;
-    require_active(&mut conn, circle.id, member.id).await?;
     let existing = reflections::find(&mut conn, session.id, member.id).await?;
     let editable = existing
         .as_ref()
@@ -146,12 +125,8 @@ pub async fn submit(
         return render_status(StatusCode::UNPROCESSABLE_ENTITY, page);
     }
     let mut conn = state.pool.get().await?;
-    let (claims, member) = holder(&state, &mut conn, &token, Purpose::Reflect).await?;
+    let (claims, member, _) = member_link(&state, &mut conn, &token, Purpose::Reflect).await?;
     let session_id = SessionId(claims.object);
-    let session = sessions::find(&mut conn, session_id)
-        .await?
-        .ok_or_else(PageError::not_found)?;
-    require_active(&mut conn, session.circle_id, member.id).await?;
     if let Some(existing) = reflections::find(&mut conn, session_id, member.id).await? {
         if Utc::now() - existing.created_at >= EDIT_WINDOW {
             return Err(AppError::Conflict(

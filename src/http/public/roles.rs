@@ -9,7 +9,7 @@ use askama::Template;
 use chrono::Utc;
 use serde::Deserialize;
 
-use super::{holder, render, render_status, viewer_zone, when, PageError, PageResult};
+use super::{member_link, render, render_status, viewer_zone, when, PageError, PageResult};
 use crate::actions::rotation::{self, Reply};
 use crate::actions::swaps::{self, Asked, Take};
 use crate::db::circles::Circle;
@@ -134,7 +134,7 @@ async fn role_page(
     saved: Option<String>,
 ) -> Result<RolePage, PageError> {
     let mut conn = state.pool.get().await?;
-    let (claims, member) = holder(state, &mut conn, token, Purpose::Role).await?;
+    let (claims, member, _) = member_link(state, &mut conn, token, Purpose::Role).await?;
     let (row, session, circle_name, kind) =
         role_facts(&mut conn, RoleId(claims.object), &member).await?;
     let handoff =
@@ -204,7 +204,7 @@ pub async fn answer_role(
     form: web::Form<ActionForm>,
 ) -> PageResult {
     let mut conn = state.pool.get().await?;
-    let (claims, member) = holder(&state, &mut conn, &token, Purpose::Role).await?;
+    let (claims, member, _) = member_link(&state, &mut conn, &token, Purpose::Role).await?;
     let id = RoleId(claims.object);
     let now = Utc::now();
     let closed = || {
@@ -307,7 +307,7 @@ async fn swap_page(
     message: Option<String>,
 ) -> Result<SwapPage, PageError> {
     let mut conn = state.pool.get().await?;
-    let (claims, member) = holder(state, &mut conn, token, Purpose::Swap).await?;
+    let (claims, member, _) = member_link(state, &mut conn, token, Purpose::Swap).await?;
     let swap = swap_rows::find(&mut conn, SwapId(claims.object))
         .await?
         .ok_or_else(PageError::not_found)?;
@@ -350,7 +350,7 @@ pub async fn take_swap(
         return Err(AppError::invalid("action", "must be take").into());
     }
     let mut conn = state.pool.get().await?;
-    let (claims, member) = holder(&state, &mut conn, &token, Purpose::Swap).await?;
+    let (claims, member, _) = member_link(&state, &mut conn, &token, Purpose::Swap).await?;
     match swaps::take(&mut conn, SwapId(claims.object), member.id, Utc::now()).await? {
         Take::Taken(_) => {}
         Take::AlreadyTaken => {
@@ -467,7 +467,7 @@ pub async fn show_handoff(
     token: web::Path<String>,
 ) -> PageResult {
     let mut conn = state.pool.get().await?;
-    let (claims, member) = holder(&state, &mut conn, &token, Purpose::Handoff).await?;
+    let (claims, member, _) = member_link(&state, &mut conn, &token, Purpose::Handoff).await?;
     let (session, circle_name) = led_session(&mut conn, SessionId(claims.object), &member).await?;
     let note = handoffs::for_session(&mut conn, session.id).await?;
     let zone = viewer_zone(&req, Some(&member), session.timezone);
@@ -505,7 +505,7 @@ pub async fn save_handoff(
     form: web::Form<HandoffForm>,
 ) -> PageResult {
     let mut conn = state.pool.get().await?;
-    let (claims, member) = holder(&state, &mut conn, &token, Purpose::Handoff).await?;
+    let (claims, member, _) = member_link(&state, &mut conn, &token, Purpose::Handoff).await?;
     let (session, circle_name) = led_session(&mut conn, SessionId(claims.object), &member).await?;
     let form = form.into_inner();
     let mut errors = Vec::new();

@@ -6,10 +6,10 @@ use askama::Template;
 use chrono::Utc;
 use serde::Deserialize;
 
-use super::{current_link, holder, render, when, zone_for, PageError, PageResult};
+use super::{current_link, member_link, render, when, zone_for, PageError, PageResult};
 use crate::db::{rsvps, sessions};
 use crate::domain::tokens::Purpose;
-use crate::domain::{MemberId, RsvpResponse, SessionId, SessionStatus};
+use crate::domain::{MemberId, MembershipState, RsvpResponse, SessionId, SessionStatus};
 use crate::error::AppError;
 use crate::http::AppState;
 use crate::links::Holder;
@@ -71,6 +71,15 @@ async fn page(
         rsvps::link_view(&mut conn, MemberId(claims.member), SessionId(claims.object)).await?;
     drop(conn);
     let view = current_link(&claims, view, |v| v.token_version)?;
+    match view.membership {
+        Some(MembershipState::Active) => {}
+        Some(_) => {
+            return Err(PageError::gone(
+                crate::actions::membership::NO_LONGER_A_MEMBER,
+            ))
+        }
+        None => return Err(PageError::not_found()),
+    }
     let (Some(circle_name), Some(starts_at), Some(ends_at), Some(session_zone), Some(status)) = (
         view.circle_name,
         view.starts_at,
@@ -137,7 +146,7 @@ pub async fn submit(
 ) -> PageResult {
     let response = RsvpResponse::parse(&form.response, "response").map_err(AppError::from)?;
     let mut conn = state.pool.get().await?;
-    let (claims, member) = holder(&state, &mut conn, &token, Purpose::Rsvp).await?;
+    let (claims, member, _) = member_link(&state, &mut conn, &token, Purpose::Rsvp).await?;
     let session = sessions::find(&mut conn, SessionId(claims.object))
         .await?
         .ok_or_else(PageError::not_found)?;
