@@ -55,20 +55,33 @@ pub async fn peek(
         .optional()
 }
 
-/// Use a link up: succeeds once, atomically, while it is valid.
+/// Use a link up: succeeds once, atomically, while it is valid, and retires every other
+/// unused link of the same person (an older email lying in an inbox signs nobody in).
 pub async fn consume(
     conn: &mut AsyncPgConnection,
     token_hash: &[u8],
 ) -> diesel::QueryResult<Option<MemberId>> {
-    diesel::update(
+    let now = Utc::now();
+    let member = diesel::update(
         facilitator_logins::table
             .filter(facilitator_logins::token_hash.eq(token_hash))
             .filter(facilitator_logins::used_at.is_null())
-            .filter(facilitator_logins::expires_at.gt(Utc::now())),
+            .filter(facilitator_logins::expires_at.gt(now)),
     )
-    .set(facilitator_logins::used_at.eq(Some(Utc::now())))
+    .set(facilitator_logins::used_at.eq(Some(now)))
     .returning(facilitator_logins::member_id)
     .get_result(conn)
     .await
-    .optional()
+    .optional()?;
+    if let Some(member) = member {
+        diesel::update(
+            facilitator_logins::table
+                .filter(facilitator_logins::member_id.eq(member))
+                .filter(facilitator_logins::used_at.is_null()),
+        )
+        .set(facilitator_logins::used_at.eq(Some(now)))
+        .execute(conn)
+        .await?;
+    }
+    Ok(member)
 }

@@ -144,6 +144,19 @@ pub async fn retire_personal_links(
         .await
 }
 
+/// Retire every link in the member's email so far (all but unsubscribe and the calendar
+/// feed), personal-page links included.
+pub async fn retire_links(conn: &mut AsyncPgConnection, id: MemberId) -> diesel::QueryResult<()> {
+    diesel::update(members::table.find(id))
+        .set((
+            members::token_version.eq(members::token_version + 1),
+            members::me_token_version.eq(members::me_token_version + 1),
+        ))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
 /// Give the member's calendar feed a new address; the old one stops working.
 pub async fn reset_calendar_link(
     conn: &mut AsyncPgConnection,

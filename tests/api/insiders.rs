@@ -640,3 +640,118 @@ async fn someone_who_left_acts_through_no_link_and_their_coming_roles_open_again
     assert_eq!(app.snapshot().await, before, "nothing was saved or opened");
     assert_eq!(app.sent_emails().len(), sent, "and nobody was mailed");
 }
+
+#[tokio::test]
+async fn a_member_retires_the_links_in_their_email_and_a_used_sign_in_link_retires_the_others() {
+    let app = spawn_app().await;
+    let first = (chrono::Utc::now() + chrono::Duration::days(3)).date_naive();
+    let circle = london_circle(&app, "Old Links", &first.to_string(), 1).await;
+    let session = app
+        .get(&format!("/api/v1/circles/{circle}/sessions"))
+        .await
+        .expect(200)["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.add_member(&circle, "ada@example.org").await.expect(201);
+    app.add_member(&circle, "bo@example.org").await.expect(201);
+    let agreement = app
+        .post(
+            &format!("/api/v1/circles/{circle}/agreements"),
+            &json!({ "title": "We start on time", "body": "At the hour." }),
+        )
+        .await
+        .expect(201);
+    let round = uuid::Uuid::parse_str(agreement["rounds"][0]["id"].as_str().unwrap()).unwrap();
+    let session_id = uuid::Uuid::parse_str(&session).unwrap();
+    app.run_pending_jobs().await;
+
+    let links = app.links();
+    let now = chrono::Utc::now();
+    let later = now + chrono::Duration::days(30);
+    let ada = app.holder("ada@example.org").await;
+    let old = [
+        app.path_of(&links.rsvp(ada, session_id, later, None)),
+        app.path_of(&links.consent(ada, round, later)),
+        app.path_of(&links.agenda(ada, session_id, later)),
+        app.path_of(&links.me(ada, now)),
+    ];
+    let unsubscribe = app.path_of(&links.unsubscribe(ada));
+    let calendar = app.path_of(&links.calendar(ada));
+    let bo_rsvp =
+        app.path_of(&links.rsvp(app.holder("bo@example.org").await, session_id, later, None));
+    for path in old.iter().chain([&unsubscribe, &calendar, &bo_rsvp]) {
+        let res = app.browser(Method::GET, path, None).await;
+        assert_eq!(res.status.as_u16(), 200, "{path} works before");
+    }
+
+    let sent = app.sent_emails().len();
+    let res = app
+        .browser(Method::POST, &format!("{}/links", old[3]), None)
+        .await;
+    assert_eq!(res.status.as_u16(), 200, "{}", res.text());
+    assert!(res
+        .text()
+        .contains("A fresh link to your page is on its way to ada@example.org"));
+    for path in &old {
+        let res = app.browser(Method::GET, path, None).await;
+        assert_eq!(res.status.as_u16(), 410, "{path} is retired");
+    }
+    for path in [&unsubscribe, &calendar, &bo_rsvp] {
+        let res = app.browser(Method::GET, path, None).await;
+        assert_eq!(res.status.as_u16(), 200, "{path} still works");
+    }
+    app.run_pending_jobs().await;
+    let mails: Vec<_> = app.sent_emails().into_iter().skip(sent).collect();
+    assert_eq!(mails.len(), 1, "one email: the fresh link");
+    assert!(mails[0].to.contains("ada@example.org"));
+    let fresh = app.link_in(&mails[0], "/me/");
+    assert_eq!(
+        app.browser(Method::GET, &fresh, None).await.status.as_u16(),
+        200
+    );
+
+    // Two sign-in links in an inbox: using the newer one retires the older.
+    let client = || {
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    };
+    let mut conn = app.conn().await;
+    let mut tokens = Vec::new();
+    for _ in 0..2 {
+        let token = roundtable::auth::random_token(32);
+        roundtable::db::logins::create(
+            &mut conn,
+            app.organizer_id,
+            &roundtable::auth::hash_token(&token),
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+        tokens.push(token);
+    }
+    let sign_in = |token: &str| {
+        let url = format!("{}/login/{token}", app.address);
+        let origin = app.address.clone();
+        async move {
+            client()
+                .post(url)
+                .header("Origin", origin)
+                .form(&[("next", "/dashboard")])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(sign_in(&tokens[1]).await, 303, "the newer link signs in");
+    assert_eq!(
+        sign_in(&tokens[0]).await,
+        410,
+        "the older one no longer does"
+    );
+}

@@ -442,6 +442,23 @@ pub async fn reset_calendar(state: web::Data<AppState>, token: web::Path<String>
     Ok(back_to_page(&token, "calendar"))
 }
 
+/// Retire every link in the member's earlier email (a forwarded message, a lost phone) and
+/// mail them a fresh link to this page.
+pub async fn retire_links(state: web::Data<AppState>, token: web::Path<String>) -> PageResult {
+    let mut conn = state.pool.get().await?;
+    let (_, member) = holder(&state, &mut conn, &token, Purpose::Me).await?;
+    crate::actions::people::retire_links(&mut conn, member.id).await?;
+    render(super::MessagePage {
+        title: "Your old links have stopped working".into(),
+        paragraphs: vec![
+            "Every link in the email Roundtable sent you so far, this page's included, no longer works: answers, roles, swaps, feedback, agreements and sign-ups.".into(),
+            format!("A fresh link to your page is on its way to {}. Later email carries new links that work as before.", member.email),
+            "Unsubscribe links in old email still work, and so does your calendar feed (it has its own reset on your page).".into(),
+        ],
+        links: Vec::new(),
+    })
+}
+
 #[derive(Debug, Deserialize)]
 pub struct LeaveForm {
     #[serde(default)]

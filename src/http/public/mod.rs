@@ -63,6 +63,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::post().to(me_loop::report),
         )
         .route("/me/{token}/calendar", web::post().to(me::reset_calendar))
+        .route("/me/{token}/links", web::post().to(me::retire_links))
         .route("/me/{token}/export.json", web::get().to(me::export))
         .route("/me/{token}/delete", web::get().to(me::confirm_delete))
         .route("/me/{token}/delete", web::post().to(me::delete))
@@ -124,7 +125,12 @@ pub async fn holder(
 ) -> Result<(Claims, Member), PageError> {
     let claims = state.links.keys().verify(token, purpose, Utc::now())?;
     let member = members::find(conn, MemberId(claims.member)).await?;
-    let member = current_link(&claims, member, |m| Holder::of(m).version_for(purpose))?;
+    let member = current_link(&claims, member, |m| match purpose {
+        // An unsubscribe link only stops email, so it keeps working from any old email, even
+        // after the member retired their other links.
+        Purpose::Unsubscribe => claims.token_version as i32,
+        _ => Holder::of(m).version_for(purpose),
+    })?;
     Ok((claims, member))
 }
 
