@@ -245,12 +245,22 @@ pub struct WorkerSettings {
     pub retry_max_ms: u64,
 }
 
-/// Per-process limits on public forms (signup, personal-link requests).
+/// Per-process limits on public forms (signup, personal-link requests), and how often a
+/// circle opens consent rounds that email all its members.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LimitSettings {
     pub signups_per_ip_per_hour: u32,
     pub signups_per_address_per_hour: u32,
+    pub consent_rounds_per_circle_per_week: u32,
+}
+
+impl LimitSettings {
+    pub fn rounds(&self) -> crate::domain::consent::RoundLimits {
+        crate::domain::consent::RoundLimits {
+            per_circle_per_week: self.consent_rounds_per_circle_per_week,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -395,6 +405,11 @@ impl Settings {
         }
         if self.database.pool_size == 0 {
             return err("`database.pool_size` must be at least 1".into());
+        }
+        if !(1..=100).contains(&self.limits.consent_rounds_per_circle_per_week) {
+            return err(
+                "`limits.consent_rounds_per_circle_per_week` must be between 1 and 100".into(),
+            );
         }
         if self.worker.concurrency == 0 {
             return err("`worker.concurrency` must be at least 1".into());

@@ -14,7 +14,7 @@ use crate::db::agreements::{self, Agreement, Round};
 use crate::db::circles::{self, Circle};
 use crate::db::jobs::{self, NewJob};
 use crate::db::{memberships, Connection};
-use crate::domain::consent::{self, Tally};
+use crate::domain::consent::{self, RoundLimits, Tally};
 use crate::domain::{
     AgreementId, AgreementStatus, MemberId, MembershipState, RoundId, RoundKind, RoundOutcome,
     Stance,
@@ -35,6 +35,52 @@ pub struct RoundJob {
     pub round_id: RoundId,
 }
 
+/// Refuse a new round that would break `limits` (429, saying when it can open). `proposer`
+/// is whoever proposes a text; `None` for another round on an agreement's text.
+async fn check_limits(
+    conn: &mut Connection,
+    circle: &Circle,
+    proposer: Option<MemberId>,
+    limits: RoundLimits,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let seconds_until = |at: DateTime<Utc>| (at - now).num_seconds().max(1) as u64;
+    if let Some(member) = proposer {
+        let organiser = crate::db::members::find(conn, member)
+            .await?
+            .is_some_and(|m| m.organizer);
+        if !organiser {
+            if let Some((title, closes)) =
+                agreements::open_proposal_by(conn, circle.id, member).await?
+            {
+                return Err(AppError::Limited {
+                    message: format!(
+                        "Your proposal \u{201c}{title}\u{201d} is still in its consent round in {}. One proposal at a time keeps everyone's inbox calm: you can propose another once it closes, on {}.",
+                        circle.name,
+                        crate::email::when::describe_day(closes, circle.timezone.tz())
+                    ),
+                    retry_after: seconds_until(closes),
+                });
+            }
+        }
+    }
+    let week = Duration::days(7);
+    let opened = agreements::rounds_opened_since(conn, circle.id, now - week).await?;
+    if opened.len() >= limits.per_circle_per_week as usize {
+        let free_at = opened[opened.len() - limits.per_circle_per_week as usize] + week;
+        return Err(AppError::Limited {
+            message: format!(
+                "{} has opened {} consent rounds in the past week, as many as it opens in a week, so that members are not asked too often. A new round can open on {}.",
+                circle.name,
+                opened.len(),
+                crate::email::when::describe_day(free_at, circle.timezone.tz())
+            ),
+            retry_after: seconds_until(free_at),
+        });
+    }
+    Ok(())
+}
+
 /// A new agreement, already checked.
 #[derive(Debug, Clone)]
 pub struct Proposal {
@@ -49,10 +95,14 @@ pub async fn propose(
     circle: &Circle,
     proposer: MemberId,
     proposal: Proposal,
+    limits: RoundLimits,
     now: DateTime<Utc>,
 ) -> AppResult<(Agreement, Round)> {
     conn.transaction::<_, AppError, _>(async |conn| {
         require_active(conn, circle, proposer).await?;
+        // New rounds in one circle take turns, so two at once cannot both slip under a limit.
+        agreements::lock_new_rounds(conn, circle.id).await?;
+        check_limits(conn, circle, Some(proposer), limits, now).await?;
         let agreement = agreements::create(
             conn,
             circle.id,
@@ -78,6 +128,7 @@ pub async fn propose_change(
     proposer: MemberId,
     body: String,
     note: String,
+    limits: RoundLimits,
     now: DateTime<Utc>,
 ) -> AppResult<Round> {
     conn.transaction::<_, AppError, _>(async |conn| {
@@ -86,6 +137,8 @@ pub async fn propose_change(
             .ok_or(AppError::NotFound("agreement"))?;
         let circle = circle_of(conn, &agreement).await?;
         require_active(conn, &circle, proposer).await?;
+        agreements::lock_new_rounds(conn, circle.id).await?;
+        check_limits(conn, &circle, Some(proposer), limits, now).await?;
         if agreements::open_round_of(conn, agreement.id)
             .await?
             .is_some()
@@ -110,6 +163,7 @@ pub async fn propose_change(
 pub async fn open_round(
     conn: &mut Connection,
     agreement: AgreementId,
+    limits: RoundLimits,
     now: DateTime<Utc>,
 ) -> AppResult<Round> {
     conn.transaction::<_, AppError, _>(async |conn| {
@@ -117,6 +171,8 @@ pub async fn open_round(
             .await?
             .ok_or(AppError::NotFound("agreement"))?;
         let circle = circle_of(conn, &agreement).await?;
+        agreements::lock_new_rounds(conn, circle.id).await?;
+        check_limits(conn, &circle, None, limits, now).await?;
         open_next(conn, &circle, &agreement, now).await
     })
     .await

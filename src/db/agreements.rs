@@ -542,6 +542,58 @@ pub async fn open_rounds_for_member(
         .await
 }
 
+/// Serialise opening rounds in one circle until the transaction ends.
+pub async fn lock_new_rounds(
+    conn: &mut AsyncPgConnection,
+    circle: CircleId,
+) -> diesel::QueryResult<()> {
+    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended('rounds:' || $1::text, 0))")
+        .bind::<SqlUuid, _>(circle.0)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// An open round in `circle` on a version `member` proposed: its title and close.
+pub async fn open_proposal_by(
+    conn: &mut AsyncPgConnection,
+    circle: CircleId,
+    member: MemberId,
+) -> diesel::QueryResult<Option<(String, DateTime<Utc>)>> {
+    consent_rounds::table
+        .inner_join(agreements::table)
+        .inner_join(
+            agreement_versions::table.on(agreement_versions::agreement_id
+                .eq(consent_rounds::agreement_id)
+                .and(agreement_versions::version.eq(consent_rounds::version))),
+        )
+        .filter(consent_rounds::circle_id.eq(circle))
+        .filter(consent_rounds::closed_at.is_null())
+        .filter(agreement_versions::proposed_by.eq(member))
+        .order(consent_rounds::closes_at)
+        .select((agreements::title, consent_rounds::closes_at))
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// When `circle`'s rounds opened since `since`, oldest first, leaving out second rounds after
+/// an objection (they answer the circle, they do not add to it).
+pub async fn rounds_opened_since(
+    conn: &mut AsyncPgConnection,
+    circle: CircleId,
+    since: DateTime<Utc>,
+) -> diesel::QueryResult<Vec<DateTime<Utc>>> {
+    consent_rounds::table
+        .filter(consent_rounds::circle_id.eq(circle))
+        .filter(consent_rounds::opened_at.gt(since))
+        .filter(consent_rounds::kind.ne(RoundKind::Integration))
+        .order(consent_rounds::opened_at)
+        .select(consent_rounds::opened_at)
+        .load(conn)
+        .await
+}
+
 /// Rounds whose close time has passed but which are still open (the worker was away).
 pub async fn overdue_rounds(
     conn: &mut AsyncPgConnection,

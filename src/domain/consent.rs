@@ -4,6 +4,14 @@
 
 use super::{RoundOutcome, Stance};
 
+/// How many consent rounds a circle opens, so nobody can fill everyone's inbox through it:
+/// at most `per_circle_per_week` new rounds in any seven days (a second round after an
+/// objection does not count), and one open proposal per person (organisers excepted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoundLimits {
+    pub per_circle_per_week: u32,
+}
+
 /// How many answers a round needs: `percent` of the `eligible` members, rounded up, and at
 /// least one (a circle of one still has to say yes).
 pub fn quorum(eligible: u32, percent: u32) -> u32 {

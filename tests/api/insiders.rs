@@ -755,3 +755,108 @@ async fn a_member_retires_the_links_in_their_email_and_a_used_sign_in_link_retir
         "the older one no longer does"
     );
 }
+
+#[tokio::test]
+async fn one_member_cannot_mail_the_whole_circle_again_and_again() {
+    let app = spawn_app().await;
+    let first = (chrono::Utc::now() + chrono::Duration::days(3)).date_naive();
+    let circle = london_circle(&app, "Calm Inbox", &first.to_string(), 1).await;
+    for who in ["ada", "bo", "cy", "di"] {
+        app.add_member(&circle, &format!("{who}@example.org"))
+            .await
+            .expect(201);
+    }
+    app.run_pending_jobs().await;
+    let now = chrono::Utc::now();
+    let me = |who: &'static str| {
+        let app = &app;
+        async move {
+            let holder = app.holder(&format!("{who}@example.org")).await;
+            app.path_of(&app.links().me(holder, now))
+        }
+    };
+    let propose = |path: String, title: &'static str| {
+        let app = &app;
+        let circle = circle.clone();
+        async move {
+            app.browser(
+                Method::POST,
+                &format!("{path}/circles/{circle}/agreements"),
+                Some(&[("title", title), ("body", "As it says.")]),
+            )
+            .await
+        }
+    };
+    let rounds_mailed = |app: &TestApp| {
+        app.sent_emails()
+            .iter()
+            .filter(|m| m.subject.starts_with("Consent round:"))
+            .count()
+    };
+
+    let bo = me("bo").await;
+    let res = propose(bo.clone(), "Phones away").await;
+    assert_eq!(res.status.as_u16(), 200, "{}", res.text());
+    app.run_pending_jobs().await;
+    assert_eq!(
+        rounds_mailed(&app),
+        4,
+        "one round: every active member asked once"
+    );
+
+    // Bo again, with the first still open: refused, saying why and until when.
+    let before = app.snapshot().await;
+    for title in ["Phones away again", "Tea at seven", "Start on time"] {
+        let res = propose(bo.clone(), title).await;
+        assert_eq!(res.status.as_u16(), 429, "{}", res.text());
+        assert!(
+            res.text()
+                .contains("Your proposal “Phones away” is still in its consent round"),
+            "{}",
+            res.text()
+        );
+    }
+    assert_eq!(
+        app.snapshot().await,
+        before,
+        "refused proposals change nothing"
+    );
+
+    // Two more people propose: three rounds this week, the circle's limit.
+    for (who, title) in [("cy", "Tea at seven"), ("di", "Start on time")] {
+        propose(me(who).await, title).await.expect(200);
+    }
+    app.run_pending_jobs().await;
+    assert_eq!(rounds_mailed(&app), 12);
+    let before = app.snapshot().await;
+    let res = propose(me("ada").await, "Chairs in a circle").await;
+    assert_eq!(res.status.as_u16(), 429, "{}", res.text());
+    assert!(
+        res.text()
+            .contains("Calm Inbox has opened 3 consent rounds in the past week"),
+        "{}",
+        res.text()
+    );
+    // Organisers are held to the circle's week too, through the API, with Retry-After.
+    let api = app
+        .post(
+            &format!("/api/v1/circles/{circle}/agreements"),
+            &json!({ "title": "Chairs in a circle", "body": "As it says." }),
+        )
+        .await;
+    assert_eq!(api.status.as_u16(), 429, "{}", api.body);
+    assert_eq!(api.error_code(), "rate_limited");
+    let retry: u64 = api.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry > 6 * 24 * 3600 && retry <= 7 * 24 * 3600, "{retry}");
+    app.run_pending_jobs().await;
+    assert_eq!(app.snapshot().await, before);
+    assert_eq!(
+        rounds_mailed(&app),
+        12,
+        "nobody was mailed for a refused round"
+    );
+}

@@ -162,6 +162,7 @@ pub async fn create(
             body: text,
             review_every_sessions: review,
         },
+        state.settings.limits.rounds(),
         Utc::now(),
     )
     .await?;
@@ -221,6 +222,7 @@ pub async fn propose_change(
         caller.member_id,
         text,
         note,
+        state.settings.limits.rounds(),
         Utc::now(),
     )
     .await?;
@@ -247,7 +249,13 @@ pub async fn open_round(
         .check_circle(&mut conn, agreement.circle_id)
         .await
         .map_err(|_| AppError::NotFound("agreement"))?;
-    let round = actions::open_round(&mut conn, agreement.id, Utc::now()).await?;
+    let round = actions::open_round(
+        &mut conn,
+        agreement.id,
+        state.settings.limits.rounds(),
+        Utc::now(),
+    )
+    .await?;
     let view = round_view(&mut conn, round).await?;
     Ok(HttpResponse::Created().json(view))
 }

@@ -199,7 +199,14 @@ pub async fn open_round(
         .await?
         .ok_or_else(super::not_found)?;
     let circle = staff.circle(&mut conn, agreement.circle_id).await?;
-    match crate::actions::agreements::open_round(&mut conn, agreement.id, Utc::now()).await {
+    match crate::actions::agreements::open_round(
+        &mut conn,
+        agreement.id,
+        state.settings.limits.rounds(),
+        Utc::now(),
+    )
+    .await
+    {
         Ok(_) => Ok(see_other(
             &format!("/dashboard/circles/{}/agreements", circle.id),
             &format!(
@@ -207,9 +214,13 @@ pub async fn open_round(
                 agreement.title
             ),
         )),
-        Err(AppError::Conflict(why) | AppError::Invalid { message: why, .. }) => {
+        Err(
+            AppError::Conflict(why)
+            | AppError::Invalid { message: why, .. }
+            | AppError::Limited { message: why, .. },
+        ) => {
             drop(conn);
-            let message = format!("No round was opened: {why}.");
+            let message = format!("No round was opened: {}.", why.trim_end_matches('.'));
             show(
                 &state,
                 &staff,

@@ -311,6 +311,7 @@ pub async fn propose(
                 body,
                 review_every_sessions: None,
             },
+            state.settings.limits.rounds(),
             now,
         )
         .await?;
@@ -326,7 +327,16 @@ pub async fn propose(
         if !belongs {
             return Err(AppError::invalid("agreement", "names no agreement of this circle").into());
         }
-        agreement_actions::propose_change(&mut conn, id, member.id, body, note, now).await?;
+        agreement_actions::propose_change(
+            &mut conn,
+            id,
+            member.id,
+            body,
+            note,
+            state.settings.limits.rounds(),
+            now,
+        )
+        .await?;
     }
     Ok(back(&token, "proposed"))
 }
