@@ -213,7 +213,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             let circle = db::circles::find_by_slug(&mut conn, &circle)
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("no circle has the slug `{circle}`"))?;
-            let csv = crate::exports::attendance_csv(&mut conn, &circle)
+            let csv = crate::exports::attendance_csv(&mut conn, &circle, false)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             use std::io::Write;

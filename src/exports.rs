@@ -54,9 +54,17 @@ pub fn table_csv(header: &[&str], rows: &[Vec<String>]) -> AppResult<Vec<u8>> {
     sheet.finish()
 }
 
-/// Everyone on the circle's roster, any state.
-pub async fn members_csv(conn: &mut Connection, circle: &Circle) -> AppResult<Vec<u8>> {
-    let roster = memberships::roster(conn, circle.id, None, None, 100_000).await?;
+/// Everyone on the circle's roster, any state; with `withhold`, without the addresses of
+/// people moved in from a full circle who have not come to a session yet.
+pub async fn members_csv(
+    conn: &mut Connection,
+    circle: &Circle,
+    withhold: bool,
+) -> AppResult<Vec<u8>> {
+    let mut roster = memberships::roster(conn, circle.id, None, None, 100_000).await?;
+    if withhold {
+        memberships::withhold_addresses(conn, circle.id, &mut roster).await?;
+    }
     let mut sheet = Sheet::new(&[
         "email",
         "display_name",
@@ -82,17 +90,28 @@ pub async fn members_csv(conn: &mut Connection, circle: &Circle) -> AppResult<Ve
     sheet.finish()
 }
 
-/// (session start, email, name, answer, attended)
+/// (session start, member, email, name, answer, attended)
 type AttendanceRow = (
     chrono::DateTime<chrono::Utc>,
+    crate::domain::MemberId,
     String,
     String,
     Option<RsvpResponse>,
     Option<bool>,
 );
 
-/// One row per session and member who answered or was marked, in the circle's local time.
-pub async fn attendance_csv(conn: &mut Connection, circle: &Circle) -> AppResult<Vec<u8>> {
+/// One row per session and member who answered or was marked, in the circle's local time;
+/// with `withhold`, as [`members_csv`].
+pub async fn attendance_csv(
+    conn: &mut Connection,
+    circle: &Circle,
+    withhold: bool,
+) -> AppResult<Vec<u8>> {
+    let withheld = if withhold {
+        memberships::addresses_withheld(conn, circle.id).await?
+    } else {
+        Default::default()
+    };
     let rows: Vec<AttendanceRow> = rsvps::table
         .inner_join(sessions::table)
         .inner_join(members::table)
@@ -100,6 +119,7 @@ pub async fn attendance_csv(conn: &mut Connection, circle: &Circle) -> AppResult
         .order((sessions::starts_at, members::display_name))
         .select((
             sessions::starts_at,
+            members::id,
             members::email,
             members::display_name,
             rsvps::response,
@@ -109,7 +129,12 @@ pub async fn attendance_csv(conn: &mut Connection, circle: &Circle) -> AppResult
         .await?;
     let zone = circle.timezone.tz();
     let mut sheet = Sheet::new(&["session_local", "email", "display_name", "rsvp", "attended"])?;
-    for (starts, email, name, response, attended) in rows {
+    for (starts, member, email, name, response, attended) in rows {
+        let email = if withheld.contains(&member) {
+            String::new()
+        } else {
+            email
+        };
         let local = starts
             .with_timezone(&zone)
             .format("%Y-%m-%d %H:%M")

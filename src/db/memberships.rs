@@ -23,15 +23,86 @@ pub struct Membership {
 }
 
 /// A membership with the person's name and address, as a circle's roster shows it.
-#[derive(Debug, Clone, diesel::Queryable, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RosterEntry {
     pub member_id: MemberId,
+    /// Empty while `email_withheld`.
     pub email: String,
     pub display_name: String,
     pub role: MembershipRole,
     pub state: MembershipState,
     pub waitlist_position: Option<i32>,
     pub joined_at: DateTime<Utc>,
+    /// Someone moved here from a full circle's waitlist who has not yet come to a session:
+    /// whoever runs the circle (unless an organiser) reads their name, not their address.
+    pub email_withheld: bool,
+}
+
+/// A roster row as the database holds it.
+#[derive(diesel::Queryable)]
+struct RosterRow {
+    member_id: MemberId,
+    email: String,
+    display_name: String,
+    role: MembershipRole,
+    state: MembershipState,
+    waitlist_position: Option<i32>,
+    joined_at: DateTime<Utc>,
+}
+
+impl From<RosterRow> for RosterEntry {
+    fn from(r: RosterRow) -> Self {
+        Self {
+            member_id: r.member_id,
+            email: r.email,
+            display_name: r.display_name,
+            role: r.role,
+            state: r.state,
+            waitlist_position: r.waitlist_position,
+            joined_at: r.joined_at,
+            email_withheld: false,
+        }
+    }
+}
+
+/// Blank the addresses of roster rows [`addresses_withheld`] names, for whoever runs the
+/// circle without being an organiser.
+pub async fn withhold_addresses(
+    conn: &mut AsyncPgConnection,
+    circle: CircleId,
+    rows: &mut [RosterEntry],
+) -> diesel::QueryResult<()> {
+    let withheld = addresses_withheld(conn, circle).await?;
+    for row in rows.iter_mut().filter(|r| withheld.contains(&r.member_id)) {
+        row.email.clear();
+        row.email_withheld = true;
+    }
+    Ok(())
+}
+
+/// People moved into `circle` from another circle's waitlist when it was grown, who have not
+/// yet come to one of its sessions: whoever runs it (unless an organiser) reads their names,
+/// not their addresses. They did not choose its lead; coming to a session is choosing.
+pub async fn addresses_withheld(
+    conn: &mut AsyncPgConnection,
+    circle: CircleId,
+) -> diesel::QueryResult<std::collections::HashSet<MemberId>> {
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        member_id: uuid::Uuid,
+    }
+    let rows: Vec<Row> = diesel::sql_query(
+        "SELECT m.member_id FROM sibling_moves m \
+         JOIN sibling_proposals p ON p.id = m.proposal_id \
+         WHERE p.sibling_id = $1 AND NOT EXISTS ( \
+           SELECT 1 FROM rsvps r JOIN sessions s ON s.id = r.session_id \
+           WHERE s.circle_id = $1 AND r.member_id = m.member_id AND r.attended)",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(circle.0)
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| MemberId(r.member_id)).collect())
 }
 
 /// How many people wait for a seat.
@@ -182,7 +253,12 @@ pub async fn roster(
     if let Some(after) = after {
         query = query.filter(memberships::member_id.gt(after));
     }
-    query.load(conn).await
+    Ok(query
+        .load::<RosterRow>(conn)
+        .await?
+        .into_iter()
+        .map(RosterEntry::from)
+        .collect())
 }
 
 /// Of `candidates`, those who are active in the circle.
@@ -243,9 +319,9 @@ pub async fn roster_page(
         .limit(per_page)
         .offset((page.max(1) - 1) * per_page)
         .select(ROSTER_COLUMNS)
-        .load(conn)
+        .load::<RosterRow>(conn)
         .await?;
-    Ok((rows, total))
+    Ok((rows.into_iter().map(RosterEntry::from).collect(), total))
 }
 
 /// The last place on the circle's waitlist, if anyone waits.

@@ -109,9 +109,14 @@ pub async fn letter(
                     reads.join("; ")
                 ));
             }
-            let after = vec![format!(
-                "Your place on {original}'s waitlist went to this seat. If {name} isn't for you, leave it from your page: until you have been to one of its sessions, leaving puts you back on {original}'s waitlist, at your old place."
-            )];
+            let after = vec![
+                format!(
+                    "Your place on {original}'s waitlist went to this seat. If {name} isn't for you, leave it from your page: until you have been to one of its sessions, leaving puts you back on {original}'s waitlist, at your old place."
+                ),
+                format!(
+                    "{lead} sees your name on {name}'s members; your email address only once you have come to one of its sessions."
+                ),
+            ];
             (
                 LetterView {
                     subject: format!("A seat for you in {name}"),

@@ -868,3 +868,112 @@ async fn whoever_runs_the_circle_learns_how_many_passed_but_never_who() {
     assert!(page.text().contains("1 passed so far"));
     assert!(!page.text().contains("In the order they would be asked"));
 }
+
+#[tokio::test]
+async fn a_sibling_lead_reads_the_names_of_people_moved_to_them_and_their_addresses_once_they_come()
+{
+    let app = spawn_app().await;
+    let full = full_circle(&app).await;
+    let circle = &full.circle;
+    app.post(
+        &format!("/api/v1/circles/{circle}/siblings"),
+        &json!({ "lead_id": full.seated[0] }),
+    )
+    .await
+    .expect(201);
+    app.run_pending_jobs().await;
+    let mails = app.sent_emails();
+    let link = app.link_in(mails_to(&mails, "p0@", "Would you lead")[0], "/grow/");
+    app.browser(Method::POST, &link, Some(&[("answer", "accept")]))
+        .await
+        .expect(200);
+    app.run_pending_jobs().await;
+    let sibling = app
+        .get(&format!("/api/v1/circles/{circle}/siblings"))
+        .await
+        .expect(200)["proposals"][0]["sibling_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let moved = mails_to(&app.sent_emails(), "p4@", "A seat for you in")[0]
+        .text
+        .clone();
+    assert!(
+        moved.contains("sees your name on Small Room II's members; your email address only once you have come to one of its sessions"),
+        "{moved}"
+    );
+
+    // p0 leads the sibling: names of the people moved, no addresses.
+    let (_, lead_token) = app.member_with_token("p0@example.org", false).await;
+    let roster = |token: Option<String>| {
+        let app = &app;
+        let path = format!("/api/v1/circles/{sibling}/members?limit=200");
+        async move {
+            let token = token.unwrap_or_else(|| app.token.clone());
+            app.request_as(Some(&token), Method::GET, &path, None)
+                .await
+                .expect(200)["items"]
+                .as_array()
+                .unwrap()
+                .clone()
+        }
+    };
+    let theirs = roster(Some(lead_token.clone())).await;
+    let moved_rows: Vec<&Value> = theirs
+        .iter()
+        .filter(|m| {
+            full.waiting
+                .contains(&m["member_id"].as_str().unwrap().to_string())
+        })
+        .collect();
+    assert_eq!(moved_rows.len(), 4, "{theirs:?}");
+    for m in &moved_rows {
+        assert_eq!(m["email"], "", "{m}");
+        assert_eq!(m["email_withheld"], true);
+        assert!(!m["display_name"].as_str().unwrap().is_empty());
+    }
+    let lead_page = app.dashboard_as("p0@example.org").await;
+    let page = lead_page
+        .get(&format!("/dashboard/circles/{sibling}/members"))
+        .await;
+    assert!(page.text().contains("Shown once they come to a session"));
+    let csv = lead_page
+        .get(&format!("/dashboard/circles/{sibling}/export/members.csv"))
+        .await;
+    for who in ["p4@", "p5@", "p6@", "p7@"] {
+        assert!(!page.text().contains(who), "{who} on the members page");
+        assert!(
+            !csv.text().contains(who),
+            "{who} in the CSV: {}",
+            csv.text()
+        );
+    }
+    // Organisers read every address.
+    let all = roster(None).await;
+    assert!(all
+        .iter()
+        .all(|m| m["email_withheld"] == false && m["email"] != ""));
+
+    // p4 comes to the sibling's first session: from then on the lead reads their address.
+    let session = app
+        .get(&format!("/api/v1/circles/{sibling}/sessions"))
+        .await
+        .expect(200)["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    sql(&app, &format!("UPDATE sessions SET starts_at = now() - interval '2 hours', ends_at = now() - interval '30 minutes' WHERE id = '{session}'")).await;
+    app.put(
+        &format!("/api/v1/sessions/{session}/attendance"),
+        &json!({ "attendance": [{ "member_id": full.waiting[0], "attended": true }] }),
+    )
+    .await
+    .expect(200);
+    let theirs = roster(Some(lead_token)).await;
+    let p4 = theirs
+        .iter()
+        .find(|m| m["member_id"] == full.waiting[0].as_str())
+        .unwrap();
+    assert_eq!(p4["email"], "p4@example.org");
+    assert_eq!(p4["email_withheld"], false);
+}

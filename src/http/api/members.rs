@@ -110,7 +110,11 @@ pub async fn list(
     let after = page.after_id()?.map(MemberId);
     let mut conn = state.pool.get().await?;
     let circle = caller.circle(&mut conn, *id).await?;
-    let rows = memberships::roster(&mut conn, circle.id, query.state, after, page.fetch()).await?;
+    let mut rows =
+        memberships::roster(&mut conn, circle.id, query.state, after, page.fetch()).await?;
+    if !caller.organizer {
+        memberships::withhold_addresses(&mut conn, circle.id, &mut rows).await?;
+    }
     Ok(web::Json(page.page(rows, |r| id_cursor(r.member_id.0))))
 }
 

@@ -697,7 +697,7 @@ pub async fn export_members(
 ) -> DashResult {
     let mut conn = state.pool.get().await?;
     let circle = staff.circle(&mut conn, *id).await?;
-    let body = exports::members_csv(&mut conn, &circle).await?;
+    let body = exports::members_csv(&mut conn, &circle, !staff.organizer).await?;
     Ok(csv_response(&format!("{}-members.csv", circle.slug), body))
 }
 
@@ -708,7 +708,7 @@ pub async fn export_attendance(
 ) -> DashResult {
     let mut conn = state.pool.get().await?;
     let circle = staff.circle(&mut conn, *id).await?;
-    let body = exports::attendance_csv(&mut conn, &circle).await?;
+    let body = exports::attendance_csv(&mut conn, &circle, !staff.organizer).await?;
     Ok(csv_response(
         &format!("{}-attendance.csv", circle.slug),
         body,

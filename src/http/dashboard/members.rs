@@ -76,7 +76,10 @@ pub async fn list(
     let mut conn = state.pool.get().await?;
     let circle = staff.circle(&mut conn, *id).await?;
     let page = query.page.unwrap_or(1).max(1);
-    let (rows, total) = memberships::roster_page(&mut conn, circle.id, page, PER_PAGE).await?;
+    let (mut rows, total) = memberships::roster_page(&mut conn, circle.id, page, PER_PAGE).await?;
+    if !staff.organizer {
+        memberships::withhold_addresses(&mut conn, circle.id, &mut rows).await?;
+    }
     Ok(render(MembersPage {
         nav: Nav::circle(&staff, &circle, "members"),
         note: query.note.clone(),
