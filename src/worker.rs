@@ -322,7 +322,7 @@ pub async fn run_job(ctx: &JobContext, job: &ClaimedJob) -> Result<Option<NewDel
             rotation::sweep(&mut conn, now).await.map_err(app_error)?;
             crate::jobs::agenda::freeze_due(&mut conn, now).await?;
             agreements::sweep(&mut conn, now).await.map_err(app_error)?;
-            feedback::send_due(&mut conn, now)
+            feedback::send_due(&mut conn, ctx.links.keys(), now)
                 .await
                 .map_err(app_error)?;
             swaps::widen_stale(&mut conn, now)

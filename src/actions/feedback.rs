@@ -1,8 +1,11 @@
 //! Feedback for whoever held a role. The holder chooses when accepting whether they want it
 //! (anonymous by default, named, or none); the forms go out with the reflection prompt to
-//! those who came; each attendee answers once; the person who led reads the answers only
-//! after the feedback closes and only when at least the circle's `k` people answered. They
-//! can report an abusive answer to the organisers.
+//! those who came. Who may answer is frozen when the request opens (those marked as attending
+//! then, who were members before the session ended); each of them answers once, and the
+//! answer is held apart, naming nobody, until the close, when answers and receipts are
+//! written out shuffled in one transaction. The person who led reads the answers only after
+//! the close, only when at least the circle's `k` of those people answered, and only when who
+//! could answer did not change meanwhile. They can report an abusive answer to the organisers.
 
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncConnection;
@@ -10,7 +13,9 @@ use diesel_async::AsyncConnection;
 use crate::db::feedback::{self, FeedbackRequest};
 use crate::db::roles;
 use crate::db::{memberships, Connection};
-use crate::domain::feedback::Answer;
+use crate::domain::feedback::{Answer, Standing, Visible};
+
+use crate::domain::tokens::TokenKeys;
 use crate::domain::{
     FeedbackMode, FeedbackRequestId, MemberId, MembershipRole, MembershipState, RoleId, RoleState,
 };
@@ -24,7 +29,8 @@ pub enum Given {
     Saved,
     /// They had answered already; the first answer stands.
     Twice,
-    /// Attendance says they were not there.
+    /// They were not marked as attending when who may answer was frozen (or were not yet a
+    /// member when the session ended).
     NotAttended,
     /// Nobody has marked who came yet.
     NotRecorded,
@@ -35,9 +41,20 @@ pub enum Given {
     NotMember,
 }
 
-/// Whether `member` may answer `request` now, and why not.
+/// The fingerprints a held answer of `member` to `request` carries (one per signing key, the
+/// current key's first): what stops a second answer while naming nobody.
+pub fn tags(keys: &TokenKeys, request: FeedbackRequestId, member: MemberId) -> Vec<Vec<u8>> {
+    keys.fingerprints(
+        "feedback-held",
+        &[request.0.as_bytes(), member.0.as_bytes()],
+    )
+}
+
+/// Whether `member` may answer `request` now, and why not. Reads only: a request whose answerers
+/// are not frozen yet is judged on the attendance as it stands.
 pub async fn may_answer(
     conn: &mut Connection,
+    keys: &TokenKeys,
     request: &FeedbackRequest,
     member: MemberId,
     now: DateTime<Utc>,
@@ -53,20 +70,32 @@ pub async fn may_answer(
     if request.is_closed(now) {
         return Ok(Some(Given::Closed));
     }
-    match feedback::attendance(conn, request.session_id, member).await? {
-        Some(true) => {}
-        Some(false) => return Ok(Some(Given::NotAttended)),
-        None => return Ok(Some(Given::NotRecorded)),
+    if request.frozen_at.is_some() {
+        if !feedback::is_eligible(conn, request.id, member).await? {
+            return Ok(Some(Given::NotAttended));
+        }
+    } else {
+        match feedback::attendance(conn, request.session_id, member).await? {
+            Some(true) => {}
+            Some(false) => return Ok(Some(Given::NotAttended)),
+            None if feedback::attendees(conn, request.session_id).await? > 0 => {
+                return Ok(Some(Given::NotAttended))
+            }
+            None => return Ok(Some(Given::NotRecorded)),
+        }
     }
-    if feedback::has_answered(conn, request.id, member).await? {
+    if feedback::has_answered(conn, request.id, member, &tags(keys, request.id, member)).await? {
         return Ok(Some(Given::Twice));
     }
     Ok(None)
 }
 
-/// Store `member`'s answer to `request`.
+/// Hold `member`'s answer to `request` until the close. When attendance was not marked as the
+/// request opened, the first answer after it is marked freezes who may answer, in a
+/// transaction of its own (so nothing written alongside the answer names anyone).
 pub async fn answer(
     conn: &mut Connection,
+    keys: &TokenKeys,
     request: FeedbackRequestId,
     member: MemberId,
     answer: Answer,
@@ -76,11 +105,22 @@ pub async fn answer(
         let request = feedback::lock(conn, request)
             .await?
             .ok_or(AppError::NotFound("feedback request"))?;
-        if let Some(refused) = may_answer(conn, &request, member, now).await? {
+        if request.frozen_at.is_none() && !request.is_closed(now) {
+            feedback::freeze(conn, request.session_id).await?;
+        }
+        Ok(())
+    })
+    .await?;
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let request = feedback::lock(conn, request)
+            .await?
+            .ok_or(AppError::NotFound("feedback request"))?;
+        if let Some(refused) = may_answer(conn, keys, &request, member, now).await? {
             return Ok(refused);
         }
+        let tag = tags(keys, request.id, member).swap_remove(0);
         Ok(
-            if feedback::record(conn, &request, member, &answer).await? {
+            if feedback::hold(conn, &request, &tag, member, &answer).await? {
                 Given::Saved
             } else {
                 Given::Twice
@@ -90,14 +130,26 @@ pub async fn answer(
     .await
 }
 
-/// Whether the person who led may read the answers now: closed, with enough answers.
+/// Where `request` stands for its lead now.
+pub async fn standing(
+    conn: &mut Connection,
+    request: &FeedbackRequest,
+    now: DateTime<Utc>,
+) -> AppResult<Standing> {
+    Ok(feedback::standing(conn, request, now).await?)
+}
+
+/// Whether the person who led may read the answers now: closed and written out, unchanged,
+/// with enough answers.
 pub async fn shown(
     conn: &mut Connection,
     request: &FeedbackRequest,
     now: DateTime<Utc>,
 ) -> AppResult<bool> {
-    Ok(request.is_closed(now)
-        && feedback::answered(conn, request.id).await? >= i64::from(request.min_answers))
+    Ok(matches!(
+        crate::domain::feedback::visible(standing(conn, request, now).await?),
+        Visible::Shown { .. }
+    ))
 }
 
 /// What became of a report.
@@ -165,14 +217,28 @@ pub async fn report(
     .await
 }
 
-/// Tell each person whose feedback closed (the sweep's part). Returns how many were told.
-pub async fn send_due(conn: &mut Connection, now: DateTime<Utc>) -> AppResult<usize> {
+/// Close each request whose time has come (the sweep's part): write out its held answers with
+/// their receipts, then tell the person it is about. Returns how many were told.
+pub async fn send_due(
+    conn: &mut Connection,
+    keys: &TokenKeys,
+    now: DateTime<Utc>,
+) -> AppResult<usize> {
     let mut sent = 0;
+    let mut sealed = 0;
     for request in feedback::due_results(conn, now).await? {
         let told = conn
             .transaction::<_, AppError, _>(async |conn| {
+                let Some(locked) = feedback::lock(conn, request.id).await? else {
+                    return Ok((false, 0));
+                };
+                let mut written = 0;
+                if locked.sealed_at.is_none() {
+                    written =
+                        feedback::seal(conn, locked.id, |m| tags(keys, locked.id, m), now).await?;
+                }
                 if !feedback::mark_results_sent(conn, request.id, now).await? {
-                    return Ok(false);
+                    return Ok((false, written));
                 }
                 email_job::enqueue(
                     conn,
@@ -184,10 +250,16 @@ pub async fn send_due(conn: &mut Connection, now: DateTime<Utc>) -> AppResult<us
                     ),
                 )
                 .await?;
-                Ok(true)
+                Ok((true, written))
             })
             .await?;
-        sent += usize::from(told);
+        sent += usize::from(told.0);
+        sealed += told.1;
+    }
+    if sealed > 0 {
+        // The held rows are gone from every query now; vacuuming ends their life in the
+        // table's pages too.
+        feedback::vacuum_held(conn).await?;
     }
     Ok(sent)
 }

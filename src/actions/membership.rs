@@ -169,6 +169,8 @@ pub(crate) async fn leave_locked(
     memberships::renumber_waitlist(conn, circle_id).await?;
     let promoted = promote_waitlist(conn, &circle).await?;
     super::rotation::release_leaver(conn, &circle, member_id, Utc::now()).await?;
+    // Feedback they could still answer now has fewer people who could: its lead reads none.
+    crate::db::feedback::note_departure(conn, circle_id, member_id, Utc::now()).await?;
     Ok((left, promoted))
 }
 

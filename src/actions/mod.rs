@@ -4,6 +4,7 @@
 //! the input into domain types, call one action, and render.
 
 pub mod agreements;
+pub mod attendance;
 pub mod feedback;
 pub mod grow_check;
 pub mod growing;

@@ -1,6 +1,8 @@
-//! Feedback for whoever held a role: requests, the receipts that stop anyone answering twice,
-//! and the answers. An anonymous answer row holds no member and no time; nothing here joins it
-//! to a receipt (the two tables share only the request).
+//! Feedback for whoever held a role: requests, who may answer them (frozen when they open),
+//! the answers held apart while a request is open, and at its close the answers and the
+//! receipts that say who answered. A held answer names nobody: a keyed fingerprint of who gave
+//! it stops a second answer. At the close the held answers and their receipts are written out
+//! in random order in one transaction, so nothing pairs an answer with its receipt.
 
 use chrono::{DateTime, Utc};
 use diesel::sql_types::{BigInt, Nullable, Uuid as SqlUuid};
@@ -11,7 +13,10 @@ use diesel::{
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 
-use super::schema::{feedback_answers, feedback_receipts, feedback_requests, members, rsvps};
+use super::schema::{
+    feedback_answers, feedback_eligible, feedback_held, feedback_receipts, feedback_requests,
+    members, rsvps,
+};
 use crate::domain::feedback::Answer;
 use crate::domain::{CircleId, FeedbackMode, FeedbackRequestId, MemberId, SessionId};
 
@@ -28,6 +33,12 @@ pub struct FeedbackRequest {
     pub opened_at: DateTime<Utc>,
     pub closes_at: DateTime<Utc>,
     pub results_sent_at: Option<DateTime<Utc>>,
+    /// When who may answer was frozen; `None` while attendance was not marked yet.
+    pub frozen_at: Option<DateTime<Utc>>,
+    /// When who may answer changed after the freeze: the lead is then shown nothing.
+    pub eligibility_changed_at: Option<DateTime<Utc>>,
+    /// When the held answers were written out, at the close.
+    pub sealed_at: Option<DateTime<Utc>>,
 }
 
 impl FeedbackRequest {
@@ -36,15 +47,158 @@ impl FeedbackRequest {
     }
 }
 
-/// Open a request for every confirmed holder of a role in `session` who asked for feedback.
-/// A request that exists already stays as it is (its mode cannot change once open).
+/// Who may answer a request of `session`, as things stand now: marked as attending, an active
+/// member who joined before the session ended, and not the person the feedback is about.
+const ELIGIBLE_NOW: &str = "SELECT r.member_id FROM rsvps r \
+     JOIN sessions s ON s.id = r.session_id \
+     JOIN memberships m ON m.circle_id = s.circle_id AND m.member_id = r.member_id \
+     WHERE r.session_id = q.session_id AND r.attended AND m.state = 'active' \
+       AND m.joined_at <= s.ends_at AND r.member_id <> q.subject_id";
+
+/// Freeze who may answer the requests of `session` that are not frozen yet, when its
+/// attendance has been marked; returns how many were frozen.
+pub async fn freeze(
+    conn: &mut AsyncPgConnection,
+    session: SessionId,
+) -> diesel::QueryResult<usize> {
+    let recorded = diesel::select(diesel::dsl::exists(
+        rsvps::table
+            .filter(rsvps::session_id.eq(session))
+            .filter(rsvps::attended.is_not_null()),
+    ))
+    .get_result::<bool>(conn)
+    .await?;
+    if !recorded {
+        return Ok(0);
+    }
+    diesel::sql_query(format!(
+        "INSERT INTO feedback_eligible (request_id, member_id) \
+         SELECT q.id, e.member_id FROM feedback_requests q, LATERAL ({ELIGIBLE_NOW}) e \
+         WHERE q.session_id = $1 AND q.frozen_at IS NULL ON CONFLICT DO NOTHING"
+    ))
+    .bind::<SqlUuid, _>(session.0)
+    .execute(conn)
+    .await?;
+    diesel::update(
+        feedback_requests::table
+            .filter(feedback_requests::session_id.eq(session))
+            .filter(feedback_requests::frozen_at.is_null()),
+    )
+    .set(feedback_requests::frozen_at.eq(Some(Utc::now())))
+    .execute(conn)
+    .await
+}
+
+/// After an attendance change in `session`: every frozen request still open whose answerers
+/// would now be someone else is marked changed, and its lead will be shown nothing.
+pub async fn note_eligibility_change(
+    conn: &mut AsyncPgConnection,
+    session: SessionId,
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<usize> {
+    diesel::sql_query(format!(
+        "UPDATE feedback_requests q SET eligibility_changed_at = $2 \
+         WHERE q.session_id = $1 AND q.frozen_at IS NOT NULL \
+           AND q.eligibility_changed_at IS NULL AND q.closes_at > $2 \
+           AND EXISTS ( \
+             (({ELIGIBLE_NOW}) EXCEPT SELECT member_id FROM feedback_eligible WHERE request_id = q.id) \
+             UNION ALL \
+             (SELECT member_id FROM feedback_eligible WHERE request_id = q.id EXCEPT ({ELIGIBLE_NOW})))"
+    ))
+    .bind::<SqlUuid, _>(session.0)
+    .bind::<diesel::sql_types::Timestamptz, _>(now)
+    .execute(conn)
+    .await
+}
+
+/// `member` left `circle`: requests still open that they could answer are marked changed
+/// (fewer people can answer than when they opened).
+pub async fn note_departure(
+    conn: &mut AsyncPgConnection,
+    circle: CircleId,
+    member: MemberId,
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<usize> {
+    diesel::update(
+        feedback_requests::table
+            .filter(feedback_requests::circle_id.eq(circle))
+            .filter(feedback_requests::closes_at.gt(now))
+            .filter(feedback_requests::eligibility_changed_at.is_null())
+            .filter(
+                feedback_requests::id.eq_any(
+                    feedback_eligible::table
+                        .filter(feedback_eligible::member_id.eq(member))
+                        .select(feedback_eligible::request_id),
+                ),
+            ),
+    )
+    .set(feedback_requests::eligibility_changed_at.eq(Some(now)))
+    .execute(conn)
+    .await
+}
+
+/// How many were asked to answer `request`: those frozen as able to, or while it is not
+/// frozen, those marked as attending but the person it is about.
+pub async fn asked(
+    conn: &mut AsyncPgConnection,
+    request: &FeedbackRequest,
+) -> diesel::QueryResult<i64> {
+    if request.frozen_at.is_some() {
+        return feedback_eligible::table
+            .filter(feedback_eligible::request_id.eq(request.id))
+            .count()
+            .get_result(conn)
+            .await;
+    }
+    rsvps::table
+        .filter(rsvps::session_id.eq(request.session_id))
+        .filter(rsvps::attended.eq(true))
+        .filter(rsvps::member_id.ne(request.subject_id))
+        .count()
+        .get_result(conn)
+        .await
+}
+
+/// Whether `member` is among those who may answer `request` as frozen.
+pub async fn is_eligible(
+    conn: &mut AsyncPgConnection,
+    request: FeedbackRequestId,
+    member: MemberId,
+) -> diesel::QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        feedback_eligible::table
+            .filter(feedback_eligible::request_id.eq(request))
+            .filter(feedback_eligible::member_id.eq(member)),
+    ))
+    .get_result(conn)
+    .await
+}
+
+/// Whether `member` is the person some feedback on `session` is about.
+pub async fn is_subject(
+    conn: &mut AsyncPgConnection,
+    session: SessionId,
+    member: MemberId,
+) -> diesel::QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        feedback_requests::table
+            .filter(feedback_requests::session_id.eq(session))
+            .filter(feedback_requests::subject_id.eq(member)),
+    ))
+    .get_result(conn)
+    .await
+}
+
+/// Open a request for every confirmed holder of a role in `session` who asked for feedback,
+/// and freeze who may answer it when attendance is marked. A request that exists already stays
+/// as it is (its mode cannot change once open).
 pub async fn open_for_session(
     conn: &mut AsyncPgConnection,
     session: SessionId,
     min_answers: i32,
     closes_at: DateTime<Utc>,
 ) -> diesel::QueryResult<usize> {
-    diesel::sql_query(
+    let opened = diesel::sql_query(
         "INSERT INTO feedback_requests (id, session_id, circle_id, subject_id, role_key, mode, min_answers, closes_at) \
          SELECT gen_random_uuid(), sr.session_id, sr.circle_id, sr.member_id, sr.role_key, sr.feedback, $2, $3 \
          FROM session_roles sr \
@@ -56,7 +210,9 @@ pub async fn open_for_session(
     .bind::<diesel::sql_types::Integer, _>(min_answers)
     .bind::<diesel::sql_types::Timestamptz, _>(closes_at)
     .execute(conn)
-    .await
+    .await?;
+    freeze(conn, session).await?;
+    Ok(opened)
 }
 
 pub async fn for_session(
@@ -97,65 +253,177 @@ pub async fn lock(
         .optional()
 }
 
-/// How many people answered.
+/// How many answered: the answers written out and those still held.
 pub async fn answered(
     conn: &mut AsyncPgConnection,
     request: FeedbackRequestId,
 ) -> diesel::QueryResult<i64> {
-    feedback_receipts::table
-        .filter(feedback_receipts::request_id.eq(request))
+    let out: i64 = feedback_answers::table
+        .filter(feedback_answers::request_id.eq(request))
         .count()
         .get_result(conn)
-        .await
+        .await?;
+    let held: i64 = feedback_held::table
+        .filter(feedback_held::request_id.eq(request))
+        .count()
+        .get_result(conn)
+        .await?;
+    Ok(out + held)
 }
 
+/// Whether someone answered already: a receipt names them, or a held answer carries one of
+/// `tags` (their fingerprints for this request, one per signing key).
 pub async fn has_answered(
     conn: &mut AsyncPgConnection,
     request: FeedbackRequestId,
     member: MemberId,
+    tags: &[Vec<u8>],
 ) -> diesel::QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(
+    let receipt = diesel::select(diesel::dsl::exists(
         feedback_receipts::table
             .filter(feedback_receipts::request_id.eq(request))
             .filter(feedback_receipts::member_id.eq(member)),
+    ))
+    .get_result::<bool>(conn)
+    .await?;
+    if receipt {
+        return Ok(true);
+    }
+    diesel::select(diesel::dsl::exists(
+        feedback_held::table
+            .filter(feedback_held::request_id.eq(request))
+            .filter(feedback_held::tag.eq_any(tags)),
     ))
     .get_result(conn)
     .await
 }
 
-/// Store one answer: the receipt names who answered, the answer names them only when the
-/// request is named. Returns false (and stores nothing) when they had answered already.
-pub async fn record(
+/// Hold one answer until the close, under `tag`; it names its author only when the request is
+/// named. Returns false (and stores nothing) when an answer with that tag is held already.
+pub async fn hold(
     conn: &mut AsyncPgConnection,
     request: &FeedbackRequest,
+    tag: &[u8],
     member: MemberId,
     answer: &Answer,
 ) -> diesel::QueryResult<bool> {
-    let receipt = diesel::insert_into(feedback_receipts::table)
+    let author = (request.mode == FeedbackMode::Named).then_some(member);
+    diesel::insert_into(feedback_held::table)
         .values((
-            feedback_receipts::request_id.eq(request.id),
-            feedback_receipts::member_id.eq(member),
+            // Random, not time-ordered: the id says nothing about when or in which order.
+            feedback_held::id.eq(uuid::Uuid::new_v4()),
+            feedback_held::request_id.eq(request.id),
+            feedback_held::tag.eq(tag),
+            feedback_held::author_id.eq(author),
+            feedback_held::helped.eq(&answer.helped),
+            feedback_held::try_next.eq(&answer.try_next),
+            feedback_held::rating.eq(answer.rating),
         ))
         .on_conflict_do_nothing()
         .execute(conn)
-        .await?;
-    if receipt == 0 {
-        return Ok(false);
-    }
-    let author = (request.mode == FeedbackMode::Named).then_some(member);
-    diesel::insert_into(feedback_answers::table)
-        .values((
-            // Random, not time-ordered: the id says nothing about when or in which order.
-            feedback_answers::id.eq(uuid::Uuid::new_v4()),
-            feedback_answers::request_id.eq(request.id),
-            feedback_answers::author_id.eq(author),
-            feedback_answers::helped.eq(&answer.helped),
-            feedback_answers::try_next.eq(&answer.try_next),
-            feedback_answers::rating.eq(answer.rating),
+        .await
+        .map(|n| n == 1)
+}
+
+/// A held answer, as the close reads it.
+#[derive(Debug, Clone, diesel::Queryable)]
+struct Held {
+    tag: Vec<u8>,
+    author_id: Option<MemberId>,
+    helped: String,
+    try_next: String,
+    rating: Option<i16>,
+}
+
+/// Write out `request`'s held answers at its close, inside the caller's transaction: the
+/// answers under new random ids and the receipts of whoever gave them (found by matching
+/// `tags_of` each person who may answer against the held fingerprints), each shuffled, then
+/// the held rows go. Every row written shares this transaction, and none is written in the
+/// order anyone answered. Returns how many answers were written out.
+pub async fn seal(
+    conn: &mut AsyncPgConnection,
+    request: FeedbackRequestId,
+    tags_of: impl Fn(MemberId) -> Vec<Vec<u8>>,
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<usize> {
+    use rand::seq::SliceRandom;
+    let mut held: Vec<Held> = feedback_held::table
+        .filter(feedback_held::request_id.eq(request))
+        .select((
+            feedback_held::tag,
+            feedback_held::author_id,
+            feedback_held::helped,
+            feedback_held::try_next,
+            feedback_held::rating,
         ))
+        .for_update()
+        .load(conn)
+        .await?;
+    let eligible: Vec<MemberId> = feedback_eligible::table
+        .filter(feedback_eligible::request_id.eq(request))
+        .select(feedback_eligible::member_id)
+        .load(conn)
+        .await?;
+    let mut receipts: Vec<MemberId> = eligible
+        .into_iter()
+        .filter(|m| {
+            let tags = tags_of(*m);
+            held.iter().any(|h| tags.contains(&h.tag))
+        })
+        .collect();
+    {
+        let mut rng = rand::rng();
+        receipts.shuffle(&mut rng);
+        held.shuffle(&mut rng);
+    }
+    let receipt_rows: Vec<_> = receipts
+        .iter()
+        .map(|m| {
+            (
+                feedback_receipts::request_id.eq(request),
+                feedback_receipts::member_id.eq(*m),
+            )
+        })
+        .collect();
+    diesel::insert_into(feedback_receipts::table)
+        .values(&receipt_rows)
+        .on_conflict_do_nothing()
         .execute(conn)
         .await?;
-    Ok(true)
+    let answer_rows: Vec<_> = held
+        .iter()
+        .map(|h| {
+            (
+                feedback_answers::id.eq(uuid::Uuid::new_v4()),
+                feedback_answers::request_id.eq(request),
+                feedback_answers::author_id.eq(h.author_id),
+                feedback_answers::helped.eq(&h.helped),
+                feedback_answers::try_next.eq(&h.try_next),
+                feedback_answers::rating.eq(h.rating),
+            )
+        })
+        .collect();
+    diesel::insert_into(feedback_answers::table)
+        .values(&answer_rows)
+        .execute(conn)
+        .await?;
+    diesel::delete(feedback_held::table.filter(feedback_held::request_id.eq(request)))
+        .execute(conn)
+        .await?;
+    diesel::update(feedback_requests::table.find(request))
+        .set(feedback_requests::sealed_at.eq(Some(now)))
+        .execute(conn)
+        .await?;
+    Ok(held.len())
+}
+
+/// Free the space the held answers took, once some were written out: ends the deleted rows'
+/// life in the table's pages sooner than autovacuum would. Outside any transaction.
+pub async fn vacuum_held(conn: &mut AsyncPgConnection) -> diesel::QueryResult<()> {
+    diesel::sql_query("VACUUM feedback_held")
+        .execute(conn)
+        .await
+        .map(drop)
 }
 
 /// An answer as the person who led reads it.
@@ -227,7 +495,8 @@ pub async fn about_member(
         .await
 }
 
-/// The mean rating of a request's answers, and how many answered (with or without a rating).
+/// The mean rating of a request's answers written out, and how many answered so far (held
+/// answers included; with or without a rating).
 pub async fn summary(
     conn: &mut AsyncPgConnection,
     request: FeedbackRequestId,
@@ -241,13 +510,28 @@ pub async fn summary(
     }
     let row: Row = diesel::sql_query(
         "SELECT avg(rating)::float8 AS mean, \
-                (SELECT count(*) FROM feedback_receipts WHERE request_id = $1) AS n \
+                count(*) + (SELECT count(*) FROM feedback_held WHERE request_id = $1) AS n \
          FROM feedback_answers WHERE request_id = $1",
     )
     .bind::<SqlUuid, _>(request.0)
     .get_result(conn)
     .await?;
     Ok((row.mean, row.n))
+}
+
+/// Where `request` stands for its lead at `now`.
+pub async fn standing(
+    conn: &mut AsyncPgConnection,
+    request: &FeedbackRequest,
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<crate::domain::feedback::Standing> {
+    Ok(crate::domain::feedback::Standing {
+        closed: request.is_closed(now),
+        sealed: request.sealed_at.is_some(),
+        changed: request.eligibility_changed_at.is_some(),
+        answered: answered(conn, request.id).await?.max(0) as u32,
+        needed: request.min_answers.max(0) as u32,
+    })
 }
 
 /// Whether `member` was marked at `session`: `Some(true)` attended, `Some(false)` not,

@@ -330,6 +330,28 @@ diesel::table! {
         opened_at -> Timestamptz,
         closes_at -> Timestamptz,
         results_sent_at -> Nullable<Timestamptz>,
+        frozen_at -> Nullable<Timestamptz>,
+        eligibility_changed_at -> Nullable<Timestamptz>,
+        sealed_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    feedback_eligible (request_id, member_id) {
+        request_id -> Uuid,
+        member_id -> Uuid,
+    }
+}
+
+diesel::table! {
+    feedback_held (id) {
+        id -> Uuid,
+        request_id -> Uuid,
+        tag -> Bytea,
+        author_id -> Nullable<Uuid>,
+        helped -> Text,
+        try_next -> Text,
+        rating -> Nullable<Int2>,
     }
 }
 
@@ -485,6 +507,8 @@ diesel::joinable!(handoffs -> circles (circle_id));
 diesel::joinable!(feedback_answers -> feedback_requests (request_id));
 diesel::joinable!(feedback_receipts -> feedback_requests (request_id));
 diesel::joinable!(feedback_requests -> sessions (session_id));
+diesel::joinable!(feedback_eligible -> feedback_requests (request_id));
+diesel::joinable!(feedback_held -> feedback_requests (request_id));
 diesel::joinable!(consent_rounds -> agreements (agreement_id));
 diesel::joinable!(consent_stances -> consent_rounds (round_id));
 diesel::joinable!(consent_stances -> members (member_id));
@@ -517,6 +541,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     feedback_requests,
     feedback_receipts,
     feedback_answers,
+    feedback_eligible,
+    feedback_held,
     agreements,
     agreement_versions,
     consent_rounds,

@@ -1,7 +1,8 @@
 //! Feedback for whoever led: what the answer form accepts, and what the person who led may
-//! read. Answers reach them only after the feedback closes and only when at least the circle's
-//! `k` people answered, so no single answer can be told apart; each result is compared only
-//! with their own earlier results, never with anyone else's.
+//! read. Who may answer is frozen when the feedback opens; answers reach the person who led
+//! only after it closes, only when at least the circle's `k` of those people answered, and
+//! only when who could answer did not change after it opened, so no single answer can be told
+//! apart; each result is compared only with their own earlier results.
 
 use super::Invalid;
 
@@ -62,29 +63,53 @@ impl Answer {
     }
 }
 
+/// The smallest `k` a circle may set: fewer answers could be told apart.
+pub const MIN_ANSWERS_FLOOR: i64 = 3;
+
+/// Where one request stands, for what its lead may read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Standing {
+    /// The close time has passed.
+    pub closed: bool,
+    /// The held answers were written out (at the close).
+    pub sealed: bool,
+    /// Who could answer changed after it opened (an attendance change, someone leaving).
+    pub changed: bool,
+    /// How many of those who could answer did.
+    pub answered: u32,
+    /// The circle's `k` when it opened (at least [`MIN_ANSWERS_FLOOR`]).
+    pub needed: u32,
+}
+
 /// What the person who led may read of one request.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Visible {
-    /// Still open: they see how many answered, nothing more.
+    /// Still open (or being closed): they see how many answered, nothing more.
     Open { answered: u32 },
     /// Closed with fewer than `k` answers: no text at all.
     TooFew { answered: u32, needed: u32 },
-    /// Closed with enough answers: every answer.
+    /// Closed, but who could answer changed after it opened: no text at all.
+    Changed { answered: u32 },
+    /// Closed with enough answers from those who could answer when it opened: every answer.
     Shown { answered: u32 },
 }
 
-pub fn visible(closed: bool, answered: u32, k: u32) -> Visible {
-    match (closed, answered >= k) {
-        (false, _) => Visible::Open { answered },
-        (true, false) => Visible::TooFew {
-            answered,
-            needed: k,
-        },
-        (true, true) => Visible::Shown { answered },
+pub fn visible(s: Standing) -> Visible {
+    let needed = s.needed.max(MIN_ANSWERS_FLOOR as u32);
+    let answered = s.answered;
+    if !s.closed || !s.sealed {
+        Visible::Open { answered }
+    } else if s.changed {
+        Visible::Changed { answered }
+    } else if answered < needed {
+        Visible::TooFew { answered, needed }
+    } else {
+        Visible::Shown { answered }
     }
 }
 
 pub const TOO_FEW: &str = "Not enough answers to keep this anonymous, so none are shown.";
+pub const CHANGED: &str = "Who could answer changed after the feedback opened, so none of it is shown: that keeps it anonymous.";
 
 /// The stamp of a report's email: the reported answer's id, so each answer is reported once
 /// and its email quotes that answer alone.
@@ -150,17 +175,63 @@ mod tests {
         );
     }
 
+    fn standing(closed: bool, sealed: bool, changed: bool, answered: u32, needed: u32) -> Standing {
+        Standing {
+            closed,
+            sealed,
+            changed,
+            answered,
+            needed,
+        }
+    }
+
     #[test]
     fn text_shows_only_after_close_and_only_with_k_answers() {
-        assert_eq!(visible(false, 9, 3), Visible::Open { answered: 9 });
         assert_eq!(
-            visible(true, 2, 3),
+            visible(standing(false, false, false, 9, 3)),
+            Visible::Open { answered: 9 }
+        );
+        assert_eq!(
+            visible(standing(true, false, false, 9, 3)),
+            Visible::Open { answered: 9 },
+            "closed but not written out yet"
+        );
+        assert_eq!(
+            visible(standing(true, true, false, 2, 3)),
             Visible::TooFew {
                 answered: 2,
                 needed: 3
             }
         );
-        assert_eq!(visible(true, 3, 3), Visible::Shown { answered: 3 });
+        assert_eq!(
+            visible(standing(true, true, false, 3, 3)),
+            Visible::Shown { answered: 3 }
+        );
+        assert_eq!(
+            visible(standing(true, true, true, 9, 3)),
+            Visible::Changed { answered: 9 }
+        );
+        assert_eq!(
+            visible(standing(true, true, false, 2, 2)),
+            Visible::TooFew {
+                answered: 2,
+                needed: 3
+            },
+            "never fewer than three, whatever a request says"
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn answers_show_only_when_closed_unchanged_and_k_answered(
+            closed: bool, sealed: bool, changed: bool, answered in 0u32..20, needed in 0u32..20,
+        ) {
+            let s = standing(closed, sealed, changed, answered, needed);
+            if let Visible::Shown { .. } = visible(s) {
+                proptest::prop_assert!(closed && sealed && !changed);
+                proptest::prop_assert!(answered >= needed.max(3));
+            }
+        }
     }
 
     #[test]

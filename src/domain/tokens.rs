@@ -131,6 +131,20 @@ impl TokenKeys {
         Self { keys }
     }
 
+    /// Keyed fingerprints of (`label`, `parts`), one per key, the current key's first: they let
+    /// Roundtable recognise something it saw before (who gave a held answer) without storing
+    /// it, and nobody without the key can compute or reverse them.
+    pub fn fingerprints(&self, label: &str, parts: &[&[u8]]) -> Vec<Vec<u8>> {
+        let mut body =
+            Vec::with_capacity(label.len() + 1 + parts.iter().map(|p| p.len()).sum::<usize>());
+        body.extend_from_slice(label.as_bytes());
+        body.push(0);
+        for part in parts {
+            body.extend_from_slice(part);
+        }
+        self.keys.iter().map(|(_, key)| mac(key, &body)).collect()
+    }
+
     pub fn sign(&self, claims: &Claims) -> String {
         let (kid, key) = &self.keys[0];
         let mut bytes = Vec::with_capacity(BODY_LEN + TAG_LEN);

@@ -867,7 +867,8 @@ async fn notice_view(
 }
 
 /// The feedback forms a reflection prompt carries: one per role holder of the session who
-/// asked for feedback, except the recipient, unless they were marked absent.
+/// asked for feedback, except the recipient, to those who may answer it (when attendance was
+/// not marked yet, to everyone not marked absent).
 async fn feedback_links(
     conn: &mut AsyncPgConnection,
     session: &sessions::Session,
@@ -881,6 +882,12 @@ async fn feedback_links(
     let mut out = Vec::new();
     for request in feedback::for_session(conn, session.id).await? {
         if request.subject_id == member.id {
+            continue;
+        }
+        // Once who may answer is frozen, only they get the form.
+        if request.frozen_at.is_some()
+            && !feedback::is_eligible(conn, request.id, member.id).await?
+        {
             continue;
         }
         let name = members::find(conn, request.subject_id)

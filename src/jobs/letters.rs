@@ -175,12 +175,17 @@ pub async fn feedback(
     let (mean, answered) = feedback::summary(conn, request.id).await?;
     let view = match kind {
         MessageKind::FeedbackClosed => {
-            let shown = answered >= i64::from(request.min_answers);
+            let visible = crate::domain::feedback::visible(
+                feedback::standing(conn, request, chrono::Utc::now()).await?,
+            );
+            let shown = matches!(visible, crate::domain::feedback::Visible::Shown { .. });
             let mut lines = vec![format!(
                 "The feedback on your session of {day} has closed: {answered} {} answered.",
                 if answered == 1 { "person" } else { "people" }
             )];
-            if shown {
+            if let crate::domain::feedback::Visible::Changed { .. } = visible {
+                lines.push(crate::domain::feedback::CHANGED.into());
+            } else if shown {
                 lines.push(
                     "Their answers are on your page. Only you can read them; organisers see how many answered, never what they said.".into(),
                 );
@@ -250,8 +255,14 @@ pub async fn earlier_means(
         if earlier.id == request.id || earlier.closes_at >= request.closes_at {
             continue;
         }
-        let (mean, n) = feedback::summary(conn, earlier.id).await?;
-        if let (Some(mean), true) = (mean, n >= i64::from(earlier.min_answers)) {
+        let (mean, _) = feedback::summary(conn, earlier.id).await?;
+        let shown = matches!(
+            crate::domain::feedback::visible(
+                feedback::standing(conn, &earlier, chrono::Utc::now()).await?
+            ),
+            crate::domain::feedback::Visible::Shown { .. }
+        );
+        if let (Some(mean), true) = (mean, shown) {
             out.push(mean);
         }
     }

@@ -860,3 +860,483 @@ async fn one_member_cannot_mail_the_whole_circle_again_and_again() {
         "nobody was mailed for a refused round"
     );
 }
+
+/// A circle whose last session ended an hour and a half ago, led by Ada (also one of its
+/// facilitators, with an API token) who asked for anonymous feedback, with Bo, Cy, Di and Ed
+/// as members from before it. Its reflection prompt, which opens the feedback, is not sent yet.
+struct Led {
+    circle: String,
+    session: String,
+    /// Ada's API token.
+    lead: String,
+    /// Member ids by name: ada, bo, cy, di, ed.
+    ids: std::collections::HashMap<&'static str, String>,
+}
+
+async fn led_session(app: &TestApp) -> Led {
+    let first = (chrono::Utc::now() + chrono::Duration::days(2)).date_naive();
+    let circle = london_circle(app, "Honest Answers", &first.to_string(), 1).await;
+    let session = app
+        .get(&format!("/api/v1/circles/{circle}/sessions"))
+        .await
+        .expect(200)["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (ada, lead) = app.member_with_token("ada@example.org", false).await;
+    let mut ids = std::collections::HashMap::new();
+    ids.insert("ada", ada.to_string());
+    app.add_member(&circle, "ada@example.org").await.expect(201);
+    app.patch(
+        &format!("/api/v1/circles/{circle}/members/{ada}"),
+        &json!({ "role": "facilitator" }),
+    )
+    .await
+    .expect(200);
+    for who in ["bo", "cy", "di", "ed"] {
+        let m = app
+            .add_member(&circle, &format!("{who}@example.org"))
+            .await
+            .expect(201);
+        ids.insert(who, m["member_id"].as_str().unwrap().to_string());
+    }
+    assign(app, &session, "facilitator", &ids["ada"]).await;
+    sql(app, &format!(
+        "UPDATE sessions SET starts_at = now() - interval '3 hours', ends_at = now() - interval '90 minutes' WHERE id = '{session}'"
+    )).await;
+    sql(
+        app,
+        &format!(
+        "UPDATE memberships SET joined_at = now() - interval '1 day' WHERE circle_id = '{circle}'"
+    ),
+    )
+    .await;
+    Led {
+        circle,
+        session,
+        lead,
+        ids,
+    }
+}
+
+/// Send the session's reflection prompt now: the feedback opens with it.
+async fn open_feedback(app: &TestApp, session: &str) {
+    sql(app, &format!(
+        "UPDATE jobs SET run_at = now() WHERE state = 'queued' AND payload->>'session_id' = '{session}' \
+         AND payload->>'message' = 'reflection_prompt'"
+    )).await;
+    app.run_pending_jobs().await;
+}
+
+/// Close every open request and tell the leads, as the sweep does at the close.
+async fn close_feedback(app: &TestApp) {
+    sql(app, "UPDATE feedback_requests SET closes_at = now() - interval '1 second' WHERE results_sent_at IS NULL").await;
+    roundtable::actions::feedback::send_due(
+        &mut app.conn().await,
+        app.links().keys(),
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    app.run_pending_jobs().await;
+}
+
+/// `who`'s answer to the feedback on `session`, through their own link.
+async fn give_feedback(app: &TestApp, who: &str, text: &str) -> u16 {
+    let request = id_of(app, "SELECT id FROM feedback_requests").await;
+    let holder = app.holder(&format!("{who}@example.org")).await;
+    let link = app.path_of(&app.links().feedback(
+        holder,
+        request,
+        chrono::Utc::now() + chrono::Duration::days(30),
+    ));
+    app.browser(
+        Method::POST,
+        &link,
+        Some(&[("helped", text), ("try_next", ""), ("rating", "2")]),
+    )
+    .await
+    .status
+    .as_u16()
+}
+
+/// What Ada's own page shows her.
+async fn leads_page(app: &TestApp) -> String {
+    let holder = app.holder("ada@example.org").await;
+    let me = app.path_of(&app.links().me(holder, chrono::Utc::now()));
+    app.browser(Method::GET, &me, None).await.text().to_string()
+}
+
+async fn mark_as(app: &TestApp, token: &str, session: &str, marks: &[(&str, bool)]) -> u16 {
+    let marks: Vec<serde_json::Value> = marks
+        .iter()
+        .map(|(m, a)| json!({ "member_id": m, "attended": a }))
+        .collect();
+    app.request_as(
+        Some(token),
+        Method::PUT,
+        &format!("/api/v1/sessions/{session}/attendance"),
+        Some(&json!({ "attendance": marks })),
+    )
+    .await
+    .status
+    .as_u16()
+}
+
+#[tokio::test]
+async fn whoever_the_feedback_is_about_cannot_shrink_who_answers_to_one_real_person() {
+    let app = spawn_app().await;
+    let led = led_session(&app).await;
+    let (circle, session, ids) = (&led.circle, &led.session, &led.ids);
+    // Bo, Cy, Di and Ed came.
+    let came: Vec<(&str, bool)> = ["bo", "cy", "di", "ed"]
+        .iter()
+        .map(|w| (ids[w].as_str(), true))
+        .collect();
+    assert_eq!(mark_as(&app, &led.lead, session, &came).await, 200);
+
+    // The lead tries to lower k to two: refused, three is the floor.
+    let res = app
+        .request_as(
+            Some(&led.lead),
+            Method::PATCH,
+            &format!("/api/v1/circles/{circle}"),
+            Some(&json!({ "feedback_min_answers": 2 })),
+        )
+        .await;
+    assert_eq!(res.status.as_u16(), 422, "{}", res.body);
+    open_feedback(&app, session).await;
+
+    // A member the lead controls, added after the session, marked present: refused, both
+    // for the lead (the feedback is about them) and as an answerer (not there in time).
+    let puppet = app
+        .request_as(
+            Some(&led.lead),
+            Method::POST,
+            &format!("/api/v1/circles/{circle}/members"),
+            Some(&json!({ "email": "puppet@example.org" })),
+        )
+        .await
+        .expect(201)["member_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let lead_dash = app.dashboard_as("ada@example.org").await;
+    let before = app.snapshot().await;
+    let shrink = [
+        (puppet.as_str(), true),
+        (ids["cy"].as_str(), false),
+        (ids["di"].as_str(), false),
+        (ids["ed"].as_str(), false),
+    ];
+    assert_eq!(mark_as(&app, &led.lead, session, &shrink).await, 403);
+    let res = lead_dash
+        .post(
+            &format!("/dashboard/sessions/{session}/attendance"),
+            &[("member_id", ids["cy"].as_str()), ("attended", "no")],
+        )
+        .await;
+    assert_eq!(res.status.as_u16(), 403, "{}", res.text());
+    assert_eq!(
+        app.snapshot().await,
+        before,
+        "the attendance stays as it was"
+    );
+    assert_eq!(give_feedback(&app, "puppet", "PUPPET").await, 403);
+
+    // Three of the four who came answer: Ada reads the three, and only after the close.
+    for who in ["bo", "cy", "di"] {
+        assert_eq!(
+            give_feedback(&app, who, &format!("ANSWER-{who}")).await,
+            200
+        );
+    }
+    assert!(!leads_page(&app).await.contains("ANSWER-"));
+    close_feedback(&app).await;
+    let page = leads_page(&app).await;
+    for who in ["bo", "cy", "di"] {
+        assert!(page.contains(&format!("ANSWER-{who}")), "{page}");
+    }
+}
+
+#[tokio::test]
+async fn an_attendance_change_after_the_feedback_opened_leaves_its_lead_shown_nothing() {
+    let app = spawn_app().await;
+    let led = led_session(&app).await;
+    let (session, ids) = (&led.session, &led.ids);
+    let came: Vec<(&str, bool)> = ["bo", "cy", "di", "ed"]
+        .iter()
+        .map(|w| (ids[w].as_str(), true))
+        .collect();
+    assert_eq!(mark_as(&app, &led.lead, session, &came).await, 200);
+    open_feedback(&app, session).await;
+    for who in ["bo", "cy", "di"] {
+        assert_eq!(
+            give_feedback(&app, who, &format!("ANSWER-{who}")).await,
+            200
+        );
+    }
+    // Another runner (an organiser) marks Ed absent after it opened: who could answer changed.
+    assert_eq!(
+        mark_as(&app, &app.token, session, &[(ids["ed"].as_str(), false)]).await,
+        200
+    );
+    assert_eq!(
+        give_feedback(&app, "ed", "ANSWER-ed").await,
+        200,
+        "Ed was there when it opened"
+    );
+    close_feedback(&app).await;
+    let page = leads_page(&app).await;
+    assert!(!page.contains("ANSWER-"), "{page}");
+    assert!(
+        page.contains("Who could answer changed after the feedback opened"),
+        "{page}"
+    );
+    let mail = app
+        .sent_emails()
+        .into_iter()
+        .find(|m| m.to.contains("ada@") && m.subject.starts_with("Your feedback from"))
+        .unwrap();
+    assert!(mail
+        .text
+        .contains("Who could answer changed after the feedback opened"));
+    assert!(!mail.text.contains("ANSWER-"));
+}
+
+#[tokio::test]
+async fn an_answer_and_its_receipt_cannot_be_paired_in_the_database() {
+    let app = spawn_app().await;
+    let led = led_session(&app).await;
+    let (session, ids) = (&led.session, &led.ids);
+    let came: Vec<(&str, bool)> = ["bo", "cy", "di", "ed"]
+        .iter()
+        .map(|w| (ids[w].as_str(), true))
+        .collect();
+    assert_eq!(mark_as(&app, &led.lead, session, &came).await, 200);
+    open_feedback(&app, session).await;
+
+    // Each answer while it is open writes one held row and nothing else: no receipt, no job,
+    // nothing that names who answered.
+    for who in ["bo", "cy", "di", "ed"] {
+        let before = app.snapshot().await;
+        assert_eq!(
+            give_feedback(&app, who, &format!("ANSWER-{who}")).await,
+            200
+        );
+        let after = app.snapshot().await;
+        let changed: Vec<&str> = before
+            .split("\n[")
+            .zip(after.split("\n["))
+            .filter(|(b, a)| b != a)
+            .map(|(_, a)| a.split(']').next().unwrap())
+            .collect();
+        assert_eq!(changed, vec!["feedback_held"], "{who}'s answer");
+        let held = after
+            .split("[feedback_held]")
+            .nth(1)
+            .unwrap()
+            .split("\n[")
+            .next()
+            .unwrap();
+        assert!(
+            ids.values().all(|id| !held.contains(id.as_str())),
+            "the held answers name nobody: {held}"
+        );
+    }
+    assert_eq!(
+        give_feedback(&app, "bo", "AGAIN").await,
+        409,
+        "one answer each"
+    );
+
+    close_feedback(&app).await;
+    #[derive(diesel::QueryableByName)]
+    struct Tx {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        t: String,
+    }
+    let txs: Vec<Tx> = diesel_async::RunQueryDsl::load(
+        diesel::sql_query(
+            "SELECT DISTINCT xmin::text AS t FROM feedback_answers \
+             UNION SELECT DISTINCT xmin::text FROM feedback_receipts",
+        ),
+        &mut app.conn().await,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        txs.len(),
+        1,
+        "every answer and every receipt written by one transaction at the close"
+    );
+    let held: Tx = diesel_async::RunQueryDsl::get_result(
+        diesel::sql_query("SELECT count(*)::text AS t FROM feedback_held"),
+        &mut app.conn().await,
+    )
+    .await
+    .unwrap();
+    assert_eq!(held.t, "0", "nothing is held after the close");
+    let page = leads_page(&app).await;
+    for who in ["bo", "cy", "di", "ed"] {
+        assert!(page.contains(&format!("ANSWER-{who}")));
+    }
+}
+
+/// What the person the feedback is about, and others, do in one run of the property below.
+#[derive(Debug, Clone)]
+enum Step {
+    /// The lead asks the circle to show feedback with `k` answers.
+    SetK(i64),
+    /// The lead marks a member present or absent.
+    LeadMarks(usize, bool),
+    /// The lead adds a member they control and marks them present.
+    LeadAddsPuppet,
+    /// An organiser marks a member present or absent.
+    OrganiserMarks(usize, bool),
+}
+
+fn step() -> impl proptest::strategy::Strategy<Value = Step> {
+    use proptest::prelude::*;
+    prop_oneof![
+        (0i64..7).prop_map(Step::SetK),
+        (0usize..4, any::<bool>()).prop_map(|(m, a)| Step::LeadMarks(m, a)),
+        Just(Step::LeadAddsPuppet),
+        (0usize..4, any::<bool>()).prop_map(|(m, a)| Step::OrganiserMarks(m, a)),
+    ]
+}
+
+/// The rule the lead's page must follow, worked out from what was done: answers show only
+/// when at least k of the people marked present as it opened (members before the session
+/// ended, the lead aside) answered, k at least three, and nobody's attendance changed after.
+struct Model {
+    k: i64,
+    present: std::collections::BTreeSet<String>,
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig {
+        cases: 10,
+        max_shrink_iters: 0,
+        failure_persistence: None,
+        ..proptest::prelude::ProptestConfig::default()
+    })]
+
+    /// Whatever attendance edits, threshold changes and member additions the person the
+    /// feedback is about makes (before it opens and after), and whatever another runner
+    /// changes, they never read an answer unless at least k of the people able to answer
+    /// when it opened answered, k is at least three, and who could answer never changed.
+    #[test]
+    fn the_lead_reads_answers_only_when_k_people_frozen_at_opening_answered(
+        marked in proptest::collection::vec(proptest::bool::ANY, 4),
+        before in proptest::collection::vec(step(), 0..5),
+        after in proptest::collection::vec(step(), 0..5),
+        answering in proptest::collection::vec(proptest::bool::ANY, 4),
+        puppets_answer: bool,
+    ) {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            let app = spawn_app().await;
+            let led = led_session(&app).await;
+            let names = ["bo", "cy", "di", "ed"];
+            let mut model = Model { k: 3, present: Default::default() };
+            let mut puppets: Vec<String> = Vec::new();
+            let initial: Vec<(&str, bool)> = names
+                .iter()
+                .zip(&marked)
+                .map(|(n, m)| (led.ids[n].as_str(), *m))
+                .collect();
+            assert_eq!(mark_as(&app, &led.lead, &led.session, &initial).await, 200);
+            for (n, m) in names.iter().zip(&marked) {
+                if *m {
+                    model.present.insert(n.to_string());
+                }
+            }
+            let mut changed_after = false;
+            for (phase, steps) in [(0, &before), (1, &after)] {
+                if phase == 1 {
+                    open_feedback(&app, &led.session).await;
+                }
+                let opened = phase == 1;
+                for s in steps {
+                    match s {
+                        Step::SetK(k) => {
+                            let res = app.request_as(
+                                Some(&led.lead),
+                                Method::PATCH,
+                                &format!("/api/v1/circles/{}", led.circle),
+                                Some(&json!({ "feedback_min_answers": k })),
+                            ).await;
+                            if *k >= 3 {
+                                assert_eq!(res.status.as_u16(), 200);
+                                if !opened { model.k = *k; }
+                            } else {
+                                assert_eq!(res.status.as_u16(), 422, "k = {k} is refused");
+                            }
+                        }
+                        Step::LeadMarks(i, a) => {
+                            let status = mark_as(&app, &led.lead, &led.session, &[(led.ids[names[*i]].as_str(), *a)]).await;
+                            if opened {
+                                assert_eq!(status, 403, "the lead cannot change attendance once it opened");
+                            } else {
+                                assert_eq!(status, 200);
+                                if *a { model.present.insert(names[*i].to_string()); } else { model.present.remove(names[*i]); }
+                            }
+                        }
+                        Step::OrganiserMarks(i, a) => {
+                            assert_eq!(mark_as(&app, &app.token, &led.session, &[(led.ids[names[*i]].as_str(), *a)]).await, 200);
+                            let was = model.present.contains(names[*i]);
+                            if opened && was != *a { changed_after = true; }
+                            if !opened {
+                                if *a { model.present.insert(names[*i].to_string()); } else { model.present.remove(names[*i]); }
+                            }
+                        }
+                        Step::LeadAddsPuppet => {
+                            let email = format!("puppet{}@example.org", puppets.len());
+                            let id = app.request_as(
+                                Some(&led.lead),
+                                Method::POST,
+                                &format!("/api/v1/circles/{}/members", led.circle),
+                                Some(&json!({ "email": email })),
+                            ).await.expect(201)["member_id"].as_str().unwrap().to_string();
+                            let status = mark_as(&app, &led.lead, &led.session, &[(id.as_str(), true)]).await;
+                            assert_eq!(status, if opened { 403 } else { 200 });
+                            puppets.push(email);
+                        }
+                    }
+                }
+            }
+            if before.is_empty() && after.is_empty() {
+                open_feedback(&app, &led.session).await;
+            }
+            // Everyone tries to answer; only who could when it opened is heard.
+            let mut heard = 0;
+            for (n, a) in names.iter().zip(&answering) {
+                if *a {
+                    let status = give_feedback(&app, n, &format!("ANSWER-{n}")).await;
+                    if model.present.contains(*n) {
+                        assert_eq!(status, 200, "{n} was there when it opened");
+                        heard += 1;
+                    } else {
+                        assert_eq!(status, 403, "{n} was not marked present when it opened");
+                    }
+                }
+            }
+            if puppets_answer {
+                for p in &puppets {
+                    let who = p.split('@').next().unwrap();
+                    assert_eq!(give_feedback(&app, who, "PUPPET").await, 403, "members added after the session never count");
+                }
+            }
+            close_feedback(&app).await;
+            let page = leads_page(&app).await;
+            let shown = page.contains("ANSWER-");
+            let should = heard >= model.k.max(3) && !changed_after;
+            assert_eq!(
+                shown, should,
+                "heard {heard}, k {}, changed after opening: {changed_after}; page:\n{page}", model.k
+            );
+            assert!(!page.contains("PUPPET"));
+        });
+    }
+}

@@ -840,6 +840,16 @@ async fn led_by_ada(app: &TestApp, sid: &str, m: &[String], present: &[usize], a
         ),
     )
     .await;
+    // Everyone was a member before it: feedback comes only from people who were.
+    sql(
+        app,
+        &format!(
+            "UPDATE memberships SET joined_at = now() - interval '1 day' \
+             WHERE circle_id = (SELECT circle_id FROM sessions WHERE id = '{sid}') \
+               AND joined_at > now() - interval '1 day'"
+        ),
+    )
+    .await;
     let marks: Vec<Value> = present
         .iter()
         .map(|i| json!({ "member_id": m[*i], "attended": true }))
@@ -975,23 +985,31 @@ async fn the_lead_reads_anonymous_feedback_only_after_close_and_only_with_k_answ
     );
     assert!(!page.text().contains("BO-SAYS") && !page.text().contains("CY-SAYS"));
 
-    // No query joins an anonymous answer to a member: the table holds none.
+    // No query joins an anonymous answer to a member: while the feedback is open the answers
+    // are held naming nobody, and no receipt says who answered.
     assert_eq!(
-        count(&app, "SELECT count(*) AS n FROM feedback_answers").await,
+        count(&app, "SELECT count(*) AS n FROM feedback_held").await,
         2
     );
     assert_eq!(
         count(
             &app,
-            "SELECT count(*) AS n FROM feedback_answers WHERE author_id IS NOT NULL"
+            "SELECT count(*) AS n FROM feedback_held WHERE author_id IS NOT NULL"
         )
         .await,
         0
     );
     assert_eq!(
+        count(&app, "SELECT count(*) AS n FROM feedback_answers").await
+            + count(&app, "SELECT count(*) AS n FROM feedback_receipts").await,
+        0,
+        "nothing is written out before the close"
+    );
+    assert_eq!(
         count(
             &app,
-            "SELECT count(*) AS n FROM information_schema.columns WHERE table_name = 'feedback_answers' \
+            "SELECT count(*) AS n FROM information_schema.columns \
+             WHERE table_name IN ('feedback_answers', 'feedback_held') \
              AND (data_type LIKE 'timestamp%' AND column_name <> 'reported_at' OR column_name LIKE '%member%')"
         )
         .await,
@@ -1028,7 +1046,7 @@ async fn the_lead_reads_anonymous_feedback_only_after_close_and_only_with_k_answ
         "UPDATE feedback_requests SET closes_at = now() - interval '1 second'",
     )
     .await;
-    roundtable::actions::feedback::send_due(&mut app.conn().await, Utc::now())
+    roundtable::actions::feedback::send_due(&mut app.conn().await, app.links().keys(), Utc::now())
         .await
         .unwrap();
     app.run_pending_jobs().await;
@@ -1059,7 +1077,7 @@ async fn the_lead_reads_anonymous_feedback_only_after_close_and_only_with_k_answ
         assert_eq!(answer(&app, &link, text).await, 200, "{who}");
     }
     sql(&app, "UPDATE feedback_requests SET closes_at = now() - interval '1 second' WHERE results_sent_at IS NULL").await;
-    roundtable::actions::feedback::send_due(&mut app.conn().await, Utc::now())
+    roundtable::actions::feedback::send_due(&mut app.conn().await, app.links().keys(), Utc::now())
         .await
         .unwrap();
     app.run_pending_jobs().await;
@@ -1522,7 +1540,7 @@ async fn an_answer_reported_again_and_again_reaches_the_organisers_once() {
         "UPDATE feedback_requests SET closes_at = now() - interval '1 second'",
     )
     .await;
-    roundtable::actions::feedback::send_due(&mut app.conn().await, Utc::now())
+    roundtable::actions::feedback::send_due(&mut app.conn().await, app.links().keys(), Utc::now())
         .await
         .unwrap();
     app.run_pending_jobs().await;

@@ -382,7 +382,8 @@ pub const ANSWER_HOURS: Bounded = Bounded {
 };
 pub const FEEDBACK_K: Bounded = Bounded {
     field: "feedback_min_answers",
-    min: 2,
+    // Fewer answers could be told apart (domain::feedback::MIN_ANSWERS_FLOOR).
+    min: crate::domain::feedback::MIN_ANSWERS_FLOOR,
     max: 50,
     unit: "answers",
 };

@@ -17,7 +17,7 @@ pub struct RequestCounts {
     pub subject_id: MemberId,
     pub mode: FeedbackMode,
     pub closes_at: DateTime<Utc>,
-    /// Attendees asked (everyone marked present but the role holder).
+    /// People asked: those marked present when the feedback opened, but the role holder.
     pub requested: i64,
     pub answered: i64,
 }
@@ -43,14 +43,11 @@ pub async fn counts(
 ) -> AppResult<web::Json<FeedbackCounts>> {
     let mut conn = state.pool.get().await?;
     let session = caller.session(&mut conn, *id).await?;
-    let attendees = feedback::attendees(&mut conn, session.id).await?;
     let mut requests = Vec::new();
     for request in feedback::for_session(&mut conn, session.id).await? {
-        let subject_came =
-            feedback::attendance(&mut conn, session.id, request.subject_id).await? == Some(true);
         requests.push(RequestCounts {
             answered: feedback::answered(&mut conn, request.id).await?,
-            requested: attendees - i64::from(subject_came),
+            requested: feedback::asked(&mut conn, &request).await?,
             role: request.role_key,
             subject_id: request.subject_id,
             mode: request.mode,

@@ -1,13 +1,12 @@
 //! `/api/v1/sessions/{id}/rsvps` and `/api/v1/sessions/{id}/attendance`.
 
 use actix_web::web;
-use diesel_async::AsyncConnection;
 use serde::{Deserialize, Serialize};
 
 use super::auth::Caller;
 
 use crate::db::rsvps::{self, Rsvp, RsvpEntry};
-use crate::domain::{Invalid, MemberId, RsvpResponse, SessionId, SessionStatus};
+use crate::domain::{Invalid, MemberId, RsvpResponse, SessionId};
 use crate::error::{AppError, AppResult};
 use crate::http::AppState;
 use crate::pagination::{id_cursor, Page, PageQuery};
@@ -129,31 +128,16 @@ pub async fn mark_attendance(
     if marks.is_empty() || marks.len() > MAX_MARKS {
         return Err(Invalid::new("attendance", format!("must hold 1 to {MAX_MARKS} marks")).into());
     }
-    let session_id = *id;
     let mut conn = state.pool.get().await?;
-    let session = caller.session(&mut conn, session_id).await?;
-    if session.status == SessionStatus::Cancelled {
-        return Err(AppError::Conflict("the session is cancelled".into()));
-    }
-    let ids: Vec<MemberId> = marks.iter().map(|m| m.member_id).collect();
-    let stored = conn
-        .transaction::<_, AppError, _>(async |conn| {
-            let markable = rsvps::markable_among(conn, session_id, &ids).await?;
-            if let Some(stranger) = ids.iter().find(|m| !markable.contains(m)) {
-                return Err(Invalid::new(
-                    "attendance",
-                    format!("{stranger} is not an active member of this circle"),
-                )
-                .into());
-            }
-            let mut stored = Vec::with_capacity(marks.len());
-            for mark in &marks {
-                stored.push(
-                    rsvps::set_attended(conn, session_id, mark.member_id, mark.attended).await?,
-                );
-            }
-            Ok(stored)
-        })
-        .await?;
+    let session = caller.session(&mut conn, *id).await?;
+    let marks: Vec<(MemberId, bool)> = marks.iter().map(|m| (m.member_id, m.attended)).collect();
+    let stored = crate::actions::attendance::mark(
+        &mut conn,
+        &session,
+        caller.member_id,
+        &marks,
+        chrono::Utc::now(),
+    )
+    .await?;
     Ok(web::Json(stored))
 }

@@ -399,11 +399,9 @@ async fn session_page(
     let roles = crate::db::roles::holders(conn, s.id).await?;
     let questions = crate::db::roles::questions_of(conn, s.id).await?;
     let mut feedback = Vec::new();
-    let asked = crate::db::feedback::attendees(conn, s.id).await?;
     for request in crate::db::feedback::for_session(conn, s.id).await? {
         let answered = crate::db::feedback::answered(conn, request.id).await?;
-        let subject_came =
-            crate::db::feedback::attendance(conn, s.id, request.subject_id).await? == Some(true);
+        let asked = crate::db::feedback::asked(conn, &request).await?;
         let name = crate::db::members::find(conn, request.subject_id)
             .await?
             .map_or_else(|| "someone who left".into(), |m| m.display_name);
@@ -413,7 +411,7 @@ async fn session_page(
             "For {name} ({}, {}): {answered} of {} answered; {} {closes}. Only {name} reads the answers, and only with at least {}.",
             request.role_key.replace('_', " "),
             request.mode.as_str(),
-            asked - i64::from(subject_came),
+            asked,
             if closed { "closed" } else { "closes" },
             request.min_answers
         ));
@@ -678,28 +676,24 @@ pub async fn attendance(
     staff.check_csrf(&form.csrf)?;
     let mut conn = state.pool.get().await?;
     let (s, _) = staff.session(&mut conn, *id).await?;
-    if s.status == SessionStatus::Cancelled {
-        return Err(AppError::Conflict("The session is cancelled.".into()).into());
-    }
     let member = form
         .member_id
         .parse()
         .map(MemberId)
         .map_err(|_| AppError::invalid("member_id", "is not a member"))?;
-    if rsvps::markable_among(&mut conn, s.id, &[member])
-        .await?
-        .is_empty()
-    {
-        return Err(
-            AppError::invalid("member_id", "is not an active member of this circle").into(),
-        );
-    }
     let attended = match form.attended.as_str() {
         "yes" => true,
         "no" => false,
         _ => return Err(AppError::invalid("attended", "must be yes or no").into()),
     };
-    rsvps::set_attended(&mut conn, s.id, member, attended).await?;
+    crate::actions::attendance::mark(
+        &mut conn,
+        &s,
+        staff.member_id,
+        &[(member, attended)],
+        chrono::Utc::now(),
+    )
+    .await?;
     let name = crate::db::members::find(&mut conn, member)
         .await?
         .map(|m| m.display_name)

@@ -58,7 +58,7 @@ fn refusal(given: Given, lead: &str) -> Option<(StatusCode, String)> {
         ),
         Given::NotAttended => (
             StatusCode::FORBIDDEN,
-            "Feedback comes from the people who were there, and the attendance for this session doesn't list you.".to_string(),
+            "Feedback comes from the people marked as there when it opened, and that list doesn't include you.".to_string(),
         ),
         Given::NotRecorded => (
             StatusCode::CONFLICT,
@@ -114,9 +114,15 @@ async fn page(
     let refused = if saved.is_some() {
         None
     } else {
-        actions::may_answer(&mut conn, &request, member.id, Utc::now())
-            .await?
-            .and_then(|g| refusal(g, &lead))
+        actions::may_answer(
+            &mut conn,
+            state.links.keys(),
+            &request,
+            member.id,
+            Utc::now(),
+        )
+        .await?
+        .and_then(|g| refusal(g, &lead))
     };
     let status = refused.as_ref().map_or(StatusCode::OK, |(s, _)| *s);
     let page = FeedbackPage {
@@ -184,7 +190,15 @@ pub async fn submit(
     let mut conn = state.pool.get().await?;
     let (claims, member, _) = member_link(&state, &mut conn, &token, Purpose::Feedback).await?;
     let request = request_for(&mut conn, FeedbackRequestId(claims.object)).await?;
-    let given = actions::answer(&mut conn, request.id, member.id, answer, Utc::now()).await?;
+    let given = actions::answer(
+        &mut conn,
+        state.links.keys(),
+        request.id,
+        member.id,
+        answer,
+        Utc::now(),
+    )
+    .await?;
     if let Some((status, text)) = refusal(given, &lead_name(&mut conn, request.subject_id).await?) {
         return Err(PageError::new(status, "Your answer was not saved", text));
     }

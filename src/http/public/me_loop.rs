@@ -86,12 +86,8 @@ pub async fn load(
         let role = roles::kind(conn, request.circle_id, &request.role_key)
             .await?
             .map_or_else(|| request.role_key.clone(), |k| k.name);
-        let (mean, answered) = feedback::summary(conn, request.id).await?;
-        let visible = rules::visible(
-            request.is_closed(now),
-            answered.max(0) as u32,
-            request.min_answers.max(0) as u32,
-        );
+        let (mean, _) = feedback::summary(conn, request.id).await?;
+        let visible = rules::visible(feedback_actions::standing(conn, &request, now).await?);
         let (status, compare, answers) = match visible {
             Visible::Open { answered } => (
                 format!(
@@ -104,6 +100,11 @@ pub async fn load(
             ),
             Visible::TooFew { answered, needed } => (
                 format!("{answered} answered. {} It takes at least {needed}.", rules::TOO_FEW),
+                None,
+                Vec::new(),
+            ),
+            Visible::Changed { answered } => (
+                format!("{answered} answered. {}", rules::CHANGED),
                 None,
                 Vec::new(),
             ),
