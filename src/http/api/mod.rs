@@ -214,7 +214,8 @@ pub enum ErrorResponses {
     /// No valid bearer token.
     #[response(status = 401)]
     Unauthorized(crate::error::ErrorBody),
-    /// Organisers only.
+    /// Organisers only, or not allowed to this caller (the person feedback on a session is
+    /// about cannot change its attendance).
     #[response(status = 403)]
     Forbidden(crate::error::ErrorBody),
     /// Not found, or not visible to this caller.
@@ -229,6 +230,9 @@ pub enum ErrorResponses {
     /// A value breaks a rule; `field` names it.
     #[response(status = 422)]
     Invalid(crate::error::ErrorBody),
+    /// A limit that keeps members' inboxes calm (new consent rounds); `Retry-After` says when.
+    #[response(status = 429)]
+    TooManyRequests(crate::error::ErrorBody),
     /// The database is unreachable; try again shortly.
     #[response(status = 503)]
     Unavailable(crate::error::ErrorBody),
