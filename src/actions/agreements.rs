@@ -99,7 +99,7 @@ pub async fn propose(
     now: DateTime<Utc>,
 ) -> AppResult<(Agreement, Round)> {
     conn.transaction::<_, AppError, _>(async |conn| {
-        require_active(conn, circle, proposer).await?;
+        require_member_or_staff(conn, circle, proposer).await?;
         // New rounds in one circle take turns, so two at once cannot both slip under a limit.
         agreements::lock_new_rounds(conn, circle.id).await?;
         check_limits(conn, circle, Some(proposer), limits, now).await?;
@@ -136,7 +136,7 @@ pub async fn propose_change(
             .await?
             .ok_or(AppError::NotFound("agreement"))?;
         let circle = circle_of(conn, &agreement).await?;
-        require_active(conn, &circle, proposer).await?;
+        require_member_or_staff(conn, &circle, proposer).await?;
         agreements::lock_new_rounds(conn, circle.id).await?;
         check_limits(conn, &circle, Some(proposer), limits, now).await?;
         if agreements::open_round_of(conn, agreement.id)
@@ -304,7 +304,7 @@ pub async fn answer(
         if !round.is_open() || round.closes_at <= now {
             return Ok(Answer::Closed);
         }
-        match super::membership::require_active(conn, round.circle_id, member).await {
+        match super::active_member::require(conn, round.circle_id, member).await {
             Ok(_) => {}
             Err(AppError::Gone(_) | AppError::NotFound(_)) => return Ok(Answer::NotMember),
             Err(e) => return Err(e),
@@ -431,7 +431,7 @@ pub async fn revise(
             return Ok(Revised::NotProposer);
         }
         let circle = circle_of(conn, &agreement).await?;
-        require_active(conn, &circle, member).await?;
+        require_member_or_staff(conn, &circle, member).await?;
         let version = agreements::add_version(conn, &agreement, &body, &note, Some(member)).await?;
         agreements::set_status(conn, agreement.id, AgreementStatus::InRound).await?;
         let next = open(
@@ -498,7 +498,7 @@ async fn circle_of(conn: &mut Connection, agreement: &Agreement) -> AppResult<Ci
 
 /// Organisers and facilitators propose through the API even when they are not members;
 /// everyone else must be an active member.
-async fn require_active(conn: &mut Connection, circle: &Circle, member: MemberId) -> AppResult<()> {
+async fn require_member_or_staff(conn: &mut Connection, circle: &Circle, member: MemberId) -> AppResult<()> {
     let active = memberships::find(conn, circle.id, member)
         .await?
         .is_some_and(|m| m.state == MembershipState::Active);

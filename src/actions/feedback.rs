@@ -62,7 +62,7 @@ pub async fn may_answer(
     if request.subject_id == member {
         return Ok(Some(Given::OwnSession));
     }
-    match crate::actions::membership::require_active(conn, request.circle_id, member).await {
+    match crate::actions::active_member::require(conn, request.circle_id, member).await {
         Ok(_) => {}
         Err(AppError::Gone(_) | AppError::NotFound(_)) => return Ok(Some(Given::NotMember)),
         Err(e) => return Err(e),

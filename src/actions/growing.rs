@@ -227,7 +227,7 @@ pub async fn answer(
             return Ok(Answered::NotYours);
         }
         // Someone who left the circle acts no more for it: their ask lapses by itself.
-        super::membership::require_active(conn, proposal.circle_id, member).await?;
+        super::active_member::require(conn, proposal.circle_id, member).await?;
         let circle = locked(conn, proposal.circle_id).await?;
         if !yes || circle.status == CircleStatus::Archived {
             growing::pass(conn, proposal.id, member).await?;

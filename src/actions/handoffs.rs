@@ -26,7 +26,7 @@ pub async fn save(
     now: DateTime<Utc>,
 ) -> AppResult<Handoff> {
     conn.transaction::<_, AppError, _>(async |conn| {
-        super::membership::require_active(conn, session.circle_id, author).await?;
+        super::active_member::require(conn, session.circle_id, author).await?;
         let note = handoffs::save(
             conn,
             session.circle_id,

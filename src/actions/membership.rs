@@ -102,26 +102,6 @@ async fn seat(
     memberships::upsert(conn, circle.id, member, role, state, position).await
 }
 
-/// What a link page says to someone who left the circle it acts in.
-pub const NO_LONGER_A_MEMBER: &str =
-    "You are no longer a member of this circle, so this link no longer works.";
-
-/// The one check every link page and every action behind one makes before it acts for
-/// someone in a circle: they are still an active member. Their membership row stays
-/// share-locked until the caller's transaction ends, so a leave cannot slip in between the
-/// check and the act. Someone who left is told so (410); a stranger finds nothing (404).
-pub async fn require_active(
-    conn: &mut AsyncPgConnection,
-    circle: CircleId,
-    member: MemberId,
-) -> AppResult<Membership> {
-    match memberships::lock_shared(conn, circle, member).await? {
-        Some(m) if m.state == MembershipState::Active => Ok(m),
-        Some(_) => Err(AppError::Gone(NO_LONGER_A_MEMBER.into())),
-        None => Err(AppError::NotFound("membership")),
-    }
-}
-
 /// Leave a circle. A freed seat goes to the head of the waitlist; a freed waitlist place
 /// closes up. Leaving twice changes nothing.
 pub async fn leave(

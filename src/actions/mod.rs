@@ -3,6 +3,7 @@
 //! writes through `db`, queues the mail it causes, and returns `AppResult`. Handlers parse
 //! the input into domain types, call one action, and render.
 
+pub mod active_member;
 pub mod agreements;
 pub mod attendance;
 pub mod feedback;

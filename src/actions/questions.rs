@@ -58,7 +58,7 @@ pub async fn save(
         {
             return Ok(Reply::NotYours);
         }
-        super::membership::require_active(conn, row.circle_id, member).await?;
+        super::active_member::require(conn, row.circle_id, member).await?;
         let session = sessions::find(conn, row.session_id)
             .await?
             .ok_or(AppError::NotFound("session"))?;

@@ -542,7 +542,7 @@ async fn answerable(
     if row.member_id != Some(member) {
         return Ok(Err(Reply::NotYours));
     }
-    super::membership::require_active(conn, row.circle_id, member).await?;
+    super::active_member::require(conn, row.circle_id, member).await?;
     let session = sessions::find(conn, row.session_id)
         .await?
         .ok_or(AppError::NotFound("session"))?;

@@ -48,7 +48,7 @@ pub async fn ask(
         {
             return Ok(Asked::NotYours);
         }
-        super::membership::require_active(conn, row.circle_id, member).await?;
+        super::active_member::require(conn, row.circle_id, member).await?;
         let session = sessions::find(conn, row.session_id)
             .await?
             .ok_or(AppError::NotFound("session"))?;
@@ -173,7 +173,7 @@ pub async fn take(
                 "You asked for this swap; someone else needs to take it.",
             ));
         }
-        super::membership::require_active(conn, row.circle_id, member).await?;
+        super::active_member::require(conn, row.circle_id, member).await?;
         let holds_another = roles::for_sessions(conn, &[session.id])
             .await?
             .iter()

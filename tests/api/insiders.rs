@@ -28,6 +28,31 @@ async fn london_circle(app: &TestApp, name: &str, first: &str, sessions: i64) ->
     id
 }
 
+/// The ids of a circle's sessions, in time order.
+async fn sessions_of(app: &TestApp, circle: &str) -> Vec<String> {
+    app.get(&format!("/api/v1/circles/{circle}/sessions"))
+        .await
+        .expect(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Add `names` (as name@example.org) to a circle; their member ids, in order.
+async fn members_of(app: &TestApp, circle: &str, names: &[&str]) -> Vec<String> {
+    let mut ids = Vec::new();
+    for who in names {
+        let m = app
+            .add_member(circle, &format!("{who}@example.org"))
+            .await
+            .expect(201);
+        ids.push(m["member_id"].as_str().unwrap().to_string());
+    }
+    ids
+}
+
 #[tokio::test]
 async fn a_welcome_through_the_worker_reads_in_the_circles_zone_in_separate_paragraphs() {
     let app = spawn_app().await;
@@ -157,25 +182,9 @@ async fn nul_control_characters_and_far_dates_are_refused_with_a_4xx_everywhere(
     let app = spawn_app().await;
     let first = (chrono::Utc::now() + chrono::Duration::days(3)).date_naive();
     let circle = london_circle(&app, "Odd Input", &first.to_string(), 2).await;
-    let sessions = app
-        .get(&format!("/api/v1/circles/{circle}/sessions"))
-        .await
-        .expect(200)["items"]
-        .as_array()
-        .unwrap()
-        .clone();
-    let (s0, s1) = (
-        sessions[0]["id"].as_str().unwrap().to_string(),
-        sessions[1]["id"].as_str().unwrap().to_string(),
-    );
-    let mut ids = Vec::new();
-    for who in ["ada", "bo", "cy"] {
-        let m = app
-            .add_member(&circle, &format!("{who}@example.org"))
-            .await
-            .expect(201);
-        ids.push(m["member_id"].as_str().unwrap().to_string());
-    }
+    let sessions = sessions_of(&app, &circle).await;
+    let (s0, s1) = (sessions[0].clone(), sessions[1].clone());
+    let ids = members_of(&app, &circle, &["ada", "bo", "cy"]).await;
     app.post(
         &format!("/api/v1/circles/{circle}/roles"),
         &json!({ "name": "Discussion lead" }),
@@ -515,23 +524,8 @@ async fn someone_who_left_acts_through_no_link_and_their_coming_roles_open_again
     let first = (chrono::Utc::now() + chrono::Duration::days(3)).date_naive();
     // A circle whose facilitation is fixed: leaving must release roles here too.
     let circle = london_circle(&app, "Fixed Hands", &first.to_string(), 3).await;
-    let sessions: Vec<String> = app
-        .get(&format!("/api/v1/circles/{circle}/sessions"))
-        .await
-        .expect(200)["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["id"].as_str().unwrap().to_string())
-        .collect();
-    let mut ids = Vec::new();
-    for who in ["ada", "bo", "cy", "di"] {
-        let m = app
-            .add_member(&circle, &format!("{who}@example.org"))
-            .await
-            .expect(201);
-        ids.push(m["member_id"].as_str().unwrap().to_string());
-    }
+    let sessions = sessions_of(&app, &circle).await;
+    let ids = members_of(&app, &circle, &["ada", "bo", "cy", "di"]).await;
     app.post(
         &format!("/api/v1/circles/{circle}/roles"),
         &json!({ "name": "Discussion lead" }),
@@ -646,13 +640,7 @@ async fn a_member_retires_the_links_in_their_email_and_a_used_sign_in_link_retir
     let app = spawn_app().await;
     let first = (chrono::Utc::now() + chrono::Duration::days(3)).date_naive();
     let circle = london_circle(&app, "Old Links", &first.to_string(), 1).await;
-    let session = app
-        .get(&format!("/api/v1/circles/{circle}/sessions"))
-        .await
-        .expect(200)["items"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let session = sessions_of(&app, &circle).await.remove(0);
     app.add_member(&circle, "ada@example.org").await.expect(201);
     app.add_member(&circle, "bo@example.org").await.expect(201);
     let agreement = app
@@ -761,11 +749,7 @@ async fn one_member_cannot_mail_the_whole_circle_again_and_again() {
     let app = spawn_app().await;
     let first = (chrono::Utc::now() + chrono::Duration::days(3)).date_naive();
     let circle = london_circle(&app, "Calm Inbox", &first.to_string(), 1).await;
-    for who in ["ada", "bo", "cy", "di"] {
-        app.add_member(&circle, &format!("{who}@example.org"))
-            .await
-            .expect(201);
-    }
+    members_of(&app, &circle, &["ada", "bo", "cy", "di"]).await;
     app.run_pending_jobs().await;
     let now = chrono::Utc::now();
     let me = |who: &'static str| {
@@ -876,13 +860,7 @@ struct Led {
 async fn led_session(app: &TestApp) -> Led {
     let first = (chrono::Utc::now() + chrono::Duration::days(2)).date_naive();
     let circle = london_circle(app, "Honest Answers", &first.to_string(), 1).await;
-    let session = app
-        .get(&format!("/api/v1/circles/{circle}/sessions"))
-        .await
-        .expect(200)["items"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let session = sessions_of(app, &circle).await.remove(0);
     let (ada, lead) = app.member_with_token("ada@example.org", false).await;
     let mut ids = std::collections::HashMap::new();
     ids.insert("ada", ada.to_string());
@@ -893,12 +871,9 @@ async fn led_session(app: &TestApp) -> Led {
     )
     .await
     .expect(200);
-    for who in ["bo", "cy", "di", "ed"] {
-        let m = app
-            .add_member(&circle, &format!("{who}@example.org"))
-            .await
-            .expect(201);
-        ids.insert(who, m["member_id"].as_str().unwrap().to_string());
+    let names = ["bo", "cy", "di", "ed"];
+    for (who, id) in names.into_iter().zip(members_of(app, &circle, &names).await) {
+        ids.insert(who, id);
     }
     assign(app, &session, "facilitator", &ids["ada"]).await;
     sql(app, &format!(

@@ -162,7 +162,7 @@ pub async fn require_active(
     circle: crate::domain::CircleId,
     member: MemberId,
 ) -> Result<(), PageError> {
-    crate::actions::membership::require_active(conn, circle, member)
+    crate::actions::active_member::require(conn, circle, member)
         .await
         .map(drop)
         .map_err(PageError::from)

@@ -75,7 +75,7 @@ async fn page(
         Some(MembershipState::Active) => {}
         Some(_) => {
             return Err(PageError::gone(
-                crate::actions::membership::NO_LONGER_A_MEMBER,
+                crate::actions::active_member::NO_LONGER_A_MEMBER,
             ))
         }
         None => return Err(PageError::not_found()),
