@@ -45,6 +45,17 @@ impl FeedbackRequest {
     pub fn is_closed(&self, now: DateTime<Utc>) -> bool {
         self.closes_at <= now
     }
+
+    /// Where it stands for its lead at `now`, with `answered` answers so far.
+    pub fn standing(&self, answered: i64, now: DateTime<Utc>) -> crate::domain::feedback::Standing {
+        crate::domain::feedback::Standing {
+            closed: self.is_closed(now),
+            sealed: self.sealed_at.is_some(),
+            changed: self.eligibility_changed_at.is_some(),
+            answered: answered.max(0) as u32,
+            needed: self.min_answers.max(0) as u32,
+        }
+    }
 }
 
 /// Who may answer a request of `session`, as things stand now: marked as attending, an active
@@ -525,13 +536,7 @@ pub async fn standing(
     request: &FeedbackRequest,
     now: DateTime<Utc>,
 ) -> diesel::QueryResult<crate::domain::feedback::Standing> {
-    Ok(crate::domain::feedback::Standing {
-        closed: request.is_closed(now),
-        sealed: request.sealed_at.is_some(),
-        changed: request.eligibility_changed_at.is_some(),
-        answered: answered(conn, request.id).await?.max(0) as u32,
-        needed: request.min_answers.max(0) as u32,
-    })
+    Ok(request.standing(answered(conn, request.id).await?, now))
 }
 
 /// Whether `member` was marked at `session`: `Some(true)` attended, `Some(false)` not,

@@ -175,9 +175,8 @@ pub async fn feedback(
     let (mean, answered) = feedback::summary(conn, request.id).await?;
     let view = match kind {
         MessageKind::FeedbackClosed => {
-            let visible = crate::domain::feedback::visible(
-                feedback::standing(conn, request, chrono::Utc::now()).await?,
-            );
+            let visible =
+                crate::domain::feedback::visible(request.standing(answered, chrono::Utc::now()));
             let shown = matches!(visible, crate::domain::feedback::Visible::Shown { .. });
             let mut lines = vec![format!(
                 "The feedback on your session of {day} has closed: {answered} {} answered.",
@@ -255,11 +254,9 @@ pub async fn earlier_means(
         if earlier.id == request.id || earlier.closes_at >= request.closes_at {
             continue;
         }
-        let (mean, _) = feedback::summary(conn, earlier.id).await?;
+        let (mean, n) = feedback::summary(conn, earlier.id).await?;
         let shown = matches!(
-            crate::domain::feedback::visible(
-                feedback::standing(conn, &earlier, chrono::Utc::now()).await?
-            ),
+            crate::domain::feedback::visible(earlier.standing(n, chrono::Utc::now())),
             crate::domain::feedback::Visible::Shown { .. }
         );
         if let (Some(mean), true) = (mean, shown) {

@@ -86,8 +86,8 @@ pub async fn load(
         let role = roles::kind(conn, request.circle_id, &request.role_key)
             .await?
             .map_or_else(|| request.role_key.clone(), |k| k.name);
-        let (mean, _) = feedback::summary(conn, request.id).await?;
-        let visible = rules::visible(feedback_actions::standing(conn, &request, now).await?);
+        let (mean, answered) = feedback::summary(conn, request.id).await?;
+        let visible = rules::visible(request.standing(answered, now));
         let (status, compare, answers) = match visible {
             Visible::Open { answered } => (
                 format!(
