@@ -498,7 +498,11 @@ async fn circle_of(conn: &mut Connection, agreement: &Agreement) -> AppResult<Ci
 
 /// Organisers and facilitators propose through the API even when they are not members;
 /// everyone else must be an active member.
-async fn require_member_or_staff(conn: &mut Connection, circle: &Circle, member: MemberId) -> AppResult<()> {
+async fn require_member_or_staff(
+    conn: &mut Connection,
+    circle: &Circle,
+    member: MemberId,
+) -> AppResult<()> {
     let active = memberships::find(conn, circle.id, member)
         .await?
         .is_some_and(|m| m.state == MembershipState::Active);

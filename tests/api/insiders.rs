@@ -872,7 +872,10 @@ async fn led_session(app: &TestApp) -> Led {
     .await
     .expect(200);
     let names = ["bo", "cy", "di", "ed"];
-    for (who, id) in names.into_iter().zip(members_of(app, &circle, &names).await) {
+    for (who, id) in names
+        .into_iter()
+        .zip(members_of(app, &circle, &names).await)
+    {
         ids.insert(who, id);
     }
     assign(app, &session, "facilitator", &ids["ada"]).await;
