@@ -168,15 +168,18 @@ pub async fn set_plan(
             mine.sort_by_key(|(starts, _)| *starts);
             let mut next = first.first_page;
             for (_, s) in &mine {
+                if s.last_page > 100_000 {
+                    return Err(AppError::invalid("to", "a book ends by page 100000"));
+                }
                 if s.first_page != next || s.last_page < s.first_page {
                     return Err(AppError::from(Invalid::new(
                         "from",
                         format!("segments must follow on without gaps or overlaps: one should start on page {next}"),
                     )));
                 }
-                next = s.last_page + 1;
+                next = s.last_page.saturating_add(1);
             }
-            if next != last.last_page + 1 {
+            if next != last.last_page.saturating_add(1) {
                 return Err(AppError::from(Invalid::new(
                     "to",
                     format!("the last segment must end on page {}", last.last_page),

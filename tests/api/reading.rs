@@ -176,6 +176,18 @@ async fn a_book_is_split_over_its_sessions_and_reflows_when_they_change() {
         .await;
     assert_eq!(res.status.as_u16(), 422);
     assert_eq!(app.snapshot().await, before);
+    // A segment that runs to the largest page number is refused, not a crash.
+    let mut huge = moved.clone();
+    let last = huge.len() - 1;
+    huge[last]["to"] = json!(i32::MAX);
+    let res = app
+        .put(
+            &format!("/api/v1/circles/{id}/reading-plan"),
+            &json!({ "segments": huge }),
+        )
+        .await;
+    assert_eq!(res.status.as_u16(), 422, "{}", res.body);
+    assert_eq!(app.snapshot().await, before);
     let plan = app
         .put(
             &format!("/api/v1/circles/{id}/reading-plan"),
