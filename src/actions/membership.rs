@@ -220,20 +220,7 @@ pub(crate) async fn enqueue_email(
     circle: CircleId,
     member: MemberId,
 ) -> diesel::QueryResult<()> {
-    let email = EmailJob {
-        message,
-        member_id: member,
-        circle_id: Some(circle),
-        session_id: None,
-        sequence: None,
-        role_id: None,
-        swap_id: None,
-        notice: None,
-        stamp: None,
-        round_id: None,
-        request_id: None,
-        proposal_id: None,
-    };
+    let email = EmailJob::membership(message, member, circle);
     let mut batch = vec![email.into_job(Utc::now())];
     if matches!(message, MessageKind::Welcome | MessageKind::Promoted) {
         batch.push(
@@ -285,20 +272,7 @@ pub async fn sign_up(
                 .await?;
             }
         }
-        let job = EmailJob {
-            message: MessageKind::Confirmation,
-            member_id: member.id,
-            circle_id: Some(circle_id),
-            session_id: None,
-            sequence: None,
-            role_id: None,
-            swap_id: None,
-            notice: None,
-            stamp: None,
-            round_id: None,
-            request_id: None,
-            proposal_id: None,
-        };
+        let job = EmailJob::membership(MessageKind::Confirmation, member.id, circle_id);
         jobs::enqueue(conn, job.into_job(Utc::now())).await?;
         Ok(())
     })

@@ -17,11 +17,7 @@ use crate::jobs::email::{self as email_job, EmailJob};
 pub async fn retire_links(conn: &mut AsyncPgConnection, id: MemberId) -> AppResult<()> {
     conn.transaction::<_, AppError, _>(async |conn| {
         members::retire_links(conn, id).await?;
-        email_job::enqueue(
-            conn,
-            EmailJob::about_session(MessageKind::PersonalLink, id, None, None, None),
-        )
-        .await?;
+        email_job::enqueue(conn, EmailJob::link(MessageKind::PersonalLink, id)).await?;
         Ok(())
     })
     .await

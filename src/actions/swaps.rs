@@ -96,9 +96,7 @@ async fn offer_more(
         .collect();
     for (i, m) in next.iter().enumerate() {
         swaps::offer(conn, swap.id, *m, rank_base + i as i32 + 1, now).await?;
-        let mut job = EmailJob::about_role(MessageKind::SwapOffer, *m, row, None);
-        job.swap_id = Some(swap.id);
-        email_job::enqueue(conn, job).await?;
+        email_job::enqueue(conn, EmailJob::swap_offer(*m, row, swap.id)).await?;
     }
     Ok(next.len())
 }

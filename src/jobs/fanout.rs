@@ -7,7 +7,7 @@ use diesel::{ExpressionMethods, QueryDsl};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 
-use super::email::EmailJob;
+use super::email::{versioned, EmailJob};
 use super::queue::JobError;
 use super::JobContext;
 use crate::db::jobs::{self, NewJob};
@@ -74,16 +74,6 @@ impl MemberInvitations {
     }
 }
 
-fn versioned(message: MessageKind) -> bool {
-    matches!(
-        message,
-        MessageKind::SessionUpdate
-            | MessageKind::SessionCancelled
-            | MessageKind::Reminder
-            | MessageKind::FacilitatorDigest
-    )
-}
-
 /// Of `members`, those whose invitation to `session` was delivered.
 pub async fn invited_among(
     conn: &mut AsyncPgConnection,
@@ -91,20 +81,13 @@ pub async fn invited_among(
     members: &[MemberId],
 ) -> diesel::QueryResult<std::collections::HashSet<MemberId>> {
     let key = |member: MemberId| {
-        EmailJob {
-            message: MessageKind::Invitation,
-            member_id: member,
-            circle_id: Some(session.circle_id),
-            session_id: Some(session.id),
-            sequence: None,
-            role_id: None,
-            swap_id: None,
-            notice: None,
-            stamp: None,
-            round_id: None,
-            request_id: None,
-            proposal_id: None,
-        }
+        EmailJob::session(
+            MessageKind::Invitation,
+            member,
+            session.circle_id,
+            session.id,
+            None,
+        )
         .dedupe_key()
     };
     let keys: Vec<String> = members.iter().map(|m| key(*m)).collect();
@@ -166,19 +149,14 @@ pub async fn run_session(ctx: &JobContext, fanout: SessionFanout) -> Result<(), 
         .select((memberships::member_id, memberships::role))
         .load(&mut conn)
         .await?;
-    let email = |message: MessageKind, member: MemberId| EmailJob {
-        message,
-        member_id: member,
-        circle_id: Some(session.circle_id),
-        session_id: Some(session.id),
-        sequence: versioned(message).then_some(session.ics_sequence),
-        role_id: None,
-        swap_id: None,
-        notice: None,
-        stamp: None,
-        round_id: None,
-        request_id: None,
-        proposal_id: None,
+    let email = |message: MessageKind, member: MemberId| {
+        EmailJob::session(
+            message,
+            member,
+            session.circle_id,
+            session.id,
+            versioned(message).then_some(session.ics_sequence),
+        )
     };
     if matches!(
         message,
@@ -241,20 +219,13 @@ pub async fn run_member(ctx: &JobContext, invite: MemberInvitations) -> Result<(
         .enumerate()
         .filter(|(i, (_, starts))| all_at_once || *i == 0 || *starts - lead <= now)
         .map(|(_, (session, _))| {
-            EmailJob {
-                message: MessageKind::Invitation,
-                member_id: invite.member_id,
-                circle_id: Some(invite.circle_id),
-                session_id: Some(session),
-                sequence: None,
-                role_id: None,
-                swap_id: None,
-                notice: None,
-                stamp: None,
-                round_id: None,
-                request_id: None,
-                proposal_id: None,
-            }
+            EmailJob::session(
+                MessageKind::Invitation,
+                invite.member_id,
+                invite.circle_id,
+                session,
+                None,
+            )
             .into_job(now)
         })
         .collect();

@@ -75,22 +75,5 @@ pub async fn run(ctx: &JobContext, request: LinkRequest) -> Result<Option<NewDel
         RequestedLink::SignIn => MessageKind::LoginLink,
         RequestedLink::Personal => MessageKind::PersonalLink,
     };
-    email::run(
-        ctx,
-        EmailJob {
-            message,
-            member_id: member.id,
-            circle_id: None,
-            session_id: None,
-            sequence: None,
-            role_id: None,
-            swap_id: None,
-            notice: None,
-            stamp: None,
-            round_id: None,
-            request_id: None,
-            proposal_id: None,
-        },
-    )
-    .await
+    email::run(ctx, EmailJob::link(message, member.id)).await
 }

@@ -446,20 +446,11 @@ async fn a_message_queued_twice_is_one_job() {
     let app = spawn_app().await;
     let (circle, member) = circle_with_member(&app, "ada@example.org").await;
     let mut conn = app.conn().await;
-    let job = roundtable::jobs::email::EmailJob {
-        message: roundtable::email::MessageKind::Welcome,
-        member_id: roundtable::domain::MemberId(member.parse().unwrap()),
-        circle_id: Some(roundtable::domain::CircleId(circle.parse().unwrap())),
-        session_id: None,
-        sequence: None,
-        role_id: None,
-        swap_id: None,
-        notice: None,
-        stamp: None,
-        round_id: None,
-        request_id: None,
-        proposal_id: None,
-    };
+    let job = roundtable::jobs::email::EmailJob::membership(
+        roundtable::email::MessageKind::Welcome,
+        roundtable::domain::MemberId(member.parse().unwrap()),
+        roundtable::domain::CircleId(circle.parse().unwrap()),
+    );
     let before = app.table_counts().await;
     roundtable::jobs::email::enqueue(&mut conn, job.clone())
         .await

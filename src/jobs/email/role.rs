@@ -1,0 +1,234 @@
+//! Role mail: the ask to take a role, its confirmation, the ask for questions, notices to
+//! organisers about a slot, and the offer to take over a role someone cannot keep.
+
+use chrono::Utc;
+use chrono_tz::Tz;
+use diesel_async::AsyncPgConnection;
+use serde::{Deserialize, Serialize};
+
+use super::super::queue::JobError;
+use super::super::JobContext;
+use super::common::{self, Prepared, Recipient};
+use crate::db::roles::{self, SessionRole};
+use crate::db::sessions::Session;
+use crate::db::{members, swaps};
+use crate::domain::roles::Notice;
+use crate::domain::{CircleId, MemberId, RoleId, RoleState, SessionId, SwapId};
+use crate::email::messages::{MessageKind, NoticeView, RoleView};
+use crate::email::when::describe_day;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleMail {
+    pub message: MessageKind,
+    pub member_id: MemberId,
+    pub circle_id: CircleId,
+    pub session_id: SessionId,
+    /// The role slot the message is about.
+    pub role_id: RoleId,
+    /// The swap a swap offer is about.
+    pub swap_id: Option<SwapId>,
+    /// Why organisers are told about the slot.
+    pub notice: Option<Notice>,
+    /// When the thing told about happened (unix seconds): two notices about one slot at
+    /// different times are two messages.
+    pub stamp: Option<i64>,
+}
+
+impl RoleMail {
+    pub fn dedupe_key(&self) -> String {
+        let swap = self.swap_id.map(|s| s.to_string()).unwrap_or_default();
+        let notice = self
+            .notice
+            .map(|n| serde_json::to_string(&n).unwrap_or_default())
+            .unwrap_or_default();
+        format!(
+            "email:{}:{}:{swap}:{}:{notice}:{}",
+            self.message,
+            self.role_id,
+            self.member_id,
+            self.stamp.unwrap_or(0)
+        )
+    }
+}
+
+pub(super) async fn prepare(
+    ctx: &JobContext,
+    conn: &mut AsyncPgConnection,
+    job: &RoleMail,
+    to: &mut Recipient,
+) -> Result<Option<Prepared>, JobError> {
+    let kind = job.message;
+    let Some(s) = common::session_as_sent(conn, job.session_id, kind, None).await? else {
+        return Ok(None);
+    };
+    let Some((circle, _)) = common::place(conn, job.circle_id, to, kind, Some(&s)).await? else {
+        return Ok(None);
+    };
+    let Some(row) = roles::find(conn, job.role_id).await? else {
+        return Ok(None);
+    };
+    let swap = match job.swap_id {
+        Some(id) => match swaps::find(conn, id).await? {
+            Some(sw) if sw.status == "open" => Some(sw),
+            _ => return Ok(None),
+        },
+        None => None,
+    };
+    let me = to.member.id;
+    let holds = row.member_id == Some(me);
+    let wanted = match kind {
+        MessageKind::RoleAsk => holds && row.state == RoleState::Asked,
+        MessageKind::RoleConfirmed | MessageKind::QuestionsAsk => {
+            holds && row.state == RoleState::Confirmed
+        }
+        _ => true,
+    };
+    if !wanted {
+        return Ok(None);
+    }
+    let now = Utc::now();
+    let links = &ctx.links;
+    let zone = to.zone(Some(&s), Some(&circle));
+    let segment = super::session::segment_label(conn, &s).await?;
+    let mut c = common::context(kind, to, Some(&circle), links, now);
+    c.session =
+        Some(super::session::view(conn, &s, Some(&circle), kind, segment.as_deref(), zone).await?);
+    c.action_url = match (kind, &swap) {
+        (MessageKind::SwapOffer, swap) => swap
+            .as_ref()
+            .map(|sw| links.swap(to.holder, sw.id.0, s.starts_at)),
+        _ if holds => Some(links.role(to.holder, row.id.0, s.ends_at)),
+        _ => Some(format!(
+            "{}/dashboard/circles/{}/rota",
+            links.base(),
+            circle.id
+        )),
+    };
+    c.role = role_view(conn, &row, &s, circle.id)
+        .await?
+        .map(|mut r| {
+            // The why was written for the holder; someone offered a swap gets no "why you".
+            if kind == MessageKind::SwapOffer {
+                r.why.clear();
+                r.handoff = None;
+            }
+            r
+        })
+        // Organisers' notices carry no "why you"; only a handoff notice shows the role.
+        .filter(|_| kind != MessageKind::RoleNotice || job.notice == Some(Notice::Handoff));
+    c.notice = notice_view(conn, job, &row, &s, swap.as_ref(), &circle.name, zone).await?;
+    Ok(Some(c.into()))
+}
+
+/// The role as its holder's mail shows it, with the handoff the holder inherits when its
+/// author let them see it.
+async fn role_view(
+    conn: &mut AsyncPgConnection,
+    row: &SessionRole,
+    session: &Session,
+    circle: CircleId,
+) -> Result<Option<RoleView>, JobError> {
+    let Some(kind) = roles::kind(conn, circle, &row.role_key).await? else {
+        return Ok(None);
+    };
+    let handoff = super::handoff_for(conn, session, circle, &row.role_key).await?;
+    Ok(Some(RoleView {
+        ask: role_phrase(&kind, true),
+        holding: role_phrase(&kind, false),
+        name: kind.name,
+        guide: kind.guide,
+        why: row.why.clone(),
+        handoff,
+    }))
+}
+
+/// "facilitate" / "be the note-taker on" (asking), "facilitating" / "the note-taker on".
+pub fn role_phrase(kind: &roles::RoleKind, asking: bool) -> String {
+    match (kind.key == roles::FACILITATOR, asking) {
+        (true, true) => "facilitate".into(),
+        (true, false) => "facilitating".into(),
+        (false, true) => format!("be the {} on", kind.name.to_lowercase()),
+        (false, false) => format!("the {} on", kind.name.to_lowercase()),
+    }
+}
+
+async fn name_of(conn: &mut AsyncPgConnection, m: Option<MemberId>) -> Result<String, JobError> {
+    Ok(match m {
+        Some(m) => members::find(conn, m)
+            .await?
+            .map_or_else(|| "Someone".into(), |m| m.display_name),
+        None => "Nobody".into(),
+    })
+}
+
+/// What organisers (or someone offered a swap) are told, in the recipient's zone.
+async fn notice_view(
+    conn: &mut AsyncPgConnection,
+    job: &RoleMail,
+    row: &SessionRole,
+    session: &Session,
+    swap: Option<&swaps::Swap>,
+    circle_name: &str,
+    zone: Tz,
+) -> Result<Option<NoticeView>, JobError> {
+    let kind = roles::kind(conn, row.circle_id, &row.role_key).await?;
+    let role = kind
+        .as_ref()
+        .map_or(row.role_key.clone(), |k| k.name.clone());
+    let day = describe_day(session.starts_at, zone);
+    let view = match (job.message, job.notice) {
+        (MessageKind::SwapOffer, _) => {
+            let requester = name_of(conn, swap.and_then(|s| s.requester_id)).await?;
+            NoticeView {
+                subject: format!("Could you take over as {role}, {day}? ({circle_name})"),
+                lines: vec![format!(
+                    "{requester} can't be {} on {day} and asked whether someone could take it over. You are one of the people it fits best now.",
+                    role.to_lowercase()
+                )],
+                action: Some("Take it over".into()),
+            }
+        }
+        (_, Some(Notice::Unanswered)) => NoticeView {
+            subject: format!("No answer: {role} for {circle_name}, {day}"),
+            lines: vec![
+                format!("The ask to be {} on {day} went unanswered, so it counts as a decline.", role.to_lowercase()),
+                match (row.state, row.member_id) {
+                    (RoleState::Asked | RoleState::Proposed, Some(m)) => {
+                        format!("{} is asked next.", name_of(conn, Some(m)).await?)
+                    }
+                    _ => "Nobody else can take it yet: the role is open.".into(),
+                },
+            ],
+            action: Some("See the rota".into()),
+        },
+        (_, Some(Notice::StillOpen)) => NoticeView {
+            subject: format!("Still open: {role} for {circle_name}, {day}"),
+            lines: vec![format!(
+                "Nobody holds the role of {} for {day} yet, and the session is less than two days away. You can assign someone from the rota.",
+                role.to_lowercase()
+            )],
+            action: Some("See the rota".into()),
+        },
+        (_, Some(Notice::SwapTaken)) => {
+            let holder = name_of(conn, row.member_id).await?;
+            NoticeView {
+                subject: format!("Swap taken: {role}, {day} ({circle_name})"),
+                lines: vec![format!(
+                    "{holder} took over as {} for {day}.",
+                    role.to_lowercase()
+                )],
+                action: None,
+            }
+        }
+        (_, Some(Notice::Handoff)) => NoticeView {
+            subject: format!("A handoff for {day} ({circle_name})"),
+            lines: vec![format!(
+                "The previous lead left a note for you as {} on {day}.",
+                role.to_lowercase()
+            )],
+            action: Some("Your role page".into()),
+        },
+        _ => return Ok(None),
+    };
+    Ok(Some(view))
+}

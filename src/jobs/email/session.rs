@@ -1,0 +1,313 @@
+//! Session mail: invitations, changes and cancellations (with a calendar part), reminders,
+//! reflection prompts, and the facilitator's digest of who is coming.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use diesel_async::AsyncPgConnection;
+use serde::{Deserialize, Serialize};
+
+use super::super::queue::JobError;
+use super::super::JobContext;
+use super::common::{self, Prepared, Recipient};
+use crate::db::circles::Circle;
+use crate::db::sessions::Session;
+use crate::db::{feedback, members, readings, roles, rsvps};
+use crate::domain::{CircleId, MemberId, RoleState, RsvpResponse, SessionId};
+use crate::email::ics::{self, CalendarEvent};
+use crate::email::messages::{self, Digest, EmailContext, MessageKind, RsvpLinks, SessionView};
+use crate::email::when::{describe_day, describe_time};
+use crate::links::{Holder, Links};
+
+/// Roles whose holders run the talking-piece rounds and get the agenda page.
+const TIME_ROLES: [&str; 2] = ["timekeeper", "keeper"];
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionMail {
+    pub message: MessageKind,
+    pub member_id: MemberId,
+    pub circle_id: CircleId,
+    pub session_id: SessionId,
+    /// The session's `ics_sequence` the message describes, for messages sent again when the
+    /// session changes (updates, cancellations, reminders, digests).
+    pub sequence: Option<i32>,
+}
+
+impl SessionMail {
+    /// Invitations and reflection prompts once per session; updates, cancellations,
+    /// reminders and digests once per version of the session.
+    pub fn dedupe_key(&self) -> String {
+        let (message, session, member) = (self.message, self.session_id, self.member_id);
+        match (versioned(message), self.sequence) {
+            (true, Some(seq)) => format!("email:{message}:{session}:{member}:{seq}"),
+            _ => format!("email:{message}:{session}:{member}"),
+        }
+    }
+}
+
+/// Messages sent again for each version of the session.
+pub fn versioned(message: MessageKind) -> bool {
+    matches!(
+        message,
+        MessageKind::SessionUpdate
+            | MessageKind::SessionCancelled
+            | MessageKind::Reminder
+            | MessageKind::FacilitatorDigest
+    )
+}
+
+fn answers_invited(kind: MessageKind) -> bool {
+    matches!(
+        kind,
+        MessageKind::Invitation | MessageKind::SessionUpdate | MessageKind::Reminder
+    )
+}
+
+pub(super) async fn prepare(
+    ctx: &JobContext,
+    conn: &mut AsyncPgConnection,
+    job: &SessionMail,
+    to: &mut Recipient,
+) -> Result<Option<Prepared>, JobError> {
+    let kind = job.message;
+    let Some(s) = common::session_as_sent(conn, job.session_id, kind, job.sequence).await? else {
+        return Ok(None);
+    };
+    let Some((circle, _)) = common::place(conn, job.circle_id, to, kind, Some(&s)).await? else {
+        return Ok(None);
+    };
+    let now = Utc::now();
+    let links = &ctx.links;
+    let holder = to.holder;
+    let zone = to.zone(Some(&s), Some(&circle));
+    let segment = segment_label(conn, &s).await?;
+    let view = view(conn, &s, Some(&circle), kind, segment.as_deref(), zone).await?;
+    let mut c = common::context(kind, to, Some(&circle), links, now);
+    if answers_invited(kind) {
+        let link = |r| links.rsvp(holder, s.id.0, s.ends_at, Some(r));
+        c.rsvp = Some(RsvpLinks {
+            yes: link(RsvpResponse::Yes),
+            no: link(RsvpResponse::No),
+            maybe: link(RsvpResponse::Maybe),
+        });
+    }
+    match kind {
+        MessageKind::FacilitatorDigest => c.digest = Some(digest(conn, &s).await?),
+        MessageKind::ReflectionPrompt => {
+            c.action_url = Some(links.reflect(holder, s.id.0, now));
+            if s.facilitator_id == Some(to.member.id) {
+                c.handoff_url = Some(links.handoff(holder, s.id.0, now));
+            }
+            c.prompts = messages::prompts_for(circle.kind, s.prompts.as_deref());
+            c.feedback_links = feedback_links(conn, &s, &to.member, holder, links).await?;
+        }
+        _ => {}
+    }
+    // The timekeeper (and whoever leads) gets the agenda page with its countdown.
+    if kind == MessageKind::Reminder
+        && !view.agenda.is_empty()
+        && keeps_time(conn, &s, to.member.id).await?
+    {
+        c.agenda_url = Some(links.agenda(holder, s.id.0, s.ends_at));
+    }
+    c.session = Some(view);
+    let calendar = calendar(ctx, &c, &s, &circle, to, segment.as_deref(), now);
+    Ok(Some(Prepared {
+        context: c,
+        calendar,
+    }))
+}
+
+/// What this session reads of its reading, when the reading is split over sessions: the
+/// session's lines and its calendar title both carry it.
+pub(super) async fn segment_label(
+    conn: &mut AsyncPgConnection,
+    s: &Session,
+) -> Result<Option<String>, JobError> {
+    Ok(readings::segment_of(conn, s.id)
+        .await?
+        .filter(|seg| Some(seg.reading_id) == s.reading_id)
+        .map(|seg| seg.label))
+}
+
+/// The session as a message shows it, in the recipient's zone: with the talking-piece
+/// agenda in invitations, updates and reminders, and the discussion lead's questions in
+/// reminders and the digest.
+pub(super) async fn view(
+    conn: &mut AsyncPgConnection,
+    s: &Session,
+    circle: Option<&Circle>,
+    kind: MessageKind,
+    segment: Option<&str>,
+    zone: Tz,
+) -> Result<SessionView, JobError> {
+    let reading = match s.reading_id {
+        Some(r) => readings::find_in_circle(conn, s.circle_id, r)
+            .await?
+            .map(|r| match r.author {
+                Some(author) => format!("{}, by {author}", r.title),
+                None => r.title,
+            }),
+        None => None,
+    };
+    let reading = match (reading, segment) {
+        (Some(r), Some(label)) => Some(format!("{r}. {label}")),
+        (r, _) => r,
+    };
+    let facilitator = match s.facilitator_id {
+        Some(f) => members::find(conn, f).await?.map(|m| m.display_name),
+        None => None,
+    };
+    let agenda = match circle {
+        Some(c) if answers_invited(kind) => super::super::agenda::for_session(conn, s, c)
+            .await?
+            .map(|a| super::super::agenda::lines(&a))
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    let questions = match kind {
+        MessageKind::Reminder | MessageKind::FacilitatorDigest => roles::questions_of(conn, s.id)
+            .await?
+            .map(|(by, list)| messages::QuestionsView { by, list }),
+        _ => None,
+    };
+    Ok(SessionView {
+        questions,
+        agenda,
+        when: describe_time(s.starts_at, s.ends_at, zone),
+        day: describe_day(s.starts_at, zone),
+        location: s.location.clone(),
+        reading,
+        facilitator,
+        roles: roles::holders(conn, s.id).await?,
+    })
+}
+
+/// Who answered what, for the facilitator's digest.
+async fn digest(conn: &mut AsyncPgConnection, s: &Session) -> Result<Digest, JobError> {
+    let mut d = Digest::default();
+    for entry in rsvps::for_session(conn, s.id, None, 10_000).await? {
+        let list = match entry.response {
+            Some(RsvpResponse::Yes) => &mut d.yes,
+            Some(RsvpResponse::No) => &mut d.no,
+            Some(RsvpResponse::Maybe) => &mut d.maybe,
+            None => &mut d.unanswered,
+        };
+        list.push(entry.display_name);
+    }
+    Ok(d)
+}
+
+/// Whether the member keeps time in this session (or leads it) and gets the agenda page.
+async fn keeps_time(
+    conn: &mut AsyncPgConnection,
+    s: &Session,
+    member: MemberId,
+) -> Result<bool, JobError> {
+    let keeps_time = roles::for_sessions(conn, &[s.id]).await?.iter().any(|r| {
+        r.member_id == Some(member)
+            && matches!(r.state, RoleState::Confirmed | RoleState::Asked)
+            && TIME_ROLES.contains(&r.role_key.as_str())
+    });
+    Ok(keeps_time || s.facilitator_id == Some(member))
+}
+
+/// The calendar part of an invitation, an update or a cancellation.
+fn calendar(
+    ctx: &JobContext,
+    context: &EmailContext,
+    s: &Session,
+    circle: &Circle,
+    to: &Recipient,
+    segment: Option<&str>,
+    now: DateTime<Utc>,
+) -> Option<(ics::Method, String)> {
+    let kind = context.kind;
+    let method = match kind {
+        MessageKind::Invitation | MessageKind::SessionUpdate => ics::Method::Request,
+        MessageKind::SessionCancelled => ics::Method::Cancel,
+        _ => return None,
+    };
+    let links = &ctx.links;
+    let event = CalendarEvent {
+        uid: ics::session_uid(s.id.0, links.host()),
+        sequence: s.ics_sequence.max(0) as u32,
+        starts_at: s.starts_at,
+        ends_at: s.ends_at,
+        summary: match segment {
+            Some(label) => format!("{}: {label}", circle.name),
+            None => circle.name.clone(),
+        },
+        description: calendar_description(context, links.rsvp(to.holder, s.id.0, s.ends_at, None)),
+        location: s.location.clone(),
+        url: Some(links.circle(circle.slug.as_str())),
+        organizer_name: "Roundtable".into(),
+        organizer_email: ctx.from.email.to_string(),
+        attendee: Some((to.member.display_name.clone(), to.member.email.clone())),
+        cancelled: kind == MessageKind::SessionCancelled,
+    };
+    Some((method, ics::calendar(method, &[event], now)))
+}
+
+fn calendar_description(c: &EmailContext, rsvp_url: String) -> String {
+    let mut lines = Vec::new();
+    if let Some(s) = &c.session {
+        if let Some(reading) = &s.reading {
+            lines.push(format!("Reading: {reading}"));
+        }
+        if let Some(host) = &s.facilitator {
+            lines.push(format!("Facilitating: {host}"));
+        }
+        for (role, holders) in &s.roles {
+            lines.push(format!("{role}: {holders}"));
+        }
+        if !s.agenda.is_empty() {
+            lines.push("Rounds and speaking order:".into());
+            lines.extend(s.agenda.iter().map(|l| format!("- {l}")));
+        }
+    }
+    lines.push(format!("Answer yes, no or maybe: {rsvp_url}"));
+    lines.join("\n")
+}
+
+/// The feedback forms a reflection prompt carries: one per role holder of the session who
+/// asked for feedback, except the recipient, to those who may answer it (when attendance was
+/// not marked yet, to everyone not marked absent).
+async fn feedback_links(
+    conn: &mut AsyncPgConnection,
+    session: &Session,
+    member: &members::Member,
+    holder: Holder,
+    links: &Links,
+) -> Result<Vec<(String, String)>, JobError> {
+    if feedback::attendance(conn, session.id, member.id).await? == Some(false) {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    for request in feedback::for_session(conn, session.id).await? {
+        if request.subject_id == member.id {
+            continue;
+        }
+        // Once who may answer is frozen, only they get the form.
+        if request.frozen_at.is_some()
+            && !feedback::is_eligible(conn, request.id, member.id).await?
+        {
+            continue;
+        }
+        let name = members::find(conn, request.subject_id)
+            .await?
+            .map_or_else(|| "the person who led".into(), |m| m.display_name);
+        let role = roles::kind(conn, request.circle_id, &request.role_key)
+            .await?
+            .map_or_else(|| request.role_key.clone(), |k| k.name.to_lowercase());
+        let what = if request.role_key == roles::FACILITATOR {
+            "who facilitated".to_string()
+        } else {
+            format!("the {role}")
+        };
+        out.push((
+            format!("Feedback for {name}, {what}"),
+            links.feedback(holder, request.id.0, request.closes_at),
+        ));
+    }
+    Ok(out)
+}
