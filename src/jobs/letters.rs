@@ -41,121 +41,157 @@ pub async fn consent(
         None => None,
     }
     .unwrap_or_else(|| "Someone".into());
-    let title = &agreement.title;
     let closes = describe_moment(round.closes_at, zone);
-    let how = format!(
-        "Answer by {closes}: consent, consent with a concern, objection (with a reason), or stand aside. You can change your answer until then, and nobody sees the answers before the round closes."
-    );
-    let silence = format!(
-        "Silence is never counted as consent: the round needs {} of the {} members to answer, and no open objection.",
-        round.quorum, round.eligible
-    );
     let mut after = Vec::new();
     if !version.note.is_empty() {
         after.push(format!("What changed: {}", version.note));
     }
+    let text = RoundLetter {
+        round,
+        circle,
+        title: &agreement.title,
+        proposer: &proposer,
+        how: format!(
+            "Answer by {closes}: consent, consent with a concern, objection (with a reason), or stand aside. You can change your answer until then, and nobody sees the answers before the round closes."
+        ),
+        closes,
+        quote: paragraphs(&version.body),
+        after,
+    };
     let view = match kind {
-        MessageKind::ConsentRound => {
-            let opening = match round.kind {
-                crate::domain::RoundKind::Review => format!(
-                    "It's time for {circle} to review the agreement “{title}”: does it still serve the circle?"
-                ),
-                crate::domain::RoundKind::Integration => format!(
-                    "{proposer} revised “{title}” after an objection. This is a shorter second round on the new text."
-                ),
-                crate::domain::RoundKind::Proposal if round.version > 1 => {
-                    format!("{proposer} proposed a change to “{title}” for {circle}.")
-                }
-                crate::domain::RoundKind::Proposal => {
-                    format!("{proposer} proposed an agreement for {circle}: “{title}”.")
-                }
-            };
-            LetterView {
-                subject: format!("Consent round: {title} ({circle})"),
-                lines: vec![opening, how, silence],
-                quote: paragraphs(&version.body),
-                after,
-                action: Some("Give your answer".into()),
-            }
-        }
+        MessageKind::ConsentRound => text.opening(),
         MessageKind::ConsentReminder => {
             let answered = agreements::latest_stances(conn, round).await?.len();
-            LetterView {
-                subject: format!("Closes tomorrow: {title} ({circle})"),
-                lines: vec![
-                    format!(
-                        "The consent round on “{title}” closes {closes}, and you haven't answered yet. {answered} of {} have; it needs {}.",
-                        round.eligible, round.quorum
-                    ),
-                    how,
-                ],
-                quote: paragraphs(&version.body),
-                after,
-                action: Some("Give your answer".into()),
-            }
+            text.reminder(answered)
         }
         MessageKind::ConsentOutcome => {
             let given = agreements::stances_of_closed(conn, round).await?;
-            let tally = crate::domain::consent::Tally::of(given.iter().map(|g| g.stance));
-            let counts = format!(
-                "{} of {} answered: {} consent, {} with a concern, {} stood aside, {} objected (needed: {}).",
-                tally.answered(),
-                round.eligible,
-                tally.consent,
-                tally.concern,
-                tally.stand_aside,
-                tally.objection,
-                round.quorum
-            );
-            let (subject, line, action) = match round.outcome {
-                Some(crate::domain::RoundOutcome::Adopted) => (
-                    format!("Adopted: {title} ({circle})"),
-                    format!("“{title}” is now one of {circle}'s agreements."),
-                    "See the outcome",
-                ),
-                Some(crate::domain::RoundOutcome::Objected) => {
-                    let is_proposer = version.proposed_by == Some(member.id)
-                        && round.kind != crate::domain::RoundKind::Review;
-                    (
-                        format!("Objection: {title} ({circle})"),
-                        if is_proposer {
-                            format!("Someone objected to “{title}”, so it was not adopted. As its proposer you can revise it with the objection in mind; the revision gets a shorter second round.")
-                        } else if round.kind == crate::domain::RoundKind::Review {
-                            format!("Someone objected in the review of “{title}”. It stays in force as it is; anyone can propose a change that meets the objection.")
-                        } else {
-                            format!("Someone objected to “{title}”, so it was not adopted. {proposer} can revise it, and the revision gets a shorter second round.")
-                        },
-                        if is_proposer { "Revise the text" } else { "See the outcome" },
-                    )
-                }
-                _ => (
-                    format!("Not adopted: {title} ({circle})"),
-                    format!("Too few people answered the round on “{title}”, so it was not adopted: silence is never counted as consent. An organiser or facilitator can open another round."),
-                    "See the outcome",
-                ),
-            };
-            let mut after = vec![counts];
-            for g in &given {
-                if !g.reason.is_empty() {
-                    after.push(format!(
-                        "{} ({}): {}",
-                        g.display_name,
-                        crate::domain::consent::label(g.stance).to_lowercase(),
-                        g.reason
-                    ));
-                }
-            }
-            LetterView {
-                subject,
-                lines: vec![line],
-                quote: paragraphs(&version.body),
-                after,
-                action: Some(action.into()),
-            }
+            let is_proposer = version.proposed_by == Some(member.id)
+                && round.kind != crate::domain::RoundKind::Review;
+            text.outcome(&given, is_proposer)
         }
         _ => return Ok(None),
     };
     Ok(Some(view))
+}
+
+/// What every letter about one consent round shares.
+struct RoundLetter<'a> {
+    round: &'a Round,
+    circle: &'a str,
+    title: &'a str,
+    proposer: &'a str,
+    closes: String,
+    how: String,
+    quote: Vec<String>,
+    after: Vec<String>,
+}
+
+impl RoundLetter<'_> {
+    /// The round opened: what it is about, how to answer, and that silence is no consent.
+    fn opening(self) -> LetterView {
+        let (circle, title, proposer, round) = (self.circle, self.title, self.proposer, self.round);
+        let opening = match round.kind {
+            crate::domain::RoundKind::Review => format!(
+                "It's time for {circle} to review the agreement “{title}”: does it still serve the circle?"
+            ),
+            crate::domain::RoundKind::Integration => format!(
+                "{proposer} revised “{title}” after an objection. This is a shorter second round on the new text."
+            ),
+            crate::domain::RoundKind::Proposal if round.version > 1 => {
+                format!("{proposer} proposed a change to “{title}” for {circle}.")
+            }
+            crate::domain::RoundKind::Proposal => {
+                format!("{proposer} proposed an agreement for {circle}: “{title}”.")
+            }
+        };
+        let silence = format!(
+            "Silence is never counted as consent: the round needs {} of the {} members to answer, and no open objection.",
+            round.quorum, round.eligible
+        );
+        LetterView {
+            subject: format!("Consent round: {title} ({circle})"),
+            lines: vec![opening, self.how, silence],
+            quote: self.quote,
+            after: self.after,
+            action: Some("Give your answer".into()),
+        }
+    }
+
+    /// The round closes soon, to someone who has not answered.
+    fn reminder(self, answered: usize) -> LetterView {
+        let (circle, title, round) = (self.circle, self.title, self.round);
+        LetterView {
+            subject: format!("Closes tomorrow: {title} ({circle})"),
+            lines: vec![
+                format!(
+                    "The consent round on “{title}” closes {}, and you haven't answered yet. {answered} of {} have; it needs {}.",
+                    self.closes, round.eligible, round.quorum
+                ),
+                self.how,
+            ],
+            quote: self.quote,
+            after: self.after,
+            action: Some("Give your answer".into()),
+        }
+    }
+
+    /// How the round ended, with the counts and every reason given.
+    fn outcome(self, given: &[agreements::GivenStance], is_proposer: bool) -> LetterView {
+        let (circle, title, proposer, round) = (self.circle, self.title, self.proposer, self.round);
+        let tally = crate::domain::consent::Tally::of(given.iter().map(|g| g.stance));
+        let counts = format!(
+            "{} of {} answered: {} consent, {} with a concern, {} stood aside, {} objected (needed: {}).",
+            tally.answered(),
+            round.eligible,
+            tally.consent,
+            tally.concern,
+            tally.stand_aside,
+            tally.objection,
+            round.quorum
+        );
+        let (subject, line, action) = match round.outcome {
+            Some(crate::domain::RoundOutcome::Adopted) => (
+                format!("Adopted: {title} ({circle})"),
+                format!("“{title}” is now one of {circle}'s agreements."),
+                "See the outcome",
+            ),
+            Some(crate::domain::RoundOutcome::Objected) => (
+                format!("Objection: {title} ({circle})"),
+                if is_proposer {
+                    format!("Someone objected to “{title}”, so it was not adopted. As its proposer you can revise it with the objection in mind; the revision gets a shorter second round.")
+                } else if round.kind == crate::domain::RoundKind::Review {
+                    format!("Someone objected in the review of “{title}”. It stays in force as it is; anyone can propose a change that meets the objection.")
+                } else {
+                    format!("Someone objected to “{title}”, so it was not adopted. {proposer} can revise it, and the revision gets a shorter second round.")
+                },
+                if is_proposer { "Revise the text" } else { "See the outcome" },
+            ),
+            _ => (
+                format!("Not adopted: {title} ({circle})"),
+                format!("Too few people answered the round on “{title}”, so it was not adopted: silence is never counted as consent. An organiser or facilitator can open another round."),
+                "See the outcome",
+            ),
+        };
+        let mut after = vec![counts];
+        for g in given {
+            if !g.reason.is_empty() {
+                after.push(format!(
+                    "{} ({}): {}",
+                    g.display_name,
+                    crate::domain::consent::label(g.stance).to_lowercase(),
+                    g.reason
+                ));
+            }
+        }
+        LetterView {
+            subject,
+            lines: vec![line],
+            quote: self.quote,
+            after,
+            action: Some(action.into()),
+        }
+    }
 }
 
 /// What a feedback message says: to the person who led, that their feedback closed (the
