@@ -2,6 +2,7 @@
 //! server (or the outbox folder). Nothing here decides *when* to send; jobs do.
 
 pub mod ics;
+pub mod letters;
 pub mod mailer;
 pub mod messages;
 pub mod when;

@@ -11,6 +11,7 @@ use super::queue::JobError;
 use crate::db::growing::{self, Proposal};
 use crate::db::{circles, members, readings, sessions};
 use crate::domain::{MemberId, ProposalState, SessionStatus};
+use crate::email::letters::Sibling;
 use crate::email::messages::{LetterView, MessageKind};
 use crate::email::when::{describe_moment, describe_time};
 use crate::links::{Holder, Links};
@@ -57,6 +58,22 @@ struct To<'a> {
     now: DateTime<Utc>,
 }
 
+/// The sibling as its letters name it: its coming dates and readings are those of `of`.
+async fn sibling(
+    conn: &mut AsyncPgConnection,
+    proposal: &Proposal,
+    circle: &circles::Circle,
+    of: crate::domain::CircleId,
+    to: &To<'_>,
+) -> Result<Sibling, JobError> {
+    Ok(Sibling {
+        name: proposal.name.clone(),
+        original: circle.name.clone(),
+        dates: coming_dates(conn, of, to.zone, to.now).await?,
+        readings: reading_titles(conn, of).await?,
+    })
+}
+
 /// The ask to lead the sibling, while it is this person's turn.
 async fn ask(
     conn: &mut AsyncPgConnection,
@@ -64,7 +81,6 @@ async fn ask(
     circle: &circles::Circle,
     to: &To<'_>,
 ) -> Result<Option<(LetterView, String)>, JobError> {
-    let (name, original) = (&proposal.name, &circle.name);
     let asked = proposal.asked_member_id == Some(to.member.id);
     let Some(answer_by) = proposal.answer_by.filter(|_| asked) else {
         return Ok(None);
@@ -73,40 +89,15 @@ async fn ask(
         return Ok(None);
     }
     let waiting = crate::db::memberships::waitlist_length(conn, circle.id).await?;
-    let dates = coming_dates(conn, proposal.circle_id, to.zone, to.now).await?;
-    let reads = reading_titles(conn, proposal.circle_id).await?;
+    let sibling = sibling(conn, proposal, circle, proposal.circle_id, to).await?;
     let led = crate::db::roles::held(conn, circle.id, Some(to.member.id), to.now)
         .await?
         .into_iter()
         .find(|h| h.role_key == crate::db::roles::FACILITATOR)
         .map_or(0, |h| h.count);
-    let mut lines = vec![
-        format!(
-            "{original} is full and {waiting} {} waiting for a seat. A sibling circle, {name}, would give them one: the same kind of circle, with the same readings and the same dates.",
-            if waiting == 1 { "person is" } else { "people are" }
-        ),
-        format!(
-            "You have led {original} {led} times, so you are one of the people who could lead it, and it's your turn to be asked."
-        ),
-        format!(
-            "If you accept, {name} is created with you as its lead, the people waiting move to it and are told, and your own seat in {original} stays yours. When you accept you can move {name} to another day or time, so you can keep coming to {original}."
-        ),
-    ];
-    if !reads.is_empty() {
-        lines.push(format!("Readings: {}.", reads.join("; ")));
-    }
-    let after = vec![format!(
-        "Answer by {}. If you say not now, or don't answer by then, the next person who has led {original} is asked. Nobody in the circle is told who passed; only the organisers can see it.",
-        describe_moment(answer_by, to.zone)
-    )];
+    let letter = sibling.ask(waiting, led, &describe_moment(answer_by, to.zone));
     Ok(Some((
-        LetterView {
-            subject: format!("Would you lead {name}? ({original})"),
-            lines,
-            quote: dates,
-            after,
-            action: Some("Accept, or say not now".into()),
-        },
+        letter,
         to.links.grow(to.holder, proposal.id.0, answer_by),
     )))
 }
@@ -118,8 +109,7 @@ async fn moved(
     circle: &circles::Circle,
     to: &To<'_>,
 ) -> Result<Option<(LetterView, String)>, JobError> {
-    let (name, original) = (&proposal.name, &circle.name);
-    let Some(sibling) = proposal.sibling_id else {
+    let Some(of) = proposal.sibling_id else {
         return Ok(None);
     };
     let moves = growing::moves(conn, proposal.id).await?;
@@ -127,40 +117,9 @@ async fn moved(
         return Ok(None);
     };
     let lead = lead_name(conn, proposal).await?;
-    let dates = coming_dates(conn, sibling, to.zone, to.now).await?;
-    let reads = reading_titles(conn, sibling).await?;
-    let mut lines = vec![
-        format!(
-            "{original} is full, so {lead} is leading a sibling circle, {name}, for the people waiting. You were number {place} on the waitlist, and you now have a seat in {name}."
-        ),
-        if dates.is_empty() {
-            "It has no sessions scheduled yet; an invitation with a calendar entry comes for each one once they are.".to_string()
-        } else {
-            "Its sessions are below; an invitation with a calendar entry follows for each, so you can answer yes or no to each one.".to_string()
-        },
-    ];
-    if !reads.is_empty() {
-        lines.push(format!(
-            "It reads what {original} reads: {}.",
-            reads.join("; ")
-        ));
-    }
-    let after = vec![
-        format!(
-            "Your place on {original}'s waitlist went to this seat. If {name} isn't for you, leave it from your page: until you have been to one of its sessions, leaving puts you back on {original}'s waitlist, at your old place."
-        ),
-        format!(
-            "{lead} sees your name on {name}'s members; your email address only once you have come to one of its sessions."
-        ),
-    ];
+    let sibling = sibling(conn, proposal, circle, of, to).await?;
     Ok(Some((
-        LetterView {
-            subject: format!("A seat for you in {name}"),
-            lines,
-            quote: dates,
-            after,
-            action: Some("Open your page".into()),
-        },
+        sibling.moved(&lead, *place),
         to.links.me(to.holder, to.now),
     )))
 }
@@ -172,36 +131,22 @@ async fn notice(
     circle: &circles::Circle,
     links: &Links,
 ) -> Result<Option<(LetterView, String)>, JobError> {
-    let (name, original) = (&proposal.name, &circle.name);
-    let (subject, line) = match proposal.state {
+    let sibling = Sibling {
+        name: proposal.name.clone(),
+        original: circle.name.clone(),
+        dates: Vec::new(),
+        readings: Vec::new(),
+    };
+    let letter = match proposal.state {
         ProposalState::Accepted => {
             let lead = lead_name(conn, proposal).await?;
-            (
-                format!("{lead} will lead {name} ({original})"),
-                format!(
-                    "{lead} accepted to lead {name}, a sibling of {original}. {} {} moved from the waitlist and {} told.",
-                    proposal.moved,
-                    if proposal.moved == 1 { "person" } else { "people" },
-                    if proposal.moved == 1 { "was" } else { "were" },
-                ),
-            )
+            sibling.ended(Some((&lead, proposal.moved)))
         }
-        ProposalState::Unled => (
-            format!("Nobody could take on {name} ({original})"),
-            format!(
-                "Everyone who has led {original} often enough was asked to lead {name}, and nobody could take it on now. The waitlist stays as it is; you can start a sibling again from the circle's page."
-            ),
-        ),
+        ProposalState::Unled => sibling.ended(None),
         _ => return Ok(None),
     };
     Ok(Some((
-        LetterView {
-            subject,
-            lines: vec![line],
-            quote: Vec::new(),
-            after: Vec::new(),
-            action: Some("See the circle".into()),
-        },
+        letter,
         format!("{}/dashboard/circles/{}", links.base(), circle.id),
     )))
 }

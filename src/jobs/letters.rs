@@ -10,6 +10,9 @@ use super::queue::JobError;
 use crate::db::agreements::{self, Round};
 use crate::db::feedback::{self, FeedbackRequest};
 use crate::db::{members, sessions};
+use crate::domain::feedback::{compared_with_own, visible, Visible};
+use crate::domain::{RoundKind, RoundOutcome};
+use crate::email::letters::{self, Closed, ConsentFacts, Ended, Given};
 use crate::email::messages::{LetterView, MessageKind};
 use crate::email::when::{describe_day, describe_moment};
 
@@ -41,157 +44,45 @@ pub async fn consent(
         None => None,
     }
     .unwrap_or_else(|| "Someone".into());
-    let closes = describe_moment(round.closes_at, zone);
-    let mut after = Vec::new();
-    if !version.note.is_empty() {
-        after.push(format!("What changed: {}", version.note));
-    }
-    let text = RoundLetter {
-        round,
-        circle,
-        title: &agreement.title,
-        proposer: &proposer,
-        how: format!(
-            "Answer by {closes}: consent, consent with a concern, objection (with a reason), or stand aside. You can change your answer until then, and nobody sees the answers before the round closes."
-        ),
-        closes,
+    let facts = ConsentFacts {
+        circle: circle.to_string(),
+        title: agreement.title,
+        proposer,
+        closes: describe_moment(round.closes_at, zone),
+        kind: round.kind,
+        version: round.version,
+        quorum: round.quorum,
+        eligible: round.eligible,
         quote: paragraphs(&version.body),
-        after,
+        note: version.note,
     };
     let view = match kind {
-        MessageKind::ConsentRound => text.opening(),
+        MessageKind::ConsentRound => facts.opening(),
         MessageKind::ConsentReminder => {
-            let answered = agreements::latest_stances(conn, round).await?.len();
-            text.reminder(answered)
+            facts.reminder(agreements::latest_stances(conn, round).await?.len())
         }
         MessageKind::ConsentOutcome => {
-            let given = agreements::stances_of_closed(conn, round).await?;
-            let is_proposer = version.proposed_by == Some(member.id)
-                && round.kind != crate::domain::RoundKind::Review;
-            text.outcome(&given, is_proposer)
+            let given: Vec<Given> = agreements::stances_of_closed(conn, round)
+                .await?
+                .into_iter()
+                .map(|g| Given {
+                    name: g.display_name,
+                    stance: g.stance,
+                    reason: g.reason,
+                })
+                .collect();
+            let ended = match round.outcome {
+                Some(RoundOutcome::Adopted) => Ended::Adopted,
+                Some(RoundOutcome::Objected) => Ended::Objected,
+                _ => Ended::TooFewAnswers,
+            };
+            let to_proposer =
+                version.proposed_by == Some(member.id) && round.kind != RoundKind::Review;
+            facts.outcome(ended, &given, to_proposer)
         }
         _ => return Ok(None),
     };
     Ok(Some(view))
-}
-
-/// What every letter about one consent round shares.
-struct RoundLetter<'a> {
-    round: &'a Round,
-    circle: &'a str,
-    title: &'a str,
-    proposer: &'a str,
-    closes: String,
-    how: String,
-    quote: Vec<String>,
-    after: Vec<String>,
-}
-
-impl RoundLetter<'_> {
-    /// The round opened: what it is about, how to answer, and that silence is no consent.
-    fn opening(self) -> LetterView {
-        let (circle, title, proposer, round) = (self.circle, self.title, self.proposer, self.round);
-        let opening = match round.kind {
-            crate::domain::RoundKind::Review => format!(
-                "It's time for {circle} to review the agreement “{title}”: does it still serve the circle?"
-            ),
-            crate::domain::RoundKind::Integration => format!(
-                "{proposer} revised “{title}” after an objection. This is a shorter second round on the new text."
-            ),
-            crate::domain::RoundKind::Proposal if round.version > 1 => {
-                format!("{proposer} proposed a change to “{title}” for {circle}.")
-            }
-            crate::domain::RoundKind::Proposal => {
-                format!("{proposer} proposed an agreement for {circle}: “{title}”.")
-            }
-        };
-        let silence = format!(
-            "Silence is never counted as consent: the round needs {} of the {} members to answer, and no open objection.",
-            round.quorum, round.eligible
-        );
-        LetterView {
-            subject: format!("Consent round: {title} ({circle})"),
-            lines: vec![opening, self.how, silence],
-            quote: self.quote,
-            after: self.after,
-            action: Some("Give your answer".into()),
-        }
-    }
-
-    /// The round closes soon, to someone who has not answered.
-    fn reminder(self, answered: usize) -> LetterView {
-        let (circle, title, round) = (self.circle, self.title, self.round);
-        LetterView {
-            subject: format!("Closes tomorrow: {title} ({circle})"),
-            lines: vec![
-                format!(
-                    "The consent round on “{title}” closes {}, and you haven't answered yet. {answered} of {} have; it needs {}.",
-                    self.closes, round.eligible, round.quorum
-                ),
-                self.how,
-            ],
-            quote: self.quote,
-            after: self.after,
-            action: Some("Give your answer".into()),
-        }
-    }
-
-    /// How the round ended, with the counts and every reason given.
-    fn outcome(self, given: &[agreements::GivenStance], is_proposer: bool) -> LetterView {
-        let (circle, title, proposer, round) = (self.circle, self.title, self.proposer, self.round);
-        let tally = crate::domain::consent::Tally::of(given.iter().map(|g| g.stance));
-        let counts = format!(
-            "{} of {} answered: {} consent, {} with a concern, {} stood aside, {} objected (needed: {}).",
-            tally.answered(),
-            round.eligible,
-            tally.consent,
-            tally.concern,
-            tally.stand_aside,
-            tally.objection,
-            round.quorum
-        );
-        let (subject, line, action) = match round.outcome {
-            Some(crate::domain::RoundOutcome::Adopted) => (
-                format!("Adopted: {title} ({circle})"),
-                format!("“{title}” is now one of {circle}'s agreements."),
-                "See the outcome",
-            ),
-            Some(crate::domain::RoundOutcome::Objected) => (
-                format!("Objection: {title} ({circle})"),
-                if is_proposer {
-                    format!("Someone objected to “{title}”, so it was not adopted. As its proposer you can revise it with the objection in mind; the revision gets a shorter second round.")
-                } else if round.kind == crate::domain::RoundKind::Review {
-                    format!("Someone objected in the review of “{title}”. It stays in force as it is; anyone can propose a change that meets the objection.")
-                } else {
-                    format!("Someone objected to “{title}”, so it was not adopted. {proposer} can revise it, and the revision gets a shorter second round.")
-                },
-                if is_proposer { "Revise the text" } else { "See the outcome" },
-            ),
-            _ => (
-                format!("Not adopted: {title} ({circle})"),
-                format!("Too few people answered the round on “{title}”, so it was not adopted: silence is never counted as consent. An organiser or facilitator can open another round."),
-                "See the outcome",
-            ),
-        };
-        let mut after = vec![counts];
-        for g in given {
-            if !g.reason.is_empty() {
-                after.push(format!(
-                    "{} ({}): {}",
-                    g.display_name,
-                    crate::domain::consent::label(g.stance).to_lowercase(),
-                    g.reason
-                ));
-            }
-        }
-        LetterView {
-            subject,
-            lines: vec![line],
-            quote: self.quote,
-            after,
-            action: Some(action.into()),
-        }
-    }
 }
 
 /// What a feedback message says: to the person who led, that their feedback closed (the
@@ -211,39 +102,16 @@ pub async fn feedback(
     let (mean, answered) = feedback::summary(conn, request.id).await?;
     let view = match kind {
         MessageKind::FeedbackClosed => {
-            let visible =
-                crate::domain::feedback::visible(request.standing(answered, chrono::Utc::now()));
-            let shown = matches!(visible, crate::domain::feedback::Visible::Shown { .. });
-            let mut lines = vec![format!(
-                "The feedback on your session of {day} has closed: {answered} {} answered.",
-                if answered == 1 { "person" } else { "people" }
-            )];
-            if let crate::domain::feedback::Visible::Changed { .. } = visible {
-                lines.push(crate::domain::feedback::CHANGED.into());
-            } else if shown {
-                lines.push(
-                    "Their answers are on your page. Only you can read them; organisers see how many answered, never what they said.".into(),
-                );
-                if let Some(line) = crate::domain::feedback::compared_with_own(
-                    mean,
-                    &earlier_means(conn, request).await?,
-                ) {
-                    lines.push(line);
-                }
-            } else {
-                lines.push(format!(
-                    "{} It takes at least {}.",
-                    crate::domain::feedback::TOO_FEW,
-                    request.min_answers
-                ));
-            }
-            LetterView {
-                subject: format!("Your feedback from {day} ({circle})"),
-                lines,
-                quote: Vec::new(),
-                after: Vec::new(),
-                action: shown.then(|| "Read it on your page".into()),
-            }
+            let closed = match visible(request.standing(answered, chrono::Utc::now())) {
+                Visible::Changed { .. } => Closed::Changed,
+                Visible::Shown { .. } => Closed::Shown {
+                    compared: compared_with_own(mean, &earlier_means(conn, request).await?),
+                },
+                _ => Closed::TooFew {
+                    min: request.min_answers,
+                },
+            };
+            letters::feedback_closed(circle, &day, answered, &closed)
         }
         MessageKind::FeedbackReported => {
             let lead = members::find(conn, request.subject_id)
@@ -259,20 +127,8 @@ pub async fn feedback(
                 .flat_map(|a| [a.helped, a.try_next])
                 .filter(|t| !t.is_empty())
                 .collect();
-            LetterView {
-                subject: format!("A feedback answer was reported ({circle})"),
-                lines: vec![
-                    format!("{lead} reported feedback on their session of {day} as abusive."),
-                    if request.mode == crate::domain::FeedbackMode::Anonymous {
-                        "The feedback was anonymous: Roundtable does not know who wrote it. You may want to talk with the circle about how it gives feedback.".into()
-                    } else {
-                        "The feedback was named; the dashboard shows the circle's members.".into()
-                    },
-                ],
-                quote: reported,
-                after: Vec::new(),
-                action: Some("Open the circle".into()),
-            }
+            let anonymous = request.mode == crate::domain::FeedbackMode::Anonymous;
+            letters::feedback_reported(circle, &day, &lead, anonymous, reported)
         }
         _ => return Ok(None),
     };
