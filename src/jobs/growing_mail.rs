@@ -97,7 +97,7 @@ async fn ask(
         .map_or(0, |h| h.count);
     let letter = sibling.ask(waiting, led, &describe_moment(answer_by, to.zone));
     Ok(Some((
-        letter,
+        letter.map_err(super::letters::wording)?,
         to.links.grow(to.holder, proposal.id.0, answer_by),
     )))
 }
@@ -119,7 +119,9 @@ async fn moved(
     let lead = lead_name(conn, proposal).await?;
     let sibling = sibling(conn, proposal, circle, of, to).await?;
     Ok(Some((
-        sibling.moved(&lead, *place),
+        sibling
+            .moved(&lead, *place)
+            .map_err(super::letters::wording)?,
         to.links.me(to.holder, to.now),
     )))
 }
@@ -146,7 +148,7 @@ async fn notice(
         _ => return Ok(None),
     };
     Ok(Some((
-        letter,
+        letter.map_err(super::letters::wording)?,
         format!("{}/dashboard/circles/{}", links.base(), circle.id),
     )))
 }

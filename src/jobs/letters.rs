@@ -16,6 +16,11 @@ use crate::email::letters::{self, Closed, ConsentFacts, Ended, Given};
 use crate::email::messages::{LetterView, MessageKind};
 use crate::email::when::{describe_day, describe_moment};
 
+/// A letter whose template would not render: a fault in Roundtable, not worth retrying.
+pub fn wording(e: askama::Error) -> JobError {
+    JobError::Permanent(format!("wording a letter: {e}"))
+}
+
 fn paragraphs(text: &str) -> Vec<String> {
     text.split("\n\n")
         .map(|p| p.trim().replace('\n', " "))
@@ -82,7 +87,7 @@ pub async fn consent(
         }
         _ => return Ok(None),
     };
-    Ok(Some(view))
+    Ok(Some(view.map_err(wording)?))
 }
 
 /// What a feedback message says: to the person who led, that their feedback closed (the
@@ -132,7 +137,7 @@ pub async fn feedback(
         }
         _ => return Ok(None),
     };
-    Ok(Some(view))
+    Ok(Some(view.map_err(wording)?))
 }
 
 /// The mean ratings of the same person's earlier results that were shown (closed, with
