@@ -6,7 +6,7 @@
 
 use askama::Template;
 
-use super::messages::LetterView;
+use super::messages::{LetterView, NoticeView};
 use crate::domain::consent::{label, Tally};
 use crate::domain::{RoundKind, Stance};
 
@@ -355,6 +355,74 @@ impl Sibling {
     }
 }
 
+/// The role slot a notice is about: the role's name, the session's day and the circle.
+pub struct Slot {
+    pub role: String,
+    pub day: String,
+    pub circle: String,
+}
+
+/// What a notice about a role slot tells.
+pub enum Told {
+    /// Someone offered a swap is asked to take over from `requester`.
+    SwapOffer { requester: String },
+    /// The ask went unanswered; `next` is asked now, or nobody can be.
+    Unanswered { next: Option<String> },
+    /// Nobody holds the role and the session is close.
+    StillOpen,
+    /// `holder` took the role over in a swap.
+    SwapTaken { holder: String },
+    /// The previous lead left a note for the holder.
+    Handoff,
+}
+
+/// A notice to organisers, or to someone offered a swap.
+pub fn notice(slot: &Slot, told: &Told) -> NoticeView {
+    let (role, day, circle_name) = (&slot.role, &slot.day, &slot.circle);
+    match told {
+        Told::SwapOffer { requester } => NoticeView {
+            subject: format!("Could you take over as {role}, {day}? ({circle_name})"),
+            lines: vec![format!(
+                "{requester} can't be {} on {day} and asked whether someone could take it over. You are one of the people it fits best now.",
+                role.to_lowercase()
+            )],
+            action: Some("Take it over".into()),
+        },
+        Told::Unanswered { next } => NoticeView {
+            subject: format!("No answer: {role} for {circle_name}, {day}"),
+            lines: vec![
+                format!("The ask to be {} on {day} went unanswered, so it counts as a decline.", role.to_lowercase()),
+                match next {
+                    Some(next) => format!("{next} is asked next."),
+                    None => "Nobody else can take it yet: the role is open.".into(),
+                },
+            ],
+            action: Some("See the rota".into()),
+        },
+        Told::StillOpen => NoticeView {
+            subject: format!("Still open: {role} for {circle_name}, {day}"),
+            lines: vec![format!(
+                "Nobody holds the role of {} for {day} yet, and the session is less than two days away. You can assign someone from the rota.",
+                role.to_lowercase()
+            )],
+            action: Some("See the rota".into()),
+        },
+        Told::SwapTaken { holder } => NoticeView {
+            subject: format!("Swap taken: {role}, {day} ({circle_name})"),
+            lines: vec![format!("{holder} took over as {} for {day}.", role.to_lowercase())],
+            action: None,
+        },
+        Told::Handoff => NoticeView {
+            subject: format!("A handoff for {day} ({circle_name})"),
+            lines: vec![format!(
+                "The previous lead left a note for you as {} on {day}.",
+                role.to_lowercase()
+            )],
+            action: Some("Your role page".into()),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -512,6 +580,41 @@ mod tests {
             ("grow_led_one", sibling.ended(Some(("Ada", 1)))),
             ("grow_unled", sibling.ended(None)),
         ]
+    }
+
+    #[test]
+    fn every_notice_reads_as_snapshotted() {
+        let slot = Slot {
+            role: "Note-taker".into(),
+            day: "Thursday 4 March".into(),
+            circle: "Slow Reading".into(),
+        };
+        let told = [
+            (
+                "notice_swap_offer",
+                Told::SwapOffer {
+                    requester: "Ada".into(),
+                },
+            ),
+            (
+                "notice_unanswered",
+                Told::Unanswered {
+                    next: Some("Bo".into()),
+                },
+            ),
+            ("notice_unanswered_open", Told::Unanswered { next: None }),
+            ("notice_still_open", Told::StillOpen),
+            (
+                "notice_swap_taken",
+                Told::SwapTaken {
+                    holder: "Cy".into(),
+                },
+            ),
+            ("notice_handoff", Told::Handoff),
+        ];
+        for (name, told) in told {
+            insta::assert_debug_snapshot!(name, notice(&slot, &told));
+        }
     }
 
     #[test]

@@ -14,6 +14,7 @@ use crate::db::sessions::Session;
 use crate::db::{members, swaps};
 use crate::domain::roles::Notice;
 use crate::domain::{CircleId, MemberId, RoleId, RoleState, SessionId, SwapId};
+use crate::email::letters::{Slot, Told};
 use crate::email::messages::{MessageKind, NoticeView, RoleView};
 use crate::email::when::describe_day;
 
@@ -172,63 +173,31 @@ async fn notice_view(
     zone: Tz,
 ) -> Result<Option<NoticeView>, JobError> {
     let kind = roles::kind(conn, row.circle_id, &row.role_key).await?;
-    let role = kind
-        .as_ref()
-        .map_or(row.role_key.clone(), |k| k.name.clone());
-    let day = describe_day(session.starts_at, zone);
-    let view = match (job.message, job.notice) {
-        (MessageKind::SwapOffer, _) => {
-            let requester = name_of(conn, swap.and_then(|s| s.requester_id)).await?;
-            NoticeView {
-                subject: format!("Could you take over as {role}, {day}? ({circle_name})"),
-                lines: vec![format!(
-                    "{requester} can't be {} on {day} and asked whether someone could take it over. You are one of the people it fits best now.",
-                    role.to_lowercase()
-                )],
-                action: Some("Take it over".into()),
-            }
-        }
-        (_, Some(Notice::Unanswered)) => NoticeView {
-            subject: format!("No answer: {role} for {circle_name}, {day}"),
-            lines: vec![
-                format!("The ask to be {} on {day} went unanswered, so it counts as a decline.", role.to_lowercase()),
-                match (row.state, row.member_id) {
-                    (RoleState::Asked | RoleState::Proposed, Some(m)) => {
-                        format!("{} is asked next.", name_of(conn, Some(m)).await?)
-                    }
-                    _ => "Nobody else can take it yet: the role is open.".into(),
-                },
-            ],
-            action: Some("See the rota".into()),
+    let slot = Slot {
+        role: kind
+            .as_ref()
+            .map_or(row.role_key.clone(), |k| k.name.clone()),
+        day: describe_day(session.starts_at, zone),
+        circle: circle_name.to_string(),
+    };
+    let told = match (job.message, job.notice) {
+        (MessageKind::SwapOffer, _) => Told::SwapOffer {
+            requester: name_of(conn, swap.and_then(|s| s.requester_id)).await?,
         },
-        (_, Some(Notice::StillOpen)) => NoticeView {
-            subject: format!("Still open: {role} for {circle_name}, {day}"),
-            lines: vec![format!(
-                "Nobody holds the role of {} for {day} yet, and the session is less than two days away. You can assign someone from the rota.",
-                role.to_lowercase()
-            )],
-            action: Some("See the rota".into()),
+        (_, Some(Notice::Unanswered)) => Told::Unanswered {
+            next: match (row.state, row.member_id) {
+                (RoleState::Asked | RoleState::Proposed, Some(m)) => {
+                    Some(name_of(conn, Some(m)).await?)
+                }
+                _ => None,
+            },
         },
-        (_, Some(Notice::SwapTaken)) => {
-            let holder = name_of(conn, row.member_id).await?;
-            NoticeView {
-                subject: format!("Swap taken: {role}, {day} ({circle_name})"),
-                lines: vec![format!(
-                    "{holder} took over as {} for {day}.",
-                    role.to_lowercase()
-                )],
-                action: None,
-            }
-        }
-        (_, Some(Notice::Handoff)) => NoticeView {
-            subject: format!("A handoff for {day} ({circle_name})"),
-            lines: vec![format!(
-                "The previous lead left a note for you as {} on {day}.",
-                role.to_lowercase()
-            )],
-            action: Some("Your role page".into()),
+        (_, Some(Notice::StillOpen)) => Told::StillOpen,
+        (_, Some(Notice::SwapTaken)) => Told::SwapTaken {
+            holder: name_of(conn, row.member_id).await?,
         },
+        (_, Some(Notice::Handoff)) => Told::Handoff,
         _ => return Ok(None),
     };
-    Ok(Some(view))
+    Ok(Some(crate::email::letters::notice(&slot, &told)))
 }
