@@ -376,51 +376,45 @@ pub enum Told {
     Handoff,
 }
 
+#[derive(Template)]
+#[template(path = "email/letters/notice.txt")]
+struct NoticeText<'a> {
+    role: String,
+    role_lower: String,
+    day: String,
+    circle: String,
+    told: &'a Told,
+}
+
 /// A notice to organisers, or to someone offered a swap.
-pub fn notice(slot: &Slot, told: &Told) -> NoticeView {
-    let (role, day, circle_name) = (&slot.role, &slot.day, &slot.circle);
-    match told {
-        Told::SwapOffer { requester } => NoticeView {
-            subject: format!("Could you take over as {role}, {day}? ({circle_name})"),
-            lines: vec![format!(
-                "{requester} can't be {} on {day} and asked whether someone could take it over. You are one of the people it fits best now.",
-                role.to_lowercase()
-            )],
-            action: Some("Take it over".into()),
+pub fn notice(slot: &Slot, told: &Told) -> Result<NoticeView, askama::Error> {
+    let told = match told {
+        Told::SwapOffer { requester } => Told::SwapOffer {
+            requester: one(requester),
         },
-        Told::Unanswered { next } => NoticeView {
-            subject: format!("No answer: {role} for {circle_name}, {day}"),
-            lines: vec![
-                format!("The ask to be {} on {day} went unanswered, so it counts as a decline.", role.to_lowercase()),
-                match next {
-                    Some(next) => format!("{next} is asked next."),
-                    None => "Nobody else can take it yet: the role is open.".into(),
-                },
-            ],
-            action: Some("See the rota".into()),
+        Told::Unanswered { next } => Told::Unanswered {
+            next: next.as_deref().map(one),
         },
-        Told::StillOpen => NoticeView {
-            subject: format!("Still open: {role} for {circle_name}, {day}"),
-            lines: vec![format!(
-                "Nobody holds the role of {} for {day} yet, and the session is less than two days away. You can assign someone from the rota.",
-                role.to_lowercase()
-            )],
-            action: Some("See the rota".into()),
+        Told::StillOpen => Told::StillOpen,
+        Told::SwapTaken { holder } => Told::SwapTaken {
+            holder: one(holder),
         },
-        Told::SwapTaken { holder } => NoticeView {
-            subject: format!("Swap taken: {role}, {day} ({circle_name})"),
-            lines: vec![format!("{holder} took over as {} for {day}.", role.to_lowercase())],
-            action: None,
-        },
-        Told::Handoff => NoticeView {
-            subject: format!("A handoff for {day} ({circle_name})"),
-            lines: vec![format!(
-                "The previous lead left a note for you as {} on {day}.",
-                role.to_lowercase()
-            )],
-            action: Some("Your role page".into()),
-        },
+        Told::Handoff => Told::Handoff,
+    };
+    let text = NoticeText {
+        role: one(&slot.role),
+        role_lower: one(&slot.role.to_lowercase()),
+        day: one(&slot.day),
+        circle: one(&slot.circle),
+        told: &told,
     }
+    .render()?;
+    let letter = read(&text)?;
+    Ok(NoticeView {
+        subject: letter.subject,
+        lines: letter.lines,
+        action: letter.action,
+    })
 }
 
 #[cfg(test)]
@@ -613,7 +607,7 @@ mod tests {
             ("notice_handoff", Told::Handoff),
         ];
         for (name, told) in told {
-            insta::assert_debug_snapshot!(name, notice(&slot, &told));
+            insta::assert_debug_snapshot!(name, notice(&slot, &told).unwrap());
         }
     }
 

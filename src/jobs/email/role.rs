@@ -199,5 +199,7 @@ async fn notice_view(
         (_, Some(Notice::Handoff)) => Told::Handoff,
         _ => return Ok(None),
     };
-    Ok(Some(crate::email::letters::notice(&slot, &told)))
+    crate::email::letters::notice(&slot, &told)
+        .map(Some)
+        .map_err(crate::jobs::letters::wording)
 }
