@@ -15,7 +15,6 @@ use diesel_async::{AsyncConnection, RunQueryDsl};
 use sha2::{Digest, Sha256};
 
 use crate::db::circles::{self, Circle};
-use crate::db::jobs::{self, NewJob};
 use crate::db::roles::{self, EventKind, RoleKind, SessionRole, SlotWrite, FACILITATOR};
 use crate::db::sessions::{self, Session};
 use crate::db::{memberships, Connection};
@@ -28,65 +27,15 @@ use crate::domain::{
 use crate::email::MessageKind;
 use crate::error::{AppError, AppResult};
 use crate::jobs::email::{self as email_job, EmailJob};
+use crate::jobs::rota_plan;
 
-/// The job that re-plans one circle (queued by changes the planner must see: RSVPs, joins,
-/// departures); many requests while one is waiting become one run.
-pub const PLAN_KIND: &str = "rota_plan";
-/// The job that acts on the clock: asks when a session enters its asking window, treats
-/// unanswered asks as declines, and warns organisers of roles still open 48 hours before.
-pub const SWEEP_KIND: &str = "rota_sweep";
-/// How often the sweep runs.
-pub const SWEEP_EVERY: Duration = Duration::minutes(5);
 /// How long before a session an organiser is told that a role is still open.
 pub const OPEN_WARNING: Duration = Duration::hours(48);
-
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
-pub struct PlanJob {
-    pub circle_id: CircleId,
-}
-
-/// Queue a re-plan of `circle` in the caller's transaction; many requests while one waits
-/// become one run.
-pub async fn request_plan(conn: &mut Connection, circle: CircleId) -> diesel::QueryResult<()> {
-    let job = NewJob::now(
-        PLAN_KIND,
-        serde_json::to_value(PlanJob { circle_id: circle }).expect("plan jobs serialise"),
-        format!("{PLAN_KIND}:{circle}"),
-    );
-    jobs::enqueue(conn, job).await.map(drop)
-}
 
 /// Queue a re-plan when `circle` rotates (its roster changed); nothing for one that does not.
 pub async fn changed(conn: &mut Connection, circle: &Circle) -> diesel::QueryResult<()> {
     if circle.facilitation == Facilitation::Rotating {
-        request_plan(conn, circle.id).await?;
-    }
-    Ok(())
-}
-
-/// Queue a sweep to run at `at`. The key names the `SWEEP_EVERY` slot it falls in, so the
-/// sweep that is running (an earlier slot) never blocks queueing its successor, while workers
-/// starting side by side queue one sweep between them.
-pub async fn schedule_sweep(conn: &mut Connection, at: DateTime<Utc>) -> diesel::QueryResult<()> {
-    let slot = at.timestamp().div_euclid(SWEEP_EVERY.num_seconds());
-    jobs::enqueue(
-        conn,
-        NewJob {
-            kind: SWEEP_KIND,
-            payload: serde_json::json!({}),
-            dedupe_key: Some(format!("{SWEEP_KIND}:{slot}")),
-            run_at: at,
-        },
-    )
-    .await
-    .map(drop)
-}
-
-/// Start the sweep when none is waiting or running (a worker starting up): one chain of
-/// sweeps however often workers restart.
-pub async fn start_sweeps(conn: &mut Connection, now: DateTime<Utc>) -> diesel::QueryResult<()> {
-    if jobs::pending_of_kind(conn, SWEEP_KIND).await? == 0 {
-        schedule_sweep(conn, now).await?;
+        rota_plan::enqueue(conn, circle.id).await?;
     }
     Ok(())
 }
