@@ -17,7 +17,7 @@ use diesel_async::AsyncConnection;
 
 use crate::db::circles::{self, Circle, NewCircle};
 use crate::db::growing::{self, Proposal};
-use crate::db::{memberships, readings, rsvps, sessions, Connection};
+use crate::db::{agendas, memberships, readings, roles, rsvps, sessions, Connection};
 use crate::domain::growing::{self as rules, Shift, MIN_LED};
 use crate::domain::{
     CircleId, CircleName, CircleStatus, Facilitation, Invalid, MemberId, MembershipRole,
@@ -294,7 +294,9 @@ async fn grow(
         .await?
         .ok_or(AppError::NotFound("circle"))?;
     let readings = readings::copy_all(conn, circle.id, sibling.id).await?;
-    growing::copy_practices(conn, circle.id, sibling.id).await?;
+    // How the circle meets: its role kinds, then its agenda template.
+    roles::copy_kinds(conn, circle.id, sibling.id).await?;
+    agendas::copy_template(conn, circle.id, sibling.id).await?;
 
     memberships::upsert(
         conn,

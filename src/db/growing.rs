@@ -311,30 +311,3 @@ pub async fn join_family(
     }
     .map(drop)
 }
-
-/// Copy how `from` meets into `to`: its role kinds (facilitator and micro-roles) and its
-/// agenda template.
-pub async fn copy_practices(
-    conn: &mut AsyncPgConnection,
-    from: CircleId,
-    to: CircleId,
-) -> diesel::QueryResult<()> {
-    diesel::sql_query(
-        "INSERT INTO role_kinds (circle_id, key, name, guide, slots, rotates, min_attended, position) \
-         SELECT $2, key, name, guide, slots, rotates, min_attended, position FROM role_kinds \
-         WHERE circle_id = $1 ON CONFLICT DO NOTHING",
-    )
-    .bind::<SqlUuid, _>(from.0)
-    .bind::<SqlUuid, _>(to.0)
-    .execute(conn)
-    .await?;
-    diesel::sql_query(
-        "INSERT INTO circle_agendas (circle_id, enabled, rounds) \
-         SELECT $2, enabled, rounds FROM circle_agendas WHERE circle_id = $1 ON CONFLICT DO NOTHING",
-    )
-    .bind::<SqlUuid, _>(from.0)
-    .bind::<SqlUuid, _>(to.0)
-    .execute(conn)
-    .await
-    .map(drop)
-}

@@ -157,3 +157,21 @@ pub async fn trim_slots(
     .execute(conn)
     .await
 }
+
+/// Give `to` every role kind of `from` (the facilitator and micro-roles) it does not have.
+pub async fn copy_kinds(
+    conn: &mut AsyncPgConnection,
+    from: CircleId,
+    to: CircleId,
+) -> diesel::QueryResult<()> {
+    diesel::sql_query(
+        "INSERT INTO role_kinds (circle_id, key, name, guide, slots, rotates, min_attended, position) \
+         SELECT $2, key, name, guide, slots, rotates, min_attended, position FROM role_kinds \
+         WHERE circle_id = $1 ON CONFLICT DO NOTHING",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(from.0)
+    .bind::<diesel::sql_types::Uuid, _>(to.0)
+    .execute(conn)
+    .await
+    .map(drop)
+}
