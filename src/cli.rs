@@ -25,7 +25,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the web service, with the email worker inside it unless `worker.enabled` is false.
+    /// Run the web service, with the worker (email and every other job) inside it unless
+    /// `worker.enabled` is false.
     Serve,
     /// Create the database if needed and apply pending migrations.
     Migrate {
@@ -33,7 +34,7 @@ pub enum Command {
         #[arg(long)]
         revert_all: bool,
     },
-    /// Run the email worker alone (any number may run against one database).
+    /// Run the worker alone: email and every other job (any number may run against one database).
     Worker,
     /// Look at and steer the email queue.
     #[command(subcommand)]

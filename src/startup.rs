@@ -34,7 +34,7 @@ pub struct WorkerHandle {
 }
 
 impl WorkerHandle {
-    /// Start the email worker for these settings over `pool`.
+    /// Start the worker for these settings over `pool`.
     pub fn spawn(settings: &Settings, pool: Pool) -> anyhow::Result<Self> {
         let mailer = Arc::new(Mailer::from_settings(
             &settings.email,

@@ -4,7 +4,8 @@
 //! Any number of workers may run against one database.
 //!
 //! The worker is a front end like the API and the CLI: it stands above `actions`, so a job
-//! kind may run a use case (the rota's re-plans and its clock).
+//! kind may run a use case (re-plans, consent closes, the clock's tasks). A claimed job is
+//! read into a `jobs::Job` once (`Job::parse`) and dispatched on that enum.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,11 +14,15 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use futures_util::StreamExt;
 use tokio::sync::{mpsc, watch, Notify, Semaphore};
 
-use crate::actions::{agreements, feedback, rotation, swaps};
+use chrono::{DateTime, Utc};
+
+use crate::actions::{agreements, feedback, growing, questions, rotation, swaps};
 use crate::config::{DatabaseUrl, WorkerSettings};
+use crate::db::Connection;
 use crate::domain::{JobId, JobState};
+use crate::jobs::clock::{self, Task};
 use crate::jobs::queue::{self, ClaimedJob, JobError, NewDelivery, RetryPolicy};
-use crate::jobs::{email, fanout, link_request, JobContext, NOOP};
+use crate::jobs::{agenda, email, fanout, link_request, Job, JobContext};
 
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
@@ -57,15 +62,15 @@ pub async fn run(
     let recorder = tokio::spawn(record_completions(ctx.clone(), done_rx));
     let reclaim_every = (config.lease / 4).max(Duration::from_secs(1));
     let mut last_reclaim: Option<Instant> = None;
-    tracing::info!(concurrency = config.concurrency, "email worker started");
-    // The rota's clock: the sweep reschedules itself; this starts it if none is waiting.
+    tracing::info!(concurrency = config.concurrency, "worker started");
+    // The clock: each tick queues the next; this starts the chain if no tick is waiting.
     match ctx.pool.get().await {
         Ok(mut conn) => {
-            if let Err(e) = rotation::start_sweeps(&mut conn, chrono::Utc::now()).await {
-                tracing::warn!(error = %e, "could not start the rota sweep");
+            if let Err(e) = clock::start(&mut conn, Utc::now()).await {
+                tracing::warn!(error = %e, "could not start the clock");
             }
         }
-        Err(e) => tracing::warn!(error = %e, "could not start the rota sweep"),
+        Err(e) => tracing::warn!(error = %e, "could not start the clock"),
     }
 
     while !*shutdown.borrow() {
@@ -129,14 +134,14 @@ pub async fn run(
         }
     }
 
-    tracing::info!("email worker stopping: finishing jobs in flight");
+    tracing::info!("worker stopping: finishing jobs in flight");
     let _all = slots.acquire_many(config.concurrency as u32).await;
     drop(done_tx);
     let _ = recorder.await;
     if let Some(l) = listener {
         l.abort();
     }
-    tracing::info!("email worker stopped");
+    tracing::info!("worker stopped");
 }
 
 async fn process(
@@ -290,69 +295,85 @@ fn app_error(e: crate::error::AppError) -> JobError {
 
 /// Run one claimed job to its end (success or an error that says whether to retry).
 pub async fn run_job(ctx: &JobContext, job: &ClaimedJob) -> Result<Option<NewDelivery>, JobError> {
-    fn payload<T: serde::de::DeserializeOwned>(job: &ClaimedJob) -> Result<T, JobError> {
-        serde_json::from_value(job.payload.clone())
-            .map_err(|e| JobError::Permanent(format!("unreadable {} payload: {e}", job.kind)))
+    match Job::parse(&job.kind, &job.payload)? {
+        Job::Noop => Ok(None),
+        Job::Email(email) => email::run(ctx, email).await,
+        Job::LinkRequest(request) => link_request::run(ctx, request).await,
+        Job::SessionFanout(f) => fanout::run_session(ctx, f).await.map(|_| None),
+        Job::MemberInvitations(i) => fanout::run_member(ctx, i).await.map(|_| None),
+        Job::RotaPlan(plan) => {
+            let mut conn = ctx.pool.get().await?;
+            rotation::replan(&mut conn, plan.circle_id, Utc::now())
+                .await
+                .map_err(app_error)?;
+            Ok(None)
+        }
+        Job::GrowCheck(check) => {
+            let mut conn = ctx.pool.get().await?;
+            growing::check(&mut conn, check.circle_id, Utc::now())
+                .await
+                .map_err(app_error)?;
+            Ok(None)
+        }
+        Job::Clock => tick(ctx).await.map(|()| None),
+        Job::ConsentClose(round) => {
+            let mut conn = ctx.pool.get().await?;
+            agreements::close(&mut conn, round.round_id, Utc::now())
+                .await
+                .map_err(app_error)?;
+            Ok(None)
+        }
+        Job::ConsentRemind(round) => {
+            let mut conn = ctx.pool.get().await?;
+            agreements::remind(&mut conn, round.round_id, Utc::now())
+                .await
+                .map_err(app_error)?;
+            Ok(None)
+        }
     }
-    match job.kind.as_str() {
-        NOOP => Ok(None),
-        email::KIND => email::run(ctx, payload(job)?).await,
-        link_request::KIND => link_request::run(ctx, payload(job)?).await,
-        fanout::SESSION_KIND => fanout::run_session(ctx, payload(job)?).await.map(|_| None),
-        fanout::MEMBER_KIND => fanout::run_member(ctx, payload(job)?).await.map(|_| None),
-        rotation::PLAN_KIND => {
-            let plan: rotation::PlanJob = payload(job)?;
-            let mut conn = ctx.pool.get().await?;
-            rotation::replan(&mut conn, plan.circle_id, chrono::Utc::now())
-                .await
-                .map_err(app_error)?;
-            Ok(None)
-        }
-        crate::actions::grow_check::KIND => {
-            let check: crate::actions::grow_check::CheckJob = payload(job)?;
-            let mut conn = ctx.pool.get().await?;
-            crate::actions::growing::check(&mut conn, check.circle_id, chrono::Utc::now())
-                .await
-                .map_err(app_error)?;
-            Ok(None)
-        }
-        rotation::SWEEP_KIND => {
-            let now = chrono::Utc::now();
-            let mut conn = ctx.pool.get().await?;
-            rotation::sweep(&mut conn, now).await.map_err(app_error)?;
-            crate::jobs::agenda::freeze_due(&mut conn, now).await?;
-            agreements::sweep(&mut conn, now).await.map_err(app_error)?;
-            feedback::send_due(&mut conn, ctx.links.keys(), now)
-                .await
-                .map_err(app_error)?;
-            swaps::widen_stale(&mut conn, now)
-                .await
-                .map_err(app_error)?;
-            crate::actions::growing::sweep(&mut conn, now)
-                .await
-                .map_err(app_error)?;
-            crate::actions::questions::ask_due(&mut conn, now)
-                .await
-                .map_err(app_error)?;
-            rotation::schedule_sweep(&mut conn, now + rotation::SWEEP_EVERY).await?;
-            Ok(None)
-        }
-        agreements::CLOSE_KIND => {
-            let round: agreements::RoundJob = payload(job)?;
-            let mut conn = ctx.pool.get().await?;
-            agreements::close(&mut conn, round.round_id, chrono::Utc::now())
-                .await
-                .map_err(app_error)?;
-            Ok(None)
-        }
-        agreements::REMIND_KIND => {
-            let round: agreements::RoundJob = payload(job)?;
-            let mut conn = ctx.pool.get().await?;
-            agreements::remind(&mut conn, round.round_id, chrono::Utc::now())
-                .await
-                .map_err(app_error)?;
-            Ok(None)
-        }
-        other => Err(JobError::Permanent(format!("unknown job kind `{other}`"))),
+}
+
+/// One tick of the clock: every periodic task in `clock::TASKS`, in order, then the next tick.
+/// A task that fails fails the tick, which is retried like any job.
+async fn tick(ctx: &JobContext) -> Result<(), JobError> {
+    let now = Utc::now();
+    let mut conn = ctx.pool.get().await?;
+    for periodic in clock::TASKS {
+        run_task(ctx, &mut conn, periodic.task, now).await?;
+    }
+    clock::schedule(&mut conn, now + clock::EVERY).await?;
+    Ok(())
+}
+
+/// The use case behind each of the clock's tasks.
+async fn run_task(
+    ctx: &JobContext,
+    conn: &mut Connection,
+    task: Task,
+    now: DateTime<Utc>,
+) -> Result<(), JobError> {
+    match task {
+        Task::RotaAsks => rotation::sweep(conn, now)
+            .await
+            .map(drop)
+            .map_err(app_error),
+        Task::FreezeAgendas => Ok(agenda::freeze_due(conn, now).await.map(drop)?),
+        Task::ConsentRounds => agreements::sweep(conn, now)
+            .await
+            .map(drop)
+            .map_err(app_error),
+        Task::FeedbackCloses => feedback::send_due(conn, ctx.links.keys(), now)
+            .await
+            .map(drop)
+            .map_err(app_error),
+        Task::WidenSwaps => swaps::widen_stale(conn, now)
+            .await
+            .map(drop)
+            .map_err(app_error),
+        Task::Growing => growing::sweep(conn, now).await.map(drop).map_err(app_error),
+        Task::Questions => questions::ask_due(conn, now)
+            .await
+            .map(drop)
+            .map_err(app_error),
     }
 }

@@ -8,11 +8,9 @@
 
 use chrono::{DateTime, Duration, Utc};
 use diesel_async::AsyncConnection;
-use serde::{Deserialize, Serialize};
 
 use crate::db::agreements::{self, Agreement, Round};
 use crate::db::circles::{self, Circle};
-use crate::db::jobs::{self, NewJob};
 use crate::db::{memberships, Connection};
 use crate::domain::consent::{self, RoundLimits, Tally};
 use crate::domain::{
@@ -22,18 +20,10 @@ use crate::domain::{
 use crate::email::MessageKind;
 use crate::error::{AppError, AppResult};
 use crate::jobs::email::{self as email_job, EmailJob};
+use crate::jobs::{consent_close, consent_remind};
 
-/// The job that closes a round at its close time.
-pub const CLOSE_KIND: &str = "consent_close";
-/// The job that reminds the undecided a day before the close.
-pub const REMIND_KIND: &str = "consent_remind";
 /// How long before the close the reminder goes.
 pub const REMIND_BEFORE: Duration = Duration::hours(24);
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct RoundJob {
-    pub round_id: RoundId,
-}
 
 /// Refuse a new round that would break `limits` (429, saying when it can open). `proposer`
 /// is whoever proposes a text; `None` for another round on an agreement's text.
@@ -243,28 +233,9 @@ async fn open(
         quorum as i32,
     )
     .await?;
-    let payload = serde_json::to_value(RoundJob { round_id: round.id }).expect("serialises");
-    jobs::enqueue(
-        conn,
-        NewJob {
-            kind: CLOSE_KIND,
-            payload: payload.clone(),
-            dedupe_key: Some(format!("{CLOSE_KIND}:{}", round.id)),
-            run_at: closes,
-        },
-    )
-    .await?;
+    consent_close::enqueue(conn, round.id, closes).await?;
     if closes - REMIND_BEFORE > now {
-        jobs::enqueue(
-            conn,
-            NewJob {
-                kind: REMIND_KIND,
-                payload,
-                dedupe_key: Some(format!("{REMIND_KIND}:{}", round.id)),
-                run_at: closes - REMIND_BEFORE,
-            },
-        )
-        .await?;
+        consent_remind::enqueue(conn, round.id, closes - REMIND_BEFORE).await?;
     }
     for member in members {
         email_job::enqueue(

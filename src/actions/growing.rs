@@ -17,7 +17,7 @@ use diesel_async::AsyncConnection;
 
 use crate::db::circles::{self, Circle, NewCircle};
 use crate::db::growing::{self, Proposal};
-use crate::db::{memberships, sessions, Connection};
+use crate::db::{agendas, memberships, readings, roles, rsvps, sessions, Connection};
 use crate::domain::growing::{self as rules, Shift, MIN_LED};
 use crate::domain::{
     CircleId, CircleName, CircleStatus, Facilitation, Invalid, MemberId, MembershipRole,
@@ -293,8 +293,10 @@ async fn grow(
     let sibling = circles::find(conn, sibling.id)
         .await?
         .ok_or(AppError::NotFound("circle"))?;
-    let readings = growing::copy_readings(conn, circle.id, sibling.id).await?;
-    growing::copy_practices(conn, circle.id, sibling.id).await?;
+    let readings = readings::copy_all(conn, circle.id, sibling.id).await?;
+    // How the circle meets: its role kinds, then its agenda template.
+    roles::copy_kinds(conn, circle.id, sibling.id).await?;
+    agendas::copy_template(conn, circle.id, sibling.id).await?;
 
     memberships::upsert(
         conn,
@@ -306,7 +308,7 @@ async fn grow(
     )
     .await?;
     let seats = sibling.capacity.map_or(i64::MAX, i64::from);
-    let waiting = growing::waitlist(conn, circle.id, seats).await?;
+    let waiting = memberships::waitlist_places(conn, circle.id, seats).await?;
     for (member, _) in &waiting {
         memberships::set(
             conn,
@@ -330,7 +332,7 @@ async fn grow(
     memberships::renumber_waitlist(conn, circle.id).await?;
     growing::add_moves(conn, proposal.id, &waiting).await?;
 
-    let coming = growing::copy_sessions(
+    let coming = sessions::copy_upcoming(
         conn,
         circle.id,
         sibling.id,
@@ -397,7 +399,7 @@ pub async fn way_back(
     let Some((_, place)) = growing::moved_into(conn, sibling.id, member).await? else {
         return Ok(None);
     };
-    if growing::attended_any(conn, sibling.id, member).await? {
+    if rsvps::attended_any(conn, sibling.id, member).await? {
         return Ok(None);
     }
     let Some(parent) = circles::find(conn, parent).await? else {
@@ -435,7 +437,7 @@ pub async fn leave_sibling(
         if !still_gone {
             return Ok(None);
         }
-        growing::make_room(conn, parent.id, place).await?;
+        memberships::make_waitlist_room(conn, parent.id, place).await?;
         memberships::upsert(
             conn,
             parent.id,

@@ -94,7 +94,7 @@ async fn seat(
     };
     let (state, position) = if full {
         let last = memberships::last_waitlist_position(conn, circle.id).await?;
-        super::grow_check::request(conn, circle.id).await?;
+        crate::jobs::grow_check::enqueue(conn, circle.id).await?;
         (MembershipState::Waitlisted, Some(last.unwrap_or(0) + 1))
     } else {
         (MembershipState::Active, None)

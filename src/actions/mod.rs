@@ -7,7 +7,6 @@ pub mod active_member;
 pub mod agreements;
 pub mod attendance;
 pub mod feedback;
-pub mod grow_check;
 pub mod growing;
 pub mod handoffs;
 pub mod membership;

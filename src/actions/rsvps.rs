@@ -48,7 +48,7 @@ pub async fn answer(
     if response == RsvpResponse::No && facilitation == Facilitation::Rotating {
         // Someone who will not come cannot hold a role in the session: re-plan (coalesced,
         // in the worker).
-        super::rotation::request_plan(conn, session.circle_id).await?;
+        crate::jobs::rota_plan::enqueue(conn, session.circle_id).await?;
     }
     Ok(Answer::Saved(saved))
 }

@@ -202,3 +202,20 @@ pub async fn open_rounds(
     .await?;
     Ok(rows.into_iter().map(|t| t.title).collect())
 }
+
+/// Give `to` the agenda template of `from`, unless it has one.
+pub async fn copy_template(
+    conn: &mut AsyncPgConnection,
+    from: CircleId,
+    to: CircleId,
+) -> diesel::QueryResult<()> {
+    diesel::sql_query(
+        "INSERT INTO circle_agendas (circle_id, enabled, rounds) \
+         SELECT $2, enabled, rounds FROM circle_agendas WHERE circle_id = $1 ON CONFLICT DO NOTHING",
+    )
+    .bind::<SqlUuid, _>(from.0)
+    .bind::<SqlUuid, _>(to.0)
+    .execute(conn)
+    .await
+    .map(drop)
+}

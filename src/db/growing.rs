@@ -1,19 +1,16 @@
 //! Sibling proposals (a circle's ask for someone to lead a new circle for its waitlist), who
-//! moved to the sibling from which waitlist place, and circle families.
+//! moved to the sibling from which waitlist place, and circle families. What growing writes
+//! to other nouns (sessions, readings, waitlist places) lives in their modules.
 
 use chrono::{DateTime, Utc};
-use diesel::sql_types::{Array, BigInt, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{BigInt, Timestamptz, Uuid as SqlUuid};
 use diesel::{
     BoolExpressionMethods, ExpressionMethods, OptionalExtension, QueryDsl, SelectableHelper,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use super::schema::{circles, sessions, sibling_moves, sibling_proposals};
-use super::sessions::Session;
-use crate::domain::{
-    CircleId, MemberId, ProposalId, ProposalStart, ProposalState, ReadingId, SessionId,
-    SessionStatus,
-};
+use super::schema::{circles, sibling_moves, sibling_proposals};
+use crate::domain::{CircleId, MemberId, ProposalId, ProposalStart, ProposalState};
 
 #[derive(Debug, Clone, diesel::Queryable, diesel::Selectable)]
 #[diesel(table_name = sibling_proposals, check_for_backend(diesel::pg::Pg))]
@@ -312,174 +309,5 @@ pub async fn join_family(
                 .await
         }
     }
-    .map(drop)
-}
-
-/// Copy every reading of `from` (with its chapters, in order) into `to`: old id → new id.
-pub async fn copy_readings(
-    conn: &mut AsyncPgConnection,
-    from: CircleId,
-    to: CircleId,
-) -> diesel::QueryResult<Vec<(ReadingId, ReadingId)>> {
-    use super::schema::readings;
-    let old: Vec<ReadingId> = readings::table
-        .filter(readings::circle_id.eq(from))
-        .order((readings::position, readings::id))
-        .select(readings::id)
-        .load(conn)
-        .await?;
-    let pairs: Vec<(ReadingId, ReadingId)> =
-        old.into_iter().map(|o| (o, ReadingId::new())).collect();
-    if pairs.is_empty() {
-        return Ok(pairs);
-    }
-    diesel::sql_query(
-        "INSERT INTO readings (id, circle_id, title, author, url, isbn, notes, position, chapters) \
-         SELECT m.new_id, $3, r.title, r.author, r.url, r.isbn, r.notes, r.position, r.chapters \
-         FROM unnest($1::uuid[], $2::uuid[]) AS m(old_id, new_id) JOIN readings r ON r.id = m.old_id",
-    )
-    .bind::<Array<SqlUuid>, _>(pairs.iter().map(|p| p.0 .0).collect::<Vec<_>>())
-    .bind::<Array<SqlUuid>, _>(pairs.iter().map(|p| p.1 .0).collect::<Vec<_>>())
-    .bind::<SqlUuid, _>(to.0)
-    .execute(conn)
-    .await?;
-    Ok(pairs)
-}
-
-/// Copy how `from` meets into `to`: its role kinds (facilitator and micro-roles) and its
-/// agenda template.
-pub async fn copy_practices(
-    conn: &mut AsyncPgConnection,
-    from: CircleId,
-    to: CircleId,
-) -> diesel::QueryResult<()> {
-    diesel::sql_query(
-        "INSERT INTO role_kinds (circle_id, key, name, guide, slots, rotates, min_attended, position) \
-         SELECT $2, key, name, guide, slots, rotates, min_attended, position FROM role_kinds \
-         WHERE circle_id = $1 ON CONFLICT DO NOTHING",
-    )
-    .bind::<SqlUuid, _>(from.0)
-    .bind::<SqlUuid, _>(to.0)
-    .execute(conn)
-    .await?;
-    diesel::sql_query(
-        "INSERT INTO circle_agendas (circle_id, enabled, rounds) \
-         SELECT $2, enabled, rounds FROM circle_agendas WHERE circle_id = $1 ON CONFLICT DO NOTHING",
-    )
-    .bind::<SqlUuid, _>(from.0)
-    .bind::<SqlUuid, _>(to.0)
-    .execute(conn)
-    .await
-    .map(drop)
-}
-
-/// The first `limit` people waiting for `circle`, in order, with their places.
-pub async fn waitlist(
-    conn: &mut AsyncPgConnection,
-    circle: CircleId,
-    limit: i64,
-) -> diesel::QueryResult<Vec<(MemberId, i32)>> {
-    use super::schema::memberships;
-    memberships::table
-        .filter(memberships::circle_id.eq(circle))
-        .filter(memberships::state.eq(crate::domain::MembershipState::Waitlisted))
-        .order((memberships::waitlist_position, memberships::joined_at))
-        .limit(limit)
-        .select((
-            memberships::member_id,
-            diesel::dsl::sql::<diesel::sql_types::Integer>("coalesce(waitlist_position, 0)"),
-        ))
-        .load(conn)
-        .await
-}
-
-/// Give `to` a session for each of `from`'s sessions still to come that start after
-/// `after`: at the local date and time `at` gives for it (in `zone`), with the same length and
-/// place, reading the copy of the same reading.
-pub async fn copy_sessions(
-    conn: &mut AsyncPgConnection,
-    from: CircleId,
-    to: CircleId,
-    readings: &[(ReadingId, ReadingId)],
-    after: DateTime<Utc>,
-    zone: crate::domain::Timezone,
-    at: impl Fn(chrono::NaiveDate, chrono::NaiveTime) -> (chrono::NaiveDate, chrono::NaiveTime),
-) -> diesel::QueryResult<Vec<Session>> {
-    let old: Vec<Session> = sessions::table
-        .filter(sessions::circle_id.eq(from))
-        .filter(sessions::status.eq(SessionStatus::Scheduled))
-        .filter(sessions::starts_at.gt(after))
-        .order((sessions::starts_at, sessions::id))
-        .select(Session::as_select())
-        .load(conn)
-        .await?;
-    if old.is_empty() {
-        return Ok(Vec::new());
-    }
-    let rows: Vec<_> = old
-        .iter()
-        .map(|s| {
-            let (date, time) = at(s.local_date, s.local_time);
-            let (starts_at, _) = crate::domain::schedule::resolve_local(zone.tz(), date, time);
-            let reading = s
-                .reading_id
-                .and_then(|r| readings.iter().find(|(o, _)| *o == r).map(|(_, n)| *n));
-            (
-                sessions::id.eq(SessionId::new()),
-                sessions::circle_id.eq(to),
-                sessions::starts_at.eq(starts_at),
-                sessions::ends_at
-                    .eq(starts_at + chrono::Duration::minutes(i64::from(s.duration_minutes))),
-                sessions::local_date.eq(date),
-                sessions::local_time.eq(time),
-                sessions::timezone.eq(zone),
-                sessions::duration_minutes.eq(s.duration_minutes),
-                sessions::location.eq(s.location.clone()),
-                sessions::reading_id.eq(reading),
-                sessions::prompts.eq(s.prompts.clone()),
-            )
-        })
-        .collect();
-    let mut created: Vec<Session> = diesel::insert_into(sessions::table)
-        .values(rows)
-        .returning(Session::as_returning())
-        .get_results(conn)
-        .await?;
-    created.sort_by_key(|s| (s.starts_at, s.id));
-    Ok(created)
-}
-
-/// Whether `member` was marked present at any session of `circle`.
-pub async fn attended_any(
-    conn: &mut AsyncPgConnection,
-    circle: CircleId,
-    member: MemberId,
-) -> diesel::QueryResult<bool> {
-    use super::schema::rsvps;
-    diesel::select(diesel::dsl::exists(
-        rsvps::table
-            .inner_join(sessions::table)
-            .filter(sessions::circle_id.eq(circle))
-            .filter(rsvps::member_id.eq(member))
-            .filter(rsvps::attended.eq(Some(true))),
-    ))
-    .get_result(conn)
-    .await
-}
-
-/// Make room at waitlist place `place` of `circle` (everyone from there moves down one).
-pub async fn make_room(
-    conn: &mut AsyncPgConnection,
-    circle: CircleId,
-    place: i32,
-) -> diesel::QueryResult<()> {
-    diesel::sql_query(
-        "UPDATE memberships SET waitlist_position = waitlist_position + 1 \
-         WHERE circle_id = $1 AND state = 'waitlisted' AND waitlist_position >= $2",
-    )
-    .bind::<SqlUuid, _>(circle.0)
-    .bind::<diesel::sql_types::Integer, _>(place)
-    .execute(conn)
-    .await
     .map(drop)
 }

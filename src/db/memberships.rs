@@ -504,3 +504,39 @@ pub async fn with_role(
         .load(conn)
         .await
 }
+
+/// The first `limit` people waiting for `circle`, in order, with their places.
+pub async fn waitlist_places(
+    conn: &mut AsyncPgConnection,
+    circle: CircleId,
+    limit: i64,
+) -> diesel::QueryResult<Vec<(MemberId, i32)>> {
+    memberships::table
+        .filter(memberships::circle_id.eq(circle))
+        .filter(memberships::state.eq(MembershipState::Waitlisted))
+        .order((memberships::waitlist_position, memberships::joined_at))
+        .limit(limit)
+        .select((
+            memberships::member_id,
+            diesel::dsl::sql::<diesel::sql_types::Integer>("coalesce(waitlist_position, 0)"),
+        ))
+        .load(conn)
+        .await
+}
+
+/// Make room at waitlist place `place` of `circle` (everyone from there moves down one).
+pub async fn make_waitlist_room(
+    conn: &mut AsyncPgConnection,
+    circle: CircleId,
+    place: i32,
+) -> diesel::QueryResult<()> {
+    diesel::sql_query(
+        "UPDATE memberships SET waitlist_position = waitlist_position + 1 \
+         WHERE circle_id = $1 AND state = 'waitlisted' AND waitlist_position >= $2",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(circle.0)
+    .bind::<diesel::sql_types::Integer, _>(place)
+    .execute(conn)
+    .await
+    .map(drop)
+}

@@ -1,6 +1,7 @@
 //! What a circle reads, in the order it reads it.
 
 use chrono::{DateTime, Utc};
+use diesel::sql_types::{Array, Uuid as SqlUuid};
 use diesel::{
     BoolExpressionMethods, ExpressionMethods, JoinOnDsl, NullableExpressionMethods,
     OptionalExtension, QueryDsl, SelectableHelper,
@@ -360,4 +361,34 @@ pub async fn set_session_reading(
         .set(sessions::reading_id.eq(reading))
         .execute(conn)
         .await
+}
+
+/// Copy every reading of `from` (with its chapters, in order) into `to`: old id → new id.
+pub async fn copy_all(
+    conn: &mut AsyncPgConnection,
+    from: CircleId,
+    to: CircleId,
+) -> diesel::QueryResult<Vec<(ReadingId, ReadingId)>> {
+    let old: Vec<ReadingId> = readings::table
+        .filter(readings::circle_id.eq(from))
+        .order((readings::position, readings::id))
+        .select(readings::id)
+        .load(conn)
+        .await?;
+    let pairs: Vec<(ReadingId, ReadingId)> =
+        old.into_iter().map(|o| (o, ReadingId::new())).collect();
+    if pairs.is_empty() {
+        return Ok(pairs);
+    }
+    diesel::sql_query(
+        "INSERT INTO readings (id, circle_id, title, author, url, isbn, notes, position, chapters) \
+         SELECT m.new_id, $3, r.title, r.author, r.url, r.isbn, r.notes, r.position, r.chapters \
+         FROM unnest($1::uuid[], $2::uuid[]) AS m(old_id, new_id) JOIN readings r ON r.id = m.old_id",
+    )
+    .bind::<Array<SqlUuid>, _>(pairs.iter().map(|p| p.0 .0).collect::<Vec<_>>())
+    .bind::<Array<SqlUuid>, _>(pairs.iter().map(|p| p.1 .0).collect::<Vec<_>>())
+    .bind::<SqlUuid, _>(to.0)
+    .execute(conn)
+    .await?;
+    Ok(pairs)
 }

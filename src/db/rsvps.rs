@@ -9,7 +9,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 
 use super::schema::{circles, members, memberships, readings, rsvps, sessions};
-use crate::domain::{MemberId, MembershipState, RsvpResponse, SessionId};
+use crate::domain::{CircleId, MemberId, MembershipState, RsvpResponse, SessionId};
 
 #[derive(Debug, Clone, diesel::Queryable, diesel::Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = rsvps, check_for_backend(diesel::pg::Pg))]
@@ -264,4 +264,21 @@ pub async fn link_view(
         .first::<LinkView>(conn)
         .await
         .optional()
+}
+
+/// Whether `member` was marked present at any session of `circle`.
+pub async fn attended_any(
+    conn: &mut AsyncPgConnection,
+    circle: CircleId,
+    member: MemberId,
+) -> diesel::QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        rsvps::table
+            .inner_join(sessions::table)
+            .filter(sessions::circle_id.eq(circle))
+            .filter(rsvps::member_id.eq(member))
+            .filter(rsvps::attended.eq(Some(true))),
+    ))
+    .get_result(conn)
+    .await
 }

@@ -287,3 +287,59 @@ pub async fn set_facilitator(
         .await
         .map(drop)
 }
+
+/// Give `to` a session for each of `from`'s sessions still to come that start after
+/// `after`: at the local date and time `at` gives for it (in `zone`), with the same length and
+/// place, reading the copy of the same reading.
+pub async fn copy_upcoming(
+    conn: &mut AsyncPgConnection,
+    from: CircleId,
+    to: CircleId,
+    readings: &[(ReadingId, ReadingId)],
+    after: DateTime<Utc>,
+    zone: crate::domain::Timezone,
+    at: impl Fn(chrono::NaiveDate, chrono::NaiveTime) -> (chrono::NaiveDate, chrono::NaiveTime),
+) -> diesel::QueryResult<Vec<Session>> {
+    let old: Vec<Session> = sessions::table
+        .filter(sessions::circle_id.eq(from))
+        .filter(sessions::status.eq(SessionStatus::Scheduled))
+        .filter(sessions::starts_at.gt(after))
+        .order((sessions::starts_at, sessions::id))
+        .select(Session::as_select())
+        .load(conn)
+        .await?;
+    if old.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<_> = old
+        .iter()
+        .map(|s| {
+            let (date, time) = at(s.local_date, s.local_time);
+            let (starts_at, _) = crate::domain::schedule::resolve_local(zone.tz(), date, time);
+            let reading = s
+                .reading_id
+                .and_then(|r| readings.iter().find(|(o, _)| *o == r).map(|(_, n)| *n));
+            (
+                sessions::id.eq(SessionId::new()),
+                sessions::circle_id.eq(to),
+                sessions::starts_at.eq(starts_at),
+                sessions::ends_at
+                    .eq(starts_at + chrono::Duration::minutes(i64::from(s.duration_minutes))),
+                sessions::local_date.eq(date),
+                sessions::local_time.eq(time),
+                sessions::timezone.eq(zone),
+                sessions::duration_minutes.eq(s.duration_minutes),
+                sessions::location.eq(s.location.clone()),
+                sessions::reading_id.eq(reading),
+                sessions::prompts.eq(s.prompts.clone()),
+            )
+        })
+        .collect();
+    let mut created: Vec<Session> = diesel::insert_into(sessions::table)
+        .values(rows)
+        .returning(Session::as_returning())
+        .get_results(conn)
+        .await?;
+    created.sort_by_key(|s| (s.starts_at, s.id));
+    Ok(created)
+}

@@ -1152,11 +1152,11 @@ async fn organisers_add_edit_and_remove_roles_from_the_dashboard() {
 async fn the_rota_sweep_keeps_itself_scheduled() {
     let app = spawn_app().await;
     let mut conn = app.conn().await;
-    roundtable::actions::rotation::schedule_sweep(&mut conn, Utc::now())
+    roundtable::jobs::clock::schedule(&mut conn, Utc::now())
         .await
         .unwrap();
     // A second worker starting in the same slot queues nothing more.
-    roundtable::actions::rotation::schedule_sweep(&mut conn, Utc::now())
+    roundtable::jobs::clock::schedule(&mut conn, Utc::now())
         .await
         .unwrap();
     let sweeps = |jobs: Vec<Value>| {

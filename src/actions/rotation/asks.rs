@@ -1,0 +1,167 @@
+//! Asking and answering: a proposed holder is asked by email inside the circle's asking
+//! window; accepting confirms the role, declining moves it to the next person.
+
+use chrono::{DateTime, Duration, Utc};
+use diesel_async::AsyncConnection;
+
+use crate::db::circles::{self, Circle};
+use crate::db::roles::{self, EventKind, SessionRole, FACILITATOR};
+use crate::db::sessions::{self, Session};
+use crate::db::Connection;
+use crate::domain::{MemberId, RoleId, RoleState, SessionId, SessionStatus};
+use crate::email::MessageKind;
+use crate::error::{AppError, AppResult};
+use crate::jobs::email::{self as email_job, EmailJob};
+
+use super::plan::plan_in;
+
+/// Ask every proposed holder whose session is inside the asking window.
+pub(super) async fn ask_due(
+    conn: &mut Connection,
+    circle: &Circle,
+    sessions_: &[Session],
+    now: DateTime<Utc>,
+) -> AppResult<usize> {
+    let window = Duration::days(i64::from(circle.role_ask_days));
+    let due: Vec<SessionId> = sessions_
+        .iter()
+        .filter(|s| s.starts_at - window <= now)
+        .map(|s| s.id)
+        .collect();
+    let mut asked = 0;
+    for row in roles::for_sessions(conn, &due).await? {
+        if row.state == RoleState::Proposed && row.member_id.is_some() {
+            ask(conn, &row, now).await?;
+            asked += 1;
+        }
+    }
+    Ok(asked)
+}
+
+/// Email the proposed holder "Would you …?" and mark the slot asked.
+pub(super) async fn ask(
+    conn: &mut Connection,
+    row: &SessionRole,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let Some(member) = row.member_id else {
+        return Ok(());
+    };
+    let row = roles::set_state(conn, row.id, RoleState::Asked, now).await?;
+    roles::log(conn, &row, Some(member), EventKind::Asked, None, now).await?;
+    email_job::enqueue(
+        conn,
+        EmailJob::about_role(MessageKind::RoleAsk, member, &row, None),
+    )
+    .await?;
+    Ok(())
+}
+
+/// What an answer from the role page came to.
+#[derive(Debug)]
+pub enum Reply {
+    Done(SessionRole),
+    /// The slot is no longer this person's to answer (reassigned, or the role was removed).
+    NotYours,
+    /// The session has started, or was cancelled.
+    Closed,
+}
+
+/// Lock the slot and check that `member` may answer for it.
+async fn answerable(
+    conn: &mut Connection,
+    id: RoleId,
+    member: MemberId,
+    now: DateTime<Utc>,
+) -> AppResult<Result<(SessionRole, Session), Reply>> {
+    let Some(row) = roles::lock(conn, id).await? else {
+        return Ok(Err(Reply::NotYours));
+    };
+    if row.member_id != Some(member) {
+        return Ok(Err(Reply::NotYours));
+    }
+    crate::actions::active_member::require(conn, row.circle_id, member).await?;
+    let session = sessions::find(conn, row.session_id)
+        .await?
+        .ok_or(AppError::NotFound("session"))?;
+    if session.status != SessionStatus::Scheduled || session.starts_at <= now {
+        return Ok(Err(Reply::Closed));
+    }
+    Ok(Ok((row, session)))
+}
+
+/// Accept a proposed or asked role: it is confirmed, with the feedback its holder asked for
+/// after the session (anonymous, named, or none).
+pub async fn accept(
+    conn: &mut Connection,
+    id: RoleId,
+    member: MemberId,
+    feedback: crate::domain::FeedbackMode,
+    now: DateTime<Utc>,
+) -> AppResult<Reply> {
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let (row, _) = match answerable(conn, id, member, now).await? {
+            Ok(found) => found,
+            Err(reply) => return Ok(reply),
+        };
+        if row.state == RoleState::Confirmed {
+            return Ok(Reply::Done(row));
+        }
+        if !matches!(row.state, RoleState::Proposed | RoleState::Asked) {
+            return Ok(Reply::NotYours);
+        }
+        roles::set_feedback(conn, row.id, feedback).await?;
+        let row = roles::set_state(conn, row.id, RoleState::Confirmed, now).await?;
+        roles::log(
+            conn,
+            &row,
+            Some(member),
+            EventKind::Confirmed,
+            Some(member),
+            now,
+        )
+        .await?;
+        if row.role_key == FACILITATOR {
+            sessions::set_facilitator(conn, row.session_id, Some(member)).await?;
+        }
+        Ok(Reply::Done(row))
+    })
+    .await
+}
+
+/// Decline a role (or give up an accepted one): the next eligible person is proposed and,
+/// inside the asking window, asked at once.
+pub async fn decline(
+    conn: &mut Connection,
+    id: RoleId,
+    member: MemberId,
+    now: DateTime<Utc>,
+) -> AppResult<Reply> {
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let (row, session) = match answerable(conn, id, member, now).await? {
+            Ok(found) => found,
+            Err(reply) => return Ok(reply),
+        };
+        if row.state == RoleState::Declined {
+            return Ok(Reply::Done(row));
+        }
+        let was_confirmed = row.state == RoleState::Confirmed;
+        let row = roles::set_state(conn, row.id, RoleState::Declined, now).await?;
+        let kind = if was_confirmed {
+            EventKind::Released
+        } else {
+            EventKind::Declined
+        };
+        roles::log(conn, &row, Some(member), kind, Some(member), now).await?;
+        if was_confirmed && row.role_key == FACILITATOR {
+            sessions::set_facilitator(conn, row.session_id, None).await?;
+        }
+        let circle = circles::find(conn, session.circle_id)
+            .await?
+            .ok_or(AppError::NotFound("circle"))?;
+        plan_in(conn, &circle, now).await?;
+        let row = roles::find(conn, row.id).await?.unwrap_or(row);
+        Ok(Reply::Done(row))
+    })
+    .await
+}

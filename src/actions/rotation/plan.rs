@@ -1,0 +1,393 @@
+//! Planning: who is proposed for each rotating role of a circle's coming sessions, from the
+//! circle's facts (members, preferences, who held what, who said no), and who could take a
+//! role instead of its holders.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use diesel_async::{AsyncConnection, RunQueryDsl};
+
+use crate::db::circles::{self, Circle};
+use crate::db::roles::{self, EventKind, RoleKind, SessionRole, SlotWrite, FACILITATOR};
+use crate::db::sessions::{self, Session};
+use crate::db::Connection;
+use crate::domain::rotation::{self, Candidate, Slot};
+use crate::domain::{
+    CircleId, CircleStatus, Facilitation, MemberId, RoleId, RoleSource, RoleState, SessionId,
+};
+use crate::error::{AppError, AppResult};
+
+use super::asks::ask_due;
+use super::{seed_for, words};
+
+/// What a re-plan did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Planned {
+    /// Slots whose proposed holder changed (or that became open).
+    pub changed: usize,
+    /// Holders asked by email in this run.
+    pub asked: usize,
+    /// Holders let go because they left or said they will not come.
+    pub released: usize,
+}
+
+/// Re-plan `circle` as of `now` in its own transaction.
+pub async fn replan(
+    conn: &mut Connection,
+    circle: CircleId,
+    now: DateTime<Utc>,
+) -> AppResult<Planned> {
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let circle = circles::find(conn, circle)
+            .await?
+            .ok_or(AppError::NotFound("circle"))?;
+        plan_in(conn, &circle, now).await
+    })
+    .await
+}
+
+/// The facts the planner needs about one circle's coming sessions.
+struct Facts {
+    kinds: Vec<RoleKind>,
+    sessions: Vec<Session>,
+    rows: HashMap<(SessionId, String, i32), SessionRole>,
+    members: Vec<roles::PlannerMember>,
+    held: HashMap<(MemberId, String), (u32, DateTime<Utc>)>,
+    declined: HashSet<(SessionId, String, MemberId)>,
+    said_no: HashSet<(SessionId, MemberId)>,
+}
+
+async fn facts(
+    conn: &mut Connection,
+    circle: &Circle,
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<Facts> {
+    let kinds = roles::kinds(conn, circle.id).await?;
+    let sessions: Vec<Session> =
+        sessions::upcoming(conn, circle.id, now, i64::from(circle.planning_horizon)).await?;
+    let ids: Vec<SessionId> = sessions.iter().map(|s| s.id).collect();
+    let rows = roles::for_sessions(conn, &ids)
+        .await?
+        .into_iter()
+        .map(|r| ((r.session_id, r.role_key.clone(), r.slot), r))
+        .collect();
+    let members = roles::planner_members(conn, circle.id, now).await?;
+    let held = roles::held(conn, circle.id, None, now)
+        .await?
+        .into_iter()
+        .map(|h| {
+            (
+                (MemberId(h.member_id), h.role_key),
+                (h.count.max(0) as u32, h.last_at),
+            )
+        })
+        .collect();
+    let declined = roles::declines(conn, &ids).await?.into_iter().collect();
+    let said_no = roles::answered_no(conn, &ids).await?.into_iter().collect();
+    Ok(Facts {
+        kinds,
+        sessions,
+        rows,
+        members,
+        held,
+        declined,
+        said_no,
+    })
+}
+
+/// Serialise re-plans of one circle (the API, the worker and a page may all start one).
+async fn lock_circle(conn: &mut Connection, circle: CircleId) -> diesel::QueryResult<()> {
+    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended('rota:' || $1::text, 0))")
+        .bind::<diesel::sql_types::Uuid, _>(circle.0)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// The candidates for `kind`: active members who take part and have not opted out of it.
+fn candidates(f: &Facts, kind: &RoleKind) -> Vec<Candidate> {
+    f.members
+        .iter()
+        .filter(|m| m.opted_in && !m.opted_out_roles.contains(&kind.key))
+        .map(|m| {
+            let id = MemberId(m.member_id);
+            let (held, last) = f
+                .held
+                .get(&(id, kind.key.clone()))
+                .map_or((0, None), |(n, at)| (*n, Some(*at)));
+            Candidate {
+                member: id,
+                name: m.display_name.clone(),
+                weight: m.weight.max(0) as u32,
+                attended: m.attended.max(0) as u32,
+                held,
+                last_held: last,
+                elsewhere: m.elsewhere.max(0) as u32,
+            }
+        })
+        .collect()
+}
+
+/// Who cannot take `kind` in `session`: said no, declined it, paused, or holds `taken`.
+fn excluded(
+    f: &Facts,
+    session: &Session,
+    kind: &RoleKind,
+    taken: &HashSet<MemberId>,
+) -> Vec<MemberId> {
+    f.members
+        .iter()
+        .map(|m| MemberId(m.member_id))
+        .filter(|id| {
+            f.said_no.contains(&(session.id, *id))
+                || f.declined.contains(&(session.id, kind.key.clone(), *id))
+                || taken.contains(id)
+        })
+        .chain(f.members.iter().filter_map(|m| {
+            m.paused_until
+                .filter(|until| session.local_date < *until)
+                .map(|_| MemberId(m.member_id))
+        }))
+        .collect()
+}
+
+/// Plan the circle inside the caller's transaction and ask whoever is due.
+pub async fn plan_in(
+    conn: &mut Connection,
+    circle: &Circle,
+    now: DateTime<Utc>,
+) -> AppResult<Planned> {
+    let mut out = Planned::default();
+    if circle.facilitation != Facilitation::Rotating || circle.status == CircleStatus::Archived {
+        return Ok(out);
+    }
+    lock_circle(conn, circle.id).await?;
+    let f = facts(conn, circle, now).await?;
+    let active: HashSet<MemberId> = f.members.iter().map(|m| MemberId(m.member_id)).collect();
+    let seed = seed_for(circle.id);
+
+    // Holders who stay: accepted or asked, still active, and not saying they won't come.
+    let mut taken: HashMap<SessionId, HashSet<MemberId>> = HashMap::new();
+    let mut kept: HashSet<RoleId> = HashSet::new();
+    for row in f.rows.values() {
+        let Some(member) = row.member_id else {
+            continue;
+        };
+        if !matches!(row.state, RoleState::Confirmed | RoleState::Asked) {
+            continue;
+        }
+        if active.contains(&member) && !f.said_no.contains(&(row.session_id, member)) {
+            taken.entry(row.session_id).or_default().insert(member);
+            kept.insert(row.id);
+        } else {
+            let kind = if row.state == RoleState::Asked {
+                EventKind::Declined
+            } else {
+                EventKind::Released
+            };
+            roles::log(conn, row, Some(member), kind, None, now).await?;
+            if row.role_key == FACILITATOR {
+                sessions::set_facilitator(conn, row.session_id, None).await?;
+            }
+            out.released += 1;
+        }
+    }
+    let mut declined = f.declined.clone();
+    for row in f.rows.values() {
+        if let Some(m) = row.member_id.filter(|_| !kept.contains(&row.id)) {
+            if matches!(row.state, RoleState::Confirmed | RoleState::Asked) {
+                declined.insert((row.session_id, row.role_key.clone(), m));
+            }
+        }
+    }
+    let f = Facts { declined, ..f };
+
+    for kind in f.kinds.iter().filter(|k| k.rotates) {
+        let role = words(kind);
+        let people = candidates(&f, kind);
+        for slot_no in 1..=kind.slots {
+            let slots: Vec<Slot> = f
+                .sessions
+                .iter()
+                .map(|s| {
+                    let row = f.rows.get(&(s.id, kind.key.clone(), slot_no));
+                    let confirmed = row
+                        .filter(|r| kept.contains(&r.id))
+                        .and_then(|r| r.member_id);
+                    let none = HashSet::new();
+                    let mut ex = excluded(&f, s, kind, taken.get(&s.id).unwrap_or(&none));
+                    ex.retain(|m| Some(*m) != confirmed);
+                    Slot {
+                        session: s.id,
+                        starts_at: s.starts_at,
+                        confirmed,
+                        excluded: ex,
+                    }
+                })
+                .collect();
+            let plan = rotation::plan(&role, &people, &slots, seed);
+            for (session, proposal) in f.sessions.iter().zip(plan) {
+                let row = f.rows.get(&(session.id, kind.key.clone(), slot_no));
+                if proposal.confirmed {
+                    continue;
+                }
+                if let Some(m) = proposal.member {
+                    taken.entry(session.id).or_default().insert(m);
+                }
+                let last_decliner = row
+                    .filter(|_| proposal.member.is_none())
+                    .and_then(|r| r.member_id)
+                    .filter(|m| declined_by(&f, session.id, &kind.key, *m));
+                let (state, member) = match (proposal.member, last_decliner) {
+                    (Some(m), _) => (RoleState::Proposed, Some(m)),
+                    (None, Some(d)) => (RoleState::Declined, Some(d)),
+                    (None, None) => (RoleState::Open, None),
+                };
+                let unchanged = row.is_some_and(|r| {
+                    r.member_id == member && r.state == state && r.why == proposal.why
+                });
+                if unchanged {
+                    continue;
+                }
+                roles::write_slot(
+                    conn,
+                    &SlotWrite {
+                        session_id: session.id,
+                        circle_id: circle.id,
+                        role_key: kind.key.clone(),
+                        slot: slot_no,
+                        member_id: member,
+                        state,
+                        source: RoleSource::Rotation,
+                        why: proposal.why,
+                        seed: Some(seed as i64),
+                        asked_at: None,
+                        answered_at: None,
+                    },
+                )
+                .await?;
+                out.changed += 1;
+            }
+        }
+    }
+    out.asked = ask_due(conn, circle, &f.sessions, now).await?;
+    Ok(out)
+}
+
+fn declined_by(f: &Facts, session: SessionId, key: &str, member: MemberId) -> bool {
+    f.declined.contains(&(session, key.to_string(), member))
+}
+
+/// Everyone who could take `key` in `session` instead of its holders, best first by the
+/// rotation's order: whom to offer a swap to.
+pub async fn ranked_for(
+    conn: &mut Connection,
+    circle: &Circle,
+    session: &Session,
+    key: &str,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<MemberId>> {
+    let mut f = facts(conn, circle, now).await?;
+    if !f.sessions.iter().any(|s| s.id == session.id) {
+        f.sessions.push(session.clone());
+        for r in roles::for_sessions(conn, &[session.id]).await? {
+            f.rows.insert((r.session_id, r.role_key.clone(), r.slot), r);
+        }
+        for (s, m) in roles::answered_no(conn, &[session.id]).await? {
+            f.said_no.insert((s, m));
+        }
+        for (s, k, m) in roles::declines(conn, &[session.id]).await? {
+            f.declined.insert((s, k, m));
+        }
+    }
+    let Some(kind) = f.kinds.iter().find(|k| k.key == key).cloned() else {
+        return Ok(Vec::new());
+    };
+    let taken: HashSet<MemberId> = f
+        .rows
+        .values()
+        .filter(|r| r.session_id == session.id)
+        .filter(|r| matches!(r.state, RoleState::Confirmed | RoleState::Asked))
+        .filter_map(|r| r.member_id)
+        .collect();
+    let slot = Slot {
+        session: session.id,
+        starts_at: session.starts_at,
+        confirmed: None,
+        excluded: excluded(&f, session, &kind, &taken),
+    };
+    Ok(rotation::rank(
+        &words(&kind),
+        &candidates(&f, &kind),
+        &slot,
+        seed_for(circle.id),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::super::tests::kind;
+    use super::*;
+
+    fn member(n: u128, name: &str) -> roles::PlannerMember {
+        roles::PlannerMember {
+            member_id: uuid::Uuid::from_u128(n),
+            display_name: name.into(),
+            opted_in: true,
+            weight: 100,
+            paused_until: None,
+            opted_out_roles: Vec::new(),
+            attended: 3,
+            elsewhere: 0,
+        }
+    }
+
+    /// The facts of a circle with these members and nothing planned yet.
+    fn facts(members: Vec<roles::PlannerMember>) -> Facts {
+        Facts {
+            kinds: Vec::new(),
+            sessions: Vec::new(),
+            rows: HashMap::new(),
+            members,
+            held: HashMap::new(),
+            declined: HashSet::new(),
+            said_no: HashSet::new(),
+        }
+    }
+
+    #[test]
+    fn candidates_are_members_who_take_part_in_that_role() {
+        let mut opted_out = member(2, "Bo");
+        opted_out.opted_out_roles = vec!["timekeeper".into()];
+        let mut not_taking_part = member(3, "Cy");
+        not_taking_part.opted_in = false;
+        let f = facts(vec![member(1, "Ada"), opted_out, not_taking_part]);
+        let names = |key: &str| -> Vec<String> {
+            candidates(&f, &kind(key, key))
+                .into_iter()
+                .map(|c| c.name)
+                .collect()
+        };
+        assert_eq!(names("timekeeper"), ["Ada"]);
+        assert_eq!(names(FACILITATOR), ["Ada", "Bo"]);
+    }
+
+    #[test]
+    fn a_candidate_carries_how_often_and_when_they_last_held_the_role() {
+        let last = Utc.with_ymd_and_hms(2026, 1, 5, 18, 0, 0).unwrap();
+        let mut heavy = member(1, "Ada");
+        heavy.weight = -5;
+        heavy.elsewhere = 2;
+        let mut f = facts(vec![heavy, member(2, "Bo")]);
+        f.held.insert(
+            (MemberId(uuid::Uuid::from_u128(1)), "scribe".into()),
+            (4, last),
+        );
+        let c = candidates(&f, &kind("scribe", "Scribe"));
+        assert_eq!((c[0].held, c[0].last_held), (4, Some(last)));
+        assert_eq!((c[0].weight, c[0].elsewhere, c[0].attended), (0, 2, 3));
+        assert_eq!((c[1].held, c[1].last_held), (0, None));
+    }
+}

@@ -1,0 +1,129 @@
+//! The clock's rota task: asks whose time came, asks left unanswered, roles still open close
+//! to their session; and whom to tell about a slot.
+
+use chrono::{DateTime, Duration, Utc};
+use diesel_async::AsyncConnection;
+
+use crate::db::circles::{self, Circle};
+use crate::db::roles::{self, EventKind, SessionRole};
+use crate::db::sessions;
+use crate::db::{memberships, Connection};
+use crate::domain::roles::Notice;
+use crate::domain::{
+    CircleId, Facilitation, MemberId, MembershipRole, MembershipState, RoleId, RoleState,
+};
+use crate::email::MessageKind;
+use crate::error::{AppError, AppResult};
+use crate::jobs::email::{self as email_job, EmailJob};
+
+use super::asks::ask;
+use super::plan::plan_in;
+
+/// How long before a session an organiser is told that a role is still open.
+pub const OPEN_WARNING: Duration = Duration::hours(48);
+
+/// What one sweep did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Swept {
+    pub asked: usize,
+    pub timed_out: usize,
+    pub reported: usize,
+}
+
+/// Act on the clock at `now`: ask holders whose session entered its window, treat asks left
+/// unanswered past the circle's answer time as declines (telling the organisers), and tell
+/// organisers of roles still open 48 hours before their session.
+pub async fn sweep(conn: &mut Connection, now: DateTime<Utc>) -> AppResult<Swept> {
+    let mut out = Swept::default();
+    let due = roles::due(conn, now, 500).await?;
+    for d in due {
+        let id = RoleId(d.id);
+        let circle_id = CircleId(d.circle_id);
+        let result = conn
+            .transaction::<_, AppError, _>(async |conn| {
+                let Some(row) = roles::lock(conn, id).await? else {
+                    return Ok(None);
+                };
+                let Some(circle) = circles::find(conn, circle_id).await? else {
+                    return Ok(None);
+                };
+                let session = sessions::find(conn, row.session_id)
+                    .await?
+                    .ok_or(AppError::NotFound("session"))?;
+                match row.state {
+                    RoleState::Proposed => {
+                        let window = Duration::days(i64::from(circle.role_ask_days));
+                        if circle.facilitation == Facilitation::Rotating
+                            && session.starts_at - window <= now
+                            && row.member_id.is_some()
+                        {
+                            ask(conn, &row, now).await?;
+                            return Ok(Some("asked"));
+                        }
+                        Ok(None)
+                    }
+                    RoleState::Asked => {
+                        let limit = Duration::hours(i64::from(circle.role_answer_hours));
+                        if row.asked_at.is_none_or(|at| at + limit > now) {
+                            return Ok(None);
+                        }
+                        let member = row.member_id;
+                        let row = roles::set_state(conn, row.id, RoleState::Declined, now).await?;
+                        roles::log(conn, &row, member, EventKind::TimedOut, None, now).await?;
+                        tell_organisers(conn, &circle, &row, Notice::Unanswered).await?;
+                        plan_in(conn, &circle, now).await?;
+                        Ok(Some("timed_out"))
+                    }
+                    RoleState::Open | RoleState::Declined => {
+                        if row.reported_at.is_some() || session.starts_at - OPEN_WARNING > now {
+                            return Ok(None);
+                        }
+                        roles::mark_reported(conn, row.id, now).await?;
+                        tell_organisers(conn, &circle, &row, Notice::StillOpen).await?;
+                        Ok(Some("reported"))
+                    }
+                    RoleState::Confirmed => Ok(None),
+                }
+            })
+            .await?;
+        match result {
+            Some("asked") => out.asked += 1,
+            Some("timed_out") => out.timed_out += 1,
+            Some("reported") => out.reported += 1,
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+/// Email the circle's facilitators (or, when it has none, the organisers) about a slot.
+pub async fn tell_organisers(
+    conn: &mut Connection,
+    circle: &Circle,
+    row: &SessionRole,
+    notice: Notice,
+) -> AppResult<()> {
+    for member in organisers_of(conn, circle.id).await? {
+        email_job::enqueue(
+            conn,
+            EmailJob::about_role(MessageKind::RoleNotice, member, row, Some(notice)),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The circle's active facilitators; the service's organisers when it has none.
+pub async fn organisers_of(conn: &mut Connection, circle: CircleId) -> AppResult<Vec<MemberId>> {
+    let facilitators = memberships::with_role(
+        conn,
+        circle,
+        MembershipRole::Facilitator,
+        MembershipState::Active,
+    )
+    .await?;
+    if !facilitators.is_empty() {
+        return Ok(facilitators);
+    }
+    Ok(crate::db::members::organizers(conn).await?)
+}
