@@ -18,4 +18,5 @@ pub mod pagination;
 pub mod seed;
 pub mod startup;
 pub mod telemetry;
+pub mod views;
 pub mod worker;

@@ -14,18 +14,17 @@ use crate::db::agreements::Round;
 use crate::db::feedback::FeedbackRequest;
 use crate::db::roles::SessionRole;
 use crate::db::{
-    agreements, circles, feedback, handoffs, jobs::NewJob, members, memberships, readings, roles,
-    rsvps, sessions, swaps,
+    agreements, circles, feedback, jobs::NewJob, members, memberships, readings, roles, rsvps,
+    sessions, swaps,
 };
 use crate::domain::roles::Notice;
 use crate::domain::{
-    CircleId, FeedbackRequestId, HandoffVisibility, MemberId, MembershipRole, MembershipState,
-    ProposalId, RoleId, RoleState, RoundId, RsvpResponse, SessionId, SessionStatus, SwapId,
+    CircleId, FeedbackRequestId, MemberId, MembershipRole, MembershipState, ProposalId, RoleId,
+    RoleState, RoundId, RsvpResponse, SessionId, SessionStatus, SwapId,
 };
 use crate::email::ics::{self, CalendarEvent};
 use crate::email::messages::{
-    self, Digest, EmailContext, HandoffView, MessageKind, NoticeView, RoleView, RsvpLinks,
-    SessionView,
+    self, Digest, EmailContext, MessageKind, NoticeView, RoleView, RsvpLinks, SessionView,
 };
 use crate::email::when::{describe_day, describe_time};
 use crate::email::OutgoingEmail;
@@ -737,7 +736,7 @@ async fn role_view(
     let Some(kind) = roles::kind(conn, circle, &row.role_key).await? else {
         return Ok(None);
     };
-    let handoff = handoff_for(conn, session, circle, &row.role_key).await?;
+    let handoff = crate::views::handoff::handoff_for(conn, session, circle, &row.role_key).await?;
     Ok(Some(RoleView {
         ask: role_phrase(&kind, true),
         holding: role_phrase(&kind, false),
@@ -756,32 +755,6 @@ pub fn role_phrase(kind: &roles::RoleKind, asking: bool) -> String {
         (false, true) => format!("be the {} on", kind.name.to_lowercase()),
         (false, false) => format!("the {} on", kind.name.to_lowercase()),
     }
-}
-
-/// The note the previous lead left, if the holder of `role_key` in `session` may read it:
-/// the next lead always, other role holders when the author shared it with them.
-pub async fn handoff_for(
-    conn: &mut AsyncPgConnection,
-    session: &sessions::Session,
-    circle: CircleId,
-    role_key: &str,
-) -> Result<Option<HandoffView>, JobError> {
-    let Some((note, author)) = handoffs::latest_before(conn, circle, session.starts_at).await?
-    else {
-        return Ok(None);
-    };
-    let allowed = match note.visibility() {
-        HandoffVisibility::NextLead => role_key == roles::FACILITATOR,
-        HandoffVisibility::RoleHolders | HandoffVisibility::Circle => true,
-    };
-    let parts = note.parts();
-    if !allowed || parts.is_empty() {
-        return Ok(None);
-    }
-    Ok(Some(HandoffView {
-        author: author.unwrap_or_else(|| "The previous lead".into()),
-        parts,
-    }))
 }
 
 /// What organisers (or someone offered a swap) are told, in the recipient's zone.

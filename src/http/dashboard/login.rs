@@ -8,6 +8,7 @@ use chrono::Utc;
 use serde::Deserialize;
 
 use super::{session_of, DashError, DashResult};
+use crate::actions::links::{self, RequestedLink};
 use crate::auth::{hash_token, random_token};
 use crate::db::{logins, members, staff_sessions};
 use crate::domain::EmailAddress;
@@ -15,7 +16,6 @@ use crate::error::AppError;
 use crate::http::pages::{render, render_status, PageError};
 use crate::http::rate_limit::FormLimits;
 use crate::http::AppState;
-use crate::jobs::link_request::{LinkRequest, RequestedLink};
 
 #[derive(Template)]
 #[template(path = "pages/dashboard/login.html")]
@@ -93,8 +93,7 @@ pub async fn request(
     // The same single insert whether or not the address has access; the job decides, and
     // makes the link when it runs, so the secret is never stored in the queue.
     let mut conn = state.pool.get().await?;
-    let request = LinkRequest::new(&email, RequestedLink::SignIn);
-    crate::db::jobs::enqueue(&mut conn, request.into_job()).await?;
+    links::request(&mut conn, &email, RequestedLink::SignIn).await?;
     Ok(render(LoginPage {
         email: String::new(),
         next,

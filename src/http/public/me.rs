@@ -9,6 +9,7 @@ use chrono::Utc;
 use serde::Deserialize;
 
 use super::{holder, render, render_status, viewer_zone, when, MessagePage, PageError, PageResult};
+use crate::actions::links::{self, RequestedLink};
 use crate::db::members::Member;
 use crate::db::Connection;
 use crate::db::{circles, members, memberships, reflections, roles, rsvps, sessions};
@@ -17,7 +18,6 @@ use crate::domain::{CircleId, EmailAddress, MembershipRole, MembershipState, Rsv
 use crate::error::AppError;
 use crate::http::rate_limit::FormLimits;
 use crate::http::AppState;
-use crate::jobs::link_request::{LinkRequest, RequestedLink};
 use crate::links::Holder;
 
 #[derive(Template)]
@@ -66,8 +66,7 @@ pub async fn request_link(
     limits.check_address(&email)?;
     // The same single insert whether or not the address is known; the job decides.
     let mut conn = state.pool.get().await?;
-    let request = LinkRequest::new(&email, RequestedLink::Personal);
-    crate::db::jobs::enqueue(&mut conn, request.into_job()).await?;
+    links::request(&mut conn, &email, RequestedLink::Personal).await?;
     render(RequestPage {
         email: String::new(),
         error: None,
@@ -646,7 +645,7 @@ pub async fn circle(
                 .find(|k| k.key == key)
                 .map_or_else(|| key.to_string(), |k| k.name.clone())
         };
-        for s in crate::http::api::roles::rota_of(&mut conn, circle_id, 4).await? {
+        for s in crate::views::rota::rota_of(&mut conn, circle_id, 4).await? {
             let slots = s
                 .roles
                 .into_iter()
@@ -673,7 +672,7 @@ pub async fn circle(
                 slots,
             ));
         }
-        let l = crate::http::api::roles::ledger_of(&mut conn, circle_id).await?;
+        let l = crate::views::rota::ledger_of(&mut conn, circle_id).await?;
         role_names = kinds.iter().map(|k| k.name.clone()).collect();
         ledger = l
             .items
