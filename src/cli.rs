@@ -362,7 +362,7 @@ async fn admin(cmd: AdminCommand, settings: &Settings) -> anyhow::Result<()> {
                     "no member has the address {email}; create one with `roundtable admin create-organizer --email {email}`"
                 )
             })?;
-            let (token, hash) = crate::auth::new_api_token();
+            let (token, hash) = crate::secrets::new_api_token();
             db::api_tokens::create(&mut conn, member.id, name, &hash).await?;
             println!("{token}");
         }

@@ -449,7 +449,7 @@ impl Settings {
                 return Ok(Secret::new(existing));
             }
         }
-        let key = crate::auth::random_token(48);
+        let key = crate::secrets::random_token(48);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)?;
         }

@@ -1,7 +1,6 @@
 //! Roundtable: book clubs and learning circles where leadership is shared.
 
 pub mod actions;
-pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;
@@ -15,7 +14,9 @@ pub mod jobs;
 pub mod links;
 pub mod metrics;
 pub mod pagination;
+pub mod secrets;
 pub mod seed;
 pub mod startup;
 pub mod telemetry;
+pub mod views;
 pub mod worker;

@@ -574,14 +574,14 @@ async fn leadership(
     for window in [90i64, 365] {
         // One answer first, to count its statements.
         statements.store(0, std::sync::atomic::Ordering::Relaxed);
-        let s = roundtable::http::api::leadership::spread_over(&mut conn, window)
+        let s = roundtable::views::leadership::spread_over(&mut conn, window)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         let per_answer =
             std::sync::atomic::AtomicU64::load(&statements, std::sync::atomic::Ordering::Relaxed);
         let started = Instant::now();
         for _ in 0..requests {
-            roundtable::http::api::leadership::spread_over(&mut conn, window)
+            roundtable::views::leadership::spread_over(&mut conn, window)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
         }
@@ -604,7 +604,7 @@ async fn leadership(
     for _ in 0..requests {
         by_answers.clear();
         for to in &ends {
-            let s = roundtable::http::api::leadership::spread_until(&mut conn, 30, *to)
+            let s = roundtable::views::leadership::spread_until(&mut conn, 30, *to)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             by_answers.push(s.spread);
@@ -618,7 +618,7 @@ async fn leadership(
     let started = Instant::now();
     let mut series = Vec::new();
     for _ in 0..requests {
-        series = roundtable::http::api::leadership::spread_series(&mut conn, &ends, 30)
+        series = roundtable::views::leadership::spread_series(&mut conn, &ends, 30)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
     }

@@ -4,11 +4,14 @@
 //! the input into domain types, call one action, and render.
 
 pub mod active_member;
+pub mod agenda;
 pub mod agreements;
 pub mod attendance;
+pub mod circles;
 pub mod feedback;
 pub mod growing;
 pub mod handoffs;
+pub mod links;
 pub mod membership;
 pub mod people;
 pub mod questions;

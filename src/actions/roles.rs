@@ -12,16 +12,7 @@ use crate::db::{memberships, Connection};
 use crate::domain::{MemberId, MembershipState};
 use crate::error::{AppError, AppResult};
 
-/// A role kind to add, already checked.
-#[derive(Debug, Clone)]
-pub struct RoleInput {
-    pub key: String,
-    pub name: String,
-    pub guide: String,
-    pub slots: i32,
-    pub rotates: bool,
-    pub min_attended: i32,
-}
+pub use crate::domain::roles::RoleInput;
 
 pub async fn add(conn: &mut Connection, circle: &Circle, input: RoleInput) -> AppResult<RoleKind> {
     conn.transaction::<_, AppError, _>(async |conn| {

@@ -141,3 +141,9 @@ pub async fn cancel_session(conn: &mut Connection, id: SessionId) -> AppResult<S
     })
     .await
 }
+
+/// How many people a cancellation or change of `session` would email now: the active members
+/// whose invitation to it was delivered. The dashboard says so before it cancels.
+pub async fn reach(conn: &mut Connection, session: &Session) -> diesel::QueryResult<usize> {
+    crate::jobs::fanout::invited_count(conn, session).await
+}

@@ -280,6 +280,18 @@ pub async fn names(
         .await
 }
 
+/// The given circles, in one query (in no particular order; absent ones are left out).
+pub async fn find_many(
+    conn: &mut AsyncPgConnection,
+    ids: &[CircleId],
+) -> diesel::QueryResult<Vec<Circle>> {
+    circles::table
+        .filter(circles::id.eq_any(ids))
+        .select(Circle::as_select())
+        .load(conn)
+        .await
+}
+
 /// The time zones circles are scheduled in, most used first.
 pub async fn zones_in_use(
     conn: &mut AsyncPgConnection,

@@ -17,8 +17,14 @@ pub async fn new_link(
     base: &str,
     member: MemberId,
 ) -> diesel::QueryResult<String> {
-    let token = crate::auth::random_token(32);
-    create(conn, member, &crate::auth::hash_token(&token), Utc::now()).await?;
+    let token = crate::secrets::random_token(32);
+    create(
+        conn,
+        member,
+        &crate::secrets::hash_token(&token),
+        Utc::now(),
+    )
+    .await?;
     Ok(format!("{base}/login/{token}"))
 }
 

@@ -25,6 +25,7 @@ pub mod schema;
 pub mod sessions;
 pub mod staff_sessions;
 pub mod swaps;
+pub mod turns;
 
 use std::time::Duration;
 

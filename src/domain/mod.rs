@@ -1,6 +1,7 @@
 //! Pure types and rules: once a value has one of these types it is valid. No I/O here.
 
 pub mod agenda;
+pub mod circles;
 pub mod clock;
 pub mod consent;
 mod email;
@@ -9,6 +10,7 @@ pub mod growing;
 mod ids;
 mod names;
 pub mod reading_plan;
+pub mod readings;
 pub mod roles;
 pub mod rotation;
 pub mod schedule;
@@ -73,4 +75,13 @@ impl From<Invalid> for crate::error::AppError {
     fn from(e: Invalid) -> Self {
         crate::error::AppError::invalid(e.field, e.message)
     }
+}
+
+/// For PATCH bodies: a present `null` is `Some(None)`, an absent field is `None`.
+pub(crate) fn double_option<'de, T, D>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: serde::Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
 }

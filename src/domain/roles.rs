@@ -1,7 +1,11 @@
 //! Role kinds as people type them: keys, names, guides and counts, checked on the way in,
 //! and the roles each kind of circle is offered to start with.
 
-use super::{CircleKind, Invalid};
+use serde::Deserialize;
+
+use super::{CircleKind, Invalid, Problems};
+use crate::db::roles::RoleKindChanges;
+use crate::error::AppError;
 
 pub const MAX_SLOTS: i64 = 10;
 pub const MAX_MIN_ATTENDED: i64 = 100;
@@ -191,6 +195,103 @@ pub fn questions(inputs: &[&str]) -> Result<Vec<String>, Invalid> {
         return Err(Invalid::new("questions", "write two or three questions"));
     }
     Ok(list)
+}
+
+/// The bodies that add and change a role kind, as the API and the dashboard take them.
+/// A role kind to add, already checked.
+#[derive(Debug, Clone)]
+pub struct RoleInput {
+    pub key: String,
+    pub name: String,
+    pub guide: String,
+    pub slots: i32,
+    pub rotates: bool,
+    pub min_attended: i32,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleCreate {
+    /// Made from the name when absent ("Note-taker" → `note_taker`).
+    pub key: Option<String>,
+    pub name: String,
+    pub guide: Option<String>,
+    /// People per session (default 1).
+    pub slots: Option<i64>,
+    /// Whether a rotating circle proposes holders (default true).
+    pub rotates: Option<bool>,
+    /// Sessions attended before someone is asked (default 0).
+    pub min_attended: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RolePatch {
+    pub name: Option<String>,
+    pub guide: Option<String>,
+    pub slots: Option<i64>,
+    pub rotates: Option<bool>,
+    pub min_attended: Option<i64>,
+}
+
+fn first_problem(mut problems: Vec<Invalid>) -> AppError {
+    problems.remove(0).into()
+}
+
+impl RoleCreate {
+    pub fn parse(self) -> Result<RoleInput, AppError> {
+        let mut p = Problems::default();
+        let name = p.check(name(&self.name));
+        let key = match &self.key {
+            Some(k) => p.check(key(k)),
+            None => name.as_deref().map(key_from_name),
+        };
+        let guide = p.check(guide(self.guide.as_deref().unwrap_or("")));
+        let slots = p.check(slots(self.slots.unwrap_or(1)));
+        let min = p.check(min_attended(self.min_attended.unwrap_or(0)));
+        let (Some(name), Some(key), Some(guide), Some(slots), Some(min_attended)) =
+            (name, key, guide, slots, min)
+        else {
+            return Err(first_problem(p.0));
+        };
+        if key == crate::db::roles::FACILITATOR {
+            return Err(AppError::Conflict(
+                "every circle already has the facilitator role; change it with PATCH".into(),
+            ));
+        }
+        Ok(RoleInput {
+            key,
+            name,
+            guide,
+            slots,
+            rotates: self.rotates.unwrap_or(true),
+            min_attended,
+        })
+    }
+}
+
+impl RolePatch {
+    pub fn parse(self) -> Result<RoleKindChanges, AppError> {
+        let mut p = Problems::default();
+        let changes = RoleKindChanges {
+            name: p
+                .check(self.name.as_deref().map(name).transpose())
+                .flatten(),
+            guide: p
+                .check(self.guide.as_deref().map(guide).transpose())
+                .flatten(),
+            slots: p.check(self.slots.map(slots).transpose()).flatten(),
+            rotates: self.rotates,
+            min_attended: p
+                .check(self.min_attended.map(min_attended).transpose())
+                .flatten(),
+        };
+        if p.0.is_empty() {
+            Ok(changes)
+        } else {
+            Err(first_problem(p.0))
+        }
+    }
 }
 
 #[cfg(test)]

@@ -17,6 +17,9 @@ use chrono::{
     TimeZone, Timelike, Utc, Weekday,
 };
 use chrono_tz::Tz;
+use serde::Deserialize;
+
+use crate::domain::{parse_hhmm, Invalid};
 
 /// The most sessions a single schedule may create.
 pub const MAX_SESSIONS_PER_SCHEDULE: u32 = 200;
@@ -435,6 +438,118 @@ fn transition_before(tz: Tz, found: DateTime<Utc>) -> DateTime<Utc> {
         }
     }
     DateTime::from_timestamp(hi, 0).unwrap_or(found)
+}
+
+// A schedule as the API and the dashboard take it, before it is a `ScheduleRule` (no doc
+// comment: it would become the schema's description in the OpenAPI document).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleCreate {
+    /// `weekly` or `monthly`.
+    pub freq: String,
+    /// Weeks between sessions for weekly schedules (default 1).
+    pub interval: Option<i64>,
+    /// For monthly schedules: 1 to 4, or -1 for the last.
+    pub week_of_month: Option<i64>,
+    /// For monthly schedules: `mon` .. `sun`.
+    pub weekday: Option<String>,
+    /// `YYYY-MM-DD`, in the circle's zone.
+    pub first_date: String,
+    /// `HH:MM`, wall time in the circle's zone.
+    pub local_time: String,
+    pub duration_minutes: i64,
+    pub count: Option<i64>,
+    /// `YYYY-MM-DD`, last possible date (inclusive).
+    pub until: Option<String>,
+    /// Defaults to the circle's location.
+    pub location: Option<String>,
+}
+
+fn parse_date(s: &str, field: &'static str) -> Result<NaiveDate, Invalid> {
+    crate::domain::clock::parse_date(s, field)
+}
+
+fn parse_weekday(s: &str) -> Result<Weekday, Invalid> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "mon" => Ok(Weekday::Mon),
+        "tue" => Ok(Weekday::Tue),
+        "wed" => Ok(Weekday::Wed),
+        "thu" => Ok(Weekday::Thu),
+        "fri" => Ok(Weekday::Fri),
+        "sat" => Ok(Weekday::Sat),
+        "sun" => Ok(Weekday::Sun),
+        _ => Err(Invalid::new(
+            "weekday",
+            "must be one of mon, tue, wed, thu, fri, sat, sun",
+        )),
+    }
+}
+
+fn small(n: i64, field: &'static str) -> Result<u32, Invalid> {
+    u32::try_from(n).map_err(|_| Invalid::new(field, "must be a positive number"))
+}
+
+impl ScheduleCreate {
+    pub fn parse(&self) -> Result<ScheduleRule, Invalid> {
+        let first_date = parse_date(&self.first_date, "first_date")?;
+        let local_time = parse_hhmm(&self.local_time, "local_time")?;
+        let frequency = match self.freq.as_str() {
+            "weekly" => {
+                if self.week_of_month.is_some() {
+                    return Err(Invalid::new(
+                        "week_of_month",
+                        "is only for monthly schedules",
+                    ));
+                }
+                if let Some(day) = &self.weekday {
+                    if parse_weekday(day)? != chrono::Datelike::weekday(&first_date) {
+                        return Err(Invalid::new(
+                            "weekday",
+                            "weekly schedules repeat on the weekday of first_date",
+                        ));
+                    }
+                }
+                Frequency::Weekly {
+                    interval_weeks: small(self.interval.unwrap_or(1), "interval")?,
+                }
+            }
+            "monthly" => {
+                if self.interval.is_some_and(|i| i != 1) {
+                    return Err(Invalid::new("interval", "is only for weekly schedules"));
+                }
+                let n = self.week_of_month.ok_or_else(|| {
+                    Invalid::new("week_of_month", "is required for monthly schedules")
+                })?;
+                let week_of_month = i32::try_from(n)
+                    .ok()
+                    .and_then(WeekOfMonth::from_number)
+                    .ok_or_else(|| {
+                        Invalid::new("week_of_month", "must be 1, 2, 3, 4 or -1 (last)")
+                    })?;
+                let weekday = self
+                    .weekday
+                    .as_deref()
+                    .ok_or_else(|| Invalid::new("weekday", "is required for monthly schedules"))
+                    .and_then(parse_weekday)?;
+                Frequency::Monthly {
+                    week_of_month,
+                    weekday,
+                }
+            }
+            _ => return Err(Invalid::new("freq", "must be weekly or monthly")),
+        };
+        let end = match (self.count, &self.until) {
+            (Some(_), Some(_)) => {
+                return Err(Invalid::new("count", "give count or until, not both"))
+            }
+            (Some(n), None) => End::Count(small(n, "count")?),
+            (None, Some(d)) => End::Until(parse_date(d, "until")?),
+            (None, None) => return Err(Invalid::new("count", "give count or until")),
+        };
+        let duration = small(self.duration_minutes, "duration_minutes")?;
+        ScheduleRule::new(frequency, first_date, local_time, duration, end)
+            .map_err(|e| Invalid::new(e.field(), e.to_string()))
+    }
 }
 
 #[cfg(test)]

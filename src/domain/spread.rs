@@ -1,6 +1,8 @@
 //! Leadership spread across an organisation: how many different people led, how much of the
 //! leading the most active fifth did, and how soon newcomers took a role.
 
+use serde::Deserialize;
+
 /// `part / whole`, to three decimals; none when there is no whole.
 pub fn ratio(part: u64, whole: u64) -> Option<f64> {
     (whole > 0).then(|| (part as f64 / whole as f64 * 1000.0).round() / 1000.0)
@@ -18,6 +20,26 @@ pub fn top20_share(led: &[u32], members: u64) -> Option<f64> {
     sorted.sort_unstable_by(|a, b| b.cmp(a));
     let most: u64 = sorted.iter().take(top).map(|&n| u64::from(n)).sum();
     ratio(most, total)
+}
+
+/// The window the figures cover, as the API and the dashboard take it.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct WindowQuery {
+    /// Days back from now (1–730, default 90).
+    pub window_days: Option<i64>,
+}
+
+/// The window in days: 90 unless given, 1 to 730.
+pub fn window(query: &WindowQuery) -> crate::error::AppResult<i64> {
+    let days = query.window_days.unwrap_or(90);
+    if !(1..=730).contains(&days) {
+        return Err(crate::error::AppError::invalid(
+            "window_days",
+            "must be between 1 and 730 days",
+        ));
+    }
+    Ok(days)
 }
 
 #[cfg(test)]

@@ -7,29 +7,16 @@ mod ops;
 pub mod pages;
 pub mod public;
 pub mod rate_limit;
+mod state;
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use crate::config::Settings;
-use crate::db::Pool;
 use crate::error::AppError;
-use crate::links::Links;
-use crate::metrics::Metrics;
-use rate_limit::RateLimiter;
 
-/// What every handler may reach.
-#[derive(Clone)]
-pub struct AppState {
-    pub pool: Pool,
-    pub settings: Arc<Settings>,
-    pub metrics: Arc<Metrics>,
-    pub links: Links,
-    pub limiter: Arc<RateLimiter>,
-}
+pub use state::AppState;
 
 /// Largest request body accepted anywhere.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;

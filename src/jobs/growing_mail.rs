@@ -9,15 +9,13 @@ use diesel_async::AsyncPgConnection;
 
 use super::queue::JobError;
 use crate::db::growing::{self, Proposal};
-use crate::db::{circles, members, readings, sessions};
-use crate::domain::{MemberId, ProposalState, SessionStatus};
+use crate::db::{circles, members};
+use crate::domain::{MemberId, ProposalState};
 use crate::email::letters::Sibling;
 use crate::email::messages::{LetterView, MessageKind};
-use crate::email::when::{describe_moment, describe_time};
+use crate::email::when::describe_moment;
 use crate::links::{Holder, Links};
-
-/// How many dates a message lists before "and N more".
-const DATES_SHOWN: usize = 6;
+use crate::views::growing::{coming_dates, reading_titles};
 
 /// The letter and its button's link, or `None` when the message is no longer wanted.
 #[allow(clippy::too_many_arguments)]
@@ -160,42 +158,4 @@ async fn lead_name(conn: &mut AsyncPgConnection, proposal: &Proposal) -> Result<
         None => None,
     }
     .unwrap_or_else(|| "a member".into()))
-}
-
-/// The circle's coming dates, the first few in full, then "and N more".
-pub async fn coming_dates(
-    conn: &mut AsyncPgConnection,
-    circle: crate::domain::CircleId,
-    zone: Tz,
-    now: DateTime<Utc>,
-) -> diesel::QueryResult<Vec<String>> {
-    let coming: Vec<_> = sessions::list(conn, circle, Some(now), None, 200)
-        .await?
-        .into_iter()
-        .filter(|s| s.status == SessionStatus::Scheduled && s.starts_at > now)
-        .collect();
-    let mut out: Vec<String> = coming
-        .iter()
-        .take(DATES_SHOWN)
-        .map(|s| describe_time(s.starts_at, s.ends_at, zone))
-        .collect();
-    if coming.len() > DATES_SHOWN {
-        out.push(format!("and {} more", coming.len() - DATES_SHOWN));
-    }
-    Ok(out)
-}
-
-/// The circle's first readings, "Title, by Author".
-pub async fn reading_titles(
-    conn: &mut AsyncPgConnection,
-    circle: crate::domain::CircleId,
-) -> diesel::QueryResult<Vec<String>> {
-    readings::list(conn, circle, None, 5).await.map(|list| {
-        list.into_iter()
-            .map(|r| match r.author {
-                Some(a) => format!("{}, by {a}", r.title),
-                None => r.title,
-            })
-            .collect()
-    })
 }

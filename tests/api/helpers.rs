@@ -482,11 +482,11 @@ impl TestApp {
             .await
             .unwrap()
             .expect("a member");
-        let token = roundtable::auth::random_token(32);
+        let token = roundtable::secrets::random_token(32);
         db::logins::create(
             &mut conn,
             member.id,
-            &roundtable::auth::hash_token(&token),
+            &roundtable::secrets::hash_token(&token),
             chrono::Utc::now(),
         )
         .await
@@ -569,7 +569,7 @@ impl TestApp {
                 .await
                 .unwrap();
         }
-        let (token, hash) = roundtable::auth::new_api_token();
+        let (token, hash) = roundtable::secrets::new_api_token();
         db::api_tokens::create(&mut conn, member.id, "test", &hash)
             .await
             .unwrap();

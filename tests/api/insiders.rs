@@ -710,11 +710,11 @@ async fn a_member_retires_the_links_in_their_email_and_a_used_sign_in_link_retir
     let mut conn = app.conn().await;
     let mut tokens = Vec::new();
     for _ in 0..2 {
-        let token = roundtable::auth::random_token(32);
+        let token = roundtable::secrets::random_token(32);
         roundtable::db::logins::create(
             &mut conn,
             app.organizer_id,
-            &roundtable::auth::hash_token(&token),
+            &roundtable::secrets::hash_token(&token),
             chrono::Utc::now(),
         )
         .await

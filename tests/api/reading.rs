@@ -381,13 +381,13 @@ async fn the_organisations_leadership_spread_matches_a_hand_computed_fixture() {
     // The chart's series, in two statements, says what twelve separate answers say.
     let ends = roundtable::http::dashboard::chart_ends(Utc::now());
     let mut conn = app.conn().await;
-    let series = roundtable::http::api::leadership::spread_series(&mut conn, &ends, 30)
+    let series = roundtable::views::leadership::spread_series(&mut conn, &ends, 30)
         .await
         .unwrap();
     assert_eq!(series.len(), 12);
     let mut seen_some = false;
     for (to, v) in &series {
-        let one = roundtable::http::api::leadership::spread_until(&mut conn, 30, *to)
+        let one = roundtable::views::leadership::spread_until(&mut conn, 30, *to)
             .await
             .unwrap();
         assert_eq!(*v, one.spread, "at {to}");

@@ -14,11 +14,11 @@ async fn login_path(app: &TestApp, email: &str) -> String {
             .await
             .unwrap()
             .expect("a member");
-    let token = roundtable::auth::random_token(32);
+    let token = roundtable::secrets::random_token(32);
     roundtable::db::logins::create(
         &mut conn,
         member.id,
-        &roundtable::auth::hash_token(&token),
+        &roundtable::secrets::hash_token(&token),
         chrono::Utc::now(),
     )
     .await

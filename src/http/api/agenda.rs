@@ -6,12 +6,12 @@ use actix_web::web;
 use serde::Deserialize;
 
 use super::auth::Caller;
-use crate::db::{agendas, sessions};
-use crate::domain::agenda::{self as rules, Template, TemplateRound};
+use crate::db::sessions;
+use crate::domain::agenda::{Template, TemplateRound};
 use crate::domain::{CircleId, SessionId};
 use crate::error::{AppError, AppResult};
 use crate::http::AppState;
-use crate::jobs::agenda::{self, SessionAgenda};
+use crate::views::agenda::{self, SessionAgenda};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -53,12 +53,11 @@ pub async fn put_template(
     let mut conn = state.pool.get().await?;
     let circle = caller.circle(&mut conn, *id).await?;
     let body = body.into_inner();
-    let template = Template {
-        enabled: body.enabled.unwrap_or(true),
-        rounds: rules::check(body.rounds).map_err(AppError::from)?,
-    };
-    let json = serde_json::to_value(&template.rounds).map_err(|e| AppError::Internal(e.into()))?;
-    agendas::save_template(&mut conn, circle.id, template.enabled, &json).await?;
+    let enabled = body.enabled.unwrap_or(true);
+    let template =
+        crate::actions::agenda::save_template(&mut conn, circle.id, enabled, body.rounds)
+            .await?
+            .map_err(AppError::from)?;
     Ok(web::Json(template))
 }
 

@@ -5,17 +5,18 @@
 //! has closed.
 
 use actix_web::{web, HttpResponse};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 use super::auth::Caller;
 use crate::actions::agreements::{self as actions, Proposal};
-use crate::db::agreements::{self, Agreement, GivenStance, Round, Version};
+use crate::db::agreements::{self, Agreement};
 use crate::db::Connection;
 use crate::domain::consent;
-use crate::domain::{AgreementId, CircleId, Problems, RoundKind, RoundOutcome};
+use crate::domain::{AgreementId, CircleId, Problems};
 use crate::error::{AppError, AppResult};
 use crate::http::AppState;
+use crate::views::agreements::{detail, round_view, AgreementDetail, RoundView};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -34,75 +35,9 @@ pub struct VersionCreate {
     pub note: Option<String>,
 }
 
-/// A round with its progress. `stances` is empty until the round closes.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct RoundView {
-    pub id: crate::domain::RoundId,
-    pub version: i32,
-    pub kind: RoundKind,
-    pub opened_at: DateTime<Utc>,
-    pub closes_at: DateTime<Utc>,
-    pub closed_at: Option<DateTime<Utc>>,
-    pub outcome: Option<RoundOutcome>,
-    /// Active members when it opened.
-    pub eligible: i32,
-    pub quorum: i32,
-    /// How many have answered (never what, while it is open).
-    pub answered: i64,
-    pub stances: Vec<GivenStance>,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct AgreementDetail {
-    #[serde(flatten)]
-    pub agreement: Agreement,
-    /// The adopted text, when there is one.
-    pub adopted_body: Option<String>,
-    pub versions: Vec<Version>,
-    pub rounds: Vec<RoundView>,
-}
-
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AgreementList {
     pub items: Vec<AgreementDetail>,
-}
-
-async fn round_view(conn: &mut Connection, round: Round) -> AppResult<RoundView> {
-    let answered = agreements::latest_stances(conn, &round).await?.len() as i64;
-    let stances = agreements::stances_of_closed(conn, &round).await?;
-    Ok(RoundView {
-        id: round.id,
-        version: round.version,
-        kind: round.kind,
-        opened_at: round.opened_at,
-        closes_at: round.closes_at,
-        closed_at: round.closed_at,
-        outcome: round.outcome,
-        eligible: round.eligible,
-        quorum: round.quorum,
-        answered,
-        stances,
-    })
-}
-
-pub async fn detail(conn: &mut Connection, agreement: Agreement) -> AppResult<AgreementDetail> {
-    let versions = agreements::versions(conn, agreement.id).await?;
-    let adopted_body = agreement.adopted_version.and_then(|v| {
-        versions
-            .iter()
-            .find(|x| x.version == v)
-            .map(|x| x.body.clone())
-    });
-    let mut rounds = Vec::new();
-    for round in agreements::rounds(conn, agreement.id).await? {
-        rounds.push(round_view(conn, round).await?);
-    }
-    Ok(AgreementDetail {
-        agreement,
-        adopted_body,
-        versions,
-        rounds,
-    })
 }
 
 #[utoipa::path(

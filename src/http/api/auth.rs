@@ -6,13 +6,13 @@ use std::pin::Pin;
 
 use actix_web::{web, FromRequest, HttpRequest};
 
-use crate::auth::hash_token;
 use crate::db::circles::Circle;
 use crate::db::sessions::{self, Session};
 use crate::db::{self, Connection};
 use crate::domain::{CircleId, MemberId, SessionId};
 use crate::error::{AppError, AppResult};
 use crate::http::AppState;
+use crate::secrets::hash_token;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Caller {

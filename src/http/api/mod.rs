@@ -20,7 +20,6 @@ pub use auth::{Caller, Organizer};
 
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::{Deserialize, Deserializer};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::OpenApi;
 
@@ -238,14 +237,7 @@ pub enum ErrorResponses {
     Unavailable(crate::error::ErrorBody),
 }
 
-/// For PATCH bodies: a present `null` is `Some(None)`, an absent field is `None`.
-pub(crate) fn double_option<'de, T, D>(d: D) -> Result<Option<Option<T>>, D::Error>
-where
-    T: Deserialize<'de>,
-    D: Deserializer<'de>,
-{
-    Option::<T>::deserialize(d).map(Some)
-}
+pub(crate) use crate::domain::double_option;
 
 #[derive(OpenApi)]
 #[openapi(

@@ -4,110 +4,25 @@
 //! `/members/{id}/ledger`). Organisers and the circle's facilitators change roles; every
 //! active member may read the rota and the ledger.
 
-use std::collections::{BTreeMap, HashMap};
-
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::auth::Caller;
-use crate::actions::roles::{self as role_actions, RoleInput};
+use crate::actions::roles as role_actions;
 use crate::actions::rotation;
-use crate::db::roles::{self, RoleKind, RoleKindChanges};
-use crate::db::{members, memberships, sessions, Connection};
+use crate::db::roles::{self, RoleKind};
+use crate::db::{members, memberships, Connection};
 use crate::domain::roles as rules;
-use crate::domain::{CircleId, Invalid, MemberId, Problems, RoleState, SessionId};
+use crate::domain::roles::{RoleCreate, RolePatch};
+use crate::domain::{CircleId, MemberId, SessionId};
 use crate::error::{AppError, AppResult};
 use crate::http::AppState;
+use crate::views::rota::{ledger_csv, ledger_of, rota_of, Ledger, Rota, RotaSlot};
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RoleList {
     pub items: Vec<RoleKind>,
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RoleCreate {
-    /// Made from the name when absent ("Note-taker" → `note_taker`).
-    pub key: Option<String>,
-    pub name: String,
-    pub guide: Option<String>,
-    /// People per session (default 1).
-    pub slots: Option<i64>,
-    /// Whether a rotating circle proposes holders (default true).
-    pub rotates: Option<bool>,
-    /// Sessions attended before someone is asked (default 0).
-    pub min_attended: Option<i64>,
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RolePatch {
-    pub name: Option<String>,
-    pub guide: Option<String>,
-    pub slots: Option<i64>,
-    pub rotates: Option<bool>,
-    pub min_attended: Option<i64>,
-}
-
-fn first(mut problems: Vec<Invalid>) -> AppError {
-    problems.remove(0).into()
-}
-
-impl RoleCreate {
-    pub fn parse(self) -> Result<RoleInput, AppError> {
-        let mut p = Problems::default();
-        let name = p.check(rules::name(&self.name));
-        let key = match &self.key {
-            Some(k) => p.check(rules::key(k)),
-            None => name.as_deref().map(rules::key_from_name),
-        };
-        let guide = p.check(rules::guide(self.guide.as_deref().unwrap_or("")));
-        let slots = p.check(rules::slots(self.slots.unwrap_or(1)));
-        let min = p.check(rules::min_attended(self.min_attended.unwrap_or(0)));
-        let (Some(name), Some(key), Some(guide), Some(slots), Some(min_attended)) =
-            (name, key, guide, slots, min)
-        else {
-            return Err(first(p.0));
-        };
-        if key == roles::FACILITATOR {
-            return Err(AppError::Conflict(
-                "every circle already has the facilitator role; change it with PATCH".into(),
-            ));
-        }
-        Ok(RoleInput {
-            key,
-            name,
-            guide,
-            slots,
-            rotates: self.rotates.unwrap_or(true),
-            min_attended,
-        })
-    }
-}
-
-impl RolePatch {
-    pub fn parse(self) -> Result<RoleKindChanges, AppError> {
-        let mut p = Problems::default();
-        let changes = RoleKindChanges {
-            name: p
-                .check(self.name.as_deref().map(rules::name).transpose())
-                .flatten(),
-            guide: p
-                .check(self.guide.as_deref().map(rules::guide).transpose())
-                .flatten(),
-            slots: p.check(self.slots.map(rules::slots).transpose()).flatten(),
-            rotates: self.rotates,
-            min_attended: p
-                .check(self.min_attended.map(rules::min_attended).transpose())
-                .flatten(),
-        };
-        if p.0.is_empty() {
-            Ok(changes)
-        } else {
-            Err(first(p.0))
-        }
-    }
 }
 
 #[utoipa::path(
@@ -195,83 +110,6 @@ pub struct RotaQuery {
     pub limit: Option<i64>,
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct RotaSlot {
-    pub role: String,
-    pub slot: i32,
-    pub member_id: Option<MemberId>,
-    pub display_name: Option<String>,
-    /// `proposed`, `asked`, `confirmed`, `declined` or `open`.
-    pub state: RoleState,
-    /// Why this person, in plain words.
-    pub why: String,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct RotaSession {
-    pub session_id: SessionId,
-    pub starts_at: DateTime<Utc>,
-    pub roles: Vec<RotaSlot>,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Rota {
-    pub items: Vec<RotaSession>,
-}
-
-/// The rota of a circle's coming sessions: every slot of every role, filled or not.
-pub async fn rota_of(
-    conn: &mut Connection,
-    circle: CircleId,
-    limit: i64,
-) -> AppResult<Vec<RotaSession>> {
-    let now = Utc::now();
-    let kinds = roles::kinds(conn, circle).await?;
-    let upcoming = sessions::upcoming(conn, circle, now, limit).await?;
-    let ids: Vec<SessionId> = upcoming.iter().map(|s| s.id).collect();
-    let rows = roles::for_sessions(conn, &ids).await?;
-    let holder_ids: Vec<MemberId> = rows.iter().filter_map(|r| r.member_id).collect();
-    let names: HashMap<MemberId, String> = members::display_names(conn, &holder_ids)
-        .await?
-        .into_iter()
-        .collect();
-    let by_slot: HashMap<(SessionId, &str, i32), &roles::SessionRole> = rows
-        .iter()
-        .map(|r| ((r.session_id, r.role_key.as_str(), r.slot), r))
-        .collect();
-    Ok(upcoming
-        .iter()
-        .map(|s| RotaSession {
-            session_id: s.id,
-            starts_at: s.starts_at,
-            roles: kinds
-                .iter()
-                .flat_map(|k| (1..=k.slots).map(move |slot| (k, slot)))
-                .map(
-                    |(k, slot)| match by_slot.get(&(s.id, k.key.as_str(), slot)) {
-                        Some(r) => RotaSlot {
-                            role: k.key.clone(),
-                            slot,
-                            member_id: r.member_id,
-                            display_name: r.member_id.and_then(|m| names.get(&m).cloned()),
-                            state: r.state,
-                            why: r.why.clone(),
-                        },
-                        None => RotaSlot {
-                            role: k.key.clone(),
-                            slot,
-                            member_id: None,
-                            display_name: None,
-                            state: RoleState::Open,
-                            why: String::new(),
-                        },
-                    },
-                )
-                .collect(),
-        })
-        .collect())
-}
-
 #[utoipa::path(
     get, path = "/api/v1/circles/{id}/rota", tag = "roles",
     params(("id" = uuid::Uuid, Path), RotaQuery),
@@ -349,85 +187,6 @@ pub async fn assign(
     }))
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Held {
-    pub count: i64,
-    pub first_at: DateTime<Utc>,
-    pub last_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct LedgerRow {
-    pub member_id: MemberId,
-    pub display_name: String,
-    /// Per role key: times held (confirmed, and not marked absent), first and last time.
-    pub roles: BTreeMap<String, Held>,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Ledger {
-    pub items: Vec<LedgerRow>,
-    /// How evenly roles are spread over the active members: the mean over every pair of
-    /// min/max of the roles they held; 1 is perfectly even.
-    pub balance: f64,
-}
-
-/// The circle's ledger: its active members (and anyone who held a role), with their roles.
-pub async fn ledger_of(conn: &mut Connection, circle: CircleId) -> AppResult<Ledger> {
-    let held = roles::held(conn, circle, None, Utc::now()).await?;
-    let roster = memberships::roster(
-        conn,
-        circle,
-        Some(crate::domain::MembershipState::Active),
-        None,
-        10_000,
-    )
-    .await?;
-    let mut rows: Vec<LedgerRow> = roster
-        .iter()
-        .map(|r| LedgerRow {
-            member_id: r.member_id,
-            display_name: r.display_name.clone(),
-            roles: BTreeMap::new(),
-        })
-        .collect();
-    let active = rows.len();
-    let missing: Vec<MemberId> = held
-        .iter()
-        .map(|h| MemberId(h.member_id))
-        .filter(|m| !rows.iter().any(|r| r.member_id == *m))
-        .collect();
-    for (id, name) in members::display_names(conn, &missing).await? {
-        if !rows.iter().any(|r| r.member_id == id) {
-            rows.push(LedgerRow {
-                member_id: id,
-                display_name: name,
-                roles: BTreeMap::new(),
-            });
-        }
-    }
-    for h in held {
-        if let Some(row) = rows.iter_mut().find(|r| r.member_id.0 == h.member_id) {
-            row.roles.insert(
-                h.role_key,
-                Held {
-                    count: h.count,
-                    first_at: h.first_at,
-                    last_at: h.last_at,
-                },
-            );
-        }
-    }
-    let counts: Vec<u32> = rows[..active]
-        .iter()
-        .map(|r| r.roles.values().map(|h| h.count.max(0) as u32).sum())
-        .collect();
-    Ok(Ledger {
-        balance: rules::balance(&counts),
-        items: rows,
-    })
-}
-
 #[utoipa::path(
     get, path = "/api/v1/circles/{id}/ledger", tag = "roles",
     params(("id" = uuid::Uuid, Path)),
@@ -442,37 +201,6 @@ pub async fn circle_ledger(
     let mut conn = state.pool.get().await?;
     let circle = caller.circle_as_member(&mut conn, *id).await?;
     Ok(web::Json(ledger_of(&mut conn, circle.id).await?))
-}
-
-/// The ledger as CSV: one line per member and role.
-pub fn ledger_csv(ledger: &Ledger) -> AppResult<Vec<u8>> {
-    let rows: Vec<Vec<String>> = ledger
-        .items
-        .iter()
-        .flat_map(|row| {
-            row.roles.iter().map(|(key, h)| {
-                vec![
-                    row.member_id.to_string(),
-                    row.display_name.clone(),
-                    key.clone(),
-                    h.count.to_string(),
-                    h.first_at.to_rfc3339(),
-                    h.last_at.to_rfc3339(),
-                ]
-            })
-        })
-        .collect();
-    crate::exports::table_csv(
-        &[
-            "member_id",
-            "display_name",
-            "role",
-            "count",
-            "first_at",
-            "last_at",
-        ],
-        &rows,
-    )
 }
 
 #[utoipa::path(

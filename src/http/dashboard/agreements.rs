@@ -14,9 +14,9 @@ use super::{see_other, DashResult, Nav, NoteQuery, Staff};
 use crate::db::agreements;
 use crate::domain::{consent, AgreementId, AgreementStatus, CircleId, RoundKind, RoundOutcome};
 use crate::error::AppError;
-use crate::http::api::agreements::{detail, AgreementDetail};
 use crate::http::pages::render_status;
 use crate::http::AppState;
+use crate::views::agreements::{detail, AgreementDetail};
 
 pub struct RoundLine {
     pub what: String,

@@ -8,12 +8,12 @@ use serde::Deserialize;
 use super::{see_other, DashResult, Nav, NoteQuery, Staff};
 use crate::db::circles::{self, Circle, CircleChanges, NewCircle};
 use crate::db::dashboard;
+use crate::domain::circles::{CircleCreate, CirclePatch};
 use crate::domain::{
     CircleId, CircleKind, CircleStatus, Facilitation, Invalid, Problems, Slug, Visibility,
 };
 use crate::error::AppError;
 use crate::exports;
-use crate::http::api::circles::{CircleCreate, CirclePatch};
 use crate::http::pages::{render, render_status};
 use crate::http::AppState;
 
@@ -414,7 +414,7 @@ impl FormPage {
             max,
             ..field(name, "number", value, vec![], hint)
         };
-        let max_delay = crate::http::api::circles::MAX_OFFSET_MINUTES;
+        let max_delay = crate::domain::circles::MAX_OFFSET_MINUTES;
         let delay = |name, value: &str, unit: (&'static str, &str), hint| Field {
             unit: Some((unit.0, unit.1.to_string())),
             ..number(name, value, 0, max_delay, hint)
@@ -511,7 +511,7 @@ impl FormPage {
                 "invite_lead_days",
                 &f.invite_lead_days,
                 0,
-                crate::http::api::circles::MAX_LEAD_DAYS,
+                crate::domain::circles::MAX_LEAD_DAYS,
                 "0 sends every invitation as soon as the session is scheduled. A new member always gets the next session's invitation at once.",
             ),
         ]

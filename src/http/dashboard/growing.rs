@@ -331,7 +331,7 @@ pub async fn set_threshold(
         match text
             .parse::<i64>()
             .map_err(|_| ())
-            .and_then(|v| crate::http::api::circles::GROW.check(v).map_err(|_| ()))
+            .and_then(|v| crate::domain::circles::GROW.check(v).map_err(|_| ()))
         {
             Ok(v) => Some(v),
             Err(()) => {

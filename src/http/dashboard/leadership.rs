@@ -8,10 +8,11 @@ use chrono::{Duration, Utc};
 use plotters::prelude::*;
 
 use super::{DashResult, Nav, Staff};
+use crate::domain::spread::WindowQuery;
 use crate::error::AppError;
-use crate::http::api::leadership::{self as figures, Spread, WindowQuery};
 use crate::http::pages::render;
 use crate::http::AppState;
+use crate::views::leadership::{self as figures, Spread};
 
 /// Months the chart goes back.
 const MONTHS: i64 = 12;
@@ -54,7 +55,7 @@ pub async fn page(
     query: web::Query<WindowQuery>,
 ) -> DashResult {
     staff.require_organizer()?;
-    let days = figures::window(&query)?;
+    let days = crate::domain::spread::window(&query)?;
     let mut conn = state.pool.get().await?;
     let s = figures::spread_over(&mut conn, days).await?;
     drop(conn);
@@ -79,7 +80,7 @@ pub async fn csv(
     query: web::Query<WindowQuery>,
 ) -> DashResult {
     staff.require_organizer()?;
-    let days = figures::window(&query)?;
+    let days = crate::domain::spread::window(&query)?;
     let mut conn = state.pool.get().await?;
     let s = figures::spread_over(&mut conn, days).await?;
     Ok(HttpResponse::Ok()

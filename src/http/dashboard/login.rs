@@ -8,14 +8,14 @@ use chrono::Utc;
 use serde::Deserialize;
 
 use super::{session_of, DashError, DashResult};
-use crate::auth::{hash_token, random_token};
+use crate::actions::links::{self, RequestedLink};
 use crate::db::{logins, members, staff_sessions};
 use crate::domain::EmailAddress;
 use crate::error::AppError;
 use crate::http::pages::{render, render_status, PageError};
 use crate::http::rate_limit::FormLimits;
 use crate::http::AppState;
-use crate::jobs::link_request::{LinkRequest, RequestedLink};
+use crate::secrets::{hash_token, random_token};
 
 #[derive(Template)]
 #[template(path = "pages/dashboard/login.html")]
@@ -93,8 +93,7 @@ pub async fn request(
     // The same single insert whether or not the address has access; the job decides, and
     // makes the link when it runs, so the secret is never stored in the queue.
     let mut conn = state.pool.get().await?;
-    let request = LinkRequest::new(&email, RequestedLink::SignIn);
-    crate::db::jobs::enqueue(&mut conn, request.into_job()).await?;
+    links::request(&mut conn, &email, RequestedLink::SignIn).await?;
     Ok(render(LoginPage {
         email: String::new(),
         next,
@@ -197,8 +196,8 @@ pub async fn sign_out(
     let session = session_of(&req);
     let expected: Option<String> = session.get("csrf").unwrap_or(None);
     let id: Option<uuid::Uuid> = session.get("sid").unwrap_or(None);
-    let genuine =
-        expected.is_some_and(|e| crate::auth::constant_time_eq(e.as_bytes(), form.csrf.as_bytes()));
+    let genuine = expected
+        .is_some_and(|e| crate::secrets::constant_time_eq(e.as_bytes(), form.csrf.as_bytes()));
     if let (true, Some(id)) = (genuine, id) {
         let mut conn = state.pool.get().await?;
         if form.everywhere.is_some() {

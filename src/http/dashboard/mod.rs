@@ -28,7 +28,6 @@ use chrono::Utc;
 
 use super::pages::PageError;
 use super::AppState;
-use crate::auth::{constant_time_eq, random_token};
 use crate::db::circles::Circle;
 use crate::db::members as member_queries;
 use crate::db::sessions::{self as session_queries, Session as CircleSession};
@@ -36,6 +35,7 @@ use crate::db::staff_sessions;
 use crate::db::Connection;
 use crate::domain::{CircleId, MemberId, SessionId};
 use crate::error::AppError;
+use crate::secrets::{constant_time_eq, random_token};
 
 /// Who may use a route, for the authorisation matrix test.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

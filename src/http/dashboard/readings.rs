@@ -9,9 +9,9 @@ use serde::Deserialize;
 
 use super::{see_other, DashResult, Nav, NoteQuery, Staff};
 use crate::db::{readings, sessions};
+use crate::domain::readings::ReadingCreate;
 use crate::domain::{CircleId, ReadingId, SessionId};
 use crate::error::AppError;
-use crate::http::api::readings::ReadingCreate;
 use crate::http::pages::{render, render_status};
 use crate::http::AppState;
 

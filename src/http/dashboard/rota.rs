@@ -10,11 +10,12 @@ use crate::actions::roles as role_actions;
 use crate::actions::rotation;
 use crate::db::memberships;
 use crate::db::roles;
+use crate::domain::roles::{RoleCreate, RolePatch};
 use crate::domain::{CircleId, Facilitation, MemberId, MembershipState, RoleState, SessionId};
 use crate::error::AppError;
-use crate::http::api::roles::{ledger_csv, ledger_of, rota_of, RoleCreate, RolePatch};
 use crate::http::pages::render;
 use crate::http::AppState;
+use crate::views::rota::{ledger_csv, ledger_of, rota_of};
 
 pub struct Cell {
     pub role: String,
@@ -187,7 +188,7 @@ async fn build(
         .into_iter()
         .map(|(name, n)| (name, n, share.clone()))
         .collect();
-    let template = crate::jobs::agenda::template_of(&mut conn, &circle).await?;
+    let template = crate::views::agenda::template_of(&mut conn, &circle).await?;
     let mut agenda: Vec<AgendaRow> = template
         .rounds
         .iter()
@@ -490,25 +491,25 @@ pub async fn save_agenda(
             minutes,
         });
     }
+    let enabled = get("enabled") == "on";
     let checked = match problem {
         Some(p) => Err(p),
-        None => crate::domain::agenda::check(rounds).map_err(|e| {
-            format!(
-                "The rounds were not saved: {} {}.",
-                e.field.replace('_', " "),
-                e.message
-            )
-        }),
+        None => crate::actions::agenda::save_template(&mut conn, circle.id, enabled, rounds)
+            .await?
+            .map_err(|e| {
+                format!(
+                    "The rounds were not saved: {} {}.",
+                    e.field.replace('_', " "),
+                    e.message
+                )
+            }),
     };
     match checked {
-        Ok(rounds) => {
-            let json = serde_json::to_value(&rounds).map_err(|e| AppError::Internal(e.into()))?;
-            let enabled = get("enabled") == "on";
-            crate::db::agendas::save_template(&mut conn, circle.id, enabled, &json).await?;
+        Ok(template) => {
             let note = if enabled {
                 format!(
                     "Saved {} rounds; sessions run them from now on.",
-                    rounds.len()
+                    template.rounds.len()
                 )
             } else {
                 "Saved the rounds; sessions do not run them until you switch them on.".to_string()

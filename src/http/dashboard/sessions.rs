@@ -10,11 +10,11 @@ use super::{see_other, DashResult, Nav, NoteQuery, Staff};
 use crate::db::circles::Circle;
 use crate::db::sessions;
 use crate::db::{dashboard, readings, rsvps};
+use crate::domain::schedule::ScheduleCreate;
 use crate::domain::{
     CircleId, Invalid, MemberId, ReadingId, RsvpResponse, SessionEdit, SessionId, SessionStatus,
 };
 use crate::error::AppError;
-use crate::http::api::sessions::ScheduleCreate;
 use crate::http::pages::{render, render_status, when};
 use crate::http::AppState;
 
@@ -616,7 +616,7 @@ pub async fn cancel(
     if current.status == SessionStatus::Cancelled {
         return Ok(see_other(&back, &format!("{day} was already cancelled.")));
     }
-    let told = crate::jobs::fanout::invited_count(&mut conn, &current).await?;
+    let told = crate::actions::scheduling::reach(&mut conn, &current).await?;
     let people = |n: usize| {
         if n == 1 {
             "1 person".to_string()

@@ -88,7 +88,7 @@ pub async fn create(
             AppError::invalid("name", "Say in 1 to 100 characters what the token is for.").into(),
         );
     }
-    let (token, hash) = crate::auth::new_api_token();
+    let (token, hash) = crate::secrets::new_api_token();
     let mut conn = state.pool.get().await?;
     api_tokens::create(&mut conn, staff.member_id, name, &hash).await?;
     drop(conn);

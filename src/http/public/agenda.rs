@@ -10,7 +10,7 @@ use crate::db::{circles, sessions};
 use crate::domain::tokens::Purpose;
 use crate::domain::SessionId;
 use crate::http::AppState;
-use crate::jobs::agenda;
+use crate::views::agenda;
 
 struct RoundView {
     name: &'static str,

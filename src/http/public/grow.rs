@@ -15,7 +15,7 @@ use crate::db::{circles, memberships, Connection};
 use crate::domain::tokens::Purpose;
 use crate::domain::{ProposalId, ProposalState};
 use crate::http::AppState;
-use crate::jobs::growing_mail;
+use crate::views::growing as offered;
 
 #[derive(Template)]
 #[template(path = "pages/grow.html")]
@@ -83,8 +83,8 @@ async fn page(
     let zone = viewer_zone(req, Some(&member), circle.timezone);
     let now = Utc::now();
     let shown = proposal.sibling_id.unwrap_or(circle.id);
-    let dates = growing_mail::coming_dates(&mut conn, shown, zone, now).await?;
-    let titles = growing_mail::reading_titles(&mut conn, circle.id).await?;
+    let dates = offered::coming_dates(&mut conn, shown, zone, now).await?;
+    let titles = offered::reading_titles(&mut conn, circle.id).await?;
     let closed = if done.is_some() {
         None
     } else {

@@ -138,7 +138,7 @@ async fn role_page(
     let (row, session, circle_name, kind) =
         role_facts(&mut conn, RoleId(claims.object), &member).await?;
     let handoff =
-        crate::jobs::email::handoff_for(&mut conn, &session, row.circle_id, &row.role_key)
+        crate::views::handoff::handoff_for(&mut conn, &session, row.circle_id, &row.role_key)
             .await
             .ok()
             .flatten()

@@ -29,11 +29,10 @@ use crate::db::agreements::Round;
 use crate::db::feedback::FeedbackRequest;
 use crate::db::jobs::NewJob;
 use crate::db::roles::SessionRole;
-use crate::db::{handoffs, roles, sessions};
 use crate::domain::roles::Notice;
-use crate::domain::HandoffVisibility;
+
 use crate::domain::{CircleId, MemberId, ProposalId, SessionId};
-use crate::email::messages::{HandoffView, MessageKind};
+use crate::email::messages::MessageKind;
 use crate::email::OutgoingEmail;
 
 pub use feedback::FeedbackMail;
@@ -302,32 +301,6 @@ async fn prepare(
         Some(p) => common::envelope(ctx, &to, key, p).map(Some),
         None => Ok(None),
     }
-}
-
-/// The note the previous lead left, if the holder of `role_key` in `session` may read it:
-/// the next lead always, other role holders when the author shared it with them.
-pub async fn handoff_for(
-    conn: &mut AsyncPgConnection,
-    session: &sessions::Session,
-    circle: CircleId,
-    role_key: &str,
-) -> Result<Option<HandoffView>, JobError> {
-    let Some((note, author)) = handoffs::latest_before(conn, circle, session.starts_at).await?
-    else {
-        return Ok(None);
-    };
-    let allowed = match note.visibility() {
-        HandoffVisibility::NextLead => role_key == roles::FACILITATOR,
-        HandoffVisibility::RoleHolders | HandoffVisibility::Circle => true,
-    };
-    let parts = note.parts();
-    if !allowed || parts.is_empty() {
-        return Ok(None);
-    }
-    Ok(Some(HandoffView {
-        author: author.unwrap_or_else(|| "The previous lead".into()),
-        parts,
-    }))
 }
 
 #[cfg(test)]

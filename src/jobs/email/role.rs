@@ -132,7 +132,7 @@ async fn role_view(
     let Some(kind) = roles::kind(conn, circle, &row.role_key).await? else {
         return Ok(None);
     };
-    let handoff = super::handoff_for(conn, session, circle, &row.role_key).await?;
+    let handoff = crate::views::handoff::handoff_for(conn, session, circle, &row.role_key).await?;
     Ok(Some(RoleView {
         ask: role_phrase(&kind, true),
         holding: role_phrase(&kind, false),

@@ -17,6 +17,7 @@ use crate::email::ics::{self, CalendarEvent};
 use crate::email::messages::{self, Digest, EmailContext, MessageKind, RsvpLinks, SessionView};
 use crate::email::when::{describe_day, describe_time};
 use crate::links::{Holder, Links};
+use crate::views::agenda;
 
 /// Roles whose holders run the talking-piece rounds and get the agenda page.
 const TIME_ROLES: [&str; 2] = ["timekeeper", "keeper"];
@@ -158,9 +159,9 @@ pub(super) async fn view(
         None => None,
     };
     let agenda = match circle {
-        Some(c) if answers_invited(kind) => super::super::agenda::for_session(conn, s, c)
+        Some(c) if answers_invited(kind) => agenda::for_session(conn, s, c)
             .await?
-            .map(|a| super::super::agenda::lines(&a))
+            .map(|a| agenda::lines(&a))
             .unwrap_or_default(),
         _ => Vec::new(),
     };
