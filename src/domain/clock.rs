@@ -1,9 +1,23 @@
-//! Wall-clock times as people write them: `HH:MM`.
+//! Dates and wall-clock times as people write them (`YYYY-MM-DD`, `HH:MM`), and the years
+//! Roundtable accepts.
 
 use chrono::{NaiveDate, NaiveTime};
 
-use super::schedule::{EARLIEST_SUPPORTED_DATE, LATEST_SUPPORTED_DATE};
 use super::Invalid;
+
+/// Earliest date Roundtable accepts, in a schedule or any date someone gives.
+///
+/// The bounds keep every date, instant and duration far away from the limits of
+/// chrono's types, so no arithmetic on them (in `schedule` above all) can overflow.
+pub const EARLIEST_SUPPORTED_DATE: NaiveDate = match NaiveDate::from_ymd_opt(1900, 1, 1) {
+    Some(date) => date,
+    None => NaiveDate::MIN,
+};
+/// Latest date Roundtable accepts (see [`EARLIEST_SUPPORTED_DATE`]).
+pub const LATEST_SUPPORTED_DATE: NaiveDate = match NaiveDate::from_ymd_opt(9999, 12, 31) {
+    Some(date) => date,
+    None => NaiveDate::MAX,
+};
 
 /// A calendar date someone gave, within the years Roundtable plans for (1900 to 9999): a
 /// date outside them is a typing mistake, and the database could not store every one.

@@ -33,19 +33,7 @@ pub const MIN_DURATION_MINUTES: u32 = 1;
 /// Longest allowed session, in minutes (one day).
 pub const MAX_DURATION_MINUTES: u32 = 1440;
 
-/// Earliest date a schedule may use.
-///
-/// The bounds keep every date, instant and duration far away from the limits of
-/// chrono's types, so no arithmetic in this module can overflow.
-pub const EARLIEST_SUPPORTED_DATE: NaiveDate = match NaiveDate::from_ymd_opt(1900, 1, 1) {
-    Some(date) => date,
-    None => NaiveDate::MIN,
-};
-/// Latest date a schedule may use (see [`EARLIEST_SUPPORTED_DATE`]).
-pub const LATEST_SUPPORTED_DATE: NaiveDate = match NaiveDate::from_ymd_opt(9999, 12, 31) {
-    Some(date) => date,
-    None => NaiveDate::MAX,
-};
+use super::clock::{EARLIEST_SUPPORTED_DATE, LATEST_SUPPORTED_DATE};
 
 /// How far past a non-existent local time the resolver looks for the end of
 /// the gap. The largest known gap is a whole skipped day (Pacific/Apia,
