@@ -26,14 +26,7 @@ pub struct Reading {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone)]
-pub struct NewReading {
-    pub title: String,
-    pub author: Option<String>,
-    pub url: Option<String>,
-    pub isbn: Option<String>,
-    pub notes: Option<String>,
-}
+pub use crate::domain::readings::NewReading;
 
 /// Append a reading at the end of the circle's list.
 pub async fn create(

@@ -1,14 +1,10 @@
 //! A circle's settings as the API and the dashboard take them: the bodies that create and
-//! change a circle, each parsed once into a valid row or changes, and the bounds of every
-//! whole-number setting.
+//! change a circle, and the bounds of every whole-number setting. Turning a body into a new
+//! row or changes is `actions::circles` (it names `db` rows, which `domain` does not).
 
 use serde::Deserialize;
 
-use crate::db::circles::{CircleChanges, NewCircle};
-use crate::domain::{
-    double_option, Capacity, CircleId, CircleKind, CircleName, CircleStatus, Facilitation, Invalid,
-    Problems, Slug, Timezone, Visibility,
-};
+use crate::domain::{double_option, CircleKind, CircleStatus, Facilitation, Invalid, Visibility};
 
 /// Longest accepted email lead time or delay: two weeks.
 pub const MAX_OFFSET_MINUTES: i64 = 20_160;
@@ -88,228 +84,7 @@ pub struct CirclePatch {
     pub grow_threshold: Option<Option<i64>>,
 }
 
-impl CircleCreate {
-    /// A valid new circle, its slug, and whether the slug was chosen (not derived).
-    pub fn parse(self) -> Result<(NewCircle, Slug, bool), Invalid> {
-        self.parse_all().map_err(first)
-    }
-
-    /// As [`parse`](Self::parse), with every problem of the input rather than the first.
-    pub fn parse_all(self) -> Result<(NewCircle, Slug, bool), Vec<Invalid>> {
-        let input = self;
-        let mut p = Problems::default();
-        let name = p.check(CircleName::parse(&input.name));
-        let explicit = input.slug.is_some();
-        let slug = match &input.slug {
-            Some(s) => p.check(Slug::parse(s)),
-            None => name.as_ref().map(Slug::from_name),
-        };
-        let timezone = p.check(Timezone::parse(&input.timezone));
-        let capacity = p.check(input.capacity.map(Capacity::parse).transpose());
-        let description = p.check(description(input.description.unwrap_or_default()));
-        let location = p.check(location(input.location));
-        let reminder = p.check(minutes(
-            input.reminder_offset_minutes.unwrap_or(1440),
-            "reminder_offset_minutes",
-        ));
-        let reflection = p.check(minutes(
-            input.reflection_delay_minutes.unwrap_or(60),
-            "reflection_delay_minutes",
-        ));
-        let lead = p.check(lead_days(input.invite_lead_days.unwrap_or(7)));
-        let horizon = p.check(HORIZON.check(input.planning_horizon.unwrap_or(12)));
-        let ask = p.check(ASK_DAYS.check(input.role_ask_days.unwrap_or(10)));
-        let answer = p.check(ANSWER_HOURS.check(input.role_answer_hours.unwrap_or(72)));
-        let feedback_k = p.check(FEEDBACK_K.check(input.feedback_min_answers.unwrap_or(3)));
-        let quorum = p.check(QUORUM.check(input.consent_quorum_percent.unwrap_or(50)));
-        let round_days = p.check(ROUND_DAYS.check(input.consent_round_days.unwrap_or(7)));
-        let grow = p.check(input.grow_threshold.map(|v| GROW.check(v)).transpose());
-        let (
-            Some(name),
-            Some(slug),
-            Some(timezone),
-            Some(capacity),
-            Some(description),
-            Some(location),
-            Some(reminder),
-            Some(reflection),
-            Some(lead),
-            Some(horizon),
-            Some(ask),
-            Some(answer),
-            Some(feedback_k),
-            Some(quorum),
-            Some(round_days),
-            Some(grow),
-        ) = (
-            name,
-            slug,
-            timezone,
-            capacity,
-            description,
-            location,
-            reminder,
-            reflection,
-            lead,
-            horizon,
-            ask,
-            answer,
-            feedback_k,
-            quorum,
-            round_days,
-            grow,
-        )
-        else {
-            return Err(p.0);
-        };
-        let new = NewCircle {
-            id: CircleId::new(),
-            slug: slug.clone(),
-            name: name.as_str().to_string(),
-            description,
-            kind: input.kind.unwrap_or(CircleKind::BookClub),
-            visibility: input.visibility.unwrap_or(Visibility::Open),
-            capacity: capacity.map(Capacity::get),
-            timezone,
-            location,
-            status: input.status.unwrap_or(CircleStatus::Open),
-            facilitation: input.facilitation.unwrap_or(Facilitation::Fixed),
-            reminder_offset_minutes: reminder,
-            reflection_delay_minutes: reflection,
-            invite_lead_days: lead,
-            planning_horizon: horizon,
-            role_ask_days: ask,
-            role_answer_hours: answer,
-            feedback_min_answers: feedback_k,
-            consent_quorum_percent: quorum,
-            consent_round_days: round_days,
-            grow_threshold: grow,
-        };
-        Ok((new, slug, explicit))
-    }
-}
-
-/// The first of a non-empty list of problems (the API reports one at a time).
-fn first(mut problems: Vec<Invalid>) -> Invalid {
-    problems.remove(0)
-}
-
-impl CirclePatch {
-    pub fn parse(self) -> Result<CircleChanges, Invalid> {
-        self.parse_all().map_err(first)
-    }
-
-    /// As [`parse`](Self::parse), with every problem of the input rather than the first.
-    pub fn parse_all(self) -> Result<CircleChanges, Vec<Invalid>> {
-        let input = self;
-        let mut p = Problems::default();
-        let changes = CircleChanges {
-            slug: p
-                .check(input.slug.as_deref().map(Slug::parse).transpose())
-                .flatten(),
-            name: p
-                .check(input.name.as_deref().map(CircleName::parse).transpose())
-                .flatten()
-                .map(|n| n.as_str().to_string()),
-            description: p
-                .check(input.description.map(description).transpose())
-                .flatten(),
-            kind: input.kind,
-            visibility: input.visibility,
-            capacity: p
-                .check(
-                    input
-                        .capacity
-                        .map(|c| {
-                            c.map(Capacity::parse)
-                                .transpose()
-                                .map(|c| c.map(Capacity::get))
-                        })
-                        .transpose(),
-                )
-                .flatten(),
-            timezone: p
-                .check(input.timezone.as_deref().map(Timezone::parse).transpose())
-                .flatten(),
-            location: p.check(input.location.map(location).transpose()).flatten(),
-            status: input.status,
-            facilitation: input.facilitation,
-            reminder_offset_minutes: p
-                .check(
-                    input
-                        .reminder_offset_minutes
-                        .map(|m| minutes(m, "reminder_offset_minutes"))
-                        .transpose(),
-                )
-                .flatten(),
-            reflection_delay_minutes: p
-                .check(
-                    input
-                        .reflection_delay_minutes
-                        .map(|m| minutes(m, "reflection_delay_minutes"))
-                        .transpose(),
-                )
-                .flatten(),
-            invite_lead_days: p
-                .check(input.invite_lead_days.map(lead_days).transpose())
-                .flatten(),
-            planning_horizon: p
-                .check(input.planning_horizon.map(|v| HORIZON.check(v)).transpose())
-                .flatten(),
-            role_ask_days: p
-                .check(input.role_ask_days.map(|v| ASK_DAYS.check(v)).transpose())
-                .flatten(),
-            role_answer_hours: p
-                .check(
-                    input
-                        .role_answer_hours
-                        .map(|v| ANSWER_HOURS.check(v))
-                        .transpose(),
-                )
-                .flatten(),
-            feedback_min_answers: p
-                .check(
-                    input
-                        .feedback_min_answers
-                        .map(|v| FEEDBACK_K.check(v))
-                        .transpose(),
-                )
-                .flatten(),
-            consent_quorum_percent: p
-                .check(
-                    input
-                        .consent_quorum_percent
-                        .map(|v| QUORUM.check(v))
-                        .transpose(),
-                )
-                .flatten(),
-            consent_round_days: p
-                .check(
-                    input
-                        .consent_round_days
-                        .map(|v| ROUND_DAYS.check(v))
-                        .transpose(),
-                )
-                .flatten(),
-            grow_threshold: p
-                .check(
-                    input
-                        .grow_threshold
-                        .map(|v| v.map(|v| GROW.check(v)).transpose())
-                        .transpose(),
-                )
-                .flatten(),
-            updated_at: None,
-        };
-        if p.0.is_empty() {
-            Ok(changes)
-        } else {
-            Err(p.0)
-        }
-    }
-}
-
-fn minutes(value: i64, field: &'static str) -> Result<i32, Invalid> {
+pub(crate) fn minutes(value: i64, field: &'static str) -> Result<i32, Invalid> {
     if (0..=MAX_OFFSET_MINUTES).contains(&value) {
         Ok(value as i32)
     } else {
@@ -323,7 +98,7 @@ fn minutes(value: i64, field: &'static str) -> Result<i32, Invalid> {
 /// Longest accepted invitation lead: a year.
 pub const MAX_LEAD_DAYS: i64 = 365;
 
-fn lead_days(value: i64) -> Result<i32, Invalid> {
+pub(crate) fn lead_days(value: i64) -> Result<i32, Invalid> {
     if (0..=MAX_LEAD_DAYS).contains(&value) {
         Ok(value as i32)
     } else {
@@ -402,7 +177,7 @@ pub const ROUND_DAYS: Bounded = Bounded {
     unit: "days",
 };
 
-fn description(text: String) -> Result<String, Invalid> {
+pub(crate) fn description(text: String) -> Result<String, Invalid> {
     let text = crate::domain::text::lines("description", &text)?;
     if text.chars().count() > 10_000 {
         return Err(Invalid::new(
@@ -413,6 +188,6 @@ fn description(text: String) -> Result<String, Invalid> {
     Ok(text)
 }
 
-fn location(text: Option<String>) -> Result<Option<String>, Invalid> {
+pub(crate) fn location(text: Option<String>) -> Result<Option<String>, Invalid> {
     crate::domain::SessionEdit::location(text)
 }

@@ -1,13 +1,22 @@
-//! A reading as the API and the dashboard take it, parsed once into a valid new row.
+//! A reading as the API and the dashboard take it, parsed once into a valid new reading.
 
 use serde::Deserialize;
 
-use crate::db::readings::NewReading;
 use crate::domain::Invalid;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReadingCreate {
+    pub title: String,
+    pub author: Option<String>,
+    pub url: Option<String>,
+    pub isbn: Option<String>,
+    pub notes: Option<String>,
+}
+
+/// A valid new reading, ready to append to a circle's list.
+#[derive(Debug, Clone)]
+pub struct NewReading {
     pub title: String,
     pub author: Option<String>,
     pub url: Option<String>,
