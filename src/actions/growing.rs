@@ -15,6 +15,7 @@ use std::collections::HashSet;
 use chrono::{DateTime, Duration, Utc};
 use diesel_async::AsyncConnection;
 
+use super::circles::lock_seats;
 use crate::db::circles::{self, Circle, NewCircle};
 use crate::db::growing::{self, Proposal};
 use crate::db::{agendas, memberships, readings, roles, rsvps, sessions, Connection};
@@ -43,12 +44,6 @@ pub struct Request {
     pub lead: Option<MemberId>,
 }
 
-async fn locked(conn: &mut Connection, id: CircleId) -> AppResult<Circle> {
-    circles::lock(conn, id)
-        .await?
-        .ok_or(AppError::NotFound("circle"))
-}
-
 /// Propose a sibling of `circle_id` and ask the first person in line to lead it.
 pub async fn propose(
     conn: &mut Connection,
@@ -64,7 +59,7 @@ pub async fn propose(
         .map(|n| CircleName::parse(n).map(|n| n.as_str().to_string()))
         .transpose()?;
     conn.transaction::<_, AppError, _>(async |conn| {
-        let circle = locked(conn, circle_id).await?;
+        let circle = lock_seats(conn, circle_id).await?;
         if circle.status == CircleStatus::Archived {
             return Err(AppError::Conflict("this circle is archived".into()));
         }
@@ -151,7 +146,7 @@ async fn ask_next(
     let Some(member) = next else {
         let proposal =
             growing::decide(conn, proposal.id, ProposalState::Unled, None, 0, now).await?;
-        tell_organisers(conn, circle.id, &proposal, now).await?;
+        tell_organisers_of_proposal(conn, circle.id, &proposal, now).await?;
         return Ok(proposal);
     };
     let answer_by = now + Duration::hours(i64::from(circle.role_answer_hours.max(1)));
@@ -171,7 +166,9 @@ async fn ask_next(
     Ok(proposal)
 }
 
-async fn tell_organisers(
+/// Email the circle's facilitators (or, when it has none, the organisers) about a sibling
+/// proposal (a grow notice); `rotation::tell_organisers_of_role` is the role-slot notice.
+async fn tell_organisers_of_proposal(
     conn: &mut Connection,
     circle: CircleId,
     proposal: &Proposal,
@@ -228,7 +225,7 @@ pub async fn answer(
         }
         // Someone who left the circle acts no more for it: their ask lapses by itself.
         super::active_member::require(conn, proposal.circle_id, member).await?;
-        let circle = locked(conn, proposal.circle_id).await?;
+        let circle = lock_seats(conn, proposal.circle_id).await?;
         if !yes || circle.status == CircleStatus::Archived {
             growing::pass(conn, proposal.id, member).await?;
             let proposal = growing::find(conn, proposal.id)
@@ -380,7 +377,7 @@ async fn grow(
         })
         .collect();
     crate::db::jobs::enqueue_many(conn, told).await?;
-    tell_organisers(conn, circle.id, &proposal, now).await?;
+    tell_organisers_of_proposal(conn, circle.id, &proposal, now).await?;
     super::rotation::changed(conn, circle).await?;
     Ok((sibling, moved))
 }
@@ -424,13 +421,13 @@ pub async fn leave_sibling(
     member: MemberId,
 ) -> AppResult<Option<(String, i32)>> {
     conn.transaction::<_, AppError, _>(async |conn| {
-        let circle = locked(conn, sibling).await?;
+        let circle = lock_seats(conn, sibling).await?;
         let back = way_back(conn, &circle, member).await?;
         super::membership::leave_locked(conn, sibling, member).await?;
         let Some((parent, place)) = back else {
             return Ok(None);
         };
-        let parent = locked(conn, parent.id).await?;
+        let parent = lock_seats(conn, parent.id).await?;
         let still_gone = memberships::find(conn, parent.id, member)
             .await?
             .is_none_or(|m| m.state == MembershipState::Left);
@@ -509,7 +506,7 @@ pub async fn sweep(conn: &mut Connection, now: DateTime<Utc>) -> AppResult<Swept
                 if let Some(m) = p.asked_member_id {
                     growing::pass(conn, p.id, m).await?;
                 }
-                let circle = locked(conn, p.circle_id).await?;
+                let circle = lock_seats(conn, p.circle_id).await?;
                 let p = growing::find(conn, p.id)
                     .await?
                     .ok_or(AppError::NotFound("proposal"))?;

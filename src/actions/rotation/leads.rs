@@ -12,7 +12,7 @@ use crate::domain::rotation::{self, Candidate, RoleWords, Slot};
 use crate::domain::{MemberId, SessionId};
 use crate::error::AppResult;
 
-use super::seed_for;
+use super::role_draw_seed;
 
 /// Someone who may lead: a member of the circle who led it often enough.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,7 +69,7 @@ pub async fn leads_in_order(
         &RoleWords::facilitator(),
         &people,
         &slot,
-        seed_for(circle.id),
+        role_draw_seed(circle.id),
     );
     Ok(order
         .into_iter()

@@ -22,7 +22,7 @@ pub use asks::{accept, decline, Reply};
 pub use holders::{assign, facilitator_set, release_leaver};
 pub use leads::{leads_in_order, Lead};
 pub use plan::{plan_in, ranked_for, replan, Planned};
-pub use sweep::{organisers_of, sweep, tell_organisers, Swept, OPEN_WARNING};
+pub use sweep::{organisers_of, sweep, tell_organisers_of_role, Swept, OPEN_WARNING};
 
 use sha2::{Digest, Sha256};
 
@@ -41,8 +41,8 @@ pub async fn changed(conn: &mut Connection, circle: &Circle) -> diesel::QueryRes
     Ok(())
 }
 
-/// The seed a circle's draws use, recorded on every slot it fills so a pick can be re-run.
-pub fn seed_for(circle: CircleId) -> u64 {
+/// The seed of a circle's role draws (not its speaking order: `views::agenda::speaking_order_seed`), recorded on every slot it fills so a pick can be re-run.
+pub fn role_draw_seed(circle: CircleId) -> u64 {
     let digest = Sha256::digest(format!("rota:{circle}").as_bytes());
     u64::from_be_bytes(digest[..8].try_into().expect("8 bytes"))
 }
@@ -99,7 +99,7 @@ pub(super) mod tests {
     fn a_circle_always_draws_with_the_same_seed() {
         let a = CircleId(uuid::Uuid::from_u128(1));
         let b = CircleId(uuid::Uuid::from_u128(2));
-        assert_eq!(seed_for(a), seed_for(a));
-        assert_ne!(seed_for(a), seed_for(b));
+        assert_eq!(role_draw_seed(a), role_draw_seed(a));
+        assert_ne!(role_draw_seed(a), role_draw_seed(b));
     }
 }
