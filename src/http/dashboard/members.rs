@@ -36,8 +36,9 @@ struct MembersPage {
 }
 
 impl MembersPage {
-    /// The state in the words the rest of Roundtable uses.
-    fn state_label(&self, m: &RosterEntry) -> &'static str {
+    /// A membership's state in the roster's words for staff (a member's own page words it
+    /// for them: `http::public::me::membership_label`).
+    fn roster_state_label(&self, m: &RosterEntry) -> &'static str {
         match m.state {
             MembershipState::Active => "active",
             MembershipState::Waitlisted => "waiting",

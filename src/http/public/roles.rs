@@ -74,7 +74,8 @@ fn feedback_mode(text: &str) -> Result<FeedbackMode, AppError> {
     }
 }
 
-fn state_label(state: RoleState) -> &'static str {
+/// Where a role slot stands, as the member asked to hold it reads it.
+fn role_state_label(state: RoleState) -> &'static str {
     match state {
         RoleState::Proposed => "Proposed for you; not asked yet",
         RoleState::Asked => "Waiting for your answer",
@@ -177,9 +178,9 @@ async fn role_page(
         why: row.why.clone(),
         when: when(session.starts_at, session.ends_at, zone),
         state_label: if holds {
-            state_label(row.state)
+            role_state_label(row.state)
         } else {
-            state_label(RoleState::Declined)
+            role_state_label(RoleState::Declined)
         },
         open: holds && live && matches!(row.state, RoleState::Proposed | RoleState::Asked),
         confirmed: holds && live && row.state == RoleState::Confirmed,
