@@ -126,5 +126,5 @@ pub async fn organisers_of(conn: &mut Connection, circle: CircleId) -> AppResult
     if !facilitators.is_empty() {
         return Ok(facilitators);
     }
-    Ok(crate::db::members::organizers(conn).await?)
+    Ok(crate::db::members::organisers(conn).await?)
 }

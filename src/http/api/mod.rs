@@ -16,7 +16,7 @@ pub mod rsvps;
 pub mod sessions;
 pub mod siblings;
 
-pub use auth::{Caller, Organizer};
+pub use auth::{Caller, Organiser};
 
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::{web, HttpRequest, HttpResponse};

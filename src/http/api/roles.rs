@@ -279,7 +279,7 @@ pub async fn member_ledger(
         }
     }
     let shares_a_circle = caller.member_id == member_id
-        || caller.organizer
+        || caller.organiser
         || !items.is_empty()
         || shares_circle(&mut conn, caller, member_id).await?;
     if !shares_a_circle {

@@ -78,7 +78,7 @@ pub async fn list(
     let circle = staff.circle(&mut conn, *id).await?;
     let page = query.page.unwrap_or(1).max(1);
     let (mut rows, total) = memberships::roster_page(&mut conn, circle.id, page, PER_PAGE).await?;
-    if !staff.organizer {
+    if !staff.organiser {
         memberships::withhold_addresses(&mut conn, circle.id, &mut rows).await?;
     }
     Ok(render(MembersPage {
