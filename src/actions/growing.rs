@@ -81,7 +81,7 @@ pub async fn propose(
             None => default_name(conn, &circle).await?,
         };
         let id = ProposalId::new();
-        let leads = super::rotation::leads_in_order(conn, &circle, MIN_LED, now).await?;
+        let leads = super::rota::leads_in_order(conn, &circle, MIN_LED, now).await?;
         let mut order: Vec<MemberId> = leads.iter().map(|l| l.member).collect();
         if let Some(first) = request.lead {
             let Some(at) = order.iter().position(|m| *m == first) else {
@@ -167,14 +167,14 @@ async fn ask_next(
 }
 
 /// Email the circle's facilitators (or, when it has none, the organisers) about a sibling
-/// proposal (a grow notice); `rotation::tell_organisers_of_role` is the role-slot notice.
+/// proposal (a grow notice); `rota::tell_organisers_of_role` is the role-slot notice.
 async fn tell_organisers_of_proposal(
     conn: &mut Connection,
     circle: CircleId,
     proposal: &Proposal,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    for member in super::rotation::organisers_of(conn, circle).await? {
+    for member in super::rota::organisers_of(conn, circle).await? {
         email_job::enqueue(
             conn,
             EmailJob::about_proposal(
@@ -346,12 +346,12 @@ async fn grow(
                 facilitator_id: Some(lead),
                 ..s.clone()
             };
-            super::rotation::facilitator_set(conn, &s, None, now).await?;
+            super::rota::facilitator_set(conn, &s, None, now).await?;
         }
     }
     crate::jobs::session_events::sessions_created(conn, &sibling, &coming).await?;
     super::reading_plan::sessions_added(conn, sibling.id, &coming, now).await?;
-    super::rotation::plan_in(conn, &sibling, now).await?;
+    super::rota::plan_in(conn, &sibling, now).await?;
 
     let moved = waiting.len();
     let proposal = growing::decide(
@@ -378,7 +378,7 @@ async fn grow(
         .collect();
     crate::db::jobs::enqueue_many(conn, told).await?;
     tell_organisers_of_proposal(conn, circle.id, &proposal, now).await?;
-    super::rotation::changed(conn, circle).await?;
+    super::rota::changed(conn, circle).await?;
     Ok((sibling, moved))
 }
 
@@ -565,7 +565,7 @@ pub async fn check(conn: &mut Connection, circle: CircleId, now: DateTime<Utc>) 
 pub struct Outlook {
     pub threshold: Option<u32>,
     pub waiting: i64,
-    pub leads: Vec<super::rotation::Lead>,
+    pub leads: Vec<super::rota::Lead>,
     pub proposals: Vec<Proposal>,
     /// The family's circles (id, name), oldest first; empty until the circle grows.
     pub family: Vec<(CircleId, String)>,
@@ -577,7 +577,7 @@ pub async fn outlook(
     now: DateTime<Utc>,
 ) -> AppResult<Outlook> {
     let waiting = memberships::waitlist_length(conn, circle.id).await?;
-    let leads = super::rotation::leads_in_order(conn, circle, MIN_LED, now).await?;
+    let leads = super::rota::leads_in_order(conn, circle, MIN_LED, now).await?;
     let proposals = growing::for_circle(conn, circle.id, 10).await?;
     let family = match circle.family_id {
         Some(f) => growing::family(conn, f).await?,

@@ -57,7 +57,7 @@ pub async fn add_vouched(
         }
         let membership = seat(conn, &circle, member.id, role).await?;
         enqueue_email(conn, arrival(&membership), circle_id, member.id).await?;
-        super::rotation::changed(conn, &circle).await?;
+        super::rota::changed(conn, &circle).await?;
         Ok(AddOutcome {
             membership,
             changed: true,
@@ -89,7 +89,7 @@ async fn seat(
     };
     let (state, position) = if full {
         let last = memberships::last_waitlist_position(conn, circle.id).await?;
-        crate::jobs::grow_check::enqueue(conn, circle.id).await?;
+        crate::jobs::growing_check::enqueue(conn, circle.id).await?;
         (MembershipState::Waitlisted, Some(last.unwrap_or(0) + 1))
     } else {
         (MembershipState::Active, None)
@@ -143,7 +143,7 @@ pub(crate) async fn leave_locked(
     .await?;
     memberships::renumber_waitlist(conn, circle_id).await?;
     let promoted = promote_waitlist(conn, &circle).await?;
-    super::rotation::release_leaver(conn, &circle, member_id, Utc::now()).await?;
+    super::rota::release_leaver(conn, &circle, member_id, Utc::now()).await?;
     // Feedback they could still answer now has fewer people who could: its lead reads none.
     crate::db::feedback::note_departure(conn, circle_id, member_id, Utc::now()).await?;
     Ok((left, promoted))
@@ -297,7 +297,7 @@ pub async fn confirm_signup(
         members::mark_verified(conn, member_id).await?;
         let membership = seat(conn, &circle, member_id, existing.role).await?;
         enqueue_email(conn, arrival(&membership), circle_id, member_id).await?;
-        super::rotation::changed(conn, &circle).await?;
+        super::rota::changed(conn, &circle).await?;
         Ok(Some(membership))
     })
     .await
@@ -328,7 +328,7 @@ pub async fn update_circle(
         {
             crate::db::roles::drop_unconfirmed(conn, circle.id, now).await?;
         }
-        super::rotation::plan_in(conn, &circle, now).await?;
+        super::rota::plan_in(conn, &circle, now).await?;
         Ok(circle)
     })
     .await
@@ -375,7 +375,7 @@ pub async fn promote_now(
         memberships::activate(conn, circle_id, &[member_id]).await?;
         memberships::renumber_waitlist(conn, circle_id).await?;
         enqueue_email(conn, MessageKind::Promoted, circle_id, member_id).await?;
-        super::rotation::changed(conn, &circle).await?;
+        super::rota::changed(conn, &circle).await?;
         Ok(())
     })
     .await

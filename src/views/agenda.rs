@@ -46,7 +46,7 @@ pub struct SessionAgenda {
 }
 
 /// The seed of a circle's speaking-order draws; not the role draws' seed
-/// (`actions::rotation::role_draw_seed`), which hashes a different prefix.
+/// (`actions::rota::role_draw_seed`), which hashes a different prefix.
 pub fn speaking_order_seed(circle: CircleId) -> i64 {
     let digest = Sha256::digest(format!("agenda:{circle}").as_bytes());
     i64::from_be_bytes(digest[..8].try_into().expect("8 bytes"))

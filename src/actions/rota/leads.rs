@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use crate::db::circles::Circle;
 use crate::db::roles::{self, FACILITATOR};
 use crate::db::Connection;
-use crate::domain::rotation::{self, Candidate, RoleWords, Slot};
+use crate::domain::rota::{self, Candidate, RoleWords, Slot};
 use crate::domain::{MemberId, SessionId};
 use crate::error::AppResult;
 
@@ -65,7 +65,7 @@ pub async fn leads_in_order(
         confirmed: None,
         excluded: Vec::new(),
     };
-    let order = rotation::rank(
+    let order = rota::rank(
         &RoleWords::facilitator(),
         &people,
         &slot,

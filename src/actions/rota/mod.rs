@@ -2,7 +2,7 @@
 //! them by email when a session comes within the circle's asking window, and what follows an
 //! answer (accept confirms; a decline or an ask left unanswered moves the role to the next
 //! person, who is asked at once). Organisers can assign a holder directly. The rule itself is
-//! `domain::rotation`; this module feeds it the circle's facts and writes what it says.
+//! `domain::rota`; this module feeds it the circle's facts and writes what it says.
 //!
 //! Re-planning only ever rewrites slots that are proposed, open or declined: a holder who
 //! accepted or was asked keeps the slot until they answer, leave the circle or say they will
@@ -29,7 +29,7 @@ use sha2::{Digest, Sha256};
 use crate::db::circles::Circle;
 use crate::db::roles::{RoleKind, FACILITATOR};
 use crate::db::Connection;
-use crate::domain::rotation::RoleWords;
+use crate::domain::rota::RoleWords;
 use crate::domain::{CircleId, Facilitation};
 use crate::jobs::rota_plan;
 
@@ -64,7 +64,7 @@ pub(super) mod tests {
     use super::*;
 
     /// A role kind of a circle, with the defaults the tests do not care about.
-    pub(in crate::actions::rotation) fn kind(key: &str, name: &str) -> RoleKind {
+    pub(in crate::actions::rota) fn kind(key: &str, name: &str) -> RoleKind {
         RoleKind {
             circle_id: CircleId(uuid::Uuid::nil()),
             key: key.into(),

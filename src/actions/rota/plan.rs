@@ -11,7 +11,7 @@ use crate::db::circles::{self, Circle};
 use crate::db::roles::{self, EventKind, RoleKind, SessionRole, SlotWrite, FACILITATOR};
 use crate::db::sessions::{self, Session};
 use crate::db::Connection;
-use crate::domain::rotation::{self, Candidate, Slot};
+use crate::domain::rota::{self, Candidate, Slot};
 use crate::domain::{
     CircleId, CircleStatus, Facilitation, MemberId, RoleId, RoleSource, RoleState, SessionId,
 };
@@ -227,7 +227,7 @@ pub async fn plan_in(
                     }
                 })
                 .collect();
-            let plan = rotation::plan(&role, &people, &slots, seed);
+            let plan = rota::plan(&role, &people, &slots, seed);
             for (session, proposal) in f.sessions.iter().zip(plan) {
                 let row = f.rows.get(&(session.id, kind.key.clone(), slot_no));
                 if proposal.confirmed {
@@ -318,7 +318,7 @@ pub async fn ranked_for(
         confirmed: None,
         excluded: excluded(&f, session, &kind, &taken),
     };
-    Ok(rotation::rank(
+    Ok(rota::rank(
         &words(&kind),
         &candidates(&f, &kind),
         &slot,

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::auth::Caller;
 use crate::actions::roles as role_actions;
-use crate::actions::rotation;
+use crate::actions::rota;
 use crate::db::roles::{self, RoleKind};
 use crate::db::{members, memberships, Connection};
 use crate::domain::roles as rules;
@@ -164,7 +164,7 @@ pub async fn assign(
     }
     let mut conn = state.pool.get().await?;
     let session = caller.session(&mut conn, session_id).await?;
-    let row = rotation::assign(
+    let row = rota::assign(
         &mut conn,
         session.id,
         &key,

@@ -8,7 +8,7 @@ pub mod circles;
 mod confirm;
 mod consent;
 mod feedback;
-mod grow;
+mod growing;
 mod me;
 mod me_loop;
 mod reflect;
@@ -78,8 +78,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/consent/{token}", web::post().to(consent::submit))
         .route("/feedback/{token}", web::get().to(feedback::show))
         .route("/feedback/{token}", web::post().to(feedback::submit))
-        .route("/grow/{token}", web::get().to(grow::show))
-        .route("/grow/{token}", web::post().to(grow::answer))
+        .route("/grow/{token}", web::get().to(growing::show))
+        .route("/grow/{token}", web::post().to(growing::answer))
         .route("/unsubscribe/{token}", web::get().to(unsubscribe::show))
         .route("/unsubscribe/{token}", web::post().to(unsubscribe::submit))
         .route("/calendar/{token}", web::get().to(calendar::feed));

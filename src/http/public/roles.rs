@@ -10,7 +10,7 @@ use chrono::Utc;
 use serde::Deserialize;
 
 use super::{member_link, render, render_status, viewer_zone, when, PageError, PageResult};
-use crate::actions::rotation::{self, Reply};
+use crate::actions::rota::{self, Reply};
 use crate::actions::swaps::{self, Asked, Take};
 use crate::db::circles::Circle;
 use crate::db::handoffs::{self, HandoffText};
@@ -220,12 +220,12 @@ pub async fn answer_role(
         )
     };
     let saved = match form.action.as_str() {
-        "accept" => match rotation::accept(&mut conn, id, member.id, feedback_mode(&form.feedback)?, now).await? {
+        "accept" => match rota::accept(&mut conn, id, member.id, feedback_mode(&form.feedback)?, now).await? {
             Reply::Done(_) => "Thank you: you're confirmed. The circle will see your name in its next reminder.".to_string(),
             Reply::NotYours => return Err(not_yours()),
             Reply::Closed => return Err(closed()),
         },
-        "decline" => match rotation::decline(&mut conn, id, member.id, now).await? {
+        "decline" => match rota::decline(&mut conn, id, member.id, now).await? {
             // The role has moved on, so there is no role page to show any more.
             Reply::Done(_) => {
                 return render(super::MessagePage {
