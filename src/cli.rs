@@ -116,7 +116,8 @@ pub enum JobsCommand {
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
     /// Make a person an organiser (all circles, API tokens), creating them if needed.
-    CreateOrganizer {
+    #[command(name = "create-organizer")]
+    CreateOrganiser {
         /// Their email address (the sign-in link goes there).
         #[arg(long)]
         email: String,
@@ -339,7 +340,7 @@ async fn admin(cmd: AdminCommand, settings: &Settings) -> anyhow::Result<()> {
     prepare_database(settings).await?;
     let mut conn = db::Connection::establish(settings.database.url.expose()).await?;
     match cmd {
-        AdminCommand::CreateOrganizer { email, name } => {
+        AdminCommand::CreateOrganiser { email, name } => {
             let email = EmailAddress::parse(&email)?;
             let name = match name {
                 Some(n) => DisplayName::parse(&n)?,
@@ -348,7 +349,7 @@ async fn admin(cmd: AdminCommand, settings: &Settings) -> anyhow::Result<()> {
                 }
             };
             let member = db::members::find_or_create(&mut conn, &email, &name, None).await?;
-            db::members::set_organizer(&mut conn, member.id, true).await?;
+            db::members::set_organiser(&mut conn, member.id, true).await?;
             eprintln!("{} is an organiser (member {})", member.email, member.id);
         }
         AdminCommand::CreateToken { email, name } => {

@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, watch, Notify, Semaphore};
 
 use chrono::{DateTime, Utc};
 
-use crate::actions::{agreements, feedback, growing, questions, rotation, swaps};
+use crate::actions::{agreements, feedback, growing, questions, rota, swaps};
 use crate::config::{DatabaseUrl, WorkerSettings};
 use crate::db::Connection;
 use crate::domain::{JobId, JobState};
@@ -303,7 +303,7 @@ pub async fn run_job(ctx: &JobContext, job: &ClaimedJob) -> Result<Option<NewDel
         Job::MemberInvitations(i) => fanout::run_member(ctx, i).await.map(|_| None),
         Job::RotaPlan(plan) => {
             let mut conn = ctx.pool.get().await?;
-            rotation::replan(&mut conn, plan.circle_id, Utc::now())
+            rota::replan(&mut conn, plan.circle_id, Utc::now())
                 .await
                 .map_err(app_error)?;
             Ok(None)
@@ -353,10 +353,7 @@ async fn run_task(
     now: DateTime<Utc>,
 ) -> Result<(), JobError> {
     match task {
-        Task::RotaAsks => rotation::sweep(conn, now)
-            .await
-            .map(drop)
-            .map_err(app_error),
+        Task::RotaAsks => rota::sweep(conn, now).await.map(drop).map_err(app_error),
         Task::FreezeAgendas => Ok(agenda::freeze_due(conn, now).await.map(drop)?),
         Task::ConsentRounds => agreements::sweep(conn, now)
             .await

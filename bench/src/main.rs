@@ -303,7 +303,7 @@ async fn rota(
                     let Some(id) = ids.get(i) else {
                         return anyhow::Ok(());
                     };
-                    roundtable::actions::rotation::replan(
+                    roundtable::actions::rota::replan(
                         &mut conn,
                         roundtable::domain::CircleId(*id),
                         chrono::Utc::now(),

@@ -38,7 +38,7 @@ async fn check_limits(
     if let Some(member) = proposer {
         let organiser = crate::db::members::find(conn, member)
             .await?
-            .is_some_and(|m| m.organizer);
+            .is_some_and(|m| m.organiser);
         if !organiser {
             if let Some((title, closes)) =
                 agreements::open_proposal_by(conn, circle.id, member).await?
@@ -482,7 +482,7 @@ async fn require_member_or_staff(
     }
     let staff = crate::db::members::find(conn, member)
         .await?
-        .is_some_and(|m| m.organizer)
+        .is_some_and(|m| m.organiser)
         || memberships::find(conn, circle.id, member)
             .await?
             .is_some_and(|m| m.role == crate::domain::MembershipRole::Facilitator);

@@ -1,6 +1,7 @@
 //! A circle's settings, parsed once from the bodies the API and the dashboard fill
-//! (`domain::circles`) into a valid new row or changes; and archiving a circle. (Changing a circle's settings, archived status included when the
-//! dashboard's form sets it, is `membership::update_circle`.)
+//! (`domain::circles`) into a valid new row or changes; archiving a circle; and the seat lock
+//! every change of seats takes. (Changing a circle's settings, archived status included when
+//! the dashboard's form sets it, is `membership::update_circle`.)
 
 use diesel_async::AsyncPgConnection;
 
@@ -13,7 +14,16 @@ use crate::domain::{
     Capacity, CircleId, CircleKind, CircleName, CircleStatus, Facilitation, Invalid, Problems,
     Slug, Timezone, Visibility,
 };
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
+
+/// Read the circle and hold its row `FOR NO KEY UPDATE` until the transaction ends
+/// (`db::circles::lock`; "Locks" in docs/architecture.md says why not `FOR UPDATE`): every
+/// change of who holds a seat takes this lock first. A missing circle is `NotFound`.
+pub(crate) async fn lock_seats(conn: &mut AsyncPgConnection, id: CircleId) -> AppResult<Circle> {
+    circles::lock(conn, id)
+        .await?
+        .ok_or(AppError::NotFound("circle"))
+}
 
 /// Set the circle's status to archived.
 pub async fn archive(conn: &mut AsyncPgConnection, id: CircleId) -> AppResult<Circle> {

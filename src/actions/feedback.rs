@@ -190,7 +190,7 @@ pub async fn report(
         {
             return Ok(Reported::Already);
         }
-        let mut told = crate::db::members::organizers(conn).await?;
+        let mut told = crate::db::members::organisers(conn).await?;
         if told.is_empty() {
             told = memberships::with_role(
                 conn,

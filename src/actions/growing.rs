@@ -15,6 +15,7 @@ use std::collections::HashSet;
 use chrono::{DateTime, Duration, Utc};
 use diesel_async::AsyncConnection;
 
+use super::circles::lock_seats;
 use crate::db::circles::{self, Circle, NewCircle};
 use crate::db::growing::{self, Proposal};
 use crate::db::{agendas, memberships, readings, roles, rsvps, sessions, Connection};
@@ -43,12 +44,6 @@ pub struct Request {
     pub lead: Option<MemberId>,
 }
 
-async fn locked(conn: &mut Connection, id: CircleId) -> AppResult<Circle> {
-    circles::lock(conn, id)
-        .await?
-        .ok_or(AppError::NotFound("circle"))
-}
-
 /// Propose a sibling of `circle_id` and ask the first person in line to lead it.
 pub async fn propose(
     conn: &mut Connection,
@@ -64,7 +59,7 @@ pub async fn propose(
         .map(|n| CircleName::parse(n).map(|n| n.as_str().to_string()))
         .transpose()?;
     conn.transaction::<_, AppError, _>(async |conn| {
-        let circle = locked(conn, circle_id).await?;
+        let circle = lock_seats(conn, circle_id).await?;
         if circle.status == CircleStatus::Archived {
             return Err(AppError::Conflict("this circle is archived".into()));
         }
@@ -86,7 +81,7 @@ pub async fn propose(
             None => default_name(conn, &circle).await?,
         };
         let id = ProposalId::new();
-        let leads = super::rotation::leads_in_order(conn, &circle, MIN_LED, now).await?;
+        let leads = super::rota::leads_in_order(conn, &circle, MIN_LED, now).await?;
         let mut order: Vec<MemberId> = leads.iter().map(|l| l.member).collect();
         if let Some(first) = request.lead {
             let Some(at) = order.iter().position(|m| *m == first) else {
@@ -151,7 +146,7 @@ async fn ask_next(
     let Some(member) = next else {
         let proposal =
             growing::decide(conn, proposal.id, ProposalState::Unled, None, 0, now).await?;
-        tell_organisers(conn, circle.id, &proposal, now).await?;
+        tell_organisers_of_proposal(conn, circle.id, &proposal, now).await?;
         return Ok(proposal);
     };
     let answer_by = now + Duration::hours(i64::from(circle.role_answer_hours.max(1)));
@@ -171,13 +166,15 @@ async fn ask_next(
     Ok(proposal)
 }
 
-async fn tell_organisers(
+/// Email the circle's facilitators (or, when it has none, the organisers) about a sibling
+/// proposal (a grow notice); `rota::tell_organisers_of_role` is the role-slot notice.
+async fn tell_organisers_of_proposal(
     conn: &mut Connection,
     circle: CircleId,
     proposal: &Proposal,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    for member in super::rotation::organisers_of(conn, circle).await? {
+    for member in super::rota::organisers_of(conn, circle).await? {
         email_job::enqueue(
             conn,
             EmailJob::about_proposal(
@@ -228,7 +225,7 @@ pub async fn answer(
         }
         // Someone who left the circle acts no more for it: their ask lapses by itself.
         super::active_member::require(conn, proposal.circle_id, member).await?;
-        let circle = locked(conn, proposal.circle_id).await?;
+        let circle = lock_seats(conn, proposal.circle_id).await?;
         if !yes || circle.status == CircleStatus::Archived {
             growing::pass(conn, proposal.id, member).await?;
             let proposal = growing::find(conn, proposal.id)
@@ -349,12 +346,12 @@ async fn grow(
                 facilitator_id: Some(lead),
                 ..s.clone()
             };
-            super::rotation::facilitator_set(conn, &s, None, now).await?;
+            super::rota::facilitator_set(conn, &s, None, now).await?;
         }
     }
     crate::jobs::session_events::sessions_created(conn, &sibling, &coming).await?;
     super::reading_plan::sessions_added(conn, sibling.id, &coming, now).await?;
-    super::rotation::plan_in(conn, &sibling, now).await?;
+    super::rota::plan_in(conn, &sibling, now).await?;
 
     let moved = waiting.len();
     let proposal = growing::decide(
@@ -380,8 +377,8 @@ async fn grow(
         })
         .collect();
     crate::db::jobs::enqueue_many(conn, told).await?;
-    tell_organisers(conn, circle.id, &proposal, now).await?;
-    super::rotation::changed(conn, circle).await?;
+    tell_organisers_of_proposal(conn, circle.id, &proposal, now).await?;
+    super::rota::changed(conn, circle).await?;
     Ok((sibling, moved))
 }
 
@@ -424,13 +421,13 @@ pub async fn leave_sibling(
     member: MemberId,
 ) -> AppResult<Option<(String, i32)>> {
     conn.transaction::<_, AppError, _>(async |conn| {
-        let circle = locked(conn, sibling).await?;
+        let circle = lock_seats(conn, sibling).await?;
         let back = way_back(conn, &circle, member).await?;
         super::membership::leave_locked(conn, sibling, member).await?;
         let Some((parent, place)) = back else {
             return Ok(None);
         };
-        let parent = locked(conn, parent.id).await?;
+        let parent = lock_seats(conn, parent.id).await?;
         let still_gone = memberships::find(conn, parent.id, member)
             .await?
             .is_none_or(|m| m.state == MembershipState::Left);
@@ -509,7 +506,7 @@ pub async fn sweep(conn: &mut Connection, now: DateTime<Utc>) -> AppResult<Swept
                 if let Some(m) = p.asked_member_id {
                     growing::pass(conn, p.id, m).await?;
                 }
-                let circle = locked(conn, p.circle_id).await?;
+                let circle = lock_seats(conn, p.circle_id).await?;
                 let p = growing::find(conn, p.id)
                     .await?
                     .ok_or(AppError::NotFound("proposal"))?;
@@ -568,7 +565,7 @@ pub async fn check(conn: &mut Connection, circle: CircleId, now: DateTime<Utc>) 
 pub struct Outlook {
     pub threshold: Option<u32>,
     pub waiting: i64,
-    pub leads: Vec<super::rotation::Lead>,
+    pub leads: Vec<super::rota::Lead>,
     pub proposals: Vec<Proposal>,
     /// The family's circles (id, name), oldest first; empty until the circle grows.
     pub family: Vec<(CircleId, String)>,
@@ -580,7 +577,7 @@ pub async fn outlook(
     now: DateTime<Utc>,
 ) -> AppResult<Outlook> {
     let waiting = memberships::waitlist_length(conn, circle.id).await?;
-    let leads = super::rotation::leads_in_order(conn, circle, MIN_LED, now).await?;
+    let leads = super::rota::leads_in_order(conn, circle, MIN_LED, now).await?;
     let proposals = growing::for_circle(conn, circle.id, 10).await?;
     let family = match circle.family_id {
         Some(f) => growing::family(conn, f).await?,

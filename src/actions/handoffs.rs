@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncConnection;
 
-use super::rotation::Notice;
+use super::rota::Notice;
 use crate::db::handoffs::{self, Handoff, HandoffText};
 use crate::db::roles::{self, FACILITATOR};
 use crate::db::sessions::{self, Session};

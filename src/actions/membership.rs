@@ -9,6 +9,7 @@
 use chrono::Utc;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
+use super::circles::lock_seats;
 use crate::db::circles::{self, Circle, CircleChanges};
 use crate::db::memberships::{self, Membership};
 use crate::db::{jobs, members};
@@ -28,12 +29,6 @@ pub struct AddOutcome {
     pub changed: bool,
 }
 
-async fn locked(conn: &mut AsyncPgConnection, circle: CircleId) -> AppResult<Circle> {
-    circles::lock(conn, circle)
-        .await?
-        .ok_or(AppError::NotFound("circle"))
-}
-
 /// Add a person vouched for by a facilitator or organiser: active at once when a seat is
 /// free, else at the end of the waitlist; a welcome or waitlisted email is queued.
 pub async fn add_vouched(
@@ -44,7 +39,7 @@ pub async fn add_vouched(
     role: MembershipRole,
 ) -> AppResult<AddOutcome> {
     conn.transaction::<_, AppError, _>(async |conn| {
-        let circle = locked(conn, circle_id).await?;
+        let circle = lock_seats(conn, circle_id).await?;
         if circle.status == CircleStatus::Archived {
             return Err(AppError::Conflict("this circle is archived".into()));
         }
@@ -62,7 +57,7 @@ pub async fn add_vouched(
         }
         let membership = seat(conn, &circle, member.id, role).await?;
         enqueue_email(conn, arrival(&membership), circle_id, member.id).await?;
-        super::rotation::changed(conn, &circle).await?;
+        super::rota::changed(conn, &circle).await?;
         Ok(AddOutcome {
             membership,
             changed: true,
@@ -94,7 +89,7 @@ async fn seat(
     };
     let (state, position) = if full {
         let last = memberships::last_waitlist_position(conn, circle.id).await?;
-        crate::jobs::grow_check::enqueue(conn, circle.id).await?;
+        crate::jobs::growing_check::enqueue(conn, circle.id).await?;
         (MembershipState::Waitlisted, Some(last.unwrap_or(0) + 1))
     } else {
         (MembershipState::Active, None)
@@ -130,7 +125,7 @@ pub(crate) async fn leave_locked(
     circle_id: CircleId,
     member_id: MemberId,
 ) -> AppResult<(Membership, Vec<MemberId>)> {
-    let circle = locked(conn, circle_id).await?;
+    let circle = lock_seats(conn, circle_id).await?;
     let existing = memberships::find(conn, circle_id, member_id)
         .await?
         .ok_or(AppError::NotFound("membership"))?;
@@ -148,7 +143,7 @@ pub(crate) async fn leave_locked(
     .await?;
     memberships::renumber_waitlist(conn, circle_id).await?;
     let promoted = promote_waitlist(conn, &circle).await?;
-    super::rotation::release_leaver(conn, &circle, member_id, Utc::now()).await?;
+    super::rota::release_leaver(conn, &circle, member_id, Utc::now()).await?;
     // Feedback they could still answer now has fewer people who could: its lead reads none.
     crate::db::feedback::note_departure(conn, circle_id, member_id, Utc::now()).await?;
     Ok((left, promoted))
@@ -187,7 +182,7 @@ pub async fn set_role(
     role: MembershipRole,
 ) -> AppResult<Membership> {
     conn.transaction::<_, AppError, _>(async |conn| {
-        let circle = locked(conn, circle_id).await?;
+        let circle = lock_seats(conn, circle_id).await?;
         let existing = memberships::find(conn, circle_id, member_id)
             .await?
             .filter(|m| m.state != MembershipState::Left)
@@ -287,7 +282,7 @@ pub async fn confirm_signup(
     member_id: MemberId,
 ) -> AppResult<Option<Membership>> {
     conn.transaction::<_, AppError, _>(async |conn| {
-        let circle = locked(conn, circle_id).await?;
+        let circle = lock_seats(conn, circle_id).await?;
         let Some(existing) = memberships::find(conn, circle_id, member_id).await? else {
             return Ok(None);
         };
@@ -302,7 +297,7 @@ pub async fn confirm_signup(
         members::mark_verified(conn, member_id).await?;
         let membership = seat(conn, &circle, member_id, existing.role).await?;
         enqueue_email(conn, arrival(&membership), circle_id, member_id).await?;
-        super::rotation::changed(conn, &circle).await?;
+        super::rota::changed(conn, &circle).await?;
         Ok(Some(membership))
     })
     .await
@@ -316,7 +311,7 @@ pub async fn update_circle(
     changes: CircleChanges,
 ) -> AppResult<Circle> {
     conn.transaction::<_, AppError, _>(async |conn| {
-        let before = locked(conn, circle_id).await?;
+        let before = lock_seats(conn, circle_id).await?;
         let circle = circles::update(conn, circle_id, changes)
             .await
             .map_err(|e| match AppError::from(e) {
@@ -333,7 +328,7 @@ pub async fn update_circle(
         {
             crate::db::roles::drop_unconfirmed(conn, circle.id, now).await?;
         }
-        super::rotation::plan_in(conn, &circle, now).await?;
+        super::rota::plan_in(conn, &circle, now).await?;
         Ok(circle)
     })
     .await
@@ -347,7 +342,7 @@ pub async fn move_in_waitlist(
     up: bool,
 ) -> AppResult<()> {
     conn.transaction::<_, AppError, _>(async |conn| {
-        locked(conn, circle_id).await?;
+        lock_seats(conn, circle_id).await?;
         let me = memberships::find(conn, circle_id, member_id)
             .await?
             .filter(|m| m.state == MembershipState::Waitlisted)
@@ -372,7 +367,7 @@ pub async fn promote_now(
     member_id: MemberId,
 ) -> AppResult<()> {
     conn.transaction::<_, AppError, _>(async |conn| {
-        let circle = locked(conn, circle_id).await?;
+        let circle = lock_seats(conn, circle_id).await?;
         memberships::find(conn, circle_id, member_id)
             .await?
             .filter(|m| m.state == MembershipState::Waitlisted)
@@ -380,7 +375,7 @@ pub async fn promote_now(
         memberships::activate(conn, circle_id, &[member_id]).await?;
         memberships::renumber_waitlist(conn, circle_id).await?;
         enqueue_email(conn, MessageKind::Promoted, circle_id, member_id).await?;
-        super::rotation::changed(conn, &circle).await?;
+        super::rota::changed(conn, &circle).await?;
         Ok(())
     })
     .await

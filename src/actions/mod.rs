@@ -18,7 +18,7 @@ pub mod questions;
 pub mod reading_plan;
 pub mod readings;
 pub mod roles;
-pub mod rotation;
+pub mod rota;
 pub mod rsvps;
 pub mod scheduling;
 pub mod swaps;

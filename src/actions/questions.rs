@@ -7,7 +7,7 @@
 use chrono::{DateTime, Duration, Utc};
 use diesel_async::AsyncConnection;
 
-use super::rotation::Reply;
+use super::rota::Reply;
 use crate::db::roles::{self, QUESTIONS_ROLE};
 use crate::db::{sessions, Connection};
 use crate::domain::roles::QUESTIONS_AHEAD_DAYS;

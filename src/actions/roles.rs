@@ -5,7 +5,7 @@
 use chrono::{NaiveDate, Utc};
 use diesel_async::AsyncConnection;
 
-use super::rotation;
+use super::rota;
 use crate::db::circles::Circle;
 use crate::db::roles::{self, NewRoleKind, RoleKind, RoleKindChanges, RotationPrefs, FACILITATOR};
 use crate::db::{memberships, Connection};
@@ -37,7 +37,7 @@ pub async fn add(conn: &mut Connection, circle: &Circle, input: RoleInput) -> Ap
                 input.key
             ))
         })?;
-        rotation::plan_in(conn, circle, Utc::now()).await?;
+        rota::plan_in(conn, circle, Utc::now()).await?;
         Ok(kind)
     })
     .await
@@ -67,7 +67,7 @@ pub async fn add_suggested(conn: &mut Connection, circle: &Circle) -> AppResult<
                 added.push(kind);
             }
         }
-        rotation::plan_in(conn, circle, Utc::now()).await?;
+        rota::plan_in(conn, circle, Utc::now()).await?;
         Ok(added)
     })
     .await
@@ -101,7 +101,7 @@ pub async fn update(
             .await?
             .ok_or(AppError::NotFound("role"))?;
         roles::trim_slots(conn, circle.id, key, kind.slots, now).await?;
-        rotation::plan_in(conn, circle, now).await?;
+        rota::plan_in(conn, circle, now).await?;
         Ok(kind)
     })
     .await
@@ -117,7 +117,7 @@ pub async fn remove(conn: &mut Connection, circle: &Circle, key: &str) -> AppRes
         if !roles::delete_kind(conn, circle.id, key).await? {
             return Err(AppError::NotFound("role"));
         }
-        rotation::plan_in(conn, circle, Utc::now()).await?;
+        rota::plan_in(conn, circle, Utc::now()).await?;
         Ok(())
     })
     .await
@@ -177,7 +177,7 @@ pub async fn set_prefs(
             prefs.opted_out_roles = v;
         }
         let saved = roles::set_prefs(conn, &prefs).await?;
-        rotation::plan_in(conn, circle, Utc::now()).await?;
+        rota::plan_in(conn, circle, Utc::now()).await?;
         Ok(saved)
     })
     .await

@@ -31,7 +31,7 @@ pub async fn create_sessions(
             sessions::create_from_schedule(conn, circle.id, timezone, rule, location.as_deref())
                 .await?;
         session_events::sessions_created(conn, circle, &created).await?;
-        super::rotation::plan_in(conn, circle, chrono::Utc::now()).await?;
+        super::rota::plan_in(conn, circle, chrono::Utc::now()).await?;
         super::reading_plan::sessions_added(conn, circle.id, &created, chrono::Utc::now()).await?;
         Ok(created)
     })
@@ -109,9 +109,9 @@ pub async fn edit_session(
             super::swaps::void_for_session(conn, id, now).await?;
         }
         if updated.facilitator_id != current.facilitator_id {
-            super::rotation::facilitator_set(conn, &updated, None, now).await?;
+            super::rota::facilitator_set(conn, &updated, None, now).await?;
         }
-        super::rotation::plan_in(conn, &circle, now).await?;
+        super::rota::plan_in(conn, &circle, now).await?;
         if updated.reading_id != current.reading_id || updated.starts_at != current.starts_at {
             super::reading_plan::circle_changed(conn, circle.id, now).await?;
         }
@@ -134,7 +134,7 @@ pub async fn cancel_session(conn: &mut Connection, id: SessionId) -> AppResult<S
         let now = chrono::Utc::now();
         super::swaps::void_for_session(conn, id, now).await?;
         if let Some(circle) = circles::find(conn, cancelled.circle_id).await? {
-            super::rotation::plan_in(conn, &circle, now).await?;
+            super::rota::plan_in(conn, &circle, now).await?;
             super::reading_plan::circle_changed(conn, circle.id, now).await?;
         }
         Ok(cancelled)

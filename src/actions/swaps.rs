@@ -6,7 +6,7 @@
 use chrono::{DateTime, Duration, Utc};
 use diesel_async::AsyncConnection;
 
-use super::rotation::{self, Notice};
+use super::rota::{self, Notice};
 use crate::db::roles::{self, EventKind, SessionRole, FACILITATOR};
 use crate::db::swaps::{self, Swap};
 use crate::db::{circles, sessions, Connection};
@@ -88,7 +88,7 @@ async fn offer_more(
         .map(|(m, _, _)| m)
         .collect();
     let rank_base = already.len() as i32;
-    let next: Vec<MemberId> = rotation::ranked_for(conn, &circle, &session, &row.role_key, now)
+    let next: Vec<MemberId> = rota::ranked_for(conn, &circle, &session, &row.role_key, now)
         .await?
         .into_iter()
         .filter(|m| !already.contains(m) && Some(*m) != swap.requester_id)
@@ -232,7 +232,7 @@ pub async fn take(
         let circle = circles::find(conn, taken.circle_id)
             .await?
             .ok_or(AppError::NotFound("circle"))?;
-        let mut told = rotation::organisers_of(conn, circle.id).await?;
+        let mut told = rota::organisers_of(conn, circle.id).await?;
         if let Some(p) = previous {
             told.push(p);
         }

@@ -12,7 +12,7 @@ use crate::domain::{MemberId, TokenId};
 pub struct TokenOwner {
     pub token_id: TokenId,
     pub member_id: MemberId,
-    pub organizer: bool,
+    pub organiser: bool,
 }
 
 pub async fn create(
@@ -52,7 +52,7 @@ pub async fn owner_of(
         .first(conn)
         .await
         .optional()?;
-    let Some((token_id, member_id, organizer, last_used)) = row else {
+    let Some((token_id, member_id, organiser, last_used)) = row else {
         return Ok(None);
     };
     // Record use at most once a minute, so reads do not turn into a write each.
@@ -66,7 +66,7 @@ pub async fn owner_of(
     Ok(Some(TokenOwner {
         token_id,
         member_id,
-        organizer,
+        organiser,
     }))
 }
 

@@ -20,7 +20,9 @@ pub struct Member {
     pub email: String,
     pub display_name: String,
     pub timezone: Option<String>,
-    pub organizer: bool,
+    #[diesel(column_name = organizer)]
+    #[serde(rename = "organizer")]
+    pub organiser: bool,
     pub email_verified_at: Option<DateTime<Utc>>,
     pub unsubscribed_at: Option<DateTime<Utc>>,
     pub reminders_enabled: bool,
@@ -97,13 +99,13 @@ pub async fn find_or_create(
     }
 }
 
-pub async fn set_organizer(
+pub async fn set_organiser(
     conn: &mut AsyncPgConnection,
     id: MemberId,
-    organizer: bool,
+    organiser: bool,
 ) -> diesel::QueryResult<()> {
     diesel::update(members::table.find(id))
-        .set(members::organizer.eq(organizer))
+        .set(members::organizer.eq(organiser))
         .execute(conn)
         .await
         .map(drop)
@@ -307,14 +309,14 @@ pub async fn delete_rows(conn: &mut AsyncPgConnection, id: MemberId) -> diesel::
 /// Whether the member organises, or facilitates at least one circle.
 pub async fn is_staff(conn: &mut AsyncPgConnection, id: MemberId) -> diesel::QueryResult<bool> {
     use crate::domain::{MembershipRole, MembershipState};
-    let organizer: bool = members::table
+    let organiser: bool = members::table
         .find(id)
         .select(members::organizer)
         .first(conn)
         .await
         .optional()?
         .unwrap_or(false);
-    if organizer {
+    if organiser {
         return Ok(true);
     }
     diesel::select(diesel::dsl::exists(
@@ -328,7 +330,7 @@ pub async fn is_staff(conn: &mut AsyncPgConnection, id: MemberId) -> diesel::Que
 }
 
 /// Everyone who may run the service.
-pub async fn organizers(conn: &mut AsyncPgConnection) -> diesel::QueryResult<Vec<MemberId>> {
+pub async fn organisers(conn: &mut AsyncPgConnection) -> diesel::QueryResult<Vec<MemberId>> {
     members::table
         .filter(members::organizer.eq(true))
         .select(members::id)

@@ -9,7 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::rotation::draw;
+use super::rota::draw;
 use super::{AgendaStep, CircleKind, Invalid, MemberId, SessionId};
 
 /// Most rounds a template may have.

@@ -12,7 +12,7 @@ mod names;
 pub mod reading_plan;
 pub mod readings;
 pub mod roles;
-pub mod rotation;
+pub mod rota;
 pub mod schedule;
 pub mod session_edit;
 pub mod spread;

@@ -35,8 +35,8 @@ pub struct CalendarEvent {
     pub description: String,
     pub location: Option<String>,
     pub url: Option<String>,
-    pub organizer_name: String,
-    pub organizer_email: String,
+    pub organiser_name: String,
+    pub organiser_email: String,
     pub attendee: Option<(String, String)>,
     pub cancelled: bool,
 }
@@ -120,9 +120,9 @@ fn build(
         if let Some(url) = &e.url {
             event.url(url);
         }
-        let mut organizer = Property::new("ORGANIZER", format!("mailto:{}", e.organizer_email));
-        organizer.add_parameter("CN", &parameter(&e.organizer_name));
-        event.append_property(organizer);
+        let mut organiser = Property::new("ORGANIZER", format!("mailto:{}", e.organiser_email));
+        organiser.add_parameter("CN", &parameter(&e.organiser_name));
+        event.append_property(organiser);
         if let Some((name, email)) = &e.attendee {
             let mut attendee = Property::new("ATTENDEE", format!("mailto:{email}"));
             attendee
@@ -171,7 +171,7 @@ fn fold(calendar: &str) -> String {
 mod tests {
     use super::*;
 
-    fn event(summary: &str, organizer: &str) -> CalendarEvent {
+    fn event(summary: &str, organiser: &str) -> CalendarEvent {
         let start = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
         CalendarEvent {
             uid: "session-1@roundtable.example".into(),
@@ -182,8 +182,8 @@ mod tests {
             description: String::new(),
             location: None,
             url: None,
-            organizer_name: organizer.into(),
-            organizer_email: "circles@roundtable.example".into(),
+            organiser_name: organiser.into(),
+            organiser_email: "circles@roundtable.example".into(),
             attendee: None,
             cancelled: false,
         }

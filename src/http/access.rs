@@ -10,13 +10,13 @@ use crate::domain::{CircleId, MemberId};
 #[derive(Debug, Clone, Copy)]
 pub struct Runner {
     pub member: MemberId,
-    pub organizer: bool,
+    pub organiser: bool,
 }
 
 impl Runner {
     /// Whether they may run circle `id`.
     pub async fn may_run(self, conn: &mut Connection, id: CircleId) -> diesel::QueryResult<bool> {
-        Ok(self.organizer || circles::is_facilitator(conn, id, self.member).await?)
+        Ok(self.organiser || circles::is_facilitator(conn, id, self.member).await?)
     }
 
     /// Circle `id`, when it exists and they may run it.

@@ -7,7 +7,7 @@ use diesel_async::AsyncPgConnection;
 
 use crate::db::{agendas, circles, sessions};
 use crate::domain::agenda as rules;
-use crate::views::agenda::{build, seed_for, template_of};
+use crate::views::agenda::{build, speaking_order_seed, template_of};
 
 /// Freeze every agenda due: sessions starting within two hours. Returns how many froze.
 pub async fn freeze_due(
@@ -27,7 +27,16 @@ pub async fn freeze_due(
         let template = template_of(conn, &circle).await?;
         let (rounds, first) = build(conn, &session, &template).await?;
         let json = serde_json::to_value(&rounds).expect("rounds serialise");
-        if agendas::freeze(conn, id, circle.id, &json, first, seed_for(circle.id)).await? {
+        if agendas::freeze(
+            conn,
+            id,
+            circle.id,
+            &json,
+            first,
+            speaking_order_seed(circle.id),
+        )
+        .await?
+        {
             frozen += 1;
         }
     }

@@ -25,7 +25,7 @@ pub const EVERY: Duration = Duration::minutes(5);
 pub enum Task {
     /// Rota: ask proposed holders whose session entered the circle's asking window, treat
     /// asks unanswered past the circle's answer time as declines, and warn organisers of roles
-    /// still open 48 hours before their session (`actions::rotation::sweep`).
+    /// still open 48 hours before their session (`actions::rota::sweep`).
     RotaAsks,
     /// Agendas: freeze the talking-piece order of sessions starting within two hours
     /// (`jobs::agenda::freeze_due`).

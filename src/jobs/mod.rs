@@ -7,7 +7,7 @@ pub mod consent_close;
 pub mod consent_remind;
 pub mod email;
 pub mod fanout;
-pub mod grow_check;
+pub mod growing_check;
 pub mod growing_mail;
 pub mod letters;
 pub mod link_request;
@@ -36,7 +36,7 @@ pub enum Job {
     SessionFanout(fanout::SessionFanout),
     MemberInvitations(fanout::MemberInvitations),
     RotaPlan(rota_plan::PlanJob),
-    GrowCheck(grow_check::CheckJob),
+    GrowCheck(growing_check::CheckJob),
     /// A tick of the clock (stored as `rota_sweep`); its payload is not read.
     Clock,
     ConsentClose(consent_close::CloseJob),
@@ -62,7 +62,7 @@ impl Job {
             fanout::SESSION_KIND => Self::SessionFanout(read(kind, payload)?),
             fanout::MEMBER_KIND => Self::MemberInvitations(read(kind, payload)?),
             rota_plan::KIND => Self::RotaPlan(read(kind, payload)?),
-            grow_check::KIND => Self::GrowCheck(read(kind, payload)?),
+            growing_check::KIND => Self::GrowCheck(read(kind, payload)?),
             clock::KIND => Self::Clock,
             consent_close::KIND => Self::ConsentClose(read(kind, payload)?),
             consent_remind::KIND => Self::ConsentRemind(read(kind, payload)?),

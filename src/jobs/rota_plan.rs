@@ -1,6 +1,6 @@
 //! `rota_plan`: re-plan one rotating circle. Queued by changes the planner must see (RSVPs,
 //! joins, departures); many requests while one waits become one run. The planning itself is a
-//! use case, `actions::rotation::replan`, which the worker calls.
+//! use case, `actions::rota::replan`, which the worker calls.
 
 use serde::{Deserialize, Serialize};
 

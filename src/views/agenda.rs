@@ -45,8 +45,9 @@ pub struct SessionAgenda {
     pub seed: i64,
 }
 
-/// The seed of a circle's speaking-order draws.
-pub fn seed_for(circle: CircleId) -> i64 {
+/// The seed of a circle's speaking-order draws; not the role draws' seed
+/// (`actions::rota::role_draw_seed`), which hashes a different prefix.
+pub fn speaking_order_seed(circle: CircleId) -> i64 {
     let digest = Sha256::digest(format!("agenda:{circle}").as_bytes());
     i64::from_be_bytes(digest[..8].try_into().expect("8 bytes"))
 }
@@ -87,7 +88,7 @@ pub async fn build(
         &attendees,
         session.facilitator_id,
         &history,
-        seed_for(session.circle_id) as u64,
+        speaking_order_seed(session.circle_id) as u64,
         session.id,
     );
     let speakers: Vec<Speaker> = order
@@ -157,7 +158,7 @@ pub async fn for_session(
         enabled: true,
         rounds,
         frozen: false,
-        seed: seed_for(circle.id),
+        seed: speaking_order_seed(circle.id),
     }))
 }
 

@@ -186,7 +186,7 @@ async fn every_dashboard_and_api_route_answers_each_role_as_it_should() {
                     route.method
                 );
             }
-            Access::Organizer => {
+            Access::Organiser => {
                 assert_eq!((g_status, f_status), (403, 403), "{} {path}", route.method);
                 assert!(
                     allowed(o_status),

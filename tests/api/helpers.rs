@@ -164,7 +164,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// An organiser's API token.
     pub token: String,
-    pub organizer_id: MemberId,
+    pub organiser_id: MemberId,
 }
 
 /// Start the application against a fresh database, with one organiser.
@@ -221,13 +221,13 @@ pub async fn spawn_with_pool(settings: Settings, pool: Pool, db_url: DatabaseUrl
             .build()
             .unwrap(),
         token: String::new(),
-        organizer_id: MemberId::new(),
+        organiser_id: MemberId::new(),
     };
     if test_app.pool.get().await.is_ok() {
         let (id, token) = test_app
             .member_with_token("organiser@example.org", true)
             .await;
-        test_app.organizer_id = id;
+        test_app.organiser_id = id;
         test_app.token = token;
     }
     test_app
@@ -557,15 +557,15 @@ impl TestApp {
     }
 
     /// A member (organiser or not) with an API token of their own.
-    pub async fn member_with_token(&self, email: &str, organizer: bool) -> (MemberId, String) {
+    pub async fn member_with_token(&self, email: &str, organiser: bool) -> (MemberId, String) {
         let mut conn = self.conn().await;
         let email = EmailAddress::parse(email).unwrap();
         let name = DisplayName::parse(email.as_str().split('@').next().unwrap()).unwrap();
         let member = db::members::find_or_create(&mut conn, &email, &name, None)
             .await
             .unwrap();
-        if organizer {
-            db::members::set_organizer(&mut conn, member.id, true)
+        if organiser {
+            db::members::set_organiser(&mut conn, member.id, true)
                 .await
                 .unwrap();
         }

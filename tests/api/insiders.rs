@@ -713,7 +713,7 @@ async fn a_member_retires_the_links_in_their_email_and_a_used_sign_in_link_retir
         let token = roundtable::secrets::random_token(32);
         roundtable::db::logins::create(
             &mut conn,
-            app.organizer_id,
+            app.organiser_id,
             &roundtable::secrets::hash_token(&token),
             chrono::Utc::now(),
         )

@@ -607,7 +607,7 @@ async fn unanswered_asks_count_as_declines_and_organisers_hear_of_open_roles() {
     let mut conn = app.conn().await;
     // Four days on, nobody answered: a decline for planning, and someone else is asked.
     let later = Utc::now() + Duration::hours(73);
-    let swept = roundtable::actions::rotation::sweep(&mut conn, later)
+    let swept = roundtable::actions::rota::sweep(&mut conn, later)
         .await
         .unwrap();
     assert!(swept.timed_out >= 1, "{swept:?}");

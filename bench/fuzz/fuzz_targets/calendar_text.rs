@@ -98,7 +98,7 @@ fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     let mut fields = text.split('\u{1f}');
     let mut next = || fields.next().unwrap_or_default().to_string();
-    let (summary, description, location, organizer) = (next(), next(), next(), next());
+    let (summary, description, location, organiser) = (next(), next(), next(), next());
     let start = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).expect("valid time");
     let event = CalendarEvent {
         uid: "session-fuzz@roundtable.example".into(),
@@ -109,8 +109,8 @@ fuzz_target!(|data: &[u8]| {
         description: description.clone(),
         location: Some(location.clone()),
         url: None,
-        organizer_name: organizer.clone(),
-        organizer_email: "circles@roundtable.example".into(),
+        organiser_name: organiser.clone(),
+        organiser_email: "circles@roundtable.example".into(),
         attendee: Some(("Ada".into(), "ada@example.org".into())),
         cancelled: false,
     };
@@ -132,10 +132,10 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(unescape(one("SUMMARY").value), expected(&summary));
     assert_eq!(unescape(one("DESCRIPTION").value), expected(&description));
     assert_eq!(unescape(one("LOCATION").value), expected(&location));
-    let organizer_line = one("ORGANIZER");
+    let organiser_line = one("ORGANIZER");
     assert_eq!(
-        organizer_line.params,
-        vec![("CN", parameter(&organizer).as_str())]
+        organiser_line.params,
+        vec![("CN", parameter(&organiser).as_str())]
     );
-    assert_eq!(organizer_line.value, "mailto:circles@roundtable.example");
+    assert_eq!(organiser_line.value, "mailto:circles@roundtable.example");
 });

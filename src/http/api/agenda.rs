@@ -85,6 +85,6 @@ pub async fn session(
         enabled: false,
         rounds: Vec::new(),
         frozen: false,
-        seed: agenda::seed_for(circle.id),
+        seed: agenda::speaking_order_seed(circle.id),
     })))
 }

@@ -17,7 +17,7 @@ use crate::secrets::hash_token;
 #[derive(Debug, Clone, Copy)]
 pub struct Caller {
     pub member_id: MemberId,
-    pub organizer: bool,
+    pub organiser: bool,
 }
 
 impl FromRequest for Caller {
@@ -43,15 +43,15 @@ impl FromRequest for Caller {
                 .ok_or(AppError::Unauthorized)?;
             Ok(Caller {
                 member_id: owner.member_id,
-                organizer: owner.organizer,
+                organiser: owner.organiser,
             })
         })
     }
 }
 
 impl Caller {
-    pub fn require_organizer(&self) -> AppResult<()> {
-        if self.organizer {
+    pub fn require_organiser(&self) -> AppResult<()> {
+        if self.organiser {
             Ok(())
         } else {
             Err(AppError::Forbidden("only organisers may do this".into()))
@@ -60,7 +60,7 @@ impl Caller {
 
     /// The circles list filter: none for organisers, the caller for facilitators.
     pub fn circle_filter(&self) -> Option<MemberId> {
-        (!self.organizer).then_some(self.member_id)
+        (!self.organiser).then_some(self.member_id)
     }
 
     /// A circle the caller may run.
@@ -74,7 +74,7 @@ impl Caller {
     fn runner(&self) -> crate::http::access::Runner {
         crate::http::access::Runner {
             member: self.member_id,
-            organizer: self.organizer,
+            organiser: self.organiser,
         }
     }
 
@@ -119,9 +119,9 @@ impl Caller {
 
 /// A caller who must be an organiser; refused (403) before the request body is even read.
 #[derive(Debug, Clone, Copy)]
-pub struct Organizer(pub Caller);
+pub struct Organiser(pub Caller);
 
-impl FromRequest for Organizer {
+impl FromRequest for Organiser {
     type Error = AppError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
 
@@ -129,8 +129,8 @@ impl FromRequest for Organizer {
         let caller = Caller::from_request(req, payload);
         Box::pin(async move {
             let caller = caller.await?;
-            caller.require_organizer()?;
-            Ok(Organizer(caller))
+            caller.require_organiser()?;
+            Ok(Organiser(caller))
         })
     }
 }

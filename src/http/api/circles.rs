@@ -2,7 +2,7 @@
 
 use actix_web::{web, HttpResponse};
 
-use super::auth::{Caller, Organizer};
+use super::auth::{Caller, Organiser};
 use crate::db::circles::{self, Circle};
 use crate::domain::circles::{CircleCreate, CirclePatch};
 use crate::domain::CircleId;
@@ -21,7 +21,7 @@ use crate::pagination::{id_cursor, Page, PageQuery};
 )]
 pub async fn create(
     state: web::Data<AppState>,
-    _organizer: Organizer,
+    _organiser: Organiser,
     body: web::Json<CircleCreate>,
 ) -> AppResult<HttpResponse> {
     let (new, slug, explicit) = body.into_inner().parse()?;

@@ -3,7 +3,7 @@
 use actix_web::web;
 use serde::Deserialize;
 
-use super::auth::Organizer;
+use super::auth::Organiser;
 use crate::db::jobs::{self, Job};
 use crate::domain::{JobId, JobState};
 use crate::error::{AppError, AppResult};
@@ -28,7 +28,7 @@ pub struct JobsQuery {
 )]
 pub async fn list(
     state: web::Data<AppState>,
-    _organizer: Organizer,
+    _organiser: Organiser,
     query: web::Query<JobsQuery>,
 ) -> AppResult<web::Json<Page<Job>>> {
     let query = query.into_inner();
@@ -54,7 +54,7 @@ pub async fn list(
 )]
 pub async fn retry(
     state: web::Data<AppState>,
-    _organizer: Organizer,
+    _organiser: Organiser,
     id: web::Path<JobId>,
 ) -> AppResult<web::Json<Job>> {
     let mut conn = state.pool.get().await?;

@@ -21,7 +21,7 @@ pub async fn get(
     caller: Caller,
     query: web::Query<WindowQuery>,
 ) -> AppResult<web::Json<Spread>> {
-    caller.require_organizer()?;
+    caller.require_organiser()?;
     let days = window(&query)?;
     let mut conn = state.pool.get().await?;
     Ok(web::Json(spread_over(&mut conn, days).await?))
@@ -38,7 +38,7 @@ pub async fn get_csv(
     caller: Caller,
     query: web::Query<WindowQuery>,
 ) -> AppResult<HttpResponse> {
-    caller.require_organizer()?;
+    caller.require_organiser()?;
     let days = window(&query)?;
     let mut conn = state.pool.get().await?;
     let s = spread_over(&mut conn, days).await?;

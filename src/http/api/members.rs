@@ -112,7 +112,7 @@ pub async fn list(
     let circle = caller.circle(&mut conn, *id).await?;
     let mut rows =
         memberships::roster(&mut conn, circle.id, query.state, after, page.fetch()).await?;
-    if !caller.organizer {
+    if !caller.organiser {
         memberships::withhold_addresses(&mut conn, circle.id, &mut rows).await?;
     }
     Ok(web::Json(page.page(rows, |r| id_cursor(r.member_id.0))))

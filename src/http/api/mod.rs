@@ -5,6 +5,7 @@ pub mod agreements;
 mod auth;
 pub mod circles;
 pub mod feedback;
+pub mod growing;
 pub mod jobs;
 pub mod leadership;
 pub mod members;
@@ -14,9 +15,8 @@ pub mod reflections;
 pub mod roles;
 pub mod rsvps;
 pub mod sessions;
-pub mod siblings;
 
-pub use auth::{Caller, Organizer};
+pub use auth::{Caller, Organiser};
 
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -117,11 +117,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     "/sessions/{id}/reflections",
                     web::get().to(reflections::list),
                 )
-                .route("/circles/{id}/siblings", web::get().to(siblings::list))
-                .route("/circles/{id}/siblings", web::post().to(siblings::create))
+                .route("/circles/{id}/siblings", web::get().to(growing::list))
+                .route("/circles/{id}/siblings", web::post().to(growing::create))
                 .route(
                     "/circles/{id}/siblings/withdraw",
-                    web::post().to(siblings::withdraw),
+                    web::post().to(growing::withdraw),
                 )
                 .route("/leadership", web::get().to(leadership::get))
                 .route("/leadership.csv", web::get().to(leadership::get_csv))
@@ -261,7 +261,7 @@ pub(crate) use crate::domain::double_option;
         agreements::list, agreements::create, agreements::get, agreements::propose_change,
         agreements::open_round, feedback::counts,
         leadership::get, leadership::get_csv,
-        siblings::list, siblings::create, siblings::withdraw,
+        growing::list, growing::create, growing::withdraw,
         jobs::list, jobs::retry,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::auth::Caller;
 use crate::actions::roles as role_actions;
-use crate::actions::rotation;
+use crate::actions::rota;
 use crate::db::roles::{self, RoleKind};
 use crate::db::{members, memberships, Connection};
 use crate::domain::roles as rules;
@@ -164,7 +164,7 @@ pub async fn assign(
     }
     let mut conn = state.pool.get().await?;
     let session = caller.session(&mut conn, session_id).await?;
-    let row = rotation::assign(
+    let row = rota::assign(
         &mut conn,
         session.id,
         &key,
@@ -279,7 +279,7 @@ pub async fn member_ledger(
         }
     }
     let shares_a_circle = caller.member_id == member_id
-        || caller.organizer
+        || caller.organiser
         || !items.is_empty()
         || shares_circle(&mut conn, caller, member_id).await?;
     if !shares_a_circle {

@@ -541,7 +541,7 @@ async fn likely_zones(
 }
 
 pub async fn new_form(state: web::Data<AppState>, staff: Staff, req: HttpRequest) -> DashResult {
-    staff.require_organizer()?;
+    staff.require_organiser()?;
     let mut conn = state.pool.get().await?;
     let (browser, likely) = likely_zones(&mut conn, &req).await?;
     let default = browser
@@ -589,7 +589,7 @@ pub async fn create(
     form: web::Form<CircleForm>,
 ) -> DashResult {
     staff.check_csrf(&form.csrf)?;
-    staff.require_organizer()?;
+    staff.require_organiser()?;
     let form = form.into_inner();
     let mut conn = state.pool.get().await?;
     let (new, slug, explicit) = match form.parse_create() {
@@ -697,7 +697,7 @@ pub async fn export_members(
 ) -> DashResult {
     let mut conn = state.pool.get().await?;
     let circle = staff.circle(&mut conn, *id).await?;
-    let body = exports::members_csv(&mut conn, &circle, !staff.organizer).await?;
+    let body = exports::members_csv(&mut conn, &circle, !staff.organiser).await?;
     Ok(csv_response(&format!("{}-members.csv", circle.slug), body))
 }
 
@@ -708,7 +708,7 @@ pub async fn export_attendance(
 ) -> DashResult {
     let mut conn = state.pool.get().await?;
     let circle = staff.circle(&mut conn, *id).await?;
-    let body = exports::attendance_csv(&mut conn, &circle, !staff.organizer).await?;
+    let body = exports::attendance_csv(&mut conn, &circle, !staff.organiser).await?;
     Ok(csv_response(
         &format!("{}-attendance.csv", circle.slug),
         body,

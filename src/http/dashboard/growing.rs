@@ -80,11 +80,11 @@ async fn name_of(conn: &mut Connection, m: Option<MemberId>) -> Result<String, A
 async fn rows(
     conn: &mut Connection,
     o: &Outlook,
-    organizer: bool,
+    organiser: bool,
 ) -> Result<Vec<ProposalRow>, AppError> {
     let mut out = Vec::new();
     for p in &o.proposals {
-        let who = if organizer || p.state != ProposalState::Asking {
+        let who = if organiser || p.state != ProposalState::Asking {
             name_of(conn, p.asked_member_id).await?
         } else {
             "someone who has led the circle".into()
@@ -131,13 +131,13 @@ async fn show(
     let mut conn = state.pool.get().await?;
     let circle = staff.circle(&mut conn, id).await?;
     let o = growing::outlook(&mut conn, &circle, Utc::now()).await?;
-    let proposals = rows(&mut conn, &o, staff.organizer).await?;
+    let proposals = rows(&mut conn, &o, staff.organiser).await?;
     let mut leads: Vec<(String, String, u32)> = o
         .leads
         .iter()
         .map(|l| (l.member.to_string(), l.name.clone(), l.led))
         .collect();
-    if !staff.organizer {
+    if !staff.organiser {
         // The order would say who is asked next; whoever else runs the circle sees names.
         leads.sort_by(|a, b| a.1.cmp(&b.1));
     }
@@ -212,7 +212,7 @@ pub async fn start(
     form: web::Form<StartForm>,
 ) -> DashResult {
     staff.check_csrf(&form.csrf)?;
-    staff.require_organizer()?;
+    staff.require_organiser()?;
     let mut conn = state.pool.get().await?;
     let circle = staff.circle(&mut conn, *id).await?;
     let name = form.name.trim();
@@ -288,7 +288,7 @@ pub async fn withdraw(
     form: web::Form<StartForm>,
 ) -> DashResult {
     staff.check_csrf(&form.csrf)?;
-    staff.require_organizer()?;
+    staff.require_organiser()?;
     let mut conn = state.pool.get().await?;
     let circle = staff.circle(&mut conn, *id).await?;
     let asking = db::asking(&mut conn, circle.id).await?;

@@ -39,7 +39,7 @@ pub async fn show(
     let mut conn = state.pool.get().await?;
     let mine = circles::list(
         &mut conn,
-        (!staff.organizer).then_some(staff.member_id),
+        (!staff.organiser).then_some(staff.member_id),
         None,
         500,
     )

@@ -54,7 +54,7 @@ pub async fn page(
     staff: Staff,
     query: web::Query<WindowQuery>,
 ) -> DashResult {
-    staff.require_organizer()?;
+    staff.require_organiser()?;
     let days = crate::domain::spread::window(&query)?;
     let mut conn = state.pool.get().await?;
     let s = figures::spread_over(&mut conn, days).await?;
@@ -79,7 +79,7 @@ pub async fn csv(
     staff: Staff,
     query: web::Query<WindowQuery>,
 ) -> DashResult {
-    staff.require_organizer()?;
+    staff.require_organiser()?;
     let days = crate::domain::spread::window(&query)?;
     let mut conn = state.pool.get().await?;
     let s = figures::spread_over(&mut conn, days).await?;
@@ -98,7 +98,7 @@ fn draw_err<E: std::fmt::Debug>(e: E) -> AppError {
 
 /// Spread month by month as a line, with labelled axes.
 pub async fn chart(state: web::Data<AppState>, staff: Staff) -> DashResult {
-    staff.require_organizer()?;
+    staff.require_organiser()?;
     let months = monthly(&state).await?;
     let points: Vec<(i32, i32)> = months
         .iter()

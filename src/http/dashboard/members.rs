@@ -36,8 +36,9 @@ struct MembersPage {
 }
 
 impl MembersPage {
-    /// The state in the words the rest of Roundtable uses.
-    fn state_label(&self, m: &RosterEntry) -> &'static str {
+    /// A membership's state in the roster's words for staff (a member's own page words it
+    /// for them: `http::public::me::membership_label`).
+    fn roster_state_label(&self, m: &RosterEntry) -> &'static str {
         match m.state {
             MembershipState::Active => "active",
             MembershipState::Waitlisted => "waiting",
@@ -77,7 +78,7 @@ pub async fn list(
     let circle = staff.circle(&mut conn, *id).await?;
     let page = query.page.unwrap_or(1).max(1);
     let (mut rows, total) = memberships::roster_page(&mut conn, circle.id, page, PER_PAGE).await?;
-    if !staff.organizer {
+    if !staff.organiser {
         memberships::withhold_addresses(&mut conn, circle.id, &mut rows).await?;
     }
     Ok(render(MembersPage {

@@ -43,7 +43,7 @@ pub enum Access {
     /// Any organiser or facilitator.
     Staff,
     /// Organisers only.
-    Organizer,
+    Organiser,
     /// Organisers, and facilitators of the circle (or session, reading, job) in the path.
     Circle,
 }
@@ -70,8 +70,8 @@ macro_rules! dashboard_routes {
 
 dashboard_routes! {
     get "/dashboard" => home::show, Staff;
-    get "/dashboard/circles/new" => circles::new_form, Organizer;
-    post "/dashboard/circles" => circles::create, Organizer;
+    get "/dashboard/circles/new" => circles::new_form, Organiser;
+    post "/dashboard/circles" => circles::create, Organiser;
     get "/dashboard/circles/{id}" => circles::show, Circle;
     post "/dashboard/circles/{id}" => circles::update, Circle;
     get "/dashboard/circles/{id}/members" => members::list, Circle;
@@ -109,14 +109,14 @@ dashboard_routes! {
     post "/dashboard/agreements/{id}/rounds" => agreements::open_round, Circle;
     get "/dashboard/circles/{id}/growing" => growing::page, Circle;
     post "/dashboard/circles/{id}/growing" => growing::set_threshold, Circle;
-    post "/dashboard/circles/{id}/siblings" => growing::start, Organizer;
-    post "/dashboard/circles/{id}/siblings/withdraw" => growing::withdraw, Organizer;
-    get "/dashboard/leadership" => leadership::page, Organizer;
-    get "/dashboard/leadership/spread.svg" => leadership::chart, Organizer;
-    get "/dashboard/leadership.csv" => leadership::csv, Organizer;
-    get "/dashboard/tokens" => tokens::list, Organizer;
-    post "/dashboard/tokens" => tokens::create, Organizer;
-    post "/dashboard/tokens/{id}/revoke" => tokens::revoke, Organizer;
+    post "/dashboard/circles/{id}/siblings" => growing::start, Organiser;
+    post "/dashboard/circles/{id}/siblings/withdraw" => growing::withdraw, Organiser;
+    get "/dashboard/leadership" => leadership::page, Organiser;
+    get "/dashboard/leadership/spread.svg" => leadership::chart, Organiser;
+    get "/dashboard/leadership.csv" => leadership::csv, Organiser;
+    get "/dashboard/tokens" => tokens::list, Organiser;
+    post "/dashboard/tokens" => tokens::create, Organiser;
+    post "/dashboard/tokens/{id}/revoke" => tokens::revoke, Organiser;
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -199,7 +199,7 @@ pub struct Staff {
     pub session_id: uuid::Uuid,
     pub member_id: MemberId,
     pub name: String,
-    pub organizer: bool,
+    pub organiser: bool,
     pub csrf: String,
 }
 
@@ -301,7 +301,7 @@ impl FromRequest for Staff {
                 return Err(sign_in());
             };
             let member_id = m.id;
-            if !m.organizer && !member_queries::is_staff(&mut conn, member_id).await? {
+            if !m.organiser && !member_queries::is_staff(&mut conn, member_id).await? {
                 staff_sessions::end(&mut conn, id).await?;
                 session.purge();
                 return Err(forbidden(
@@ -321,7 +321,7 @@ impl FromRequest for Staff {
                 session_id: id,
                 member_id,
                 name: m.display_name,
-                organizer: m.organizer,
+                organiser: m.organiser,
                 csrf,
             })
         })
@@ -340,8 +340,8 @@ impl Staff {
         }
     }
 
-    pub fn require_organizer(&self) -> Result<(), DashError> {
-        if self.organizer {
+    pub fn require_organiser(&self) -> Result<(), DashError> {
+        if self.organiser {
             Ok(())
         } else {
             Err(forbidden("Only organisers can do this."))
@@ -352,7 +352,7 @@ impl Staff {
     pub async fn circle(&self, conn: &mut Connection, id: CircleId) -> Result<Circle, DashError> {
         let runner = crate::http::access::Runner {
             member: self.member_id,
-            organizer: self.organizer,
+            organiser: self.organiser,
         };
         runner.circle(conn, id).await?.ok_or_else(not_found)
     }
@@ -373,7 +373,7 @@ impl Staff {
 /// Where the layout's navigation points and what it shows.
 pub struct Nav {
     pub user: String,
-    pub organizer: bool,
+    pub organiser: bool,
     pub csrf: String,
     pub circle: Option<(String, String)>,
     pub tab: &'static str,
@@ -411,7 +411,7 @@ impl Nav {
     pub fn new(staff: &Staff) -> Self {
         Self {
             user: staff.name.clone(),
-            organizer: staff.organizer,
+            organiser: staff.organiser,
             csrf: staff.csrf.clone(),
             circle: None,
             tab: "",

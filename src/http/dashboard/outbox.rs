@@ -94,7 +94,7 @@ pub async fn retry_job(
         .map(CircleId);
     let circle = match circle_id {
         Some(c) => Some(staff.circle(&mut conn, c).await?),
-        None if staff.organizer => None,
+        None if staff.organiser => None,
         None => return Err(DashError::from(AppError::NotFound("job"))),
     };
     let back = circle.map_or("/dashboard".to_string(), |c| {

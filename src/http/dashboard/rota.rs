@@ -7,7 +7,7 @@ use askama::Template;
 
 use super::{see_other, CsrfForm, DashResult, Nav, NoteQuery, Staff};
 use crate::actions::roles as role_actions;
-use crate::actions::rotation;
+use crate::actions::rota;
 use crate::db::memberships;
 use crate::db::roles;
 use crate::domain::roles::{RoleCreate, RolePatch};
@@ -258,7 +258,7 @@ pub async fn assign(
         .slot
         .parse()
         .map_err(|_| AppError::invalid("slot", "is not a slot of this role"))?;
-    rotation::assign(
+    rota::assign(
         &mut conn,
         session.id,
         &key,

@@ -63,7 +63,7 @@ pub async fn list(
     staff: Staff,
     query: web::Query<NoteQuery>,
 ) -> DashResult {
-    staff.require_organizer()?;
+    staff.require_organiser()?;
     page(&state, &staff, query.note.clone(), None).await
 }
 
@@ -81,7 +81,7 @@ pub async fn create(
     form: web::Form<NewToken>,
 ) -> DashResult {
     staff.check_csrf(&form.csrf)?;
-    staff.require_organizer()?;
+    staff.require_organiser()?;
     let name = form.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(
@@ -103,7 +103,7 @@ pub async fn revoke(
     form: web::Form<CsrfForm>,
 ) -> DashResult {
     staff.check_csrf(&form.csrf)?;
-    staff.require_organizer()?;
+    staff.require_organiser()?;
     let mut conn = state.pool.get().await?;
     if !api_tokens::revoke(&mut conn, *id).await? {
         return Err(AppError::NotFound("token").into());

@@ -50,7 +50,7 @@ pub async fn show(
     let zone = viewer_zone(&req, Some(&member), session.timezone);
     let (frozen, seed, rounds) = match built {
         Some(a) => (a.frozen, a.seed, a.rounds),
-        None => (false, agenda::seed_for(circle.id), Vec::new()),
+        None => (false, agenda::speaking_order_seed(circle.id), Vec::new()),
     };
     render(AgendaPage {
         circle_name: circle.name,

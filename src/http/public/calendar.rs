@@ -29,7 +29,7 @@ pub async fn feed(state: web::Data<AppState>, token: web::Path<String>) -> PageR
         .collect();
     let links = &state.links;
     let from = &state.settings.email.from;
-    let organizer_email = from
+    let organiser_email = from
         .parse::<lettre::message::Mailbox>()
         .map(|m| m.email.to_string())
         .unwrap_or_default();
@@ -56,8 +56,8 @@ pub async fn feed(state: web::Data<AppState>, token: web::Path<String>) -> PageR
                     .unwrap_or_default(),
                 location: s.location.clone(),
                 url: Some(links.circle(&slug)),
-                organizer_name: "Roundtable".into(),
-                organizer_email: organizer_email.clone(),
+                organiser_name: "Roundtable".into(),
+                organiser_email: organiser_email.clone(),
                 attendee: Some((member.display_name.clone(), member.email.clone())),
                 cancelled: s.status == SessionStatus::Cancelled,
             }

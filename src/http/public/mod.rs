@@ -8,7 +8,7 @@ pub mod circles;
 mod confirm;
 mod consent;
 mod feedback;
-mod grow;
+mod growing;
 mod me;
 mod me_loop;
 mod reflect;
@@ -78,8 +78,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/consent/{token}", web::post().to(consent::submit))
         .route("/feedback/{token}", web::get().to(feedback::show))
         .route("/feedback/{token}", web::post().to(feedback::submit))
-        .route("/grow/{token}", web::get().to(grow::show))
-        .route("/grow/{token}", web::post().to(grow::answer))
+        .route("/grow/{token}", web::get().to(growing::show))
+        .route("/grow/{token}", web::post().to(growing::answer))
         .route("/unsubscribe/{token}", web::get().to(unsubscribe::show))
         .route("/unsubscribe/{token}", web::post().to(unsubscribe::submit))
         .route("/calendar/{token}", web::get().to(calendar::feed));
@@ -154,23 +154,12 @@ pub fn current_link<T>(
     Ok(found)
 }
 
-/// Links that act in a circle work only for its active members: someone who left (or never
-/// confirmed) is told so (410), and a stranger finds nothing (404). The same check the actions
-/// behind the pages make again inside their transactions.
-pub async fn require_active(
-    conn: &mut Connection,
-    circle: crate::domain::CircleId,
-    member: MemberId,
-) -> Result<(), PageError> {
-    crate::actions::active_member::require(conn, circle, member)
-        .await
-        .map(drop)
-        .map_err(PageError::from)
-}
-
 /// A link that acts in a circle (RSVP, reflection, role, swap, handoff, feedback, consent,
 /// agenda, grow): its token checked, its member found, and the member still active in the
-/// circle its object belongs to, before the page shows or does anything.
+/// circle its object belongs to, before the page shows or does anything. That last check is
+/// `actions::active_member::require` made outside a transaction (someone who left is told so,
+/// 410; a stranger finds nothing, 404); the actions behind the pages make it again inside
+/// theirs, where it holds the membership row until they are done.
 pub async fn member_link(
     state: &AppState,
     conn: &mut Connection,
@@ -181,7 +170,9 @@ pub async fn member_link(
     let circle = crate::db::links::circle_of(conn, purpose, claims.object)
         .await?
         .ok_or_else(PageError::not_found)?;
-    require_active(conn, circle, member.id).await?;
+    crate::actions::active_member::require(conn, circle, member.id)
+        .await
+        .map_err(PageError::from)?;
     Ok((claims, member, circle))
 }
 

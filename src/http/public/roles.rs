@@ -10,7 +10,7 @@ use chrono::Utc;
 use serde::Deserialize;
 
 use super::{member_link, render, render_status, viewer_zone, when, PageError, PageResult};
-use crate::actions::rotation::{self, Reply};
+use crate::actions::rota::{self, Reply};
 use crate::actions::swaps::{self, Asked, Take};
 use crate::db::circles::Circle;
 use crate::db::handoffs::{self, HandoffText};
@@ -74,7 +74,8 @@ fn feedback_mode(text: &str) -> Result<FeedbackMode, AppError> {
     }
 }
 
-fn state_label(state: RoleState) -> &'static str {
+/// Where a role slot stands, as the member asked to hold it reads it.
+fn role_state_label(state: RoleState) -> &'static str {
     match state {
         RoleState::Proposed => "Proposed for you; not asked yet",
         RoleState::Asked => "Waiting for your answer",
@@ -177,9 +178,9 @@ async fn role_page(
         why: row.why.clone(),
         when: when(session.starts_at, session.ends_at, zone),
         state_label: if holds {
-            state_label(row.state)
+            role_state_label(row.state)
         } else {
-            state_label(RoleState::Declined)
+            role_state_label(RoleState::Declined)
         },
         open: holds && live && matches!(row.state, RoleState::Proposed | RoleState::Asked),
         confirmed: holds && live && row.state == RoleState::Confirmed,
@@ -219,12 +220,12 @@ pub async fn answer_role(
         )
     };
     let saved = match form.action.as_str() {
-        "accept" => match rotation::accept(&mut conn, id, member.id, feedback_mode(&form.feedback)?, now).await? {
+        "accept" => match rota::accept(&mut conn, id, member.id, feedback_mode(&form.feedback)?, now).await? {
             Reply::Done(_) => "Thank you: you're confirmed. The circle will see your name in its next reminder.".to_string(),
             Reply::NotYours => return Err(not_yours()),
             Reply::Closed => return Err(closed()),
         },
-        "decline" => match rotation::decline(&mut conn, id, member.id, now).await? {
+        "decline" => match rota::decline(&mut conn, id, member.id, now).await? {
             // The role has moved on, so there is no role page to show any more.
             Reply::Done(_) => {
                 return render(super::MessagePage {

@@ -110,7 +110,7 @@ fn still_for(
         MessageKind::LoginLink | MessageKind::PersonalLink => true,
         // Organisers need not be members of the circle they are told about.
         MessageKind::RoleNotice | MessageKind::FeedbackReported | MessageKind::GrowNotice => {
-            state == Some(MembershipState::Active) || member.organizer
+            state == Some(MembershipState::Active) || member.organiser
         }
         MessageKind::FacilitatorDigest => {
             let hosts_session = session.and_then(|s| s.facilitator_id) == Some(member.id);

@@ -241,8 +241,8 @@ fn calendar(
         description: calendar_description(context, links.rsvp(to.holder, s.id.0, s.ends_at, None)),
         location: s.location.clone(),
         url: Some(links.circle(circle.slug.as_str())),
-        organizer_name: "Roundtable".into(),
-        organizer_email: ctx.from.email.to_string(),
+        organiser_name: "Roundtable".into(),
+        organiser_email: ctx.from.email.to_string(),
         attendee: Some((to.member.display_name.clone(), to.member.email.clone())),
         cancelled: kind == MessageKind::SessionCancelled,
     };

@@ -4,7 +4,7 @@ use actix_web::{web, HttpRequest};
 use askama::Template;
 use chrono::Utc;
 
-use super::{answer_label, circle_of, state_label, SessionLine};
+use super::{answer_label, circle_of, membership_label, SessionLine};
 use crate::db::{circles, memberships, reflections, roles, rsvps, sessions, Connection};
 use crate::domain::tokens::Purpose;
 use crate::domain::{CircleId, MembershipState};
@@ -194,7 +194,7 @@ pub async fn circle(
         circle_id,
         name: circle.name.clone(),
         slug: circle.slug.to_string(),
-        state: state_label(mine.state, mine.waitlist_position),
+        state: membership_label(mine.state, mine.waitlist_position),
         active,
         zone: zone.name().to_string(),
         sessions: upcoming

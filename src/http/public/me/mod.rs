@@ -33,7 +33,9 @@ struct SessionLine {
     rsvp_url: String,
 }
 
-fn state_label(s: MembershipState, position: Option<i32>) -> String {
+/// A membership's state as its member reads it on their own pages (the dashboard's roster
+/// words it for staff: `roster_state_label`).
+fn membership_label(s: MembershipState, position: Option<i32>) -> String {
     match s {
         MembershipState::Active => "member".into(),
         MembershipState::Pending => "waiting for your confirmation".into(),

@@ -6,7 +6,7 @@ use askama::Template;
 use chrono::Utc;
 use serde::Deserialize;
 
-use super::{answer_label, state_label, SessionLine};
+use super::{answer_label, membership_label, SessionLine};
 use crate::db::members::Member;
 use crate::db::roles::RotationPrefs;
 use crate::db::turns as turns_db;
@@ -280,7 +280,7 @@ pub async fn show(
                 CircleLine {
                     id: m.circle_id,
                     name,
-                    state: state_label(m.state, m.waitlist_position),
+                    state: membership_label(m.state, m.waitlist_position),
                 }
             })
             .collect(),

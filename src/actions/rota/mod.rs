@@ -2,7 +2,7 @@
 //! them by email when a session comes within the circle's asking window, and what follows an
 //! answer (accept confirms; a decline or an ask left unanswered moves the role to the next
 //! person, who is asked at once). Organisers can assign a holder directly. The rule itself is
-//! `domain::rotation`; this module feeds it the circle's facts and writes what it says.
+//! `domain::rota`; this module feeds it the circle's facts and writes what it says.
 //!
 //! Re-planning only ever rewrites slots that are proposed, open or declined: a holder who
 //! accepted or was asked keeps the slot until they answer, leave the circle or say they will
@@ -22,14 +22,14 @@ pub use asks::{accept, decline, Reply};
 pub use holders::{assign, facilitator_set, release_leaver};
 pub use leads::{leads_in_order, Lead};
 pub use plan::{plan_in, ranked_for, replan, Planned};
-pub use sweep::{organisers_of, sweep, tell_organisers, Swept, OPEN_WARNING};
+pub use sweep::{organisers_of, sweep, tell_organisers_of_role, Swept, OPEN_WARNING};
 
 use sha2::{Digest, Sha256};
 
 use crate::db::circles::Circle;
 use crate::db::roles::{RoleKind, FACILITATOR};
 use crate::db::Connection;
-use crate::domain::rotation::RoleWords;
+use crate::domain::rota::RoleWords;
 use crate::domain::{CircleId, Facilitation};
 use crate::jobs::rota_plan;
 
@@ -41,8 +41,8 @@ pub async fn changed(conn: &mut Connection, circle: &Circle) -> diesel::QueryRes
     Ok(())
 }
 
-/// The seed a circle's draws use, recorded on every slot it fills so a pick can be re-run.
-pub fn seed_for(circle: CircleId) -> u64 {
+/// The seed of a circle's role draws (not its speaking order: `views::agenda::speaking_order_seed`), recorded on every slot it fills so a pick can be re-run.
+pub fn role_draw_seed(circle: CircleId) -> u64 {
     let digest = Sha256::digest(format!("rota:{circle}").as_bytes());
     u64::from_be_bytes(digest[..8].try_into().expect("8 bytes"))
 }
@@ -64,7 +64,7 @@ pub(super) mod tests {
     use super::*;
 
     /// A role kind of a circle, with the defaults the tests do not care about.
-    pub(in crate::actions::rotation) fn kind(key: &str, name: &str) -> RoleKind {
+    pub(in crate::actions::rota) fn kind(key: &str, name: &str) -> RoleKind {
         RoleKind {
             circle_id: CircleId(uuid::Uuid::nil()),
             key: key.into(),
@@ -99,7 +99,7 @@ pub(super) mod tests {
     fn a_circle_always_draws_with_the_same_seed() {
         let a = CircleId(uuid::Uuid::from_u128(1));
         let b = CircleId(uuid::Uuid::from_u128(2));
-        assert_eq!(seed_for(a), seed_for(a));
-        assert_ne!(seed_for(a), seed_for(b));
+        assert_eq!(role_draw_seed(a), role_draw_seed(a));
+        assert_ne!(role_draw_seed(a), role_draw_seed(b));
     }
 }

@@ -11,14 +11,14 @@ use crate::db::circles::{self, Circle};
 use crate::db::roles::{self, EventKind, RoleKind, SessionRole, SlotWrite, FACILITATOR};
 use crate::db::sessions::{self, Session};
 use crate::db::Connection;
-use crate::domain::rotation::{self, Candidate, Slot};
+use crate::domain::rota::{self, Candidate, Slot};
 use crate::domain::{
     CircleId, CircleStatus, Facilitation, MemberId, RoleId, RoleSource, RoleState, SessionId,
 };
 use crate::error::{AppError, AppResult};
 
 use super::asks::ask_due;
-use super::{seed_for, words};
+use super::{role_draw_seed, words};
 
 /// What a re-plan did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -95,8 +95,10 @@ async fn facts(
     })
 }
 
-/// Serialise re-plans of one circle (the API, the worker and a page may all start one).
-async fn lock_circle(conn: &mut Connection, circle: CircleId) -> diesel::QueryResult<()> {
+/// Serialise re-plans of one circle (the API, the worker and a page may all start one) with a
+/// transaction-scoped advisory lock (`rota:<circle>`). Not the circle's row lock
+/// (`actions::circles::lock_seats`): a re-plan changes no seats and must not wait for joins.
+async fn serialise_replans(conn: &mut Connection, circle: CircleId) -> diesel::QueryResult<()> {
     diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended('rota:' || $1::text, 0))")
         .bind::<diesel::sql_types::Uuid, _>(circle.0)
         .execute(conn)
@@ -161,10 +163,10 @@ pub async fn plan_in(
     if circle.facilitation != Facilitation::Rotating || circle.status == CircleStatus::Archived {
         return Ok(out);
     }
-    lock_circle(conn, circle.id).await?;
+    serialise_replans(conn, circle.id).await?;
     let f = facts(conn, circle, now).await?;
     let active: HashSet<MemberId> = f.members.iter().map(|m| MemberId(m.member_id)).collect();
-    let seed = seed_for(circle.id);
+    let seed = role_draw_seed(circle.id);
 
     // Holders who stay: accepted or asked, still active, and not saying they won't come.
     let mut taken: HashMap<SessionId, HashSet<MemberId>> = HashMap::new();
@@ -225,7 +227,7 @@ pub async fn plan_in(
                     }
                 })
                 .collect();
-            let plan = rotation::plan(&role, &people, &slots, seed);
+            let plan = rota::plan(&role, &people, &slots, seed);
             for (session, proposal) in f.sessions.iter().zip(plan) {
                 let row = f.rows.get(&(session.id, kind.key.clone(), slot_no));
                 if proposal.confirmed {
@@ -316,11 +318,11 @@ pub async fn ranked_for(
         confirmed: None,
         excluded: excluded(&f, session, &kind, &taken),
     };
-    Ok(rotation::rank(
+    Ok(rota::rank(
         &words(&kind),
         &candidates(&f, &kind),
         &slot,
-        seed_for(circle.id),
+        role_draw_seed(circle.id),
     ))
 }
 

@@ -70,7 +70,7 @@ pub async fn sweep(conn: &mut Connection, now: DateTime<Utc>) -> AppResult<Swept
                         let member = row.member_id;
                         let row = roles::set_state(conn, row.id, RoleState::Declined, now).await?;
                         roles::log(conn, &row, member, EventKind::TimedOut, None, now).await?;
-                        tell_organisers(conn, &circle, &row, Notice::Unanswered).await?;
+                        tell_organisers_of_role(conn, &circle, &row, Notice::Unanswered).await?;
                         plan_in(conn, &circle, now).await?;
                         Ok(Some("timed_out"))
                     }
@@ -79,7 +79,7 @@ pub async fn sweep(conn: &mut Connection, now: DateTime<Utc>) -> AppResult<Swept
                             return Ok(None);
                         }
                         roles::mark_reported(conn, row.id, now).await?;
-                        tell_organisers(conn, &circle, &row, Notice::StillOpen).await?;
+                        tell_organisers_of_role(conn, &circle, &row, Notice::StillOpen).await?;
                         Ok(Some("reported"))
                     }
                     RoleState::Confirmed => Ok(None),
@@ -96,8 +96,9 @@ pub async fn sweep(conn: &mut Connection, now: DateTime<Utc>) -> AppResult<Swept
     Ok(out)
 }
 
-/// Email the circle's facilitators (or, when it has none, the organisers) about a slot.
-pub async fn tell_organisers(
+/// Email the circle's facilitators (or, when it has none, the organisers) a role notice about
+/// a slot; `growing::tell_organisers_of_proposal` is the notice about a sibling proposal.
+pub async fn tell_organisers_of_role(
     conn: &mut Connection,
     circle: &Circle,
     row: &SessionRole,
@@ -125,5 +126,5 @@ pub async fn organisers_of(conn: &mut Connection, circle: CircleId) -> AppResult
     if !facilitators.is_empty() {
         return Ok(facilitators);
     }
-    Ok(crate::db::members::organizers(conn).await?)
+    Ok(crate::db::members::organisers(conn).await?)
 }

@@ -7,7 +7,7 @@ use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::auth::{Caller, Organizer};
+use super::auth::{Caller, Organiser};
 use crate::actions::growing::{self, Outlook, Request};
 use crate::db::growing::{self as db, Proposal};
 use crate::db::members;
@@ -90,10 +90,10 @@ pub struct SiblingsView {
 pub async fn view(
     conn: &mut crate::db::Connection,
     p: Proposal,
-    organizer: bool,
+    organiser: bool,
 ) -> AppResult<ProposalView> {
     let open = p.state == ProposalState::Asking;
-    let asked_member = p.asked_member_id.filter(|_| organizer || !open);
+    let asked_member = p.asked_member_id.filter(|_| organiser || !open);
     let asked = match asked_member {
         Some(m) => members::find(conn, m).await?.map(|member| AskedView {
             member_id: m,
@@ -109,8 +109,8 @@ pub async fn view(
         state: p.state,
         started_by: p.started_by,
         passed_count: p.passed.len(),
-        lead_order: if organizer { p.lead_order } else { Vec::new() },
-        passed: if organizer { p.passed } else { Vec::new() },
+        lead_order: if organiser { p.lead_order } else { Vec::new() },
+        passed: if organiser { p.passed } else { Vec::new() },
         asked,
         sibling_id: p.sibling_id,
         moved: p.moved,
@@ -122,11 +122,11 @@ pub async fn view(
 async fn outlook_view(
     conn: &mut crate::db::Connection,
     o: Outlook,
-    organizer: bool,
+    organiser: bool,
 ) -> AppResult<SiblingsView> {
     let mut proposals = Vec::with_capacity(o.proposals.len());
     for p in o.proposals {
-        proposals.push(view(conn, p, organizer).await?);
+        proposals.push(view(conn, p, organiser).await?);
     }
     let mut leads: Vec<LeadView> = o
         .leads
@@ -137,7 +137,7 @@ async fn outlook_view(
             led: l.led,
         })
         .collect();
-    if !organizer {
+    if !organiser {
         // The order would say who is asked next.
         leads.sort_by(|a, b| a.display_name.cmp(&b.display_name));
     }
@@ -169,7 +169,7 @@ pub async fn list(
     let circle = caller.circle(&mut conn, *id).await?;
     let outlook = growing::outlook(&mut conn, &circle, Utc::now()).await?;
     Ok(web::Json(
-        outlook_view(&mut conn, outlook, caller.organizer).await?,
+        outlook_view(&mut conn, outlook, caller.organiser).await?,
     ))
 }
 
@@ -182,13 +182,13 @@ pub async fn list(
 )]
 pub async fn create(
     state: web::Data<AppState>,
-    organizer: Organizer,
+    organiser: Organiser,
     id: web::Path<CircleId>,
     body: web::Json<SiblingCreate>,
 ) -> AppResult<HttpResponse> {
     let body = body.into_inner();
     let mut conn = state.pool.get().await?;
-    let circle = organizer.0.circle(&mut conn, *id).await?;
+    let circle = organiser.0.circle(&mut conn, *id).await?;
     let request = Request {
         name: body.name,
         lead: body.lead_id,
@@ -212,11 +212,11 @@ pub async fn create(
 )]
 pub async fn withdraw(
     state: web::Data<AppState>,
-    organizer: Organizer,
+    organiser: Organiser,
     id: web::Path<CircleId>,
 ) -> AppResult<web::Json<ProposalView>> {
     let mut conn = state.pool.get().await?;
-    let circle = organizer.0.circle(&mut conn, *id).await?;
+    let circle = organiser.0.circle(&mut conn, *id).await?;
     let asking = db::asking(&mut conn, circle.id).await?.ok_or_else(|| {
         AppError::Conflict(format!(
             "{} has no sibling proposal asking for a lead",

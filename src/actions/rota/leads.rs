@@ -8,11 +8,11 @@ use chrono::{DateTime, Utc};
 use crate::db::circles::Circle;
 use crate::db::roles::{self, FACILITATOR};
 use crate::db::Connection;
-use crate::domain::rotation::{self, Candidate, RoleWords, Slot};
+use crate::domain::rota::{self, Candidate, RoleWords, Slot};
 use crate::domain::{MemberId, SessionId};
 use crate::error::AppResult;
 
-use super::seed_for;
+use super::role_draw_seed;
 
 /// Someone who may lead: a member of the circle who led it often enough.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,11 +65,11 @@ pub async fn leads_in_order(
         confirmed: None,
         excluded: Vec::new(),
     };
-    let order = rotation::rank(
+    let order = rota::rank(
         &RoleWords::facilitator(),
         &people,
         &slot,
-        seed_for(circle.id),
+        role_draw_seed(circle.id),
     );
     Ok(order
         .into_iter()
