@@ -11,14 +11,15 @@
 //! `plan` proposes holders, `asks` asks and records answers, `holders` covers holders set
 //! from outside the rotation, `leads` orders who may lead, and `sweep` is the clock's part.
 
-mod asks;
+mod answers;
+mod ask;
 mod holders;
 mod leads;
 mod plan;
 mod sweep;
 
 pub use crate::domain::roles::Notice;
-pub use asks::{accept, decline, Reply};
+pub use answers::{accept, decline, Reply};
 pub use holders::{assign, facilitator_set, release_leaver};
 pub use leads::{leads_in_order, Lead};
 pub use plan::{plan_in, ranked_for, replan, Planned};

@@ -17,7 +17,7 @@ use crate::domain::{
 };
 use crate::error::{AppError, AppResult};
 
-use super::asks::ask_due;
+use super::ask::ask_due;
 use super::{role_draw_seed, words};
 
 /// What a re-plan did.

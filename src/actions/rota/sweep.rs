@@ -16,7 +16,7 @@ use crate::email::MessageKind;
 use crate::error::{AppError, AppResult};
 use crate::jobs::email::{self as email_job, EmailJob};
 
-use super::asks::ask;
+use super::ask::ask;
 use super::plan::plan_in;
 
 /// How long before a session an organiser is told that a role is still open.

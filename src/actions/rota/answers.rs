@@ -1,61 +1,17 @@
-//! Asking and answering: a proposed holder is asked by email inside the circle's asking
-//! window; accepting confirms the role, declining moves it to the next person.
+//! Answering an ask from the role page: accepting confirms the role, declining moves it to
+//! the next person (`ask` sends the asks).
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use diesel_async::AsyncConnection;
 
-use crate::db::circles::{self, Circle};
+use crate::db::circles;
 use crate::db::roles::{self, EventKind, SessionRole, FACILITATOR};
 use crate::db::sessions::{self, Session};
 use crate::db::Connection;
-use crate::domain::{MemberId, RoleId, RoleState, SessionId, SessionStatus};
-use crate::email::MessageKind;
+use crate::domain::{MemberId, RoleId, RoleState, SessionStatus};
 use crate::error::{AppError, AppResult};
-use crate::jobs::email::{self as email_job, EmailJob};
 
 use super::plan::plan_in;
-
-/// Ask every proposed holder whose session is inside the asking window.
-pub(super) async fn ask_due(
-    conn: &mut Connection,
-    circle: &Circle,
-    sessions_: &[Session],
-    now: DateTime<Utc>,
-) -> AppResult<usize> {
-    let window = Duration::days(i64::from(circle.role_ask_days));
-    let due: Vec<SessionId> = sessions_
-        .iter()
-        .filter(|s| s.starts_at - window <= now)
-        .map(|s| s.id)
-        .collect();
-    let mut asked = 0;
-    for row in roles::for_sessions(conn, &due).await? {
-        if row.state == RoleState::Proposed && row.member_id.is_some() {
-            ask(conn, &row, now).await?;
-            asked += 1;
-        }
-    }
-    Ok(asked)
-}
-
-/// Email the proposed holder "Would you …?" and mark the slot asked.
-pub(super) async fn ask(
-    conn: &mut Connection,
-    row: &SessionRole,
-    now: DateTime<Utc>,
-) -> AppResult<()> {
-    let Some(member) = row.member_id else {
-        return Ok(());
-    };
-    let row = roles::set_state(conn, row.id, RoleState::Asked, now).await?;
-    roles::log(conn, &row, Some(member), EventKind::Asked, None, now).await?;
-    email_job::enqueue(
-        conn,
-        EmailJob::about_role(MessageKind::RoleAsk, member, &row, None),
-    )
-    .await?;
-    Ok(())
-}
 
 /// What an answer from the role page came to.
 #[derive(Debug)]
