@@ -25,7 +25,6 @@ pub mod schema;
 pub mod sessions;
 pub mod staff_sessions;
 pub mod swaps;
-pub mod turns;
 
 use std::time::Duration;
 

@@ -8,8 +8,8 @@ use serde::Deserialize;
 
 use super::{answer_label, membership_label, SessionLine};
 use crate::db::members::Member;
+use crate::db::roles as turns_db;
 use crate::db::roles::RotationPrefs;
-use crate::db::turns as turns_db;
 use crate::db::{circles, memberships, reflections, roles, rsvps, sessions, Connection};
 use crate::domain::tokens::Purpose;
 use crate::domain::{CircleId, Facilitation, MembershipState};

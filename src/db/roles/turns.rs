@@ -1,12 +1,12 @@
 //! Taking turns across several circles at once: the role kinds and one member's rotation
 //! preferences in each, one query apiece however many circles (a member's page). The
-//! single-circle queries are in `db::roles`.
+//! single-circle queries are in `kinds` and `prefs`.
 
 use diesel::{ExpressionMethods, QueryDsl, SelectableHelper};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use super::roles::{RoleKind, RotationPrefs};
-use super::schema::{role_kinds, rotation_prefs};
+use super::{RoleKind, RotationPrefs};
+use crate::db::schema::{role_kinds, rotation_prefs};
 use crate::domain::{CircleId, MemberId};
 
 /// The role kinds of every circle in `circles`, each circle's in its own order.
