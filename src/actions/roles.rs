@@ -1,6 +1,7 @@
 //! The roles a circle's sessions need, and members' rotation preferences: changing either
 //! re-plans a rotating circle in the same transaction, so the rota never shows a holder the
-//! new rules would not pick.
+//! new rules would not pick. The bodies the API and the dashboard fill (`domain::roles`)
+//! become a role's input or changes here.
 
 use chrono::{NaiveDate, Utc};
 use diesel_async::AsyncConnection;
@@ -9,7 +10,10 @@ use super::rota;
 use crate::db::circles::Circle;
 use crate::db::roles::{self, NewRoleKind, RoleKind, RoleKindChanges, RotationPrefs, FACILITATOR};
 use crate::db::{memberships, Connection};
-use crate::domain::{MemberId, MembershipState};
+use crate::domain::roles::{
+    guide, key, key_from_name, min_attended, name, slots, RoleCreate, RolePatch,
+};
+use crate::domain::{Invalid, MemberId, MembershipState, Problems};
 use crate::error::{AppError, AppResult};
 
 pub use crate::domain::roles::RoleInput;
@@ -181,4 +185,64 @@ pub async fn set_prefs(
         Ok(saved)
     })
     .await
+}
+
+fn first_problem(mut problems: Vec<Invalid>) -> AppError {
+    problems.remove(0).into()
+}
+
+impl RoleCreate {
+    pub fn parse(self) -> Result<RoleInput, AppError> {
+        let mut p = Problems::default();
+        let name = p.check(name(&self.name));
+        let key = match &self.key {
+            Some(k) => p.check(key(k)),
+            None => name.as_deref().map(key_from_name),
+        };
+        let guide = p.check(guide(self.guide.as_deref().unwrap_or("")));
+        let slots = p.check(slots(self.slots.unwrap_or(1)));
+        let min = p.check(min_attended(self.min_attended.unwrap_or(0)));
+        let (Some(name), Some(key), Some(guide), Some(slots), Some(min_attended)) =
+            (name, key, guide, slots, min)
+        else {
+            return Err(first_problem(p.0));
+        };
+        if key == FACILITATOR {
+            return Err(AppError::Conflict(
+                "every circle already has the facilitator role; change it with PATCH".into(),
+            ));
+        }
+        Ok(RoleInput {
+            key,
+            name,
+            guide,
+            slots,
+            rotates: self.rotates.unwrap_or(true),
+            min_attended,
+        })
+    }
+}
+
+impl RolePatch {
+    pub fn parse(self) -> Result<RoleKindChanges, AppError> {
+        let mut p = Problems::default();
+        let changes = RoleKindChanges {
+            name: p
+                .check(self.name.as_deref().map(name).transpose())
+                .flatten(),
+            guide: p
+                .check(self.guide.as_deref().map(guide).transpose())
+                .flatten(),
+            slots: p.check(self.slots.map(slots).transpose()).flatten(),
+            rotates: self.rotates,
+            min_attended: p
+                .check(self.min_attended.map(min_attended).transpose())
+                .flatten(),
+        };
+        if p.0.is_empty() {
+            Ok(changes)
+        } else {
+            Err(first_problem(p.0))
+        }
+    }
 }

@@ -3,9 +3,7 @@
 
 use serde::Deserialize;
 
-use super::{CircleKind, Invalid, Problems};
-use crate::db::roles::RoleKindChanges;
-use crate::error::AppError;
+use super::{CircleKind, Invalid};
 
 pub const MAX_SLOTS: i64 = 10;
 pub const MAX_MIN_ATTENDED: i64 = 100;
@@ -232,66 +230,6 @@ pub struct RolePatch {
     pub slots: Option<i64>,
     pub rotates: Option<bool>,
     pub min_attended: Option<i64>,
-}
-
-fn first_problem(mut problems: Vec<Invalid>) -> AppError {
-    problems.remove(0).into()
-}
-
-impl RoleCreate {
-    pub fn parse(self) -> Result<RoleInput, AppError> {
-        let mut p = Problems::default();
-        let name = p.check(name(&self.name));
-        let key = match &self.key {
-            Some(k) => p.check(key(k)),
-            None => name.as_deref().map(key_from_name),
-        };
-        let guide = p.check(guide(self.guide.as_deref().unwrap_or("")));
-        let slots = p.check(slots(self.slots.unwrap_or(1)));
-        let min = p.check(min_attended(self.min_attended.unwrap_or(0)));
-        let (Some(name), Some(key), Some(guide), Some(slots), Some(min_attended)) =
-            (name, key, guide, slots, min)
-        else {
-            return Err(first_problem(p.0));
-        };
-        if key == crate::db::roles::FACILITATOR {
-            return Err(AppError::Conflict(
-                "every circle already has the facilitator role; change it with PATCH".into(),
-            ));
-        }
-        Ok(RoleInput {
-            key,
-            name,
-            guide,
-            slots,
-            rotates: self.rotates.unwrap_or(true),
-            min_attended,
-        })
-    }
-}
-
-impl RolePatch {
-    pub fn parse(self) -> Result<RoleKindChanges, AppError> {
-        let mut p = Problems::default();
-        let changes = RoleKindChanges {
-            name: p
-                .check(self.name.as_deref().map(name).transpose())
-                .flatten(),
-            guide: p
-                .check(self.guide.as_deref().map(guide).transpose())
-                .flatten(),
-            slots: p.check(self.slots.map(slots).transpose()).flatten(),
-            rotates: self.rotates,
-            min_attended: p
-                .check(self.min_attended.map(min_attended).transpose())
-                .flatten(),
-        };
-        if p.0.is_empty() {
-            Ok(changes)
-        } else {
-            Err(first_problem(p.0))
-        }
-    }
 }
 
 #[cfg(test)]
