@@ -165,13 +165,16 @@ impl EmailJob {
 
     /// An offer to take over `row` from whoever asked for a swap.
     pub fn swap_offer(member_id: MemberId, row: &SessionRole, swap: crate::domain::SwapId) -> Self {
-        match Self::about_role(MessageKind::SwapOffer, member_id, row, None) {
-            Self::Role(mail) => Self::Role(RoleMail {
-                swap_id: Some(swap),
-                ..mail
-            }),
-            other => other,
-        }
+        Self::Role(RoleMail {
+            message: MessageKind::SwapOffer,
+            member_id,
+            circle_id: row.circle_id,
+            session_id: row.session_id,
+            role_id: row.id,
+            swap_id: Some(swap),
+            notice: None,
+            stamp: Some(Utc::now().timestamp()),
+        })
     }
 
     pub fn message(&self) -> MessageKind {
