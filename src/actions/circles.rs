@@ -1,7 +1,7 @@
 //! A circle's settings, parsed once from the bodies the API and the dashboard fill
 //! (`domain::circles`) into a valid new row or changes; archiving a circle; and the seat lock
-//! every change of seats takes. (Changing a circle's settings, archived status included when
-//! the dashboard's form sets it, is `membership::update_circle`.)
+//! every change of seats takes. (Changing a circle's settings, archiving included, is
+//! `membership::update_circle`.)
 
 use diesel_async::AsyncPgConnection;
 
@@ -25,13 +25,14 @@ pub(crate) async fn lock_seats(conn: &mut AsyncPgConnection, id: CircleId) -> Ap
         .ok_or(AppError::NotFound("circle"))
 }
 
-/// Set the circle's status to archived.
+/// Archive a circle: the same change as setting its status to archived in the dashboard's
+/// form (`membership::update_circle`), so both front ends archive alike.
 pub async fn archive(conn: &mut AsyncPgConnection, id: CircleId) -> AppResult<Circle> {
     let changes = CircleChanges {
         status: Some(CircleStatus::Archived),
         ..Default::default()
     };
-    Ok(circles::update(conn, id, changes).await?)
+    super::membership::update_circle(conn, id, changes).await
 }
 
 impl CircleCreate {

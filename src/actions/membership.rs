@@ -303,8 +303,9 @@ pub async fn confirm_signup(
     .await
 }
 
-/// Change a circle's settings; more seats (or no limit) let people in from the waitlist, and
-/// a new invitation lead moves the invitations not yet sent.
+/// Change a circle's settings; more seats (or no limit) let people in from the waitlist
+/// (never into an archived circle), and a new invitation lead moves the invitations not yet
+/// sent.
 pub async fn update_circle(
     conn: &mut AsyncPgConnection,
     circle_id: CircleId,
@@ -318,7 +319,9 @@ pub async fn update_circle(
                 AppError::Conflict(_) => AppError::Conflict("that slug is taken".into()),
                 other => other,
             })?;
-        promote_waitlist(conn, &circle).await?;
+        if circle.status != CircleStatus::Archived {
+            promote_waitlist(conn, &circle).await?;
+        }
         if circle.invite_lead_days != before.invite_lead_days {
             crate::jobs::session_events::invitation_lead_changed(conn, &circle).await?;
         }

@@ -71,12 +71,6 @@ impl Problems {
     }
 }
 
-impl From<Invalid> for crate::error::AppError {
-    fn from(e: Invalid) -> Self {
-        crate::error::AppError::invalid(e.field, e.message)
-    }
-}
-
 /// For PATCH bodies: a present `null` is `Some(None)`, an absent field is `None`.
 pub(crate) fn double_option<'de, T, D>(d: D) -> Result<Option<Option<T>>, D::Error>
 where

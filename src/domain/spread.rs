@@ -31,10 +31,10 @@ pub struct WindowQuery {
 }
 
 /// The window in days: 90 unless given, 1 to 730.
-pub fn window(query: &WindowQuery) -> crate::error::AppResult<i64> {
+pub fn window(query: &WindowQuery) -> Result<i64, super::Invalid> {
     let days = query.window_days.unwrap_or(90);
     if !(1..=730).contains(&days) {
-        return Err(crate::error::AppError::invalid(
+        return Err(super::Invalid::new(
             "window_days",
             "must be between 1 and 730 days",
         ));

@@ -270,3 +270,40 @@ async fn roster_pages_with_a_cursor_and_filters_by_state() {
         .expect(200);
     assert_eq!(waiting["items"].as_array().unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn archiving_a_circle_lets_nobody_in_from_its_waitlist() {
+    let app = spawn_app().await;
+    let circle = app.circle_with_capacity(Some(1)).await;
+    let id = circle["id"].as_str().unwrap();
+    for name in ["a", "b", "c"] {
+        app.add_member(id, &format!("{name}@example.org"))
+            .await
+            .expect(201);
+    }
+    app.run_pending_jobs().await;
+    let before = app.sent_emails().len();
+
+    // More seats and archived in one change: nobody is seated in (or told of) a closed circle.
+    app.patch(
+        &format!("/api/v1/circles/{id}"),
+        &json!({ "capacity": 3, "status": "archived" }),
+    )
+    .await
+    .expect(200);
+    let items = roster(&app, id).await;
+    assert_eq!(
+        waitlist(&items),
+        vec![("b@example.org".into(), 1), ("c@example.org".into(), 2)]
+    );
+    app.post(&format!("/api/v1/circles/{id}/archive"), &json!({}))
+        .await
+        .expect(200);
+    app.run_pending_jobs().await;
+    assert_eq!(
+        app.sent_emails().len(),
+        before,
+        "no email for an archived circle"
+    );
+    assert_eq!(waitlist(&roster(&app, id).await).len(), 2);
+}

@@ -55,7 +55,7 @@ pub async fn page(
     query: web::Query<WindowQuery>,
 ) -> DashResult {
     staff.require_organiser()?;
-    let days = crate::domain::spread::window(&query)?;
+    let days = crate::domain::spread::window(&query).map_err(crate::error::AppError::from)?;
     let mut conn = state.pool.get().await?;
     let s = figures::spread_over(&mut conn, days).await?;
     drop(conn);
@@ -80,7 +80,7 @@ pub async fn csv(
     query: web::Query<WindowQuery>,
 ) -> DashResult {
     staff.require_organiser()?;
-    let days = crate::domain::spread::window(&query)?;
+    let days = crate::domain::spread::window(&query).map_err(crate::error::AppError::from)?;
     let mut conn = state.pool.get().await?;
     let s = figures::spread_over(&mut conn, days).await?;
     Ok(HttpResponse::Ok()
