@@ -1,6 +1,8 @@
 //! Swaps by link: a role holder asks someone to take over; the role is offered to the next
-//! three people by the rotation's order (then three more each day nobody takes it); the first
-//! to take it wins, and everyone after sees it taken. A session that moves or is cancelled
+//! three people by the rotation's order (then three more each day nobody takes it), never to
+//! someone who already holds an accepted or asked turn of it; the first to take it wins, the
+//! rota is planned again (so the taker's later proposed turns can go to others), and everyone
+//! after sees it taken. A session that moves or is cancelled
 //! voids its open swaps.
 
 use chrono::{DateTime, Duration, Utc};
@@ -88,12 +90,13 @@ async fn offer_more(
         .map(|(m, _, _)| m)
         .collect();
     let rank_base = already.len() as i32;
-    let next: Vec<MemberId> = rota::ranked_for(conn, &circle, &session, &row.role_key, now)
-        .await?
-        .into_iter()
-        .filter(|m| !already.contains(m) && Some(*m) != swap.requester_id)
-        .take(OFFERS_PER_ROUND)
-        .collect();
+    let next: Vec<MemberId> =
+        rota::ranked_for(conn, &circle, &session, &row.role_key, row.slot, now)
+            .await?
+            .into_iter()
+            .filter(|m| !already.contains(m) && Some(*m) != swap.requester_id)
+            .take(OFFERS_PER_ROUND)
+            .collect();
     for (i, m) in next.iter().enumerate() {
         swaps::offer(conn, swap.id, *m, rank_base + i as i32 + 1, now).await?;
         email_job::enqueue(conn, EmailJob::swap_offer(*m, row, swap.id)).await?;
@@ -245,6 +248,9 @@ pub async fn take(
             )
             .await?;
         }
+        // The taker now has a turn: their later proposed turns of the role go to others when
+        // that keeps the rule.
+        rota::plan_in(conn, &circle, now).await?;
         Ok(Take::Taken(taken))
     })
     .await

@@ -11,7 +11,7 @@ use crate::db::circles::{self, Circle};
 use crate::db::roles::{self, EventKind, RoleKind, SessionRole, SlotWrite, FACILITATOR};
 use crate::db::sessions::{self, Session};
 use crate::db::Connection;
-use crate::domain::rota::{self, Candidate, Slot};
+use crate::domain::rota::{self, Candidate};
 use crate::domain::{
     CircleId, CircleStatus, Facilitation, MemberId, RoleId, RoleSource, RoleState, SessionId,
 };
@@ -130,26 +130,98 @@ fn candidates(f: &Facts, kind: &RoleKind) -> Vec<Candidate> {
         .collect()
 }
 
-/// Who cannot take `kind` in `session`: said no, declined it, paused, or holds `taken`.
-fn excluded(
-    f: &Facts,
-    session: &Session,
-    kind: &RoleKind,
-    taken: &HashSet<MemberId>,
-) -> Vec<MemberId> {
+/// Who cannot take `kind` in `session`: said no, declined it, or paused. (Holding another
+/// role in it is the planner's to see.)
+fn excluded(f: &Facts, session: &Session, kind: &RoleKind) -> Vec<MemberId> {
     f.members
         .iter()
-        .map(|m| MemberId(m.member_id))
-        .filter(|id| {
-            f.said_no.contains(&(session.id, *id))
-                || f.declined.contains(&(session.id, kind.key.clone(), *id))
-                || taken.contains(id)
+        .filter(|m| {
+            let id = MemberId(m.member_id);
+            f.said_no.contains(&(session.id, id))
+                || f.declined.contains(&(session.id, kind.key.clone(), id))
+                || m.paused_until
+                    .is_some_and(|until| session.local_date < until)
         })
-        .chain(f.members.iter().filter_map(|m| {
-            m.paused_until
-                .filter(|until| session.local_date < *until)
-                .map(|_| MemberId(m.member_id))
-        }))
+        .map(|m| MemberId(m.member_id))
+        .collect()
+}
+
+/// What one turn of `kind` weighs in a member's total across roles: leading counts double.
+fn load(kind: &RoleKind) -> u32 {
+    if kind.key == FACILITATOR {
+        2
+    } else {
+        1
+    }
+}
+
+/// The circle as the planner sees it: every role, and for each coming session a slot per
+/// rotating role and slot number plus the kept holders of roles that do not rotate. Beside
+/// it, which kind and slot number each planned slot is.
+#[allow(clippy::type_complexity)]
+fn to_plan(
+    f: &Facts,
+    kept: &HashSet<RoleId>,
+) -> (Vec<rota::Role>, Vec<rota::Session>, Vec<Vec<(usize, i32)>>) {
+    let roles = f
+        .kinds
+        .iter()
+        .map(|k| rota::Role {
+            words: words(k),
+            load: load(k),
+            candidates: candidates(f, k),
+        })
+        .collect();
+    let mut places = Vec::with_capacity(f.sessions.len());
+    let sessions = f
+        .sessions
+        .iter()
+        .map(|s| {
+            let mut slots = Vec::new();
+            let mut at = Vec::new();
+            for (r, kind) in f.kinds.iter().enumerate() {
+                for slot_no in 1..=kind.slots {
+                    let confirmed = f
+                        .rows
+                        .get(&(s.id, kind.key.clone(), slot_no))
+                        .filter(|row| kept.contains(&row.id))
+                        .and_then(|row| row.member_id);
+                    if !kind.rotates && confirmed.is_none() {
+                        continue;
+                    }
+                    let mut excluded = excluded(f, s, kind);
+                    excluded.retain(|m| Some(*m) != confirmed);
+                    slots.push(rota::RoleSlot {
+                        role: r,
+                        confirmed,
+                        excluded,
+                    });
+                    at.push((r, slot_no));
+                }
+            }
+            places.push(at);
+            rota::Session {
+                session: s.id,
+                starts_at: s.starts_at,
+                slots,
+            }
+        })
+        .collect();
+    (roles, sessions, places)
+}
+
+/// The slots accepted or asked whose holder stays: still active and not saying they won't
+/// come.
+fn kept_rows(f: &Facts) -> HashSet<RoleId> {
+    let active: HashSet<MemberId> = f.members.iter().map(|m| MemberId(m.member_id)).collect();
+    f.rows
+        .values()
+        .filter(|row| matches!(row.state, RoleState::Confirmed | RoleState::Asked))
+        .filter(|row| {
+            row.member_id
+                .is_some_and(|m| active.contains(&m) && !f.said_no.contains(&(row.session_id, m)))
+        })
+        .map(|row| row.id)
         .collect()
 }
 
@@ -165,111 +237,74 @@ pub async fn plan_in(
     }
     serialise_replans(conn, circle.id).await?;
     let f = facts(conn, circle, now).await?;
-    let active: HashSet<MemberId> = f.members.iter().map(|m| MemberId(m.member_id)).collect();
     let seed = role_draw_seed(circle.id);
 
-    // Holders who stay: accepted or asked, still active, and not saying they won't come.
-    let mut taken: HashMap<SessionId, HashSet<MemberId>> = HashMap::new();
-    let mut kept: HashSet<RoleId> = HashSet::new();
+    // Holders who go: they left, or said they won't come.
+    let kept = kept_rows(&f);
+    let mut declined = f.declined.clone();
     for row in f.rows.values() {
         let Some(member) = row.member_id else {
             continue;
         };
-        if !matches!(row.state, RoleState::Confirmed | RoleState::Asked) {
+        if !matches!(row.state, RoleState::Confirmed | RoleState::Asked) || kept.contains(&row.id) {
             continue;
         }
-        if active.contains(&member) && !f.said_no.contains(&(row.session_id, member)) {
-            taken.entry(row.session_id).or_default().insert(member);
-            kept.insert(row.id);
+        let kind = if row.state == RoleState::Asked {
+            EventKind::Declined
         } else {
-            let kind = if row.state == RoleState::Asked {
-                EventKind::Declined
-            } else {
-                EventKind::Released
-            };
-            roles::log(conn, row, Some(member), kind, None, now).await?;
-            if row.role_key == FACILITATOR {
-                sessions::set_facilitator(conn, row.session_id, None).await?;
-            }
-            out.released += 1;
+            EventKind::Released
+        };
+        roles::log(conn, row, Some(member), kind, None, now).await?;
+        if row.role_key == FACILITATOR {
+            sessions::set_facilitator(conn, row.session_id, None).await?;
         }
-    }
-    let mut declined = f.declined.clone();
-    for row in f.rows.values() {
-        if let Some(m) = row.member_id.filter(|_| !kept.contains(&row.id)) {
-            if matches!(row.state, RoleState::Confirmed | RoleState::Asked) {
-                declined.insert((row.session_id, row.role_key.clone(), m));
-            }
-        }
+        declined.insert((row.session_id, row.role_key.clone(), member));
+        out.released += 1;
     }
     let f = Facts { declined, ..f };
 
-    for kind in f.kinds.iter().filter(|k| k.rotates) {
-        let role = words(kind);
-        let people = candidates(&f, kind);
-        for slot_no in 1..=kind.slots {
-            let slots: Vec<Slot> = f
-                .sessions
-                .iter()
-                .map(|s| {
-                    let row = f.rows.get(&(s.id, kind.key.clone(), slot_no));
-                    let confirmed = row
-                        .filter(|r| kept.contains(&r.id))
-                        .and_then(|r| r.member_id);
-                    let none = HashSet::new();
-                    let mut ex = excluded(&f, s, kind, taken.get(&s.id).unwrap_or(&none));
-                    ex.retain(|m| Some(*m) != confirmed);
-                    Slot {
-                        session: s.id,
-                        starts_at: s.starts_at,
-                        confirmed,
-                        excluded: ex,
-                    }
-                })
-                .collect();
-            let plan = rota::plan(&role, &people, &slots, seed);
-            for (session, proposal) in f.sessions.iter().zip(plan) {
-                let row = f.rows.get(&(session.id, kind.key.clone(), slot_no));
-                if proposal.confirmed {
-                    continue;
-                }
-                if let Some(m) = proposal.member {
-                    taken.entry(session.id).or_default().insert(m);
-                }
-                let last_decliner = row
-                    .filter(|_| proposal.member.is_none())
-                    .and_then(|r| r.member_id)
-                    .filter(|m| declined_by(&f, session.id, &kind.key, *m));
-                let (state, member) = match (proposal.member, last_decliner) {
-                    (Some(m), _) => (RoleState::Proposed, Some(m)),
-                    (None, Some(d)) => (RoleState::Declined, Some(d)),
-                    (None, None) => (RoleState::Open, None),
-                };
-                let unchanged = row.is_some_and(|r| {
-                    r.member_id == member && r.state == state && r.why == proposal.why
-                });
-                if unchanged {
-                    continue;
-                }
-                roles::write_slot(
-                    conn,
-                    &SlotWrite {
-                        session_id: session.id,
-                        circle_id: circle.id,
-                        role_key: kind.key.clone(),
-                        slot: slot_no,
-                        member_id: member,
-                        state,
-                        source: RoleSource::Rotation,
-                        why: proposal.why,
-                        seed: Some(seed as i64),
-                        asked_at: None,
-                        answered_at: None,
-                    },
-                )
-                .await?;
-                out.changed += 1;
+    let (roles_, sessions_, places) = to_plan(&f, &kept);
+    let plan = rota::plan_circle(&roles_, &sessions_, seed);
+    for ((session, proposals), at) in f.sessions.iter().zip(plan).zip(places) {
+        for (proposal, (r, slot_no)) in proposals.into_iter().zip(at) {
+            let kind = &f.kinds[r];
+            if proposal.confirmed {
+                continue;
             }
+            let row = f.rows.get(&(session.id, kind.key.clone(), slot_no));
+            let last_decliner = row
+                .filter(|_| proposal.member.is_none())
+                .and_then(|r| r.member_id)
+                .filter(|m| declined_by(&f, session.id, &kind.key, *m));
+            let (state, member) = match (proposal.member, last_decliner) {
+                (Some(m), _) => (RoleState::Proposed, Some(m)),
+                (None, Some(d)) => (RoleState::Declined, Some(d)),
+                (None, None) => (RoleState::Open, None),
+            };
+            let unchanged = row.is_some_and(|r| {
+                r.member_id == member && r.state == state && r.why == proposal.why
+            });
+            if unchanged {
+                continue;
+            }
+            roles::write_slot(
+                conn,
+                &SlotWrite {
+                    session_id: session.id,
+                    circle_id: circle.id,
+                    role_key: kind.key.clone(),
+                    slot: slot_no,
+                    member_id: member,
+                    state,
+                    source: RoleSource::Rotation,
+                    why: proposal.why,
+                    seed: Some(seed as i64),
+                    asked_at: None,
+                    answered_at: None,
+                },
+            )
+            .await?;
+            out.changed += 1;
         }
     }
     out.asked = ask_due(conn, circle, &f.sessions, now).await?;
@@ -280,18 +315,22 @@ fn declined_by(f: &Facts, session: SessionId, key: &str, member: MemberId) -> bo
     f.declined.contains(&(session, key.to_string(), member))
 }
 
-/// Everyone who could take `key` in `session` instead of its holders, best first by the
-/// rotation's order: whom to offer a swap to.
+/// Everyone who could take slot `slot` of `key` in `session` instead of its holder, best
+/// first by the rotation's order, counting every turn the plan gives: whom to offer a swap
+/// to. People who hold an accepted or asked turn of the role in the coming sessions are left
+/// out (taking this one would give them two), and those with only a proposed one come last.
 pub async fn ranked_for(
     conn: &mut Connection,
     circle: &Circle,
     session: &Session,
     key: &str,
+    slot: i32,
     now: DateTime<Utc>,
 ) -> AppResult<Vec<MemberId>> {
     let mut f = facts(conn, circle, now).await?;
     if !f.sessions.iter().any(|s| s.id == session.id) {
         f.sessions.push(session.clone());
+        f.sessions.sort_by_key(|s| s.starts_at);
         for r in roles::for_sessions(conn, &[session.id]).await? {
             f.rows.insert((r.session_id, r.role_key.clone(), r.slot), r);
         }
@@ -302,28 +341,37 @@ pub async fn ranked_for(
             f.declined.insert((s, k, m));
         }
     }
-    let Some(kind) = f.kinds.iter().find(|k| k.key == key).cloned() else {
+    let Some(r) = f.kinds.iter().position(|k| k.key == key) else {
         return Ok(Vec::new());
     };
-    let taken: HashSet<MemberId> = f
+    let kept = kept_rows(&f);
+    let (roles_, mut sessions_, places) = to_plan(&f, &kept);
+    // What the plan gives counts as given.
+    let plan = rota::plan_circle(&roles_, &sessions_, role_draw_seed(circle.id));
+    for (planned, proposals) in sessions_.iter_mut().zip(plan) {
+        for (x, p) in planned.slots.iter_mut().zip(proposals) {
+            x.confirmed = x.confirmed.or(p.member);
+        }
+    }
+    let Some(s) = f.sessions.iter().position(|s| s.id == session.id) else {
+        return Ok(Vec::new());
+    };
+    let Some(x) = places[s].iter().position(|&at| at == (r, slot)) else {
+        return Ok(Vec::new());
+    };
+    let holds_kept: HashSet<MemberId> = f
         .rows
         .values()
-        .filter(|r| r.session_id == session.id)
-        .filter(|r| matches!(r.state, RoleState::Confirmed | RoleState::Asked))
-        .filter_map(|r| r.member_id)
+        .filter(|row| row.role_key == key && kept.contains(&row.id))
+        .filter(|row| !(row.session_id == session.id && row.slot == slot))
+        .filter_map(|row| row.member_id)
         .collect();
-    let slot = Slot {
-        session: session.id,
-        starts_at: session.starts_at,
-        confirmed: None,
-        excluded: excluded(&f, session, &kind, &taken),
-    };
-    Ok(rota::rank(
-        &words(&kind),
-        &candidates(&f, &kind),
-        &slot,
-        role_draw_seed(circle.id),
-    ))
+    Ok(
+        rota::rank_for_swap(&roles_, &sessions_, (s, x), role_draw_seed(circle.id))
+            .into_iter()
+            .filter(|m| !holds_kept.contains(m))
+            .collect(),
+    )
 }
 
 #[cfg(test)]

@@ -16,7 +16,6 @@ use crate::email::MessageKind;
 use crate::error::{AppError, AppResult};
 use crate::jobs::email::{self as email_job, EmailJob};
 
-use super::ask::ask;
 use super::plan::plan_in;
 
 /// How long before a session an organiser is told that a role is still open.
@@ -57,8 +56,11 @@ pub async fn sweep(conn: &mut Connection, now: DateTime<Utc>) -> AppResult<Swept
                             && session.starts_at - window <= now
                             && row.member_id.is_some()
                         {
-                            ask(conn, &row, now).await?;
-                            return Ok(Some("asked"));
+                            // Plan again before asking: the facts may have changed since the
+                            // slot was proposed (a turn taken, someone joined), and an ask
+                            // follows the rule as it stands now. Planning asks whoever is due.
+                            let planned = plan_in(conn, &circle, now).await?;
+                            return Ok(Some(("asked", planned.asked)));
                         }
                         Ok(None)
                     }
@@ -72,7 +74,7 @@ pub async fn sweep(conn: &mut Connection, now: DateTime<Utc>) -> AppResult<Swept
                         roles::log(conn, &row, member, EventKind::TimedOut, None, now).await?;
                         tell_organisers_of_role(conn, &circle, &row, Notice::Unanswered).await?;
                         plan_in(conn, &circle, now).await?;
-                        Ok(Some("timed_out"))
+                        Ok(Some(("timed_out", 1)))
                     }
                     RoleState::Open | RoleState::Declined => {
                         if row.reported_at.is_some() || session.starts_at - OPEN_WARNING > now {
@@ -80,16 +82,16 @@ pub async fn sweep(conn: &mut Connection, now: DateTime<Utc>) -> AppResult<Swept
                         }
                         roles::mark_reported(conn, row.id, now).await?;
                         tell_organisers_of_role(conn, &circle, &row, Notice::StillOpen).await?;
-                        Ok(Some("reported"))
+                        Ok(Some(("reported", 1)))
                     }
                     RoleState::Confirmed => Ok(None),
                 }
             })
             .await?;
         match result {
-            Some("asked") => out.asked += 1,
-            Some("timed_out") => out.timed_out += 1,
-            Some("reported") => out.reported += 1,
+            Some(("asked", n)) => out.asked += n,
+            Some(("timed_out", n)) => out.timed_out += n,
+            Some(("reported", n)) => out.reported += n,
             _ => {}
         }
     }
