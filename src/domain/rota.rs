@@ -610,7 +610,10 @@ mod tests {
         }
         let plan = plan(&RoleWords::facilitator(), &c, &slots(1), 7);
         assert_eq!(plan[0].member, Some(c[0].member));
-        assert_eq!(plan[0].why, "Ada hasn't led yet; everyone else who can has.");
+        assert_eq!(
+            plan[0].why,
+            "Ada hasn't led yet; everyone else who can has."
+        );
     }
 
     #[test]

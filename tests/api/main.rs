@@ -18,6 +18,7 @@ mod members;
 mod operations;
 mod public;
 mod reading;
+mod rota;
 mod schema;
 mod scripts;
 mod sessions;
