@@ -13,7 +13,7 @@ use super::{member_link, render, render_status, viewer_zone, PageError, PageResu
 use crate::actions::agreements::{self as actions, Answer, Revised};
 use crate::db::agreements::{self, GivenStance};
 use crate::db::{circles, members};
-use crate::domain::consent::{self, Tally};
+use crate::domain::agreements::{self as rules, Tally};
 use crate::domain::tokens::Purpose;
 use crate::domain::{AgreementStatus, RoundId, RoundKind, RoundOutcome, Stance};
 use crate::error::AppError;
@@ -183,7 +183,7 @@ async fn page(
         mine: mine.map(|(s, r)| {
             let label = s
                 .parse::<Stance>()
-                .map(consent::label)
+                .map(rules::label)
                 .unwrap_or("")
                 .to_string();
             (label, r)
@@ -202,7 +202,7 @@ async fn page(
         }),
         stances: given
             .into_iter()
-            .map(|g| (g.display_name, consent::label(g.stance), g.reason))
+            .map(|g| (g.display_name, rules::label(g.stance), g.reason))
             .collect(),
         outcome,
         revise,
@@ -249,7 +249,7 @@ pub async fn submit(
                     return refuse(draft, "Choose one of the four answers.".into()).await;
                 }
             };
-            if let Err(problem) = consent::check_reason(stance, &form.reason) {
+            if let Err(problem) = rules::check_reason(stance, &form.reason) {
                 let draft = Draft {
                     stance: form.stance,
                     reason: form.reason,
@@ -260,7 +260,7 @@ pub async fn submit(
             match actions::answer(&mut conn, round, member.id, stance, form.reason, now).await? {
                 Answer::Saved(s) => format!(
                     "Saved: {}. You can change it until the round closes; nobody sees the answers before then.",
-                    consent::label(s).to_lowercase()
+                    rules::label(s).to_lowercase()
                 ),
                 Answer::Closed => {
                     return Err(AppError::Conflict(
@@ -276,7 +276,7 @@ pub async fn submit(
             }
         }
         "revise" => {
-            let body = match consent::body(&form.body) {
+            let body = match rules::body(&form.body) {
                 Ok(b) => b,
                 Err(problem) => {
                     let draft = Draft {
@@ -287,7 +287,7 @@ pub async fn submit(
                     return refuse(draft, format!("The text {}.", problem.message)).await;
                 }
             };
-            let note = match consent::note(&form.note) {
+            let note = match rules::note(&form.note) {
                 Ok(n) => n,
                 Err(problem) => {
                     let draft = Draft {

@@ -13,9 +13,10 @@ use crate::actions::agreements::{self as agreement_actions, Proposal};
 use crate::actions::feedback as feedback_actions;
 use crate::db::members::Member;
 use crate::db::{agreements, circles, feedback, memberships, roles, sessions, Connection};
+use crate::domain::agreements as agreement_rules;
 use crate::domain::feedback::{self as rules, Visible};
 use crate::domain::tokens::Purpose;
-use crate::domain::{consent, AgreementId, CircleId, FeedbackRequestId, MembershipState};
+use crate::domain::{AgreementId, CircleId, FeedbackRequestId, MembershipState};
 use crate::error::AppError;
 use crate::http::AppState;
 use crate::links::Holder;
@@ -295,14 +296,14 @@ pub async fn propose(
     let (token, circle) = path.into_inner();
     let circle: uuid::Uuid = circle.parse().map_err(|_| PageError::not_found())?;
     let form = form.into_inner();
-    let body = consent::body(&form.body).map_err(AppError::from)?;
-    let note = consent::note(&form.note).map_err(AppError::from)?;
+    let body = agreement_rules::body(&form.body).map_err(AppError::from)?;
+    let note = agreement_rules::note(&form.note).map_err(AppError::from)?;
     let mut conn = state.pool.get().await?;
     let (_, member) = holder(&state, &mut conn, &token, Purpose::Me).await?;
     let circle = active_circle(&mut conn, CircleId(circle), &member).await?;
     let now = Utc::now();
     if form.agreement.trim().is_empty() {
-        let title = consent::title(&form.title).map_err(AppError::from)?;
+        let title = agreement_rules::title(&form.title).map_err(AppError::from)?;
         agreement_actions::propose(
             &mut conn,
             &circle,
