@@ -3,10 +3,10 @@
 //! each link carries a signed token for the one thing it allows. GET never changes state.
 
 mod agenda;
+mod agreements;
 mod calendar;
 pub mod circles;
 mod confirm;
-mod consent;
 mod feedback;
 mod growing;
 mod me;
@@ -74,8 +74,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/handoff/{token}", web::get().to(roles::show_handoff))
         .route("/handoff/{token}", web::post().to(roles::save_handoff))
         .route("/agenda/{token}", web::get().to(agenda::show))
-        .route("/consent/{token}", web::get().to(consent::show))
-        .route("/consent/{token}", web::post().to(consent::submit))
+        .route("/consent/{token}", web::get().to(agreements::show))
+        .route("/consent/{token}", web::post().to(agreements::submit))
         .route("/feedback/{token}", web::get().to(feedback::show))
         .route("/feedback/{token}", web::post().to(feedback::submit))
         .route("/grow/{token}", web::get().to(growing::show))

@@ -1,7 +1,9 @@
-//! `/consent/{token}`: a consent round as one member sees it. While the round is open: the
-//! text, how many have answered (never what they said), the member's own answer and the four
-//! choices. Once it closes: the outcome, who said what and why, and for the proposer of a
-//! text someone objected to, the form that revises it into a shorter second round.
+//! Agreements from a link in email: a consent round as one member sees it. The link's path is
+//! `/consent/{token}` (links already in people's inboxes carry it, so it stays). While the
+//! round is open: the text, how many have answered (never what they said), the member's own
+//! answer and the four choices. Once it closes: the outcome, who said what and why, and for
+//! the proposer of a text someone objected to, the form that revises it into a shorter second
+//! round.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest};
@@ -21,7 +23,7 @@ use crate::http::AppState;
 
 #[derive(Template)]
 #[template(path = "pages/consent.html")]
-struct ConsentPage {
+struct RoundPage {
     circle_name: String,
     title: String,
     version: i32,
@@ -52,7 +54,7 @@ struct ConsentPage {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct ConsentForm {
+pub struct RoundForm {
     #[serde(default)]
     action: String,
     #[serde(default)]
@@ -90,7 +92,7 @@ async fn page(
     draft: Draft,
     error: Option<String>,
     saved: Option<String>,
-) -> Result<ConsentPage, PageError> {
+) -> Result<RoundPage, PageError> {
     let mut conn = state.pool.get().await?;
     let (claims, member, _) = member_link(state, &mut conn, token, Purpose::Consent).await?;
     let round = agreements::find_round(&mut conn, RoundId(claims.object))
@@ -148,7 +150,7 @@ async fn page(
         .links
         .me(crate::links::Holder::of(&member), Utc::now())[base_len..]
         .to_string();
-    Ok(ConsentPage {
+    Ok(RoundPage {
         circle_name: circle.name,
         title: agreement.title,
         version: round.version,
@@ -226,7 +228,7 @@ pub async fn submit(
     state: web::Data<AppState>,
     req: HttpRequest,
     token: web::Path<String>,
-    form: web::Form<ConsentForm>,
+    form: web::Form<RoundForm>,
 ) -> PageResult {
     let form = form.into_inner();
     let mut conn = state.pool.get().await?;
