@@ -10,7 +10,6 @@ mod confirm;
 mod feedback;
 mod growing;
 mod me;
-mod me_loop;
 mod reflect;
 mod roles;
 mod rsvp;
@@ -52,15 +51,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/me/{token}/circles/{circle_id}", web::get().to(me::circle))
         .route(
             "/me/{token}/circles/{circle_id}/acknowledge",
-            web::post().to(me_loop::acknowledge),
+            web::post().to(me::acknowledge),
         )
         .route(
             "/me/{token}/circles/{circle_id}/agreements",
-            web::post().to(me_loop::propose),
+            web::post().to(me::propose),
         )
         .route(
             "/me/{token}/feedback/{request_id}/report",
-            web::post().to(me_loop::report),
+            web::post().to(me::report),
         )
         .route("/me/{token}/calendar", web::post().to(me::reset_calendar))
         .route("/me/{token}/links", web::post().to(me::retire_links))
