@@ -20,7 +20,7 @@ use crate::domain::{
 use crate::email::MessageKind;
 use crate::error::{AppError, AppResult};
 use crate::jobs::email::{self as email_job, EmailJob};
-use crate::jobs::{consent_close, consent_remind};
+use crate::jobs::{agreements_close, agreements_remind};
 
 /// How long before the close the reminder goes.
 pub const REMIND_BEFORE: Duration = Duration::hours(24);
@@ -233,9 +233,9 @@ async fn open(
         quorum as i32,
     )
     .await?;
-    consent_close::enqueue(conn, round.id, closes).await?;
+    agreements_close::enqueue(conn, round.id, closes).await?;
     if closes - REMIND_BEFORE > now {
-        consent_remind::enqueue(conn, round.id, closes - REMIND_BEFORE).await?;
+        agreements_remind::enqueue(conn, round.id, closes - REMIND_BEFORE).await?;
     }
     for member in members {
         email_job::enqueue(
