@@ -1,5 +1,5 @@
-//! Consent-round mail: a round opened, it closes soon (to those who have not answered), and
-//! how it ended. The words are in `jobs/letters.rs`.
+//! Agreements mail, about one consent round: it opened, it closes soon (to those who have not
+//! answered), and how it ended. The words are in `jobs/letters.rs`.
 
 use chrono::Utc;
 use diesel_async::AsyncPgConnection;
@@ -13,14 +13,14 @@ use crate::domain::{CircleId, MemberId, RoundId};
 use crate::email::messages::MessageKind;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RoundMail {
+pub struct AgreementsMail {
     pub message: MessageKind,
     pub member_id: MemberId,
     pub circle_id: CircleId,
     pub round_id: RoundId,
 }
 
-impl RoundMail {
+impl AgreementsMail {
     /// Once per message, round and person.
     pub fn dedupe_key(&self) -> String {
         format!(
@@ -33,7 +33,7 @@ impl RoundMail {
 pub(super) async fn prepare(
     ctx: &JobContext,
     conn: &mut AsyncPgConnection,
-    job: &RoundMail,
+    job: &AgreementsMail,
     to: &mut Recipient,
 ) -> Result<Option<Prepared>, JobError> {
     let kind = job.message;
