@@ -8,7 +8,6 @@ pub mod clock;
 pub mod email;
 pub mod fanout;
 pub mod growing_check;
-pub mod letters;
 pub mod link_request;
 pub mod queue;
 pub mod rota_plan;

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::super::queue::JobError;
 use super::super::JobContext;
-use super::common::{self, Prepared, Recipient};
+use super::common::{self, wording, Prepared, Recipient};
 use crate::db::growing::{self, Proposal};
 use crate::db::{circles, members};
 use crate::domain::{CircleId, MemberId, ProposalId, ProposalState};
@@ -150,7 +150,7 @@ async fn ask(
         .map_or(0, |h| h.count);
     let letter = sibling.ask(waiting, led, &describe_moment(answer_by, to.zone));
     Ok(Some((
-        letter.map_err(super::super::letters::wording)?,
+        letter.map_err(wording)?,
         to.links.grow(to.holder, proposal.id.0, answer_by),
     )))
 }
@@ -172,9 +172,7 @@ async fn moved(
     let lead = lead_name(conn, proposal).await?;
     let sibling = sibling(conn, proposal, circle, of, to).await?;
     Ok(Some((
-        sibling
-            .moved(&lead, *place)
-            .map_err(super::super::letters::wording)?,
+        sibling.moved(&lead, *place).map_err(wording)?,
         to.links.me(to.holder, to.now),
     )))
 }
@@ -201,7 +199,7 @@ async fn notice(
         _ => return Ok(None),
     };
     Ok(Some((
-        letter.map_err(super::super::letters::wording)?,
+        letter.map_err(wording)?,
         format!("{}/dashboard/circles/{}", links.base(), circle.id),
     )))
 }
