@@ -256,8 +256,8 @@ pub struct LimitSettings {
 }
 
 impl LimitSettings {
-    pub fn rounds(&self) -> crate::domain::consent::RoundLimits {
-        crate::domain::consent::RoundLimits {
+    pub fn rounds(&self) -> crate::domain::agreements::RoundLimits {
+        crate::domain::agreements::RoundLimits {
             per_circle_per_week: self.consent_rounds_per_circle_per_week,
         }
     }

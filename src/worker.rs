@@ -316,14 +316,14 @@ pub async fn run_job(ctx: &JobContext, job: &ClaimedJob) -> Result<Option<NewDel
             Ok(None)
         }
         Job::Clock => tick(ctx).await.map(|()| None),
-        Job::ConsentClose(round) => {
+        Job::AgreementsClose(round) => {
             let mut conn = ctx.pool.get().await?;
             agreements::close(&mut conn, round.round_id, Utc::now())
                 .await
                 .map_err(app_error)?;
             Ok(None)
         }
-        Job::ConsentRemind(round) => {
+        Job::AgreementsRemind(round) => {
             let mut conn = ctx.pool.get().await?;
             agreements::remind(&mut conn, round.round_id, Utc::now())
                 .await

@@ -1,7 +1,7 @@
 //! Agreements by consent round. Anyone active in a circle proposes a text or a change; a round
 //! opens by email to every active member; answers can change until it closes and stay hidden
 //! until then; the undecided get one reminder a day before the close. At the close the round
-//! adopts the text when nobody objects and enough people answered (`domain::consent`). An
+//! adopts the text when nobody objects and enough people answered (`domain::agreements`). An
 //! objection sends the text back to its proposer, whose revision opens a shorter second round.
 //! Adopted agreements with a review cadence open a review round when that many sessions have
 //! passed, and the next session's agenda revisits them.
@@ -12,7 +12,7 @@ use diesel_async::AsyncConnection;
 use crate::db::agreements::{self, Agreement, Round};
 use crate::db::circles::{self, Circle};
 use crate::db::{memberships, Connection};
-use crate::domain::consent::{self, RoundLimits, Tally};
+use crate::domain::agreements::{self as rules, RoundLimits, Tally};
 use crate::domain::{
     AgreementId, AgreementStatus, MemberId, MembershipState, RoundId, RoundKind, RoundOutcome,
     Stance,
@@ -20,7 +20,7 @@ use crate::domain::{
 use crate::email::MessageKind;
 use crate::error::{AppError, AppResult};
 use crate::jobs::email::{self as email_job, EmailJob};
-use crate::jobs::{consent_close, consent_remind};
+use crate::jobs::{agreements_close, agreements_remind};
 
 /// How long before the close the reminder goes.
 pub const REMIND_BEFORE: Duration = Duration::hours(24);
@@ -216,9 +216,9 @@ async fn open(
 ) -> AppResult<Round> {
     let members = agreements::active_members(conn, circle.id).await?;
     let eligible = members.len() as u32;
-    let quorum = consent::quorum(eligible, circle.consent_quorum_percent.max(1) as u32);
+    let quorum = rules::quorum(eligible, circle.consent_quorum_percent.max(1) as u32);
     let days = match kind {
-        RoundKind::Integration => consent::integration_days(circle.consent_round_days),
+        RoundKind::Integration => rules::integration_days(circle.consent_round_days),
         RoundKind::Proposal | RoundKind::Review => circle.consent_round_days,
     };
     let closes = now + Duration::days(i64::from(days));
@@ -233,9 +233,9 @@ async fn open(
         quorum as i32,
     )
     .await?;
-    consent_close::enqueue(conn, round.id, closes).await?;
+    agreements_close::enqueue(conn, round.id, closes).await?;
     if closes - REMIND_BEFORE > now {
-        consent_remind::enqueue(conn, round.id, closes - REMIND_BEFORE).await?;
+        agreements_remind::enqueue(conn, round.id, closes - REMIND_BEFORE).await?;
     }
     for member in members {
         email_job::enqueue(
@@ -266,7 +266,7 @@ pub async fn answer(
     reason: String,
     now: DateTime<Utc>,
 ) -> AppResult<Answer> {
-    consent::check_reason(stance, &reason)?;
+    rules::check_reason(stance, &reason)?;
     let reason = crate::domain::text::lines("reason", &reason)?;
     conn.transaction::<_, AppError, _>(async |conn| {
         let round = agreements::lock_round(conn, round)
@@ -304,7 +304,7 @@ pub async fn close(
             return Ok(None);
         };
         let tally = Tally::of(agreements::latest_stances(conn, &round).await?);
-        let outcome = consent::outcome(tally, round.quorum.max(1) as u32);
+        let outcome = rules::outcome(tally, round.quorum.max(1) as u32);
         agreements::close_round(conn, round.id, outcome, now).await?;
         match outcome {
             RoundOutcome::Adopted => {

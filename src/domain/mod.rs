@@ -1,9 +1,9 @@
 //! Pure types and rules: once a value has one of these types it is valid. No I/O here.
 
 pub mod agenda;
+pub mod agreements;
 pub mod circles;
 pub mod clock;
-pub mod consent;
 mod email;
 pub mod feedback;
 pub mod growing;

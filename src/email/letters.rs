@@ -7,7 +7,7 @@
 use askama::Template;
 
 use super::messages::{LetterView, NoticeView};
-use crate::domain::consent::{label, Tally};
+use crate::domain::agreements::{label, Tally};
 use crate::domain::{RoundKind, Stance};
 
 /// Stands in for a line break inside a value while a letter is one part per line. Text

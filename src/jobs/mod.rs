@@ -2,14 +2,12 @@
 //! the transaction of the change that causes it. The loop that runs them is `crate::worker`.
 
 pub mod agenda;
+pub mod agreements_close;
+pub mod agreements_remind;
 pub mod clock;
-pub mod consent_close;
-pub mod consent_remind;
 pub mod email;
 pub mod fanout;
 pub mod growing_check;
-pub mod growing_mail;
-pub mod letters;
 pub mod link_request;
 pub mod queue;
 pub mod rota_plan;
@@ -39,8 +37,10 @@ pub enum Job {
     GrowCheck(growing_check::CheckJob),
     /// A tick of the clock (stored as `rota_sweep`); its payload is not read.
     Clock,
-    ConsentClose(consent_close::CloseJob),
-    ConsentRemind(consent_remind::RemindJob),
+    /// Close a consent round (stored as `consent_close`).
+    AgreementsClose(agreements_close::CloseJob),
+    /// Remind the undecided before a round closes (stored as `consent_remind`).
+    AgreementsRemind(agreements_remind::RemindJob),
     Noop,
 }
 
@@ -64,8 +64,8 @@ impl Job {
             rota_plan::KIND => Self::RotaPlan(read(kind, payload)?),
             growing_check::KIND => Self::GrowCheck(read(kind, payload)?),
             clock::KIND => Self::Clock,
-            consent_close::KIND => Self::ConsentClose(read(kind, payload)?),
-            consent_remind::KIND => Self::ConsentRemind(read(kind, payload)?),
+            agreements_close::KIND => Self::AgreementsClose(read(kind, payload)?),
+            agreements_remind::KIND => Self::AgreementsRemind(read(kind, payload)?),
             other => {
                 return Err(queue::JobError::Permanent(format!(
                     "unknown job kind `{other}`"
@@ -134,11 +134,11 @@ mod tests {
         ));
         assert!(matches!(
             Job::parse("consent_close", &round),
-            Ok(Job::ConsentClose(r)) if r.round_id.0 == id
+            Ok(Job::AgreementsClose(r)) if r.round_id.0 == id
         ));
         assert!(matches!(
             Job::parse("consent_remind", &round),
-            Ok(Job::ConsentRemind(r)) if r.round_id.0 == id
+            Ok(Job::AgreementsRemind(r)) if r.round_id.0 == id
         ));
     }
 

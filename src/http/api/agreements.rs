@@ -12,7 +12,7 @@ use super::auth::Caller;
 use crate::actions::agreements::{self as actions, Proposal};
 use crate::db::agreements::{self, Agreement};
 use crate::db::Connection;
-use crate::domain::consent;
+use crate::domain::agreements as rules;
 use crate::domain::{AgreementId, CircleId, Problems};
 use crate::error::{AppError, AppResult};
 use crate::http::AppState;
@@ -77,12 +77,12 @@ pub async fn create(
     let circle = caller.circle_as_member(&mut conn, *id).await?;
     let input = body.into_inner();
     let mut p = Problems::default();
-    let title = p.check(consent::title(&input.title));
-    let text = p.check(consent::body(&input.body));
+    let title = p.check(rules::title(&input.title));
+    let text = p.check(rules::body(&input.body));
     let review = p.check(
         input
             .review_every_sessions
-            .map(consent::review_every)
+            .map(rules::review_every)
             .transpose(),
     );
     let (Some(title), Some(text), Some(review)) = (title, text, review) else {
@@ -149,8 +149,8 @@ pub async fn propose_change(
     let mut conn = state.pool.get().await?;
     let agreement = visible(&mut conn, &caller, *id).await?;
     let input = body.into_inner();
-    let text = consent::body(&input.body)?;
-    let note = consent::note(input.note.as_deref().unwrap_or(""))?;
+    let text = rules::body(&input.body)?;
+    let note = rules::note(input.note.as_deref().unwrap_or(""))?;
     let round = actions::propose_change(
         &mut conn,
         agreement.id,

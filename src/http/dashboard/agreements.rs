@@ -12,7 +12,8 @@ use serde::Deserialize;
 
 use super::{see_other, DashResult, Nav, NoteQuery, Staff};
 use crate::db::agreements;
-use crate::domain::{consent, AgreementId, AgreementStatus, CircleId, RoundKind, RoundOutcome};
+use crate::domain::agreements as rules;
+use crate::domain::{AgreementId, AgreementStatus, CircleId, RoundKind, RoundOutcome};
 use crate::error::AppError;
 use crate::http::pages::render_status;
 use crate::http::AppState;
@@ -117,7 +118,7 @@ fn card(d: AgreementDetail, zone: chrono_tz::Tz) -> AgreementCard {
                     .stances
                     .iter()
                     .map(|g| {
-                        let label = consent::label(g.stance);
+                        let label = rules::label(g.stance);
                         if g.reason.is_empty() {
                             format!("{}: {label}", g.display_name)
                         } else {

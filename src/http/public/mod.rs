@@ -3,14 +3,13 @@
 //! each link carries a signed token for the one thing it allows. GET never changes state.
 
 mod agenda;
+mod agreements;
 mod calendar;
 pub mod circles;
 mod confirm;
-mod consent;
 mod feedback;
 mod growing;
 mod me;
-mod me_loop;
 mod reflect;
 mod roles;
 mod rsvp;
@@ -52,15 +51,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/me/{token}/circles/{circle_id}", web::get().to(me::circle))
         .route(
             "/me/{token}/circles/{circle_id}/acknowledge",
-            web::post().to(me_loop::acknowledge),
+            web::post().to(me::acknowledge),
         )
         .route(
             "/me/{token}/circles/{circle_id}/agreements",
-            web::post().to(me_loop::propose),
+            web::post().to(me::propose),
         )
         .route(
             "/me/{token}/feedback/{request_id}/report",
-            web::post().to(me_loop::report),
+            web::post().to(me::report),
         )
         .route("/me/{token}/calendar", web::post().to(me::reset_calendar))
         .route("/me/{token}/links", web::post().to(me::retire_links))
@@ -74,8 +73,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/handoff/{token}", web::get().to(roles::show_handoff))
         .route("/handoff/{token}", web::post().to(roles::save_handoff))
         .route("/agenda/{token}", web::get().to(agenda::show))
-        .route("/consent/{token}", web::get().to(consent::show))
-        .route("/consent/{token}", web::post().to(consent::submit))
+        .route("/consent/{token}", web::get().to(agreements::show))
+        .route("/consent/{token}", web::post().to(agreements::submit))
         .route("/feedback/{token}", web::get().to(feedback::show))
         .route("/feedback/{token}", web::post().to(feedback::submit))
         .route("/grow/{token}", web::get().to(growing::show))

@@ -210,3 +210,8 @@ pub(super) fn envelope(
         calendar,
     })
 }
+
+/// A letter whose template would not render: a fault in Roundtable, not worth retrying.
+pub(super) fn wording(e: askama::Error) -> JobError {
+    JobError::Permanent(format!("wording a letter: {e}"))
+}

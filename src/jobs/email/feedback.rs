@@ -1,17 +1,22 @@
 //! Feedback mail: to the person who led, that their feedback closed (the answers are on
-//! their page); to organisers, an answer that was reported. The words are in
-//! `jobs/letters.rs`.
+//! their page); to organisers, an answer that was reported. Each is a letter
+//! (`templates/email/letter.*`) worded by `email::letters` from the facts gathered here.
 
 use chrono::Utc;
+use chrono_tz::Tz;
 use diesel_async::AsyncPgConnection;
 use serde::{Deserialize, Serialize};
 
 use super::super::queue::JobError;
 use super::super::JobContext;
-use super::common::{self, Prepared, Recipient};
-use crate::db::feedback;
+use super::common::{self, wording, Prepared, Recipient};
+use crate::db::feedback::{self, FeedbackRequest};
+use crate::db::{members, sessions};
+use crate::domain::feedback::{compared_with_own, visible, Visible};
 use crate::domain::{CircleId, FeedbackRequestId, MemberId, SessionId};
-use crate::email::messages::MessageKind;
+use crate::email::letters::{self, Closed};
+use crate::email::messages::{LetterView, MessageKind};
+use crate::email::when::describe_day;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FeedbackMail {
@@ -53,10 +58,7 @@ pub(super) async fn prepare(
         return Ok(None);
     };
     let zone = to.zone(Some(&s), Some(&circle));
-    let Some(letter) =
-        super::super::letters::feedback(conn, kind, &request, job.stamp, &circle.name, zone)
-            .await?
-    else {
+    let Some(letter) = letter(conn, kind, &request, job.stamp, &circle.name, zone).await? else {
         return Ok(None);
     };
     let now = Utc::now();
@@ -68,4 +70,77 @@ pub(super) async fn prepare(
     };
     c.letter = Some(letter);
     Ok(Some(c.into()))
+}
+
+/// What a feedback message says: to the person who led, that their feedback closed (the
+/// answers themselves are on their page); to organisers, the answers that were reported.
+async fn letter(
+    conn: &mut AsyncPgConnection,
+    kind: MessageKind,
+    request: &FeedbackRequest,
+    stamp: Option<i64>,
+    circle: &str,
+    zone: Tz,
+) -> Result<Option<LetterView>, JobError> {
+    let Some(session) = sessions::find(conn, request.session_id).await? else {
+        return Ok(None);
+    };
+    let day = describe_day(session.starts_at, zone);
+    let (mean, answered) = feedback::summary(conn, request.id).await?;
+    let view = match kind {
+        MessageKind::FeedbackClosed => {
+            let closed = match visible(request.standing(answered, chrono::Utc::now())) {
+                Visible::Changed { .. } => Closed::Changed,
+                Visible::Shown { .. } => Closed::Shown {
+                    compared: compared_with_own(mean, &earlier_means(conn, request).await?),
+                },
+                _ => Closed::TooFew {
+                    min: request.min_answers,
+                },
+            };
+            letters::feedback_closed(circle, &day, answered, &closed)
+        }
+        MessageKind::FeedbackReported => {
+            let lead = members::find(conn, request.subject_id)
+                .await?
+                .map_or_else(|| "The person who led".into(), |m| m.display_name);
+            let reported: Vec<String> = feedback::answers(conn, request.id)
+                .await?
+                .into_iter()
+                .filter(|a| {
+                    a.reported_at.is_some()
+                        && stamp.is_none_or(|s| crate::domain::feedback::report_stamp(a.id) == s)
+                })
+                .flat_map(|a| [a.helped, a.try_next])
+                .filter(|t| !t.is_empty())
+                .collect();
+            let anonymous = request.mode == crate::domain::FeedbackMode::Anonymous;
+            letters::feedback_reported(circle, &day, &lead, anonymous, reported)
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(view.map_err(wording)?))
+}
+
+/// The mean ratings of the same person's earlier results that were shown (closed, with
+/// enough answers), for comparing with this one.
+async fn earlier_means(
+    conn: &mut AsyncPgConnection,
+    request: &FeedbackRequest,
+) -> Result<Vec<f64>, JobError> {
+    let mut out = Vec::new();
+    for earlier in feedback::about_member(conn, request.subject_id, 50).await? {
+        if earlier.id == request.id || earlier.closes_at >= request.closes_at {
+            continue;
+        }
+        let (mean, n) = feedback::summary(conn, earlier.id).await?;
+        let shown = matches!(
+            crate::domain::feedback::visible(earlier.standing(n, chrono::Utc::now())),
+            crate::domain::feedback::Visible::Shown { .. }
+        );
+        if let (Some(mean), true) = (mean, shown) {
+            out.push(mean);
+        }
+    }
+    Ok(out)
 }

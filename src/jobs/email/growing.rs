@@ -1,15 +1,24 @@
 //! Growing mail: the ask to lead a sibling circle, the seat someone was moved to, and the
-//! organisers' notice of how a proposal ended. The words are in `jobs/growing_mail.rs`.
+//! organisers' notice of how a proposal ended. Each is a letter (see
+//! `templates/email/letter.*`) worded by `email::letters` from the facts gathered here, and
+//! each is dropped when it no longer holds: an ask that moved on, a seat given up.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use diesel_async::AsyncPgConnection;
 use serde::{Deserialize, Serialize};
 
 use super::super::queue::JobError;
 use super::super::JobContext;
-use super::common::{self, Prepared, Recipient};
-use crate::domain::{CircleId, MemberId, ProposalId};
-use crate::email::messages::MessageKind;
+use super::common::{self, wording, Prepared, Recipient};
+use crate::db::growing::{self, Proposal};
+use crate::db::{circles, members};
+use crate::domain::{CircleId, MemberId, ProposalId, ProposalState};
+use crate::email::letters::Sibling;
+use crate::email::messages::{LetterView, MessageKind};
+use crate::email::when::describe_moment;
+use crate::links::{Holder, Links};
+use crate::views::growing::{coming_dates, reading_titles};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GrowingMail {
@@ -44,13 +53,13 @@ pub(super) async fn prepare(
     let Some((circle, _)) = common::place(conn, job.circle_id, to, kind, None).await? else {
         return Ok(None);
     };
-    let Some(proposal) = crate::db::growing::find(conn, job.proposal_id).await? else {
+    let Some(proposal) = growing::find(conn, job.proposal_id).await? else {
         return Ok(None);
     };
     let now = Utc::now();
     let links = &ctx.links;
     let zone = to.zone(None, Some(&circle));
-    let Some((letter, url)) = super::super::growing_mail::letter(
+    let Some((letter, url)) = letter(
         conn, kind, &proposal, &to.member, to.holder, links, zone, now,
     )
     .await?
@@ -61,4 +70,145 @@ pub(super) async fn prepare(
     c.action_url = Some(url);
     c.letter = Some(letter);
     Ok(Some(c.into()))
+}
+
+/// The letter and its button's link, or `None` when the message is no longer wanted.
+#[allow(clippy::too_many_arguments)]
+async fn letter(
+    conn: &mut AsyncPgConnection,
+    kind: MessageKind,
+    proposal: &Proposal,
+    member: &members::Member,
+    holder: Holder,
+    links: &Links,
+    zone: Tz,
+    now: DateTime<Utc>,
+) -> Result<Option<(LetterView, String)>, JobError> {
+    let Some(circle) = circles::find(conn, proposal.circle_id).await? else {
+        return Ok(None);
+    };
+    let to = To {
+        member,
+        holder,
+        links,
+        zone,
+        now,
+    };
+    match kind {
+        MessageKind::GrowAsk => ask(conn, proposal, &circle, &to).await,
+        MessageKind::GrowMoved => moved(conn, proposal, &circle, &to).await,
+        MessageKind::GrowNotice => notice(conn, proposal, &circle, links).await,
+        _ => Ok(None),
+    }
+}
+
+/// Who a growing letter is for, and how its dates and links are written for them.
+struct To<'a> {
+    member: &'a members::Member,
+    holder: Holder,
+    links: &'a Links,
+    zone: Tz,
+    now: DateTime<Utc>,
+}
+
+/// The sibling as its letters name it: its coming dates and readings are those of `of`.
+async fn sibling(
+    conn: &mut AsyncPgConnection,
+    proposal: &Proposal,
+    circle: &circles::Circle,
+    of: crate::domain::CircleId,
+    to: &To<'_>,
+) -> Result<Sibling, JobError> {
+    Ok(Sibling {
+        name: proposal.name.clone(),
+        original: circle.name.clone(),
+        dates: coming_dates(conn, of, to.zone, to.now).await?,
+        readings: reading_titles(conn, of).await?,
+    })
+}
+
+/// The ask to lead the sibling, while it is this person's turn.
+async fn ask(
+    conn: &mut AsyncPgConnection,
+    proposal: &Proposal,
+    circle: &circles::Circle,
+    to: &To<'_>,
+) -> Result<Option<(LetterView, String)>, JobError> {
+    let asked = proposal.asked_member_id == Some(to.member.id);
+    let Some(answer_by) = proposal.answer_by.filter(|_| asked) else {
+        return Ok(None);
+    };
+    if proposal.state != ProposalState::Asking {
+        return Ok(None);
+    }
+    let waiting = crate::db::memberships::waitlist_length(conn, circle.id).await?;
+    let sibling = sibling(conn, proposal, circle, proposal.circle_id, to).await?;
+    let led = crate::db::roles::held(conn, circle.id, Some(to.member.id), to.now)
+        .await?
+        .into_iter()
+        .find(|h| h.role_key == crate::db::roles::FACILITATOR)
+        .map_or(0, |h| h.count);
+    let letter = sibling.ask(waiting, led, &describe_moment(answer_by, to.zone));
+    Ok(Some((
+        letter.map_err(wording)?,
+        to.links.grow(to.holder, proposal.id.0, answer_by),
+    )))
+}
+
+/// The seat someone on the waitlist was moved to, while it is still theirs.
+async fn moved(
+    conn: &mut AsyncPgConnection,
+    proposal: &Proposal,
+    circle: &circles::Circle,
+    to: &To<'_>,
+) -> Result<Option<(LetterView, String)>, JobError> {
+    let Some(of) = proposal.sibling_id else {
+        return Ok(None);
+    };
+    let moves = growing::moves(conn, proposal.id).await?;
+    let Some((_, place)) = moves.iter().find(|(m, _)| *m == to.member.id) else {
+        return Ok(None);
+    };
+    let lead = lead_name(conn, proposal).await?;
+    let sibling = sibling(conn, proposal, circle, of, to).await?;
+    Ok(Some((
+        sibling.moved(&lead, *place).map_err(wording)?,
+        to.links.me(to.holder, to.now),
+    )))
+}
+
+/// The organisers' notice of how a proposal ended: led, or nobody could.
+async fn notice(
+    conn: &mut AsyncPgConnection,
+    proposal: &Proposal,
+    circle: &circles::Circle,
+    links: &Links,
+) -> Result<Option<(LetterView, String)>, JobError> {
+    let sibling = Sibling {
+        name: proposal.name.clone(),
+        original: circle.name.clone(),
+        dates: Vec::new(),
+        readings: Vec::new(),
+    };
+    let letter = match proposal.state {
+        ProposalState::Accepted => {
+            let lead = lead_name(conn, proposal).await?;
+            sibling.ended(Some((&lead, proposal.moved)))
+        }
+        ProposalState::Unled => sibling.ended(None),
+        _ => return Ok(None),
+    };
+    Ok(Some((
+        letter.map_err(wording)?,
+        format!("{}/dashboard/circles/{}", links.base(), circle.id),
+    )))
+}
+
+async fn lead_name(conn: &mut AsyncPgConnection, proposal: &Proposal) -> Result<String, JobError> {
+    let lead: Option<MemberId> = proposal.asked_member_id;
+    Ok(match lead {
+        Some(m) => members::find(conn, m).await?.map(|m| m.display_name),
+        None => None,
+    }
+    .unwrap_or_else(|| "a member".into()))
 }

@@ -2,19 +2,20 @@
 //! render it, hand it to the mailer, and report the delivery.
 //!
 //! A job names its message and what it is about, by family: a membership (`membership`), a
-//! session (`session`), a role slot (`role`), a consent round (`round`), a feedback request
-//! (`feedback`), a sibling proposal (`growing`), or a link the person asked for (`link`).
-//! Each family has its own dedupe key and its own `prepare`, which decides whether the
-//! message is still wanted and what it says; this module holds what they share. In the queue
-//! every family is stored in one flat shape (`wire`), so jobs queued earlier still run.
+//! session (`session`), a role slot (`role`), an agreement's consent round (`agreements`), a
+//! feedback request (`feedback`), a sibling proposal (`growing`), or a link the person asked
+//! for (`link`). Each family has its own dedupe key and its own `prepare`, which decides
+//! whether the message is still wanted and what it says; this module holds what they share.
+//! In the queue every family is stored in one flat shape (`wire`), so jobs queued earlier
+//! still run.
 
+mod agreements;
 mod common;
 mod feedback;
 mod growing;
 mod link;
 mod membership;
 mod role;
-mod round;
 mod session;
 pub mod wire;
 
@@ -35,12 +36,12 @@ use crate::domain::{CircleId, MemberId, ProposalId, SessionId};
 use crate::email::messages::MessageKind;
 use crate::email::OutgoingEmail;
 
+pub use agreements::AgreementsMail;
 pub use feedback::FeedbackMail;
 pub use growing::GrowingMail;
 pub use link::LinkMail;
 pub use membership::MembershipMail;
 pub use role::{role_phrase, RoleMail};
-pub use round::RoundMail;
 pub use session::{versioned, SessionMail};
 
 pub const KIND: &str = "email";
@@ -57,8 +58,8 @@ pub enum EmailJob {
     Link(LinkMail),
     /// Role asks, confirmations, questions, notices and swap offers.
     Role(RoleMail),
-    /// A consent round opened, closes soon, or closed.
-    Round(RoundMail),
+    /// An agreement's consent round opened, closes soon, or closed.
+    Agreements(AgreementsMail),
     /// Feedback closed for its lead, or an answer was reported.
     Feedback(FeedbackMail),
     /// The ask to lead a sibling, a seat someone was moved to, how a proposal ended.
@@ -100,7 +101,7 @@ impl EmailJob {
 
     /// A message about a consent round: it opened, closes soon, or closed.
     pub fn about_round(message: MessageKind, member_id: MemberId, round: &Round) -> Self {
-        Self::Round(RoundMail {
+        Self::Agreements(AgreementsMail {
             message,
             member_id,
             circle_id: round.circle_id,
@@ -183,7 +184,7 @@ impl EmailJob {
             Self::Session(j) => j.message,
             Self::Link(j) => j.message,
             Self::Role(j) => j.message,
-            Self::Round(j) => j.message,
+            Self::Agreements(j) => j.message,
             Self::Feedback(j) => j.message,
             Self::Growing(j) => j.message,
         }
@@ -195,7 +196,7 @@ impl EmailJob {
             Self::Session(j) => j.member_id,
             Self::Link(j) => j.member_id,
             Self::Role(j) => j.member_id,
-            Self::Round(j) => j.member_id,
+            Self::Agreements(j) => j.member_id,
             Self::Feedback(j) => j.member_id,
             Self::Growing(j) => j.member_id,
         }
@@ -208,7 +209,7 @@ impl EmailJob {
             Self::Session(j) => Some(j.circle_id),
             Self::Link(_) => None,
             Self::Role(j) => Some(j.circle_id),
-            Self::Round(j) => Some(j.circle_id),
+            Self::Agreements(j) => Some(j.circle_id),
             Self::Feedback(j) => Some(j.circle_id),
             Self::Growing(j) => Some(j.circle_id),
         }
@@ -222,7 +223,7 @@ impl EmailJob {
             Self::Session(j) => j.dedupe_key(),
             Self::Link(j) => j.dedupe_key(),
             Self::Role(j) => j.dedupe_key(),
-            Self::Round(j) => j.dedupe_key(),
+            Self::Agreements(j) => j.dedupe_key(),
             Self::Feedback(j) => j.dedupe_key(),
             Self::Growing(j) => j.dedupe_key(),
         }
@@ -296,7 +297,7 @@ async fn prepare(
         EmailJob::Session(j) => session::prepare(ctx, conn, j, &mut to).await?,
         EmailJob::Link(j) => link::prepare(ctx, conn, j, &mut to).await?,
         EmailJob::Role(j) => role::prepare(ctx, conn, j, &mut to).await?,
-        EmailJob::Round(j) => round::prepare(ctx, conn, j, &mut to).await?,
+        EmailJob::Agreements(j) => agreements::prepare(ctx, conn, j, &mut to).await?,
         EmailJob::Feedback(j) => feedback::prepare(ctx, conn, j, &mut to).await?,
         EmailJob::Growing(j) => growing::prepare(ctx, conn, j, &mut to).await?,
     };
@@ -447,7 +448,7 @@ mod tests {
                         ]
                     }
                     K::ConsentRound | K::ConsentReminder | K::ConsentOutcome => {
-                        vec![EmailJob::Round(RoundMail {
+                        vec![EmailJob::Agreements(AgreementsMail {
                             message: m,
                             member_id: member,
                             circle_id: circle,

@@ -201,5 +201,5 @@ async fn notice_view(
     };
     crate::email::letters::notice(&slot, &told)
         .map(Some)
-        .map_err(crate::jobs::letters::wording)
+        .map_err(common::wording)
 }

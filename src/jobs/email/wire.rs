@@ -5,7 +5,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    EmailJob, FeedbackMail, GrowingMail, LinkMail, MembershipMail, RoleMail, RoundMail, SessionMail,
+    AgreementsMail, EmailJob, FeedbackMail, GrowingMail, LinkMail, MembershipMail, RoleMail,
+    SessionMail,
 };
 use crate::domain::roles::Notice;
 use crate::domain::{
@@ -158,7 +159,7 @@ impl TryFrom<Payload> for EmailJob {
                 })
             }
             K::ConsentRound | K::ConsentReminder | K::ConsentOutcome => {
-                EmailJob::Round(RoundMail {
+                EmailJob::Agreements(AgreementsMail {
                     message: m,
                     member_id,
                     circle_id: need(p.circle_id, "circle_id", m)?,
@@ -207,7 +208,7 @@ impl From<EmailJob> for Payload {
                 stamp: j.stamp,
                 ..Self::bare(j.message, j.member_id)
             },
-            EmailJob::Round(j) => Self {
+            EmailJob::Agreements(j) => Self {
                 circle_id: Some(j.circle_id),
                 round_id: Some(j.round_id),
                 ..Self::bare(j.message, j.member_id)

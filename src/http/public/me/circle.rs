@@ -39,7 +39,7 @@ struct MemberCirclePage {
     notes: Vec<NoteLine>,
     calendar_url: String,
     webcal_url: String,
-    agreements: Vec<crate::http::public::me_loop::CircleAgreement>,
+    agreements: Vec<super::agreements::CircleAgreement>,
 }
 
 /// A handoff note shared with the circle: who left it, after which session, its answers.
@@ -179,7 +179,7 @@ pub async fn circle(
         Leadership::default()
     };
     let agreements = if active {
-        crate::http::public::me_loop::for_circle(&mut conn, circle_id).await?
+        super::agreements::for_circle(&mut conn, circle_id).await?
     } else {
         Vec::new()
     };

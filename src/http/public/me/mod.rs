@@ -1,12 +1,17 @@
 //! A member's own page, reached from a personal link: their circles, upcoming sessions and
-//! answers, reflections, calendar feed, email preferences, leaving, exporting everything, and
-//! deleting themselves. Changes are POSTs that redirect back to the page. One file per page:
-//! asking for a link (`request`), the page itself (`page`), its settings forms (`settings`),
-//! leaving a circle (`leave`), one circle as the member sees it (`circle`), and their data
-//! (`data`: export and deletion).
+//! answers, reflections, feedback received, agreements, calendar feed, email preferences,
+//! leaving, exporting everything, and deleting themselves. Changes are POSTs that redirect
+//! back to the page. One file per page or feature on it: asking for a link (`request`), the
+//! page itself (`page`), its settings forms (`settings`), leaving a circle (`leave`), one
+//! circle as the member sees it (`circle`), their data (`data`: export and deletion), the
+//! feedback they received and the form to report an answer (`feedback`), and their circles'
+//! agreements and open consent rounds with the forms to acknowledge and propose
+//! (`agreements`).
 
+mod agreements;
 mod circle;
 mod data;
+mod feedback;
 mod leave;
 mod page;
 mod request;
@@ -18,8 +23,10 @@ use crate::domain::{CircleId, MembershipState, RsvpResponse};
 use crate::error::AppError;
 use crate::http::public::PageError;
 
+pub use agreements::{acknowledge, propose};
 pub use circle::circle;
 pub use data::{confirm_delete, delete, export};
+pub use feedback::report;
 pub use leave::{confirm_leave, leave};
 pub use page::show;
 pub use request::{request_form, request_link};

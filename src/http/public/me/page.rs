@@ -1,5 +1,5 @@
 //! The member's page: their circles, coming sessions and answers, roles, turns, reflections,
-//! calendar feed and email preferences.
+//! calendar feed and email preferences, with the sections `feedback` and `agreements` load.
 
 use actix_web::{web, HttpRequest};
 use askama::Template;
@@ -76,7 +76,8 @@ struct MePage {
     reminders: bool,
     reflection_prompts: bool,
     subscribed: bool,
-    learning: crate::http::public::me_loop::Loop,
+    agreements: super::agreements::Mine,
+    feedback: Vec<super::feedback::FeedbackLine>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -262,10 +263,11 @@ pub async fn show(
     let saved = saved_note(query.saved.as_deref(), left_circle);
     let (role_lines, held) = roles_and_held(&mut conn, &state, &member, zone, now).await?;
     let turns = turns(&mut conn, &mine, &member).await?;
-    let learning =
-        crate::http::public::me_loop::load(&mut conn, &state, &member, zone, now).await?;
+    let feedback = super::feedback::load(&mut conn, &member, zone, now).await?;
+    let agreements = super::agreements::load(&mut conn, &state, &member, zone).await?;
     render(MePage {
-        learning,
+        agreements,
+        feedback,
         base: format!("/me/{}", token.as_str()),
         roles: role_lines,
         held,

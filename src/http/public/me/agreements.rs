@@ -1,44 +1,24 @@
-//! The learning loop on a member's own page: the feedback they received (after it closed, and
-//! only with enough answers), consent rounds open in their circles, and their circles'
-//! agreements with whether they have acknowledged them. The forms here report an abusive
-//! answer, acknowledge agreements, and propose an agreement or a change.
+//! Agreements on the member's own pages: the consent rounds open in their circles and their
+//! circles' adopted agreements, with whether they acknowledged them (on their page), and each
+//! circle's agreements as they stand (on the circle's page). The forms here acknowledge a
+//! circle's agreements, and propose an agreement or a change to one.
 
-use actix_web::{web, HttpResponse};
-use chrono::{DateTime, Utc};
+use actix_web::web;
+use chrono::Utc;
 use chrono_tz::Tz;
 use serde::Deserialize;
 
-use super::{holder, PageError, PageResult};
+use super::back_to_page;
 use crate::actions::agreements::{self as agreement_actions, Proposal};
-use crate::actions::feedback as feedback_actions;
 use crate::db::members::Member;
-use crate::db::{agreements, circles, feedback, memberships, roles, sessions, Connection};
-use crate::domain::feedback::{self as rules, Visible};
+use crate::db::{agreements, circles, memberships, Connection};
+use crate::domain::agreements as rules;
 use crate::domain::tokens::Purpose;
-use crate::domain::{consent, AgreementId, CircleId, FeedbackRequestId, MembershipState};
+use crate::domain::{AgreementId, CircleId, MembershipState};
 use crate::error::AppError;
+use crate::http::public::{holder, PageError, PageResult};
 use crate::http::AppState;
 use crate::links::Holder;
-
-pub struct AnswerLine {
-    pub id: String,
-    pub helped: String,
-    pub try_next: String,
-    pub rating: Option<String>,
-    pub author: Option<String>,
-    pub reported: bool,
-}
-
-pub struct FeedbackLine {
-    pub request_id: String,
-    pub circle: String,
-    pub role: String,
-    pub day: String,
-    /// Where it stands, in words.
-    pub status: String,
-    pub compare: Option<String>,
-    pub answers: Vec<AnswerLine>,
-}
 
 pub struct RoundLine {
     pub circle: String,
@@ -55,95 +35,23 @@ pub struct AgreementLine {
     pub acknowledged: bool,
 }
 
-/// Everything the learning-loop sections of the page show.
-pub struct Loop {
-    pub feedback: Vec<FeedbackLine>,
+/// The agreements sections of the member's page.
+pub struct Mine {
     pub rounds: Vec<RoundLine>,
-    pub agreements: Vec<AgreementLine>,
+    pub adopted: Vec<AgreementLine>,
     /// Circles with agreements the member has not acknowledged yet.
     pub unacknowledged: Vec<(CircleId, String)>,
 }
 
-pub async fn load(
+/// The consent rounds open to the member, and the adopted agreements of the circles they are
+/// active in, with the circles whose agreements they have not acknowledged yet.
+pub(super) async fn load(
     conn: &mut Connection,
     state: &AppState,
     member: &Member,
     zone: Tz,
-    now: DateTime<Utc>,
-) -> Result<Loop, PageError> {
+) -> Result<Mine, PageError> {
     let holder_of = Holder::of(member);
-    let mut lines = Vec::new();
-    let mut earlier: Vec<f64> = Vec::new();
-    // Oldest first, so each result is compared with the ones before it.
-    let mut requests = feedback::about_member(conn, member.id, 20).await?;
-    requests.reverse();
-    for request in requests {
-        let session = sessions::find(conn, request.session_id).await?;
-        let circle = circles::find(conn, request.circle_id).await?;
-        let (Some(session), Some(circle)) = (session, circle) else {
-            continue;
-        };
-        let role = roles::kind(conn, request.circle_id, &request.role_key)
-            .await?
-            .map_or_else(|| request.role_key.clone(), |k| k.name);
-        let (mean, answered) = feedback::summary(conn, request.id).await?;
-        let visible = rules::visible(request.standing(answered, now));
-        let (status, compare, answers) = match visible {
-            Visible::Open { answered } => (
-                format!(
-                    "Open until {}: {answered} answered so far. You'll read the answers once it closes, if at least {} answered.",
-                    request.closes_at.with_timezone(&zone).format("%A %-d %B"),
-                    request.min_answers
-                ),
-                None,
-                Vec::new(),
-            ),
-            Visible::TooFew { answered, needed } => (
-                format!("{answered} answered. {} It takes at least {needed}.", rules::TOO_FEW),
-                None,
-                Vec::new(),
-            ),
-            Visible::Changed { answered } => (
-                format!("{answered} answered. {}", rules::CHANGED),
-                None,
-                Vec::new(),
-            ),
-            Visible::Shown { answered } => {
-                let compare = rules::compared_with_own(mean, &earlier);
-                if let Some(m) = mean {
-                    earlier.push(m);
-                }
-                let answers = feedback::answers(conn, request.id)
-                    .await?
-                    .into_iter()
-                    .map(|a| AnswerLine {
-                        id: a.id.to_string(),
-                        helped: a.helped,
-                        try_next: a.try_next,
-                        rating: a.rating.map(|r| format!("{r} of 3: {}", rules::rating_label(r))),
-                        author: a.author,
-                        reported: a.reported_at.is_some(),
-                    })
-                    .collect();
-                (format!("{answered} answered."), compare, answers)
-            }
-        };
-        lines.push(FeedbackLine {
-            request_id: request.id.to_string(),
-            circle: circle.name,
-            role,
-            day: session
-                .starts_at
-                .with_timezone(&zone)
-                .format("%A %-d %B %Y")
-                .to_string(),
-            status,
-            compare,
-            answers,
-        });
-    }
-    lines.reverse();
-
     let mut rounds = Vec::new();
     for (round, title) in agreements::open_rounds_for_member(conn, member.id).await? {
         let circle = circles::find(conn, round.circle_id)
@@ -161,7 +69,7 @@ pub async fn load(
         });
     }
 
-    let mut lines_a = Vec::new();
+    let mut adopted_lines = Vec::new();
     let mut unacknowledged = Vec::new();
     for m in memberships::of_member(conn, member.id)
         .await?
@@ -182,7 +90,7 @@ pub async fn load(
         for a in adopted {
             let acknowledged = acked.contains(&(a.agreement_id, a.version));
             missing |= !acknowledged;
-            lines_a.push(AgreementLine {
+            adopted_lines.push(AgreementLine {
                 circle: name.clone(),
                 title: a.title,
                 body: a.body,
@@ -193,52 +101,11 @@ pub async fn load(
             unacknowledged.push((m.circle_id, name));
         }
     }
-    Ok(Loop {
-        feedback: lines,
+    Ok(Mine {
         rounds,
-        agreements: lines_a,
+        adopted: adopted_lines,
         unacknowledged,
     })
-}
-
-fn back(token: &str, saved: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header(("Location", format!("/me/{token}?saved={saved}")))
-        .finish()
-}
-
-#[derive(Debug, Deserialize)]
-pub struct ReportForm {
-    #[serde(default)]
-    answer: String,
-}
-
-/// The person who led flags an answer they were shown as abusive.
-pub async fn report(
-    state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
-    form: web::Form<ReportForm>,
-) -> PageResult {
-    let (token, request) = path.into_inner();
-    let request: uuid::Uuid = request.parse().map_err(|_| PageError::not_found())?;
-    let answer: uuid::Uuid = form
-        .answer
-        .parse()
-        .map_err(|_| AppError::invalid("answer", "names no answer"))?;
-    let mut conn = state.pool.get().await?;
-    let (_, member) = holder(&state, &mut conn, &token, Purpose::Me).await?;
-    let reported = feedback_actions::report(
-        &mut conn,
-        FeedbackRequestId(request),
-        member.id,
-        answer,
-        Utc::now(),
-    )
-    .await?;
-    if reported == feedback_actions::Reported::Nothing {
-        return Err(PageError::not_found());
-    }
-    Ok(back(&token, "reported"))
 }
 
 /// The member acknowledges their circle's adopted agreements as they stand.
@@ -252,7 +119,7 @@ pub async fn acknowledge(
     let (_, member) = holder(&state, &mut conn, &token, Purpose::Me).await?;
     let circle = active_circle(&mut conn, CircleId(circle), &member).await?;
     agreement_actions::acknowledge(&mut conn, &circle, member.id).await?;
-    Ok(back(&token, "acknowledged"))
+    Ok(back_to_page(&token, "acknowledged"))
 }
 
 async fn active_circle(
@@ -295,14 +162,14 @@ pub async fn propose(
     let (token, circle) = path.into_inner();
     let circle: uuid::Uuid = circle.parse().map_err(|_| PageError::not_found())?;
     let form = form.into_inner();
-    let body = consent::body(&form.body).map_err(AppError::from)?;
-    let note = consent::note(&form.note).map_err(AppError::from)?;
+    let body = rules::body(&form.body).map_err(AppError::from)?;
+    let note = rules::note(&form.note).map_err(AppError::from)?;
     let mut conn = state.pool.get().await?;
     let (_, member) = holder(&state, &mut conn, &token, Purpose::Me).await?;
     let circle = active_circle(&mut conn, CircleId(circle), &member).await?;
     let now = Utc::now();
     if form.agreement.trim().is_empty() {
-        let title = consent::title(&form.title).map_err(AppError::from)?;
+        let title = rules::title(&form.title).map_err(AppError::from)?;
         agreement_actions::propose(
             &mut conn,
             &circle,
@@ -339,7 +206,7 @@ pub async fn propose(
         )
         .await?;
     }
-    Ok(back(&token, "proposed"))
+    Ok(back_to_page(&token, "proposed"))
 }
 
 /// The circle's agreements for its page: (id, title, status words, adopted text, open round).

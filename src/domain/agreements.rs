@@ -1,6 +1,7 @@
-//! Consent rounds: when a circle's agreement is adopted. Silence is never consent: a round
-//! adopts only when enough people answered (the quorum) and no objection is open when it
-//! closes. A concern is consent with a worry on record; standing aside is "I won't block it".
+//! Agreements by consent: what an agreement's title, text, note and review cadence may be,
+//! and when a consent round adopts it. Silence is never consent: a round adopts only when
+//! enough people answered (the quorum) and no objection is open when it closes. A concern is
+//! consent with a worry on record; standing aside is "I won't block it".
 
 use super::{RoundOutcome, Stance};
 

@@ -1,6 +1,10 @@
-//! `consent_close`: close a consent round at its close time. Queued when the round opens; the
+//! Close an agreement's consent round at its close time. Queued when the round opens; the
 //! close (count the answers, adopt or not, mail the outcome) is a use case,
 //! `actions::agreements::close`, which the worker calls.
+//!
+//! The stored kind is `consent_close`, as every earlier version wrote it: jobs already queued
+//! (and their dedupe keys, `consent_close:<round>`) must still run and still block a second
+//! close.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -9,7 +13,7 @@ use crate::db::jobs::{self, NewJob};
 use crate::db::Connection;
 use crate::domain::RoundId;
 
-/// The stored kind.
+/// The stored kind (see the module doc for why it says consent).
 pub const KIND: &str = "consent_close";
 
 /// The payload: `{"round_id": ...}`.

@@ -1,6 +1,10 @@
-//! `consent_remind`: a day before a consent round closes, remind the active members who have
-//! not answered. Queued when the round opens (unless it closes sooner); the reminder is a use
+//! A day before an agreement's consent round closes, remind the active members who have not
+//! answered. Queued when the round opens (unless it closes sooner); the reminder is a use
 //! case, `actions::agreements::remind`, which the worker calls.
+//!
+//! The stored kind is `consent_remind`, as every earlier version wrote it: jobs already queued
+//! (and their dedupe keys, `consent_remind:<round>`) must still run and still block a second
+//! reminder.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -9,10 +13,10 @@ use crate::db::jobs::{self, NewJob};
 use crate::db::Connection;
 use crate::domain::RoundId;
 
-/// The stored kind.
+/// The stored kind (see the module doc for why it says consent).
 pub const KIND: &str = "consent_remind";
 
-/// The payload: `{"round_id": ...}`, the same shape as `consent_close`'s.
+/// The payload: `{"round_id": ...}`, the same shape as `agreements_close`'s.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RemindJob {
     pub round_id: RoundId,

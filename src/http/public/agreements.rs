@@ -1,7 +1,9 @@
-//! `/consent/{token}`: a consent round as one member sees it. While the round is open: the
-//! text, how many have answered (never what they said), the member's own answer and the four
-//! choices. Once it closes: the outcome, who said what and why, and for the proposer of a
-//! text someone objected to, the form that revises it into a shorter second round.
+//! Agreements from a link in email: a consent round as one member sees it. The link's path is
+//! `/consent/{token}` (links already in people's inboxes carry it, so it stays). While the
+//! round is open: the text, how many have answered (never what they said), the member's own
+//! answer and the four choices. Once it closes: the outcome, who said what and why, and for
+//! the proposer of a text someone objected to, the form that revises it into a shorter second
+//! round.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest};
@@ -13,7 +15,7 @@ use super::{member_link, render, render_status, viewer_zone, PageError, PageResu
 use crate::actions::agreements::{self as actions, Answer, Revised};
 use crate::db::agreements::{self, GivenStance};
 use crate::db::{circles, members};
-use crate::domain::consent::{self, Tally};
+use crate::domain::agreements::{self as rules, Tally};
 use crate::domain::tokens::Purpose;
 use crate::domain::{AgreementStatus, RoundId, RoundKind, RoundOutcome, Stance};
 use crate::error::AppError;
@@ -21,7 +23,7 @@ use crate::http::AppState;
 
 #[derive(Template)]
 #[template(path = "pages/consent.html")]
-struct ConsentPage {
+struct RoundPage {
     circle_name: String,
     title: String,
     version: i32,
@@ -52,7 +54,7 @@ struct ConsentPage {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct ConsentForm {
+pub struct RoundForm {
     #[serde(default)]
     action: String,
     #[serde(default)]
@@ -90,7 +92,7 @@ async fn page(
     draft: Draft,
     error: Option<String>,
     saved: Option<String>,
-) -> Result<ConsentPage, PageError> {
+) -> Result<RoundPage, PageError> {
     let mut conn = state.pool.get().await?;
     let (claims, member, _) = member_link(state, &mut conn, token, Purpose::Consent).await?;
     let round = agreements::find_round(&mut conn, RoundId(claims.object))
@@ -148,7 +150,7 @@ async fn page(
         .links
         .me(crate::links::Holder::of(&member), Utc::now())[base_len..]
         .to_string();
-    Ok(ConsentPage {
+    Ok(RoundPage {
         circle_name: circle.name,
         title: agreement.title,
         version: round.version,
@@ -183,7 +185,7 @@ async fn page(
         mine: mine.map(|(s, r)| {
             let label = s
                 .parse::<Stance>()
-                .map(consent::label)
+                .map(rules::label)
                 .unwrap_or("")
                 .to_string();
             (label, r)
@@ -202,7 +204,7 @@ async fn page(
         }),
         stances: given
             .into_iter()
-            .map(|g| (g.display_name, consent::label(g.stance), g.reason))
+            .map(|g| (g.display_name, rules::label(g.stance), g.reason))
             .collect(),
         outcome,
         revise,
@@ -226,7 +228,7 @@ pub async fn submit(
     state: web::Data<AppState>,
     req: HttpRequest,
     token: web::Path<String>,
-    form: web::Form<ConsentForm>,
+    form: web::Form<RoundForm>,
 ) -> PageResult {
     let form = form.into_inner();
     let mut conn = state.pool.get().await?;
@@ -249,7 +251,7 @@ pub async fn submit(
                     return refuse(draft, "Choose one of the four answers.".into()).await;
                 }
             };
-            if let Err(problem) = consent::check_reason(stance, &form.reason) {
+            if let Err(problem) = rules::check_reason(stance, &form.reason) {
                 let draft = Draft {
                     stance: form.stance,
                     reason: form.reason,
@@ -260,7 +262,7 @@ pub async fn submit(
             match actions::answer(&mut conn, round, member.id, stance, form.reason, now).await? {
                 Answer::Saved(s) => format!(
                     "Saved: {}. You can change it until the round closes; nobody sees the answers before then.",
-                    consent::label(s).to_lowercase()
+                    rules::label(s).to_lowercase()
                 ),
                 Answer::Closed => {
                     return Err(AppError::Conflict(
@@ -276,7 +278,7 @@ pub async fn submit(
             }
         }
         "revise" => {
-            let body = match consent::body(&form.body) {
+            let body = match rules::body(&form.body) {
                 Ok(b) => b,
                 Err(problem) => {
                     let draft = Draft {
@@ -287,7 +289,7 @@ pub async fn submit(
                     return refuse(draft, format!("The text {}.", problem.message)).await;
                 }
             };
-            let note = match consent::note(&form.note) {
+            let note = match rules::note(&form.note) {
                 Ok(n) => n,
                 Err(problem) => {
                     let draft = Draft {

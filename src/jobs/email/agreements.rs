@@ -1,0 +1,144 @@
+//! Agreements mail, about one consent round: it opened, it closes soon (to those who have not
+//! answered), and how it ended. Each is a letter (`templates/email/letter.*`) worded by
+//! `email::letters` from the facts gathered here: the text, how to answer, and after the
+//! close, the outcome with who objected and why.
+
+use chrono::Utc;
+use chrono_tz::Tz;
+use diesel_async::AsyncPgConnection;
+use serde::{Deserialize, Serialize};
+
+use super::super::queue::JobError;
+use super::super::JobContext;
+use super::common::{self, wording, Prepared, Recipient};
+use crate::db::agreements::{self, Round};
+use crate::db::members;
+use crate::domain::{CircleId, MemberId, RoundId, RoundKind, RoundOutcome};
+use crate::email::letters::{ConsentFacts, Ended, Given};
+use crate::email::messages::{LetterView, MessageKind};
+use crate::email::when::describe_moment;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgreementsMail {
+    pub message: MessageKind,
+    pub member_id: MemberId,
+    pub circle_id: CircleId,
+    pub round_id: RoundId,
+}
+
+impl AgreementsMail {
+    /// Once per message, round and person.
+    pub fn dedupe_key(&self) -> String {
+        format!(
+            "email:{}:{}:{}",
+            self.message, self.round_id, self.member_id
+        )
+    }
+}
+
+pub(super) async fn prepare(
+    ctx: &JobContext,
+    conn: &mut AsyncPgConnection,
+    job: &AgreementsMail,
+    to: &mut Recipient,
+) -> Result<Option<Prepared>, JobError> {
+    let kind = job.message;
+    let Some((circle, _)) = common::place(conn, job.circle_id, to, kind, None).await? else {
+        return Ok(None);
+    };
+    let Some(round) = agreements::find_round(conn, job.round_id).await? else {
+        return Ok(None);
+    };
+    let wanted = match kind {
+        MessageKind::ConsentRound => round.is_open(),
+        // Only the undecided are reminded.
+        MessageKind::ConsentReminder => {
+            round.is_open()
+                && agreements::stance_of(conn, round.id, to.member.id)
+                    .await?
+                    .is_none()
+        }
+        _ => true,
+    };
+    if !wanted {
+        return Ok(None);
+    }
+    let zone = to.zone(None, Some(&circle));
+    let Some(letter) = letter(conn, kind, &round, &circle.name, &to.member, zone).await? else {
+        return Ok(None);
+    };
+    let mut c = common::context(kind, to, Some(&circle), &ctx.links, Utc::now());
+    c.action_url = Some(ctx.links.consent(to.holder, round.id.0, round.closes_at));
+    c.letter = Some(letter);
+    Ok(Some(c.into()))
+}
+
+/// What a consent-round message says: the text, how to answer, and after the close, the
+/// outcome with who objected and why. Stances are only read for a closed round.
+async fn letter(
+    conn: &mut AsyncPgConnection,
+    kind: MessageKind,
+    round: &Round,
+    circle: &str,
+    member: &members::Member,
+    zone: Tz,
+) -> Result<Option<LetterView>, JobError> {
+    let Some(agreement) = agreements::find(conn, round.agreement_id).await? else {
+        return Ok(None);
+    };
+    let Some(version) = agreements::version(conn, agreement.id, round.version).await? else {
+        return Ok(None);
+    };
+    let proposer = match version.proposed_by {
+        Some(m) => members::find(conn, m).await?.map(|m| m.display_name),
+        None => None,
+    }
+    .unwrap_or_else(|| "Someone".into());
+    let facts = ConsentFacts {
+        circle: circle.to_string(),
+        title: agreement.title,
+        proposer,
+        closes: describe_moment(round.closes_at, zone),
+        kind: round.kind,
+        version: round.version,
+        quorum: round.quorum,
+        eligible: round.eligible,
+        quote: paragraphs(&version.body),
+        note: version.note,
+    };
+    let view = match kind {
+        MessageKind::ConsentRound => facts.opening(),
+        MessageKind::ConsentReminder => {
+            facts.reminder(agreements::latest_stances(conn, round).await?.len())
+        }
+        MessageKind::ConsentOutcome => {
+            let given: Vec<Given> = agreements::stances_of_closed(conn, round)
+                .await?
+                .into_iter()
+                .map(|g| Given {
+                    name: g.display_name,
+                    stance: g.stance,
+                    reason: g.reason,
+                })
+                .collect();
+            let ended = match round.outcome {
+                Some(RoundOutcome::Adopted) => Ended::Adopted,
+                Some(RoundOutcome::Objected) => Ended::Objected,
+                _ => Ended::TooFewAnswers,
+            };
+            let to_proposer =
+                version.proposed_by == Some(member.id) && round.kind != RoundKind::Review;
+            facts.outcome(ended, &given, to_proposer)
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(view.map_err(wording)?))
+}
+
+/// The quoted text's paragraphs, each on one line.
+fn paragraphs(text: &str) -> Vec<String> {
+    text.split("\n\n")
+        .map(|p| p.trim().replace('\n', " "))
+        .filter(|p| !p.is_empty())
+        .collect()
+}
