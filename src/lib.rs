@@ -18,5 +18,7 @@ pub mod secrets;
 pub mod seed;
 pub mod startup;
 pub mod telemetry;
+#[cfg(any(test, feature = "testkit"))]
+pub mod testkit;
 pub mod views;
 pub mod worker;

@@ -26,3 +26,28 @@ pub async fn require(
         None => Err(AppError::NotFound("membership")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::MembershipRole;
+    use crate::testkit as kit;
+
+    #[tokio::test]
+    async fn only_an_active_member_may_act_for_a_circle() {
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle().create(conn).await;
+        let ada = kit::seated(conn, &circle, "Ada").await;
+        let bo = kit::seated(conn, &circle, "Bo").await;
+        let (role, left) = (MembershipRole::Member, MembershipState::Left);
+        kit::join(conn, &circle, bo.id, role, left).await;
+        let stranger = kit::member(conn, "Cy").await;
+
+        let active = require(conn, circle.id, ada.id).await.unwrap();
+        assert_eq!(active.member_id, ada.id);
+        let gone = require(conn, circle.id, bo.id).await;
+        assert!(matches!(gone, Err(AppError::Gone(m)) if m == NO_LONGER_A_MEMBER));
+        let unknown = require(conn, circle.id, stranger.id).await;
+        assert!(matches!(unknown, Err(AppError::NotFound(_))));
+    }
+}

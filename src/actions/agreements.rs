@@ -494,3 +494,176 @@ async fn require_member_or_staff(
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::members::Member;
+    use crate::testkit as kit;
+
+    const LIMITS: RoundLimits = RoundLimits {
+        per_circle_per_week: 3,
+    };
+
+    fn proposal(title: &str) -> Proposal {
+        Proposal {
+            title: title.into(),
+            body: "We start on time and end on time.".into(),
+            review_every_sessions: None,
+        }
+    }
+
+    /// A circle where Ada, Bo and Cy have seats and Dee waits.
+    async fn circle_of_three(conn: &mut Connection) -> (Circle, [Member; 3], Member) {
+        let circle = kit::circle().capacity(3).create(conn).await;
+        let seated = [
+            kit::seated(conn, &circle, "Ada").await,
+            kit::seated(conn, &circle, "Bo").await,
+            kit::seated(conn, &circle, "Cy").await,
+        ];
+        let dee = kit::waiting(conn, &circle, "Dee").await;
+        (circle, seated, dee)
+    }
+
+    #[tokio::test]
+    async fn a_proposal_opens_a_round_that_invites_every_active_member() {
+        let conn = &mut kit::fresh_connection().await;
+        let (circle, [ada, bo, cy], _) = circle_of_three(conn).await;
+        let now = kit::now();
+
+        let (agreement, round) = propose(conn, &circle, ada.id, proposal("On time"), LIMITS, now)
+            .await
+            .unwrap();
+
+        assert_eq!(agreement.status, AgreementStatus::InRound);
+        assert_eq!((round.kind, round.version), (RoundKind::Proposal, 1));
+        assert_eq!((round.eligible, round.quorum), (3, 2));
+        assert_eq!(round.closes_at, now + Duration::days(7));
+        let mut invited = kit::emailed(conn, MessageKind::ConsentRound).await;
+        invited.sort();
+        let mut members = vec![ada.id, bo.id, cy.id];
+        members.sort();
+        assert_eq!(invited, members);
+        let closes = kit::queued_of(conn, consent_close::KIND).await;
+        let reminds = kit::queued_of(conn, consent_remind::KIND).await;
+        assert_eq!(closes.len(), 1);
+        assert_eq!(closes[0].run_at, round.closes_at);
+        assert_eq!(reminds.len(), 1);
+        assert_eq!(reminds[0].run_at, round.closes_at - REMIND_BEFORE);
+    }
+
+    #[tokio::test]
+    async fn enough_consent_and_no_objection_adopt_the_text_at_the_close() {
+        let conn = &mut kit::fresh_connection().await;
+        let (circle, [ada, bo, _], dee) = circle_of_three(conn).await;
+        let now = kit::now();
+        let (agreement, round) = propose(conn, &circle, ada.id, proposal("On time"), LIMITS, now)
+            .await
+            .unwrap();
+
+        for who in [ada.id, bo.id] {
+            let given = answer(conn, round.id, who, Stance::Consent, String::new(), now).await;
+            assert_eq!(given.unwrap(), Answer::Saved(Stance::Consent));
+        }
+        let waiting = answer(conn, round.id, dee.id, Stance::Consent, String::new(), now).await;
+        assert_eq!(waiting.unwrap(), Answer::NotMember);
+
+        assert_eq!(close(conn, round.id, now).await.unwrap(), None);
+        let outcome = close(conn, round.id, round.closes_at).await.unwrap();
+        assert_eq!(outcome, Some(RoundOutcome::Adopted));
+        assert_eq!(close(conn, round.id, round.closes_at).await.unwrap(), None);
+        let adopted = agreements::find(conn, agreement.id).await.unwrap().unwrap();
+        assert_eq!(adopted.status, AgreementStatus::Adopted);
+        assert_eq!(adopted.adopted_version, Some(1));
+        assert_eq!(
+            kit::emailed(conn, MessageKind::ConsentOutcome).await.len(),
+            3
+        );
+        let late = answer(conn, round.id, bo.id, Stance::Concern, String::new(), now).await;
+        assert_eq!(late.unwrap(), Answer::Closed);
+    }
+
+    #[tokio::test]
+    async fn too_few_answers_leave_a_new_text_not_adopted() {
+        let conn = &mut kit::fresh_connection().await;
+        let (circle, [ada, ..], _) = circle_of_three(conn).await;
+        let now = kit::now();
+        let (agreement, round) = propose(conn, &circle, ada.id, proposal("On time"), LIMITS, now)
+            .await
+            .unwrap();
+        answer(conn, round.id, ada.id, Stance::Consent, String::new(), now)
+            .await
+            .unwrap();
+
+        let outcome = close(conn, round.id, round.closes_at).await.unwrap();
+
+        assert_eq!(outcome, Some(RoundOutcome::NoQuorum));
+        let stored = agreements::find(conn, agreement.id).await.unwrap().unwrap();
+        assert_eq!(stored.status, AgreementStatus::NotAdopted);
+        assert_eq!(stored.adopted_version, None);
+    }
+
+    #[tokio::test]
+    async fn an_objection_sends_the_text_back_to_its_proposer_alone() {
+        let conn = &mut kit::fresh_connection().await;
+        let (circle, [ada, bo, cy], _) = circle_of_three(conn).await;
+        let now = kit::now();
+        let (agreement, round) = propose(conn, &circle, ada.id, proposal("On time"), LIMITS, now)
+            .await
+            .unwrap();
+        let silent = answer(conn, round.id, bo.id, Stance::Objection, " ".into(), now).await;
+        assert!(matches!(silent, Err(AppError::Invalid { .. })));
+        let why = "Night-shift workers cannot arrive at 18:00.".to_string();
+        answer(conn, round.id, bo.id, Stance::Objection, why, now)
+            .await
+            .unwrap();
+        answer(conn, round.id, cy.id, Stance::Consent, String::new(), now)
+            .await
+            .unwrap();
+
+        let outcome = close(conn, round.id, round.closes_at).await.unwrap();
+        assert_eq!(outcome, Some(RoundOutcome::Objected));
+        let stored = agreements::find(conn, agreement.id).await.unwrap().unwrap();
+        assert_eq!(stored.status, AgreementStatus::Integrating);
+
+        let later = round.closes_at;
+        let text = "We start at 19:00.".to_string();
+        let by_bo = revise(conn, round.id, bo.id, text.clone(), String::new(), later).await;
+        assert!(matches!(by_bo.unwrap(), Revised::NotProposer));
+        let by_ada = revise(conn, round.id, ada.id, text, "Later start".into(), later).await;
+        let Revised::Opened(next) = by_ada.unwrap() else {
+            panic!("the revision opens a round");
+        };
+        assert_eq!((next.kind, next.version), (RoundKind::Integration, 2));
+        assert_eq!(next.closes_at, later + Duration::days(3));
+        let stored = agreements::find(conn, agreement.id).await.unwrap().unwrap();
+        assert_eq!(stored.status, AgreementStatus::InRound);
+    }
+
+    #[tokio::test]
+    async fn one_open_proposal_per_member_and_a_few_rounds_per_circle_a_week() {
+        let conn = &mut kit::fresh_connection().await;
+        let (circle, [ada, bo, _], dee) = circle_of_three(conn).await;
+        let ora = kit::organiser(conn, "Ora").await;
+        let now = kit::now();
+
+        propose(conn, &circle, ada.id, proposal("One"), LIMITS, now)
+            .await
+            .unwrap();
+        let again = propose(conn, &circle, ada.id, proposal("Two"), LIMITS, now).await;
+        assert!(matches!(again, Err(AppError::Limited { .. })));
+        let waiting = propose(conn, &circle, dee.id, proposal("Three"), LIMITS, now).await;
+        assert!(matches!(waiting, Err(AppError::Forbidden(_))));
+        propose(conn, &circle, bo.id, proposal("Four"), LIMITS, now)
+            .await
+            .unwrap();
+        // An organiser may have several proposals open, within the circle's weekly limit.
+        propose(conn, &circle, ora.id, proposal("Five"), LIMITS, now)
+            .await
+            .unwrap();
+        let fourth = propose(conn, &circle, ora.id, proposal("Six"), LIMITS, now).await;
+        assert!(matches!(fourth, Err(AppError::Limited { .. })));
+        let opened = agreements::rounds_opened_since(conn, circle.id, now - Duration::days(7));
+        assert_eq!(opened.await.unwrap().len(), 3);
+    }
+}

@@ -47,3 +47,121 @@ pub async fn mark(
     })
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::roles::FACILITATOR;
+    use crate::domain::RoleState;
+    use crate::testkit as kit;
+
+    async fn attended(conn: &mut Connection, session: &Session, member: MemberId) -> Option<bool> {
+        let row = rsvps::find(conn, session.id, member).await.unwrap();
+        row.and_then(|r| r.attended)
+    }
+
+    #[tokio::test]
+    async fn marks_are_kept_for_members_and_refused_whole_for_a_stranger() {
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle().create(conn).await;
+        let fay = kit::facilitator(conn, &circle, "Fay").await;
+        let ada = kit::seated(conn, &circle, "Ada").await;
+        let bo = kit::seated(conn, &circle, "Bo").await;
+        let stranger = kit::member(conn, "Cy").await;
+        let session = kit::session().under_way().create(conn, &circle).await;
+        let now = Utc::now();
+
+        let stored = mark(
+            conn,
+            &session,
+            fay.id,
+            &[(ada.id, true), (bo.id, false)],
+            now,
+        )
+        .await
+        .unwrap();
+        assert_eq!(stored.len(), 2);
+        assert_eq!(attended(conn, &session, ada.id).await, Some(true));
+        assert_eq!(attended(conn, &session, bo.id).await, Some(false));
+
+        let refused = mark(
+            conn,
+            &session,
+            fay.id,
+            &[(ada.id, false), (stranger.id, true)],
+            now,
+        )
+        .await;
+        assert!(
+            matches!(refused, Err(AppError::Invalid { ref field, .. }) if field == "attendance")
+        );
+        assert_eq!(attended(conn, &session, ada.id).await, Some(true));
+        assert_eq!(attended(conn, &session, stranger.id).await, None);
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_session_takes_no_attendance() {
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle().create(conn).await;
+        let fay = kit::facilitator(conn, &circle, "Fay").await;
+        let ada = kit::seated(conn, &circle, "Ada").await;
+        let session = kit::session().under_way().create(conn, &circle).await;
+        let session = crate::db::sessions::cancel(conn, session.id).await.unwrap();
+
+        let marked = mark(conn, &session, fay.id, &[(ada.id, true)], Utc::now()).await;
+
+        assert!(matches!(marked, Err(AppError::Conflict(_))));
+        assert_eq!(attended(conn, &session, ada.id).await, None);
+    }
+
+    #[tokio::test]
+    async fn whoever_feedback_is_about_cannot_change_who_came_but_others_can() {
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle().create(conn).await;
+        let fay = kit::facilitator(conn, &circle, "Fay").await;
+        let lea = kit::seated(conn, &circle, "Lea").await;
+        let ada = kit::seated(conn, &circle, "Ada").await;
+        let bo = kit::seated(conn, &circle, "Bo").await;
+        let session = kit::session().under_way().create(conn, &circle).await;
+        kit::slot(
+            conn,
+            &session,
+            FACILITATOR,
+            Some(lea.id),
+            RoleState::Confirmed,
+        )
+        .await;
+        let now = Utc::now();
+        mark(
+            conn,
+            &session,
+            fay.id,
+            &[(ada.id, true), (bo.id, true)],
+            now,
+        )
+        .await
+        .unwrap();
+        let closes = now + chrono::Duration::days(7);
+        feedback::open_for_session(conn, session.id, circle.feedback_min_answers, closes)
+            .await
+            .unwrap();
+
+        let by_lead = mark(conn, &session, lea.id, &[(bo.id, false)], now).await;
+        assert!(matches!(by_lead, Err(AppError::Forbidden(_))));
+        assert_eq!(attended(conn, &session, bo.id).await, Some(true));
+
+        mark(conn, &session, fay.id, &[(bo.id, false)], now)
+            .await
+            .unwrap();
+        assert_eq!(attended(conn, &session, bo.id).await, Some(false));
+        let request = feedback::for_session(conn, session.id)
+            .await
+            .unwrap()
+            .remove(0);
+        assert!(request.frozen_at.is_some());
+        assert!(
+            request.eligibility_changed_at.is_some(),
+            "the lead of a request whose answerers changed is shown nothing"
+        );
+    }
+}

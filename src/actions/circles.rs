@@ -255,3 +255,41 @@ impl CirclePatch {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::actions::membership;
+    use crate::domain::{DisplayName, EmailAddress, MembershipRole};
+    use crate::testkit as kit;
+
+    #[tokio::test]
+    async fn archiving_a_circle_closes_it_to_newcomers() {
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle().capacity(8).create(conn).await;
+        let email = EmailAddress::parse("ada@example.org").unwrap();
+        let name = DisplayName::parse("Ada").unwrap();
+
+        let archived = archive(conn, circle.id).await.unwrap();
+
+        assert_eq!(archived.status, CircleStatus::Archived);
+        let stored = circles::find(conn, circle.id).await.unwrap().unwrap();
+        assert_eq!(stored.status, CircleStatus::Archived);
+        assert_eq!((stored.name, stored.capacity), (circle.name, Some(8)));
+        let added =
+            membership::add_vouched(conn, circle.id, &email, &name, MembershipRole::Member).await;
+        assert!(matches!(added, Err(AppError::Conflict(_))));
+        let signed_up = membership::sign_up(conn, circle.id, &email, &name, None).await;
+        assert!(matches!(signed_up, Err(AppError::NotFound(_))));
+        assert!(kit::queued(conn).await.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_missing_circle_has_no_seats_to_lock() {
+        let conn = &mut kit::fresh_connection().await;
+
+        let locked = lock_seats(conn, CircleId::new()).await;
+
+        assert!(matches!(locked, Err(AppError::NotFound("circle"))));
+    }
+}

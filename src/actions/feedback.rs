@@ -301,3 +301,181 @@ pub async fn set_mode(
     })
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::members::Member;
+    use crate::db::roles::FACILITATOR;
+    use crate::db::rsvps;
+    use crate::testkit as kit;
+
+    fn keys() -> TokenKeys {
+        TokenKeys::new("a key for tests", &[])
+    }
+
+    fn said(helped: &str) -> Answer {
+        Answer {
+            helped: helped.into(),
+            try_next: String::new(),
+            rating: Some(3),
+        }
+    }
+
+    /// A session under way that Lea leads and wants feedback on; Ada, Bo and Cy came, Dee
+    /// did not. Feedback closes in a week.
+    struct Led {
+        lea: Member,
+        came: [Member; 3],
+        dee: Member,
+        request: FeedbackRequest,
+    }
+
+    async fn led(conn: &mut Connection) -> Led {
+        let circle = kit::circle().create(conn).await;
+        let lea = kit::seated(conn, &circle, "Lea").await;
+        let came = [
+            kit::seated(conn, &circle, "Ada").await,
+            kit::seated(conn, &circle, "Bo").await,
+            kit::seated(conn, &circle, "Cy").await,
+        ];
+        let dee = kit::seated(conn, &circle, "Dee").await;
+        let session = kit::session().under_way().create(conn, &circle).await;
+        kit::slot(
+            conn,
+            &session,
+            FACILITATOR,
+            Some(lea.id),
+            RoleState::Confirmed,
+        )
+        .await;
+        for m in &came {
+            rsvps::set_attended(conn, session.id, m.id, true)
+                .await
+                .unwrap();
+        }
+        rsvps::set_attended(conn, session.id, dee.id, false)
+            .await
+            .unwrap();
+        let closes = Utc::now() + chrono::Duration::days(7);
+        feedback::open_for_session(conn, session.id, 3, closes)
+            .await
+            .unwrap();
+        let request = feedback::for_session(conn, session.id)
+            .await
+            .unwrap()
+            .remove(0);
+        Led {
+            lea,
+            came,
+            dee,
+            request,
+        }
+    }
+
+    #[tokio::test]
+    async fn each_person_who_came_answers_once_and_nobody_else_does() {
+        let conn = &mut kit::fresh_connection().await;
+        let led = led(conn).await;
+        let stranger = kit::member(conn, "Eve").await;
+        let (id, now) = (led.request.id, Utc::now());
+        let ada = led.came[0].id;
+
+        let first = answer(conn, &keys(), id, ada, said("The pace"), now).await;
+        let second = answer(conn, &keys(), id, ada, said("Again"), now).await;
+        let absent = answer(conn, &keys(), id, led.dee.id, said("Hm"), now).await;
+        let own = answer(conn, &keys(), id, led.lea.id, said("Me"), now).await;
+        let outsider = answer(conn, &keys(), id, stranger.id, said("Hi"), now).await;
+
+        assert_eq!(first.unwrap(), Given::Saved);
+        assert_eq!(second.unwrap(), Given::Twice);
+        assert_eq!(absent.unwrap(), Given::NotAttended);
+        assert_eq!(own.unwrap(), Given::OwnSession);
+        assert_eq!(outsider.unwrap(), Given::NotMember);
+        assert_eq!(feedback::answered(conn, id).await.unwrap(), 1);
+        let after = led.request.closes_at;
+        let late = answer(conn, &keys(), id, led.came[1].id, said("Late"), after).await;
+        assert_eq!(late.unwrap(), Given::Closed);
+    }
+
+    #[tokio::test]
+    async fn the_lead_is_told_once_after_the_close_and_may_report_an_answer_once() {
+        let conn = &mut kit::fresh_connection().await;
+        let led = led(conn).await;
+        let ora = kit::organiser(conn, "Ora").await;
+        let now = Utc::now();
+        for m in &led.came {
+            let given = answer(conn, &keys(), led.request.id, m.id, said("Good"), now).await;
+            assert_eq!(given.unwrap(), Given::Saved);
+        }
+
+        assert_eq!(send_due(conn, &keys(), now).await.unwrap(), 0);
+        assert!(!shown(conn, &led.request, now).await.unwrap());
+        let after = led.request.closes_at + chrono::Duration::minutes(1);
+        assert_eq!(send_due(conn, &keys(), after).await.unwrap(), 1);
+        assert_eq!(send_due(conn, &keys(), after).await.unwrap(), 0);
+        assert_eq!(
+            kit::emailed(conn, MessageKind::FeedbackClosed).await,
+            [led.lea.id]
+        );
+
+        let request = feedback::find(conn, led.request.id).await.unwrap().unwrap();
+        assert!(request.sealed_at.is_some());
+        assert!(shown(conn, &request, after).await.unwrap());
+        let answers = feedback::answers(conn, request.id).await.unwrap();
+        assert_eq!(answers.len(), 3);
+        let one = answers[0].id;
+        let not_lead = report(conn, request.id, led.came[0].id, one, after).await;
+        assert_eq!(not_lead.unwrap(), Reported::Nothing);
+        let first = report(conn, request.id, led.lea.id, one, after).await;
+        let again = report(conn, request.id, led.lea.id, one, after).await;
+        assert_eq!(first.unwrap(), Reported::Now);
+        assert_eq!(again.unwrap(), Reported::Already);
+        assert_eq!(
+            kit::emailed(conn, MessageKind::FeedbackReported).await,
+            [ora.id]
+        );
+    }
+
+    #[tokio::test]
+    async fn the_holder_chooses_feedback_until_it_opens() {
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle().create(conn).await;
+        let lea = kit::seated(conn, &circle, "Lea").await;
+        let ada = kit::seated(conn, &circle, "Ada").await;
+        let session = kit::session().under_way().create(conn, &circle).await;
+        let slot = kit::slot(
+            conn,
+            &session,
+            FACILITATOR,
+            Some(lea.id),
+            RoleState::Confirmed,
+        )
+        .await;
+
+        let theirs = set_mode(conn, slot.id, ada.id, FeedbackMode::Off).await;
+        assert_eq!(theirs.unwrap(), ModeChange::NotYours);
+        let named = set_mode(conn, slot.id, lea.id, FeedbackMode::Named).await;
+        assert_eq!(named.unwrap(), ModeChange::Saved);
+        assert_eq!(
+            roles::feedback_of(conn, slot.id).await.unwrap(),
+            Some(FeedbackMode::Named)
+        );
+
+        let closes = Utc::now() + chrono::Duration::days(7);
+        feedback::open_for_session(conn, session.id, 3, closes)
+            .await
+            .unwrap();
+        let late = set_mode(conn, slot.id, lea.id, FeedbackMode::Off).await;
+        assert_eq!(late.unwrap(), ModeChange::Fixed);
+        assert_eq!(
+            roles::feedback_of(conn, slot.id).await.unwrap(),
+            Some(FeedbackMode::Named)
+        );
+        let request = feedback::for_session(conn, session.id)
+            .await
+            .unwrap()
+            .remove(0);
+        assert_eq!(request.mode, FeedbackMode::Named);
+    }
+}

@@ -591,3 +591,218 @@ pub async fn outlook(
         family,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::members::Member;
+    use crate::db::roles::FACILITATOR;
+    use crate::domain::RoleState;
+    use crate::testkit as kit;
+
+    /// A full circle of two (Lea, who led it twice, and Ada, who led it once), with Wes and
+    /// Wyn waiting and a session next week.
+    struct Full {
+        circle: Circle,
+        lea: Member,
+        ada: Member,
+        waiting: [Member; 2],
+    }
+
+    async fn full(conn: &mut Connection) -> Full {
+        let circle = kit::circle().capacity(2).create(conn).await;
+        let lea = kit::seated(conn, &circle, "Lea").await;
+        let ada = kit::seated(conn, &circle, "Ada").await;
+        let waiting = [
+            kit::waiting(conn, &circle, "Wes").await,
+            kit::waiting(conn, &circle, "Wyn").await,
+        ];
+        let past = kit::session().in_days(-15).weekly(conn, &circle, 3).await;
+        for (session, who) in past.iter().zip([&ada, &lea, &lea]) {
+            kit::slot(
+                conn,
+                session,
+                FACILITATOR,
+                Some(who.id),
+                RoleState::Confirmed,
+            )
+            .await;
+        }
+        kit::session().create(conn, &circle).await;
+        Full {
+            circle,
+            lea,
+            ada,
+            waiting,
+        }
+    }
+
+    async fn state_in(
+        conn: &mut Connection,
+        circle: CircleId,
+        member: MemberId,
+    ) -> MembershipState {
+        memberships::find(conn, circle, member)
+            .await
+            .unwrap()
+            .expect("a membership")
+            .state
+    }
+
+    #[tokio::test]
+    async fn a_sibling_is_offered_to_whoever_led_twice_and_only_with_people_waiting() {
+        let conn = &mut kit::fresh_connection().await;
+        let f = full(conn).await;
+        let quiet = kit::circle().named("Quiet").capacity(2).create(conn).await;
+        let now = kit::now();
+        let by = ProposalStart::Organiser;
+
+        let empty = propose(conn, quiet.id, by, Request::default(), now).await;
+        assert!(matches!(empty, Err(AppError::Conflict(_))));
+        let once = Request {
+            lead: Some(f.ada.id),
+            ..Request::default()
+        };
+        let too_new = propose(conn, f.circle.id, by, once, now).await;
+        assert!(matches!(too_new, Err(AppError::Invalid { ref field, .. }) if field == "lead_id"));
+
+        let proposal = propose(conn, f.circle.id, by, Request::default(), now)
+            .await
+            .unwrap();
+
+        assert_eq!(proposal.state, ProposalState::Asking);
+        assert_eq!(proposal.name, "Braiding Sweetgrass II");
+        assert_eq!(proposal.lead_order, [f.lea.id]);
+        assert_eq!(proposal.asked_member_id, Some(f.lea.id));
+        assert_eq!(proposal.answer_by, Some(now + Duration::hours(72)));
+        assert_eq!(kit::emailed(conn, MessageKind::GrowAsk).await, [f.lea.id]);
+        let again = propose(conn, f.circle.id, by, Request::default(), now).await;
+        assert!(matches!(again, Err(AppError::Conflict(_))));
+    }
+
+    #[tokio::test]
+    async fn accepting_moves_the_waitlist_to_the_new_circle() {
+        let conn = &mut kit::fresh_connection().await;
+        let f = full(conn).await;
+        let now = Utc::now();
+        let by = ProposalStart::Organiser;
+        let p = propose(conn, f.circle.id, by, Request::default(), now)
+            .await
+            .unwrap();
+
+        let answered = answer(conn, p.id, f.lea.id, true, Shift::default(), now).await;
+        let Answered::Accepted { sibling, moved } = answered.unwrap() else {
+            panic!("Lea accepts");
+        };
+
+        assert_eq!(moved, 2);
+        assert_eq!(sibling.parent_id, Some(f.circle.id));
+        let lead = memberships::find(conn, sibling.id, f.lea.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (lead.role, lead.state),
+            (MembershipRole::Facilitator, MembershipState::Active)
+        );
+        for w in &f.waiting {
+            assert_eq!(
+                state_in(conn, f.circle.id, w.id).await,
+                MembershipState::Left
+            );
+            assert_eq!(
+                state_in(conn, sibling.id, w.id).await,
+                MembershipState::Active
+            );
+        }
+        let mut told = kit::emailed(conn, MessageKind::GrowMoved).await;
+        told.sort();
+        let mut waiting: Vec<_> = f.waiting.iter().map(|w| w.id).collect();
+        waiting.sort();
+        assert_eq!(told, waiting);
+        let coming = sessions::upcoming(conn, sibling.id, now, 10).await.unwrap();
+        assert_eq!(coming.len(), 1);
+        assert_eq!(coming[0].facilitator_id, Some(f.lea.id));
+        let twice = answer(conn, p.id, f.lea.id, true, Shift::default(), now).await;
+        assert!(
+            matches!(twice.unwrap(), Answered::Decided(d) if d.state == ProposalState::Accepted)
+        );
+    }
+
+    #[tokio::test]
+    async fn someone_moved_who_leaves_before_taking_part_goes_back_to_their_place() {
+        let conn = &mut kit::fresh_connection().await;
+        let f = full(conn).await;
+        let now = Utc::now();
+        let by = ProposalStart::Organiser;
+        let p = propose(conn, f.circle.id, by, Request::default(), now)
+            .await
+            .unwrap();
+        let Answered::Accepted { sibling, .. } =
+            answer(conn, p.id, f.lea.id, true, Shift::default(), now)
+                .await
+                .unwrap()
+        else {
+            panic!("Lea accepts");
+        };
+        let wes = f.waiting[0].id;
+
+        let back = leave_sibling(conn, sibling.id, wes).await.unwrap();
+
+        assert_eq!(back, Some((f.circle.name.clone(), 1)));
+        assert_eq!(state_in(conn, sibling.id, wes).await, MembershipState::Left);
+        let place = memberships::find(conn, f.circle.id, wes)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (place.state, place.waitlist_position),
+            (MembershipState::Waitlisted, Some(1))
+        );
+        assert_eq!(kit::emailed(conn, MessageKind::Waitlisted).await, [wes]);
+    }
+
+    #[tokio::test]
+    async fn not_now_from_the_last_in_line_leaves_the_proposal_unled() {
+        let conn = &mut kit::fresh_connection().await;
+        let f = full(conn).await;
+        let ora = kit::organiser(conn, "Ora").await;
+        let now = Utc::now();
+        let by = ProposalStart::Organiser;
+        let p = propose(conn, f.circle.id, by, Request::default(), now)
+            .await
+            .unwrap();
+
+        let answered = answer(conn, p.id, f.lea.id, false, Shift::default(), now).await;
+
+        assert!(matches!(answered.unwrap(), Answered::Passed));
+        let p = growing::find(conn, p.id).await.unwrap().unwrap();
+        assert_eq!((p.state, p.passed), (ProposalState::Unled, vec![f.lea.id]));
+        assert_eq!(kit::emailed(conn, MessageKind::GrowNotice).await, [ora.id]);
+        for w in &f.waiting {
+            assert_eq!(
+                state_in(conn, f.circle.id, w.id).await,
+                MembershipState::Waitlisted
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn an_organiser_withdraws_a_proposal_only_while_it_asks() {
+        let conn = &mut kit::fresh_connection().await;
+        let f = full(conn).await;
+        let now = Utc::now();
+        let by = ProposalStart::Organiser;
+        let p = propose(conn, f.circle.id, by, Request::default(), now)
+            .await
+            .unwrap();
+
+        let withdrawn = withdraw(conn, p.id, now).await.unwrap();
+        let again = withdraw(conn, p.id, now).await;
+
+        assert_eq!(withdrawn.state, ProposalState::Withdrawn);
+        assert!(matches!(again, Err(AppError::Conflict(_))));
+        let late = answer(conn, p.id, f.lea.id, true, Shift::default(), now).await;
+        assert!(matches!(late.unwrap(), Answered::Decided(_)));
+    }
+}

@@ -71,3 +71,83 @@ pub async fn save(
     })
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::members::Member;
+    use crate::domain::{MembershipRole, MembershipState};
+    use crate::testkit as kit;
+
+    fn text() -> HandoffText {
+        HandoffText {
+            stopped_at: "Chapter 4".into(),
+            ..Default::default()
+        }
+    }
+
+    /// Lea led yesterday; Ned leads the next session, where Tim is asked to keep time.
+    async fn next_holders(conn: &mut Connection) -> (Session, Member, Member, Member) {
+        let circle = kit::circle().create(conn).await;
+        kit::role(conn, &circle, "timekeeper", "Timekeeper").await;
+        let lea = kit::seated(conn, &circle, "Lea").await;
+        let ned = kit::seated(conn, &circle, "Ned").await;
+        let tim = kit::seated(conn, &circle, "Tim").await;
+        let led = kit::session().started().create(conn, &circle).await;
+        kit::slot(conn, &led, FACILITATOR, Some(lea.id), RoleState::Confirmed).await;
+        let next = kit::session().create(conn, &circle).await;
+        kit::slot(conn, &next, FACILITATOR, Some(ned.id), RoleState::Confirmed).await;
+        kit::slot(conn, &next, "timekeeper", Some(tim.id), RoleState::Asked).await;
+        (led, lea, ned, tim)
+    }
+
+    #[tokio::test]
+    async fn a_note_for_the_next_lead_reaches_only_them() {
+        let conn = &mut kit::fresh_connection().await;
+        let (led, lea, ned, _) = next_holders(conn).await;
+
+        let vis = HandoffVisibility::NextLead;
+        let note = save(conn, &led, lea.id, text(), vis, Utc::now())
+            .await
+            .unwrap();
+
+        assert_eq!(note.stopped_at, "Chapter 4");
+        assert_eq!(kit::emailed(conn, MessageKind::RoleNotice).await, [ned.id]);
+    }
+
+    #[tokio::test]
+    async fn a_note_shared_with_role_holders_reaches_every_holder_of_the_next_session() {
+        let conn = &mut kit::fresh_connection().await;
+        let (led, lea, ned, tim) = next_holders(conn).await;
+
+        let vis = HandoffVisibility::RoleHolders;
+        save(conn, &led, lea.id, text(), vis, Utc::now())
+            .await
+            .unwrap();
+
+        let mut told = kit::emailed(conn, MessageKind::RoleNotice).await;
+        told.sort();
+        let mut expected = vec![ned.id, tim.id];
+        expected.sort();
+        assert_eq!(told, expected);
+    }
+
+    #[tokio::test]
+    async fn someone_who_left_leaves_no_note() {
+        let conn = &mut kit::fresh_connection().await;
+        let (led, lea, _, _) = next_holders(conn).await;
+        let circle = crate::db::circles::find(conn, led.circle_id)
+            .await
+            .unwrap()
+            .unwrap();
+        let left = MembershipState::Left;
+        kit::join(conn, &circle, lea.id, MembershipRole::Member, left).await;
+
+        let vis = HandoffVisibility::Circle;
+        let saved = save(conn, &led, lea.id, text(), vis, Utc::now()).await;
+
+        assert!(matches!(saved, Err(AppError::Gone(_))));
+        assert!(handoffs::for_session(conn, led.id).await.unwrap().is_none());
+        assert!(kit::queued(conn).await.is_empty());
+    }
+}

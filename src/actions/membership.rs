@@ -383,3 +383,243 @@ pub async fn promote_now(
     })
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jobs::{fanout, growing_check, rota_plan};
+    use crate::testkit as kit;
+
+    async fn membership(
+        conn: &mut AsyncPgConnection,
+        circle: &Circle,
+        member: MemberId,
+    ) -> Membership {
+        memberships::find(conn, circle.id, member)
+            .await
+            .unwrap()
+            .expect("a membership")
+    }
+
+    #[tokio::test]
+    async fn confirming_a_signup_in_a_full_circle_puts_them_on_the_waitlist() {
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle().capacity(1).create(conn).await;
+        kit::seated(conn, &circle, "Ada").await;
+        let email = EmailAddress::parse("bo@example.org").unwrap();
+        let name = DisplayName::parse("Bo").unwrap();
+
+        sign_up(conn, circle.id, &email, &name, None).await.unwrap();
+        let bo = members::find_by_email(conn, &email).await.unwrap().unwrap();
+        assert_eq!(
+            membership(conn, &circle, bo.id).await.state,
+            MembershipState::Pending
+        );
+        assert_eq!(kit::emailed(conn, MessageKind::Confirmation).await, [bo.id]);
+
+        let confirmed = confirm_signup(conn, circle.id, bo.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(confirmed.state, MembershipState::Waitlisted);
+        assert_eq!(confirmed.waitlist_position, Some(1));
+        assert_eq!(kit::emailed(conn, MessageKind::Waitlisted).await, [bo.id]);
+        assert!(kit::emailed(conn, MessageKind::Welcome).await.is_empty());
+        assert_eq!(kit::queued_of(conn, growing_check::KIND).await.len(), 1);
+        let verified = members::find(conn, bo.id).await.unwrap().unwrap();
+        assert!(verified.email_verified_at.is_some());
+
+        // Confirming again changes nothing.
+        let again = confirm_signup(conn, circle.id, bo.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(again.waitlist_position, Some(1));
+        assert_eq!(kit::emailed(conn, MessageKind::Waitlisted).await.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn leaving_gives_the_seat_to_the_head_of_the_waitlist() {
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle().capacity(1).create(conn).await;
+        let ada = kit::seated(conn, &circle, "Ada").await;
+        let bo = kit::waiting(conn, &circle, "Bo").await;
+        let cy = kit::waiting(conn, &circle, "Cy").await;
+
+        let (left, promoted) = leave_and_refill(conn, circle.id, ada.id).await.unwrap();
+
+        assert_eq!(left.state, MembershipState::Left);
+        assert_eq!(promoted, [bo.id]);
+        let bo_now = membership(conn, &circle, bo.id).await;
+        assert_eq!(
+            (bo_now.state, bo_now.waitlist_position),
+            (MembershipState::Active, None)
+        );
+        let cy_now = membership(conn, &circle, cy.id).await;
+        assert_eq!(
+            (cy_now.state, cy_now.waitlist_position),
+            (MembershipState::Waitlisted, Some(1))
+        );
+        assert_eq!(kit::emailed(conn, MessageKind::Promoted).await, [bo.id]);
+        assert_eq!(kit::queued_of(conn, fanout::MEMBER_KIND).await.len(), 1);
+
+        // Leaving twice changes nothing.
+        let again = leave(conn, circle.id, ada.id).await.unwrap();
+        assert_eq!(again.state, MembershipState::Left);
+        assert_eq!(kit::emailed(conn, MessageKind::Promoted).await, [bo.id]);
+        assert_eq!(
+            membership(conn, &circle, cy.id).await.waitlist_position,
+            Some(1)
+        );
+    }
+
+    #[tokio::test]
+    async fn vouching_twice_for_someone_seats_and_welcomes_them_once() {
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle().capacity(1).create(conn).await;
+        let email = EmailAddress::parse("ada@example.org").unwrap();
+        let name = DisplayName::parse("Ada").unwrap();
+        let role = MembershipRole::Member;
+
+        let first = add_vouched(conn, circle.id, &email, &name, role)
+            .await
+            .unwrap();
+        let second = add_vouched(conn, circle.id, &email, &name, role)
+            .await
+            .unwrap();
+
+        assert!(first.changed);
+        assert_eq!(first.membership.state, MembershipState::Active);
+        assert!(!second.changed);
+        assert_eq!(second.membership.state, MembershipState::Active);
+        assert_eq!(
+            kit::emailed(conn, MessageKind::Welcome).await,
+            [first.membership.member_id]
+        );
+        assert_eq!(memberships::seated_count(conn, circle.id).await.unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn only_a_rotating_circle_replans_when_someone_joins() {
+        let conn = &mut kit::fresh_connection().await;
+        let fixed = kit::circle().named("Fixed").create(conn).await;
+        let rotating = kit::circle()
+            .named("Rotating")
+            .rotating()
+            .create(conn)
+            .await;
+        let email = EmailAddress::parse("ada@example.org").unwrap();
+        let name = DisplayName::parse("Ada").unwrap();
+
+        add_vouched(conn, fixed.id, &email, &name, MembershipRole::Member)
+            .await
+            .unwrap();
+        assert!(kit::queued_of(conn, rota_plan::KIND).await.is_empty());
+
+        add_vouched(conn, rotating.id, &email, &name, MembershipRole::Member)
+            .await
+            .unwrap();
+        let replans = kit::queued_of(conn, rota_plan::KIND).await;
+        assert_eq!(replans.len(), 1);
+        assert_eq!(replans[0].payload["circle_id"], rotating.id.to_string());
+    }
+
+    #[tokio::test]
+    async fn a_member_who_becomes_a_facilitator_frees_their_seat() {
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle().capacity(1).create(conn).await;
+        let ada = kit::seated(conn, &circle, "Ada").await;
+        let bo = kit::waiting(conn, &circle, "Bo").await;
+
+        let ada_now = set_role(conn, circle.id, ada.id, MembershipRole::Facilitator)
+            .await
+            .unwrap();
+
+        assert_eq!(ada_now.role, MembershipRole::Facilitator);
+        assert_eq!(ada_now.state, MembershipState::Active);
+        assert_eq!(
+            membership(conn, &circle, bo.id).await.state,
+            MembershipState::Active
+        );
+        assert_eq!(kit::emailed(conn, MessageKind::Promoted).await, [bo.id]);
+    }
+
+    #[tokio::test]
+    async fn more_seats_let_the_waitlist_in_in_order() {
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle().capacity(1).create(conn).await;
+        kit::seated(conn, &circle, "Ada").await;
+        let bo = kit::waiting(conn, &circle, "Bo").await;
+        let cy = kit::waiting(conn, &circle, "Cy").await;
+        let changes = CircleChanges {
+            capacity: Some(Some(2)),
+            ..Default::default()
+        };
+
+        let updated = update_circle(conn, circle.id, changes).await.unwrap();
+
+        assert_eq!(updated.capacity, Some(2));
+        assert_eq!(
+            membership(conn, &circle, bo.id).await.state,
+            MembershipState::Active
+        );
+        assert_eq!(
+            membership(conn, &circle, cy.id).await.waitlist_position,
+            Some(1)
+        );
+        assert_eq!(kit::emailed(conn, MessageKind::Promoted).await, [bo.id]);
+    }
+
+    #[tokio::test]
+    async fn a_waitlist_place_moves_one_step_at_a_time() {
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle().capacity(1).create(conn).await;
+        kit::seated(conn, &circle, "Ada").await;
+        let bo = kit::waiting(conn, &circle, "Bo").await;
+        let cy = kit::waiting(conn, &circle, "Cy").await;
+
+        move_in_waitlist(conn, circle.id, cy.id, true)
+            .await
+            .unwrap();
+        assert_eq!(
+            membership(conn, &circle, cy.id).await.waitlist_position,
+            Some(1)
+        );
+        assert_eq!(
+            membership(conn, &circle, bo.id).await.waitlist_position,
+            Some(2)
+        );
+
+        // At the head there is nowhere further up to go.
+        move_in_waitlist(conn, circle.id, cy.id, true)
+            .await
+            .unwrap();
+        assert_eq!(
+            membership(conn, &circle, cy.id).await.waitlist_position,
+            Some(1)
+        );
+        assert_eq!(
+            membership(conn, &circle, bo.id).await.waitlist_position,
+            Some(2)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_facilitator_can_seat_someone_beyond_the_capacity() {
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle().capacity(1).create(conn).await;
+        kit::seated(conn, &circle, "Ada").await;
+        let bo = kit::waiting(conn, &circle, "Bo").await;
+
+        promote_now(conn, circle.id, bo.id).await.unwrap();
+
+        assert_eq!(
+            membership(conn, &circle, bo.id).await.state,
+            MembershipState::Active
+        );
+        assert_eq!(memberships::seated_count(conn, circle.id).await.unwrap(), 2);
+        assert_eq!(kit::emailed(conn, MessageKind::Promoted).await, [bo.id]);
+        let again = promote_now(conn, circle.id, bo.id).await;
+        assert!(matches!(again, Err(AppError::NotFound(_))));
+    }
+}

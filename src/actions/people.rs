@@ -36,3 +36,54 @@ pub async fn erase(conn: &mut AsyncPgConnection, id: MemberId) -> AppResult<()> 
     })
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::memberships;
+    use crate::domain::MembershipState;
+    use crate::testkit as kit;
+
+    #[tokio::test]
+    async fn retiring_links_moves_every_link_version_on_and_mails_a_fresh_personal_link() {
+        let conn = &mut kit::fresh_connection().await;
+        let ada = kit::member(conn, "Ada").await;
+
+        retire_links(conn, ada.id).await.unwrap();
+
+        let after = members::find(conn, ada.id).await.unwrap().unwrap();
+        assert_eq!(after.token_version, ada.token_version + 1);
+        assert_eq!(after.me_token_version, ada.me_token_version + 1);
+        // The calendar feed has its own reset.
+        assert_eq!(after.calendar_token_version, ada.calendar_token_version);
+        assert_eq!(
+            kit::emailed(conn, MessageKind::PersonalLink).await,
+            [ada.id]
+        );
+    }
+
+    #[tokio::test]
+    async fn erasing_someone_gives_up_their_seat_first_and_forgets_them() {
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle().capacity(1).create(conn).await;
+        let ada = kit::seated(conn, &circle, "Ada").await;
+        let bo = kit::waiting(conn, &circle, "Bo").await;
+        retire_links(conn, ada.id).await.unwrap();
+
+        erase(conn, ada.id).await.unwrap();
+
+        assert!(members::find(conn, ada.id).await.unwrap().is_none());
+        assert!(memberships::find(conn, circle.id, ada.id)
+            .await
+            .unwrap()
+            .is_none());
+        let bo_now = memberships::find(conn, circle.id, bo.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(bo_now.state, MembershipState::Active);
+        let emails = kit::emails(conn).await;
+        assert!(emails.iter().all(|e| e.member_id != ada.id), "{emails:?}");
+        assert_eq!(kit::emailed(conn, MessageKind::Promoted).await, [bo.id]);
+    }
+}

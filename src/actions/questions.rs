@@ -70,3 +70,72 @@ pub async fn save(
     })
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit as kit;
+
+    fn asked() -> Vec<String> {
+        vec!["What surprised you?".into(), "What would you keep?".into()]
+    }
+
+    #[tokio::test]
+    async fn a_discussion_lead_is_asked_once_when_their_session_comes_within_five_days() {
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle().create(conn).await;
+        kit::role(conn, &circle, QUESTIONS_ROLE, "Discussion lead").await;
+        let dee = kit::seated(conn, &circle, "Dee").await;
+        let soon = kit::session().in_days(3).create(conn, &circle).await;
+        let later = kit::session().in_days(10).create(conn, &circle).await;
+        let confirmed = RoleState::Confirmed;
+        let slot = kit::slot(conn, &soon, QUESTIONS_ROLE, Some(dee.id), confirmed).await;
+        kit::slot(conn, &later, QUESTIONS_ROLE, Some(dee.id), confirmed).await;
+
+        assert_eq!(ask_due(conn, Utc::now()).await.unwrap(), 1);
+        assert_eq!(ask_due(conn, Utc::now()).await.unwrap(), 0);
+
+        let emails = kit::emails(conn).await;
+        assert_eq!(emails.len(), 1, "{emails:?}");
+        assert_eq!(emails[0].message, MessageKind::QuestionsAsk);
+        assert_eq!(emails[0].member_id, dee.id);
+        assert_eq!(emails[0].role_id, Some(slot.id));
+    }
+
+    #[tokio::test]
+    async fn only_the_holder_saves_questions_and_only_until_the_session_starts() {
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle().create(conn).await;
+        kit::role(conn, &circle, QUESTIONS_ROLE, "Discussion lead").await;
+        let dee = kit::seated(conn, &circle, "Dee").await;
+        let bo = kit::seated(conn, &circle, "Bo").await;
+        let session = kit::session().in_days(3).create(conn, &circle).await;
+        let slot = kit::slot(
+            conn,
+            &session,
+            QUESTIONS_ROLE,
+            Some(dee.id),
+            RoleState::Confirmed,
+        )
+        .await;
+        let now = Utc::now();
+
+        let by_other = save(conn, slot.id, bo.id, &asked(), now).await.unwrap();
+        assert!(matches!(by_other, Reply::NotYours));
+        let late = save(conn, slot.id, dee.id, &asked(), session.starts_at)
+            .await
+            .unwrap();
+        assert!(matches!(late, Reply::Closed));
+        assert!(roles::own_questions(conn, slot.id, dee.id)
+            .await
+            .unwrap()
+            .is_empty());
+
+        let saved = save(conn, slot.id, dee.id, &asked(), now).await.unwrap();
+        assert!(matches!(saved, Reply::Done(_)));
+        assert_eq!(
+            roles::own_questions(conn, slot.id, dee.id).await.unwrap(),
+            asked()
+        );
+    }
+}

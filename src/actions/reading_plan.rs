@@ -230,3 +230,84 @@ pub async fn plan_of(
     let uneven = rules::uneven(&segs);
     Ok((rows, uneven))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit as kit;
+
+    /// Four chapters of 25 pages: pages 1 to 100.
+    fn chapters() -> Vec<Chapter> {
+        (0..4)
+            .map(|i| Chapter {
+                number: i + 1,
+                title: format!("Part {}", i + 1),
+                first_page: i * 25 + 1,
+                last_page: i * 25 + 25,
+            })
+            .collect()
+    }
+
+    fn boundary(session: SessionId, reading: ReadingId, pages: (i32, i32)) -> Boundary {
+        Boundary {
+            session_id: session,
+            reading_id: reading,
+            first_page: pages.0,
+            last_page: pages.1,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_reading_s_pages_are_shared_out_over_the_sessions_that_read_it() {
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle().create(conn).await;
+        let book = kit::reading(conn, &circle, "Braiding Sweetgrass").await;
+        let sessions = kit::session()
+            .reading(book.id)
+            .weekly(conn, &circle, 2)
+            .await;
+
+        set_chapters(conn, book.id, chapters(), Utc::now())
+            .await
+            .unwrap();
+
+        let (plan, uneven) = plan_of(conn, circle.id).await.unwrap();
+        let pages: Vec<_> = plan
+            .iter()
+            .map(|s| (s.session_id, s.first_page, s.last_page))
+            .collect();
+        assert_eq!(pages, [(sessions[0].id, 1, 50), (sessions[1].id, 51, 100)]);
+        assert!(uneven.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_plan_with_a_gap_is_refused_and_the_old_one_stays() {
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle().create(conn).await;
+        let book = kit::reading(conn, &circle, "Braiding Sweetgrass").await;
+        let s = kit::session()
+            .reading(book.id)
+            .weekly(conn, &circle, 2)
+            .await;
+        set_chapters(conn, book.id, chapters(), Utc::now())
+            .await
+            .unwrap();
+        let gap = vec![
+            boundary(s[0].id, book.id, (1, 40)),
+            boundary(s[1].id, book.id, (42, 100)),
+        ];
+        let moved = vec![
+            boundary(s[0].id, book.id, (1, 30)),
+            boundary(s[1].id, book.id, (31, 100)),
+        ];
+
+        let refused = set_plan(conn, circle.id, gap, Utc::now()).await;
+        assert!(matches!(refused, Err(AppError::Invalid { ref field, .. }) if field == "from"));
+        let (plan, _) = plan_of(conn, circle.id).await.unwrap();
+        assert_eq!((plan[0].last_page, plan[1].first_page), (50, 51));
+
+        set_plan(conn, circle.id, moved, Utc::now()).await.unwrap();
+        let (plan, _) = plan_of(conn, circle.id).await.unwrap();
+        assert_eq!((plan[0].last_page, plan[1].first_page), (30, 31));
+    }
+}

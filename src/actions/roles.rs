@@ -246,3 +246,134 @@ impl RolePatch {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{MembershipRole, RoleState};
+    use crate::email::MessageKind;
+    use crate::testkit as kit;
+
+    fn timekeeper() -> RoleInput {
+        RoleInput {
+            key: "timekeeper".into(),
+            name: "Timekeeper".into(),
+            guide: "Keep an eye on the clock.".into(),
+            slots: 1,
+            rotates: true,
+            min_attended: 0,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_new_role_in_a_rotating_circle_gets_holders_at_once() {
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle().rotating().create(conn).await;
+        let ada = kit::seated(conn, &circle, "Ada").await;
+        let bo = kit::seated(conn, &circle, "Bo").await;
+        let session = kit::session().in_days(3).create(conn, &circle).await;
+
+        let kind = add(conn, &circle, timekeeper()).await.unwrap();
+
+        assert_eq!(kind.key, "timekeeper");
+        let rows = roles::for_sessions(conn, &[session.id]).await.unwrap();
+        let held = rows.iter().find(|r| r.role_key == "timekeeper").unwrap();
+        let lead = rows.iter().find(|r| r.role_key == FACILITATOR).unwrap();
+        // Inside the asking window, so asked at once; one person, one role per session.
+        assert_eq!(
+            (held.state, lead.state),
+            (RoleState::Asked, RoleState::Asked)
+        );
+        let mut holders = vec![held.member_id.unwrap(), lead.member_id.unwrap()];
+        holders.sort();
+        let mut everyone = vec![ada.id, bo.id];
+        everyone.sort();
+        assert_eq!(holders, everyone);
+        assert_eq!(kit::emailed(conn, MessageKind::RoleAsk).await.len(), 2);
+
+        let twice = add(conn, &circle, timekeeper()).await;
+        assert!(matches!(twice, Err(AppError::Conflict(_))));
+    }
+
+    #[tokio::test]
+    async fn the_facilitator_role_keeps_its_one_slot_and_stays() {
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle().create(conn).await;
+        let two = RoleKindChanges {
+            slots: Some(2),
+            ..Default::default()
+        };
+
+        let widened = update(conn, &circle, FACILITATOR, two).await;
+        let removed = remove(conn, &circle, FACILITATOR).await;
+        let unknown = remove(conn, &circle, "scribe").await;
+
+        assert!(matches!(widened, Err(AppError::Invalid { ref field, .. }) if field == "slots"));
+        assert!(matches!(removed, Err(AppError::Conflict(_))));
+        assert!(matches!(unknown, Err(AppError::NotFound("role"))));
+        let kind = roles::kind(conn, circle.id, FACILITATOR)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(kind.slots, 1);
+    }
+
+    #[tokio::test]
+    async fn fewer_slots_drop_the_holders_of_the_slots_that_go() {
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle().create(conn).await;
+        let ada = kit::seated(conn, &circle, "Ada").await;
+        let bo = kit::seated(conn, &circle, "Bo").await;
+        let mut two = timekeeper();
+        two.slots = 2;
+        add(conn, &circle, two).await.unwrap();
+        let session = kit::session().create(conn, &circle).await;
+        let confirmed = RoleState::Confirmed;
+        kit::nth_slot(conn, &session, "timekeeper", 1, Some(ada.id), confirmed).await;
+        kit::nth_slot(conn, &session, "timekeeper", 2, Some(bo.id), confirmed).await;
+        let one = RoleKindChanges {
+            slots: Some(1),
+            ..Default::default()
+        };
+
+        let kind = update(conn, &circle, "timekeeper", one).await.unwrap();
+
+        assert_eq!(kind.slots, 1);
+        let rows = roles::for_sessions(conn, &[session.id]).await.unwrap();
+        let kept: Vec<_> = rows.iter().map(|r| (r.slot, r.member_id)).collect();
+        assert_eq!(kept, [(1, Some(ada.id))]);
+    }
+
+    #[tokio::test]
+    async fn preferences_name_only_the_circle_s_roles_and_only_for_its_members() {
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle().create(conn).await;
+        add(conn, &circle, timekeeper()).await.unwrap();
+        let ada = kit::seated(conn, &circle, "Ada").await;
+        let bo = kit::seated(conn, &circle, "Bo").await;
+        let left = MembershipState::Left;
+        kit::join(conn, &circle, bo.id, MembershipRole::Member, left).await;
+        let opt_out = |keys: &[&str]| PrefsChange {
+            opted_out_roles: Some(keys.iter().map(|k| k.to_string()).collect()),
+            ..Default::default()
+        };
+
+        let unknown = set_prefs(conn, &circle, ada.id, opt_out(&["scribe"])).await;
+        let gone = set_prefs(conn, &circle, bo.id, opt_out(&["timekeeper"])).await;
+        let saved = set_prefs(
+            conn,
+            &circle,
+            ada.id,
+            opt_out(&["timekeeper", "timekeeper"]),
+        )
+        .await
+        .unwrap();
+
+        assert!(matches!(unknown, Err(AppError::Invalid { .. })));
+        assert!(matches!(gone, Err(AppError::Conflict(_))));
+        assert_eq!(saved.opted_out_roles, ["timekeeper"]);
+        let stored = roles::prefs(conn, circle.id, ada.id).await.unwrap();
+        assert_eq!(stored.opted_out_roles, ["timekeeper"]);
+        assert!(stored.opted_in);
+    }
+}

@@ -52,3 +52,88 @@ pub async fn answer(
     }
     Ok(Answer::Saved(saved))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::sessions;
+    use crate::jobs::rota_plan;
+    use crate::testkit as kit;
+
+    #[tokio::test]
+    async fn a_cancelled_session_takes_no_answer() {
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle().create(conn).await;
+        let ada = kit::seated(conn, &circle, "Ada").await;
+        let session = kit::session().create(conn, &circle).await;
+        let session = sessions::cancel(conn, session.id).await.unwrap();
+
+        let answered = answer(conn, &session, ada.id, RsvpResponse::Yes, Utc::now()).await;
+
+        assert!(matches!(answered.unwrap(), Answer::Cancelled));
+        assert!(rsvps::find(conn, session.id, ada.id)
+            .await
+            .unwrap()
+            .is_none());
+    }
+
+    #[tokio::test]
+    async fn answers_close_when_the_session_starts_and_are_for_members_only() {
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle().create(conn).await;
+        let ada = kit::seated(conn, &circle, "Ada").await;
+        let bo = kit::waiting(conn, &circle, "Bo").await;
+        let started = kit::session().started().create(conn, &circle).await;
+        let coming = kit::session().create(conn, &circle).await;
+        let now = Utc::now();
+
+        let late = answer(conn, &started, ada.id, RsvpResponse::Yes, now).await;
+        let waiting = answer(conn, &coming, bo.id, RsvpResponse::Yes, now).await;
+
+        assert!(matches!(late.unwrap(), Answer::Started));
+        assert!(matches!(waiting.unwrap(), Answer::NotMember));
+        assert!(rsvps::find(conn, started.id, ada.id)
+            .await
+            .unwrap()
+            .is_none());
+        assert!(rsvps::find(conn, coming.id, bo.id).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_no_in_a_rotating_circle_queues_one_replan() {
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle().rotating().create(conn).await;
+        let ada = kit::seated(conn, &circle, "Ada").await;
+        let session = kit::session().create(conn, &circle).await;
+        let now = Utc::now();
+
+        let yes = answer(conn, &session, ada.id, RsvpResponse::Yes, now).await;
+        assert!(matches!(yes.unwrap(), Answer::Saved(_)));
+        assert!(kit::queued_of(conn, rota_plan::KIND).await.is_empty());
+
+        let no = answer(conn, &session, ada.id, RsvpResponse::No, now).await;
+        let Answer::Saved(saved) = no.unwrap() else {
+            panic!("the answer is saved");
+        };
+        assert_eq!(saved.response, Some(RsvpResponse::No));
+        answer(conn, &session, ada.id, RsvpResponse::No, now)
+            .await
+            .unwrap();
+        let replans = kit::queued_of(conn, rota_plan::KIND).await;
+        assert_eq!(replans.len(), 1);
+        assert_eq!(replans[0].payload["circle_id"], circle.id.to_string());
+    }
+
+    #[tokio::test]
+    async fn a_no_in_a_fixed_circle_replans_nothing() {
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle().create(conn).await;
+        let ada = kit::seated(conn, &circle, "Ada").await;
+        let session = kit::session().create(conn, &circle).await;
+
+        let no = answer(conn, &session, ada.id, RsvpResponse::No, Utc::now()).await;
+
+        assert!(matches!(no.unwrap(), Answer::Saved(_)));
+        assert!(kit::queued(conn).await.is_empty());
+    }
+}

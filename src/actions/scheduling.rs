@@ -147,3 +147,190 @@ pub async fn cancel_session(conn: &mut Connection, id: SessionId) -> AppResult<S
 pub async fn reach(conn: &mut Connection, session: &Session) -> diesel::QueryResult<usize> {
     crate::jobs::fanout::invited_count(conn, session).await
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Duration, NaiveTime, Utc};
+
+    use super::*;
+    use crate::db::roles::FACILITATOR;
+    use crate::db::swaps;
+    use crate::domain::schedule::{End, Frequency};
+    use crate::domain::{RoleState, SessionId};
+    use crate::jobs::fanout;
+    use crate::testkit as kit;
+
+    /// `count` weekly sessions at 19:00, the first two weeks from today in `circle`'s zone.
+    fn weekly(circle: &Circle, count: u32) -> ScheduleRule {
+        let today = Utc::now().with_timezone(&circle.timezone.tz()).date_naive();
+        let seven = NaiveTime::from_hms_opt(19, 0, 0).unwrap();
+        let every_week = Frequency::Weekly { interval_weeks: 1 };
+        ScheduleRule::new(
+            every_week,
+            today + Duration::days(14),
+            seven,
+            90,
+            End::Count(count),
+        )
+        .unwrap()
+    }
+
+    /// The queued fan-outs of `message` (e.g. "invitation") about `session`.
+    async fn fanouts(conn: &mut Connection, message: &str, session: SessionId) -> usize {
+        let all = kit::queued_of(conn, fanout::SESSION_KIND).await;
+        all.iter()
+            .filter(|j| j.payload["message"] == message)
+            .filter(|j| j.payload["session_id"] == session.to_string())
+            .count()
+    }
+
+    #[tokio::test]
+    async fn an_archived_circle_gets_no_new_sessions() {
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle()
+            .status(CircleStatus::Archived)
+            .create(conn)
+            .await;
+
+        let created = create_sessions(conn, &circle, &weekly(&circle, 2), None).await;
+
+        assert!(matches!(created, Err(AppError::Conflict(_))));
+        let coming = sessions::upcoming(conn, circle.id, Utc::now(), 10).await;
+        assert!(coming.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn new_sessions_meet_in_the_circle_s_zone_and_invite_a_week_ahead() {
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle()
+            .timezone("Europe/London")
+            .with(|c| c.location = Some("Library".into()))
+            .create(conn)
+            .await;
+
+        let created = create_sessions(conn, &circle, &weekly(&circle, 3), None)
+            .await
+            .unwrap();
+
+        assert_eq!(created.len(), 3);
+        let seven = NaiveTime::from_hms_opt(19, 0, 0).unwrap();
+        for s in &created {
+            assert_eq!((s.timezone.name(), s.local_time), ("Europe/London", seven));
+            assert_eq!(s.location.as_deref(), Some("Library"));
+        }
+        let invitations: Vec<_> = kit::queued_of(conn, fanout::SESSION_KIND)
+            .await
+            .into_iter()
+            .filter(|j| j.payload["message"] == "invitation")
+            .collect();
+        assert_eq!(invitations.len(), 3);
+        for session in &created {
+            let job = invitations
+                .iter()
+                .find(|j| j.payload["session_id"] == session.id.to_string())
+                .expect("an invitation for every session");
+            assert_eq!(job.run_at, session.starts_at - Duration::days(7));
+            assert_eq!(fanouts(conn, "reminder", session.id).await, 1);
+        }
+    }
+
+    #[tokio::test]
+    async fn cancelling_tells_the_members_once_and_cancelling_again_changes_nothing() {
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle().create(conn).await;
+        let created = create_sessions(conn, &circle, &weekly(&circle, 1), None)
+            .await
+            .unwrap();
+        let id = created[0].id;
+
+        let cancelled = cancel_session(conn, id).await.unwrap();
+        assert_eq!(cancelled.status, SessionStatus::Cancelled);
+        assert_eq!(fanouts(conn, "invitation", id).await, 0);
+        assert_eq!(fanouts(conn, "reminder", id).await, 0);
+        assert_eq!(fanouts(conn, "session_cancelled", id).await, 1);
+        let queued = kit::queued(conn).await.len();
+
+        let again = cancel_session(conn, id).await.unwrap();
+        assert_eq!(again.ics_sequence, cancelled.ics_sequence);
+        assert_eq!(kit::queued(conn).await.len(), queued);
+        let edit = SessionEdit {
+            location: Some(Some("Elsewhere".into())),
+            ..Default::default()
+        };
+        let edited = edit_session(conn, id, edit).await;
+        assert!(matches!(edited, Err(AppError::Conflict(_))));
+    }
+
+    #[tokio::test]
+    async fn a_session_reads_and_is_led_only_within_its_own_circle() {
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle().create(conn).await;
+        let other = kit::circle().named("Other").create(conn).await;
+        let theirs = kit::reading(conn, &other, "Not ours").await;
+        let stranger = kit::seated(conn, &other, "Cy").await;
+        let session = kit::session().create(conn, &circle).await;
+
+        let reading = SessionEdit {
+            reading_id: Some(Some(theirs.id)),
+            ..Default::default()
+        };
+        let by_reading = edit_session(conn, session.id, reading).await;
+        let led = SessionEdit {
+            facilitator_id: Some(Some(stranger.id)),
+            ..Default::default()
+        };
+        let by_lead = edit_session(conn, session.id, led).await;
+
+        assert!(
+            matches!(by_reading, Err(AppError::Invalid { ref field, .. }) if field == "reading_id")
+        );
+        assert!(
+            matches!(by_lead, Err(AppError::Invalid { ref field, .. }) if field == "facilitator_id")
+        );
+        let stored = sessions::find(conn, session.id).await.unwrap().unwrap();
+        assert_eq!(stored.ics_sequence, session.ics_sequence);
+        assert_eq!((stored.reading_id, stored.facilitator_id), (None, None));
+    }
+
+    #[tokio::test]
+    async fn moving_a_session_voids_its_open_swaps_and_a_new_place_does_not() {
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle().create(conn).await;
+        let ada = kit::seated(conn, &circle, "Ada").await;
+        let session = kit::session().create(conn, &circle).await;
+        let slot = kit::slot(
+            conn,
+            &session,
+            FACILITATOR,
+            Some(ada.id),
+            RoleState::Confirmed,
+        )
+        .await;
+        let swap = swaps::open(conn, slot.id, ada.id, session.ics_sequence)
+            .await
+            .unwrap()
+            .unwrap();
+
+        let elsewhere = SessionEdit {
+            location: Some(Some("Library".into())),
+            ..Default::default()
+        };
+        let moved = edit_session(conn, session.id, elsewhere).await.unwrap();
+        assert_eq!(moved.ics_sequence, session.ics_sequence + 1);
+        assert_eq!(
+            swaps::find(conn, swap.id).await.unwrap().unwrap().status,
+            "open"
+        );
+
+        let later = SessionEdit {
+            local_time: NaiveTime::from_hms_opt(20, 0, 0),
+            ..Default::default()
+        };
+        let moved = edit_session(conn, session.id, later).await.unwrap();
+        assert_eq!(moved.starts_at, session.starts_at + Duration::hours(1));
+        assert_eq!(
+            swaps::find(conn, swap.id).await.unwrap().unwrap().status,
+            "void"
+        );
+    }
+}

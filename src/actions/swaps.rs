@@ -269,3 +269,103 @@ pub async fn void_for_session(
         .collect();
     Ok(swaps::void_for(conn, &ids, now).await?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::members::Member;
+    use crate::db::sessions::Session;
+    use crate::testkit as kit;
+
+    /// Ada leads next week's session of a circle with four other members.
+    async fn held(conn: &mut Connection) -> (Session, SessionRole, Member, Vec<Member>) {
+        let circle = kit::circle().create(conn).await;
+        let ada = kit::seated(conn, &circle, "Ada").await;
+        let mut others = Vec::new();
+        for name in ["Bo", "Cy", "Dee", "Eve"] {
+            others.push(kit::seated(conn, &circle, name).await);
+        }
+        let session = kit::session().create(conn, &circle).await;
+        let slot = kit::slot(
+            conn,
+            &session,
+            FACILITATOR,
+            Some(ada.id),
+            RoleState::Confirmed,
+        )
+        .await;
+        (session, slot, ada, others)
+    }
+
+    #[tokio::test]
+    async fn a_swap_is_offered_to_three_people_at_a_time() {
+        let conn = &mut kit::fresh_connection().await;
+        let (_, slot, ada, others) = held(conn).await;
+        let now = Utc::now();
+
+        let Asked::Offered(swap, offered) = ask(conn, slot.id, ada.id, now).await.unwrap() else {
+            panic!("the swap opens");
+        };
+        assert_eq!(offered, OFFERS_PER_ROUND);
+        let told = kit::emailed(conn, MessageKind::SwapOffer).await;
+        assert_eq!(told.len(), 3);
+        assert!(told.iter().all(|m| others.iter().any(|o| o.id == *m)));
+
+        let again = ask(conn, slot.id, ada.id, now).await.unwrap();
+        assert!(matches!(again, Asked::AlreadyOpen(ref s, 3) if s.id == swap.id));
+        assert_eq!(widen_stale(conn, now).await.unwrap(), 0);
+        let a_day_later = now + WIDEN_AFTER + Duration::seconds(1);
+        assert_eq!(widen_stale(conn, a_day_later).await.unwrap(), 1);
+        assert_eq!(kit::emailed(conn, MessageKind::SwapOffer).await.len(), 4);
+        assert!(!kit::emailed(conn, MessageKind::SwapOffer)
+            .await
+            .contains(&ada.id));
+    }
+
+    #[tokio::test]
+    async fn the_first_to_take_a_swap_wins() {
+        let conn = &mut kit::fresh_connection().await;
+        let (session, slot, ada, others) = held(conn).await;
+        let now = Utc::now();
+        let Asked::Offered(swap, _) = ask(conn, slot.id, ada.id, now).await.unwrap() else {
+            panic!("the swap opens");
+        };
+        let (bo, cy) = (others[0].id, others[1].id);
+
+        let own = take(conn, swap.id, ada.id, now).await.unwrap();
+        assert!(matches!(own, Take::NotEligible(_)));
+        let Take::Taken(row) = take(conn, swap.id, bo, now).await.unwrap() else {
+            panic!("Bo takes it");
+        };
+        let second = take(conn, swap.id, cy, now).await.unwrap();
+
+        assert!(matches!(second, Take::AlreadyTaken));
+        assert_eq!((row.member_id, row.state), (Some(bo), RoleState::Confirmed));
+        assert_eq!(row.source, RoleSource::Swap);
+        let session = sessions::find(conn, session.id).await.unwrap().unwrap();
+        assert_eq!(session.facilitator_id, Some(bo));
+        assert_eq!(kit::emailed(conn, MessageKind::RoleConfirmed).await, [bo]);
+        assert_eq!(kit::emailed(conn, MessageKind::RoleNotice).await, [ada.id]);
+        assert_eq!(
+            swaps::find(conn, swap.id).await.unwrap().unwrap().taken_by,
+            Some(bo)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_swap_of_a_session_that_moved_is_void() {
+        let conn = &mut kit::fresh_connection().await;
+        let (session, slot, ada, others) = held(conn).await;
+        let now = Utc::now();
+        let Asked::Offered(swap, _) = ask(conn, slot.id, ada.id, now).await.unwrap() else {
+            panic!("the swap opens");
+        };
+
+        assert_eq!(void_for_session(conn, session.id, now).await.unwrap(), 1);
+        let taken = take(conn, swap.id, others[0].id, now).await.unwrap();
+
+        assert!(matches!(taken, Take::Void));
+        let row = roles::find(conn, slot.id).await.unwrap().unwrap();
+        assert_eq!(row.member_id, Some(ada.id));
+    }
+}

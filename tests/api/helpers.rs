@@ -1,10 +1,10 @@
-//! The test harness: each test gets its own database, copied from a migrated template, and
-//! the real application on a free port, plus typed helpers for the API.
+//! The test harness: each test gets its own database (`roundtable::testkit`: a copy of a
+//! migrated template) and the real application on a free port, plus typed helpers for the API.
 
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::RunQueryDsl;
 use figment::Figment;
 use reqwest::{Method, StatusCode};
 use roundtable::config::{DatabaseUrl, Profile, Settings};
@@ -13,138 +13,9 @@ use roundtable::domain::{DisplayName, EmailAddress, MemberId};
 use roundtable::email::Mailer;
 use roundtable::jobs::JobContext;
 use roundtable::startup::Application;
+pub use roundtable::testkit::{empty_database, fresh_database};
 use roundtable::worker::{self, DrainReport, WorkerConfig};
 use serde_json::{json, Value};
-
-/// The Postgres server for tests: `ROUNDTABLE_TEST_DATABASE_URL`, `DATABASE_URL`, or the
-/// local default. Its path is ignored; tests make their own databases on it.
-pub fn server_url() -> DatabaseUrl {
-    let url = std::env::var("ROUNDTABLE_TEST_DATABASE_URL")
-        .or_else(|_| std::env::var("DATABASE_URL"))
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    DatabaseUrl::new(url).with_database("postgres")
-}
-
-fn db_prefix() -> String {
-    std::env::var("ROUNDTABLE_TEST_DB_PREFIX").unwrap_or_else(|_| "rt_test_".into())
-}
-
-/// A name for the migrated template that changes whenever a migration does.
-fn template_name() -> String {
-    let mut entries: Vec<_> = std::fs::read_dir("migrations")
-        .expect("tests run from the crate root")
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    entries.sort();
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for dir in entries {
-        for file in ["up.sql", "down.sql"] {
-            for byte in std::fs::read(dir.join(file)).unwrap_or_default() {
-                hash ^= u64::from(byte);
-                hash = hash.wrapping_mul(0x0100_0000_01b3);
-            }
-        }
-    }
-    format!("rt_template_{hash:016x}")
-}
-
-/// Build the template once per server and schema (also across test processes).
-fn template() -> &'static str {
-    static TEMPLATE: OnceLock<String> = OnceLock::new();
-    TEMPLATE.get_or_init(|| {
-        std::thread::spawn(|| {
-            let rt = tokio::runtime::Runtime::new().unwrap();
-            rt.block_on(build_template())
-        })
-        .join()
-        .expect("template thread")
-    })
-}
-
-async fn build_template() -> String {
-    let name = template_name();
-    let server = server_url();
-    let mut conn = AsyncPgConnection::establish(server.expose())
-        .await
-        .unwrap_or_else(|e| panic!("connecting to {} for tests: {e}", server.redacted()));
-    diesel::sql_query("SELECT pg_advisory_lock(7345812)")
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    if !database_exists(&mut conn, &name).await {
-        let building = format!("{name}_building");
-        diesel::sql_query(format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)"))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        diesel::sql_query(format!("CREATE DATABASE {building}"))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        db::run_migrations(&server.with_database(&building))
-            .await
-            .expect("migrating the template");
-        diesel::sql_query(format!("ALTER DATABASE {building} RENAME TO {name}"))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-    }
-    diesel::sql_query("SELECT pg_advisory_unlock(7345812)")
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    name
-}
-
-async fn database_exists(conn: &mut AsyncPgConnection, name: &str) -> bool {
-    #[derive(diesel::QueryableByName)]
-    struct Found {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    let found: Found =
-        diesel::sql_query("SELECT count(*) AS n FROM pg_database WHERE datname = $1")
-            .bind::<diesel::sql_types::Text, _>(name)
-            .get_result(conn)
-            .await
-            .unwrap();
-    found.n > 0
-}
-
-/// A new, migrated, empty database for one test.
-pub async fn fresh_database() -> DatabaseUrl {
-    let template = template();
-    let name = format!("{}{}", db_prefix(), uuid::Uuid::new_v4().simple());
-    let server = server_url();
-    let mut conn = AsyncPgConnection::establish(server.expose()).await.unwrap();
-    // Copying a template fails while another copy of it is being made; take turns.
-    for attempt in 0.. {
-        match diesel::sql_query(format!("CREATE DATABASE {name} TEMPLATE {template}"))
-            .execute(&mut conn)
-            .await
-        {
-            Ok(_) => break,
-            Err(e) if attempt < 100 && e.to_string().contains("being accessed by other users") => {
-                tokio::time::sleep(Duration::from_millis(20 + attempt * 5)).await;
-            }
-            Err(e) => panic!("creating test database {name}: {e}"),
-        }
-    }
-    server.with_database(&name)
-}
-
-/// An empty database that has not been migrated.
-pub async fn empty_database() -> DatabaseUrl {
-    let name = format!("{}{}", db_prefix(), uuid::Uuid::new_v4().simple());
-    let server = server_url();
-    let mut conn = AsyncPgConnection::establish(server.expose()).await.unwrap();
-    diesel::sql_query(format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    server.with_database(&name)
-}
 
 pub fn test_settings(db_url: &DatabaseUrl) -> Settings {
     let figment: Figment = Settings::figment(Profile::Test, std::path::Path::new("config"))
@@ -551,9 +422,7 @@ impl TestApp {
     }
 
     pub async fn conn(&self) -> db::Connection {
-        AsyncPgConnection::establish(self.db_url.expose())
-            .await
-            .unwrap()
+        roundtable::testkit::connect(&self.db_url).await
     }
 
     /// A member (organiser or not) with an API token of their own.

@@ -121,3 +121,67 @@ pub async fn decline(
     })
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::FeedbackMode;
+    use crate::email::MessageKind;
+    use crate::testkit as kit;
+
+    #[tokio::test]
+    async fn accepting_an_ask_confirms_the_role_with_the_feedback_chosen() {
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle().rotating().create(conn).await;
+        let ada = kit::seated(conn, &circle, "Ada").await;
+        let bo = kit::seated(conn, &circle, "Bo").await;
+        let session = kit::session().in_days(3).create(conn, &circle).await;
+        let slot = kit::slot(conn, &session, FACILITATOR, Some(ada.id), RoleState::Asked).await;
+        let now = Utc::now();
+
+        let by_bo = accept(conn, slot.id, bo.id, FeedbackMode::Named, now)
+            .await
+            .unwrap();
+        assert!(matches!(by_bo, Reply::NotYours));
+        let Reply::Done(row) = accept(conn, slot.id, ada.id, FeedbackMode::Named, now)
+            .await
+            .unwrap()
+        else {
+            panic!("Ada accepts");
+        };
+
+        assert_eq!(
+            (row.member_id, row.state),
+            (Some(ada.id), RoleState::Confirmed)
+        );
+        assert_eq!(
+            roles::feedback_of(conn, slot.id).await.unwrap(),
+            Some(FeedbackMode::Named)
+        );
+        let session = sessions::find(conn, session.id).await.unwrap().unwrap();
+        assert_eq!(session.facilitator_id, Some(ada.id));
+        let started = accept(conn, slot.id, ada.id, FeedbackMode::Off, session.starts_at).await;
+        assert!(matches!(started.unwrap(), Reply::Closed));
+        assert!(kit::emailed(conn, MessageKind::RoleAsk).await.is_empty());
+    }
+
+    #[tokio::test]
+    async fn declining_asks_the_next_person_at_once() {
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle().rotating().create(conn).await;
+        let ada = kit::seated(conn, &circle, "Ada").await;
+        let bo = kit::seated(conn, &circle, "Bo").await;
+        let session = kit::session().in_days(3).create(conn, &circle).await;
+        let slot = kit::slot(conn, &session, FACILITATOR, Some(ada.id), RoleState::Asked).await;
+
+        let Reply::Done(row) = decline(conn, slot.id, ada.id, Utc::now()).await.unwrap() else {
+            panic!("Ada declines");
+        };
+
+        assert_eq!(row.id, slot.id);
+        assert_eq!((row.member_id, row.state), (Some(bo.id), RoleState::Asked));
+        assert_eq!(kit::emailed(conn, MessageKind::RoleAsk).await, [bo.id]);
+        let declined = roles::declines(conn, &[session.id]).await.unwrap();
+        assert_eq!(declined, [(session.id, FACILITATOR.to_string(), ada.id)]);
+    }
+}

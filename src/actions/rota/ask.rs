@@ -53,3 +53,38 @@ pub(super) async fn ask(
     .await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::roles::FACILITATOR;
+    use crate::testkit as kit;
+
+    #[tokio::test]
+    async fn only_holders_whose_session_is_inside_the_asking_window_are_asked() {
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle().rotating().create(conn).await;
+        let ada = kit::seated(conn, &circle, "Ada").await;
+        let soon = kit::session().in_days(3).create(conn, &circle).await;
+        let later = kit::session().in_days(20).create(conn, &circle).await;
+        let proposed = RoleState::Proposed;
+        let near = kit::slot(conn, &soon, FACILITATOR, Some(ada.id), proposed).await;
+        let far = kit::slot(conn, &later, FACILITATOR, Some(ada.id), proposed).await;
+        let now = crate::testkit::now();
+
+        let asked = ask_due(conn, &circle, &[soon, later], now).await.unwrap();
+
+        assert_eq!(asked, 1);
+        let near = roles::find(conn, near.id).await.unwrap().unwrap();
+        let far = roles::find(conn, far.id).await.unwrap().unwrap();
+        assert_eq!((near.state, near.asked_at), (RoleState::Asked, Some(now)));
+        assert_eq!(far.state, RoleState::Proposed);
+        let emails = kit::emails(conn).await;
+        assert_eq!(emails.len(), 1);
+        assert_eq!(
+            (emails[0].message, emails[0].member_id),
+            (MessageKind::RoleAsk, ada.id)
+        );
+        assert_eq!(emails[0].role_id, Some(near.id));
+    }
+}

@@ -190,3 +190,136 @@ pub async fn facilitator_set(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::swaps;
+    use crate::jobs::rota_plan;
+    use crate::testkit as kit;
+
+    #[tokio::test]
+    async fn an_assigned_holder_is_confirmed_and_told_unless_they_assigned_themselves() {
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle().create(conn).await;
+        kit::role(conn, &circle, "timekeeper", "Timekeeper").await;
+        let fay = kit::facilitator(conn, &circle, "Fay").await;
+        let ada = kit::seated(conn, &circle, "Ada").await;
+        let session = kit::session().create(conn, &circle).await;
+        let now = Utc::now();
+
+        let row = assign(conn, session.id, FACILITATOR, 1, ada.id, fay.id, now)
+            .await
+            .unwrap();
+        assign(conn, session.id, "timekeeper", 1, fay.id, fay.id, now)
+            .await
+            .unwrap();
+
+        assert_eq!(
+            (row.member_id, row.state),
+            (Some(ada.id), RoleState::Confirmed)
+        );
+        assert_eq!(row.source, RoleSource::Organiser);
+        let session = sessions::find(conn, session.id).await.unwrap().unwrap();
+        assert_eq!(session.facilitator_id, Some(ada.id));
+        assert_eq!(
+            kit::emailed(conn, MessageKind::RoleConfirmed).await,
+            [ada.id]
+        );
+    }
+
+    #[tokio::test]
+    async fn nobody_is_assigned_two_roles_in_one_session_or_a_slot_that_does_not_exist() {
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle().create(conn).await;
+        kit::role(conn, &circle, "timekeeper", "Timekeeper").await;
+        let fay = kit::facilitator(conn, &circle, "Fay").await;
+        let ada = kit::seated(conn, &circle, "Ada").await;
+        let stranger = kit::member(conn, "Cy").await;
+        let session = kit::session().create(conn, &circle).await;
+        kit::slot(
+            conn,
+            &session,
+            FACILITATOR,
+            Some(ada.id),
+            RoleState::Confirmed,
+        )
+        .await;
+        let now = Utc::now();
+
+        let second = assign(conn, session.id, "timekeeper", 1, ada.id, fay.id, now).await;
+        let no_slot = assign(conn, session.id, "timekeeper", 2, fay.id, fay.id, now).await;
+        let outsider = assign(conn, session.id, "timekeeper", 1, stranger.id, fay.id, now).await;
+
+        assert!(matches!(second, Err(AppError::Conflict(_))));
+        assert!(matches!(no_slot, Err(AppError::Invalid { ref field, .. }) if field == "slot"));
+        assert!(
+            matches!(outsider, Err(AppError::Invalid { ref field, .. }) if field == "member_id")
+        );
+        let rows = roles::for_sessions(conn, &[session.id]).await.unwrap();
+        assert_eq!(rows.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_leaver_s_coming_roles_open_again_and_their_swaps_are_void() {
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle().rotating().create(conn).await;
+        let ada = kit::seated(conn, &circle, "Ada").await;
+        let confirmed = RoleState::Confirmed;
+        let past = kit::session().started().create(conn, &circle).await;
+        let led = kit::slot(conn, &past, FACILITATOR, Some(ada.id), confirmed).await;
+        let coming = kit::session().create(conn, &circle).await;
+        let held = kit::slot(conn, &coming, FACILITATOR, Some(ada.id), confirmed).await;
+        let swap = swaps::open(conn, held.id, ada.id, coming.ics_sequence)
+            .await
+            .unwrap()
+            .unwrap();
+
+        let opened = release_leaver(conn, &circle, ada.id, Utc::now())
+            .await
+            .unwrap();
+
+        assert_eq!(opened, 1);
+        let held = roles::find(conn, held.id).await.unwrap().unwrap();
+        assert_eq!((held.member_id, held.state), (None, RoleState::Open));
+        let led = roles::find(conn, led.id).await.unwrap().unwrap();
+        assert_eq!((led.member_id, led.state), (Some(ada.id), confirmed));
+        let coming = sessions::find(conn, coming.id).await.unwrap().unwrap();
+        assert_eq!(coming.facilitator_id, None);
+        assert_eq!(
+            swaps::find(conn, swap.id).await.unwrap().unwrap().status,
+            "void"
+        );
+        assert_eq!(kit::queued_of(conn, rota_plan::KIND).await.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn the_facilitator_slot_follows_the_session_s_facilitator() {
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle().create(conn).await;
+        let ada = kit::seated(conn, &circle, "Ada").await;
+        let session = kit::session().create(conn, &circle).await;
+        let now = Utc::now();
+
+        let led = Session {
+            facilitator_id: Some(ada.id),
+            ..session.clone()
+        };
+        facilitator_set(conn, &led, None, now).await.unwrap();
+        let row = roles::find_slot(conn, session.id, FACILITATOR, 1)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (row.member_id, row.state),
+            (Some(ada.id), RoleState::Confirmed)
+        );
+
+        facilitator_set(conn, &session, None, now).await.unwrap();
+        let row = roles::find_slot(conn, session.id, FACILITATOR, 1)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.state, RoleState::Open);
+    }
+}

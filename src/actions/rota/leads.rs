@@ -81,3 +81,44 @@ pub async fn leads_in_order(
         })
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{MembershipRole, MembershipState, RoleState};
+    use crate::testkit as kit;
+
+    #[tokio::test]
+    async fn those_who_led_often_enough_and_take_part_may_lead_fewest_turns_first() {
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle().create(conn).await;
+        let ada = kit::seated(conn, &circle, "Ada").await;
+        let bo = kit::seated(conn, &circle, "Bo").await;
+        let cy = kit::seated(conn, &circle, "Cy").await;
+        let dee = kit::seated(conn, &circle, "Dee").await;
+        let eve = kit::seated(conn, &circle, "Eve").await;
+        // Nine past sessions: Bo led three, Ada, Dee and Eve two each, Cy one.
+        let past = kit::session().in_days(-64).weekly(conn, &circle, 10).await;
+        let turns = [&bo, &bo, &bo, &ada, &ada, &dee, &dee, &eve, &eve, &cy];
+        for (session, who) in past.iter().zip(turns) {
+            kit::slot(
+                conn,
+                session,
+                FACILITATOR,
+                Some(who.id),
+                RoleState::Confirmed,
+            )
+            .await;
+        }
+        let mut prefs = roles::prefs(conn, circle.id, dee.id).await.unwrap();
+        prefs.opted_out_roles = vec![FACILITATOR.into()];
+        roles::set_prefs(conn, &prefs).await.unwrap();
+        let left = MembershipState::Left;
+        kit::join(conn, &circle, eve.id, MembershipRole::Member, left).await;
+
+        let leads = leads_in_order(conn, &circle, 2, Utc::now()).await.unwrap();
+
+        let order: Vec<_> = leads.iter().map(|l| (l.member, l.led)).collect();
+        assert_eq!(order, [(ada.id, 2), (bo.id, 3)]);
+    }
+}

@@ -440,4 +440,62 @@ mod tests {
         assert_eq!((c[0].weight, c[0].elsewhere, c[0].attended), (0, 2, 3));
         assert_eq!((c[1].held, c[1].last_held), (0, None));
     }
+
+    #[tokio::test]
+    async fn nobody_is_proposed_for_a_session_they_said_they_will_not_come_to() {
+        use crate::domain::RsvpResponse;
+        use crate::testkit as kit;
+
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle().rotating().create(conn).await;
+        let ada = kit::seated(conn, &circle, "Ada").await;
+        let bo = kit::seated(conn, &circle, "Bo").await;
+        // Beyond the asking window: proposed, not asked yet.
+        let coming = kit::session().in_days(20).weekly(conn, &circle, 2).await;
+        crate::db::rsvps::set_response(conn, coming[0].id, ada.id, RsvpResponse::No)
+            .await
+            .unwrap();
+
+        let planned = replan(conn, circle.id, Utc::now()).await.unwrap();
+
+        assert_eq!(
+            planned,
+            Planned {
+                changed: 2,
+                asked: 0,
+                released: 0
+            }
+        );
+        let ids: Vec<_> = coming.iter().map(|s| s.id).collect();
+        let rows = roles::for_sessions(conn, &ids).await.unwrap();
+        let first = rows.iter().find(|r| r.session_id == coming[0].id).unwrap();
+        assert_eq!(
+            (first.member_id, first.state),
+            (Some(bo.id), RoleState::Proposed)
+        );
+        let second = rows.iter().find(|r| r.session_id == coming[1].id).unwrap();
+        assert_eq!(second.member_id, Some(ada.id));
+    }
+
+    #[tokio::test]
+    async fn an_archived_circle_plans_nothing() {
+        use crate::testkit as kit;
+
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle()
+            .rotating()
+            .status(CircleStatus::Archived)
+            .create(conn)
+            .await;
+        kit::seated(conn, &circle, "Ada").await;
+        let session = kit::session().create(conn, &circle).await;
+
+        let planned = replan(conn, circle.id, Utc::now()).await.unwrap();
+
+        assert_eq!(planned, Planned::default());
+        assert!(roles::for_sessions(conn, &[session.id])
+            .await
+            .unwrap()
+            .is_empty());
+    }
 }

@@ -130,3 +130,74 @@ pub async fn organisers_of(conn: &mut Connection, circle: CircleId) -> AppResult
     }
     Ok(crate::db::members::organisers(conn).await?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::roles::FACILITATOR;
+    use crate::testkit as kit;
+
+    #[tokio::test]
+    async fn an_ask_left_unanswered_past_the_answer_time_passes_to_the_next_person() {
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle().rotating().create(conn).await;
+        let fay = kit::facilitator(conn, &circle, "Fay").await;
+        let ada = kit::seated(conn, &circle, "Ada").await;
+        let session = kit::session().in_days(5).create(conn, &circle).await;
+        let slot = kit::slot(conn, &session, FACILITATOR, Some(ada.id), RoleState::Asked).await;
+        let now = Utc::now();
+
+        assert_eq!(sweep(conn, now).await.unwrap(), Swept::default());
+        let late = now + Duration::hours(i64::from(circle.role_answer_hours) + 1);
+        let swept = sweep(conn, late).await.unwrap();
+
+        assert_eq!(swept.timed_out, 1);
+        let row = roles::find(conn, slot.id).await.unwrap().unwrap();
+        assert_eq!((row.member_id, row.state), (Some(fay.id), RoleState::Asked));
+        let notices = kit::emails(conn).await;
+        let unanswered: Vec<_> = notices
+            .iter()
+            .filter(|e| e.notice == Some(Notice::Unanswered))
+            .map(|e| e.member_id)
+            .collect();
+        assert_eq!(unanswered, [fay.id]);
+        assert_eq!(kit::emailed(conn, MessageKind::RoleAsk).await, [fay.id]);
+    }
+
+    #[tokio::test]
+    async fn a_role_still_open_two_days_ahead_is_reported_once() {
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle().create(conn).await;
+        let fay = kit::facilitator(conn, &circle, "Fay").await;
+        let tomorrow = kit::session().in_days(1).create(conn, &circle).await;
+        let next_week = kit::session().create(conn, &circle).await;
+        kit::slot(conn, &tomorrow, FACILITATOR, None, RoleState::Open).await;
+        kit::slot(conn, &next_week, FACILITATOR, None, RoleState::Open).await;
+        let now = Utc::now();
+
+        let first = sweep(conn, now).await.unwrap();
+        let second = sweep(conn, now).await.unwrap();
+
+        assert_eq!(first.reported, 1);
+        assert_eq!(second, Swept::default());
+        let emails = kit::emails(conn).await;
+        assert_eq!(emails.len(), 1);
+        assert_eq!(
+            (emails[0].member_id, emails[0].notice),
+            (fay.id, Some(Notice::StillOpen))
+        );
+        assert_eq!(emails[0].session_id, Some(tomorrow.id));
+    }
+
+    #[tokio::test]
+    async fn without_facilitators_the_organisers_are_told() {
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle().create(conn).await;
+        kit::seated(conn, &circle, "Ada").await;
+        let ora = kit::organiser(conn, "Ora").await;
+
+        assert_eq!(organisers_of(conn, circle.id).await.unwrap(), [ora.id]);
+        let fay = kit::facilitator(conn, &circle, "Fay").await;
+        assert_eq!(organisers_of(conn, circle.id).await.unwrap(), [fay.id]);
+    }
+}
