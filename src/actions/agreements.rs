@@ -544,8 +544,8 @@ mod tests {
         let mut members = vec![ada.id, bo.id, cy.id];
         members.sort();
         assert_eq!(invited, members);
-        let closes = kit::queued_of(conn, consent_close::KIND).await;
-        let reminds = kit::queued_of(conn, consent_remind::KIND).await;
+        let closes = kit::queued_of(conn, crate::jobs::agreements_close::KIND).await;
+        let reminds = kit::queued_of(conn, crate::jobs::agreements_remind::KIND).await;
         assert_eq!(closes.len(), 1);
         assert_eq!(closes[0].run_at, round.closes_at);
         assert_eq!(reminds.len(), 1);
