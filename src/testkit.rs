@@ -203,6 +203,7 @@ pub fn circle() -> CircleBuilder {
         role_ask_days: 10,
         role_answer_hours: 72,
         feedback_min_answers: 3,
+        feedback_roles: vec![crate::db::roles::FACILITATOR.to_string()],
         consent_quorum_percent: 50,
         consent_round_days: 7,
         grow_threshold: None,

@@ -2,6 +2,8 @@
 //! decides who may answer feedback on the session, so whoever that feedback is about cannot
 //! change it once their feedback has opened; anyone else who runs the circle can, and a change
 //! that alters who may answer a request still open leaves that request's lead shown nothing.
+//! Feedback is asked only about holders who came: marking one as not there withdraws the
+//! requests still open about them.
 
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncConnection;
@@ -42,6 +44,7 @@ pub async fn mark(
         for (member, attended) in marks {
             stored.push(rsvps::set_attended(conn, session.id, *member, *attended).await?);
         }
+        feedback::withdraw_for_absent(conn, session.id, now).await?;
         feedback::note_eligibility_change(conn, session.id, now).await?;
         Ok(stored)
     })

@@ -6,9 +6,10 @@
 use diesel_async::AsyncPgConnection;
 
 use crate::db::circles::{self, Circle, CircleChanges, NewCircle};
+use crate::db::roles::FACILITATOR;
 use crate::domain::circles::{
-    description, lead_days, location, minutes, CircleCreate, CirclePatch, ANSWER_HOURS, ASK_DAYS,
-    FEEDBACK_K, GROW, HORIZON, QUORUM, ROUND_DAYS,
+    description, feedback_roles, lead_days, location, minutes, CircleCreate, CirclePatch,
+    ANSWER_HOURS, ASK_DAYS, FEEDBACK_K, GROW, HORIZON, QUORUM, ROUND_DAYS,
 };
 use crate::domain::{
     Capacity, CircleId, CircleKind, CircleName, CircleStatus, Facilitation, Invalid, Problems,
@@ -68,6 +69,11 @@ impl CircleCreate {
         let ask = p.check(ASK_DAYS.check(input.role_ask_days.unwrap_or(10)));
         let answer = p.check(ANSWER_HOURS.check(input.role_answer_hours.unwrap_or(72)));
         let feedback_k = p.check(FEEDBACK_K.check(input.feedback_min_answers.unwrap_or(3)));
+        let feedback_for = p.check(feedback_roles(
+            input
+                .feedback_roles
+                .unwrap_or_else(|| vec![FACILITATOR.to_string()]),
+        ));
         let quorum = p.check(QUORUM.check(input.consent_quorum_percent.unwrap_or(50)));
         let round_days = p.check(ROUND_DAYS.check(input.consent_round_days.unwrap_or(7)));
         let grow = p.check(input.grow_threshold.map(|v| GROW.check(v)).transpose());
@@ -85,6 +91,7 @@ impl CircleCreate {
             Some(ask),
             Some(answer),
             Some(feedback_k),
+            Some(feedback_for),
             Some(quorum),
             Some(round_days),
             Some(grow),
@@ -102,6 +109,7 @@ impl CircleCreate {
             ask,
             answer,
             feedback_k,
+            feedback_for,
             quorum,
             round_days,
             grow,
@@ -128,6 +136,7 @@ impl CircleCreate {
             role_ask_days: ask,
             role_answer_hours: answer,
             feedback_min_answers: feedback_k,
+            feedback_roles: feedback_for,
             consent_quorum_percent: quorum,
             consent_round_days: round_days,
             grow_threshold: grow,
@@ -221,6 +230,9 @@ impl CirclePatch {
                         .map(|v| FEEDBACK_K.check(v))
                         .transpose(),
                 )
+                .flatten(),
+            feedback_roles: p
+                .check(input.feedback_roles.map(feedback_roles).transpose())
                 .flatten(),
             consent_quorum_percent: p
                 .check(

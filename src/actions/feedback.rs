@@ -478,4 +478,69 @@ mod tests {
             .remove(0);
         assert_eq!(request.mode, FeedbackMode::Named);
     }
+
+    #[tokio::test]
+    async fn feedback_is_asked_only_about_the_circles_feedback_roles_and_holders_who_came() {
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle().create(conn).await;
+        kit::role(conn, &circle, "timekeeper", "Timekeeper").await;
+        let ora = kit::organiser(conn, "Ora").await;
+        let lea = kit::seated(conn, &circle, "Lea").await;
+        let tim = kit::seated(conn, &circle, "Tim").await;
+        let session = kit::session().under_way().create(conn, &circle).await;
+        for (key, who) in [(FACILITATOR, lea.id), ("timekeeper", tim.id)] {
+            kit::slot(conn, &session, key, Some(who), RoleState::Confirmed).await;
+        }
+        let closes = Utc::now() + chrono::Duration::days(7);
+        // By default, only the facilitator is asked about.
+        feedback::open_for_session(conn, session.id, 3, closes)
+            .await
+            .unwrap();
+        let about: Vec<MemberId> = feedback::for_session(conn, session.id)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.subject_id)
+            .collect();
+        assert_eq!(about, [lea.id]);
+
+        // Marked as not there: the request about them is withdrawn.
+        crate::actions::attendance::mark(conn, &session, ora.id, &[(lea.id, false)], Utc::now())
+            .await
+            .unwrap();
+        assert!(feedback::for_session(conn, session.id)
+            .await
+            .unwrap()
+            .is_empty());
+
+        // A circle that adds the timekeeper asks about them too, but never about a holder
+        // already marked as not there.
+        let both = kit::circle()
+            .named("Both")
+            .with(|c| c.feedback_roles = vec![FACILITATOR.into(), "timekeeper".into()])
+            .create(conn)
+            .await;
+        kit::role(conn, &both, "timekeeper", "Timekeeper").await;
+        let (lea2, tim2) = (
+            kit::seated(conn, &both, "Lea2").await,
+            kit::seated(conn, &both, "Tim2").await,
+        );
+        let later = kit::session().under_way().create(conn, &both).await;
+        for (key, who) in [(FACILITATOR, lea2.id), ("timekeeper", tim2.id)] {
+            kit::slot(conn, &later, key, Some(who), RoleState::Confirmed).await;
+        }
+        rsvps::set_attended(conn, later.id, lea2.id, false)
+            .await
+            .unwrap();
+        feedback::open_for_session(conn, later.id, 3, closes)
+            .await
+            .unwrap();
+        let about: Vec<MemberId> = feedback::for_session(conn, later.id)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.subject_id)
+            .collect();
+        assert_eq!(about, [tim2.id]);
+    }
 }

@@ -278,6 +278,7 @@ async fn grow(
         role_ask_days: circle.role_ask_days,
         role_answer_hours: circle.role_answer_hours,
         feedback_min_answers: circle.feedback_min_answers,
+        feedback_roles: circle.feedback_roles.clone(),
         consent_quorum_percent: circle.consent_quorum_percent,
         consent_round_days: circle.consent_round_days,
         grow_threshold: circle.grow_threshold,

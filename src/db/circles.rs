@@ -39,6 +39,9 @@ pub struct Circle {
     pub role_answer_hours: i32,
     /// Feedback reaches whoever led only when at least this many answered.
     pub feedback_min_answers: i32,
+    /// The roles whose holders (who came) are asked about in feedback: the facilitator's
+    /// unless the circle adds others.
+    pub feedback_roles: Vec<String>,
     /// A consent round adopts only when at least this share (per cent) of active members answered.
     pub consent_quorum_percent: i32,
     /// How long a consent round stays open, in days.
@@ -72,6 +75,7 @@ pub struct NewCircle {
     pub role_ask_days: i32,
     pub role_answer_hours: i32,
     pub feedback_min_answers: i32,
+    pub feedback_roles: Vec<String>,
     pub consent_quorum_percent: i32,
     pub consent_round_days: i32,
     pub grow_threshold: Option<i32>,
@@ -98,6 +102,7 @@ pub struct CircleChanges {
     pub role_ask_days: Option<i32>,
     pub role_answer_hours: Option<i32>,
     pub feedback_min_answers: Option<i32>,
+    pub feedback_roles: Option<Vec<String>>,
     pub consent_quorum_percent: Option<i32>,
     pub consent_round_days: Option<i32>,
     pub grow_threshold: Option<Option<i32>>,

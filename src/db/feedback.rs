@@ -212,9 +212,11 @@ pub async fn open_for_session(
     let opened = diesel::sql_query(
         "INSERT INTO feedback_requests (id, session_id, circle_id, subject_id, role_key, mode, min_answers, closes_at) \
          SELECT gen_random_uuid(), sr.session_id, sr.circle_id, sr.member_id, sr.role_key, sr.feedback, $2, $3 \
-         FROM session_roles sr \
+         FROM session_roles sr JOIN circles c ON c.id = sr.circle_id \
          WHERE sr.session_id = $1 AND sr.state = 'confirmed' AND sr.member_id IS NOT NULL \
-           AND sr.feedback <> 'none' \
+           AND sr.feedback <> 'none' AND sr.role_key = ANY (c.feedback_roles) \
+           AND NOT EXISTS (SELECT 1 FROM rsvps r WHERE r.session_id = sr.session_id \
+                             AND r.member_id = sr.member_id AND r.attended = false) \
          ON CONFLICT (session_id, role_key, subject_id) DO NOTHING",
     )
     .bind::<SqlUuid, _>(session.0)
@@ -224,6 +226,24 @@ pub async fn open_for_session(
     .await?;
     freeze(conn, session).await?;
     Ok(opened)
+}
+
+/// Withdraw the requests of `session` still open about someone now marked as not having come:
+/// feedback is asked only about holders who came. Their held answers go with them.
+pub async fn withdraw_for_absent(
+    conn: &mut AsyncPgConnection,
+    session: SessionId,
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<usize> {
+    diesel::sql_query(
+        "DELETE FROM feedback_requests q USING rsvps r \
+         WHERE q.session_id = $1 AND q.closes_at > $2 \
+           AND r.session_id = q.session_id AND r.member_id = q.subject_id AND r.attended = false",
+    )
+    .bind::<SqlUuid, _>(session.0)
+    .bind::<diesel::sql_types::Timestamptz, _>(now)
+    .execute(conn)
+    .await
 }
 
 pub async fn for_session(

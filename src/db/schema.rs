@@ -46,6 +46,7 @@ diesel::table! {
         family_id -> Nullable<Uuid>,
         parent_id -> Nullable<Uuid>,
         grow_threshold -> Nullable<Int4>,
+        feedback_roles -> Array<Text>,
     }
 }
 

@@ -42,6 +42,9 @@ pub struct CircleCreate {
     pub role_answer_hours: Option<i64>,
     /// Answers needed before feedback reaches whoever led (default 3).
     pub feedback_min_answers: Option<i64>,
+    /// The roles whose holders are asked about in feedback, by key (default
+    /// `["facilitator"]`; at most 20; empty asks about nobody). Only holders who came are.
+    pub feedback_roles: Option<Vec<String>>,
     /// Share of active members, in per cent, a consent round needs to answer (default 50).
     pub consent_quorum_percent: Option<i64>,
     /// Days a consent round stays open (default 7).
@@ -76,12 +79,35 @@ pub struct CirclePatch {
     pub role_ask_days: Option<i64>,
     pub role_answer_hours: Option<i64>,
     pub feedback_min_answers: Option<i64>,
+    /// The roles whose holders are asked about in feedback, by key.
+    pub feedback_roles: Option<Vec<String>>,
     pub consent_quorum_percent: Option<i64>,
     pub consent_round_days: Option<i64>,
     /// `null` goes back to the default (half the capacity); 0 turns proposals off.
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<i64>)]
     pub grow_threshold: Option<Option<i64>>,
+}
+
+/// The most roles feedback can be asked about.
+pub const MAX_FEEDBACK_ROLES: usize = 20;
+
+/// The roles feedback is asked about: role keys, at most 20, each once.
+pub fn feedback_roles(keys: Vec<String>) -> Result<Vec<String>, Invalid> {
+    if keys.len() > MAX_FEEDBACK_ROLES {
+        return Err(Invalid::new(
+            "feedback_roles",
+            format!("must name at most {MAX_FEEDBACK_ROLES} roles"),
+        ));
+    }
+    let mut out: Vec<String> = Vec::with_capacity(keys.len());
+    for k in keys {
+        let key = super::roles::key(&k).map_err(|e| Invalid::new("feedback_roles", e.message))?;
+        if !out.contains(&key) {
+            out.push(key);
+        }
+    }
+    Ok(out)
 }
 
 pub(crate) fn minutes(value: i64, field: &'static str) -> Result<i32, Invalid> {

@@ -261,3 +261,52 @@ async fn readings_are_listed_in_order() {
     );
     assert_eq!(page2["next_cursor"], Value::Null);
 }
+
+#[tokio::test]
+async fn feedback_is_asked_about_the_facilitator_unless_the_circle_adds_roles() {
+    let app = spawn_app().await;
+    let created = app
+        .create_circle(json!({ "name": "Feedback", "timezone": "UTC" }))
+        .await;
+    assert_eq!(created["feedback_roles"], json!(["facilitator"]));
+    let id = created["id"].as_str().unwrap();
+    let path = format!("/api/v1/circles/{id}");
+
+    let patched = app
+        .patch(
+            &path,
+            &json!({ "feedback_roles": ["facilitator", "timekeeper", "timekeeper"] }),
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        patched["feedback_roles"],
+        json!(["facilitator", "timekeeper"])
+    );
+
+    let too_many: Vec<String> = (0..21).map(|i| format!("role_{i}")).collect();
+    for bad in [
+        json!({ "feedback_roles": ["Time Keeper"] }),
+        json!({ "feedback_roles": ["a\u{0}b"] }),
+        json!({ "feedback_roles": too_many }),
+        json!({ "feedback_roles": "facilitator" }),
+    ] {
+        let r = app.patch(&path, &bad).await;
+        assert!(
+            r.status == 400 || r.status == 422,
+            "{bad}: {} {}",
+            r.status,
+            r.text()
+        );
+    }
+    let after = app.get(&path).await.expect(200);
+    assert_eq!(
+        after["feedback_roles"],
+        json!(["facilitator", "timekeeper"])
+    );
+    let empty = app
+        .patch(&path, &json!({ "feedback_roles": [] }))
+        .await
+        .expect(200);
+    assert_eq!(empty["feedback_roles"], json!([]));
+}

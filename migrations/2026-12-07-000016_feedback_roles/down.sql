@@ -1,0 +1,1 @@
+ALTER TABLE circles DROP COLUMN feedback_roles;
