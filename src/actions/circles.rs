@@ -1,9 +1,11 @@
-//! A circle's settings, parsed once from the bodies the API and the dashboard fill
-//! (`domain::circles`) into a valid new row or changes; archiving a circle; and the seat lock
-//! every change of seats takes. (Changing a circle's settings, archiving included, is
-//! `membership::update_circle`.)
+//! A circle's settings: parsed once from the bodies the API and the dashboard fill
+//! (`domain::circles`) into a valid new row or changes, changed (more seats let the waitlist
+//! in), and archived. The seat lock every change of seats takes is `membership::lock_seats`.
 
-use diesel_async::AsyncPgConnection;
+use chrono::Utc;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+
+use super::membership::{lock_seats, promote_waitlist};
 
 use crate::db::circles::{self, Circle, CircleChanges, NewCircle};
 use crate::db::roles::FACILITATOR;
@@ -17,23 +19,48 @@ use crate::domain::{
 };
 use crate::error::{AppError, AppResult};
 
-/// Read the circle and hold its row `FOR NO KEY UPDATE` until the transaction ends
-/// (`db::circles::lock`; "Locks" in docs/architecture.md says why not `FOR UPDATE`): every
-/// change of who holds a seat takes this lock first. A missing circle is `NotFound`.
-pub(crate) async fn lock_seats(conn: &mut AsyncPgConnection, id: CircleId) -> AppResult<Circle> {
-    circles::lock(conn, id)
-        .await?
-        .ok_or(AppError::NotFound("circle"))
-}
-
 /// Archive a circle: the same change as setting its status to archived in the dashboard's
-/// form (`membership::update_circle`), so both front ends archive alike.
+/// form (`update_circle`), so both front ends archive alike.
 pub async fn archive(conn: &mut AsyncPgConnection, id: CircleId) -> AppResult<Circle> {
     let changes = CircleChanges {
         status: Some(CircleStatus::Archived),
         ..Default::default()
     };
-    super::membership::update_circle(conn, id, changes).await
+    update_circle(conn, id, changes).await
+}
+
+/// Change a circle's settings; more seats (or no limit) let people in from the waitlist
+/// (never into an archived circle), and a new invitation lead moves the invitations not yet
+/// sent.
+pub async fn update_circle(
+    conn: &mut AsyncPgConnection,
+    circle_id: CircleId,
+    changes: CircleChanges,
+) -> AppResult<Circle> {
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let before = lock_seats(conn, circle_id).await?;
+        let circle = circles::update(conn, circle_id, changes)
+            .await
+            .map_err(|e| match AppError::from(e) {
+                AppError::Conflict(_) => AppError::Conflict("that slug is taken".into()),
+                other => other,
+            })?;
+        if circle.status != CircleStatus::Archived {
+            promote_waitlist(conn, &circle).await?;
+        }
+        if circle.invite_lead_days != before.invite_lead_days {
+            crate::jobs::session_events::invitation_lead_changed(conn, &circle).await?;
+        }
+        let now = Utc::now();
+        if circle.facilitation == Facilitation::Fixed
+            && before.facilitation == Facilitation::Rotating
+        {
+            crate::db::roles::drop_unconfirmed(conn, circle.id, now).await?;
+        }
+        super::rota::plan_in(conn, &circle, now).await?;
+        Ok(circle)
+    })
+    .await
 }
 
 impl CircleCreate {

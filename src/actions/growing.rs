@@ -15,7 +15,7 @@ use std::collections::HashSet;
 use chrono::{DateTime, Duration, Utc};
 use diesel_async::AsyncConnection;
 
-use super::circles::lock_seats;
+use super::membership::lock_seats;
 use crate::db::circles::{self, Circle, NewCircle};
 use crate::db::growing::{self, Proposal};
 use crate::db::{agendas, memberships, readings, roles, rsvps, sessions, Connection};

@@ -9,13 +9,11 @@
 use chrono::Utc;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
-use super::circles::lock_seats;
-use crate::db::circles::{self, Circle, CircleChanges};
+use crate::db::circles::{self, Circle};
 use crate::db::memberships::{self, Membership};
 use crate::db::{jobs, members};
 use crate::domain::{
-    CircleId, CircleStatus, DisplayName, EmailAddress, Facilitation, MemberId, MembershipRole,
-    MembershipState,
+    CircleId, CircleStatus, DisplayName, EmailAddress, MemberId, MembershipRole, MembershipState,
 };
 use crate::email::MessageKind;
 use crate::error::{AppError, AppResult};
@@ -27,6 +25,15 @@ pub struct AddOutcome {
     pub membership: Membership,
     /// False when the person already held a seat or a waitlist place: nothing changed.
     pub changed: bool,
+}
+
+/// Read the circle and hold its row `FOR NO KEY UPDATE` until the transaction ends
+/// (`db::circles::lock`; "Locks" in docs/architecture.md says why not `FOR UPDATE`): every
+/// change of who holds a seat takes this lock first. A missing circle is `NotFound`.
+pub(crate) async fn lock_seats(conn: &mut AsyncPgConnection, id: CircleId) -> AppResult<Circle> {
+    circles::lock(conn, id)
+        .await?
+        .ok_or(AppError::NotFound("circle"))
 }
 
 /// Add a person vouched for by a facilitator or organiser: active at once when a seat is
@@ -303,40 +310,6 @@ pub async fn confirm_signup(
     .await
 }
 
-/// Change a circle's settings; more seats (or no limit) let people in from the waitlist
-/// (never into an archived circle), and a new invitation lead moves the invitations not yet
-/// sent.
-pub async fn update_circle(
-    conn: &mut AsyncPgConnection,
-    circle_id: CircleId,
-    changes: CircleChanges,
-) -> AppResult<Circle> {
-    conn.transaction::<_, AppError, _>(async |conn| {
-        let before = lock_seats(conn, circle_id).await?;
-        let circle = circles::update(conn, circle_id, changes)
-            .await
-            .map_err(|e| match AppError::from(e) {
-                AppError::Conflict(_) => AppError::Conflict("that slug is taken".into()),
-                other => other,
-            })?;
-        if circle.status != CircleStatus::Archived {
-            promote_waitlist(conn, &circle).await?;
-        }
-        if circle.invite_lead_days != before.invite_lead_days {
-            crate::jobs::session_events::invitation_lead_changed(conn, &circle).await?;
-        }
-        let now = Utc::now();
-        if circle.facilitation == Facilitation::Fixed
-            && before.facilitation == Facilitation::Rotating
-        {
-            crate::db::roles::drop_unconfirmed(conn, circle.id, now).await?;
-        }
-        super::rota::plan_in(conn, &circle, now).await?;
-        Ok(circle)
-    })
-    .await
-}
-
 /// Move a waitlisted person one place up or down.
 pub async fn move_in_waitlist(
     conn: &mut AsyncPgConnection,
@@ -551,12 +524,14 @@ mod tests {
         kit::seated(conn, &circle, "Ada").await;
         let bo = kit::waiting(conn, &circle, "Bo").await;
         let cy = kit::waiting(conn, &circle, "Cy").await;
-        let changes = CircleChanges {
+        let changes = crate::db::circles::CircleChanges {
             capacity: Some(Some(2)),
             ..Default::default()
         };
 
-        let updated = update_circle(conn, circle.id, changes).await.unwrap();
+        let updated = crate::actions::circles::update_circle(conn, circle.id, changes)
+            .await
+            .unwrap();
 
         assert_eq!(updated.capacity, Some(2));
         assert_eq!(

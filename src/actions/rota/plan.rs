@@ -97,7 +97,7 @@ async fn facts(
 
 /// Serialise re-plans of one circle (the API, the worker and a page may all start one) with a
 /// transaction-scoped advisory lock (`rota:<circle>`). Not the circle's row lock
-/// (`actions::circles::lock_seats`): a re-plan changes no seats and must not wait for joins.
+/// (`actions::membership::lock_seats`): a re-plan changes no seats and must not wait for joins.
 async fn serialise_replans(conn: &mut Connection, circle: CircleId) -> diesel::QueryResult<()> {
     diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended('rota:' || $1::text, 0))")
         .bind::<diesel::sql_types::Uuid, _>(circle.0)

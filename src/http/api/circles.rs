@@ -82,7 +82,7 @@ pub async fn patch(
     let circle_id = *id;
     let mut conn = state.pool.get().await?;
     caller.circle(&mut conn, circle_id).await?;
-    let circle = crate::actions::membership::update_circle(&mut conn, circle_id, changes).await?;
+    let circle = crate::actions::circles::update_circle(&mut conn, circle_id, changes).await?;
     Ok(web::Json(circle))
 }
 

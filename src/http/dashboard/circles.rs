@@ -653,7 +653,7 @@ pub async fn update(
         Ok(c) => c,
         Err(e) => return invalid_page(&mut conn, &req, nav, cid, form, e).await,
     };
-    match crate::actions::membership::update_circle(&mut conn, circle.id, changes).await {
+    match crate::actions::circles::update_circle(&mut conn, circle.id, changes).await {
         Ok(_) => Ok(see_other(
             &format!("/dashboard/circles/{}", circle.id),
             &format!("Saved {}.", form.name.trim()),

@@ -351,7 +351,7 @@ pub async fn set_threshold(
         grow_threshold: Some(value),
         ..Default::default()
     };
-    crate::actions::membership::update_circle(&mut conn, circle.id, changes).await?;
+    crate::actions::circles::update_circle(&mut conn, circle.id, changes).await?;
     let note = match value {
         None => "A sibling is proposed when half the capacity is waiting.".to_string(),
         Some(0) => "No sibling is proposed by itself; you can still start one.".to_string(),
