@@ -22,4 +22,5 @@ mod rota;
 mod schema;
 mod scripts;
 mod sessions;
+mod six_weeks;
 mod trust;
