@@ -152,6 +152,17 @@ impl Links {
     }
 
     /// The handoff form for the session `holder` led.
+    /// The page where whoever led marks who came: works as long as a handoff link.
+    pub fn attendance(&self, holder: Holder, session: Uuid, now: DateTime<Utc>) -> String {
+        let t = self.token(
+            Purpose::Attendance,
+            holder,
+            session,
+            Some(now + HANDOFF_LIFETIME),
+        );
+        format!("{}/attendance/{t}", self.base)
+    }
+
     pub fn handoff(&self, holder: Holder, session: Uuid, now: DateTime<Utc>) -> String {
         let t = self.token(
             Purpose::Handoff,

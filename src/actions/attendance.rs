@@ -26,7 +26,12 @@ pub async fn mark(
         return Err(AppError::Conflict("the session is cancelled".into()));
     }
     conn.transaction::<_, AppError, _>(async |conn| {
-        if feedback::is_subject(conn, session.id, actor).await? {
+        // Whoever the feedback is about may mark attendance once, when nobody has yet (from
+        // the link in their reflection prompt): that first marking is what freezes who may
+        // answer. After it, only someone else can change it.
+        if feedback::is_subject(conn, session.id, actor).await?
+            && rsvps::attendance_recorded(conn, session.id).await?
+        {
             return Err(AppError::Forbidden(
                 "Feedback about you on this session has opened, and who came decides who may answer it, so you can no longer change its attendance. Another facilitator or an organiser can."
                     .into(),

@@ -72,14 +72,7 @@ pub async fn freeze(
     conn: &mut AsyncPgConnection,
     session: SessionId,
 ) -> diesel::QueryResult<usize> {
-    let recorded = diesel::select(diesel::dsl::exists(
-        rsvps::table
-            .filter(rsvps::session_id.eq(session))
-            .filter(rsvps::attended.is_not_null()),
-    ))
-    .get_result::<bool>(conn)
-    .await?;
-    if !recorded {
+    if !super::rsvps::attendance_recorded(conn, session).await? {
         return Ok(0);
     }
     diesel::sql_query(format!(

@@ -18,7 +18,11 @@ pub async fn circle_of(
     object: uuid::Uuid,
 ) -> diesel::QueryResult<Option<CircleId>> {
     let query = match purpose {
-        Purpose::Rsvp | Purpose::Reflect | Purpose::Handoff | Purpose::Agenda => {
+        Purpose::Rsvp
+        | Purpose::Reflect
+        | Purpose::Handoff
+        | Purpose::Agenda
+        | Purpose::Attendance => {
             "SELECT circle_id FROM sessions WHERE id = $1"
         }
         Purpose::Role => "SELECT circle_id FROM session_roles WHERE id = $1",

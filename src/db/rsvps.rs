@@ -84,6 +84,20 @@ pub async fn set_attended(
         .await
 }
 
+/// Whether anyone's attendance at `session` has been marked yet.
+pub async fn attendance_recorded(
+    conn: &mut AsyncPgConnection,
+    session: SessionId,
+) -> diesel::QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        rsvps::table
+            .filter(rsvps::session_id.eq(session))
+            .filter(rsvps::attended.is_not_null()),
+    ))
+    .get_result(conn)
+    .await
+}
+
 /// A page of the session's roster (see [`RsvpEntry`]), by member id.
 pub async fn for_session(
     conn: &mut AsyncPgConnection,

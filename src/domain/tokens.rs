@@ -40,6 +40,8 @@ pub enum Purpose {
     Agenda,
     /// Answer an ask to lead a sibling circle (the object is the proposal).
     Grow,
+    /// Mark who came to a session one led (the object is the session).
+    Attendance,
 }
 
 impl Purpose {
@@ -58,6 +60,7 @@ impl Purpose {
             Self::Consent => 11,
             Self::Agenda => 12,
             Self::Grow => 13,
+            Self::Attendance => 14,
         }
     }
 
@@ -76,6 +79,7 @@ impl Purpose {
             11 => Self::Consent,
             12 => Self::Agenda,
             13 => Self::Grow,
+            14 => Self::Attendance,
             _ => return None,
         })
     }

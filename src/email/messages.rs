@@ -263,6 +263,8 @@ pub struct EmailContext {
     pub notice: Option<NoticeView>,
     /// For the facilitator's reflection prompt: where to leave a handoff for the next lead.
     pub handoff_url: Option<String>,
+    /// For the facilitator's reflection prompt: where to mark who came.
+    pub attendance_url: Option<String>,
     /// For the timekeeper's reminder: their agenda page with a countdown.
     pub agenda_url: Option<String>,
     /// For consent-round and feedback messages.
@@ -560,6 +562,8 @@ mod tests {
             }),
             handoff_url: (kind == MessageKind::ReflectionPrompt)
                 .then(|| format!("{base}/handoff/TOKEN")),
+            attendance_url: (kind == MessageKind::ReflectionPrompt)
+                .then(|| format!("{base}/attendance/TOKEN")),
             agenda_url: (kind == MessageKind::Reminder).then(|| format!("{base}/agenda/TOKEN")),
             letter: sample_letter(kind),
             feedback_links: if kind == MessageKind::ReflectionPrompt {

@@ -1318,3 +1318,89 @@ proptest::proptest! {
         });
     }
 }
+
+/// Whoever led marks who came from the link in their reflection prompt: once, while nobody
+/// has, and only they; the feedback forms then reach those who came.
+#[tokio::test]
+async fn whoever_led_marks_who_came_from_the_emailed_link_once() {
+    let app = spawn_app().await;
+    let led = led_session(&app).await;
+    open_feedback(&app, &led.session).await;
+    let mails = app.sent_emails();
+    let prompt = mails
+        .iter()
+        .find(|m| m.to.contains("ada@example.org") && m.subject.contains("reflect"))
+        .expect("the lead's reflection prompt");
+    let link = app.link_in(prompt, "/attendance/");
+    for m in mails.iter().filter(|m| !m.to.contains("ada@example.org")) {
+        assert!(
+            !m.text.contains("/attendance/"),
+            "only the lead gets the link"
+        );
+    }
+    let page = app.browser(Method::GET, &link, None).await.expect(200);
+    assert!(page.as_str().unwrap().contains("Who came to"));
+
+    // Bad input changes nothing.
+    let stranger = format!("came_{}", uuid::Uuid::new_v4());
+    let bo = format!("came_{}", led.ids["bo"]);
+    for bad in [
+        vec![(stranger.as_str(), "yes")],
+        vec![(bo.as_str(), "yes\u{0}")],
+        vec![("came_not-an-id", "yes")],
+    ] {
+        let r = app.browser(Method::POST, &link, Some(&bad)).await;
+        assert_eq!(r.status, 422, "{bad:?}");
+    }
+    let marked = |v: &serde_json::Value| -> Vec<String> {
+        let mut out: Vec<String> = v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["attended"] == true)
+            .map(|e| e["member_id"].as_str().unwrap().to_string())
+            .collect();
+        out.sort();
+        out
+    };
+    let path = format!("/api/v1/sessions/{}/attendance", led.session);
+    assert!(marked(&app.get(&path).await.expect(200)).is_empty());
+
+    // Another member's link to the same page is refused.
+    let holder = app.holder("bo@example.org").await;
+    let session_id: uuid::Uuid = led.session.parse().unwrap();
+    let theirs = app.path_of(
+        &app.links()
+            .attendance(holder, session_id, chrono::Utc::now()),
+    );
+    assert_eq!(app.browser(Method::GET, &theirs, None).await.status, 403);
+
+    let before = app.sent_emails().len();
+    let names: Vec<String> = ["ada", "bo", "cy", "di"]
+        .iter()
+        .map(|n| format!("came_{}", led.ids[n]))
+        .collect();
+    let form: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "yes")).collect();
+    let saved = app
+        .browser(Method::POST, &link, Some(&form))
+        .await
+        .expect(200);
+    assert!(saved.as_str().unwrap().contains("Saved: 4 people came."));
+    let mut expected: Vec<String> = ["ada", "bo", "cy", "di"]
+        .iter()
+        .map(|n| led.ids[n].clone())
+        .collect();
+    expected.sort();
+    assert_eq!(marked(&app.get(&path).await.expect(200)), expected);
+
+    // Once marked, the person the feedback is about cannot change it.
+    let again = app.browser(Method::POST, &link, Some(&form[..2])).await;
+    assert_eq!(again.status, 403);
+    assert_eq!(marked(&app.get(&path).await.expect(200)), expected);
+    app.run_pending_jobs().await;
+    assert_eq!(
+        app.sent_emails().len(),
+        before,
+        "marking who came sends nothing"
+    );
+}

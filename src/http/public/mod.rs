@@ -4,6 +4,7 @@
 
 mod agenda;
 mod agreements;
+mod attendance;
 mod calendar;
 pub mod circles;
 mod confirm;
@@ -39,6 +40,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/confirm/{token}", web::post().to(confirm::submit))
         .route("/rsvp/{token}", web::get().to(rsvp::show))
         .route("/rsvp/{token}", web::post().to(rsvp::submit))
+        .route("/attendance/{token}", web::get().to(attendance::show))
+        .route("/attendance/{token}", web::post().to(attendance::submit))
         .route("/reflect/{token}", web::get().to(reflect::show))
         .route("/reflect/{token}", web::post().to(reflect::submit))
         .route("/me", web::get().to(me::request_form))

@@ -173,6 +173,7 @@ pub(super) fn context(
         role: None,
         notice: None,
         handoff_url: None,
+        attendance_url: None,
         agenda_url: None,
         letter: None,
         feedback_links: Vec::new(),

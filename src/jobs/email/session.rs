@@ -97,6 +97,7 @@ pub(super) async fn prepare(
             c.action_url = Some(links.reflect(holder, s.id.0, now));
             if s.facilitator_id == Some(to.member.id) {
                 c.handoff_url = Some(links.handoff(holder, s.id.0, now));
+                c.attendance_url = Some(links.attendance(holder, s.id.0, now));
             }
             c.prompts = messages::prompts_for(circle.kind, s.prompts.as_deref());
             c.feedback_links = feedback_links(conn, &s, &to.member, holder, links).await?;
