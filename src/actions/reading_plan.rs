@@ -1,7 +1,9 @@
 //! Reading plans: a reading's chapters split over the sessions that read it (sessions whose
 //! reading is set to it), so the largest session's page count is as small as possible
 //! (`domain::reading_plan`). Scheduling, cancelling or re-pointing a session re-flows only
-//! the segments of sessions that have not started; started ones keep what they read.
+//! the segments of sessions that have not started; started ones keep what they read. A reading
+//! whose chapters were pasted before any session existed is split over the next sessions
+//! scheduled.
 
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncConnection;
@@ -92,8 +94,33 @@ pub async fn replan_in(
     Ok(())
 }
 
+/// Sessions a schedule just created. A reading that waits for sessions (it has chapters and
+/// no session reads it, because they were pasted before any session existed) becomes that of
+/// every coming session without a reading, as when chapters are pasted; with several waiting,
+/// the first in the list does. Otherwise the new sessions continue the reading the circle is on
+/// (`sessions_added`).
+pub async fn sessions_scheduled(
+    conn: &mut Connection,
+    circle: CircleId,
+    added: &[crate::db::sessions::Session],
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let waiting = readings::unread(conn, circle)
+        .await?
+        .into_iter()
+        .find_map(|(reading, has_chapters)| has_chapters.then_some(reading));
+    if let Some(reading) = waiting {
+        if readings::give_to_coming_sessions(conn, circle, reading, now).await? > 0 {
+            return circle_changed(conn, circle, now).await;
+        }
+    }
+    sessions_added(conn, circle, added, now).await
+}
+
 /// New sessions without a reading continue the reading the circle is on (the one with
-/// chapters its latest session reads), and the plan re-flows over them.
+/// chapters its latest session reads), and the plan re-flows over them. A sibling's sessions
+/// come this way and not through `sessions_scheduled`: its copies of readings the first circle
+/// already finished are read by none of its sessions, and must not start again.
 pub async fn sessions_added(
     conn: &mut Connection,
     circle: CircleId,
@@ -278,6 +305,108 @@ mod tests {
             .collect();
         assert_eq!(pages, [(sessions[0].id, 1, 50), (sessions[1].id, 51, 100)]);
         assert!(uneven.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_reading_pasted_before_any_session_is_split_over_the_sessions_scheduled_later() {
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle().create(conn).await;
+        let book = kit::reading(conn, &circle, "Braiding Sweetgrass").await;
+        let later = kit::reading(conn, &circle, "Gathering Moss").await;
+        set_chapters(conn, book.id, chapters(), Utc::now())
+            .await
+            .unwrap();
+        set_chapters(conn, later.id, chapters(), Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(
+            readings::unread(conn, circle.id).await.unwrap(),
+            [(book.id, true), (later.id, true)],
+            "nothing reads either yet"
+        );
+
+        let sessions = kit::session().weekly(conn, &circle, 4).await;
+        sessions_scheduled(conn, circle.id, &sessions, Utc::now())
+            .await
+            .unwrap();
+
+        let (plan, _) = plan_of(conn, circle.id).await.unwrap();
+        let pages: Vec<_> = plan
+            .iter()
+            .map(|s| (s.session_id, s.reading_id, s.first_page, s.last_page))
+            .collect();
+        let expected: Vec<_> = sessions
+            .iter()
+            .zip([(1, 25), (26, 50), (51, 75), (76, 100)])
+            .map(|(s, (a, b))| (s.id, book.id, a, b))
+            .collect();
+        assert_eq!(pages, expected, "the first in the list, over every session");
+        assert_eq!(
+            readings::unread(conn, circle.id).await.unwrap(),
+            [(later.id, true)],
+            "the second still waits"
+        );
+    }
+
+    #[tokio::test]
+    async fn new_sessions_read_a_waiting_reading_rather_than_continue_the_current_one() {
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle().create(conn).await;
+        let current = kit::reading(conn, &circle, "Braiding Sweetgrass").await;
+        let on = kit::session()
+            .reading(current.id)
+            .weekly(conn, &circle, 2)
+            .await;
+        set_chapters(conn, current.id, chapters(), Utc::now())
+            .await
+            .unwrap();
+        let next = kit::reading(conn, &circle, "Gathering Moss").await;
+        set_chapters(conn, next.id, chapters(), Utc::now())
+            .await
+            .unwrap();
+        let added = kit::session().in_days(21).weekly(conn, &circle, 2).await;
+
+        sessions_scheduled(conn, circle.id, &added, Utc::now())
+            .await
+            .unwrap();
+
+        let (plan, _) = plan_of(conn, circle.id).await.unwrap();
+        let pages: Vec<_> = plan
+            .iter()
+            .map(|s| (s.session_id, s.reading_id, s.first_page, s.last_page))
+            .collect();
+        assert_eq!(
+            pages,
+            [
+                (on[0].id, current.id, 1, 50),
+                (on[1].id, current.id, 51, 100),
+                (added[0].id, next.id, 1, 50),
+                (added[1].id, next.id, 51, 100),
+            ]
+        );
+        assert!(readings::unread(conn, circle.id).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_sibling_s_new_sessions_do_not_start_a_reading_none_of_them_reads() {
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle().create(conn).await;
+        let finished = kit::reading(conn, &circle, "Braiding Sweetgrass").await;
+        set_chapters(conn, finished.id, chapters(), Utc::now())
+            .await
+            .unwrap();
+        let sessions = kit::session().weekly(conn, &circle, 2).await;
+
+        sessions_added(conn, circle.id, &sessions, Utc::now())
+            .await
+            .unwrap();
+
+        let (plan, _) = plan_of(conn, circle.id).await.unwrap();
+        assert!(plan.is_empty(), "{plan:?}");
+        assert_eq!(
+            readings::unread(conn, circle.id).await.unwrap(),
+            [(finished.id, true)]
+        );
     }
 
     #[tokio::test]

@@ -32,7 +32,8 @@ pub async fn create_sessions(
                 .await?;
         session_events::sessions_created(conn, circle, &created).await?;
         super::rota::plan_in(conn, circle, chrono::Utc::now()).await?;
-        super::reading_plan::sessions_added(conn, circle.id, &created, chrono::Utc::now()).await?;
+        super::reading_plan::sessions_scheduled(conn, circle.id, &created, chrono::Utc::now())
+            .await?;
         Ok(created)
     })
     .await

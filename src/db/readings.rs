@@ -181,6 +181,25 @@ pub async fn with_chapters(
         .await
 }
 
+/// The circle's readings that no scheduled session reads, coming or past (never attached, or
+/// only to sessions since cancelled), in list order, each with whether it has chapters.
+pub async fn unread(
+    conn: &mut AsyncPgConnection,
+    circle: CircleId,
+) -> diesel::QueryResult<Vec<(ReadingId, bool)>> {
+    readings::table
+        .filter(readings::circle_id.eq(circle))
+        .filter(diesel::dsl::not(diesel::dsl::exists(
+            sessions::table
+                .filter(sessions::reading_id.eq(readings::id.nullable()))
+                .filter(sessions::status.eq(crate::domain::SessionStatus::Scheduled)),
+        )))
+        .order((readings::position, readings::id))
+        .select((readings::id, readings::chapters.ne(serde_json::json!([]))))
+        .load(conn)
+        .await
+}
+
 /// One session's share of a reading.
 #[derive(Debug, Clone, diesel::Queryable, diesel::Selectable)]
 #[diesel(table_name = reading_segments, check_for_backend(diesel::pg::Pg))]

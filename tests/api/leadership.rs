@@ -1222,3 +1222,221 @@ async fn asking_for_a_swap_again_offers_it_to_nobody_new() {
     to.dedup();
     assert_eq!(to.len(), 3, "to three different people");
 }
+
+/// Every calendar entry sent so far, as its recipient holds it: (to, unfolded body).
+fn calendar_entries(mails: &[SentEmail]) -> Vec<(String, String)> {
+    mails
+        .iter()
+        .filter_map(|m| {
+            let (_, body) = m.calendar.as_ref()?;
+            Some((m.to.clone(), body.replace("\r\n ", "")))
+        })
+        .collect()
+}
+
+fn description(entry: &str) -> &str {
+    entry
+        .lines()
+        .find(|l| l.starts_with("DESCRIPTION"))
+        .unwrap_or_else(|| panic!("no DESCRIPTION in:\n{entry}"))
+}
+
+#[tokio::test]
+async fn after_a_swap_is_taken_no_calendar_entry_names_the_previous_holder() {
+    let app = spawn_app().await;
+    let circle = app
+        .create_circle(json!({
+            "name": "Turns", "timezone": "Europe/London", "facilitation": "rotating"
+        }))
+        .await;
+    let id = circle["id"].as_str().unwrap().to_string();
+    app.post(
+        &format!("/api/v1/circles/{id}/roles"),
+        &json!({ "name": "Note-taker" }),
+    )
+    .await
+    .expect(201);
+    // Full names with a space, which no link token can hold: a name found is a name written.
+    let people = [
+        ("ada", "Ada Lovelace"),
+        ("bo", "Bo Diddley"),
+        ("cy", "Cy Twombly"),
+        ("di", "Di Fortune"),
+        ("ed", "Ed Ruscha"),
+        ("flo", "Flo Kennedy"),
+    ];
+    // member id → short name, and short name → full name.
+    let mut short = HashMap::new();
+    let mut full = HashMap::new();
+    for (name, display) in people {
+        let m = app
+            .post(
+                &format!("/api/v1/circles/{id}/members"),
+                &json!({ "email": format!("{name}@example.org"), "display_name": display }),
+            )
+            .await
+            .expect(201);
+        short.insert(
+            m["member_id"].as_str().unwrap().to_string(),
+            name.to_string(),
+        );
+        full.insert(name.to_string(), display.to_string());
+    }
+    let first = (Utc::now() + Duration::days(2)).date_naive();
+    let sessions = app
+        .schedule(
+            &id,
+            json!({ "freq": "weekly", "first_date": first.to_string(), "local_time": "19:00",
+                    "duration_minutes": 90, "count": 6 }),
+        )
+        .await;
+    let sid = sessions[0]["id"].as_str().unwrap().to_string();
+    app.run_pending_jobs().await;
+
+    // The first session's facilitator accepts, and someone else is made its note-taker.
+    let rota = app
+        .get(&format!("/api/v1/circles/{id}/rota"))
+        .await
+        .expect(200);
+    let previous = short[&facilitators(&rota)[0].0].clone();
+    let previous_name = full[&previous].clone();
+    let ask = ask_for(&app, &id, &short, 0).await;
+    let role_link = app.link_in(&ask, "/role/");
+    app.browser(Method::POST, &role_link, Some(&[("action", "accept")]))
+        .await
+        .expect(200);
+    let (noter_id, noter) = short
+        .iter()
+        .find(|(_, name)| **name != previous)
+        .map(|(m, name)| (m.clone(), name.clone()))
+        .unwrap();
+    app.put(
+        &format!("/api/v1/sessions/{sid}/roles/note_taker"),
+        &json!({ "member_id": noter_id }),
+    )
+    .await
+    .expect(200);
+    app.run_pending_jobs().await;
+
+    // The session moves room: an update with its calendar entry to each of the six invited,
+    // while the previous holder still holds the role.
+    let sent = app.sent_emails().len();
+    app.patch(
+        &format!("/api/v1/sessions/{sid}"),
+        &json!({ "location": "Room 9" }),
+    )
+    .await
+    .expect(200);
+    app.run_pending_jobs().await;
+    let updates = app.sent_emails()[sent..].to_vec();
+    assert_eq!(updates.len(), 6, "one update per member");
+    assert!(updates
+        .iter()
+        .all(|m| m.subject.starts_with("Changed") && m.calendar.is_some()));
+
+    // The previous holder asks for a swap and the first person offered it (not the
+    // note-taker, who already holds a role that evening) takes it.
+    app.browser(Method::POST, &role_link, Some(&[("action", "swap")]))
+        .await
+        .expect(200);
+    app.run_pending_jobs().await;
+    let offers: Vec<SentEmail> = app
+        .sent_emails()
+        .into_iter()
+        .filter(|m| m.subject.starts_with("Could you take over"))
+        .collect();
+    assert_eq!(offers.len(), 3, "offered to three people first");
+    let offer = offers
+        .iter()
+        .find(|m| !m.to.contains(&format!("{noter}@")))
+        .unwrap();
+    let taker = short
+        .values()
+        .find(|name| offer.to.contains(&format!("{name}@")))
+        .unwrap()
+        .clone();
+    let sent = app.sent_emails().len();
+    app.browser(
+        Method::POST,
+        &app.link_in(offer, "/swap/"),
+        Some(&[("action", "take")]),
+    )
+    .await
+    .expect(200);
+    app.run_pending_jobs().await;
+
+    // Three emails and no calendar: the taker's confirmation, and "swap taken" to the previous
+    // holder and to the organiser (the circle has no facilitators). The circle is not emailed.
+    let told = app.sent_emails()[sent..].to_vec();
+    let subjects: Vec<(&str, &str)> = told
+        .iter()
+        .map(|m| (m.to.as_str(), m.subject.as_str()))
+        .collect();
+    assert_eq!(told.len(), 3, "{subjects:?}");
+    assert!(told.iter().all(|m| m.calendar.is_none()), "{subjects:?}");
+    assert!(told
+        .iter()
+        .any(|m| m.to.contains(&format!("{previous}@")) && m.subject.starts_with("Swap taken")));
+
+    // Twelve entries were sent (six invitations, six updates). None describes who holds what,
+    // and only the previous holder's own entries (as their ATTENDEE) name them.
+    let entries = calendar_entries(&app.sent_emails());
+    assert_eq!(entries.len(), 12);
+    for (to, entry) in &entries {
+        let said = description(entry);
+        for name in full.values() {
+            assert!(
+                !said.contains(name.as_str()),
+                "{to}'s entry names {name}: {said}"
+            );
+        }
+        assert!(
+            !said.contains("Facilitating") && !said.contains("Note-taker"),
+            "{said}"
+        );
+        if !to.contains(&format!("{previous}@")) {
+            assert!(
+                !entry.contains(&previous_name),
+                "{to} holds an entry naming {previous_name}:\n{entry}"
+            );
+        }
+    }
+    // Nor does anyone's subscribed calendar.
+    for name in short.values().filter(|n| **n != previous) {
+        let holder = app.holder(&format!("{name}@example.org")).await;
+        let feed_url = app.path_of(&app.links().calendar(holder));
+        let feed = app.browser(Method::GET, &feed_url, None).await;
+        assert_eq!(feed.status.as_u16(), 200);
+        assert!(!feed.text().contains(&previous_name), "{}", feed.text());
+    }
+
+    // The entry points to the session's page, which names who holds each role now.
+    let (_, entry) = entries
+        .iter()
+        .rev()
+        .find(|(to, _)| to.contains(&format!("{noter}@")))
+        .unwrap();
+    let said = description(entry);
+    assert!(
+        said.contains("Who leads\\, who holds each role\\, and your answer: http"),
+        "{said}"
+    );
+    let url: String = said[said.find("http").unwrap()..]
+        .chars()
+        .take_while(|c| !c.is_whitespace() && *c != '\\')
+        .collect();
+    let page = app
+        .browser(Method::GET, &app.path_of(&url), None)
+        .await
+        .expect(200);
+    let page = page.as_str().unwrap();
+    assert!(
+        page.contains(&format!("<dt>Facilitating</dt><dd>{}</dd>", full[&taker])),
+        "{page}"
+    );
+    assert!(
+        page.contains(&format!("<dt>Note-taker</dt><dd>{}</dd>", full[&noter])),
+        "{page}"
+    );
+    assert!(!page.contains(&previous_name), "{page}");
+}

@@ -636,3 +636,107 @@ async fn organisers_paste_chapters_and_move_a_boundary_from_the_dashboard() {
     }
     assert!(app.snapshot().await == before);
 }
+
+#[tokio::test]
+async fn chapters_pasted_before_any_session_are_split_over_the_sessions_scheduled_later() {
+    let app = spawn_app().await;
+    let c = app
+        .create_circle(json!({ "name": "Early Books", "timezone": "UTC" }))
+        .await;
+    let id = c["id"].as_str().unwrap().to_string();
+    app.add_member(&id, "ada@example.org").await.expect(201);
+    let reading = app
+        .post(
+            &format!("/api/v1/circles/{id}/readings"),
+            &json!({ "title": "Braiding Sweetgrass" }),
+        )
+        .await
+        .expect(201);
+    let rid = reading["id"].as_str().unwrap().to_string();
+    let organiser = app.dashboard_as("organiser@example.org").await;
+    let contents = "1 One 1\n2 Two 21\n3 Three 41\n4 Four 61\n5 Five 81\n6 Six 101";
+    let saved = organiser
+        .post(
+            &format!("/dashboard/readings/{rid}/chapters"),
+            &[("contents", contents), ("last_page", "120")],
+        )
+        .await;
+    assert_eq!(saved.status.as_u16(), 303, "{}", saved.text());
+    assert_eq!(
+        crate::helpers::note_of(&saved),
+        "Saved 6 chapters. No session reads this reading yet."
+    );
+    let flag = "No session reads this yet.";
+    let page = organiser
+        .get(&format!("/dashboard/circles/{id}/readings"))
+        .await;
+    assert!(page.text().contains(flag), "{}", page.text());
+    let plan = app
+        .get(&format!("/api/v1/circles/{id}/reading-plan"))
+        .await
+        .expect(200);
+    assert_eq!(plan["segments"], json!([]), "nothing to split over yet");
+    app.run_pending_jobs().await;
+    let welcomed = app.sent_emails().len();
+    assert_eq!(welcomed, 1, "ada's welcome");
+
+    let first = (Utc::now() + Duration::days(3)).date_naive();
+    let sessions = app
+        .schedule(
+            &id,
+            json!({ "freq": "weekly", "first_date": first.to_string(), "local_time": "19:00",
+                    "duration_minutes": 90, "count": 6 }),
+        )
+        .await;
+    assert_eq!(sessions.len(), 6);
+
+    let plan = app
+        .get(&format!("/api/v1/circles/{id}/reading-plan"))
+        .await
+        .expect(200);
+    assert_eq!(covers(&plan, 120), vec![20; 6], "{plan}");
+    let segs = plan["segments"].as_array().unwrap();
+    for (i, (seg, session)) in segs.iter().zip(&sessions).enumerate() {
+        assert_eq!(seg["session_id"], session["id"], "in session order");
+        assert_eq!(seg["reading_id"], rid.as_str());
+        let part = format!("Read chapter {} (pp. ", i + 1);
+        assert!(seg["label"].as_str().unwrap().starts_with(&part), "{seg}");
+        let sid = session["id"].as_str().unwrap();
+        let stored = app
+            .get(&format!("/api/v1/sessions/{sid}"))
+            .await
+            .expect(200);
+        assert_eq!(stored["reading_id"], rid.as_str(), "every session reads it");
+    }
+    let page = organiser
+        .get(&format!("/dashboard/circles/{id}/readings"))
+        .await;
+    assert!(!page.text().contains(flag), "{}", page.text());
+    assert!(page
+        .text()
+        .contains("Read chapter 6 (pp. 101–120, 20 pages)"));
+
+    // One email: the first session's invitation (three days away, inside the week's lead);
+    // the other five wait for theirs. It says which part to read.
+    app.run_pending_jobs().await;
+    let mails = app.sent_emails();
+    assert_eq!(
+        mails.len() - welcomed,
+        1,
+        "{:?}",
+        mails.iter().map(|m| &m.subject).collect::<Vec<_>>()
+    );
+    let invitation = mails.last().unwrap();
+    assert!(
+        invitation.subject.starts_with("Invitation"),
+        "{}",
+        invitation.subject
+    );
+    assert!(
+        invitation
+            .text
+            .contains("Reading: Braiding Sweetgrass. Read chapter 1 (pp. 1–20, 20 pages)"),
+        "{}",
+        invitation.text
+    );
+}

@@ -1,6 +1,7 @@
 //! Readings: add and reorder; sessions attach them from their own page. A reading's chapters
 //! are pasted as a table of contents, and the reading plan (which pages each session reads)
-//! is shown with its uneven segments flagged, and its boundaries moved by hand.
+//! is shown with its uneven segments flagged, and its boundaries moved by hand. A reading no
+//! session reads is flagged too.
 
 use actix_web::http::StatusCode;
 use actix_web::web;
@@ -21,6 +22,8 @@ pub struct ReadingRow {
     pub label: String,
     /// "12 chapters, pp. 1–340", when it has chapters.
     pub chapters: Option<String>,
+    /// No scheduled session reads it: it is flagged rather than silently doing nothing.
+    pub unread: bool,
 }
 
 /// One segment of the plan: the session, what it reads, and its end page as a form field.
@@ -59,6 +62,7 @@ async fn page(
 ) -> Result<ReadingsPage, super::DashError> {
     let circle = staff.circle(conn, id).await?;
     let list = readings::list(conn, circle.id, None, 500).await?;
+    let unread = readings::unread(conn, circle.id).await?;
     let mut rows = Vec::with_capacity(list.len());
     for r in list {
         let chapters = match readings::chapters(conn, r.id).await? {
@@ -84,6 +88,7 @@ async fn page(
             id: r.id.to_string(),
             label,
             chapters,
+            unread: unread.iter().any(|(id, _)| *id == r.id),
         });
     }
     let plan = plan_rows(conn, &circle, &rows).await?;
@@ -279,9 +284,18 @@ pub async fn chapters(
             let n = list.len();
             crate::actions::reading_plan::set_chapters(&mut conn, *id, list, chrono::Utc::now())
                 .await?;
+            let waits = readings::unread(&mut conn, circle.id)
+                .await?
+                .iter()
+                .any(|(r, _)| r == &*id);
+            let note = if waits {
+                format!("Saved {n} chapters. No session reads this reading yet.")
+            } else {
+                format!("Saved {n} chapters; the reading is split over its sessions.")
+            };
             Ok(see_other(
                 &format!("/dashboard/circles/{}/readings", circle.id),
-                &format!("Saved {n} chapters; the reading is split over its sessions."),
+                &note,
             ))
         }
         Err(e) => {

@@ -1,5 +1,6 @@
-//! RSVP links: the GET shows the session and the current answer with the emailed choice
-//! pre-selected; only the POST saves. Answers close when the session starts.
+//! RSVP links: the GET shows the session (with who leads and holds each role now) and the
+//! current answer with the emailed choice pre-selected; only the POST saves. Answers close
+//! when the session starts.
 
 use actix_web::{web, HttpRequest};
 use askama::Template;
@@ -7,7 +8,7 @@ use chrono::Utc;
 use serde::Deserialize;
 
 use super::{current_link, member_link, render, when, zone_for, PageError, PageResult};
-use crate::db::{rsvps, sessions};
+use crate::db::{roles, rsvps, sessions};
 use crate::domain::tokens::Purpose;
 use crate::domain::{MemberId, MembershipState, RsvpResponse, SessionId, SessionStatus};
 use crate::error::AppError;
@@ -23,6 +24,8 @@ struct RsvpPage {
     location: Option<String>,
     reading: Option<String>,
     facilitator: Option<String>,
+    /// Each role with who holds it now (calendar entries point here instead of naming them).
+    roles: Vec<(String, String)>,
     current_label: String,
     cancelled: bool,
     closed: bool,
@@ -61,7 +64,8 @@ async fn page(
     preselect: Option<RsvpResponse>,
     saved: Option<String>,
 ) -> Result<RsvpPage, PageError> {
-    // One statement for the whole page: this is the page most members open from email.
+    // One statement for the session and the answer, one for its roles: this is the page most
+    // members open from email, and the one their calendar entry points to.
     let claims = state
         .links
         .keys()
@@ -69,7 +73,6 @@ async fn page(
     let mut conn = state.pool.get().await?;
     let view =
         rsvps::link_view(&mut conn, MemberId(claims.member), SessionId(claims.object)).await?;
-    drop(conn);
     let view = current_link(&claims, view, |v| v.token_version)?;
     match view.membership {
         Some(MembershipState::Active) => {}
@@ -80,6 +83,8 @@ async fn page(
         }
         None => return Err(PageError::not_found()),
     }
+    let roles = roles::holders(&mut conn, SessionId(claims.object)).await?;
+    drop(conn);
     let (Some(circle_name), Some(starts_at), Some(ends_at), Some(session_zone), Some(status)) = (
         view.circle_name,
         view.starts_at,
@@ -111,6 +116,7 @@ async fn page(
         location: view.location,
         reading: view.reading,
         facilitator: view.facilitator,
+        roles,
         current_label: label(current).to_string(),
         cancelled: status == SessionStatus::Cancelled,
         closed: starts_at <= Utc::now(),

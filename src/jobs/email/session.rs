@@ -250,24 +250,18 @@ fn calendar(
     Some((method, ics::calendar(method, &[event], now)))
 }
 
+/// A calendar entry stays in people's calendars until a new SEQUENCE replaces it, and a change
+/// of role holder (or of who said yes, which orders the talking piece) bumps none: so the
+/// description names nobody and points to the session's page, which is always current
+/// (docs/email-and-jobs.md, "What a calendar entry says").
 fn calendar_description(c: &EmailContext, rsvp_url: String) -> String {
     let mut lines = Vec::new();
-    if let Some(s) = &c.session {
-        if let Some(reading) = &s.reading {
-            lines.push(format!("Reading: {reading}"));
-        }
-        if let Some(host) = &s.facilitator {
-            lines.push(format!("Facilitating: {host}"));
-        }
-        for (role, holders) in &s.roles {
-            lines.push(format!("{role}: {holders}"));
-        }
-        if !s.agenda.is_empty() {
-            lines.push("Rounds and speaking order:".into());
-            lines.extend(s.agenda.iter().map(|l| format!("- {l}")));
-        }
+    if let Some(reading) = c.session.as_ref().and_then(|s| s.reading.as_ref()) {
+        lines.push(format!("Reading: {reading}"));
     }
-    lines.push(format!("Answer yes, no or maybe: {rsvp_url}"));
+    lines.push(format!(
+        "Who leads, who holds each role, and your answer: {rsvp_url}"
+    ));
     lines.join("\n")
 }
 
