@@ -36,6 +36,10 @@ pub struct Member {
     /// The version the calendar feed's link must carry; the member can reset it alone.
     #[serde(skip)]
     pub calendar_token_version: i32,
+    /// Whether their reflection prompt carries feedback forms about whoever led.
+    pub feedback_requests_enabled: bool,
+    /// Whether they are reminded a day before a consent round they haven't answered closes.
+    pub consent_reminders_enabled: bool,
 }
 
 #[derive(diesel::Insertable)]
@@ -184,11 +188,19 @@ pub async fn mark_verified(conn: &mut AsyncPgConnection, id: MemberId) -> diesel
 }
 
 /// Email preferences; unsubscribing stops everything but mail the member asks for.
+/// The mail a member may turn off beside reminders and reflection prompts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quiet {
+    pub feedback_requests: bool,
+    pub consent_reminders: bool,
+}
+
 pub async fn set_preferences(
     conn: &mut AsyncPgConnection,
     id: MemberId,
     reminders: bool,
     reflection_prompts: bool,
+    quiet: Quiet,
     subscribed: bool,
 ) -> diesel::QueryResult<()> {
     let current = find(conn, id)
@@ -203,6 +215,8 @@ pub async fn set_preferences(
         .set((
             members::reminders_enabled.eq(reminders),
             members::reflection_prompts_enabled.eq(reflection_prompts),
+            members::feedback_requests_enabled.eq(quiet.feedback_requests),
+            members::consent_reminders_enabled.eq(quiet.consent_reminders),
             members::unsubscribed_at.eq(unsubscribed_at),
         ))
         .execute(conn)

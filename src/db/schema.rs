@@ -16,6 +16,8 @@ diesel::table! {
         created_at -> Timestamptz,
         me_token_version -> Int4,
         calendar_token_version -> Int4,
+        feedback_requests_enabled -> Bool,
+        consent_reminders_enabled -> Bool,
     }
 }
 

@@ -1404,3 +1404,52 @@ async fn whoever_led_marks_who_came_from_the_emailed_link_once() {
         "marking who came sends nothing"
     );
 }
+
+/// A member who turned off feedback forms gets the reflection prompt without them; others
+/// still get theirs.
+#[tokio::test]
+async fn a_member_can_turn_off_feedback_forms_and_consent_reminders() {
+    let app = spawn_app().await;
+    let led = led_session(&app).await;
+    let holder = app.holder("bo@example.org").await;
+    let me = app.path_of(&app.links().me(holder, chrono::Utc::now()));
+    app.browser(
+        Method::POST,
+        &format!("{me}/preferences"),
+        Some(&[
+            ("reminders", "on"),
+            ("reflection_prompts", "on"),
+            ("subscribed", "on"),
+        ]),
+    )
+    .await
+    .expect(200);
+    let page = app.browser(Method::GET, &me, None).await.expect(200);
+    let html = page.as_str().unwrap();
+    assert!(
+        html.contains("name=\"feedback_requests\" value=\"on\">"),
+        "unticked"
+    );
+    assert!(
+        html.contains("name=\"consent_reminders\" value=\"on\">"),
+        "unticked"
+    );
+
+    open_feedback(&app, &led.session).await;
+    let prompts: Vec<_> = app
+        .sent_emails()
+        .into_iter()
+        .filter(|m| m.subject.contains("reflect"))
+        .collect();
+    let to = |who: &str| {
+        prompts
+            .iter()
+            .find(|m| m.to.contains(&format!("{who}@example.org")))
+            .unwrap_or_else(|| panic!("a prompt to {who}"))
+    };
+    assert!(
+        !to("bo").text.contains("/feedback/"),
+        "bo turned the forms off"
+    );
+    assert!(to("cy").text.contains("/feedback/"), "cy still gets them");
+}

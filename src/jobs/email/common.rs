@@ -40,7 +40,8 @@ impl Recipient {
         };
         let unwanted = (!kind.is_transactional() && member.unsubscribed_at.is_some())
             || (kind == MessageKind::Reminder && !member.reminders_enabled)
-            || (kind == MessageKind::ReflectionPrompt && !member.reflection_prompts_enabled);
+            || (kind == MessageKind::ReflectionPrompt && !member.reflection_prompts_enabled)
+            || (kind == MessageKind::ConsentReminder && !member.consent_reminders_enabled);
         if unwanted {
             return Ok(None);
         }
@@ -215,4 +216,28 @@ pub(super) fn envelope(
 /// A letter whose template would not render: a fault in Roundtable, not worth retrying.
 pub(super) fn wording(e: askama::Error) -> JobError {
     JobError::Permanent(format!("wording a letter: {e}"))
+}
+
+#[cfg(test)]
+mod quiet_tests {
+    use super::*;
+    use crate::db::members::Quiet;
+    use crate::testkit as kit;
+
+    #[tokio::test]
+    async fn a_member_who_turned_consent_reminders_off_gets_none() {
+        let conn = &mut kit::fresh_connection().await;
+        let ada = kit::member(conn, "Ada").await;
+        let quiet = Quiet {
+            feedback_requests: true,
+            consent_reminders: false,
+        };
+        members::set_preferences(conn, ada.id, true, true, quiet, true)
+            .await
+            .unwrap();
+        let reminded = Recipient::load(conn, ada.id, MessageKind::ConsentReminder).await;
+        assert!(reminded.unwrap().is_none());
+        let round = Recipient::load(conn, ada.id, MessageKind::ConsentRound).await;
+        assert!(round.unwrap().is_some(), "the round itself still comes");
+    }
 }

@@ -275,7 +275,9 @@ async fn feedback_links(
     holder: Holder,
     links: &Links,
 ) -> Result<Vec<(String, String)>, JobError> {
-    if feedback::attendance(conn, session.id, member.id).await? == Some(false) {
+    if !member.feedback_requests_enabled
+        || feedback::attendance(conn, session.id, member.id).await? == Some(false)
+    {
         return Ok(Vec::new());
     }
     let mut out = Vec::new();

@@ -75,6 +75,8 @@ struct MePage {
     webcal_url: String,
     reminders: bool,
     reflection_prompts: bool,
+    feedback_requests: bool,
+    consent_reminders: bool,
     subscribed: bool,
     agreements: super::agreements::Mine,
     feedback: Vec<super::feedback::FeedbackLine>,
@@ -319,6 +321,8 @@ pub async fn show(
         webcal_url: state.links.webcal(holder_of),
         reminders: member.reminders_enabled,
         reflection_prompts: member.reflection_prompts_enabled,
+        feedback_requests: member.feedback_requests_enabled,
+        consent_reminders: member.consent_reminders_enabled,
         subscribed: member.unsubscribed_at.is_none(),
     })
 }

@@ -16,6 +16,8 @@ use crate::http::AppState;
 pub struct PreferencesForm {
     reminders: Option<String>,
     reflection_prompts: Option<String>,
+    feedback_requests: Option<String>,
+    consent_reminders: Option<String>,
     subscribed: Option<String>,
 }
 
@@ -31,6 +33,10 @@ pub async fn preferences(
         member.id,
         form.reminders.is_some(),
         form.reflection_prompts.is_some(),
+        members::Quiet {
+            feedback_requests: form.feedback_requests.is_some(),
+            consent_reminders: form.consent_reminders.is_some(),
+        },
         form.subscribed.is_some(),
     )
     .await?;
