@@ -681,6 +681,36 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_circle_of_six_is_due_to_grow_when_two_wait_unless_its_organiser_says_otherwise() {
+        let conn = &mut kit::fresh_connection().await;
+        let six = kit::circle().capacity(6).create(conn).await;
+        for name in ["Ada", "Bo", "Cy", "Dee", "Eve", "Fay"] {
+            kit::seated(conn, &six, name).await;
+        }
+        let quiet_since = kit::now() - QUIET_AFTER;
+        let due_ids = |due: Vec<growing::Waiting>| -> Vec<CircleId> {
+            due.into_iter().map(|w| w.circle_id).collect()
+        };
+
+        kit::waiting(conn, &six, "Wes").await;
+        let one = growing::due(conn, quiet_since, None).await.unwrap();
+        kit::waiting(conn, &six, "Wyn").await;
+        let two = growing::due(conn, quiet_since, None).await.unwrap();
+        assert_eq!(due_ids(one), []);
+        assert_eq!(due_ids(two), [six.id]);
+
+        let changes = circles::CircleChanges {
+            grow_threshold: Some(Some(3)),
+            ..Default::default()
+        };
+        crate::actions::membership::update_circle(conn, six.id, changes)
+            .await
+            .unwrap();
+        let set = growing::due(conn, quiet_since, Some(six.id)).await.unwrap();
+        assert_eq!(due_ids(set), [], "the organiser's three wins");
+    }
+
+    #[tokio::test]
     async fn accepting_moves_the_waitlist_to_the_new_circle() {
         let conn = &mut kit::fresh_connection().await;
         let f = full(conn).await;

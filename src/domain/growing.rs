@@ -6,14 +6,20 @@
 /// Times someone must have led a circle before they are asked to lead its sibling.
 pub const MIN_LED: u32 = 2;
 
+/// The fewest people a sibling starts with when the threshold is the circle's default: one
+/// person and a lead are a conversation, not a circle.
+pub const MIN_DEFAULT_THRESHOLD: u32 = 2;
+
 /// How many people must wait before a sibling is proposed: the circle's own setting (0 turns
-/// proposals off), else half its capacity rounded up. A circle without a capacity never has a
-/// waitlist, so never grows by itself.
+/// proposals off), else a third of its capacity rounded up, and at least
+/// [`MIN_DEFAULT_THRESHOLD`]. A third is a number a full circle's waitlist can reach: a circle
+/// of six grows when two wait (at half its capacity, three, it waited on in silence). A circle
+/// without a capacity never has a waitlist, so never grows by itself.
 pub fn threshold(capacity: Option<i32>, setting: Option<i32>) -> Option<u32> {
     match (setting, capacity) {
         (Some(0), _) => None,
         (Some(n), _) if n > 0 => Some(n as u32),
-        (_, Some(cap)) if cap > 0 => Some((cap as u32).div_ceil(2)),
+        (_, Some(cap)) if cap > 0 => Some((cap as u32).div_ceil(3).max(MIN_DEFAULT_THRESHOLD)),
         _ => None,
     }
 }
@@ -121,13 +127,26 @@ mod tests {
     use proptest::prelude::*;
 
     #[test]
-    fn the_threshold_is_half_the_capacity_unless_the_circle_says_otherwise() {
-        assert_eq!(threshold(Some(10), None), Some(5));
-        assert_eq!(threshold(Some(7), None), Some(4));
-        assert_eq!(threshold(Some(1), None), Some(1));
+    fn the_threshold_is_a_third_of_the_capacity_unless_the_circle_says_otherwise() {
+        assert_eq!(threshold(Some(10), None), Some(4));
+        assert_eq!(threshold(Some(7), None), Some(3));
+        assert_eq!(
+            threshold(Some(6), None),
+            Some(2),
+            "two waiting grow a circle of six"
+        );
+        assert_eq!(threshold(Some(4), None), Some(2));
+        assert_eq!(threshold(Some(1), None), Some(2), "never a sibling of one");
+        assert_eq!(threshold(Some(30), None), Some(10));
         assert_eq!(threshold(None, None), None);
         assert_eq!(threshold(Some(10), Some(0)), None, "0 turns it off");
         assert_eq!(threshold(Some(10), Some(3)), Some(3));
+        assert_eq!(
+            threshold(Some(6), Some(1)),
+            Some(1),
+            "the organiser's setting wins"
+        );
+        assert_eq!(threshold(Some(6), Some(5)), Some(5));
         assert!(reached(5, Some(5)));
         assert!(!reached(4, Some(5)));
         assert!(!reached(100, None));

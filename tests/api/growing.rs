@@ -145,7 +145,10 @@ async fn a_full_circle_grows_a_sibling_led_by_a_member_asked_by_link() {
         .get(&format!("/api/v1/circles/{circle}/siblings"))
         .await
         .expect(200);
-    assert_eq!(outlook["threshold"], 2, "half of four seats");
+    assert_eq!(
+        outlook["threshold"], 2,
+        "a third of four seats, at least two"
+    );
     assert_eq!(outlook["waiting"], 5);
     let leads: Vec<&str> = outlook["leads"]
         .as_array()
@@ -643,7 +646,7 @@ async fn asks_that_lapse_pass_on_and_bad_requests_change_nothing() {
     )
     .await
     .expect(200);
-    assert_eq!(sweep(&app).await.proposed, 1, "back to half the capacity");
+    assert_eq!(sweep(&app).await.proposed, 1, "back to the default");
     app.post(
         &format!("/api/v1/circles/{circle}/siblings/withdraw"),
         &json!({}),

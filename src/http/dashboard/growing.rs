@@ -341,7 +341,7 @@ pub async fn set_threshold(
                     &staff,
                     circle.id,
                     StatusCode::UNPROCESSABLE_ENTITY,
-                    "The threshold must be a whole number from 0 to 10000, or empty for half the capacity.".into(),
+                    "The threshold must be a whole number from 0 to 10000, or empty for a third of the capacity.".into(),
                 )
                 .await;
             }
@@ -353,7 +353,8 @@ pub async fn set_threshold(
     };
     crate::actions::membership::update_circle(&mut conn, circle.id, changes).await?;
     let note = match value {
-        None => "A sibling is proposed when half the capacity is waiting.".to_string(),
+        None => "A sibling is proposed when a third of the capacity (at least 2) is waiting."
+            .to_string(),
         Some(0) => "No sibling is proposed by itself; you can still start one.".to_string(),
         Some(n) => format!("A sibling is proposed when {n} people are waiting."),
     };
