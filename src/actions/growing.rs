@@ -1,9 +1,10 @@
 //! Circles that grow circles. When a circle's waitlist reaches its threshold (or an organiser
 //! asks), a sibling is proposed: same kind, readings, roles and dates, named after the
-//! family's first circle. Members who have led the circle at least twice are asked to lead it
-//! one at a time, in the rotation's fairness order, by a link with Accept and Not now; an ask
-//! left unanswered for the circle's answer time passes to the next person. Accepting creates
-//! the sibling with its lead (who may move its evening: the same dates a few days later, or at
+//! family's first circle. Members who have led the circle at least twice (or, when nobody who
+//! takes part has, once, having come to three of its sessions) are asked to lead it one at a
+//! time, in the rotation's fairness order, by a link with Accept and Not now; an ask left
+//! unanswered for the circle's answer time passes to the next person. Accepting creates the
+//! sibling with its lead (who may move its evening: the same dates a few days later, or at
 //! another time), moves the people waiting (first come, up to its capacity) and tells each of
 //! them, and links the two circles as a family.
 //!
@@ -19,7 +20,7 @@ use super::circles::lock_seats;
 use crate::db::circles::{self, Circle, NewCircle};
 use crate::db::growing::{self, Proposal};
 use crate::db::{agendas, memberships, readings, roles, rsvps, sessions, Connection};
-use crate::domain::growing::{self as rules, Shift, MIN_LED};
+use crate::domain::growing::{self as rules, Seasoned, Shift};
 use crate::domain::{
     CircleId, CircleName, CircleStatus, Facilitation, Invalid, MemberId, MembershipRole,
     MembershipState, ProposalId, ProposalStart, ProposalState, Slug,
@@ -81,15 +82,16 @@ pub async fn propose(
             None => default_name(conn, &circle).await?,
         };
         let id = ProposalId::new();
-        let leads = super::rota::leads_in_order(conn, &circle, MIN_LED, now).await?;
-        let mut order: Vec<MemberId> = leads.iter().map(|l| l.member).collect();
+        let leads = super::rota::leads_in_order(conn, &circle, now).await?;
+        let mut order: Vec<MemberId> = leads.people.iter().map(|l| l.member).collect();
         if let Some(first) = request.lead {
             let Some(at) = order.iter().position(|m| *m == first) else {
                 return Err(Invalid::new(
                     "lead_id",
                     format!(
-                        "must be an active member of {} who has led it at least {MIN_LED} times and takes part in leading",
-                        circle.name
+                        "must be an active member of {} who has {} and takes part in leading",
+                        circle.name,
+                        leads.rule.words()
                     ),
                 )
                 .into());
@@ -99,7 +101,7 @@ pub async fn propose(
         }
         if order.is_empty() {
             return Err(AppError::Conflict(format!(
-                "nobody in {} has led it {MIN_LED} times yet, so there is nobody to ask to lead a sibling",
+                "nobody in {} who takes part in leading has led it twice, or once and come to three of its sessions, so there is nobody to ask to lead a sibling",
                 circle.name
             )));
         }
@@ -565,6 +567,8 @@ pub async fn check(conn: &mut Connection, circle: CircleId, now: DateTime<Utc>) 
 pub struct Outlook {
     pub threshold: Option<u32>,
     pub waiting: i64,
+    /// By which rule `leads` may lead.
+    pub rule: Seasoned,
     pub leads: Vec<super::rota::Lead>,
     pub proposals: Vec<Proposal>,
     /// The family's circles (id, name), oldest first; empty until the circle grows.
@@ -577,7 +581,7 @@ pub async fn outlook(
     now: DateTime<Utc>,
 ) -> AppResult<Outlook> {
     let waiting = memberships::waitlist_length(conn, circle.id).await?;
-    let leads = super::rota::leads_in_order(conn, circle, MIN_LED, now).await?;
+    let leads = super::rota::leads_in_order(conn, circle, now).await?;
     let proposals = growing::for_circle(conn, circle.id, 10).await?;
     let family = match circle.family_id {
         Some(f) => growing::family(conn, f).await?,
@@ -586,7 +590,8 @@ pub async fn outlook(
     Ok(Outlook {
         threshold: rules::threshold(circle.capacity, circle.grow_threshold),
         waiting,
-        leads,
+        rule: leads.rule,
+        leads: leads.people,
         proposals,
         family,
     })
@@ -597,6 +602,7 @@ mod tests {
     use super::*;
     use crate::db::members::Member;
     use crate::db::roles::FACILITATOR;
+    use crate::db::rsvps;
     use crate::domain::RoleState;
     use crate::testkit as kit;
 
@@ -708,6 +714,55 @@ mod tests {
             .unwrap();
         let set = growing::due(conn, quiet_since, Some(six.id)).await.unwrap();
         assert_eq!(due_ids(set), [], "the organiser's three wins");
+    }
+
+    #[tokio::test]
+    async fn a_circle_of_six_that_took_fair_turns_grows_led_by_one_who_led_once_and_came() {
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle().capacity(6).create(conn).await;
+        let mut six = Vec::new();
+        for name in ["Ada", "Bo", "Cy", "Dee", "Eve", "Fay"] {
+            six.push(kit::seated(conn, &circle, name).await);
+        }
+        // Six sessions, each led by a different member; Cy came to every one, the others
+        // only to the one they led.
+        let past = kit::session().in_days(-43).weekly(conn, &circle, 6).await;
+        for (session, who) in past.iter().zip(&six) {
+            let lead = Some(who.id);
+            kit::slot(conn, session, FACILITATOR, lead, RoleState::Confirmed).await;
+            rsvps::set_attended(conn, session.id, who.id, true)
+                .await
+                .unwrap();
+            rsvps::set_attended(conn, session.id, six[2].id, true)
+                .await
+                .unwrap();
+        }
+        kit::session().create(conn, &circle).await;
+        kit::waiting(conn, &circle, "Wes").await;
+        kit::waiting(conn, &circle, "Wyn").await;
+        let now = kit::now();
+        let by = ProposalStart::Organiser;
+        let not_enough = Request {
+            lead: Some(six[0].id),
+            ..Request::default()
+        };
+        let refused = propose(conn, circle.id, by, not_enough, now).await;
+        let Err(AppError::Invalid { field, message }) = refused else {
+            panic!("Ada came once: {refused:?}");
+        };
+        assert_eq!(field, "lead_id");
+        assert!(
+            message.contains("led it once and come to at least three"),
+            "{message}"
+        );
+
+        let grew = check(conn, circle.id, now).await.unwrap();
+
+        assert!(grew, "two waiting, and Cy may lead");
+        let p = growing::asking(conn, circle.id).await.unwrap().unwrap();
+        assert_eq!(p.started_by, ProposalStart::Threshold);
+        assert_eq!(p.lead_order, [six[2].id]);
+        assert_eq!(kit::emailed(conn, MessageKind::GrowAsk).await, [six[2].id]);
     }
 
     #[tokio::test]

@@ -1,10 +1,54 @@
 //! Circles that grow circles: when a circle's waitlist is long enough, a sibling is proposed
-//! (same kind, readings and dates), a member who has led the circle at least twice is asked to
-//! lead it, and the people waiting move to it. These are the rules; `actions::growing` applies
-//! them.
+//! (same kind, readings and dates), a member who has led the circle often enough is asked to
+//! lead it ([`Seasoned`]), and the people waiting move to it. These are the rules;
+//! `actions::growing` applies them.
 
 /// Times someone must have led a circle before they are asked to lead its sibling.
 pub const MIN_LED: u32 = 2;
+/// When nobody who takes part has led the circle [`MIN_LED`] times: the sessions someone who
+/// led it once must have come to.
+pub const MIN_ATTENDED_LED_ONCE: u32 = 3;
+
+/// Who may be asked to lead a circle's sibling. Leading it twice shows someone is ready; but in
+/// a small circle's fair rotation (six members, six sessions) everyone leads once, and nobody
+/// twice, so when nobody who takes part has led it twice, someone who led it once and came to
+/// at least [`MIN_ATTENDED_LED_ONCE`] of its sessions may lead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seasoned {
+    /// Led the circle at least [`MIN_LED`] times.
+    LedTwice,
+    /// Led it once, and came to at least [`MIN_ATTENDED_LED_ONCE`] of its sessions.
+    LedOnceAndCame,
+}
+
+impl Seasoned {
+    /// The rule for a circle whose people (those who take part in leading) have led it and come
+    /// to it so often, as (led, attended): led twice when anyone has, else led once and came.
+    pub fn of(people: impl IntoIterator<Item = (u32, u32)>) -> Self {
+        if people.into_iter().any(|(led, _)| led >= MIN_LED) {
+            Self::LedTwice
+        } else {
+            Self::LedOnceAndCame
+        }
+    }
+
+    /// Whether someone who led the circle `led` times and came to `attended` of its sessions
+    /// may be asked.
+    pub fn admits(self, led: u32, attended: u32) -> bool {
+        match self {
+            Self::LedTwice => led >= MIN_LED,
+            Self::LedOnceAndCame => led >= 1 && attended >= MIN_ATTENDED_LED_ONCE,
+        }
+    }
+
+    /// What such a person did, after "who has": "led it at least twice".
+    pub fn words(self) -> &'static str {
+        match self {
+            Self::LedTwice => "led it at least twice",
+            Self::LedOnceAndCame => "led it once and come to at least three of its sessions",
+        }
+    }
+}
 
 /// The fewest people a sibling starts with when the threshold is the circle's default: one
 /// person and a lead are a conversation, not a circle.
@@ -150,6 +194,35 @@ mod tests {
         assert!(reached(5, Some(5)));
         assert!(!reached(4, Some(5)));
         assert!(!reached(100, None));
+    }
+
+    #[test]
+    fn who_led_twice_may_lead_and_when_nobody_did_who_led_once_and_came_three_times() {
+        // A fair rotation of six: everyone led once; some came more often than others.
+        let six = [(1, 2), (1, 3), (1, 6), (1, 0), (0, 6), (1, 3)];
+        let rule = Seasoned::of(six);
+        assert_eq!(rule, Seasoned::LedOnceAndCame);
+        let may: Vec<bool> = six.iter().map(|&(l, a)| rule.admits(l, a)).collect();
+        assert_eq!(may, [false, true, true, false, false, true]);
+
+        // Once someone led twice, only those who did may.
+        let later = [(2, 1), (1, 6), (3, 9)];
+        let rule = Seasoned::of(later);
+        assert_eq!(rule, Seasoned::LedTwice);
+        let may: Vec<bool> = later.iter().map(|&(l, a)| rule.admits(l, a)).collect();
+        assert_eq!(may, [true, false, true]);
+
+        assert_eq!(Seasoned::of([]), Seasoned::LedOnceAndCame);
+        assert!(
+            !Seasoned::LedOnceAndCame.admits(0, 12),
+            "coming is not leading"
+        );
+        assert_eq!(
+            MIN_ATTENDED_LED_ONCE,
+            3,
+            "the words say three: {}",
+            Seasoned::LedOnceAndCame.words()
+        );
     }
 
     #[test]

@@ -290,6 +290,7 @@ struct GrowAsk {
     s: Sibling,
     waiting: i64,
     led: i64,
+    attended: i64,
     answer_by: String,
 }
 
@@ -318,18 +319,20 @@ impl Sibling {
         }
     }
 
-    /// The ask to lead the sibling: `waiting` people wait, the reader has led `led` times,
-    /// and answers by `answer_by`.
+    /// The ask to lead the sibling: `waiting` people wait, the reader has led `led` times and
+    /// come to `attended` sessions, and answers by `answer_by`.
     pub fn ask(
         &self,
         waiting: i64,
         led: i64,
+        attended: i64,
         answer_by: &str,
     ) -> Result<LetterView, askama::Error> {
         let letter = GrowAsk {
             s: self.text(),
             waiting,
             led,
+            attended,
             answer_by: one(answer_by),
         };
         read(&letter.render()?)
@@ -562,11 +565,11 @@ mod tests {
             ),
             (
                 "grow_ask",
-                sibling.ask(5, 3, "Friday 5 March 2027 at 19:00 (Europe/London)"),
+                sibling.ask(5, 3, 8, "Friday 5 March 2027 at 19:00 (Europe/London)"),
             ),
             (
                 "grow_ask_one_waiting",
-                bare.ask(1, 1, "Friday 5 March 2027 at 19:00 (Europe/London)"),
+                bare.ask(1, 1, 4, "Friday 5 March 2027 at 19:00 (Europe/London)"),
             ),
             ("grow_moved", sibling.moved("Ada", 2)),
             ("grow_moved_no_dates", bare.moved("Ada", 1)),

@@ -772,6 +772,154 @@ async fn joining_a_full_waitlist_proposes_a_sibling_without_waiting_for_the_swee
     assert_eq!(sweep(&app).await.proposed, 0, "the sweep finds it done");
 }
 
+/// "Six Seats": six members who each led one of its six sessions (a fair rotation, so nobody
+/// led twice); s2 came to four of them, the others only to the one they led. Returns the
+/// circle, its members and its next session.
+async fn six_fair_turns(app: &TestApp) -> (String, Vec<String>, String) {
+    let c = app
+        .create_circle(json!({ "name": "Six Seats", "timezone": "UTC", "capacity": 6 }))
+        .await;
+    let circle = c["id"].as_str().unwrap().to_string();
+    let mut seated = Vec::new();
+    for i in 0..6 {
+        let m = app
+            .add_member(&circle, &format!("s{i}@example.org"))
+            .await
+            .expect(201);
+        assert_eq!(m["state"], "active");
+        seated.push(m["member_id"].as_str().unwrap().to_string());
+    }
+    let day = |d: i64| (Utc::now() + Duration::days(d)).date_naive().to_string();
+    let held = app
+        .schedule(&circle, json!({ "freq": "weekly", "first_date": day(-42), "local_time": "18:00", "duration_minutes": 90, "count": 6 }))
+        .await;
+    let coming = app
+        .schedule(&circle, json!({ "freq": "weekly", "first_date": day(7), "local_time": "18:00", "duration_minutes": 90, "count": 4 }))
+        .await;
+    for (i, session) in held.iter().enumerate() {
+        let session = session["id"].as_str().unwrap();
+        sql(
+            app,
+            &format!(
+                "INSERT INTO session_roles (id, session_id, circle_id, role_key, slot, member_id, state) \
+                 VALUES (gen_random_uuid(), '{session}', '{circle}', 'facilitator', 1, '{}', 'confirmed')",
+                seated[i]
+            ),
+        )
+        .await;
+        let mut marks = vec![json!({ "member_id": seated[i], "attended": true })];
+        if i != 2 && i < 4 {
+            marks.push(json!({ "member_id": seated[2], "attended": true }));
+        }
+        app.put(
+            &format!("/api/v1/sessions/{session}/attendance"),
+            &json!({ "attendance": marks }),
+        )
+        .await
+        .expect(200);
+    }
+    let next = coming[0]["id"].as_str().unwrap().to_string();
+    (circle, seated, next)
+}
+
+#[tokio::test]
+async fn a_circle_of_six_that_took_fair_turns_grows_when_two_wait() {
+    let app = spawn_app().await;
+    let (circle, seated, last) = six_fair_turns(&app).await;
+    for who in ["w0@example.org", "w1@example.org"] {
+        let m = app.add_member(&circle, who).await.expect(201);
+        assert_eq!(m["state"], "waitlisted");
+    }
+
+    // The second person waiting reaches the default threshold, and the check their joining
+    // queued asks s2, who led once and came to four sessions.
+    app.run_pending_jobs().await;
+    let outlook = app
+        .get(&format!("/api/v1/circles/{circle}/siblings"))
+        .await
+        .expect(200);
+    assert_eq!(outlook["threshold"], 2, "a third of six seats");
+    assert_eq!(outlook["waiting"], 2);
+    let leads: Vec<(&str, u64)> = outlook["leads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["member_id"].as_str().unwrap(), l["led"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(leads, [(seated[2].as_str(), 1)], "nobody led twice");
+    let proposal = &outlook["proposals"][0];
+    assert_eq!(proposal["started_by"], "threshold");
+    assert_eq!(proposal["asked"]["member_id"], seated[2].as_str());
+    app.run_pending_jobs().await;
+    let mails = app.sent_emails();
+    let ask = mails_to(&mails, "s2@", "Would you lead Six Seats II?");
+    assert_eq!(ask.len(), 1);
+    assert!(
+        ask[0]
+            .text
+            .contains("You have led Six Seats once and come to 4 of its sessions"),
+        "{}",
+        ask[0].text
+    );
+    let organiser = app.dashboard_as("organiser@example.org").await;
+    let page = organiser
+        .get(&format!("/dashboard/circles/{circle}/growing"))
+        .await
+        .text()
+        .to_string();
+    assert!(
+        page.contains("s2 <span class=\"muted\">(led once, came to 4 sessions)</span>"),
+        "{page}"
+    );
+    assert!(page.contains("those who led it once and came to at least three"));
+
+    // Someone who led once but came only to the session they led may not be asked first.
+    app.post(
+        &format!("/api/v1/circles/{circle}/siblings/withdraw"),
+        &json!({}),
+    )
+    .await
+    .expect(200);
+    let before = app.snapshot().await;
+    let refused = app
+        .post(
+            &format!("/api/v1/circles/{circle}/siblings"),
+            &json!({ "lead_id": seated[0] }),
+        )
+        .await;
+    let why = refused.body["error"]["message"].as_str().unwrap_or("");
+    assert_eq!(refused.status.as_u16(), 422, "{}", refused.body);
+    assert!(
+        why.contains("led it once and come to at least three"),
+        "{}",
+        refused.body
+    );
+    assert!(app.snapshot().await == before);
+
+    // Once s4 has led a second time, only those who led twice may: s4.
+    sql(&app, &format!("UPDATE sessions SET starts_at = now() - interval '2 hours', ends_at = now() - interval '30 minutes' WHERE id = '{last}'")).await;
+    sql(
+        &app,
+        &format!(
+            "INSERT INTO session_roles (id, session_id, circle_id, role_key, slot, member_id, state) \
+             VALUES (gen_random_uuid(), '{last}', '{circle}', 'facilitator', 1, '{}', 'confirmed')",
+            seated[4]
+        ),
+    )
+    .await;
+    let outlook = app
+        .get(&format!("/api/v1/circles/{circle}/siblings"))
+        .await
+        .expect(200);
+    let leads: Vec<(&str, u64)> = outlook["leads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["member_id"].as_str().unwrap(), l["led"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(leads, [(seated[4].as_str(), 2)]);
+}
+
 #[tokio::test]
 async fn many_people_join_a_full_circle_at_once_and_each_gets_a_place() {
     let app = spawn_app_for_races().await;

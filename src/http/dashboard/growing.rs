@@ -38,7 +38,10 @@ struct GrowingPage {
     threshold_setting: String,
     waiting: i64,
     reached: bool,
-    leads: Vec<(String, String, u32)>,
+    /// Nobody who takes part led twice: those listed led once and came three times.
+    led_once: bool,
+    /// (member id, name, what they did: "led 2 times").
+    leads: Vec<(String, String, String)>,
     asking: bool,
     proposals: Vec<ProposalRow>,
     family: Vec<(String, String, bool)>,
@@ -132,10 +135,17 @@ async fn show(
     let circle = staff.circle(&mut conn, id).await?;
     let o = growing::outlook(&mut conn, &circle, Utc::now()).await?;
     let proposals = rows(&mut conn, &o, staff.organiser).await?;
-    let mut leads: Vec<(String, String, u32)> = o
+    let mut leads: Vec<(String, String, String)> = o
         .leads
         .iter()
-        .map(|l| (l.member.to_string(), l.name.clone(), l.led))
+        .map(|l| {
+            let record = if l.led == 1 {
+                format!("led once, came to {} sessions", l.attended)
+            } else {
+                format!("led {} times", l.led)
+            };
+            (l.member.to_string(), l.name.clone(), record)
+        })
         .collect();
     if !staff.organiser {
         // The order would say who is asked next; whoever else runs the circle sees names.
@@ -160,6 +170,7 @@ async fn show(
                 .unwrap_or_default(),
             waiting: o.waiting,
             reached: crate::domain::growing::reached(o.waiting, o.threshold),
+            led_once: o.rule == crate::domain::growing::Seasoned::LedOnceAndCame,
             leads,
             asking: o.proposals.iter().any(|p| p.state == ProposalState::Asking),
             proposals,
