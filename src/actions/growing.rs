@@ -6,7 +6,8 @@
 //! unanswered for the circle's answer time passes to the next person. Accepting creates the
 //! sibling with its lead (who may move its evening: the same dates a few days later, or at
 //! another time), moves the people waiting (first come, up to its capacity) and tells each of
-//! them, and links the two circles as a family.
+//! them, and links the two circles as a family. Meanwhile, every three weeks, each person
+//! waiting hears where they stand (`tell_waiting`).
 //!
 //! An accept locks the proposal, then the circle: two answers to one proposal take turns, and
 //! the second finds it decided, so the waitlist moves once.
@@ -20,7 +21,7 @@ use super::circles::lock_seats;
 use crate::db::circles::{self, Circle, NewCircle};
 use crate::db::growing::{self, Proposal};
 use crate::db::{agendas, memberships, readings, roles, rsvps, sessions, Connection};
-use crate::domain::growing::{self as rules, Seasoned, Shift};
+use crate::domain::growing::{self as rules, Seasoned, Shift, TELL_WAITING_EVERY};
 use crate::domain::{
     CircleId, CircleName, CircleStatus, Facilitation, Invalid, MemberId, MembershipRole,
     MembershipState, ProposalId, ProposalStart, ProposalState, Slug,
@@ -489,10 +490,13 @@ pub struct Swept {
     pub passed_on: usize,
     /// Siblings proposed because a waitlist reached its threshold.
     pub proposed: usize,
+    /// People waiting who were sent where they stand.
+    pub told: usize,
 }
 
-/// Act on the clock: asks left unanswered pass to the next person, and circles whose
-/// waitlist reached the threshold get a proposal (when someone can lead it).
+/// Act on the clock: asks left unanswered pass to the next person, circles whose waitlist
+/// reached the threshold get a proposal (when someone can lead it), and people waiting who
+/// have not heard for three weeks are told where they stand.
 pub async fn sweep(conn: &mut Connection, now: DateTime<Utc>) -> AppResult<Swept> {
     let mut out = Swept::default();
     for id in growing::lapsed(conn, now).await? {
@@ -534,7 +538,41 @@ pub async fn sweep(conn: &mut Connection, now: DateTime<Utc>) -> AppResult<Swept
             Err(e) => return Err(e),
         }
     }
+    out.told = tell_waiting(conn, now).await?;
     Ok(out)
+}
+
+/// Tell each person waiting for a seat where they stand ("You're 2nd on the waitlist…"), at
+/// most once every [`TELL_WAITING_EVERY`]: to those in an open circle with a session still to
+/// come, who take mail, and who have not been told since then (their "you are on the
+/// waitlist" email counts). A circle that does not meet again has nothing to wait for yet.
+/// Each circle's people are marked told, under its seat lock, in the transaction that queues
+/// their letters, so a second run at once finds nobody; a letter is keyed by its three-week
+/// window besides. How many were told.
+pub async fn tell_waiting(conn: &mut Connection, now: DateTime<Utc>) -> AppResult<usize> {
+    let since = now - TELL_WAITING_EVERY;
+    let window = rules::tell_window(now);
+    let mut told = 0;
+    for circle_id in memberships::circles_with_waiting_to_tell(conn, since, now).await? {
+        told += conn
+            .transaction::<_, AppError, _>(async |conn| {
+                let circle = lock_seats(conn, circle_id).await?;
+                if circle.status != CircleStatus::Open {
+                    return Ok(0);
+                }
+                let waiting = memberships::tell_waiting(conn, circle.id, since, now).await?;
+                // The letters go at once, whatever instant the sweep was asked about.
+                let letters = waiting
+                    .iter()
+                    .map(|m| EmailJob::waitlist_standing(*m, circle.id, window))
+                    .map(|letter| letter.into_job(Utc::now()))
+                    .collect();
+                crate::db::jobs::enqueue_many(conn, letters).await?;
+                Ok(waiting.len())
+            })
+            .await?;
+    }
+    Ok(told)
 }
 
 /// Propose a sibling of `circle` now if its waitlist has reached the threshold and someone
@@ -605,6 +643,7 @@ mod tests {
     use crate::db::rsvps;
     use crate::domain::RoleState;
     use crate::testkit as kit;
+    use diesel_async::RunQueryDsl;
 
     /// A full circle of two (Lea, who led it twice, and Ada, who led it once), with Wes and
     /// Wyn waiting and a session next week.
@@ -641,6 +680,16 @@ mod tests {
             ada,
             waiting,
         }
+    }
+
+    /// The standing letters queued, oldest first: to whom, in which window.
+    async fn standing_letters(conn: &mut Connection) -> Vec<(MemberId, Option<i64>)> {
+        kit::emails(conn)
+            .await
+            .into_iter()
+            .filter(|e| e.message == MessageKind::WaitlistStanding)
+            .map(|e| (e.member_id, e.stamp))
+            .collect()
     }
 
     async fn state_in(
@@ -763,6 +812,98 @@ mod tests {
         assert_eq!(p.started_by, ProposalStart::Threshold);
         assert_eq!(p.lead_order, [six[2].id]);
         assert_eq!(kit::emailed(conn, MessageKind::GrowAsk).await, [six[2].id]);
+    }
+
+    #[tokio::test]
+    async fn people_waiting_hear_where_they_stand_every_three_weeks_and_once_per_run() {
+        let conn = &mut kit::fresh_connection().await;
+        let f = full(conn).await;
+        let [wes, wyn] = &f.waiting;
+        let away = kit::waiting(conn, &f.circle, "Ula").await;
+        crate::db::members::unsubscribe(conn, away.id)
+            .await
+            .unwrap();
+        kit::session().in_days(90).create(conn, &f.circle).await;
+        let start = kit::now();
+
+        // They joined just now: nobody is due, today or in twenty days.
+        assert_eq!(tell_waiting(conn, start).await.unwrap(), 0);
+        let early = start + Duration::days(20);
+        assert_eq!(tell_waiting(conn, early).await.unwrap(), 0);
+
+        let due = start + Duration::days(21) + Duration::minutes(1);
+        let told = tell_waiting(conn, due).await.unwrap();
+        let again = tell_waiting(conn, due).await.unwrap();
+        let soon = tell_waiting(conn, due + Duration::days(20)).await.unwrap();
+
+        assert_eq!((told, again, soon), (2, 0, 0), "once per three weeks");
+        let window = Some(rules::tell_window(due));
+        let mut queued = standing_letters(conn).await;
+        queued.sort();
+        let mut expected = vec![(wes.id, window), (wyn.id, window)];
+        expected.sort();
+        assert_eq!(queued, expected, "not Ula, who unsubscribed");
+
+        // Wes gets a seat; only Wyn hears three weeks later.
+        memberships::set(
+            conn,
+            f.circle.id,
+            wes.id,
+            MembershipRole::Member,
+            MembershipState::Active,
+            None,
+        )
+        .await
+        .unwrap();
+        let later = due + Duration::days(21);
+        assert_eq!(tell_waiting(conn, later).await.unwrap(), 1);
+        let last = standing_letters(conn).await.pop();
+        assert_eq!(last, Some((wyn.id, Some(rules::tell_window(later)))));
+
+        // An archived circle's waitlist hears nothing.
+        crate::actions::circles::archive(conn, f.circle.id)
+            .await
+            .unwrap();
+        let much_later = later + Duration::days(42);
+        assert_eq!(tell_waiting(conn, much_later).await.unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn whoever_was_just_told_they_wait_is_not_told_again_for_three_weeks() {
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle().capacity(1).create(conn).await;
+        kit::seated(conn, &circle, "Ada").await;
+        kit::session().in_days(30).create(conn, &circle).await;
+        let old = kit::waiting(conn, &circle, "Wes").await;
+        let confirmed = kit::waiting(conn, &circle, "Wyn").await;
+        // Both joined five weeks ago; Wyn confirmed only now, and was told they wait.
+        diesel::sql_query("UPDATE memberships SET joined_at = now() - interval '35 days'")
+            .execute(conn)
+            .await
+            .unwrap();
+        let (kind, id) = (MessageKind::Waitlisted, circle.id);
+        crate::actions::membership::enqueue_email(conn, kind, id, confirmed.id)
+            .await
+            .unwrap();
+
+        let now = kit::now();
+        assert_eq!(tell_waiting(conn, now).await.unwrap(), 1);
+        let told = standing_letters(conn).await;
+        assert_eq!(told, [(old.id, Some(rules::tell_window(now)))]);
+    }
+
+    #[tokio::test]
+    async fn a_waitlist_of_a_circle_that_does_not_meet_again_hears_nothing() {
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle().capacity(1).create(conn).await;
+        kit::seated(conn, &circle, "Ada").await;
+        kit::session().in_days(-3).create(conn, &circle).await;
+        kit::waiting(conn, &circle, "Wes").await;
+        let due = kit::now() + Duration::days(22);
+
+        assert_eq!(tell_waiting(conn, due).await.unwrap(), 0);
+        kit::session().in_days(30).create(conn, &circle).await;
+        assert_eq!(tell_waiting(conn, due).await.unwrap(), 1);
     }
 
     #[tokio::test]

@@ -68,6 +68,18 @@ pub fn threshold(capacity: Option<i32>, setting: Option<i32>) -> Option<u32> {
     }
 }
 
+/// People waiting for a seat hear where they stand at most this often, the "you are on the
+/// waitlist" email included: three weeks is the longest they wait without a word, and a weekly
+/// circle's waitlist hears every third session, not every session.
+pub const TELL_WAITING_EVERY: chrono::Duration = chrono::Duration::days(21);
+
+/// Which [`TELL_WAITING_EVERY`] window (counted from 1970) `at` falls in: a standing letter's
+/// stamp, so that two runs in one window queue, and send, one letter. Two letters at least
+/// that far apart never share a window.
+pub fn tell_window(at: chrono::DateTime<chrono::Utc>) -> i64 {
+    at.timestamp().div_euclid(TELL_WAITING_EVERY.num_seconds())
+}
+
 /// Whether `waiting` people reach the threshold.
 pub fn reached(waiting: i64, threshold: Option<u32>) -> bool {
     threshold.is_some_and(|t| waiting >= i64::from(t))
@@ -222,6 +234,22 @@ mod tests {
             3,
             "the words say three: {}",
             Seasoned::LedOnceAndCame.words()
+        );
+    }
+
+    #[test]
+    fn a_standing_letter_is_stamped_with_its_three_week_window() {
+        let at: chrono::DateTime<chrono::Utc> = "2027-03-04T19:00:00Z".parse().unwrap();
+        assert_eq!(
+            tell_window(at),
+            tell_window(at + chrono::Duration::minutes(5))
+        );
+        assert_ne!(tell_window(at), tell_window(at + TELL_WAITING_EVERY));
+        let start = chrono::DateTime::from_timestamp(tell_window(at) * 21 * 86_400, 0).unwrap();
+        assert_eq!(tell_window(start), tell_window(at));
+        assert_eq!(
+            tell_window(start - chrono::Duration::seconds(1)),
+            tell_window(at) - 1
         );
     }
 

@@ -1128,3 +1128,172 @@ async fn a_sibling_lead_reads_the_names_of_people_moved_to_them_and_their_addres
     assert_eq!(p4["email"], "p4@example.org");
     assert_eq!(p4["email_withheld"], false);
 }
+
+/// The letters telling someone where they stand ("You're 2nd on the waitlist for …") sent so
+/// far, as (recipient, subject, text).
+fn standing_letters(app: &TestApp) -> Vec<(String, String, String)> {
+    app.sent_emails()
+        .into_iter()
+        .filter(|m| m.subject.starts_with("You're ") && m.subject.contains(" on the waitlist for "))
+        .map(|m| (m.to, m.subject, m.text))
+        .collect()
+}
+
+#[tokio::test]
+async fn people_waiting_hear_where_they_stand_once_every_three_weeks_while_they_wait() {
+    let app = spawn_app().await;
+    let day = |d: i64| (Utc::now() + Duration::days(d)).date_naive().to_string();
+    // Thursday Readers: six seats, its organiser's threshold four, w0 and w1 waiting from
+    // today, and w2 as if they had joined on day 10.
+    let c = app
+        .create_circle(json!({ "name": "Thursday Readers", "timezone": "UTC", "capacity": 6, "grow_threshold": 4 }))
+        .await;
+    let circle = c["id"].as_str().unwrap().to_string();
+    let mut seated = Vec::new();
+    for i in 0..6 {
+        let m = app
+            .add_member(&circle, &format!("t{i}@example.org"))
+            .await
+            .expect(201);
+        seated.push(m["member_id"].as_str().unwrap().to_string());
+    }
+    let mut waiting = Vec::new();
+    for i in 0..3 {
+        let m = app
+            .add_member(&circle, &format!("w{i}@example.org"))
+            .await
+            .expect(201);
+        assert_eq!(m["state"], "waitlisted");
+        waiting.push(m["member_id"].as_str().unwrap().to_string());
+    }
+    app.schedule(&circle, json!({ "freq": "weekly", "first_date": day(2), "local_time": "18:00", "duration_minutes": 90, "count": 20 }))
+        .await;
+    // Closed Room: one seat, x0 waiting, archived.
+    let closed = app
+        .create_circle(json!({ "name": "Closed Room", "timezone": "UTC", "capacity": 1 }))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.add_member(&closed, "c0@example.org").await.expect(201);
+    let x0 = app.add_member(&closed, "x0@example.org").await.expect(201);
+    assert_eq!(x0["state"], "waitlisted");
+    app.schedule(&closed, json!({ "freq": "weekly", "first_date": day(2), "local_time": "18:00", "duration_minutes": 90, "count": 20 }))
+        .await;
+    app.post(&format!("/api/v1/circles/{closed}/archive"), &json!({}))
+        .await
+        .expect(200);
+    app.run_pending_jobs().await;
+    assert_eq!(
+        mails_to(&app.sent_emails(), "w0@", "You are on the waitlist").len(),
+        1,
+        "joining says where they stand"
+    );
+    let start = Utc::now();
+    sql(
+        &app,
+        &format!(
+            "UPDATE memberships SET waitlist_told_at = '{}' WHERE member_id = '{}'",
+            (start + Duration::days(10)).to_rfc3339(),
+            waiting[2]
+        ),
+    )
+    .await;
+
+    // Ten weeks of the clock, a tick a day, each run twice at once and once more after: w0
+    // gets a seat on day 30, w1 leaves the waitlist on day 50.
+    let mut got: Vec<(i64, String)> = Vec::new();
+    let mut seen = 0;
+    for d in 0..=70 {
+        let now = start + Duration::days(d) + Duration::minutes(1);
+        if d == 30 {
+            app.delete(&format!("/api/v1/circles/{circle}/members/{}", seated[0]))
+                .await;
+        }
+        if d == 50 {
+            app.delete(&format!("/api/v1/circles/{circle}/members/{}", waiting[1]))
+                .await;
+        }
+        let (mut a, mut b) = (app.conn().await, app.conn().await);
+        let (x, y) = futures_util::future::join(
+            roundtable::actions::growing::sweep(&mut a, now),
+            roundtable::actions::growing::sweep(&mut b, now),
+        )
+        .await;
+        let told = x.unwrap().told + y.unwrap().told + sweep_at(&app, now).await.told;
+        app.run_pending_jobs().await;
+        let letters = standing_letters(&app);
+        assert_eq!(
+            letters.len() - seen,
+            told,
+            "day {d}: one letter per person told"
+        );
+        for (to, _, _) in &letters[seen..] {
+            got.push((d, to.clone()));
+        }
+        seen = letters.len();
+    }
+
+    let days = |who: &str| -> Vec<i64> {
+        got.iter()
+            .filter(|(_, to)| to.contains(who))
+            .map(|(d, _)| *d)
+            .collect()
+    };
+    assert_eq!(days("w0@"), [21], "none once seated on day 30");
+    assert_eq!(days("w1@"), [21, 42], "none after leaving on day 50");
+    assert_eq!(
+        days("w2@"),
+        [31, 52],
+        "not told again within three weeks of day 10"
+    );
+    assert_eq!(
+        days("x0@"),
+        Vec::<i64>::new(),
+        "an archived circle's waitlist hears nothing"
+    );
+    assert_eq!(got.len(), 5, "{got:?}");
+
+    // What the first letter told w1, second in line.
+    let letters = standing_letters(&app);
+    let (_, subject, text) = letters
+        .iter()
+        .find(|(to, _, _)| to.contains("w1@"))
+        .unwrap();
+    assert_eq!(subject, "You're 2nd on the waitlist for Thursday Readers");
+    assert!(
+        text.contains("You're 2nd on the waitlist for Thursday Readers. A new circle starts when 4 are waiting (3 are now); you'll hear from us when it does."),
+        "{text}"
+    );
+    assert!(
+        text.contains("/me/"),
+        "their page, to leave the waitlist: {text}"
+    );
+
+    // The same letter queued again after it was sent is not sent twice.
+    let window =
+        roundtable::domain::growing::tell_window(start + Duration::days(52) + Duration::minutes(1));
+    let member: uuid::Uuid = waiting[2].parse().unwrap();
+    let circle_id: uuid::Uuid = circle.parse().unwrap();
+    let again = roundtable::jobs::email::EmailJob::waitlist_standing(
+        roundtable::domain::MemberId(member),
+        roundtable::domain::CircleId(circle_id),
+        window,
+    );
+    let mut conn = app.conn().await;
+    roundtable::jobs::email::enqueue(&mut conn, again)
+        .await
+        .unwrap();
+    app.run_pending_jobs().await;
+    assert_eq!(standing_letters(&app).len(), 5);
+}
+
+async fn sweep_at(
+    app: &TestApp,
+    now: chrono::DateTime<Utc>,
+) -> roundtable::actions::growing::Swept {
+    let mut conn = app.conn().await;
+    roundtable::actions::growing::sweep(&mut conn, now)
+        .await
+        .unwrap()
+}
