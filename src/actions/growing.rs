@@ -1,11 +1,13 @@
 //! Circles that grow circles. When a circle's waitlist reaches its threshold (or an organiser
 //! asks), a sibling is proposed: same kind, readings, roles and dates, named after the
-//! family's first circle. Members who have led the circle at least twice are asked to lead it
-//! one at a time, in the rotation's fairness order, by a link with Accept and Not now; an ask
-//! left unanswered for the circle's answer time passes to the next person. Accepting creates
-//! the sibling with its lead (who may move its evening: the same dates a few days later, or at
+//! family's first circle. Members who have led the circle at least twice (or, when nobody who
+//! takes part has, once, having come to three of its sessions) are asked to lead it one at a
+//! time, in the rotation's fairness order, by a link with Accept and Not now; an ask left
+//! unanswered for the circle's answer time passes to the next person. Accepting creates the
+//! sibling with its lead (who may move its evening: the same dates a few days later, or at
 //! another time), moves the people waiting (first come, up to its capacity) and tells each of
-//! them, and links the two circles as a family.
+//! them, and links the two circles as a family. Meanwhile, every three weeks, each person
+//! waiting hears where they stand (`tell_waiting`).
 //!
 //! An accept locks the proposal, then the circle: two answers to one proposal take turns, and
 //! the second finds it decided, so the waitlist moves once.
@@ -19,7 +21,7 @@ use super::membership::lock_seats;
 use crate::db::circles::{self, Circle, NewCircle};
 use crate::db::growing::{self, Proposal};
 use crate::db::{agendas, memberships, readings, roles, rsvps, sessions, Connection};
-use crate::domain::growing::{self as rules, Shift, MIN_LED};
+use crate::domain::growing::{self as rules, Seasoned, Shift, TELL_WAITING_EVERY};
 use crate::domain::{
     CircleId, CircleName, CircleStatus, Facilitation, Invalid, MemberId, MembershipRole,
     MembershipState, ProposalId, ProposalStart, ProposalState, Slug,
@@ -81,15 +83,16 @@ pub async fn propose(
             None => default_name(conn, &circle).await?,
         };
         let id = ProposalId::new();
-        let leads = super::rota::leads_in_order(conn, &circle, MIN_LED, now).await?;
-        let mut order: Vec<MemberId> = leads.iter().map(|l| l.member).collect();
+        let leads = super::rota::leads_in_order(conn, &circle, now).await?;
+        let mut order: Vec<MemberId> = leads.people.iter().map(|l| l.member).collect();
         if let Some(first) = request.lead {
             let Some(at) = order.iter().position(|m| *m == first) else {
                 return Err(Invalid::new(
                     "lead_id",
                     format!(
-                        "must be an active member of {} who has led it at least {MIN_LED} times and takes part in leading",
-                        circle.name
+                        "must be an active member of {} who has {} and takes part in leading",
+                        circle.name,
+                        leads.rule.words()
                     ),
                 )
                 .into());
@@ -99,7 +102,7 @@ pub async fn propose(
         }
         if order.is_empty() {
             return Err(AppError::Conflict(format!(
-                "nobody in {} has led it {MIN_LED} times yet, so there is nobody to ask to lead a sibling",
+                "nobody in {} who takes part in leading has led it twice, or once and come to three of its sessions, so there is nobody to ask to lead a sibling",
                 circle.name
             )));
         }
@@ -488,10 +491,13 @@ pub struct Swept {
     pub passed_on: usize,
     /// Siblings proposed because a waitlist reached its threshold.
     pub proposed: usize,
+    /// People waiting who were sent where they stand.
+    pub told: usize,
 }
 
-/// Act on the clock: asks left unanswered pass to the next person, and circles whose
-/// waitlist reached the threshold get a proposal (when someone can lead it).
+/// Act on the clock: asks left unanswered pass to the next person, circles whose waitlist
+/// reached the threshold get a proposal (when someone can lead it), and people waiting who
+/// have not heard for three weeks are told where they stand.
 pub async fn sweep(conn: &mut Connection, now: DateTime<Utc>) -> AppResult<Swept> {
     let mut out = Swept::default();
     for id in growing::lapsed(conn, now).await? {
@@ -533,7 +539,41 @@ pub async fn sweep(conn: &mut Connection, now: DateTime<Utc>) -> AppResult<Swept
             Err(e) => return Err(e),
         }
     }
+    out.told = tell_waiting(conn, now).await?;
     Ok(out)
+}
+
+/// Tell each person waiting for a seat where they stand ("You're 2nd on the waitlist…"), at
+/// most once every [`TELL_WAITING_EVERY`]: to those in an open circle with a session still to
+/// come, who take mail, and who have not been told since then (their "you are on the
+/// waitlist" email counts). A circle that does not meet again has nothing to wait for yet.
+/// Each circle's people are marked told, under its seat lock, in the transaction that queues
+/// their letters, so a second run at once finds nobody; a letter is keyed by its three-week
+/// window besides. How many were told.
+pub async fn tell_waiting(conn: &mut Connection, now: DateTime<Utc>) -> AppResult<usize> {
+    let since = now - TELL_WAITING_EVERY;
+    let window = rules::tell_window(now);
+    let mut told = 0;
+    for circle_id in memberships::circles_with_waiting_to_tell(conn, since, now).await? {
+        told += conn
+            .transaction::<_, AppError, _>(async |conn| {
+                let circle = lock_seats(conn, circle_id).await?;
+                if circle.status != CircleStatus::Open {
+                    return Ok(0);
+                }
+                let waiting = memberships::tell_waiting(conn, circle.id, since, now).await?;
+                // The letters go at once, whatever instant the sweep was asked about.
+                let letters = waiting
+                    .iter()
+                    .map(|m| EmailJob::waitlist_standing(*m, circle.id, window))
+                    .map(|letter| letter.into_job(Utc::now()))
+                    .collect();
+                crate::db::jobs::enqueue_many(conn, letters).await?;
+                Ok(waiting.len())
+            })
+            .await?;
+    }
+    Ok(told)
 }
 
 /// Propose a sibling of `circle` now if its waitlist has reached the threshold and someone
@@ -566,6 +606,8 @@ pub async fn check(conn: &mut Connection, circle: CircleId, now: DateTime<Utc>) 
 pub struct Outlook {
     pub threshold: Option<u32>,
     pub waiting: i64,
+    /// By which rule `leads` may lead.
+    pub rule: Seasoned,
     pub leads: Vec<super::rota::Lead>,
     pub proposals: Vec<Proposal>,
     /// The family's circles (id, name), oldest first; empty until the circle grows.
@@ -578,7 +620,7 @@ pub async fn outlook(
     now: DateTime<Utc>,
 ) -> AppResult<Outlook> {
     let waiting = memberships::waitlist_length(conn, circle.id).await?;
-    let leads = super::rota::leads_in_order(conn, circle, MIN_LED, now).await?;
+    let leads = super::rota::leads_in_order(conn, circle, now).await?;
     let proposals = growing::for_circle(conn, circle.id, 10).await?;
     let family = match circle.family_id {
         Some(f) => growing::family(conn, f).await?,
@@ -587,7 +629,8 @@ pub async fn outlook(
     Ok(Outlook {
         threshold: rules::threshold(circle.capacity, circle.grow_threshold),
         waiting,
-        leads,
+        rule: leads.rule,
+        leads: leads.people,
         proposals,
         family,
     })
@@ -598,8 +641,10 @@ mod tests {
     use super::*;
     use crate::db::members::Member;
     use crate::db::roles::FACILITATOR;
+    use crate::db::rsvps;
     use crate::domain::RoleState;
     use crate::testkit as kit;
+    use diesel_async::RunQueryDsl;
 
     /// A full circle of two (Lea, who led it twice, and Ada, who led it once), with Wes and
     /// Wyn waiting and a session next week.
@@ -636,6 +681,16 @@ mod tests {
             ada,
             waiting,
         }
+    }
+
+    /// The standing letters queued, oldest first: to whom, in which window.
+    async fn standing_letters(conn: &mut Connection) -> Vec<(MemberId, Option<i64>)> {
+        kit::emails(conn)
+            .await
+            .into_iter()
+            .filter(|e| e.message == MessageKind::WaitlistStanding)
+            .map(|e| (e.member_id, e.stamp))
+            .collect()
     }
 
     async fn state_in(
@@ -679,6 +734,177 @@ mod tests {
         assert_eq!(kit::emailed(conn, MessageKind::GrowAsk).await, [f.lea.id]);
         let again = propose(conn, f.circle.id, by, Request::default(), now).await;
         assert!(matches!(again, Err(AppError::Conflict(_))));
+    }
+
+    #[tokio::test]
+    async fn a_circle_of_six_is_due_to_grow_when_two_wait_unless_its_organiser_says_otherwise() {
+        let conn = &mut kit::fresh_connection().await;
+        let six = kit::circle().capacity(6).create(conn).await;
+        for name in ["Ada", "Bo", "Cy", "Dee", "Eve", "Fay"] {
+            kit::seated(conn, &six, name).await;
+        }
+        let quiet_since = kit::now() - QUIET_AFTER;
+        let due_ids = |due: Vec<growing::Waiting>| -> Vec<CircleId> {
+            due.into_iter().map(|w| w.circle_id).collect()
+        };
+
+        kit::waiting(conn, &six, "Wes").await;
+        let one = growing::due(conn, quiet_since, None).await.unwrap();
+        kit::waiting(conn, &six, "Wyn").await;
+        let two = growing::due(conn, quiet_since, None).await.unwrap();
+        assert_eq!(due_ids(one), []);
+        assert_eq!(due_ids(two), [six.id]);
+
+        let changes = circles::CircleChanges {
+            grow_threshold: Some(Some(3)),
+            ..Default::default()
+        };
+        crate::actions::circles::update_circle(conn, six.id, changes)
+            .await
+            .unwrap();
+        let set = growing::due(conn, quiet_since, Some(six.id)).await.unwrap();
+        assert_eq!(due_ids(set), [], "the organiser's three wins");
+    }
+
+    #[tokio::test]
+    async fn a_circle_of_six_that_took_fair_turns_grows_led_by_one_who_led_once_and_came() {
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle().capacity(6).create(conn).await;
+        let mut six = Vec::new();
+        for name in ["Ada", "Bo", "Cy", "Dee", "Eve", "Fay"] {
+            six.push(kit::seated(conn, &circle, name).await);
+        }
+        // Six sessions, each led by a different member; Cy came to every one, the others
+        // only to the one they led.
+        let past = kit::session().in_days(-43).weekly(conn, &circle, 6).await;
+        for (session, who) in past.iter().zip(&six) {
+            let lead = Some(who.id);
+            kit::slot(conn, session, FACILITATOR, lead, RoleState::Confirmed).await;
+            rsvps::set_attended(conn, session.id, who.id, true)
+                .await
+                .unwrap();
+            rsvps::set_attended(conn, session.id, six[2].id, true)
+                .await
+                .unwrap();
+        }
+        kit::session().create(conn, &circle).await;
+        kit::waiting(conn, &circle, "Wes").await;
+        kit::waiting(conn, &circle, "Wyn").await;
+        let now = kit::now();
+        let by = ProposalStart::Organiser;
+        let not_enough = Request {
+            lead: Some(six[0].id),
+            ..Request::default()
+        };
+        let refused = propose(conn, circle.id, by, not_enough, now).await;
+        let Err(AppError::Invalid { field, message }) = refused else {
+            panic!("Ada came once: {refused:?}");
+        };
+        assert_eq!(field, "lead_id");
+        assert!(
+            message.contains("led it once and come to at least three"),
+            "{message}"
+        );
+
+        let grew = check(conn, circle.id, now).await.unwrap();
+
+        assert!(grew, "two waiting, and Cy may lead");
+        let p = growing::asking(conn, circle.id).await.unwrap().unwrap();
+        assert_eq!(p.started_by, ProposalStart::Threshold);
+        assert_eq!(p.lead_order, [six[2].id]);
+        assert_eq!(kit::emailed(conn, MessageKind::GrowAsk).await, [six[2].id]);
+    }
+
+    #[tokio::test]
+    async fn people_waiting_hear_where_they_stand_every_three_weeks_and_once_per_run() {
+        let conn = &mut kit::fresh_connection().await;
+        let f = full(conn).await;
+        let [wes, wyn] = &f.waiting;
+        let away = kit::waiting(conn, &f.circle, "Ula").await;
+        crate::db::members::unsubscribe(conn, away.id)
+            .await
+            .unwrap();
+        kit::session().in_days(90).create(conn, &f.circle).await;
+        let start = kit::now();
+
+        // They joined just now: nobody is due, today or in twenty days.
+        assert_eq!(tell_waiting(conn, start).await.unwrap(), 0);
+        let early = start + Duration::days(20);
+        assert_eq!(tell_waiting(conn, early).await.unwrap(), 0);
+
+        let due = start + Duration::days(21) + Duration::minutes(1);
+        let told = tell_waiting(conn, due).await.unwrap();
+        let again = tell_waiting(conn, due).await.unwrap();
+        let soon = tell_waiting(conn, due + Duration::days(20)).await.unwrap();
+
+        assert_eq!((told, again, soon), (2, 0, 0), "once per three weeks");
+        let window = Some(rules::tell_window(due));
+        let mut queued = standing_letters(conn).await;
+        queued.sort();
+        let mut expected = vec![(wes.id, window), (wyn.id, window)];
+        expected.sort();
+        assert_eq!(queued, expected, "not Ula, who unsubscribed");
+
+        // Wes gets a seat; only Wyn hears three weeks later.
+        memberships::set(
+            conn,
+            f.circle.id,
+            wes.id,
+            MembershipRole::Member,
+            MembershipState::Active,
+            None,
+        )
+        .await
+        .unwrap();
+        let later = due + Duration::days(21);
+        assert_eq!(tell_waiting(conn, later).await.unwrap(), 1);
+        let last = standing_letters(conn).await.pop();
+        assert_eq!(last, Some((wyn.id, Some(rules::tell_window(later)))));
+
+        // An archived circle's waitlist hears nothing.
+        crate::actions::circles::archive(conn, f.circle.id)
+            .await
+            .unwrap();
+        let much_later = later + Duration::days(42);
+        assert_eq!(tell_waiting(conn, much_later).await.unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn whoever_was_just_told_they_wait_is_not_told_again_for_three_weeks() {
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle().capacity(1).create(conn).await;
+        kit::seated(conn, &circle, "Ada").await;
+        kit::session().in_days(30).create(conn, &circle).await;
+        let old = kit::waiting(conn, &circle, "Wes").await;
+        let confirmed = kit::waiting(conn, &circle, "Wyn").await;
+        // Both joined five weeks ago; Wyn confirmed only now, and was told they wait.
+        diesel::sql_query("UPDATE memberships SET joined_at = now() - interval '35 days'")
+            .execute(conn)
+            .await
+            .unwrap();
+        let (kind, id) = (MessageKind::Waitlisted, circle.id);
+        crate::actions::membership::enqueue_email(conn, kind, id, confirmed.id)
+            .await
+            .unwrap();
+
+        let now = kit::now();
+        assert_eq!(tell_waiting(conn, now).await.unwrap(), 1);
+        let told = standing_letters(conn).await;
+        assert_eq!(told, [(old.id, Some(rules::tell_window(now)))]);
+    }
+
+    #[tokio::test]
+    async fn a_waitlist_of_a_circle_that_does_not_meet_again_hears_nothing() {
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle().capacity(1).create(conn).await;
+        kit::seated(conn, &circle, "Ada").await;
+        kit::session().in_days(-3).create(conn, &circle).await;
+        kit::waiting(conn, &circle, "Wes").await;
+        let due = kit::now() + Duration::days(22);
+
+        assert_eq!(tell_waiting(conn, due).await.unwrap(), 0);
+        kit::session().in_days(30).create(conn, &circle).await;
+        assert_eq!(tell_waiting(conn, due).await.unwrap(), 1);
     }
 
     #[tokio::test]

@@ -215,15 +215,20 @@ pub async fn set_role(
 }
 
 /// Queue the membership email and, for someone who now holds a seat, their invitations to
-/// the circle's upcoming sessions.
+/// the circle's upcoming sessions. "You are on the waitlist" tells someone where they stand,
+/// so their next standing letter is three weeks from now (`growing::tell_waiting`).
 pub(crate) async fn enqueue_email(
     conn: &mut AsyncPgConnection,
     message: MessageKind,
     circle: CircleId,
     member: MemberId,
 ) -> diesel::QueryResult<()> {
+    let now = Utc::now();
+    if message == MessageKind::Waitlisted {
+        memberships::waitlist_told(conn, circle, member, now).await?;
+    }
     let email = EmailJob::membership(message, member, circle);
-    let mut batch = vec![email.into_job(Utc::now())];
+    let mut batch = vec![email.into_job(now)];
     if matches!(message, MessageKind::Welcome | MessageKind::Promoted) {
         batch.push(
             MemberInvitations {

@@ -50,7 +50,8 @@ pub struct Circle {
     pub family_id: Option<CircleId>,
     /// The circle this one grew from.
     pub parent_id: Option<CircleId>,
-    /// People waiting before a sibling is proposed; none means half the capacity, 0 never.
+    /// People waiting before a sibling is proposed; none means a third of the
+    /// capacity (at least 2), 0 never.
     pub grow_threshold: Option<i32>,
 }
 

@@ -3,13 +3,14 @@
 //! to other nouns (sessions, readings, waitlist places) lives in their modules.
 
 use chrono::{DateTime, Utc};
-use diesel::sql_types::{BigInt, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{BigInt, Integer, Nullable, Timestamptz, Uuid as SqlUuid};
 use diesel::{
     BoolExpressionMethods, ExpressionMethods, OptionalExtension, QueryDsl, SelectableHelper,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::schema::{circles, sibling_moves, sibling_proposals};
+use crate::domain::growing as rules;
 use crate::domain::{CircleId, MemberId, ProposalId, ProposalStart, ProposalState};
 
 #[derive(Debug, Clone, diesel::Queryable, diesel::Selectable)]
@@ -195,31 +196,39 @@ pub struct Waiting {
     pub circle_id: CircleId,
     #[diesel(sql_type = BigInt)]
     pub waiting: i64,
+    #[diesel(sql_type = Nullable<Integer>)]
+    pub capacity: Option<i32>,
+    #[diesel(sql_type = Nullable<Integer>)]
+    pub grow_threshold: Option<i32>,
 }
 
-/// Open circles whose waitlist has reached their threshold (their own setting, else half the
-/// capacity rounded up), with nobody being asked to lead a sibling, and no proposal that came
-/// to nothing since `quiet_since`.
+/// Open circles whose waitlist has reached their threshold (`domain::growing::threshold`: their
+/// own setting, else a share of the capacity), with nobody being asked to lead a sibling, and
+/// no proposal that came to nothing since `quiet_since`.
 pub async fn due(
     conn: &mut AsyncPgConnection,
     quiet_since: DateTime<Utc>,
     only: Option<CircleId>,
 ) -> diesel::QueryResult<Vec<Waiting>> {
-    diesel::sql_query(
-        "SELECT c.id AS circle_id, count(*) AS waiting FROM circles c \
+    let waiting: Vec<Waiting> = diesel::sql_query(
+        "SELECT c.id AS circle_id, count(*) AS waiting, c.capacity, c.grow_threshold FROM circles c \
          JOIN memberships ms ON ms.circle_id = c.id AND ms.state = 'waitlisted' \
          WHERE c.status = 'open' AND c.grow_threshold IS DISTINCT FROM 0 \
            AND ($2::uuid IS NULL OR c.id = $2) \
            AND NOT EXISTS (SELECT 1 FROM sibling_proposals p WHERE p.circle_id = c.id \
                  AND (p.state = 'asking' OR (p.state IN ('unled', 'withdrawn') AND p.created_at > $1))) \
          GROUP BY c.id \
-         HAVING count(*) >= coalesce(c.grow_threshold, greatest(1, (c.capacity + 1) / 2)) \
          ORDER BY c.id",
     )
     .bind::<Timestamptz, _>(quiet_since)
-    .bind::<diesel::sql_types::Nullable<SqlUuid>, _>(only.map(|c| c.0))
+    .bind::<Nullable<SqlUuid>, _>(only.map(|c| c.0))
     .load(conn)
-    .await
+    .await?;
+    // The threshold is one rule, in Rust; the circles with a waitlist are few.
+    Ok(waiting
+        .into_iter()
+        .filter(|w| rules::reached(w.waiting, rules::threshold(w.capacity, w.grow_threshold)))
+        .collect())
 }
 
 /// Record who moved to the sibling and from which waitlist place.

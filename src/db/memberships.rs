@@ -118,6 +118,76 @@ pub async fn waitlist_length(
         .await
 }
 
+/// Record that `member`, waiting for a seat in `circle`, was told where they stand at `at`.
+pub async fn waitlist_told(
+    conn: &mut AsyncPgConnection,
+    circle: CircleId,
+    member: MemberId,
+    at: DateTime<Utc>,
+) -> diesel::QueryResult<()> {
+    diesel::update(memberships::table.find((circle, member)))
+        .set(memberships::waitlist_told_at.eq(at))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Open circles with a session still to come where someone waits who has not been told where
+/// they stand since `since` (nor joined the waitlist since) and still takes mail.
+pub async fn circles_with_waiting_to_tell(
+    conn: &mut AsyncPgConnection,
+    since: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<Vec<CircleId>> {
+    #[derive(diesel::QueryableByName)]
+    struct CircleRow {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        circle_id: uuid::Uuid,
+    }
+    let rows: Vec<CircleRow> = diesel::sql_query(
+        "SELECT DISTINCT ms.circle_id FROM memberships ms \
+         JOIN circles c ON c.id = ms.circle_id AND c.status = 'open' \
+         JOIN members m ON m.id = ms.member_id AND m.unsubscribed_at IS NULL \
+         WHERE ms.state = 'waitlisted' AND coalesce(ms.waitlist_told_at, ms.joined_at) <= $1 \
+           AND EXISTS (SELECT 1 FROM sessions s WHERE s.circle_id = c.id \
+                 AND s.status = 'scheduled' AND s.starts_at > $2) \
+         ORDER BY ms.circle_id",
+    )
+    .bind::<diesel::sql_types::Timestamptz, _>(since)
+    .bind::<diesel::sql_types::Timestamptz, _>(now)
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| CircleId(r.circle_id)).collect())
+}
+
+/// Mark as told at `now` the people waiting in `circle` who were last told (or joined the
+/// waitlist) no later than `since` and still take mail; who they are. A second call with the
+/// same `since` finds nobody: the mark is the guard.
+pub async fn tell_waiting(
+    conn: &mut AsyncPgConnection,
+    circle: CircleId,
+    since: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<Vec<MemberId>> {
+    #[derive(diesel::QueryableByName)]
+    struct Told {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        member_id: uuid::Uuid,
+    }
+    let told: Vec<Told> = diesel::sql_query(
+        "UPDATE memberships ms SET waitlist_told_at = $3 FROM members m \
+         WHERE ms.circle_id = $1 AND m.id = ms.member_id AND m.unsubscribed_at IS NULL \
+           AND ms.state = 'waitlisted' AND coalesce(ms.waitlist_told_at, ms.joined_at) <= $2 \
+         RETURNING ms.member_id",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(circle.0)
+    .bind::<diesel::sql_types::Timestamptz, _>(since)
+    .bind::<diesel::sql_types::Timestamptz, _>(now)
+    .load(conn)
+    .await?;
+    Ok(told.into_iter().map(|t| MemberId(t.member_id)).collect())
+}
+
 /// The display name of whoever is first on the waitlist.
 pub async fn waitlist_head(
     conn: &mut AsyncPgConnection,

@@ -280,6 +280,22 @@ pub async fn link_view(
         .optional()
 }
 
+/// How many sessions of `circle` `member` was marked present at.
+pub async fn attended_count(
+    conn: &mut AsyncPgConnection,
+    circle: CircleId,
+    member: MemberId,
+) -> diesel::QueryResult<i64> {
+    rsvps::table
+        .inner_join(sessions::table)
+        .filter(sessions::circle_id.eq(circle))
+        .filter(rsvps::member_id.eq(member))
+        .filter(rsvps::attended.eq(Some(true)))
+        .count()
+        .get_result(conn)
+        .await
+}
+
 /// Whether `member` was marked present at any session of `circle`.
 pub async fn attended_any(
     conn: &mut AsyncPgConnection,

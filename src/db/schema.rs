@@ -62,6 +62,7 @@ diesel::table! {
         joined_at -> Timestamptz,
         updated_at -> Timestamptz,
         roster_rank -> Nullable<Int2>,
+        waitlist_told_at -> Nullable<Timestamptz>,
     }
 }
 

@@ -49,8 +49,8 @@ pub struct CircleCreate {
     pub consent_quorum_percent: Option<i64>,
     /// Days a consent round stays open (default 7).
     pub consent_round_days: Option<i64>,
-    /// People waiting before a sibling circle is proposed (absent: half the capacity; 0:
-    /// never by itself).
+    /// People waiting before a sibling circle is proposed (absent: a third of the
+    /// capacity rounded up, at least 2; 0: never by itself).
     pub grow_threshold: Option<i64>,
 }
 
@@ -83,7 +83,8 @@ pub struct CirclePatch {
     pub feedback_roles: Option<Vec<String>>,
     pub consent_quorum_percent: Option<i64>,
     pub consent_round_days: Option<i64>,
-    /// `null` goes back to the default (half the capacity); 0 turns proposals off.
+    /// `null` goes back to the default (a third of the capacity, at least
+    /// 2); 0 turns proposals off.
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<i64>)]
     pub grow_threshold: Option<Option<i64>>,

@@ -1,21 +1,83 @@
 //! Circles that grow circles: when a circle's waitlist is long enough, a sibling is proposed
-//! (same kind, readings and dates), a member who has led the circle at least twice is asked to
-//! lead it, and the people waiting move to it. These are the rules; `actions::growing` applies
-//! them.
+//! (same kind, readings and dates), a member who has led the circle often enough is asked to
+//! lead it ([`Seasoned`]), and the people waiting move to it. These are the rules;
+//! `actions::growing` applies them.
 
 /// Times someone must have led a circle before they are asked to lead its sibling.
 pub const MIN_LED: u32 = 2;
+/// When nobody who takes part has led the circle [`MIN_LED`] times: the sessions someone who
+/// led it once must have come to.
+pub const MIN_ATTENDED_LED_ONCE: u32 = 3;
+
+/// Who may be asked to lead a circle's sibling. Leading it twice shows someone is ready; but in
+/// a small circle's fair rotation (six members, six sessions) everyone leads once, and nobody
+/// twice, so when nobody who takes part has led it twice, someone who led it once and came to
+/// at least [`MIN_ATTENDED_LED_ONCE`] of its sessions may lead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seasoned {
+    /// Led the circle at least [`MIN_LED`] times.
+    LedTwice,
+    /// Led it once, and came to at least [`MIN_ATTENDED_LED_ONCE`] of its sessions.
+    LedOnceAndCame,
+}
+
+impl Seasoned {
+    /// The rule for a circle whose people (those who take part in leading) have led it and come
+    /// to it so often, as (led, attended): led twice when anyone has, else led once and came.
+    pub fn of(people: impl IntoIterator<Item = (u32, u32)>) -> Self {
+        if people.into_iter().any(|(led, _)| led >= MIN_LED) {
+            Self::LedTwice
+        } else {
+            Self::LedOnceAndCame
+        }
+    }
+
+    /// Whether someone who led the circle `led` times and came to `attended` of its sessions
+    /// may be asked.
+    pub fn admits(self, led: u32, attended: u32) -> bool {
+        match self {
+            Self::LedTwice => led >= MIN_LED,
+            Self::LedOnceAndCame => led >= 1 && attended >= MIN_ATTENDED_LED_ONCE,
+        }
+    }
+
+    /// What such a person did, after "who has": "led it at least twice".
+    pub fn words(self) -> &'static str {
+        match self {
+            Self::LedTwice => "led it at least twice",
+            Self::LedOnceAndCame => "led it once and come to at least three of its sessions",
+        }
+    }
+}
+
+/// The fewest people a sibling starts with when the threshold is the circle's default: one
+/// person and a lead are a conversation, not a circle.
+pub const MIN_DEFAULT_THRESHOLD: u32 = 2;
 
 /// How many people must wait before a sibling is proposed: the circle's own setting (0 turns
-/// proposals off), else half its capacity rounded up. A circle without a capacity never has a
-/// waitlist, so never grows by itself.
+/// proposals off), else a third of its capacity rounded up, and at least
+/// [`MIN_DEFAULT_THRESHOLD`]. A third is a number a full circle's waitlist can reach: a circle
+/// of six grows when two wait (at half its capacity, three, it waited on in silence). A circle
+/// without a capacity never has a waitlist, so never grows by itself.
 pub fn threshold(capacity: Option<i32>, setting: Option<i32>) -> Option<u32> {
     match (setting, capacity) {
         (Some(0), _) => None,
         (Some(n), _) if n > 0 => Some(n as u32),
-        (_, Some(cap)) if cap > 0 => Some((cap as u32).div_ceil(2)),
+        (_, Some(cap)) if cap > 0 => Some((cap as u32).div_ceil(3).max(MIN_DEFAULT_THRESHOLD)),
         _ => None,
     }
+}
+
+/// People waiting for a seat hear where they stand at most this often, the "you are on the
+/// waitlist" email included: three weeks is the longest they wait without a word, and a weekly
+/// circle's waitlist hears every third session, not every session.
+pub const TELL_WAITING_EVERY: chrono::Duration = chrono::Duration::days(21);
+
+/// Which [`TELL_WAITING_EVERY`] window (counted from 1970) `at` falls in: a standing letter's
+/// stamp, so that two runs in one window queue, and send, one letter. Two letters at least
+/// that far apart never share a window.
+pub fn tell_window(at: chrono::DateTime<chrono::Utc>) -> i64 {
+    at.timestamp().div_euclid(TELL_WAITING_EVERY.num_seconds())
 }
 
 /// Whether `waiting` people reach the threshold.
@@ -121,16 +183,74 @@ mod tests {
     use proptest::prelude::*;
 
     #[test]
-    fn the_threshold_is_half_the_capacity_unless_the_circle_says_otherwise() {
-        assert_eq!(threshold(Some(10), None), Some(5));
-        assert_eq!(threshold(Some(7), None), Some(4));
-        assert_eq!(threshold(Some(1), None), Some(1));
+    fn the_threshold_is_a_third_of_the_capacity_unless_the_circle_says_otherwise() {
+        assert_eq!(threshold(Some(10), None), Some(4));
+        assert_eq!(threshold(Some(7), None), Some(3));
+        assert_eq!(
+            threshold(Some(6), None),
+            Some(2),
+            "two waiting grow a circle of six"
+        );
+        assert_eq!(threshold(Some(4), None), Some(2));
+        assert_eq!(threshold(Some(1), None), Some(2), "never a sibling of one");
+        assert_eq!(threshold(Some(30), None), Some(10));
         assert_eq!(threshold(None, None), None);
         assert_eq!(threshold(Some(10), Some(0)), None, "0 turns it off");
         assert_eq!(threshold(Some(10), Some(3)), Some(3));
+        assert_eq!(
+            threshold(Some(6), Some(1)),
+            Some(1),
+            "the organiser's setting wins"
+        );
+        assert_eq!(threshold(Some(6), Some(5)), Some(5));
         assert!(reached(5, Some(5)));
         assert!(!reached(4, Some(5)));
         assert!(!reached(100, None));
+    }
+
+    #[test]
+    fn who_led_twice_may_lead_and_when_nobody_did_who_led_once_and_came_three_times() {
+        // A fair rotation of six: everyone led once; some came more often than others.
+        let six = [(1, 2), (1, 3), (1, 6), (1, 0), (0, 6), (1, 3)];
+        let rule = Seasoned::of(six);
+        assert_eq!(rule, Seasoned::LedOnceAndCame);
+        let may: Vec<bool> = six.iter().map(|&(l, a)| rule.admits(l, a)).collect();
+        assert_eq!(may, [false, true, true, false, false, true]);
+
+        // Once someone led twice, only those who did may.
+        let later = [(2, 1), (1, 6), (3, 9)];
+        let rule = Seasoned::of(later);
+        assert_eq!(rule, Seasoned::LedTwice);
+        let may: Vec<bool> = later.iter().map(|&(l, a)| rule.admits(l, a)).collect();
+        assert_eq!(may, [true, false, true]);
+
+        assert_eq!(Seasoned::of([]), Seasoned::LedOnceAndCame);
+        assert!(
+            !Seasoned::LedOnceAndCame.admits(0, 12),
+            "coming is not leading"
+        );
+        assert_eq!(
+            MIN_ATTENDED_LED_ONCE,
+            3,
+            "the words say three: {}",
+            Seasoned::LedOnceAndCame.words()
+        );
+    }
+
+    #[test]
+    fn a_standing_letter_is_stamped_with_its_three_week_window() {
+        let at: chrono::DateTime<chrono::Utc> = "2027-03-04T19:00:00Z".parse().unwrap();
+        assert_eq!(
+            tell_window(at),
+            tell_window(at + chrono::Duration::minutes(5))
+        );
+        assert_ne!(tell_window(at), tell_window(at + TELL_WAITING_EVERY));
+        let start = chrono::DateTime::from_timestamp(tell_window(at) * 21 * 86_400, 0).unwrap();
+        assert_eq!(tell_window(start), tell_window(at));
+        assert_eq!(
+            tell_window(start - chrono::Duration::seconds(1)),
+            tell_window(at) - 1
+        );
     }
 
     #[test]

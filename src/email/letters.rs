@@ -290,6 +290,7 @@ struct GrowAsk {
     s: Sibling,
     waiting: i64,
     led: i64,
+    attended: i64,
     answer_by: String,
 }
 
@@ -318,18 +319,20 @@ impl Sibling {
         }
     }
 
-    /// The ask to lead the sibling: `waiting` people wait, the reader has led `led` times,
-    /// and answers by `answer_by`.
+    /// The ask to lead the sibling: `waiting` people wait, the reader has led `led` times and
+    /// come to `attended` sessions, and answers by `answer_by`.
     pub fn ask(
         &self,
         waiting: i64,
         led: i64,
+        attended: i64,
         answer_by: &str,
     ) -> Result<LetterView, askama::Error> {
         let letter = GrowAsk {
             s: self.text(),
             waiting,
             led,
+            attended,
             answer_by: one(answer_by),
         };
         read(&letter.render()?)
@@ -353,6 +356,58 @@ impl Sibling {
         };
         read(&letter.render()?)
     }
+}
+
+/// Where someone waiting for a seat stands, as their letter tells it.
+#[derive(Debug, Clone)]
+pub struct Standing {
+    pub circle: String,
+    /// Their place on the waitlist, from 1.
+    pub place: i32,
+    /// How many wait.
+    pub waiting: i64,
+    /// How many must wait before a sibling is proposed (none: never by itself).
+    pub threshold: Option<u32>,
+    /// Someone is being asked to lead a sibling now.
+    pub asking: bool,
+}
+
+#[derive(Template)]
+#[template(path = "email/letters/waitlist_standing.txt")]
+struct WaitlistStanding {
+    circle: String,
+    place: String,
+    waiting: i64,
+    /// 0: no sibling is proposed by itself.
+    threshold: i64,
+    asking: bool,
+}
+
+impl Standing {
+    /// "You're 2nd on the waitlist for …", and what comes next: a new circle when enough wait,
+    /// someone being asked to lead it, or a seat.
+    pub fn letter(&self) -> Result<LetterView, askama::Error> {
+        let letter = WaitlistStanding {
+            circle: one(&self.circle),
+            place: ordinal(self.place),
+            waiting: self.waiting,
+            threshold: self.threshold.map_or(0, i64::from),
+            asking: self.asking,
+        };
+        read(&letter.render()?)
+    }
+}
+
+/// 1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st, 112th.
+pub fn ordinal(n: i32) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
 }
 
 /// The role slot a notice is about: the role's name, the session's day and the circle.
@@ -562,18 +617,57 @@ mod tests {
             ),
             (
                 "grow_ask",
-                sibling.ask(5, 3, "Friday 5 March 2027 at 19:00 (Europe/London)"),
+                sibling.ask(5, 3, 8, "Friday 5 March 2027 at 19:00 (Europe/London)"),
             ),
             (
                 "grow_ask_one_waiting",
-                bare.ask(1, 1, "Friday 5 March 2027 at 19:00 (Europe/London)"),
+                bare.ask(1, 1, 4, "Friday 5 March 2027 at 19:00 (Europe/London)"),
             ),
             ("grow_moved", sibling.moved("Ada", 2)),
             ("grow_moved_no_dates", bare.moved("Ada", 1)),
             ("grow_led", sibling.ended(Some(("Ada", 4)))),
             ("grow_led_one", sibling.ended(Some(("Ada", 1)))),
             ("grow_unled", sibling.ended(None)),
+            ("waitlist_grows_at", standing(2, 2, Some(3), false).letter()),
+            (
+                "waitlist_one_waiting",
+                standing(1, 1, Some(2), false).letter(),
+            ),
+            (
+                "waitlist_enough_waiting",
+                standing(3, 5, Some(2), false).letter(),
+            ),
+            ("waitlist_asking", standing(2, 5, Some(2), true).letter()),
+            (
+                "waitlist_no_growing",
+                standing(11, 12, None, false).letter(),
+            ),
         ]
+    }
+
+    fn standing(place: i32, waiting: i64, threshold: Option<u32>, asking: bool) -> Standing {
+        Standing {
+            circle: "Thursday Readers".into(),
+            place,
+            waiting,
+            threshold,
+            asking,
+        }
+    }
+
+    #[test]
+    fn places_read_as_ordinals() {
+        let read: Vec<String> = [1, 2, 3, 4, 11, 12, 13, 21, 22, 23, 101, 111, 112]
+            .into_iter()
+            .map(ordinal)
+            .collect();
+        assert_eq!(
+            read,
+            [
+                "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "23rd",
+                "101st", "111th", "112th"
+            ]
+        );
     }
 
     #[test]

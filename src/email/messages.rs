@@ -34,10 +34,11 @@ pub enum MessageKind {
     GrowMoved,
     GrowNotice,
     QuestionsAsk,
+    WaitlistStanding,
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 25] = [
+    pub const ALL: [MessageKind; 26] = [
         Self::Confirmation,
         Self::Welcome,
         Self::Waitlisted,
@@ -63,6 +64,7 @@ impl MessageKind {
         Self::GrowMoved,
         Self::GrowNotice,
         Self::QuestionsAsk,
+        Self::WaitlistStanding,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -92,6 +94,7 @@ impl MessageKind {
             Self::GrowMoved => "grow_moved",
             Self::GrowNotice => "grow_notice",
             Self::QuestionsAsk => "questions_ask",
+            Self::WaitlistStanding => "waitlist_standing",
         }
     }
 
@@ -333,6 +336,7 @@ message_templates! {
     GrowMoved => GrowMovedText("email/letter.txt"), GrowMovedHtml("email/letter.html");
     GrowNotice => GrowNoticeText("email/letter.txt"), GrowNoticeHtml("email/letter.html");
     QuestionsAsk => QuestionsAskText("email/questions_ask.txt"), QuestionsAskHtml("email/questions_ask.html");
+    WaitlistStanding => WaitlistStandingText("email/letter.txt"), WaitlistStandingHtml("email/letter.html");
 }
 
 fn subject(c: &EmailContext) -> String {
@@ -380,7 +384,8 @@ fn subject(c: &EmailContext) -> String {
         | MessageKind::FeedbackReported
         | MessageKind::GrowAsk
         | MessageKind::GrowMoved
-        | MessageKind::GrowNotice => c
+        | MessageKind::GrowNotice
+        | MessageKind::WaitlistStanding => c
             .letter
             .as_ref()
             .map_or_else(|| circle.to_string(), |l| l.subject.clone()),
@@ -498,7 +503,9 @@ mod tests {
             }
             MessageKind::SwapOffer => Some(format!("{base}/swap/TOKEN")),
             k if k.is_about_a_round() => Some(format!("{base}/consent/TOKEN")),
-            MessageKind::FeedbackClosed => Some(format!("{base}/me/TOKEN")),
+            MessageKind::FeedbackClosed | MessageKind::WaitlistStanding => {
+                Some(format!("{base}/me/TOKEN"))
+            }
             _ => None,
         };
         EmailContext {
@@ -625,6 +632,17 @@ mod tests {
                 "Ada <Lovelace> will lead Slow Reading II (Slow Reading)",
                 Some("See the circle"),
             )),
+            MessageKind::WaitlistStanding => Some(
+                crate::email::letters::Standing {
+                    circle: "Slow Reading".into(),
+                    place: 2,
+                    waiting: 2,
+                    threshold: Some(3),
+                    asking: false,
+                }
+                .letter()
+                .unwrap(),
+            ),
             _ => None,
         }
     }

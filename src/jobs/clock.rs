@@ -39,8 +39,9 @@ pub enum Task {
     /// Swaps: widen swap offers nobody took within a day to the next people
     /// (`actions::swaps::widen_stale`).
     WidenSwaps,
-    /// Growing: pass sibling-lead asks that lapsed to the next person, and propose a sibling
-    /// for each circle whose waitlist reached its threshold (`actions::growing::sweep`).
+    /// Growing: pass sibling-lead asks that lapsed to the next person, propose a sibling for
+    /// each circle whose waitlist reached its threshold, and tell people waiting where they
+    /// stand when they have not heard for three weeks (`actions::growing::sweep`).
     Growing,
     /// Questions: ask discussion leads for their questions five days ahead
     /// (`actions::questions::ask_due`).

@@ -145,7 +145,10 @@ async fn a_full_circle_grows_a_sibling_led_by_a_member_asked_by_link() {
         .get(&format!("/api/v1/circles/{circle}/siblings"))
         .await
         .expect(200);
-    assert_eq!(outlook["threshold"], 2, "half of four seats");
+    assert_eq!(
+        outlook["threshold"], 2,
+        "a third of four seats, at least two"
+    );
     assert_eq!(outlook["waiting"], 5);
     let leads: Vec<&str> = outlook["leads"]
         .as_array()
@@ -643,7 +646,7 @@ async fn asks_that_lapse_pass_on_and_bad_requests_change_nothing() {
     )
     .await
     .expect(200);
-    assert_eq!(sweep(&app).await.proposed, 1, "back to half the capacity");
+    assert_eq!(sweep(&app).await.proposed, 1, "back to the default");
     app.post(
         &format!("/api/v1/circles/{circle}/siblings/withdraw"),
         &json!({}),
@@ -767,6 +770,154 @@ async fn joining_a_full_waitlist_proposes_a_sibling_without_waiting_for_the_swee
         1
     );
     assert_eq!(sweep(&app).await.proposed, 0, "the sweep finds it done");
+}
+
+/// "Six Seats": six members who each led one of its six sessions (a fair rotation, so nobody
+/// led twice); s2 came to four of them, the others only to the one they led. Returns the
+/// circle, its members and its next session.
+async fn six_fair_turns(app: &TestApp) -> (String, Vec<String>, String) {
+    let c = app
+        .create_circle(json!({ "name": "Six Seats", "timezone": "UTC", "capacity": 6 }))
+        .await;
+    let circle = c["id"].as_str().unwrap().to_string();
+    let mut seated = Vec::new();
+    for i in 0..6 {
+        let m = app
+            .add_member(&circle, &format!("s{i}@example.org"))
+            .await
+            .expect(201);
+        assert_eq!(m["state"], "active");
+        seated.push(m["member_id"].as_str().unwrap().to_string());
+    }
+    let day = |d: i64| (Utc::now() + Duration::days(d)).date_naive().to_string();
+    let held = app
+        .schedule(&circle, json!({ "freq": "weekly", "first_date": day(-42), "local_time": "18:00", "duration_minutes": 90, "count": 6 }))
+        .await;
+    let coming = app
+        .schedule(&circle, json!({ "freq": "weekly", "first_date": day(7), "local_time": "18:00", "duration_minutes": 90, "count": 4 }))
+        .await;
+    for (i, session) in held.iter().enumerate() {
+        let session = session["id"].as_str().unwrap();
+        sql(
+            app,
+            &format!(
+                "INSERT INTO session_roles (id, session_id, circle_id, role_key, slot, member_id, state) \
+                 VALUES (gen_random_uuid(), '{session}', '{circle}', 'facilitator', 1, '{}', 'confirmed')",
+                seated[i]
+            ),
+        )
+        .await;
+        let mut marks = vec![json!({ "member_id": seated[i], "attended": true })];
+        if i != 2 && i < 4 {
+            marks.push(json!({ "member_id": seated[2], "attended": true }));
+        }
+        app.put(
+            &format!("/api/v1/sessions/{session}/attendance"),
+            &json!({ "attendance": marks }),
+        )
+        .await
+        .expect(200);
+    }
+    let next = coming[0]["id"].as_str().unwrap().to_string();
+    (circle, seated, next)
+}
+
+#[tokio::test]
+async fn a_circle_of_six_that_took_fair_turns_grows_when_two_wait() {
+    let app = spawn_app().await;
+    let (circle, seated, last) = six_fair_turns(&app).await;
+    for who in ["w0@example.org", "w1@example.org"] {
+        let m = app.add_member(&circle, who).await.expect(201);
+        assert_eq!(m["state"], "waitlisted");
+    }
+
+    // The second person waiting reaches the default threshold, and the check their joining
+    // queued asks s2, who led once and came to four sessions.
+    app.run_pending_jobs().await;
+    let outlook = app
+        .get(&format!("/api/v1/circles/{circle}/siblings"))
+        .await
+        .expect(200);
+    assert_eq!(outlook["threshold"], 2, "a third of six seats");
+    assert_eq!(outlook["waiting"], 2);
+    let leads: Vec<(&str, u64)> = outlook["leads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["member_id"].as_str().unwrap(), l["led"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(leads, [(seated[2].as_str(), 1)], "nobody led twice");
+    let proposal = &outlook["proposals"][0];
+    assert_eq!(proposal["started_by"], "threshold");
+    assert_eq!(proposal["asked"]["member_id"], seated[2].as_str());
+    app.run_pending_jobs().await;
+    let mails = app.sent_emails();
+    let ask = mails_to(&mails, "s2@", "Would you lead Six Seats II?");
+    assert_eq!(ask.len(), 1);
+    assert!(
+        ask[0]
+            .text
+            .contains("You have led Six Seats once and come to 4 of its sessions"),
+        "{}",
+        ask[0].text
+    );
+    let organiser = app.dashboard_as("organiser@example.org").await;
+    let page = organiser
+        .get(&format!("/dashboard/circles/{circle}/growing"))
+        .await
+        .text()
+        .to_string();
+    assert!(
+        page.contains("s2 <span class=\"muted\">(led once, came to 4 sessions)</span>"),
+        "{page}"
+    );
+    assert!(page.contains("those who led it once and came to at least three"));
+
+    // Someone who led once but came only to the session they led may not be asked first.
+    app.post(
+        &format!("/api/v1/circles/{circle}/siblings/withdraw"),
+        &json!({}),
+    )
+    .await
+    .expect(200);
+    let before = app.snapshot().await;
+    let refused = app
+        .post(
+            &format!("/api/v1/circles/{circle}/siblings"),
+            &json!({ "lead_id": seated[0] }),
+        )
+        .await;
+    let why = refused.body["error"]["message"].as_str().unwrap_or("");
+    assert_eq!(refused.status.as_u16(), 422, "{}", refused.body);
+    assert!(
+        why.contains("led it once and come to at least three"),
+        "{}",
+        refused.body
+    );
+    assert!(app.snapshot().await == before);
+
+    // Once s4 has led a second time, only those who led twice may: s4.
+    sql(&app, &format!("UPDATE sessions SET starts_at = now() - interval '2 hours', ends_at = now() - interval '30 minutes' WHERE id = '{last}'")).await;
+    sql(
+        &app,
+        &format!(
+            "INSERT INTO session_roles (id, session_id, circle_id, role_key, slot, member_id, state) \
+             VALUES (gen_random_uuid(), '{last}', '{circle}', 'facilitator', 1, '{}', 'confirmed')",
+            seated[4]
+        ),
+    )
+    .await;
+    let outlook = app
+        .get(&format!("/api/v1/circles/{circle}/siblings"))
+        .await
+        .expect(200);
+    let leads: Vec<(&str, u64)> = outlook["leads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["member_id"].as_str().unwrap(), l["led"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(leads, [(seated[4].as_str(), 2)]);
 }
 
 #[tokio::test]
@@ -976,4 +1127,173 @@ async fn a_sibling_lead_reads_the_names_of_people_moved_to_them_and_their_addres
         .unwrap();
     assert_eq!(p4["email"], "p4@example.org");
     assert_eq!(p4["email_withheld"], false);
+}
+
+/// The letters telling someone where they stand ("You're 2nd on the waitlist for …") sent so
+/// far, as (recipient, subject, text).
+fn standing_letters(app: &TestApp) -> Vec<(String, String, String)> {
+    app.sent_emails()
+        .into_iter()
+        .filter(|m| m.subject.starts_with("You're ") && m.subject.contains(" on the waitlist for "))
+        .map(|m| (m.to, m.subject, m.text))
+        .collect()
+}
+
+#[tokio::test]
+async fn people_waiting_hear_where_they_stand_once_every_three_weeks_while_they_wait() {
+    let app = spawn_app().await;
+    let day = |d: i64| (Utc::now() + Duration::days(d)).date_naive().to_string();
+    // Thursday Readers: six seats, its organiser's threshold four, w0 and w1 waiting from
+    // today, and w2 as if they had joined on day 10.
+    let c = app
+        .create_circle(json!({ "name": "Thursday Readers", "timezone": "UTC", "capacity": 6, "grow_threshold": 4 }))
+        .await;
+    let circle = c["id"].as_str().unwrap().to_string();
+    let mut seated = Vec::new();
+    for i in 0..6 {
+        let m = app
+            .add_member(&circle, &format!("t{i}@example.org"))
+            .await
+            .expect(201);
+        seated.push(m["member_id"].as_str().unwrap().to_string());
+    }
+    let mut waiting = Vec::new();
+    for i in 0..3 {
+        let m = app
+            .add_member(&circle, &format!("w{i}@example.org"))
+            .await
+            .expect(201);
+        assert_eq!(m["state"], "waitlisted");
+        waiting.push(m["member_id"].as_str().unwrap().to_string());
+    }
+    app.schedule(&circle, json!({ "freq": "weekly", "first_date": day(2), "local_time": "18:00", "duration_minutes": 90, "count": 20 }))
+        .await;
+    // Closed Room: one seat, x0 waiting, archived.
+    let closed = app
+        .create_circle(json!({ "name": "Closed Room", "timezone": "UTC", "capacity": 1 }))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.add_member(&closed, "c0@example.org").await.expect(201);
+    let x0 = app.add_member(&closed, "x0@example.org").await.expect(201);
+    assert_eq!(x0["state"], "waitlisted");
+    app.schedule(&closed, json!({ "freq": "weekly", "first_date": day(2), "local_time": "18:00", "duration_minutes": 90, "count": 20 }))
+        .await;
+    app.post(&format!("/api/v1/circles/{closed}/archive"), &json!({}))
+        .await
+        .expect(200);
+    app.run_pending_jobs().await;
+    assert_eq!(
+        mails_to(&app.sent_emails(), "w0@", "You are on the waitlist").len(),
+        1,
+        "joining says where they stand"
+    );
+    let start = Utc::now();
+    sql(
+        &app,
+        &format!(
+            "UPDATE memberships SET waitlist_told_at = '{}' WHERE member_id = '{}'",
+            (start + Duration::days(10)).to_rfc3339(),
+            waiting[2]
+        ),
+    )
+    .await;
+
+    // Ten weeks of the clock, a tick a day, each run twice at once and once more after: w0
+    // gets a seat on day 30, w1 leaves the waitlist on day 50.
+    let mut got: Vec<(i64, String)> = Vec::new();
+    let mut seen = 0;
+    for d in 0..=70 {
+        let now = start + Duration::days(d) + Duration::minutes(1);
+        if d == 30 {
+            app.delete(&format!("/api/v1/circles/{circle}/members/{}", seated[0]))
+                .await;
+        }
+        if d == 50 {
+            app.delete(&format!("/api/v1/circles/{circle}/members/{}", waiting[1]))
+                .await;
+        }
+        let (mut a, mut b) = (app.conn().await, app.conn().await);
+        let (x, y) = futures_util::future::join(
+            roundtable::actions::growing::sweep(&mut a, now),
+            roundtable::actions::growing::sweep(&mut b, now),
+        )
+        .await;
+        let told = x.unwrap().told + y.unwrap().told + sweep_at(&app, now).await.told;
+        app.run_pending_jobs().await;
+        let letters = standing_letters(&app);
+        assert_eq!(
+            letters.len() - seen,
+            told,
+            "day {d}: one letter per person told"
+        );
+        for (to, _, _) in &letters[seen..] {
+            got.push((d, to.clone()));
+        }
+        seen = letters.len();
+    }
+
+    let days = |who: &str| -> Vec<i64> {
+        got.iter()
+            .filter(|(_, to)| to.contains(who))
+            .map(|(d, _)| *d)
+            .collect()
+    };
+    assert_eq!(days("w0@"), [21], "none once seated on day 30");
+    assert_eq!(days("w1@"), [21, 42], "none after leaving on day 50");
+    assert_eq!(
+        days("w2@"),
+        [31, 52],
+        "not told again within three weeks of day 10"
+    );
+    assert_eq!(
+        days("x0@"),
+        Vec::<i64>::new(),
+        "an archived circle's waitlist hears nothing"
+    );
+    assert_eq!(got.len(), 5, "{got:?}");
+
+    // What the first letter told w1, second in line.
+    let letters = standing_letters(&app);
+    let (_, subject, text) = letters
+        .iter()
+        .find(|(to, _, _)| to.contains("w1@"))
+        .unwrap();
+    assert_eq!(subject, "You're 2nd on the waitlist for Thursday Readers");
+    assert!(
+        text.contains("You're 2nd on the waitlist for Thursday Readers. A new circle starts when 4 are waiting (3 are now); you'll hear from us when it does."),
+        "{text}"
+    );
+    assert!(
+        text.contains("/me/"),
+        "their page, to leave the waitlist: {text}"
+    );
+
+    // The same letter queued again after it was sent is not sent twice.
+    let window =
+        roundtable::domain::growing::tell_window(start + Duration::days(52) + Duration::minutes(1));
+    let member: uuid::Uuid = waiting[2].parse().unwrap();
+    let circle_id: uuid::Uuid = circle.parse().unwrap();
+    let again = roundtable::jobs::email::EmailJob::waitlist_standing(
+        roundtable::domain::MemberId(member),
+        roundtable::domain::CircleId(circle_id),
+        window,
+    );
+    let mut conn = app.conn().await;
+    roundtable::jobs::email::enqueue(&mut conn, again)
+        .await
+        .unwrap();
+    app.run_pending_jobs().await;
+    assert_eq!(standing_letters(&app).len(), 5);
+}
+
+async fn sweep_at(
+    app: &TestApp,
+    now: chrono::DateTime<Utc>,
+) -> roundtable::actions::growing::Swept {
+    let mut conn = app.conn().await;
+    roundtable::actions::growing::sweep(&mut conn, now)
+        .await
+        .unwrap()
 }

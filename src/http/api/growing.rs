@@ -20,7 +20,8 @@ use crate::http::AppState;
 pub struct SiblingCreate {
     /// The sibling's name (default: the family's name with the next numeral, "Small Room II").
     pub name: Option<String>,
-    /// Ask this member first; they must have led the circle at least twice.
+    /// Ask this member first; they must be one who may lead: they led the circle at least
+    /// twice (or, while nobody who takes part has, once, and came to three of its sessions).
     pub lead_id: Option<MemberId>,
 }
 

@@ -38,7 +38,10 @@ struct GrowingPage {
     threshold_setting: String,
     waiting: i64,
     reached: bool,
-    leads: Vec<(String, String, u32)>,
+    /// Nobody who takes part led twice: those listed led once and came three times.
+    led_once: bool,
+    /// (member id, name, what they did: "led 2 times").
+    leads: Vec<(String, String, String)>,
     asking: bool,
     proposals: Vec<ProposalRow>,
     family: Vec<(String, String, bool)>,
@@ -132,10 +135,17 @@ async fn show(
     let circle = staff.circle(&mut conn, id).await?;
     let o = growing::outlook(&mut conn, &circle, Utc::now()).await?;
     let proposals = rows(&mut conn, &o, staff.organiser).await?;
-    let mut leads: Vec<(String, String, u32)> = o
+    let mut leads: Vec<(String, String, String)> = o
         .leads
         .iter()
-        .map(|l| (l.member.to_string(), l.name.clone(), l.led))
+        .map(|l| {
+            let record = if l.led == 1 {
+                format!("led once, came to {} sessions", l.attended)
+            } else {
+                format!("led {} times", l.led)
+            };
+            (l.member.to_string(), l.name.clone(), record)
+        })
         .collect();
     if !staff.organiser {
         // The order would say who is asked next; whoever else runs the circle sees names.
@@ -160,6 +170,7 @@ async fn show(
                 .unwrap_or_default(),
             waiting: o.waiting,
             reached: crate::domain::growing::reached(o.waiting, o.threshold),
+            led_once: o.rule == crate::domain::growing::Seasoned::LedOnceAndCame,
             leads,
             asking: o.proposals.iter().any(|p| p.state == ProposalState::Asking),
             proposals,
@@ -341,7 +352,7 @@ pub async fn set_threshold(
                     &staff,
                     circle.id,
                     StatusCode::UNPROCESSABLE_ENTITY,
-                    "The threshold must be a whole number from 0 to 10000, or empty for half the capacity.".into(),
+                    "The threshold must be a whole number from 0 to 10000, or empty for a third of the capacity.".into(),
                 )
                 .await;
             }
@@ -353,7 +364,8 @@ pub async fn set_threshold(
     };
     crate::actions::circles::update_circle(&mut conn, circle.id, changes).await?;
     let note = match value {
-        None => "A sibling is proposed when half the capacity is waiting.".to_string(),
+        None => "A sibling is proposed when a third of the capacity (at least 2) is waiting."
+            .to_string(),
         Some(0) => "No sibling is proposed by itself; you can still start one.".to_string(),
         Some(n) => format!("A sibling is proposed when {n} people are waiting."),
     };

@@ -107,7 +107,9 @@ fn still_for(
     let state = membership.map(|m| m.state);
     match kind {
         MessageKind::Confirmation => state == Some(MembershipState::Pending),
-        MessageKind::Waitlisted => state == Some(MembershipState::Waitlisted),
+        MessageKind::Waitlisted | MessageKind::WaitlistStanding => {
+            state == Some(MembershipState::Waitlisted)
+        }
         MessageKind::LoginLink | MessageKind::PersonalLink => true,
         // Organisers need not be members of the circle they are told about.
         MessageKind::RoleNotice | MessageKind::FeedbackReported | MessageKind::GrowNotice => {

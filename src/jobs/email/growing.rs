@@ -148,7 +148,8 @@ async fn ask(
         .into_iter()
         .find(|h| h.role_key == crate::db::roles::FACILITATOR)
         .map_or(0, |h| h.count);
-    let letter = sibling.ask(waiting, led, &describe_moment(answer_by, to.zone));
+    let attended = crate::db::rsvps::attended_count(conn, circle.id, to.member.id).await?;
+    let letter = sibling.ask(waiting, led, attended, &describe_moment(answer_by, to.zone));
     Ok(Some((
         letter.map_err(wording)?,
         to.links.grow(to.holder, proposal.id.0, answer_by),

@@ -1,4 +1,5 @@
-//! Membership mail: confirm your place, welcome, you are on the waitlist, a seat opened.
+//! Membership mail: confirm your place, welcome, you are on the waitlist, a seat opened, and
+//! every few weeks, where someone waiting stands (a letter, worded by `email::letters`).
 
 use chrono::Utc;
 use diesel_async::AsyncPgConnection;
@@ -6,10 +7,14 @@ use serde::{Deserialize, Serialize};
 
 use super::super::queue::JobError;
 use super::super::JobContext;
-use super::common::{self, Prepared, Recipient};
-use crate::db::{agreements, sessions};
-use crate::domain::{CircleId, MemberId, SessionStatus};
-use crate::email::messages::MessageKind;
+use super::common::{self, wording, Prepared, Recipient};
+use crate::db::circles::Circle;
+use crate::db::memberships::{self, Membership};
+use crate::db::{agreements, growing, sessions};
+use crate::domain::growing::threshold;
+use crate::domain::{CircleId, CircleStatus, MemberId, SessionStatus};
+use crate::email::letters::Standing;
+use crate::email::messages::{LetterView, MessageKind};
 use crate::email::when::describe_time;
 
 /// Coming sessions a welcome lists at most.
@@ -20,15 +25,21 @@ pub struct MembershipMail {
     pub message: MessageKind,
     pub member_id: MemberId,
     pub circle_id: CircleId,
+    /// For a standing letter: its three-week window (`domain::growing::tell_window`).
+    pub stamp: Option<i64>,
 }
 
 impl MembershipMail {
-    /// Once per message, person and circle.
+    /// Once per message, person and circle; a standing letter once per three-week window.
     pub fn dedupe_key(&self) -> String {
-        format!(
+        let key = format!(
             "email:{}:{}:{}",
             self.message, self.circle_id, self.member_id
-        )
+        );
+        match self.stamp {
+            Some(window) => format!("{key}:{window}"),
+            None => key,
+        }
     }
 }
 
@@ -46,7 +57,15 @@ pub(super) async fn prepare(
     let now = Utc::now();
     let links = &ctx.links;
     let mut c = common::context(kind, to, Some(&circle), links, now);
-    c.waitlist_position = membership.and_then(|m| m.waitlist_position);
+    c.waitlist_position = membership.as_ref().and_then(|m| m.waitlist_position);
+    if kind == MessageKind::WaitlistStanding {
+        let Some(letter) = standing(conn, &circle, membership.as_ref()).await? else {
+            return Ok(None);
+        };
+        c.letter = Some(letter);
+        c.action_url = Some(links.me(to.holder, now));
+        return Ok(Some(c.into()));
+    }
     if kind == MessageKind::Confirmation {
         c.action_url = Some(links.confirm(to.holder, circle.id.0, now));
     }
@@ -66,4 +85,28 @@ pub(super) async fn prepare(
         c.calendar = Some((links.calendar(to.holder), links.webcal(to.holder)));
     }
     Ok(Some(c.into()))
+}
+
+/// Where someone waiting stands, as it is when the letter goes: their place, how many wait,
+/// what would start a new circle, and whether someone is being asked to lead one. `None` when
+/// they no longer wait or the circle is no longer open.
+async fn standing(
+    conn: &mut AsyncPgConnection,
+    circle: &Circle,
+    membership: Option<&Membership>,
+) -> Result<Option<LetterView>, JobError> {
+    let Some(place) = membership.and_then(|m| m.waitlist_position) else {
+        return Ok(None);
+    };
+    if circle.status != CircleStatus::Open {
+        return Ok(None);
+    }
+    let standing = Standing {
+        circle: circle.name.clone(),
+        place,
+        waiting: memberships::waitlist_length(conn, circle.id).await?,
+        threshold: threshold(circle.capacity, circle.grow_threshold),
+        asking: growing::asking(conn, circle.id).await?.is_some(),
+    };
+    standing.letter().map(Some).map_err(wording)
 }

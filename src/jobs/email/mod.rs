@@ -1,10 +1,10 @@
 //! The per-recipient email job: load what the message needs, check it is still wanted,
 //! render it, hand it to the mailer, and report the delivery.
 //!
-//! A job names its message and what it is about, by family: a membership (`membership`), a
-//! session (`session`), a role slot (`role`), an agreement's consent round (`agreements`), a
-//! feedback request (`feedback`), a sibling proposal (`growing`), or a link the person asked
-//! for (`link`). Each family has its own dedupe key and its own `prepare`, which decides
+//! A job names its message and what it is about, by family: a membership (`membership`, which
+//! also tells someone waiting where they stand), a session (`session`), a role slot (`role`), an
+//! agreement's consent round (`agreements`), a feedback request (`feedback`), a sibling
+//! proposal (`growing`), or a link the person asked for (`link`). Each family has its own dedupe key and its own `prepare`, which decides
 //! whether the message is still wanted and what it says; this module holds what they share.
 //! In the queue every family is stored in one flat shape (`wire`), so jobs queued earlier
 //! still run.
@@ -50,7 +50,7 @@ pub const KIND: &str = "email";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "wire::Payload", into = "wire::Payload")]
 pub enum EmailJob {
-    /// Confirm, welcome, waitlisted, a seat opened.
+    /// Confirm, welcome, waitlisted, a seat opened, where someone waiting stands.
     Membership(MembershipMail),
     /// Invitations, changes, cancellations, reminders, reflection prompts, digests.
     Session(SessionMail),
@@ -73,6 +73,18 @@ impl EmailJob {
             message,
             member_id,
             circle_id,
+            stamp: None,
+        })
+    }
+
+    /// Where `member_id` stands on `circle_id`'s waitlist, in the three-week window `window`
+    /// (`domain::growing::tell_window`): one letter per window.
+    pub fn waitlist_standing(member_id: MemberId, circle_id: CircleId, window: i64) -> Self {
+        Self::Membership(MembershipMail {
+            message: MessageKind::WaitlistStanding,
+            member_id,
+            circle_id,
+            stamp: Some(window),
         })
     }
 
@@ -257,9 +269,11 @@ pub async fn run(ctx: &JobContext, job: EmailJob) -> Result<Option<NewDelivery>,
     let key = job.dedupe_key();
     let Some(outgoing) = ({
         let mut conn = ctx.pool.get().await?;
-        // A session message that already reached the mail server is not sent twice, even if
-        // a second fan-out queued it again.
-        if job.message().is_about_a_session() && queue::already_delivered(&mut conn, &key).await? {
+        // A session message (or a standing letter, keyed by its window) that already reached
+        // the mail server is not sent twice, even if it was queued again.
+        let once =
+            job.message().is_about_a_session() || job.message() == MessageKind::WaitlistStanding;
+        if once && queue::already_delivered(&mut conn, &key).await? {
             return Ok(None);
         }
         prepare(ctx, &mut conn, &job, &key).await?
@@ -391,6 +405,11 @@ mod tests {
                 p.stamp.unwrap_or(0)
             );
         }
+        // New with the standing letter: one per person, circle and three-week window.
+        if p.message == MessageKind::WaitlistStanding {
+            let window = p.stamp.unwrap_or(0);
+            return format!("email:{}:{object}:{}:{window}", p.message, p.member_id);
+        }
         match (versioned(p.message), p.sequence) {
             (true, Some(seq)) => format!("email:{}:{object}:{}:{seq}", p.message, p.member_id),
             _ => format!("email:{}:{object}:{}", p.message, p.member_id),
@@ -419,6 +438,7 @@ mod tests {
                     K::Confirmation | K::Welcome | K::Waitlisted | K::Promoted => {
                         vec![EmailJob::membership(m, member, circle)]
                     }
+                    K::WaitlistStanding => vec![EmailJob::waitlist_standing(member, circle, 1_345)],
                     K::Invitation
                     | K::SessionUpdate
                     | K::SessionCancelled

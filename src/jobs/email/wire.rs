@@ -97,6 +97,7 @@ impl TryFrom<Payload> for EmailJob {
         let m = p.message;
         let used: &[&str] = match m {
             K::Confirmation | K::Welcome | K::Waitlisted | K::Promoted => &["circle_id"],
+            K::WaitlistStanding => &["circle_id", "stamp"],
             K::Invitation
             | K::SessionUpdate
             | K::SessionCancelled
@@ -128,8 +129,15 @@ impl TryFrom<Payload> for EmailJob {
                     message: m,
                     member_id,
                     circle_id: need(p.circle_id, "circle_id", m)?,
+                    stamp: None,
                 })
             }
+            K::WaitlistStanding => EmailJob::Membership(MembershipMail {
+                message: m,
+                member_id,
+                circle_id: need(p.circle_id, "circle_id", m)?,
+                stamp: Some(need(p.stamp, "stamp", m)?),
+            }),
             K::Invitation
             | K::SessionUpdate
             | K::SessionCancelled
@@ -190,6 +198,7 @@ impl From<EmailJob> for Payload {
         match job {
             EmailJob::Membership(j) => Self {
                 circle_id: Some(j.circle_id),
+                stamp: j.stamp,
                 ..Self::bare(j.message, j.member_id)
             },
             EmailJob::Session(j) => Self {
