@@ -345,7 +345,10 @@ fn subject(c: &EmailContext) -> String {
         MessageKind::SessionUpdate => format!("Changed: {circle}, {when}"),
         MessageKind::SessionCancelled => format!("Cancelled: {circle}, {when}"),
         MessageKind::Reminder => format!("Reminder: {circle}, {when}"),
-        MessageKind::ReflectionPrompt => format!("How was {circle}? A moment to reflect"),
+        MessageKind::ReflectionPrompt => match c.session.as_ref() {
+            Some(s) => format!("How was {}? A moment to reflect ({circle})", s.day),
+            None => format!("How was {circle}? A moment to reflect"),
+        },
         MessageKind::FacilitatorDigest => format!("Before your session: {circle}, {when}"),
         MessageKind::LoginLink => "Your Roundtable sign-in link".to_string(),
         MessageKind::PersonalLink => "Your Roundtable page".to_string(),
@@ -633,6 +636,18 @@ mod tests {
             insta::assert_snapshot!(format!("{kind}_text"), rendered.text);
             insta::assert_snapshot!(format!("{kind}_html"), rendered.html);
         }
+    }
+
+    #[test]
+    fn the_reflection_prompt_asks_how_the_day_was() {
+        let rendered = render(&sample(MessageKind::ReflectionPrompt)).unwrap();
+        assert_eq!(
+            rendered.subject,
+            "How was Thursday 4 March? A moment to reflect (Slow Reading)"
+        );
+        assert!(rendered
+            .text
+            .starts_with("Hello Grace,\n\nHow was Thursday 4 March? Thank you"));
     }
 
     #[test]

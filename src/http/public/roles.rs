@@ -402,6 +402,8 @@ struct HandoffPage {
     circle_name: String,
     member_name: String,
     when: String,
+    /// Whether a session is scheduled after this one: someone leads next.
+    has_next: bool,
     stopped_at: String,
     open_questions: String,
     follow_up: String,
@@ -428,12 +430,13 @@ pub struct HandoffForm {
 
 const MAX_HANDOFF_PART: usize = 2000;
 
-/// The session the link is for, if `member` facilitated it and it has started.
+/// The session the link is for, if `member` facilitated it and it has started; its circle's
+/// name, and whether a session is scheduled after it.
 async fn led_session(
     conn: &mut Connection,
     id: SessionId,
     member: &Member,
-) -> Result<(Session, String), PageError> {
+) -> Result<(Session, String, bool), PageError> {
     let session = sessions::find(conn, id)
         .await?
         .ok_or_else(PageError::not_found)?;
@@ -451,7 +454,10 @@ async fn led_session(
     let circle = circles::find(conn, session.circle_id)
         .await?
         .ok_or_else(PageError::not_found)?;
-    Ok((session, circle.name))
+    let has_next = !sessions::upcoming(conn, session.circle_id, session.starts_at, 1)
+        .await?
+        .is_empty();
+    Ok((session, circle.name, has_next))
 }
 
 fn visibilities() -> Vec<(&'static str, &'static str)> {
@@ -469,7 +475,8 @@ pub async fn show_handoff(
 ) -> PageResult {
     let mut conn = state.pool.get().await?;
     let (claims, member, _) = member_link(&state, &mut conn, &token, Purpose::Handoff).await?;
-    let (session, circle_name) = led_session(&mut conn, SessionId(claims.object), &member).await?;
+    let (session, circle_name, has_next) =
+        led_session(&mut conn, SessionId(claims.object), &member).await?;
     let note = handoffs::for_session(&mut conn, session.id).await?;
     let zone = viewer_zone(&req, Some(&member), session.timezone);
     let (text, visibility) = match &note {
@@ -488,6 +495,7 @@ pub async fn show_handoff(
         circle_name,
         member_name: member.display_name.clone(),
         when: when(session.starts_at, session.ends_at, zone),
+        has_next,
         stopped_at: text.stopped_at,
         open_questions: text.open_questions,
         follow_up: text.follow_up,
@@ -507,7 +515,8 @@ pub async fn save_handoff(
 ) -> PageResult {
     let mut conn = state.pool.get().await?;
     let (claims, member, _) = member_link(&state, &mut conn, &token, Purpose::Handoff).await?;
-    let (session, circle_name) = led_session(&mut conn, SessionId(claims.object), &member).await?;
+    let (session, circle_name, has_next) =
+        led_session(&mut conn, SessionId(claims.object), &member).await?;
     let form = form.into_inner();
     let mut errors = Vec::new();
     let mut clean = |label: &str, s: &str| match crate::domain::text::lines("handoff", s) {
@@ -563,6 +572,7 @@ pub async fn save_handoff(
         circle_name: circle_name.clone(),
         member_name: member.display_name.clone(),
         when: when(session.starts_at, session.ends_at, zone),
+        has_next,
         stopped_at: text.stopped_at,
         open_questions: text.open_questions,
         follow_up: text.follow_up,
@@ -588,12 +598,10 @@ pub async fn save_handoff(
         Utc::now(),
     )
     .await?;
-    render(page(
-        Some(
-            "Saved. Whoever leads next will find it in their email and on their role page.".into(),
-        ),
-        Vec::new(),
-        text,
-        visibility,
-    ))
+    let saved = if has_next {
+        "Saved. Whoever leads next will find it in their email and on their role page."
+    } else {
+        "Saved. No session is scheduled after this one yet; whoever leads the next one will find it on their role page."
+    };
+    render(page(Some(saved.into()), Vec::new(), text, visibility))
 }

@@ -11,7 +11,7 @@ use super::super::JobContext;
 use super::common::{self, Prepared, Recipient};
 use crate::db::circles::Circle;
 use crate::db::sessions::Session;
-use crate::db::{feedback, members, readings, roles, rsvps};
+use crate::db::{feedback, members, readings, roles, rsvps, sessions};
 use crate::domain::{CircleId, MemberId, RoleState, RsvpResponse, SessionId};
 use crate::email::ics::{self, CalendarEvent};
 use crate::email::messages::{self, Digest, EmailContext, MessageKind, RsvpLinks, SessionView};
@@ -81,7 +81,7 @@ pub(super) async fn prepare(
     let holder = to.holder;
     let zone = to.zone(Some(&s), Some(&circle));
     let segment = segment_label(conn, &s).await?;
-    let view = view(conn, &s, Some(&circle), kind, segment.as_deref(), zone).await?;
+    let mut view = view(conn, &s, Some(&circle), kind, segment.as_deref(), zone).await?;
     let mut c = common::context(kind, to, Some(&circle), links, now);
     if answers_invited(kind) {
         let link = |r| links.rsvp(holder, s.id.0, s.ends_at, Some(r));
@@ -94,8 +94,11 @@ pub(super) async fn prepare(
     match kind {
         MessageKind::FacilitatorDigest => c.digest = Some(digest(conn, &s).await?),
         MessageKind::ReflectionPrompt => {
+            // "How was Thursday 11 March?": the day the circle met, wherever the reader is.
+            view.day = describe_day(s.starts_at, circle.timezone.tz());
             c.action_url = Some(links.reflect(holder, s.id.0, now));
-            if s.facilitator_id == Some(to.member.id) {
+            // A handoff goes to whoever leads next; after the last session there is nobody.
+            if s.facilitator_id == Some(to.member.id) && has_next(conn, &s).await? {
                 c.handoff_url = Some(links.handoff(holder, s.id.0, now));
             }
             c.prompts = messages::prompts_for(circle.kind, s.prompts.as_deref());
@@ -116,6 +119,13 @@ pub(super) async fn prepare(
         context: c,
         calendar,
     }))
+}
+
+/// Whether the circle has a scheduled session after `s`: someone to hand off to.
+async fn has_next(conn: &mut AsyncPgConnection, s: &Session) -> Result<bool, JobError> {
+    Ok(!sessions::upcoming(conn, s.circle_id, s.starts_at, 1)
+        .await?
+        .is_empty())
 }
 
 /// What this session reads of its reading, when the reading is split over sessions: the
