@@ -35,7 +35,7 @@ struct RolePage {
     guide: String,
     why: String,
     when: String,
-    state_label: &'static str,
+    state_label: String,
     /// Whether Accept / Can't / Swap are offered.
     open: bool,
     confirmed: bool,
@@ -105,11 +105,22 @@ async fn slot_context(
     Ok((row, session, circle, kind))
 }
 
+/// A role slot as the role page shows it to `member`: the slot, its session, the circle's
+/// name, the role, and who took it over when `member` gave it away in a swap.
 async fn role_facts(
     conn: &mut Connection,
     id: RoleId,
     member: &Member,
-) -> Result<(SessionRole, Session, String, roles::RoleKind), PageError> {
+) -> Result<
+    (
+        SessionRole,
+        Session,
+        String,
+        roles::RoleKind,
+        Option<String>,
+    ),
+    PageError,
+> {
     let (row, session, circle, kind) = slot_context(conn, id).await?;
     if memberships::find(conn, circle.id, member.id)
         .await?
@@ -120,12 +131,26 @@ async fn role_facts(
             "You are no longer a member of this circle.",
         ));
     }
-    if row.member_id != Some(member.id) && row.state != RoleState::Declined {
+    let swapped_to = match row.member_id {
+        Some(holder) if holder != member.id => {
+            match swap_rows::taken_from(conn, row.id, member.id).await? {
+                Some(swap) if swap.taken_by == Some(holder) => Some(
+                    crate::db::members::find(conn, holder)
+                        .await?
+                        .map_or_else(|| "Someone".into(), |m| m.display_name),
+                ),
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    if row.member_id != Some(member.id) && row.state != RoleState::Declined && swapped_to.is_none()
+    {
         return Err(PageError::gone(
             "This role has moved to someone else since this email was sent. Nothing for you to do.",
         ));
     }
-    Ok((row, session, circle.name, kind))
+    Ok((row, session, circle.name, kind, swapped_to))
 }
 
 async fn role_page(
@@ -136,7 +161,7 @@ async fn role_page(
 ) -> Result<RolePage, PageError> {
     let mut conn = state.pool.get().await?;
     let (claims, member, _) = member_link(state, &mut conn, token, Purpose::Role).await?;
-    let (row, session, circle_name, kind) =
+    let (row, session, circle_name, kind, swapped_to) =
         role_facts(&mut conn, RoleId(claims.object), &member).await?;
     let handoff =
         crate::views::handoff::handoff_for(&mut conn, &session, row.circle_id, &row.role_key)
@@ -175,12 +200,17 @@ async fn role_page(
         member_name: member.display_name.clone(),
         role_name: kind.name,
         guide: kind.guide,
-        why: row.why.clone(),
-        when: when(session.starts_at, session.ends_at, zone),
-        state_label: if holds {
-            role_state_label(row.state)
+        // The why was written for whoever holds it now.
+        why: if holds {
+            row.why.clone()
         } else {
-            role_state_label(RoleState::Declined)
+            String::new()
+        },
+        when: when(session.starts_at, session.ends_at, zone),
+        state_label: match (&swapped_to, holds) {
+            (Some(taker), _) => format!("{taker} took it over from you in a swap"),
+            (None, true) => role_state_label(row.state).to_string(),
+            (None, false) => role_state_label(RoleState::Declined).to_string(),
         },
         open: holds && live && matches!(row.state, RoleState::Proposed | RoleState::Asked),
         confirmed: holds && live && row.state == RoleState::Confirmed,
