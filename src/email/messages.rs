@@ -273,6 +273,14 @@ pub struct EmailContext {
     pub agreements: Vec<(String, String)>,
 }
 
+impl EmailContext {
+    /// Whether the session runs talking-piece rounds: the agenda page counts down each
+    /// speaker, else the whole session.
+    pub fn has_rounds(&self) -> bool {
+        self.session.as_ref().is_some_and(|s| !s.agenda.is_empty())
+    }
+}
+
 /// A rendered message, ready for the mailer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rendered {
@@ -636,6 +644,24 @@ mod tests {
             insta::assert_snapshot!(format!("{kind}_text"), rendered.text);
             insta::assert_snapshot!(format!("{kind}_html"), rendered.html);
         }
+    }
+
+    #[test]
+    fn a_timekeeper_without_rounds_is_sent_a_countdown_of_the_session() {
+        let mut c = sample(MessageKind::Reminder);
+        c.session.as_mut().unwrap().agenda.clear();
+        let rendered = render(&c).unwrap();
+        assert!(
+            rendered.text.contains(
+                "You're keeping time: a countdown of the session, on your phone:\nhttps://circles.example.org/agenda/TOKEN"
+            ),
+            "{}",
+            rendered.text
+        );
+        assert!(rendered.html.contains(">a countdown of the session</a>"));
+        assert!(!rendered.text.contains("each speaker"));
+        c.agenda_url = None;
+        assert!(!render(&c).unwrap().text.contains("keeping time"));
     }
 
     #[test]

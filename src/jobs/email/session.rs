@@ -19,8 +19,10 @@ use crate::email::when::{describe_day, describe_time};
 use crate::links::{Holder, Links};
 use crate::views::agenda;
 
-/// Roles whose holders run the talking-piece rounds and get the agenda page.
-const TIME_ROLES: [&str; 2] = ["timekeeper", "keeper"];
+/// The role whose holder keeps time, and always gets the agenda page with a timer.
+const TIMEKEEPER: &str = "timekeeper";
+/// The restorative circle's keeper, who runs the talking-piece rounds when nobody keeps time.
+const KEEPER: &str = "keeper";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionMail {
@@ -106,10 +108,9 @@ pub(super) async fn prepare(
         }
         _ => {}
     }
-    // The timekeeper (and whoever leads) gets the agenda page with its countdown.
+    // Whoever keeps time gets the agenda page: its rounds' countdowns, or a plain session timer.
     if kind == MessageKind::Reminder
-        && !view.agenda.is_empty()
-        && keeps_time(conn, &s, to.member.id).await?
+        && keeps_time(conn, &s, to.member.id, !view.agenda.is_empty()).await?
     {
         c.agenda_url = Some(links.agenda(holder, s.id.0, s.ends_at));
     }
@@ -208,18 +209,26 @@ async fn digest(conn: &mut AsyncPgConnection, s: &Session) -> Result<Digest, Job
     Ok(d)
 }
 
-/// Whether the member keeps time in this session (or leads it) and gets the agenda page.
+/// Whether the member keeps time in this session and gets the agenda page. The timekeeper
+/// always does (with talking-piece rounds off the page is a plain session timer). Without
+/// one, whoever runs the rounds does when there are rounds: the keeper, and whoever leads.
 async fn keeps_time(
     conn: &mut AsyncPgConnection,
     s: &Session,
     member: MemberId,
+    rounds: bool,
 ) -> Result<bool, JobError> {
-    let keeps_time = roles::for_sessions(conn, &[s.id]).await?.iter().any(|r| {
-        r.member_id == Some(member)
-            && matches!(r.state, RoleState::Confirmed | RoleState::Asked)
-            && TIME_ROLES.contains(&r.role_key.as_str())
-    });
-    Ok(keeps_time || s.facilitator_id == Some(member))
+    let holders: Vec<(String, MemberId)> = roles::for_sessions(conn, &[s.id])
+        .await?
+        .into_iter()
+        .filter(|r| matches!(r.state, RoleState::Confirmed | RoleState::Asked))
+        .filter_map(|r| r.member_id.map(|m| (r.role_key, m)))
+        .collect();
+    let holds = |key: &str| holders.iter().any(|(k, m)| k == key && *m == member);
+    if holders.iter().any(|(k, _)| k == TIMEKEEPER) {
+        return Ok(holds(TIMEKEEPER));
+    }
+    Ok(rounds && (holds(KEEPER) || s.facilitator_id == Some(member)))
 }
 
 /// The calendar part of an invitation, an update or a cancellation.
