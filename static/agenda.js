@@ -1,5 +1,6 @@
 // The timekeeper's countdown on /agenda/{token}: start a round, and each speaker in the
-// order shown gets the round's time per speaker. Nothing is sent anywhere; without
+// order shown gets the round's time per speaker; without rounds (a section marked
+// data-plain), one countdown of the whole session. Nothing is sent anywhere; without
 // JavaScript the page still shows the order and the time boxes.
 (function () {
   "use strict";
@@ -22,12 +23,18 @@
 
   function show() {
     if (!state) return;
-    roundEl.textContent = state.title + " · speaker " + (state.index + 1) + " of " + state.names.length;
-    nameEl.textContent = state.names[state.index];
+    if (state.plain) {
+      roundEl.textContent = state.title;
+      nameEl.textContent = "";
+      nextBtn.textContent = "End";
+    } else {
+      roundEl.textContent = state.title + " · speaker " + (state.index + 1) + " of " + state.names.length;
+      nameEl.textContent = state.names[state.index];
+      nextBtn.textContent = state.index + 1 < state.names.length ? "Next speaker" : "End round";
+    }
     clockEl.textContent = fmt(state.left);
     timer.classList.toggle("overtime", state.left < 0);
     pauseBtn.textContent = state.paused ? "Resume" : "Pause";
-    nextBtn.textContent = state.index + 1 < state.names.length ? "Next speaker" : "End round";
   }
 
   function tick() {
@@ -38,12 +45,14 @@
   }
 
   function start(section) {
-    var names = Array.prototype.map.call(section.querySelectorAll(".speakers li"), function (li) {
+    var plain = section.hasAttribute("data-plain");
+    var names = plain ? [""] : Array.prototype.map.call(section.querySelectorAll(".speakers li"), function (li) {
       return li.textContent;
     });
     if (!names.length) return;
     state = {
       title: section.querySelector("h2").firstChild.textContent.trim(),
+      plain: plain,
       names: names,
       index: 0,
       seconds: parseInt(section.getAttribute("data-seconds"), 10) || 120,

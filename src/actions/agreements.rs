@@ -635,6 +635,8 @@ mod tests {
             panic!("the revision opens a round");
         };
         assert_eq!((next.kind, next.version), (RoundKind::Integration, 2));
+        // A seven-day round's second round lasts three days (docs/leadership.md).
+        assert_eq!(circle.consent_round_days, 7);
         assert_eq!(next.closes_at, later + Duration::days(3));
         let stored = agreements::find(conn, agreement.id).await.unwrap().unwrap();
         assert_eq!(stored.status, AgreementStatus::InRound);

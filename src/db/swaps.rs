@@ -55,6 +55,24 @@ pub async fn open_for(
         .optional()
 }
 
+/// The latest swap of slot `role` that `requester` asked for and someone took: they gave
+/// the role away.
+pub async fn taken_from(
+    conn: &mut AsyncPgConnection,
+    role: RoleId,
+    requester: MemberId,
+) -> diesel::QueryResult<Option<Swap>> {
+    swap_requests::table
+        .filter(swap_requests::session_role_id.eq(role))
+        .filter(swap_requests::requester_id.eq(requester))
+        .filter(swap_requests::status.eq("taken"))
+        .order(swap_requests::closed_at.desc())
+        .select(Swap::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
 /// Open a swap for a slot; `None` when one is already open.
 pub async fn open(
     conn: &mut AsyncPgConnection,

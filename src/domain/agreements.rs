@@ -127,7 +127,7 @@ pub fn review_every(n: i64) -> Result<i32, super::Invalid> {
 }
 
 /// Days an integration round (after an objection, on the revised text) stays open: half a
-/// normal round, at least two.
+/// normal round rounded down, at least two (`docs/leadership.md` says the same).
 pub fn integration_days(round_days: i32) -> i32 {
     (round_days / 2).max(2)
 }
@@ -185,6 +185,17 @@ mod tests {
             outcome(tally(0, 0, 0, 0), quorum(0, 50)),
             RoundOutcome::NoQuorum
         );
+    }
+
+    #[test]
+    fn a_second_round_lasts_half_a_round_rounded_down_and_at_least_two_days() {
+        // Every length a circle may set (`consent_round_days` is 2 to 30).
+        let days: Vec<(i32, i32)> = (2..=30).map(|d| (d, integration_days(d))).collect();
+        assert_eq!(days[..6], [(2, 2), (3, 2), (4, 2), (5, 2), (6, 3), (7, 3)]);
+        assert_eq!(days.last(), Some(&(30, 15)));
+        for (round, second) in days {
+            assert!(second >= 2 && second <= round, "{round} → {second}");
+        }
     }
 
     #[test]

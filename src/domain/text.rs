@@ -71,6 +71,21 @@ pub fn paragraphs(text: &str) -> Vec<String> {
     out
 }
 
+/// The possessive of a name, as text built around it reads: "Ada's", "Thursday Readers'",
+/// "JAMES'". A name that already ends in a possessive ("Nando's") stays as it is, so
+/// "Nando's waitlist" does not become "Nando's's" or "Nando's'".
+pub fn possessive(name: &str) -> String {
+    let name = name.trim_end();
+    let already = ["'s", "'S", "\u{2019}s", "\u{2019}S"];
+    if already.iter().any(|end| name.ends_with(end)) {
+        name.to_string()
+    } else if name.ends_with(['s', 'S']) {
+        format!("{name}'")
+    } else {
+        format!("{name}'s")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,5 +131,18 @@ mod tests {
             ]
         );
         assert!(paragraphs("  \n\n").is_empty());
+    }
+
+    #[test]
+    fn a_possessive_adds_only_an_apostrophe_after_an_s() {
+        assert_eq!(possessive("Ada"), "Ada's");
+        assert_eq!(possessive("Small Room II"), "Small Room II's");
+        assert_eq!(possessive("Thursday Readers"), "Thursday Readers'");
+        assert_eq!(possessive("JAMES"), "JAMES'");
+        assert_eq!(possessive("Chris "), "Chris'");
+        assert_eq!(possessive("Nando's"), "Nando's");
+        assert_eq!(possessive("Nando\u{2019}s"), "Nando\u{2019}s");
+        assert_eq!(possessive("Liz"), "Liz's");
+        assert_eq!(possessive("Readers!"), "Readers!'s");
     }
 }

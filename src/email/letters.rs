@@ -706,6 +706,38 @@ mod tests {
     }
 
     #[test]
+    fn a_name_ending_in_s_takes_only_an_apostrophe() {
+        let mut readers = facts(RoundKind::Proposal, 1, "");
+        readers.circle = "Thursday Readers".into();
+        let adopted = readers
+            .outcome(Ended::Adopted, &given()[..1], false)
+            .unwrap();
+        assert!(
+            adopted
+                .lines
+                .iter()
+                .any(|l| l.contains("one of Thursday Readers' agreements")),
+            "{adopted:?}"
+        );
+        let sibling = Sibling {
+            name: "Thursday Readers II".into(),
+            original: "Thursday Readers".into(),
+            dates: Vec::new(),
+            readings: Vec::new(),
+        };
+        let moved = format!("{:?}", sibling.moved("Ada", 2).unwrap());
+        assert!(
+            moved.contains("Your place on Thursday Readers' waitlist"),
+            "{moved}"
+        );
+        assert!(
+            moved.contains("on Thursday Readers II's members"),
+            "{moved}"
+        );
+        assert!(!moved.contains("s's"), "{moved}");
+    }
+
+    #[test]
     fn every_letter_reads_as_snapshotted() {
         for (name, letter) in every_letter() {
             insta::assert_debug_snapshot!(name, letter.unwrap());

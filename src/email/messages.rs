@@ -278,6 +278,14 @@ pub struct EmailContext {
     pub agreements: Vec<(String, String)>,
 }
 
+impl EmailContext {
+    /// Whether the session runs talking-piece rounds: the agenda page counts down each
+    /// speaker, else the whole session.
+    pub fn has_rounds(&self) -> bool {
+        self.session.as_ref().is_some_and(|s| !s.agenda.is_empty())
+    }
+}
+
 /// A rendered message, ready for the mailer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rendered {
@@ -351,7 +359,10 @@ fn subject(c: &EmailContext) -> String {
         MessageKind::SessionUpdate => format!("Changed: {circle}, {when}"),
         MessageKind::SessionCancelled => format!("Cancelled: {circle}, {when}"),
         MessageKind::Reminder => format!("Reminder: {circle}, {when}"),
-        MessageKind::ReflectionPrompt => format!("How was {circle}? A moment to reflect"),
+        MessageKind::ReflectionPrompt => match c.session.as_ref() {
+            Some(s) => format!("How was {}? A moment to reflect ({circle})", s.day),
+            None => format!("How was {circle}? A moment to reflect"),
+        },
         MessageKind::FacilitatorDigest => format!("Before your session: {circle}, {when}"),
         MessageKind::LoginLink => "Your Roundtable sign-in link".to_string(),
         MessageKind::PersonalLink => "Your Roundtable page".to_string(),
@@ -655,6 +666,36 @@ mod tests {
             insta::assert_snapshot!(format!("{kind}_text"), rendered.text);
             insta::assert_snapshot!(format!("{kind}_html"), rendered.html);
         }
+    }
+
+    #[test]
+    fn a_timekeeper_without_rounds_is_sent_a_countdown_of_the_session() {
+        let mut c = sample(MessageKind::Reminder);
+        c.session.as_mut().unwrap().agenda.clear();
+        let rendered = render(&c).unwrap();
+        assert!(
+            rendered.text.contains(
+                "You're keeping time: a countdown of the session, on your phone:\nhttps://circles.example.org/agenda/TOKEN"
+            ),
+            "{}",
+            rendered.text
+        );
+        assert!(rendered.html.contains(">a countdown of the session</a>"));
+        assert!(!rendered.text.contains("each speaker"));
+        c.agenda_url = None;
+        assert!(!render(&c).unwrap().text.contains("keeping time"));
+    }
+
+    #[test]
+    fn the_reflection_prompt_asks_how_the_day_was() {
+        let rendered = render(&sample(MessageKind::ReflectionPrompt)).unwrap();
+        assert_eq!(
+            rendered.subject,
+            "How was Thursday 4 March? A moment to reflect (Slow Reading)"
+        );
+        assert!(rendered
+            .text
+            .starts_with("Hello Grace,\n\nHow was Thursday 4 March? Thank you"));
     }
 
     #[test]

@@ -759,6 +759,54 @@ async fn the_timekeepers_page_counts_down_each_speaker_on_a_phone() {
     browser.quit().await;
 }
 
+#[tokio::test]
+async fn without_rounds_the_timekeepers_page_counts_down_the_session() {
+    let Some(browser) = browser_or_skip().await else {
+        return;
+    };
+    let app = spawn_app().await;
+    let circle = app
+        .create_circle(
+            json!({ "name": "Slow Reading", "kind": "book_club", "timezone": "Europe/London" }),
+        )
+        .await;
+    let id = circle["id"].as_str().unwrap().to_string();
+    let sessions = app
+        .schedule(&id, json!({ "freq": "weekly", "first_date": "2031-06-05", "local_time": "19:00", "duration_minutes": 90, "count": 1 }))
+        .await;
+    let sid = sessions[0]["id"].as_str().unwrap();
+    app.add_member(&id, "bo@example.org").await.expect(201);
+    let ends = sessions[0]["ends_at"].as_str().unwrap().parse().unwrap();
+    let link = app.links().agenda(
+        app.holder("bo@example.org").await,
+        sid.parse().unwrap(),
+        ends,
+    );
+    browser
+        .goto(&format!("{}{}", app.address, app.path_of(&link)))
+        .await;
+    browser.wait_for("Timer for Slow Reading").await;
+    browser.assert_accessible("session timer page").await;
+    browser.click(".start-round").await;
+    let seconds = |t: &str| {
+        let (m, s) = t.split_once(':').expect("m:ss");
+        m.parse::<i32>().unwrap() * 60 + s.parse::<i32>().unwrap()
+    };
+    // The whole session, 90 minutes; a tick may land between the click and the read.
+    let first = seconds(&text_of(&browser, "timer-clock").await);
+    assert!((5399..=5400).contains(&first), "starts at 90:00: {first}");
+    assert_eq!(text_of(&browser, "timer-round").await, "The session");
+    assert_eq!(text_of(&browser, "timer-next").await, "End");
+    tokio::time::sleep(Duration::from_millis(2300)).await;
+    let later = seconds(&text_of(&browser, "timer-clock").await);
+    assert!(
+        later < first && later >= first - 4,
+        "the clock counts down: {first} → {later}"
+    );
+    browser.screenshot("timekeeper-session-timer").await;
+    browser.quit().await;
+}
+
 async fn text_of(browser: &Browser, id: &str) -> String {
     browser
         .script(

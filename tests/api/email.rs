@@ -3,6 +3,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use diesel_async::RunQueryDsl;
+use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::helpers::{spawn_app, spawn_app_for_races, SentEmail, TestApp};
@@ -868,4 +869,152 @@ async fn a_new_member_gets_one_welcome_and_one_invitation_then_one_a_week_before
         )
         .await;
     assert_eq!(bad.status, 422);
+}
+
+/// Set a session's times directly: `starts` (UTC, RFC 3339) and an hour and a half after.
+async fn held_at(app: &TestApp, session: &str, starts: &str) {
+    let mut conn = app.conn().await;
+    diesel::sql_query(format!(
+        "UPDATE sessions SET starts_at = '{starts}', ends_at = timestamptz '{starts}' + interval '90 minutes' \
+         WHERE id = '{session}'"
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn the_reflection_prompt_names_the_day_and_only_a_lead_with_a_successor_is_asked_for_a_handoff(
+) {
+    let app = spawn_app().await;
+    // Breakfast in Auckland is the evening before in UTC.
+    let circle = app
+        .create_circle(json!({ "name": "Thursday Readers", "timezone": "Pacific/Auckland" }))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut ids = Vec::new();
+    for email in ["ada@example.org", "bo@example.org"] {
+        let member = app.add_member(&circle, email).await.expect(201);
+        ids.push(member["member_id"].as_str().unwrap().to_string());
+    }
+    let sessions = weekly(&app, &circle, "2031-06-05", 2).await;
+    let (first, last) = (
+        sessions[0]["id"].as_str().unwrap(),
+        sessions[1]["id"].as_str().unwrap(),
+    );
+    // Ada leads the first session, Bo the last.
+    for (sid, who) in [(first, &ids[0]), (last, &ids[1])] {
+        app.put(
+            &format!("/api/v1/sessions/{sid}/roles/facilitator"),
+            &json!({ "member_id": who }),
+        )
+        .await
+        .expect(200);
+    }
+    // Both took place: Thursday 13 and Thursday 20 March 2025, at 08:00 in Auckland.
+    held_at(&app, first, "2025-03-12T19:00:00Z").await;
+    held_at(&app, last, "2025-03-19T19:00:00Z").await;
+    let mut conn = app.conn().await;
+    // Bo reads mail in Los Angeles, where the session began on Wednesday.
+    diesel::sql_query(
+        "UPDATE members SET timezone = 'America/Los_Angeles' WHERE email = 'bo@example.org'",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    app.run_pending_jobs().await;
+    let before = app.sent_emails().len();
+    diesel::sql_query(
+        "UPDATE jobs SET run_at = now() WHERE state = 'queued' AND payload->>'message' = 'reflection_prompt'",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    app.run_pending_jobs().await;
+    let prompts: Vec<SentEmail> = app.sent_emails().into_iter().skip(before).collect();
+    assert_eq!(
+        prompts.len(),
+        4,
+        "one prompt per member per session, nothing else: {:?}",
+        prompts.iter().map(|m| &m.subject).collect::<Vec<_>>()
+    );
+    let prompt = |who: &str, day: &str| {
+        let subject = format!("How was {day}? A moment to reflect (Thursday Readers)");
+        prompts
+            .iter()
+            .find(|m| m.to.contains(who) && m.subject == subject)
+            .unwrap_or_else(|| {
+                panic!(
+                    "{who} is asked {subject:?}: {:?}",
+                    prompts
+                        .iter()
+                        .map(|m| (&m.to, &m.subject))
+                        .collect::<Vec<_>>()
+                )
+            })
+    };
+    for who in ["ada@", "bo@"] {
+        for day in ["Thursday 13 March", "Thursday 20 March"] {
+            let mail = prompt(who, day);
+            assert!(
+                mail.text.contains(&format!("How was {day}? Thank you")),
+                "{}",
+                mail.text
+            );
+        }
+    }
+    // Ada led the first session and Bo leads next: Ada is asked for a handoff.
+    let ada_first = prompt("ada@", "Thursday 13 March");
+    let handoff = app.link_in(ada_first, "/handoff/");
+    let page = app.browser(Method::GET, &handoff, None).await.expect(200);
+    assert!(page.as_str().unwrap().contains("Hand off to the next lead"));
+    // Bo led the last session: nobody leads after him, so he is not asked.
+    let bo_last = prompt("bo@", "Thursday 20 March");
+    for part in [&bo_last.text, &bo_last.html] {
+        assert!(!part.contains("/handoff/"), "{part}");
+        assert!(!part.to_lowercase().contains("handoff"), "{part}");
+    }
+    // Nor is anyone who did not lead.
+    for (who, day) in [("bo@", "Thursday 13 March"), ("ada@", "Thursday 20 March")] {
+        assert!(!prompt(who, day).text.contains("/handoff/"));
+    }
+    // An old handoff link to the last session says there is no next session, and a note
+    // left there emails nobody.
+    let bo = app.holder("bo@example.org").await;
+    let last_handoff = app.path_of(&app.links().handoff(bo, last.parse().unwrap(), Utc::now()));
+    let page = app
+        .browser(Method::GET, &last_handoff, None)
+        .await
+        .expect(200);
+    assert!(
+        page.as_str()
+            .unwrap()
+            .contains("No session is scheduled after this one"),
+        "{}",
+        page.as_str().unwrap()
+    );
+    let sent = app.sent_emails().len();
+    let saved = app
+        .browser(
+            Method::POST,
+            &last_handoff,
+            Some(&[
+                ("stopped_at", "The last chapter"),
+                ("visibility", "next_lead"),
+            ]),
+        )
+        .await
+        .expect(200);
+    assert!(saved
+        .as_str()
+        .unwrap()
+        .contains("No session is scheduled after this one yet"));
+    app.run_pending_jobs().await;
+    assert_eq!(
+        app.sent_emails().len(),
+        sent,
+        "a note to nobody is sent to nobody"
+    );
 }

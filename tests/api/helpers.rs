@@ -289,8 +289,10 @@ impl TestApp {
         WorkerConfig::from(&self.settings.worker)
     }
 
-    /// Run every due job with the in-memory mailer; a job that dies fails the test.
+    /// Run every due job with the in-memory mailer; a job that dies, or a dashboard link sent
+    /// to a member who cannot open the dashboard, fails the test.
     pub async fn run_pending_jobs(&self) -> DrainReport {
+        let from = self.mail.lock().unwrap().len();
         let ctx = self.job_context(Mailer::Memory {
             sent: self.mail.clone(),
         });
@@ -301,7 +303,39 @@ impl TestApp {
             "a job died: {:?}",
             self.jobs_in_state("dead").await
         );
+        let to_members = self.dashboard_links_to_members(from).await;
+        assert!(
+            to_members.is_empty(),
+            "a member's link leads to the dashboard: {to_members:?}"
+        );
         report
+    }
+
+    /// The messages from the `from`th sent on that carry a `/dashboard` link to someone who
+    /// cannot open it (neither an organiser nor a circle's facilitator), as (to, subject).
+    pub async fn dashboard_links_to_members(&self, from: usize) -> Vec<(String, String)> {
+        let mut conn = None;
+        let mut out = Vec::new();
+        for mail in self.sent_emails().into_iter().skip(from) {
+            if !mail.text.contains("/dashboard") && !mail.html.contains("/dashboard") {
+                continue;
+            }
+            let address = mail.to.rsplit('<').next().unwrap_or_default();
+            let Ok(address) = EmailAddress::parse(address.trim_end_matches('>').trim()) else {
+                panic!("a message to an unreadable address: {}", mail.to);
+            };
+            if conn.is_none() {
+                conn = Some(self.conn().await);
+            }
+            let conn = conn.as_mut().unwrap();
+            let Some(member) = db::members::find_by_email(conn, &address).await.unwrap() else {
+                continue;
+            };
+            if !db::members::is_staff(conn, member.id).await.unwrap() {
+                out.push((mail.to, mail.subject));
+            }
+        }
+        out
     }
 
     /// Messages the in-memory mailer was handed, parsed.

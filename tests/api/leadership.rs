@@ -366,6 +366,80 @@ async fn two_people_take_one_swap_at_once_and_exactly_one_wins() {
 }
 
 #[tokio::test]
+async fn the_member_whose_swap_was_taken_is_linked_to_their_role_page_not_the_dashboard() {
+    let app = spawn_app().await;
+    let (circle, names, _) = rotating_circle(&app, 2).await;
+    app.run_pending_jobs().await;
+    let ask = ask_for(&app, &circle, &names, 0).await;
+    let role_link = app.link_in(&ask, "/role/");
+    app.browser(Method::POST, &role_link, Some(&[("action", "accept")]))
+        .await
+        .expect(200);
+    app.browser(Method::POST, &role_link, Some(&[("action", "swap")]))
+        .await
+        .expect(200);
+    app.run_pending_jobs().await;
+    let offer = app
+        .sent_emails()
+        .into_iter()
+        .find(|m| m.subject.starts_with("Could you take over"))
+        .expect("a swap offer");
+    let taker = offer.to.clone();
+    app.browser(
+        Method::POST,
+        &app.link_in(&offer, "/swap/"),
+        Some(&[("action", "take")]),
+    )
+    .await
+    .expect(200);
+    let from = app.sent_emails().len();
+    app.run_pending_jobs().await;
+    let told: Vec<SentEmail> = app
+        .sent_emails()
+        .into_iter()
+        .skip(from)
+        .filter(|m| m.subject.starts_with("Swap taken"))
+        .collect();
+    // The member who asked, and the organiser (the circle has no facilitators): two notices.
+    assert_eq!(
+        told.len(),
+        2,
+        "{:?}",
+        told.iter().map(|m| &m.to).collect::<Vec<_>>()
+    );
+    let mine = told
+        .iter()
+        .find(|m| m.to == ask.to)
+        .expect("the member who asked is told");
+    for part in [&mine.text, &mine.html] {
+        assert!(!part.contains("/dashboard"), "{part}");
+    }
+    let page = app
+        .browser(Method::GET, &app.link_in(mine, "/role/"), None)
+        .await
+        .expect(200);
+    // Members added by address are named after it: bo@example.org is "bo".
+    let taker_name = taker.rsplit('<').next().unwrap().split('@').next().unwrap();
+    let page = page.as_str().unwrap();
+    assert!(
+        page.contains(&format!("{taker_name} took it over from you in a swap")),
+        "{page}"
+    );
+    assert!(!page.contains("value=\"accept\"") && !page.contains("value=\"swap\""));
+    // The organiser runs the circle and keeps the rota on the dashboard.
+    let theirs = told.iter().find(|m| m.to != ask.to).unwrap();
+    assert!(theirs.to.contains("organiser@example.org"), "{}", theirs.to);
+    assert!(
+        theirs
+            .text
+            .contains(&format!("/dashboard/circles/{circle}/rota")),
+        "{}",
+        theirs.text
+    );
+    assert!(app.dashboard_links_to_members(0).await.is_empty());
+}
+
+#[tokio::test]
 async fn roles_and_preferences_refuse_bad_input_and_change_nothing() {
     let app = spawn_app().await;
     let (circle, names, sessions) = rotating_circle(&app, 2).await;

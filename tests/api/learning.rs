@@ -270,6 +270,140 @@ async fn the_reminder_lists_the_order_and_the_timekeepers_page_counts_down() {
     assert!(js.text().contains("setInterval"));
 }
 
+/// Make the reminders of every session due now, send them, and return them.
+async fn reminders_now(app: &TestApp) -> Vec<crate::helpers::SentEmail> {
+    let from = app.sent_emails().len();
+    let mut conn = app.conn().await;
+    diesel_async::RunQueryDsl::execute(
+        diesel::sql_query(
+            "UPDATE jobs SET run_at = now() WHERE state = 'queued' AND payload->>'message' = 'reminder'",
+        ),
+        &mut conn,
+    )
+    .await
+    .unwrap();
+    app.run_pending_jobs().await;
+    app.sent_emails()
+        .into_iter()
+        .skip(from)
+        .filter(|m| m.subject.starts_with("Reminder"))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_timekeeper_has_a_timer_without_rounds_and_only_the_timekeeper_keeps_time() {
+    let app = spawn_app().await;
+    // A book club: no talking-piece rounds. Ada facilitates, Bo keeps time.
+    let (circle, m, sessions) = circle_with(&app, "book_club", 3, 1, 3).await;
+    let sid = sessions[0]["id"].as_str().unwrap();
+    app.post(
+        &format!("/api/v1/circles/{circle}/roles"),
+        &json!({ "name": "Timekeeper" }),
+    )
+    .await
+    .expect(201);
+    for (role, who) in [("facilitator", &m[0]), ("timekeeper", &m[1])] {
+        app.put(
+            &format!("/api/v1/sessions/{sid}/roles/{role}"),
+            &json!({ "member_id": who }),
+        )
+        .await
+        .expect(200);
+    }
+    app.run_pending_jobs().await;
+    let reminders = reminders_now(&app).await;
+    assert_eq!(reminders.len(), 3, "one reminder per member, no more");
+    let to = |who: &str| {
+        reminders
+            .iter()
+            .find(|r| r.to.contains(&format!("{who}@example.org")))
+            .unwrap()
+    };
+    let bo = to("bo");
+    assert!(
+        bo.text
+            .contains("You're keeping time: a countdown of the session, on your phone:"),
+        "{}",
+        bo.text
+    );
+    for who in ["ada", "cy"] {
+        let text = &to(who).text;
+        assert!(!text.contains("keeping time"), "{who}: {text}");
+        assert!(!text.contains("/agenda/"), "{who}: {text}");
+    }
+    // Bo's page counts down the whole session: 90 minutes.
+    let page = app
+        .browser(Method::GET, &app.link_in(bo, "/agenda/"), None)
+        .await
+        .expect(200);
+    let page = page.as_str().unwrap();
+    assert!(page.contains("data-plain data-seconds=\"5400\""), "{page}");
+    assert!(page.contains("· 90 min"), "{page}");
+    assert!(page.contains("Start the timer"), "{page}");
+    assert!(page.contains("/static/agenda.js"));
+    assert!(
+        !page.contains("Seed "),
+        "no speaking order to explain: {page}"
+    );
+    let js = app.browser(Method::GET, "/static/agenda.js", None).await;
+    assert!(js.text().contains("data-plain"));
+}
+
+#[tokio::test]
+async fn with_rounds_the_facilitator_keeps_time_only_when_nobody_holds_the_timekeeper_role() {
+    let app = spawn_app().await;
+    let (circle, m, sessions) = circle_with(&app, "restorative_circle", 3, 2, 3).await;
+    let (first, second) = (
+        sessions[0]["id"].as_str().unwrap(),
+        sessions[1]["id"].as_str().unwrap(),
+    );
+    app.post(
+        &format!("/api/v1/circles/{circle}/roles"),
+        &json!({ "name": "Timekeeper" }),
+    )
+    .await
+    .expect(201);
+    // Ada facilitates both sessions; Bo keeps time at the first only.
+    for sid in [first, second] {
+        app.put(
+            &format!("/api/v1/sessions/{sid}/roles/facilitator"),
+            &json!({ "member_id": m[0] }),
+        )
+        .await
+        .expect(200);
+    }
+    app.put(
+        &format!("/api/v1/sessions/{first}/roles/timekeeper"),
+        &json!({ "member_id": m[1] }),
+    )
+    .await
+    .expect(200);
+    app.run_pending_jobs().await;
+    let reminders = reminders_now(&app).await;
+    assert_eq!(reminders.len(), 6, "three members, two sessions");
+    let keeping: Vec<(String, String)> = reminders
+        .iter()
+        .filter(|r| r.text.contains("You're keeping time: the speaking order"))
+        .map(|r| (r.to.clone(), r.subject.clone()))
+        .collect();
+    assert_eq!(keeping.len(), 2, "{keeping:?}");
+    let first_day = reminders
+        .iter()
+        .find(|r| r.to.contains("bo@example.org") && r.text.contains("keeping time"))
+        .expect("Bo keeps time at the first session")
+        .subject
+        .clone();
+    let ada = reminders
+        .iter()
+        .find(|r| r.to.contains("ada@example.org") && r.text.contains("keeping time"))
+        .expect("Ada keeps time where nobody else does");
+    assert_ne!(
+        ada.subject, first_day,
+        "not at the session Bo keeps time at"
+    );
+    assert!(ada.text.contains("/agenda/"));
+}
+
 #[tokio::test]
 async fn agenda_templates_are_checked_and_a_book_club_can_switch_rounds_on() {
     let app = spawn_app().await;

@@ -1,6 +1,6 @@
 //! The timekeeper's page, `/agenda/{token}`: a session's rounds, who speaks in which order and
-//! for how long, with a per-speaker countdown in the browser. It only shows; nothing on it
-//! changes anything.
+//! for how long, with a per-speaker countdown in the browser; without talking-piece rounds, a
+//! countdown of the whole session. It only shows; nothing on it changes anything.
 
 use actix_web::{web, HttpRequest};
 use askama::Template;
@@ -31,6 +31,9 @@ struct AgendaPage {
     frozen: bool,
     seed: i64,
     rounds: Vec<RoundView>,
+    /// The session's length, for the plain timer shown without rounds.
+    minutes: i64,
+    seconds: i64,
 }
 
 pub async fn show(
@@ -52,7 +55,10 @@ pub async fn show(
         Some(a) => (a.frozen, a.seed, a.rounds),
         None => (false, agenda::speaking_order_seed(circle.id), Vec::new()),
     };
+    let length = (session.ends_at - session.starts_at).num_seconds().max(0);
     render(AgendaPage {
+        minutes: length / 60,
+        seconds: length,
         circle_name: circle.name,
         when: when(session.starts_at, session.ends_at, zone),
         frozen,

@@ -63,7 +63,10 @@ pub async fn feed(state: web::Data<AppState>, token: web::Path<String>) -> PageR
             }
         })
         .collect();
-    let name = format!("Roundtable: {}'s circles", member.display_name);
+    let name = format!(
+        "Roundtable: {} circles",
+        crate::domain::text::possessive(&member.display_name)
+    );
     let body = ics::feed(&name, &events, now);
     Ok(HttpResponse::Ok()
         .content_type("text/calendar; charset=utf-8")

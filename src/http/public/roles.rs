@@ -35,7 +35,7 @@ struct RolePage {
     guide: String,
     why: String,
     when: String,
-    state_label: &'static str,
+    state_label: String,
     /// Whether Accept / Can't / Swap are offered.
     open: bool,
     confirmed: bool,
@@ -105,11 +105,22 @@ async fn slot_context(
     Ok((row, session, circle, kind))
 }
 
+/// A role slot as the role page shows it to `member`: the slot, its session, the circle's
+/// name, the role, and who took it over when `member` gave it away in a swap.
 async fn role_facts(
     conn: &mut Connection,
     id: RoleId,
     member: &Member,
-) -> Result<(SessionRole, Session, String, roles::RoleKind), PageError> {
+) -> Result<
+    (
+        SessionRole,
+        Session,
+        String,
+        roles::RoleKind,
+        Option<String>,
+    ),
+    PageError,
+> {
     let (row, session, circle, kind) = slot_context(conn, id).await?;
     if memberships::find(conn, circle.id, member.id)
         .await?
@@ -120,12 +131,26 @@ async fn role_facts(
             "You are no longer a member of this circle.",
         ));
     }
-    if row.member_id != Some(member.id) && row.state != RoleState::Declined {
+    let swapped_to = match row.member_id {
+        Some(holder) if holder != member.id => {
+            match swap_rows::taken_from(conn, row.id, member.id).await? {
+                Some(swap) if swap.taken_by == Some(holder) => Some(
+                    crate::db::members::find(conn, holder)
+                        .await?
+                        .map_or_else(|| "Someone".into(), |m| m.display_name),
+                ),
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    if row.member_id != Some(member.id) && row.state != RoleState::Declined && swapped_to.is_none()
+    {
         return Err(PageError::gone(
             "This role has moved to someone else since this email was sent. Nothing for you to do.",
         ));
     }
-    Ok((row, session, circle.name, kind))
+    Ok((row, session, circle.name, kind, swapped_to))
 }
 
 async fn role_page(
@@ -136,7 +161,7 @@ async fn role_page(
 ) -> Result<RolePage, PageError> {
     let mut conn = state.pool.get().await?;
     let (claims, member, _) = member_link(state, &mut conn, token, Purpose::Role).await?;
-    let (row, session, circle_name, kind) =
+    let (row, session, circle_name, kind, swapped_to) =
         role_facts(&mut conn, RoleId(claims.object), &member).await?;
     let handoff =
         crate::views::handoff::handoff_for(&mut conn, &session, row.circle_id, &row.role_key)
@@ -175,12 +200,17 @@ async fn role_page(
         member_name: member.display_name.clone(),
         role_name: kind.name,
         guide: kind.guide,
-        why: row.why.clone(),
-        when: when(session.starts_at, session.ends_at, zone),
-        state_label: if holds {
-            role_state_label(row.state)
+        // The why was written for whoever holds it now.
+        why: if holds {
+            row.why.clone()
         } else {
-            role_state_label(RoleState::Declined)
+            String::new()
+        },
+        when: when(session.starts_at, session.ends_at, zone),
+        state_label: match (&swapped_to, holds) {
+            (Some(taker), _) => format!("{taker} took it over from you in a swap"),
+            (None, true) => role_state_label(row.state).to_string(),
+            (None, false) => role_state_label(RoleState::Declined).to_string(),
         },
         open: holds && live && matches!(row.state, RoleState::Proposed | RoleState::Asked),
         confirmed: holds && live && row.state == RoleState::Confirmed,
@@ -402,6 +432,8 @@ struct HandoffPage {
     circle_name: String,
     member_name: String,
     when: String,
+    /// Whether a session is scheduled after this one: someone leads next.
+    has_next: bool,
     stopped_at: String,
     open_questions: String,
     follow_up: String,
@@ -428,12 +460,13 @@ pub struct HandoffForm {
 
 const MAX_HANDOFF_PART: usize = 2000;
 
-/// The session the link is for, if `member` facilitated it and it has started.
+/// The session the link is for, if `member` facilitated it and it has started; its circle's
+/// name, and whether a session is scheduled after it.
 async fn led_session(
     conn: &mut Connection,
     id: SessionId,
     member: &Member,
-) -> Result<(Session, String), PageError> {
+) -> Result<(Session, String, bool), PageError> {
     let session = sessions::find(conn, id)
         .await?
         .ok_or_else(PageError::not_found)?;
@@ -451,7 +484,10 @@ async fn led_session(
     let circle = circles::find(conn, session.circle_id)
         .await?
         .ok_or_else(PageError::not_found)?;
-    Ok((session, circle.name))
+    let has_next = !sessions::upcoming(conn, session.circle_id, session.starts_at, 1)
+        .await?
+        .is_empty();
+    Ok((session, circle.name, has_next))
 }
 
 fn visibilities() -> Vec<(&'static str, &'static str)> {
@@ -469,7 +505,8 @@ pub async fn show_handoff(
 ) -> PageResult {
     let mut conn = state.pool.get().await?;
     let (claims, member, _) = member_link(&state, &mut conn, &token, Purpose::Handoff).await?;
-    let (session, circle_name) = led_session(&mut conn, SessionId(claims.object), &member).await?;
+    let (session, circle_name, has_next) =
+        led_session(&mut conn, SessionId(claims.object), &member).await?;
     let note = handoffs::for_session(&mut conn, session.id).await?;
     let zone = viewer_zone(&req, Some(&member), session.timezone);
     let (text, visibility) = match &note {
@@ -488,6 +525,7 @@ pub async fn show_handoff(
         circle_name,
         member_name: member.display_name.clone(),
         when: when(session.starts_at, session.ends_at, zone),
+        has_next,
         stopped_at: text.stopped_at,
         open_questions: text.open_questions,
         follow_up: text.follow_up,
@@ -507,7 +545,8 @@ pub async fn save_handoff(
 ) -> PageResult {
     let mut conn = state.pool.get().await?;
     let (claims, member, _) = member_link(&state, &mut conn, &token, Purpose::Handoff).await?;
-    let (session, circle_name) = led_session(&mut conn, SessionId(claims.object), &member).await?;
+    let (session, circle_name, has_next) =
+        led_session(&mut conn, SessionId(claims.object), &member).await?;
     let form = form.into_inner();
     let mut errors = Vec::new();
     let mut clean = |label: &str, s: &str| match crate::domain::text::lines("handoff", s) {
@@ -563,6 +602,7 @@ pub async fn save_handoff(
         circle_name: circle_name.clone(),
         member_name: member.display_name.clone(),
         when: when(session.starts_at, session.ends_at, zone),
+        has_next,
         stopped_at: text.stopped_at,
         open_questions: text.open_questions,
         follow_up: text.follow_up,
@@ -588,12 +628,10 @@ pub async fn save_handoff(
         Utc::now(),
     )
     .await?;
-    render(page(
-        Some(
-            "Saved. Whoever leads next will find it in their email and on their role page.".into(),
-        ),
-        Vec::new(),
-        text,
-        visibility,
-    ))
+    let saved = if has_next {
+        "Saved. Whoever leads next will find it in their email and on their role page."
+    } else {
+        "Saved. No session is scheduled after this one yet; whoever leads the next one will find it on their role page."
+    };
+    render(page(Some(saved.into()), Vec::new(), text, visibility))
 }

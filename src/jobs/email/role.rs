@@ -11,7 +11,7 @@ use super::super::JobContext;
 use super::common::{self, Prepared, Recipient};
 use crate::db::roles::{self, SessionRole};
 use crate::db::sessions::Session;
-use crate::db::{members, swaps};
+use crate::db::{circles, members, swaps};
 use crate::domain::roles::Notice;
 use crate::domain::{CircleId, MemberId, RoleId, RoleState, SessionId, SwapId};
 use crate::email::letters::{Slot, Told};
@@ -94,11 +94,14 @@ pub(super) async fn prepare(
     let mut c = common::context(kind, to, Some(&circle), links, now);
     c.session =
         Some(super::session::view(conn, &s, Some(&circle), kind, segment.as_deref(), zone).await?);
+    // Only those who run the circle can open the dashboard; a member (someone who swapped
+    // the role away, say) is sent to the role's page instead.
+    let runs_circle = to.member.organiser || circles::is_facilitator(conn, circle.id, me).await?;
     c.action_url = match (kind, &swap) {
         (MessageKind::SwapOffer, swap) => swap
             .as_ref()
             .map(|sw| links.swap(to.holder, sw.id.0, s.starts_at)),
-        _ if holds => Some(links.role(to.holder, row.id.0, s.ends_at)),
+        _ if holds || !runs_circle => Some(links.role(to.holder, row.id.0, s.ends_at)),
         _ => Some(format!(
             "{}/dashboard/circles/{}/rota",
             links.base(),

@@ -11,7 +11,7 @@ use super::super::JobContext;
 use super::common::{self, Prepared, Recipient};
 use crate::db::circles::Circle;
 use crate::db::sessions::Session;
-use crate::db::{feedback, members, readings, roles, rsvps};
+use crate::db::{feedback, members, readings, roles, rsvps, sessions};
 use crate::domain::{CircleId, MemberId, RoleState, RsvpResponse, SessionId};
 use crate::email::ics::{self, CalendarEvent};
 use crate::email::messages::{self, Digest, EmailContext, MessageKind, RsvpLinks, SessionView};
@@ -19,8 +19,10 @@ use crate::email::when::{describe_day, describe_time};
 use crate::links::{Holder, Links};
 use crate::views::agenda;
 
-/// Roles whose holders run the talking-piece rounds and get the agenda page.
-const TIME_ROLES: [&str; 2] = ["timekeeper", "keeper"];
+/// The role whose holder keeps time, and always gets the agenda page with a timer.
+const TIMEKEEPER: &str = "timekeeper";
+/// The restorative circle's keeper, who runs the talking-piece rounds when nobody keeps time.
+const KEEPER: &str = "keeper";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionMail {
@@ -81,7 +83,7 @@ pub(super) async fn prepare(
     let holder = to.holder;
     let zone = to.zone(Some(&s), Some(&circle));
     let segment = segment_label(conn, &s).await?;
-    let view = view(conn, &s, Some(&circle), kind, segment.as_deref(), zone).await?;
+    let mut view = view(conn, &s, Some(&circle), kind, segment.as_deref(), zone).await?;
     let mut c = common::context(kind, to, Some(&circle), links, now);
     if answers_invited(kind) {
         let link = |r| links.rsvp(holder, s.id.0, s.ends_at, Some(r));
@@ -94,20 +96,24 @@ pub(super) async fn prepare(
     match kind {
         MessageKind::FacilitatorDigest => c.digest = Some(digest(conn, &s).await?),
         MessageKind::ReflectionPrompt => {
+            // "How was Thursday 11 March?": the day the circle met, wherever the reader is.
+            view.day = describe_day(s.starts_at, circle.timezone.tz());
             c.action_url = Some(links.reflect(holder, s.id.0, now));
+            // A handoff goes to whoever leads next; after the last session there is nobody.
             if s.facilitator_id == Some(to.member.id) {
-                c.handoff_url = Some(links.handoff(holder, s.id.0, now));
                 c.attendance_url = Some(links.attendance(holder, s.id.0, now));
+                if has_next(conn, &s).await? {
+                    c.handoff_url = Some(links.handoff(holder, s.id.0, now));
+                }
             }
             c.prompts = messages::prompts_for(circle.kind, s.prompts.as_deref());
             c.feedback_links = feedback_links(conn, &s, &to.member, holder, links).await?;
         }
         _ => {}
     }
-    // The timekeeper (and whoever leads) gets the agenda page with its countdown.
+    // Whoever keeps time gets the agenda page: its rounds' countdowns, or a plain session timer.
     if kind == MessageKind::Reminder
-        && !view.agenda.is_empty()
-        && keeps_time(conn, &s, to.member.id).await?
+        && keeps_time(conn, &s, to.member.id, !view.agenda.is_empty()).await?
     {
         c.agenda_url = Some(links.agenda(holder, s.id.0, s.ends_at));
     }
@@ -117,6 +123,13 @@ pub(super) async fn prepare(
         context: c,
         calendar,
     }))
+}
+
+/// Whether the circle has a scheduled session after `s`: someone to hand off to.
+async fn has_next(conn: &mut AsyncPgConnection, s: &Session) -> Result<bool, JobError> {
+    Ok(!sessions::upcoming(conn, s.circle_id, s.starts_at, 1)
+        .await?
+        .is_empty())
 }
 
 /// What this session reads of its reading, when the reading is split over sessions: the
@@ -199,18 +212,26 @@ async fn digest(conn: &mut AsyncPgConnection, s: &Session) -> Result<Digest, Job
     Ok(d)
 }
 
-/// Whether the member keeps time in this session (or leads it) and gets the agenda page.
+/// Whether the member keeps time in this session and gets the agenda page. The timekeeper
+/// always does (with talking-piece rounds off the page is a plain session timer). Without
+/// one, whoever runs the rounds does when there are rounds: the keeper, and whoever leads.
 async fn keeps_time(
     conn: &mut AsyncPgConnection,
     s: &Session,
     member: MemberId,
+    rounds: bool,
 ) -> Result<bool, JobError> {
-    let keeps_time = roles::for_sessions(conn, &[s.id]).await?.iter().any(|r| {
-        r.member_id == Some(member)
-            && matches!(r.state, RoleState::Confirmed | RoleState::Asked)
-            && TIME_ROLES.contains(&r.role_key.as_str())
-    });
-    Ok(keeps_time || s.facilitator_id == Some(member))
+    let holders: Vec<(String, MemberId)> = roles::for_sessions(conn, &[s.id])
+        .await?
+        .into_iter()
+        .filter(|r| matches!(r.state, RoleState::Confirmed | RoleState::Asked))
+        .filter_map(|r| r.member_id.map(|m| (r.role_key, m)))
+        .collect();
+    let holds = |key: &str| holders.iter().any(|(k, m)| k == key && *m == member);
+    if holders.iter().any(|(k, _)| k == TIMEKEEPER) {
+        return Ok(holds(TIMEKEEPER));
+    }
+    Ok(rounds && (holds(KEEPER) || s.facilitator_id == Some(member)))
 }
 
 /// The calendar part of an invitation, an update or a cancellation.

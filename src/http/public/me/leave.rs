@@ -52,8 +52,8 @@ async fn leave_page(
     };
     let consequence = match (mine.state, &back) {
         (_, Some((parent, place))) => format!(
-            "You go back to {}'s waitlist, at number {place}, where you were before you were moved here.",
-            parent.name
+            "You go back to {} waitlist, at number {place}, where you were before you were moved here.",
+            crate::domain::text::possessive(&parent.name)
         ),
         (MembershipState::Waitlisted, _) => format!(
             "You give up your place on its waitlist (number {}).",
