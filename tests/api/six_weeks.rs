@@ -1,8 +1,8 @@
 //! Six weeks of a real circle, lived day by day with the clock moved in the test (every stored
 //! instant and date moves back, as if the days passed): a rotating circle of six with a
 //! facilitator, a timekeeper and a discussion lead, two people waiting, declines and a swap.
-//! It checks the rota's fairness and feedback's reach as the weeks go, and prints how many
-//! emails each member got each week.
+//! It checks the rota's fairness, feedback's reach and what people waiting hear as the weeks
+//! go, and prints how many emails each member got each week.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -103,7 +103,11 @@ async fn six_weeks_of_a_rotating_circle_of_six() {
     for day in 0..45i64 {
         app.run_pending_jobs().await;
         let now = Utc::now();
+        // The clock's daily work: the rota's asks and the growing check.
         rota::sweep(&mut conn, now).await.unwrap();
+        roundtable::actions::growing::sweep(&mut conn, now)
+            .await
+            .unwrap();
         let ids: Vec<SessionId> = sessions::upcoming(&mut conn, circle_id, now, 12)
             .await
             .unwrap()
