@@ -331,14 +331,29 @@ enum Reason {
     Draw,
 }
 
-/// One slot's choice: the eligible candidates of a role and their tallies.
+/// Where one candidate stands before a pick, read once from their tally.
+struct Standing {
+    /// Turns of this role.
+    held: u32,
+    /// When the latest turn of this role was.
+    last: Option<DateTime<Utc>>,
+    /// Turns of every role.
+    turns: u32,
+    /// Turns of every role, weighted by role.
+    load: u32,
+}
+
+/// One slot's choice: the eligible candidates of a role and where each stands.
 struct Pick<'a> {
     role: &'a Role,
-    index: usize,
-    tally: &'a HashMap<MemberId, Tally>,
+    /// Per candidate of the role, in the role's order.
+    standing: Vec<Standing>,
     eligible: Vec<usize>,
     /// Candidates of the role who cannot take this slot.
     away: Vec<usize>,
+    /// The eligible's turns of the role, plus the one being filled, and their weights.
+    total: i128,
+    weights: i128,
 }
 
 impl<'a> Pick<'a> {
@@ -348,7 +363,7 @@ impl<'a> Pick<'a> {
     fn new(
         role: &'a Role,
         index: usize,
-        tally: &'a HashMap<MemberId, Tally>,
+        tally: &HashMap<MemberId, Tally>,
         excluded: &[MemberId],
         busy: &[MemberId],
     ) -> Self {
@@ -358,38 +373,52 @@ impl<'a> Pick<'a> {
                 c.weight > 0 && c.attended >= role.words.min_attended && !busy.contains(&c.member)
             })
             .partition(|&i| !excluded.contains(&role.candidates[i].member));
+        let standing: Vec<Standing> = role
+            .candidates
+            .iter()
+            .map(|c| match tally.get(&c.member) {
+                Some(t) => Standing {
+                    held: t.held(index),
+                    last: t.last(index),
+                    turns: t.turns,
+                    load: t.load,
+                },
+                None => Standing {
+                    held: 0,
+                    last: None,
+                    turns: 0,
+                    load: 0,
+                },
+            })
+            .collect();
+        let total = eligible
+            .iter()
+            .map(|&j| i128::from(standing[j].held))
+            .sum::<i128>()
+            + 1;
+        let weights = eligible
+            .iter()
+            .map(|&j| i128::from(role.candidates[j].weight))
+            .sum();
         Self {
             role,
-            index,
-            tally,
+            standing,
             eligible,
             away,
+            total,
+            weights,
         }
     }
 
-    fn tally(&self, i: usize) -> Tally {
-        self.tally
-            .get(&self.role.candidates[i].member)
-            .cloned()
-            .unwrap_or_default()
-    }
-
     fn held(&self, i: usize) -> u32 {
-        self.tally(i).held(self.index)
+        self.standing[i].held
     }
 
     /// Shortfall × Σw (an integer, so comparisons are exact).
     fn shortfall(&self, i: usize) -> i128 {
-        let c = &self.role.candidates;
-        let total: i128 = self
-            .eligible
-            .iter()
-            .map(|&j| i128::from(self.held(j)))
-            .sum::<i128>()
-            + 1;
-        let weights: i128 = self.eligible.iter().map(|&j| i128::from(c[j].weight)).sum();
-        let load = i128::from(self.held(i)) + i128::from(c[i].elsewhere);
-        total * i128::from(c[i].weight) - load * weights
+        let c = &self.role.candidates[i];
+        let load = i128::from(self.held(i)) + i128::from(c.elsewhere);
+        self.total * i128::from(c.weight) - load * self.weights
     }
 
     /// The order of the rules, best first; the last part is the seeded draw.
@@ -407,14 +436,13 @@ impl<'a> Pick<'a> {
         (bool, Option<DateTime<Utc>>),
         std::cmp::Reverse<(u64, usize)>,
     ) {
-        let t = self.tally(i);
-        let last = t.last(self.index);
+        let t = &self.standing[i];
         (
-            t.held(self.index) > 0,
+            t.held > 0,
             t.turns > 0,
             std::cmp::Reverse(self.shortfall(i)),
             t.load,
-            (last.is_some(), last),
+            (t.last.is_some(), t.last),
             std::cmp::Reverse((draw(seed, session, self.role.candidates[i].member), i)),
         )
     }
