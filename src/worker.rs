@@ -166,6 +166,9 @@ async fn record_failure(ctx: &JobContext, job: &ClaimedJob, error: &JobError, re
         Err(e) => Err(e.to_string()),
     };
     match result {
+        Ok(_) if matches!(error, JobError::Later(..)) => {
+            tracing::debug!(job = %job.id, kind = %job.kind, error = %error, "job put back")
+        }
         Ok(JobState::Dead) => {
             tracing::error!(job = %job.id, kind = %job.kind, error = %error, "job failed for good")
         }
@@ -248,6 +251,8 @@ pub struct DrainReport {
     pub done: usize,
     pub retried: usize,
     pub dead: usize,
+    /// Jobs put back for later without using an attempt (`JobError::Later`).
+    pub postponed: usize,
 }
 
 /// Run every due job, one batch after another, until none is due (for tests and one-off
@@ -271,6 +276,7 @@ pub async fn drain(ctx: &JobContext, config: &WorkerConfig) -> anyhow::Result<Dr
                 Err(error) => {
                     let mut conn = ctx.pool.get().await?;
                     match queue::fail(&mut conn, job, &error, &config.retry).await? {
+                        _ if matches!(error, JobError::Later(..)) => report.postponed += 1,
                         JobState::Dead => report.dead += 1,
                         _ => report.retried += 1,
                     }

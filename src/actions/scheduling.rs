@@ -225,12 +225,26 @@ mod tests {
             .filter(|j| j.payload["message"] == "invitation")
             .collect();
         assert_eq!(invitations.len(), 3);
-        for session in &created {
+        for (i, session) in created.iter().enumerate() {
             let job = invitations
                 .iter()
                 .find(|j| j.payload["session_id"] == session.id.to_string())
                 .expect("an invitation for every session");
-            assert_eq!(job.run_at, session.starts_at - Duration::days(7));
+            // A week ahead, which in a weekly circle is while the session before is on: then
+            // just after that session's reflection prompt, which carries it.
+            let expected = match i {
+                0 if session.starts_at - Duration::days(7) <= Utc::now() => {
+                    assert!(job.run_at <= Utc::now(), "due now");
+                    job.run_at
+                }
+                0 => session.starts_at - Duration::days(7),
+                _ => {
+                    created[i - 1].ends_at
+                        + Duration::minutes(i64::from(circle.reflection_delay_minutes))
+                        + Duration::minutes(5)
+                }
+            };
+            assert_eq!(job.run_at, expected, "session {i}");
             assert_eq!(fanouts(conn, "reminder", session.id).await, 1);
         }
     }

@@ -81,6 +81,22 @@ pub async fn pending_of_kind(conn: &mut AsyncPgConnection, kind: &str) -> diesel
         .await
 }
 
+/// Of `keys`, those of jobs queued or running that are due by `by`.
+pub async fn pending_among(
+    conn: &mut AsyncPgConnection,
+    keys: &[String],
+    by: DateTime<Utc>,
+) -> diesel::QueryResult<Vec<String>> {
+    let found: Vec<Option<String>> = jobs::table
+        .filter(jobs::dedupe_key.eq_any(keys))
+        .filter(jobs::state.eq_any([JobState::Queued, JobState::Running]))
+        .filter(jobs::run_at.le(by))
+        .select(jobs::dedupe_key)
+        .load(conn)
+        .await?;
+    Ok(found.into_iter().flatten().collect())
+}
+
 /// Queue many jobs in one statement (in chunks); duplicates of pending jobs are dropped.
 pub async fn enqueue_many(
     conn: &mut AsyncPgConnection,

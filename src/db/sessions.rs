@@ -271,6 +271,23 @@ pub async fn upcoming(
         .await
 }
 
+/// The circle's scheduled session just before `session` (by start), if any.
+pub async fn previous(
+    conn: &mut AsyncPgConnection,
+    session: &Session,
+) -> diesel::QueryResult<Option<Session>> {
+    sessions::table
+        .filter(sessions::circle_id.eq(session.circle_id))
+        .filter(sessions::status.eq(SessionStatus::Scheduled))
+        .filter(sessions::id.ne(session.id))
+        .filter(sessions::starts_at.le(session.starts_at))
+        .select(Session::as_select())
+        .order((sessions::starts_at.desc(), sessions::id.desc()))
+        .first(conn)
+        .await
+        .optional()
+}
+
 /// Record the confirmed facilitator. A change of holder is not a change of the session:
 /// the calendar sequence stays, so nobody is emailed an update for it.
 pub async fn set_facilitator(

@@ -276,9 +276,35 @@ pub struct EmailContext {
     pub feedback_links: Vec<(String, String)>,
     /// For welcome mail: the circle's adopted agreements, (title, text).
     pub agreements: Vec<(String, String)>,
+    /// The next session's invitation when this letter carries it (a reflection prompt, a
+    /// welcome, a seat that opened up): its lines and answers; its calendar entry is attached.
+    pub next: Option<NextView>,
+    /// Short news for the reader that waited for their next letter instead of coming alone
+    /// (e.g. feedback that closed with too few answers to show).
+    pub notes: Vec<String>,
+}
+
+/// The next session's invitation as part of another letter.
+#[derive(Debug, Clone)]
+pub struct NextView {
+    pub session: SessionView,
+    pub rsvp: RsvpLinks,
 }
 
 impl EmailContext {
+    /// The heading of the invitation this letter carries: the next session after a
+    /// reflection, or the first one in a welcome.
+    pub fn next_heading(&self) -> String {
+        match (&self.next, self.kind) {
+            (Some(n), MessageKind::ReflectionPrompt) => format!(
+                "Next: {} meets on {}, and you're invited.",
+                self.circle_name, n.session.day
+            ),
+            (Some(n), _) => format!("Your first session is on {}.", n.session.day),
+            (None, _) => String::new(),
+        }
+    }
+
     /// Whether the session runs talking-piece rounds: the agenda page counts down each
     /// speaker, else the whole session.
     pub fn has_rounds(&self) -> bool {
@@ -359,9 +385,13 @@ fn subject(c: &EmailContext) -> String {
         MessageKind::SessionUpdate => format!("Changed: {circle}, {when}"),
         MessageKind::SessionCancelled => format!("Cancelled: {circle}, {when}"),
         MessageKind::Reminder => format!("Reminder: {circle}, {when}"),
-        MessageKind::ReflectionPrompt => match c.session.as_ref() {
-            Some(s) => format!("How was {}? A moment to reflect ({circle})", s.day),
-            None => format!("How was {circle}? A moment to reflect"),
+        MessageKind::ReflectionPrompt => match (c.session.as_ref(), c.next.as_ref()) {
+            (Some(s), Some(n)) => format!(
+                "How was {}? And your invitation for {} ({circle})",
+                s.day, n.session.day
+            ),
+            (Some(s), None) => format!("How was {}? A moment to reflect ({circle})", s.day),
+            _ => format!("How was {circle}? A moment to reflect"),
         },
         MessageKind::FacilitatorDigest => format!("Before your session: {circle}, {when}"),
         MessageKind::LoginLink => "Your Roundtable sign-in link".to_string(),
@@ -497,7 +527,10 @@ mod tests {
         });
         let rsvp = matches!(
             kind,
-            MessageKind::Invitation | MessageKind::SessionUpdate | MessageKind::Reminder
+            MessageKind::Invitation
+                | MessageKind::SessionUpdate
+                | MessageKind::Reminder
+                | MessageKind::FacilitatorDigest
         )
         .then(|| RsvpLinks {
             yes: format!("{base}/rsvp/TOKEN?response=yes"),
@@ -600,6 +633,30 @@ mod tests {
             } else {
                 Vec::new()
             },
+            next: matches!(kind, MessageKind::ReflectionPrompt | MessageKind::Welcome).then(|| {
+                NextView {
+                    session: SessionView {
+                        when: "Thursday 11 March 2027, 19:00–20:30 (Europe/London)".into(),
+                        day: "Thursday 11 March".into(),
+                        location: Some("Room 4 & the garden".into()),
+                        reading: Some("Braiding Sweetgrass, by Robin Wall Kimmerer".into()),
+                        facilitator: None,
+                        roles: Vec::new(),
+                        agenda: Vec::new(),
+                        questions: None,
+                    },
+                    rsvp: RsvpLinks {
+                        yes: format!("{base}/rsvp/NEXT?response=yes"),
+                        no: format!("{base}/rsvp/NEXT?response=no"),
+                        maybe: format!("{base}/rsvp/NEXT?response=maybe"),
+                    },
+                }
+            }),
+            notes: if kind == MessageKind::Reminder {
+                vec!["Your feedback as facilitator on Thursday 25 February closed with fewer than 3 answers, too few to keep them anonymous, so there is nothing to read.".into()]
+            } else {
+                Vec::new()
+            },
         }
     }
 
@@ -691,6 +748,15 @@ mod tests {
         let rendered = render(&sample(MessageKind::ReflectionPrompt)).unwrap();
         assert_eq!(
             rendered.subject,
+            "How was Thursday 4 March? And your invitation for Thursday 11 March (Slow Reading)"
+        );
+        assert!(rendered
+            .text
+            .contains("Next: Slow Reading meets on Thursday 11 March"));
+        let mut alone = sample(MessageKind::ReflectionPrompt);
+        alone.next = None;
+        assert_eq!(
+            render(&alone).unwrap().subject,
             "How was Thursday 4 March? A moment to reflect (Slow Reading)"
         );
         assert!(rendered

@@ -168,12 +168,11 @@ pub async fn run_session(ctx: &JobContext, fanout: SessionFanout) -> Result<(), 
         let invited = invited_among(&mut conn, &session, &ids).await?;
         members.retain(|(m, _)| invited.contains(m));
     }
-    let mut batch: Vec<NewJob> = members
-        .iter()
-        .map(|(member, _)| email(message, *member).into_job(now))
-        .collect();
+    // Whoever hosts (the circle's facilitators and the session's) gets the digest of who is
+    // coming instead of the reminder: one letter that is both.
+    let mut hosts: Vec<MemberId> = Vec::new();
     if message == MessageKind::Reminder {
-        let mut hosts: Vec<MemberId> = members
+        hosts = members
             .iter()
             .filter(|(_, role)| *role == MembershipRole::Facilitator)
             .map(|(m, _)| *m)
@@ -183,12 +182,17 @@ pub async fn run_session(ctx: &JobContext, fanout: SessionFanout) -> Result<(), 
                 hosts.push(host);
             }
         }
-        batch.extend(
-            hosts
-                .into_iter()
-                .map(|h| email(MessageKind::FacilitatorDigest, h).into_job(now)),
-        );
     }
+    let mut batch: Vec<NewJob> = members
+        .iter()
+        .filter(|(member, _)| !hosts.contains(member))
+        .map(|(member, _)| email(message, *member).into_job(now))
+        .collect();
+    batch.extend(
+        hosts
+            .into_iter()
+            .map(|h| email(MessageKind::FacilitatorDigest, h).into_job(now)),
+    );
     jobs::enqueue_many(&mut conn, batch).await?;
     Ok(())
 }

@@ -37,6 +37,9 @@ pub struct NewDelivery {
     pub kind: String,
     pub message_id: String,
     pub dedupe_key: Option<String>,
+    /// Keys of other messages this one carried (the next session's invitation riding with a
+    /// reflection prompt or a welcome): each is recorded as delivered by the same message.
+    pub carried: Vec<(String, String)>,
 }
 
 /// Why a job did not finish, and whether another attempt can help.
@@ -46,6 +49,10 @@ pub enum JobError {
     Temporary(String),
     #[error("{0}")]
     Permanent(String),
+    /// Not yet: the job is put back for `at` without using up an attempt (a message waiting
+    /// for the letter that may carry it).
+    #[error("waiting until {0}: {1}")]
+    Later(DateTime<Utc>, &'static str),
 }
 
 impl From<diesel::result::Error> for JobError {
@@ -155,17 +162,24 @@ pub async fn complete(
     let rows: Vec<_> = done
         .iter()
         .filter_map(|(job, d)| d.as_ref().map(|d| (job, d)))
-        .map(|(job, d)| {
-            (
-                deliveries::id.eq(uuid::Uuid::now_v7()),
-                deliveries::job_id.eq(Some(job.0)),
-                deliveries::member_id.eq(d.member_id),
-                deliveries::circle_id.eq(d.circle_id),
-                deliveries::recipient.eq(Some(d.recipient.clone())),
-                deliveries::kind.eq(d.kind.clone()),
-                deliveries::message_id.eq(d.message_id.clone()),
-                deliveries::dedupe_key.eq(d.dedupe_key.clone()),
-            )
+        .flat_map(|(job, d)| {
+            let own = (d.kind.clone(), d.dedupe_key.clone());
+            let carried = d
+                .carried
+                .iter()
+                .map(|(k, key)| (k.clone(), Some(key.clone())));
+            std::iter::once(own).chain(carried).map(move |(kind, key)| {
+                (
+                    deliveries::id.eq(uuid::Uuid::now_v7()),
+                    deliveries::job_id.eq(Some(job.0)),
+                    deliveries::member_id.eq(d.member_id),
+                    deliveries::circle_id.eq(d.circle_id),
+                    deliveries::recipient.eq(Some(d.recipient.clone())),
+                    deliveries::kind.eq(kind),
+                    deliveries::message_id.eq(d.message_id.clone()),
+                    deliveries::dedupe_key.eq(key),
+                )
+            })
         })
         .collect();
     conn.transaction::<_, diesel::result::Error, _>(async |conn| {
@@ -204,6 +218,23 @@ pub async fn fail(
     retry: &RetryPolicy,
 ) -> diesel::QueryResult<JobState> {
     let now = Utc::now();
+    if let JobError::Later(at, _) = error {
+        diesel::update(
+            jobs::table
+                .find(job.id)
+                .filter(jobs::state.eq(JobState::Running)),
+        )
+        .set((
+            jobs::state.eq(JobState::Queued),
+            jobs::run_at.eq(*at),
+            jobs::attempts.eq(job.attempts - 1),
+            jobs::locked_until.eq(None::<DateTime<Utc>>),
+            jobs::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .await?;
+        return Ok(JobState::Queued);
+    }
     let message: String = error.to_string().chars().take(2000).collect();
     let dead = matches!(error, JobError::Permanent(_)) || job.attempts >= job.max_attempts;
     let (state, run_at, finished) = if dead {

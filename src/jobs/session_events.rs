@@ -10,7 +10,7 @@ use super::fanout::SessionFanout;
 use crate::db::circles::Circle;
 use crate::db::jobs::{self, NewJob};
 use crate::db::schema::jobs as jobs_t;
-use crate::db::sessions::Session;
+use crate::db::sessions::{self, Session};
 use crate::domain::JobState;
 use crate::email::MessageKind;
 
@@ -37,12 +37,41 @@ pub fn reminder_at(
 
 /// When a session's invitation goes out: `invite_lead_days` before it, or now if that time
 /// has passed or the circle sends every invitation as soon as a session is scheduled (0).
-pub fn invitation_at(circle: &Circle, session: &Session, now: DateTime<Utc>) -> DateTime<Utc> {
-    match circle.invite_lead_days {
-        0 => now,
-        days => (session.starts_at - Duration::days(i64::from(days))).max(now),
-    }
+/// A time that falls while the circle's previous session is on (from an hour before it
+/// until its reflection prompt) moves to just after that prompt, which then carries it: in a
+/// weekly circle, next week's invitation is part of this week's "How was Thursday?" letter
+/// and never arrives during the session. It never moves past the session's own reminder.
+pub async fn invitation_at(
+    conn: &mut AsyncPgConnection,
+    circle: &Circle,
+    session: &Session,
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<DateTime<Utc>> {
+    let days = match circle.invite_lead_days {
+        0 => return Ok(now),
+        days => i64::from(days),
+    };
+    let at = session.starts_at - Duration::days(days);
+    let moved = match sessions::previous(conn, session).await? {
+        Some(p) => {
+            let after_prompt = reflection_at(circle, &p) + AFTER_PROMPT;
+            let on = p.starts_at - Duration::hours(1) <= at && at < after_prompt;
+            let before_reminder =
+                session.starts_at - Duration::minutes(i64::from(circle.reminder_offset_minutes));
+            if on && after_prompt < before_reminder {
+                after_prompt
+            } else {
+                at
+            }
+        }
+        None => at,
+    };
+    Ok(moved.max(now))
 }
+
+/// How long after a session's reflection prompt the next session's invitation is due when it
+/// rides with the prompt: enough for the prompt to go first.
+const AFTER_PROMPT: Duration = Duration::minutes(5);
 
 /// When the reflection prompt goes out: `reflection_delay` after the end.
 pub fn reflection_at(circle: &Circle, session: &Session) -> DateTime<Utc> {
@@ -98,7 +127,7 @@ pub async fn sessions_created(
         batch.push(fanout(
             s,
             MessageKind::Invitation,
-            invitation_at(circle, s, now),
+            invitation_at(conn, circle, s, now).await?,
         ));
         batch.extend(timed_jobs(circle, s, now));
     }
@@ -124,7 +153,7 @@ pub async fn session_changed(
         batch.push(fanout(
             session,
             MessageKind::Invitation,
-            invitation_at(circle, session, now),
+            invitation_at(conn, circle, session, now).await?,
         ));
     }
     batch.extend(timed_jobs(circle, session, now));
@@ -136,19 +165,36 @@ pub async fn invitation_lead_changed(
     conn: &mut AsyncPgConnection,
     circle: &Circle,
 ) -> diesel::QueryResult<usize> {
-    diesel::sql_query(
-        "UPDATE jobs j SET run_at = CASE WHEN $2 = 0 THEN now() \
-                ELSE greatest(now(), s.starts_at - make_interval(days => $2)) END, \
-              updated_at = now() \
-         FROM sessions s \
-         WHERE j.kind = $3 AND j.state = 'queued' AND j.payload->>'message' = 'invitation' \
-           AND j.payload->>'session_id' = s.id::text AND s.circle_id = $1",
+    #[derive(diesel::QueryableByName)]
+    struct Waiting {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        job: crate::domain::JobId,
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        session: crate::domain::SessionId,
+    }
+    let now = Utc::now();
+    let waiting: Vec<Waiting> = diesel::sql_query(
+        "SELECT j.id AS job, s.id AS session FROM jobs j JOIN sessions s \
+           ON j.payload->>'session_id' = s.id::text \
+         WHERE j.kind = $2 AND j.state = 'queued' AND j.payload->>'message' = 'invitation' \
+           AND s.circle_id = $1",
     )
     .bind::<diesel::sql_types::Uuid, _>(circle.id.0)
-    .bind::<diesel::sql_types::Integer, _>(circle.invite_lead_days)
     .bind::<diesel::sql_types::Text, _>(super::fanout::SESSION_KIND)
-    .execute(conn)
-    .await
+    .load(conn)
+    .await?;
+    let mut moved = 0;
+    for w in waiting {
+        let Some(session) = sessions::find(conn, w.session).await? else {
+            continue;
+        };
+        let at = invitation_at(conn, circle, &session, now).await?;
+        moved += diesel::update(jobs_t::table.find(w.job))
+            .set((jobs_t::run_at.eq(at), jobs_t::updated_at.eq(now)))
+            .execute(conn)
+            .await?;
+    }
+    Ok(moved)
 }
 
 /// A cancelled session: drop its pending mail and tell the members.

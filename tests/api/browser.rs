@@ -350,7 +350,7 @@ async fn signup_confirmation_and_rsvp_in_a_real_browser_on_a_phone() {
     let invite = app
         .sent_emails()
         .into_iter()
-        .find(|m| m.subject.starts_with("Invitation"))
+        .find(|m| m.invites())
         .expect("an invitation");
     browser
         .goto(&format!(

@@ -78,8 +78,20 @@ async fn invitation_update_and_cancellation_reach_a_real_smtp_server_with_calend
     app.add_member(&circle, "grace@example.org")
         .await
         .expect(201);
+    // Their welcomes go before anything is scheduled (else each would carry the invitation).
+    worker::drain(&ctx, &config).await.unwrap();
     let sessions = weekly(&app, &circle, "2031-06-05", 1).await;
     let sid = sessions[0]["id"].as_str().unwrap().to_string();
+    // A week before the session (simulated): its invitation is due.
+    diesel_async::RunQueryDsl::execute(
+        diesel::sql_query(
+            "UPDATE jobs SET run_at = now() WHERE state = 'queued' \
+             AND payload->>'message' = 'invitation'",
+        ),
+        &mut app.conn().await,
+    )
+    .await
+    .unwrap();
 
     let report = worker::drain(&ctx, &config).await.unwrap();
     assert_eq!(report.dead, 0);
@@ -543,7 +555,11 @@ async fn late_joiners_are_invited_leavers_hear_nothing_more_and_unsubscribed_peo
             .filter(|m| m.to.contains("ada@"))
             .count()
     };
-    assert_eq!(to_ada(&app), 4, "welcome and three invitations");
+    assert_eq!(
+        to_ada(&app),
+        3,
+        "a welcome that carries the first invitation, and two more invitations"
+    );
 
     // Grace joins later: she is invited to all three upcoming sessions, once each.
     app.add_member(&circle, "grace@example.org")
@@ -556,11 +572,9 @@ async fn late_joiners_are_invited_leavers_hear_nothing_more_and_unsubscribed_peo
         .filter(|m| m.to.contains("grace@"))
         .collect();
     assert_eq!(
-        grace
-            .iter()
-            .filter(|m| m.subject.starts_with("Invitation"))
-            .count(),
-        3
+        grace.iter().filter(|m| m.invites()).count(),
+        3,
+        "the welcome carries the first of three invitations"
     );
     assert_eq!(
         grace
@@ -586,7 +600,7 @@ async fn late_joiners_are_invited_leavers_hear_nothing_more_and_unsubscribed_peo
     .await
     .expect(200);
     app.run_pending_jobs().await;
-    assert_eq!(to_ada(&app), 4, "nothing more for someone who left");
+    assert_eq!(to_ada(&app), 3, "nothing more for someone who left");
     assert_eq!(
         app.sent_emails()
             .iter()
@@ -646,12 +660,20 @@ async fn reminder_goes_to_members_and_the_digest_to_the_facilitator() {
         .iter()
         .filter(|m| m.subject.starts_with("Reminder"))
         .collect();
-    assert_eq!(reminders.len(), 2, "both active members are reminded");
+    assert_eq!(reminders.len(), 1, "the member is reminded");
+    assert!(reminders[0].to.contains("ada@example.org"));
+    // The facilitator gets one letter that is both: who is coming, and their own answer.
     let digest = mails
         .iter()
         .find(|m| m.subject.starts_with("Before your session"))
         .expect("a digest");
     assert!(digest.to.contains("host@example.org"));
+    assert!(digest.text.contains("Will you come?"), "{}", digest.text);
+    assert_eq!(
+        mails.iter().filter(|m| m.to.contains("host@")).count(),
+        2,
+        "the host's welcome and the digest, no separate reminder"
+    );
     assert!(digest.text.contains("Yes (1): ada"), "{}", digest.text);
     assert!(
         digest.text.contains("No answer yet (1): Host"),
@@ -750,12 +772,12 @@ async fn a_new_member_gets_one_welcome_and_one_invitation_then_one_a_week_before
     let grace = subjects_to(&app, "grace@", confirmed_at);
     assert_eq!(
         grace.len(),
-        2,
-        "a welcome and the next session's invitation, not 17: {grace:?}"
+        1,
+        "a welcome carrying the next session's invitation, not 17: {grace:?}"
     );
     assert_eq!(
         subjects_to(&app, "grace@", sent).len(),
-        3,
+        2,
         "with the confirmation"
     );
     let welcome = app
@@ -770,21 +792,11 @@ async fn a_new_member_gets_one_welcome_and_one_invitation_then_one_a_week_before
         .contains("each later invitation arrives 7 days before its session"));
     assert!(welcome.text.contains("webcal://"));
     let first_day = first.format("%A %-d %B").to_string();
-    assert!(
-        grace
-            .iter()
-            .any(|s| s.starts_with("Invitation") && s.contains(&first_day)),
-        "{grace:?}"
-    );
-    let invitation = app
-        .sent_emails()
-        .into_iter()
-        .skip(confirmed_at)
-        .find(|m| m.subject.starts_with("Invitation"))
-        .unwrap();
-    assert!(invitation
+    assert!(welcome.invites(), "the welcome carries the calendar entry");
+    assert!(welcome
         .text
-        .contains(&format!("You are invited to Slow Reading on {first_day}.")));
+        .contains(&format!("Your first session is on {first_day}.")));
+    assert!(welcome.text.contains("Will you come?"));
 
     // The second session's invitation waits until a week before it.
     let second = sessions[1]["id"].as_str().unwrap();
@@ -801,8 +813,10 @@ async fn a_new_member_gets_one_welcome_and_one_invitation_then_one_a_week_before
     .get_result(&mut conn)
     .await
     .unwrap();
-    let starts: DateTime<Utc> = sessions[1]["starts_at"].as_str().unwrap().parse().unwrap();
-    assert_eq!(when.run_at, starts - chrono::Duration::days(7));
+    // A week before it falls while the first session is on: it goes just after the first
+    // session's reflection prompt (an hour after its end), which carries it.
+    let first_ends: DateTime<Utc> = sessions[0]["ends_at"].as_str().unwrap().parse().unwrap();
+    assert_eq!(when.run_at, first_ends + chrono::Duration::minutes(65));
 
     // A change to a session nobody was invited to yet sends nothing; its invitation, when
     // it comes, is current. A change to the first goes to both.
@@ -1017,4 +1031,92 @@ async fn the_reflection_prompt_names_the_day_and_only_a_lead_with_a_successor_is
         sent,
         "a note to nobody is sent to nobody"
     );
+}
+
+#[tokio::test]
+async fn the_reflection_prompt_carries_next_weeks_invitation_and_nobody_gets_it_twice() {
+    let app = spawn_app().await;
+    let (circle, _) = circle_with_member(&app, "ada@example.org").await;
+    let di = app.add_member(&circle, "di@example.org").await.expect(201);
+    let di: uuid::Uuid = di["member_id"].as_str().unwrap().parse().unwrap();
+    // Di turned reflection prompts off: her invitation comes on its own.
+    let mut conn = app.conn().await;
+    let quiet = roundtable::db::members::Quiet {
+        feedback_requests: true,
+        consent_reminders: true,
+    };
+    roundtable::db::members::set_preferences(
+        &mut conn,
+        roundtable::domain::MemberId(di),
+        true,
+        false,
+        quiet,
+        true,
+    )
+    .await
+    .unwrap();
+    app.run_pending_jobs().await;
+    let first = (Utc::now() + chrono::Duration::days(3)).date_naive();
+    let sessions = weekly(&app, &circle, &first.to_string(), 2).await;
+    app.run_pending_jobs().await;
+    let (one, two) = (
+        sessions[0]["id"].as_str().unwrap(),
+        sessions[1]["id"].as_str().unwrap(),
+    );
+
+    // The first session ended an hour ago (simulated): its prompt, and five minutes later the
+    // second session's invitation, are due together.
+    let sent = app.sent_emails().len();
+    diesel_async::RunQueryDsl::execute(
+        diesel::sql_query(format!(
+            "UPDATE jobs SET run_at = now() WHERE state = 'queued' AND \
+             ((payload->>'message' = 'reflection_prompt' AND payload->>'session_id' = '{one}') \
+              OR (payload->>'message' = 'invitation' AND payload->>'session_id' = '{two}'))"
+        )),
+        &mut conn,
+    )
+    .await
+    .unwrap();
+    app.run_pending_jobs().await;
+    // Invitations that waited for the prompt look again (ten minutes later, simulated).
+    diesel_async::RunQueryDsl::execute(
+        diesel::sql_query(
+            "UPDATE jobs SET run_at = now() WHERE state = 'queued' AND kind = 'email' \
+             AND payload->>'message' = 'invitation'",
+        ),
+        &mut conn,
+    )
+    .await
+    .unwrap();
+    app.run_pending_jobs().await;
+    let to_ada: Vec<SentEmail> = app
+        .sent_emails()
+        .into_iter()
+        .skip(sent)
+        .filter(|m| m.to.contains("ada@"))
+        .collect();
+    assert_eq!(
+        to_ada.len(),
+        1,
+        "one letter: {:?}",
+        to_ada.iter().map(|m| &m.subject).collect::<Vec<_>>()
+    );
+    let letter = &to_ada[0];
+    assert!(letter.subject.starts_with("How was "), "{}", letter.subject);
+    assert!(letter.invites(), "it carries the calendar entry");
+    let (_, calendar) = letter.calendar.clone().unwrap();
+    assert!(
+        calendar.contains(&format!("UID:session-{two}")),
+        "{calendar}"
+    );
+    assert!(letter.text.contains("Will you come?"));
+    let to_di: Vec<String> = app
+        .sent_emails()
+        .into_iter()
+        .skip(sent)
+        .filter(|m| m.to.contains("di@"))
+        .map(|m| m.subject)
+        .collect();
+    assert_eq!(to_di.len(), 1, "{to_di:?}");
+    assert!(to_di[0].starts_with("Invitation"), "{to_di:?}");
 }

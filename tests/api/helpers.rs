@@ -171,6 +171,17 @@ pub struct SentEmail {
 }
 
 impl SentEmail {
+    /// Whether the message invites its reader to a session: an invitation, or a letter that
+    /// carries one with its calendar entry (a welcome, a reflection prompt).
+    pub fn invites(&self) -> bool {
+        self.subject.starts_with("Invitation")
+            || (!self.subject.starts_with("Changed")
+                && self
+                    .calendar
+                    .as_ref()
+                    .is_some_and(|(method, _)| method == "REQUEST"))
+    }
+
     pub fn parse(raw: &[u8]) -> Self {
         let mail = mailparse::parse_mail(raw).expect("a well-formed message");
         let header = |name: &str| {

@@ -320,7 +320,7 @@ async fn member_with_session(app: &TestApp) -> (String, String, SentEmail) {
     let invite = app
         .sent_emails()
         .into_iter()
-        .find(|m| m.subject.starts_with("Invitation"))
+        .find(|m| m.invites())
         .expect("an invitation");
     (id, sessions[0]["id"].as_str().unwrap().to_string(), invite)
 }

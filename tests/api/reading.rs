@@ -124,7 +124,7 @@ async fn a_book_is_split_over_its_sessions_and_reflows_when_they_change() {
     let mails = app.sent_emails();
     let invitation = mails
         .iter()
-        .find(|m| m.subject.starts_with("Invitation") && m.to.contains("ada@example.org"))
+        .find(|m| m.invites() && m.to.contains("ada@example.org"))
         .expect("an invitation");
     assert!(
         invitation

@@ -67,6 +67,8 @@ impl Recipient {
 pub(super) struct Prepared {
     pub context: EmailContext,
     pub calendar: Option<(ics::Method, String)>,
+    /// (kind, dedupe key) of the messages this one carries, recorded as delivered with it.
+    pub carried: Vec<(MessageKind, String)>,
 }
 
 impl From<EmailContext> for Prepared {
@@ -74,6 +76,7 @@ impl From<EmailContext> for Prepared {
         Self {
             context,
             calendar: None,
+            carried: Vec::new(),
         }
     }
 }
@@ -181,6 +184,8 @@ pub(super) fn context(
         letter: None,
         feedback_links: Vec::new(),
         agreements: Vec::new(),
+        next: None,
+        notes: Vec::new(),
     }
 }
 
@@ -191,7 +196,9 @@ pub(super) fn envelope(
     key: &str,
     prepared: Prepared,
 ) -> Result<OutgoingEmail, JobError> {
-    let Prepared { context, calendar } = prepared;
+    let Prepared {
+        context, calendar, ..
+    } = prepared;
     let kind = context.kind;
     let rendered = messages::render(&context)
         .map_err(|e| JobError::Permanent(format!("rendering {kind}: {e}")))?;

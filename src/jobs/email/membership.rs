@@ -83,6 +83,20 @@ pub(super) async fn prepare(
             .map(|s| describe_time(s.starts_at, s.ends_at, zone))
             .collect();
         c.calendar = Some((links.calendar(to.holder), links.webcal(to.holder)));
+        // The first session's invitation comes in this letter, not a minute after it.
+        let first = sessions::upcoming(conn, circle.id, now, 1).await?;
+        if let Some(first) = first.first() {
+            if let Some(carry) =
+                super::session::carry_invitation(ctx, conn, &circle, first, to, now).await?
+            {
+                c.next = Some(carry.view);
+                return Ok(Some(Prepared {
+                    context: c,
+                    calendar: Some(carry.calendar),
+                    carried: vec![(MessageKind::Invitation, carry.key)],
+                }));
+            }
+        }
     }
     Ok(Some(c.into()))
 }

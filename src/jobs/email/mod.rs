@@ -267,7 +267,7 @@ pub fn message_id(dedupe_key: &str, host: &str) -> String {
 
 pub async fn run(ctx: &JobContext, job: EmailJob) -> Result<Option<NewDelivery>, JobError> {
     let key = job.dedupe_key();
-    let Some(outgoing) = ({
+    let Some((outgoing, carried)) = ({
         let mut conn = ctx.pool.get().await?;
         // A session message (or a standing letter, keyed by its window) that already reached
         // the mail server is not sent twice, even if it was queued again.
@@ -292,6 +292,10 @@ pub async fn run(ctx: &JobContext, job: EmailJob) -> Result<Option<NewDelivery>,
         kind: job.message().to_string(),
         message_id: outgoing.message_id,
         dedupe_key: Some(key),
+        carried: carried
+            .into_iter()
+            .map(|(kind, key)| (kind.to_string(), key))
+            .collect(),
     }))
 }
 
@@ -302,7 +306,7 @@ async fn prepare(
     conn: &mut AsyncPgConnection,
     job: &EmailJob,
     key: &str,
-) -> Result<Option<OutgoingEmail>, JobError> {
+) -> Result<Option<(OutgoingEmail, Vec<(MessageKind, String)>)>, JobError> {
     let Some(mut to) = common::Recipient::load(conn, job.member_id(), job.message()).await? else {
         return Ok(None);
     };
@@ -316,7 +320,10 @@ async fn prepare(
         EmailJob::Growing(j) => growing::prepare(ctx, conn, j, &mut to).await?,
     };
     match prepared {
-        Some(p) => common::envelope(ctx, &to, key, p).map(Some),
+        Some(p) => {
+            let carried = p.carried.clone();
+            common::envelope(ctx, &to, key, p).map(|e| Some((e, carried)))
+        }
         None => Ok(None),
     }
 }

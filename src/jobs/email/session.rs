@@ -6,15 +6,17 @@ use chrono_tz::Tz;
 use diesel_async::AsyncPgConnection;
 use serde::{Deserialize, Serialize};
 
-use super::super::queue::JobError;
+use super::super::queue::{self, JobError};
 use super::super::JobContext;
 use super::common::{self, Prepared, Recipient};
 use crate::db::circles::Circle;
 use crate::db::sessions::Session;
-use crate::db::{feedback, members, readings, roles, rsvps, sessions};
+use crate::db::{feedback, jobs, members, readings, roles, rsvps, sessions};
 use crate::domain::{CircleId, MemberId, RoleState, RsvpResponse, SessionId};
 use crate::email::ics::{self, CalendarEvent};
-use crate::email::messages::{self, Digest, EmailContext, MessageKind, RsvpLinks, SessionView};
+use crate::email::messages::{
+    self, Digest, EmailContext, MessageKind, NextView, RsvpLinks, SessionView,
+};
 use crate::email::when::{describe_day, describe_time};
 use crate::links::{Holder, Links};
 use crate::views::agenda;
@@ -58,12 +60,23 @@ pub fn versioned(message: MessageKind) -> bool {
     )
 }
 
+/// Messages that ask "will you come?" and show the talking-piece agenda. The facilitator's
+/// digest is their reminder too (they get it instead of the reminder).
 fn answers_invited(kind: MessageKind) -> bool {
     matches!(
         kind,
-        MessageKind::Invitation | MessageKind::SessionUpdate | MessageKind::Reminder
+        MessageKind::Invitation
+            | MessageKind::SessionUpdate
+            | MessageKind::Reminder
+            | MessageKind::FacilitatorDigest
     )
 }
+
+/// How long an invitation waits for the letter that may carry it before it looks again.
+const WAIT_FOR_CARRIER: chrono::Duration = chrono::Duration::minutes(10);
+
+/// How soon an invitation must be due for a letter to carry it.
+const CARRY_WITHIN: chrono::Duration = chrono::Duration::hours(1);
 
 pub(super) async fn prepare(
     ctx: &JobContext,
@@ -79,6 +92,14 @@ pub(super) async fn prepare(
         return Ok(None);
     };
     let now = Utc::now();
+    if kind == MessageKind::Invitation && carrier_pending(conn, &s, to.member.id, now).await? {
+        // The welcome or the previous session's reflection prompt carries this invitation;
+        // look again once it went (it is then delivered, and not sent twice).
+        return Err(JobError::Later(
+            now + WAIT_FOR_CARRIER,
+            "a letter about to go carries this invitation",
+        ));
+    }
     let links = &ctx.links;
     let holder = to.holder;
     let zone = to.zone(Some(&s), Some(&circle));
@@ -111,18 +132,158 @@ pub(super) async fn prepare(
         }
         _ => {}
     }
+    let mut carried = None;
+    if kind == MessageKind::ReflectionPrompt {
+        if let Some(next) = next_due(conn, &s, to.member.id, now).await? {
+            carried = carry_invitation(ctx, conn, &circle, &next, to, now).await?;
+        }
+    }
     // Whoever keeps time gets the agenda page: its rounds' countdowns, or a plain session timer.
-    if kind == MessageKind::Reminder
+    if matches!(kind, MessageKind::Reminder | MessageKind::FacilitatorDigest)
         && keeps_time(conn, &s, to.member.id, !view.agenda.is_empty()).await?
     {
         c.agenda_url = Some(links.agenda(holder, s.id.0, s.ends_at));
     }
     c.session = Some(view);
-    let calendar = calendar(ctx, &c, &s, &circle, to, segment.as_deref(), now);
+    let mut calendar = calendar(ctx, &c, &s, &circle, to, segment.as_deref(), now);
+    let mut keys = Vec::new();
+    if let Some(carry) = carried {
+        c.next = Some(carry.view);
+        calendar = Some(carry.calendar);
+        keys.push((MessageKind::Invitation, carry.key));
+    }
     Ok(Some(Prepared {
         context: c,
         calendar,
+        carried: keys,
     }))
+}
+
+/// An invitation another letter carries: its lines, its calendar entry and its key.
+pub(super) struct Carried {
+    pub view: NextView,
+    pub calendar: (ics::Method, String),
+    pub key: String,
+}
+
+/// The invitation to `next` as part of another letter to `to`, unless it was delivered
+/// already (on its own, or by an earlier letter).
+pub(super) async fn carry_invitation(
+    ctx: &JobContext,
+    conn: &mut AsyncPgConnection,
+    circle: &Circle,
+    next: &Session,
+    to: &Recipient,
+    now: DateTime<Utc>,
+) -> Result<Option<Carried>, JobError> {
+    let key = SessionMail {
+        message: MessageKind::Invitation,
+        member_id: to.member.id,
+        circle_id: circle.id,
+        session_id: next.id,
+        sequence: None,
+    }
+    .dedupe_key();
+    if next.starts_at <= now || queue::already_delivered(conn, &key).await? {
+        return Ok(None);
+    }
+    let links = &ctx.links;
+    let segment = segment_label(conn, next).await?;
+    let zone = to.zone(Some(next), Some(circle));
+    let kind = MessageKind::Invitation;
+    let view = view(conn, next, Some(circle), kind, segment.as_deref(), zone).await?;
+    let link = |r| links.rsvp(to.holder, next.id.0, next.ends_at, Some(r));
+    let rsvp = RsvpLinks {
+        yes: link(RsvpResponse::Yes),
+        no: link(RsvpResponse::No),
+        maybe: link(RsvpResponse::Maybe),
+    };
+    let mut c = common::context(kind, to, Some(circle), links, now);
+    c.session = Some(view.clone());
+    let Some(calendar) = calendar(ctx, &c, next, circle, to, segment.as_deref(), now) else {
+        return Ok(None);
+    };
+    Ok(Some(Carried {
+        view: NextView {
+            session: view,
+            rsvp,
+        },
+        calendar,
+        key,
+    }))
+}
+
+/// The circle's next session after `s`, when its invitation to `member` falls due within the
+/// hour (still queued), so that `s`'s reflection prompt carries it.
+async fn next_due(
+    conn: &mut AsyncPgConnection,
+    s: &Session,
+    member: MemberId,
+    now: DateTime<Utc>,
+) -> Result<Option<Session>, JobError> {
+    let Some(next) = sessions::upcoming(conn, s.circle_id, s.starts_at, 1)
+        .await?
+        .into_iter()
+        .next()
+    else {
+        return Ok(None);
+    };
+    let keys = [
+        fanout_key(MessageKind::Invitation, next.id),
+        SessionMail {
+            message: MessageKind::Invitation,
+            member_id: member,
+            circle_id: s.circle_id,
+            session_id: next.id,
+            sequence: None,
+        }
+        .dedupe_key(),
+    ];
+    let due = jobs::pending_among(conn, &keys, now + CARRY_WITHIN).await?;
+    Ok((!due.is_empty()).then_some(next))
+}
+
+/// Whether a letter that will carry the invitation to `s` for `member` is about to go: their
+/// welcome (or "a seat opened up") when `s` is the circle's next session, or the previous
+/// session's reflection prompt due within the hour.
+async fn carrier_pending(
+    conn: &mut AsyncPgConnection,
+    s: &Session,
+    member: MemberId,
+    now: DateTime<Utc>,
+) -> Result<bool, JobError> {
+    let mut keys = Vec::new();
+    let first = sessions::upcoming(conn, s.circle_id, now, 1).await?;
+    if first.first().map(|f| f.id) == Some(s.id) {
+        for message in [MessageKind::Welcome, MessageKind::Promoted] {
+            keys.push(format!("email:{message}:{}:{member}", s.circle_id));
+        }
+    }
+    if let Some(p) = sessions::previous(conn, s).await? {
+        keys.push(fanout_key(MessageKind::ReflectionPrompt, p.id));
+        keys.push(
+            SessionMail {
+                message: MessageKind::ReflectionPrompt,
+                member_id: member,
+                circle_id: s.circle_id,
+                session_id: p.id,
+                sequence: None,
+            }
+            .dedupe_key(),
+        );
+    }
+    Ok(!jobs::pending_among(conn, &keys, now + CARRY_WITHIN)
+        .await?
+        .is_empty())
+}
+
+fn fanout_key(message: MessageKind, session: SessionId) -> String {
+    super::super::fanout::SessionFanout {
+        session_id: session,
+        message,
+        sequence: 0,
+    }
+    .dedupe_key()
 }
 
 /// Whether the circle has a scheduled session after `s`: someone to hand off to.
