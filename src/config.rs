@@ -222,6 +222,15 @@ pub struct EmailSettings {
     /// Send SMTP credentials over a connection without TLS (refused unless this is set).
     #[serde(default)]
     pub allow_plaintext_auth: bool,
+    /// At least this many minutes between two letters to one person; a letter due sooner
+    /// waits. Replies to something they did (confirmations, sign-in links, a welcome) and
+    /// cancellations never wait. 0 turns it off.
+    #[serde(default = "default_letter_gap")]
+    pub letter_gap_minutes: u32,
+}
+
+fn default_letter_gap() -> u32 {
+    60
 }
 
 #[derive(Debug, Clone, Deserialize)]

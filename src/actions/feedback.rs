@@ -233,11 +233,23 @@ pub async fn send_due(
                     return Ok((false, 0));
                 };
                 let mut written = 0;
+                let mut locked = locked;
                 if locked.sealed_at.is_none() {
                     written =
                         feedback::seal(conn, locked.id, |m| tags(keys, locked.id, m), now).await?;
+                    locked.sealed_at = Some(now);
                 }
                 if !feedback::mark_results_sent(conn, request.id, now).await? {
+                    return Ok((false, written));
+                }
+                // Nothing to read (too few answers, or who could answer changed): no letter
+                // of its own, a line in their next letter about the circle.
+                let (_, answered) = feedback::summary(conn, locked.id).await?;
+                if !matches!(
+                    crate::domain::feedback::visible(locked.standing(answered, now)),
+                    Visible::Shown { .. }
+                ) {
+                    feedback::close_quietly(conn, locked.id).await?;
                     return Ok((false, written));
                 }
                 email_job::enqueue(

@@ -7,8 +7,8 @@
 use chrono::{DateTime, Utc};
 use diesel::sql_types::{BigInt, Nullable, Uuid as SqlUuid};
 use diesel::{
-    ExpressionMethods, JoinOnDsl, NullableExpressionMethods, OptionalExtension, QueryDsl,
-    SelectableHelper,
+    BoolExpressionMethods, ExpressionMethods, JoinOnDsl, NullableExpressionMethods,
+    OptionalExtension, QueryDsl, SelectableHelper,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
@@ -595,6 +595,56 @@ pub async fn due_results(
         .select(FeedbackRequest::as_select())
         .load(conn)
         .await
+}
+
+/// Feedback that closed with nothing to read: told as a line in the lead's next letter.
+pub async fn close_quietly(
+    conn: &mut AsyncPgConnection,
+    request: FeedbackRequestId,
+) -> diesel::QueryResult<()> {
+    diesel::update(feedback_requests::table.find(request))
+        .set(feedback_requests::closed_quietly.eq(true))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// A quiet close that waits for a line in the lead's next letter.
+#[derive(Debug, Clone, diesel::Queryable)]
+pub struct QuietClose {
+    pub session_id: SessionId,
+    pub role_key: String,
+    /// Who could answer changed after it opened (else too few answered).
+    pub changed: bool,
+}
+
+/// The quiet closes about `member` in `circle` not yet told, now told by the letter keyed
+/// `letter` (a letter sent again under the same key tells them again).
+pub async fn take_quiet_closes(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    circle: CircleId,
+    letter: &str,
+) -> diesel::QueryResult<Vec<QuietClose>> {
+    diesel::update(
+        feedback_requests::table
+            .filter(feedback_requests::subject_id.eq(member))
+            .filter(feedback_requests::circle_id.eq(circle))
+            .filter(feedback_requests::closed_quietly)
+            .filter(
+                feedback_requests::noted_in
+                    .is_null()
+                    .or(feedback_requests::noted_in.eq(letter).assume_not_null()),
+            ),
+    )
+    .set(feedback_requests::noted_in.eq(letter))
+    .returning((
+        feedback_requests::session_id,
+        feedback_requests::role_key,
+        feedback_requests::eligibility_changed_at.is_not_null(),
+    ))
+    .get_results(conn)
+    .await
 }
 
 pub async fn mark_results_sent(

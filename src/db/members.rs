@@ -1,7 +1,9 @@
 //! People: one row per address, however many circles they join.
 
 use chrono::{DateTime, Utc};
-use diesel::{ExpressionMethods, OptionalExtension, QueryDsl, SelectableHelper};
+use diesel::{
+    BoolExpressionMethods, ExpressionMethods, OptionalExtension, QueryDsl, SelectableHelper,
+};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 
@@ -195,6 +197,46 @@ pub struct Quiet {
     pub consent_reminders: bool,
 }
 
+/// Claim a letter's turn for `member`: record now as their last letter, unless `waits` and
+/// their last letter went less than `gap` ago, in which case nothing changes and that time
+/// comes back. The update re-reads the row it locks, so two letters at once cannot both
+/// take the turn.
+pub async fn take_letter_turn(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    gap: chrono::Duration,
+    waits: bool,
+) -> diesel::QueryResult<Option<DateTime<Utc>>> {
+    let now = Utc::now();
+    let took = if waits {
+        diesel::update(
+            members::table.find(member).filter(
+                members::last_letter_at
+                    .is_null()
+                    .or(members::last_letter_at.le(now - gap)),
+            ),
+        )
+        .set(members::last_letter_at.eq(Some(now)))
+        .execute(conn)
+        .await?
+    } else {
+        diesel::update(members::table.find(member))
+            .set(members::last_letter_at.eq(Some(now)))
+            .execute(conn)
+            .await?
+    };
+    if took == 1 {
+        return Ok(None);
+    }
+    members::table
+        .find(member)
+        .select(members::last_letter_at)
+        .first::<Option<DateTime<Utc>>>(conn)
+        .await
+        .optional()
+        .map(Option::flatten)
+}
+
 pub async fn set_preferences(
     conn: &mut AsyncPgConnection,
     id: MemberId,
@@ -351,4 +393,42 @@ pub async fn organisers(conn: &mut AsyncPgConnection) -> diesel::QueryResult<Vec
         .order(members::id)
         .load(conn)
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit as kit;
+
+    #[tokio::test]
+    async fn one_letter_takes_the_turn_the_next_waits_and_a_reply_never_does() {
+        let conn = &mut kit::fresh_connection().await;
+        let ada = kit::member(conn, "Ada").await;
+        let hour = chrono::Duration::hours(1);
+        assert_eq!(
+            take_letter_turn(conn, ada.id, hour, true).await.unwrap(),
+            None
+        );
+        let last = take_letter_turn(conn, ada.id, hour, true)
+            .await
+            .unwrap()
+            .expect("the second letter within the hour waits");
+        assert!(last <= Utc::now() && last > Utc::now() - chrono::Duration::minutes(1));
+        // A reply goes now, and moves the turn on.
+        assert_eq!(
+            take_letter_turn(conn, ada.id, hour, false).await.unwrap(),
+            None
+        );
+        let after_reply = take_letter_turn(conn, ada.id, hour, true).await.unwrap();
+        assert!(after_reply.is_some_and(|t| t >= last));
+        // An hour later (simulated) the turn is free again.
+        diesel::sql_query("UPDATE members SET last_letter_at = now() - interval '61 minutes'")
+            .execute(conn)
+            .await
+            .unwrap();
+        assert_eq!(
+            take_letter_turn(conn, ada.id, hour, true).await.unwrap(),
+            None
+        );
+    }
 }

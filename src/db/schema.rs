@@ -18,6 +18,7 @@ diesel::table! {
         calendar_token_version -> Int4,
         feedback_requests_enabled -> Bool,
         consent_reminders_enabled -> Bool,
+        last_letter_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -337,6 +338,8 @@ diesel::table! {
         frozen_at -> Nullable<Timestamptz>,
         eligibility_changed_at -> Nullable<Timestamptz>,
         sealed_at -> Nullable<Timestamptz>,
+        closed_quietly -> Bool,
+        noted_in -> Nullable<Text>,
     }
 }
 

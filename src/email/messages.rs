@@ -107,6 +107,22 @@ impl MessageKind {
         )
     }
 
+    /// Letters that go at once even right after another: replies to something the person did
+    /// (confirming, asking for a link, joining), and a cancellation, which cannot wait.
+    pub fn may_follow_closely(self) -> bool {
+        matches!(
+            self,
+            Self::Confirmation
+                | Self::LoginLink
+                | Self::PersonalLink
+                | Self::Welcome
+                | Self::Waitlisted
+                | Self::Promoted
+                | Self::RoleConfirmed
+                | Self::SessionCancelled
+        )
+    }
+
     /// Messages about one session (they name it and may carry a calendar part).
     pub fn is_about_a_session(self) -> bool {
         matches!(
@@ -653,7 +669,10 @@ mod tests {
                 }
             }),
             notes: if kind == MessageKind::Reminder {
-                vec!["Your feedback as facilitator on Thursday 25 February closed with fewer than 3 answers, too few to keep them anonymous, so there is nothing to read.".into()]
+                vec![format!(
+                    "Feedback about you as facilitator on Thursday 25 February: {}",
+                    crate::domain::feedback::TOO_FEW
+                )]
             } else {
                 Vec::new()
             },

@@ -83,6 +83,8 @@ pub struct JobContext {
     pub from: Mailbox,
     /// Development only: also log dashboard sign-in links, so no mail client is needed.
     pub log_sign_in_links: bool,
+    /// The least time between two letters to one person (`email.letter_gap_minutes`).
+    pub letter_gap: chrono::Duration,
 }
 
 impl JobContext {
@@ -98,6 +100,7 @@ impl JobContext {
                 .parse()
                 .map_err(|e| anyhow::anyhow!("email.from: {e}"))?,
             log_sign_in_links: settings.profile == crate::config::Profile::Development,
+            letter_gap: chrono::Duration::minutes(i64::from(settings.email.letter_gap_minutes)),
         })
     }
 }

@@ -276,7 +276,11 @@ pub async fn run(ctx: &JobContext, job: EmailJob) -> Result<Option<NewDelivery>,
         if once && queue::already_delivered(&mut conn, &key).await? {
             return Ok(None);
         }
-        prepare(ctx, &mut conn, &job, &key).await?
+        let prepared = prepare(ctx, &mut conn, &job, &key).await?;
+        if prepared.is_some() {
+            take_turn(ctx, &mut conn, &job).await?;
+        }
+        prepared
         // The connection goes back to the pool before the (slow) send.
     }) else {
         return Ok(None);
@@ -297,6 +301,27 @@ pub async fn run(ctx: &JobContext, job: EmailJob) -> Result<Option<NewDelivery>,
             .map(|(kind, key)| (kind.to_string(), key))
             .collect(),
     }))
+}
+
+/// At most one letter per `letter_gap` to one person: claim this letter's turn, or wait for it.
+/// Replies and cancellations take their turn without waiting.
+async fn take_turn(
+    ctx: &JobContext,
+    conn: &mut AsyncPgConnection,
+    job: &EmailJob,
+) -> Result<(), JobError> {
+    if ctx.letter_gap <= chrono::Duration::zero() {
+        return Ok(());
+    }
+    let waits = !job.message().may_follow_closely();
+    match crate::db::members::take_letter_turn(conn, job.member_id(), ctx.letter_gap, waits).await?
+    {
+        None => Ok(()),
+        Some(last) => Err(JobError::Later(
+            last + ctx.letter_gap,
+            "at most one letter an hour to one person",
+        )),
+    }
 }
 
 /// Build the message, or `None` when it is no longer wanted (the person left, unsubscribed,

@@ -145,6 +145,12 @@ pub(super) async fn prepare(
         c.agenda_url = Some(links.agenda(holder, s.id.0, s.ends_at));
     }
     c.session = Some(view);
+    if !matches!(
+        kind,
+        MessageKind::SessionUpdate | MessageKind::SessionCancelled
+    ) {
+        c.notes = quiet_closes(conn, &circle, to, &job.dedupe_key(), zone).await?;
+    }
     let mut calendar = calendar(ctx, &c, &s, &circle, to, segment.as_deref(), now);
     let mut keys = Vec::new();
     if let Some(carry) = carried {
@@ -157,6 +163,36 @@ pub(super) async fn prepare(
         calendar,
         carried: keys,
     }))
+}
+
+/// Feedback about the reader that closed with nothing to read, as lines of this letter (the
+/// first letter about the circle after the close carries them, and they come no other way).
+async fn quiet_closes(
+    conn: &mut AsyncPgConnection,
+    circle: &Circle,
+    to: &Recipient,
+    key: &str,
+    zone: Tz,
+) -> Result<Vec<String>, JobError> {
+    let mut lines = Vec::new();
+    for close in feedback::take_quiet_closes(conn, to.member.id, circle.id, key).await? {
+        let Some(session) = sessions::find(conn, close.session_id).await? else {
+            continue;
+        };
+        let role = roles::kind(conn, circle.id, &close.role_key)
+            .await?
+            .map_or_else(|| close.role_key.clone(), |k| k.name.to_lowercase());
+        let why = if close.changed {
+            crate::domain::feedback::CHANGED
+        } else {
+            crate::domain::feedback::TOO_FEW
+        };
+        lines.push(format!(
+            "Feedback about you as {role} on {}: {why}",
+            describe_day(session.starts_at, zone)
+        ));
+    }
+    Ok(lines)
 }
 
 /// An invitation another letter carries: its lines, its calendar entry and its key.
