@@ -255,6 +255,7 @@ diesel::table! {
         questions -> Nullable<Text>,
         questions_by -> Nullable<Uuid>,
         questions_asked_of -> Nullable<Uuid>,
+        questions_in_ask_of -> Nullable<Uuid>,
     }
 }
 
