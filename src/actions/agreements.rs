@@ -2,7 +2,9 @@
 //! opens by email to every active member; answers can change until it closes and stay hidden
 //! until then; the undecided get one reminder a day before the close. At the close the round
 //! adopts the text when nobody objects and enough people answered (`domain::agreements`). An
-//! objection sends the text back to its proposer, whose revision opens a shorter second round.
+//! objection sends the text back to its proposer, whose revision opens a shorter second round;
+//! everyone else hears the outcome in that round's letter (one letter, not two), or on its own
+//! when no revision came in as long as a second round lasts.
 //! Adopted agreements with a review cadence open a review round when that many sessions have
 //! passed, and the next session's agenda revisits them.
 
@@ -237,6 +239,7 @@ async fn open(
     if closes - REMIND_BEFORE > now {
         agreements_remind::enqueue(conn, round.id, closes - REMIND_BEFORE).await?;
     }
+    carry_held_outcome(conn, agreement, &round, &members).await?;
     for member in members {
         email_job::enqueue(
             conn,
@@ -245,6 +248,42 @@ async fn open(
         .await?;
     }
     Ok(round)
+}
+
+/// When the agreement's last round ended in an objection whose outcome letters still wait (for
+/// everyone but the proposer), those letters are dropped and `round`'s letter tells those of
+/// `members` they were for how it ended instead. Whoever was told already, or joined since,
+/// reads the new round's letter as it always was.
+async fn carry_held_outcome(
+    conn: &mut Connection,
+    agreement: &Agreement,
+    round: &Round,
+    members: &[MemberId],
+) -> AppResult<()> {
+    let Some(before) = agreements::last_round_held(conn, agreement.id).await? else {
+        return Ok(());
+    };
+    // The proposer's letter was not held: they heard at the close.
+    let proposer = agreements::version(conn, agreement.id, before.version)
+        .await?
+        .and_then(|v| v.proposed_by);
+    let letters: Vec<(String, MemberId)> = members
+        .iter()
+        .filter(|m| Some(**m) != proposer)
+        .map(|m| {
+            let letter = EmailJob::about_round(MessageKind::ConsentOutcome, *m, &before);
+            (letter.dedupe_key(), *m)
+        })
+        .collect();
+    let keys: Vec<String> = letters.iter().map(|(k, _)| k.clone()).collect();
+    let waiting = crate::db::jobs::delete_queued(conn, &keys).await?;
+    let told: Vec<MemberId> = letters
+        .into_iter()
+        .filter(|(k, _)| waiting.contains(k))
+        .map(|(_, m)| m)
+        .collect();
+    agreements::carry_outcome(conn, round.id, before.id, &told).await?;
+    Ok(())
 }
 
 /// What happened to an answer.
@@ -287,7 +326,8 @@ pub async fn answer(
 }
 
 /// Close a round whose time has come: count the answers, decide, and tell every active
-/// member. Returns the outcome, or `None` when it was closed already or is not due.
+/// member (after an objection, everyone but the proposer later: see the module doc). Returns
+/// the outcome, or `None` when it was closed already or is not due.
 pub async fn close(
     conn: &mut Connection,
     round: RoundId,
@@ -306,6 +346,20 @@ pub async fn close(
         let tally = Tally::of(agreements::latest_stances(conn, &round).await?);
         let outcome = rules::outcome(tally, round.quorum.max(1) as u32);
         agreements::close_round(conn, round.id, outcome, now).await?;
+        // After an objection only the proposer hears at once; everyone else hears in the
+        // revision's round letter, or on its own when none came in time.
+        let held_until = if outcome == RoundOutcome::Objected && round.kind != RoundKind::Review {
+            let circle = circle_of(conn, &agreement).await?;
+            let days = rules::revision_wait_days(circle.consent_round_days);
+            let until = now + Duration::days(i64::from(days));
+            agreements::hold_outcome(conn, round.id, until).await?;
+            Some(until)
+        } else {
+            None
+        };
+        let proposer = agreements::version(conn, agreement.id, round.version)
+            .await?
+            .and_then(|v| v.proposed_by);
         match outcome {
             RoundOutcome::Adopted => {
                 agreements::adopt(conn, agreement.id, round.version, now).await?;
@@ -330,11 +384,13 @@ pub async fn close(
             }
         }
         for member in agreements::active_members(conn, round.circle_id).await? {
-            email_job::enqueue(
-                conn,
-                EmailJob::about_round(MessageKind::ConsentOutcome, member, &round),
-            )
-            .await?;
+            let letter = EmailJob::about_round(MessageKind::ConsentOutcome, member, &round);
+            match held_until {
+                Some(until) if proposer != Some(member) => {
+                    crate::db::jobs::enqueue(conn, letter.into_job(until)).await?;
+                }
+                _ => email_job::enqueue(conn, letter).await?,
+            }
         }
         Ok(Some(outcome))
     })
@@ -640,6 +696,134 @@ mod tests {
         assert_eq!(next.closes_at, later + Duration::days(3));
         let stored = agreements::find(conn, agreement.id).await.unwrap().unwrap();
         assert_eq!(stored.status, AgreementStatus::InRound);
+    }
+
+    /// The outcome letters about `round` still queued: to whom, and when they go.
+    async fn outcome_letters(
+        conn: &mut Connection,
+        round: RoundId,
+    ) -> Vec<(MemberId, DateTime<Utc>)> {
+        let mut letters: Vec<_> = kit::queued_of(conn, crate::jobs::email::KIND)
+            .await
+            .into_iter()
+            .filter(|j| j.state == crate::domain::JobState::Queued)
+            .filter_map(|j| {
+                let p: crate::jobs::email::wire::Payload =
+                    serde_json::from_value(j.payload).unwrap();
+                (p.message == MessageKind::ConsentOutcome && p.round_id == Some(round))
+                    .then_some((p.member_id, j.run_at))
+            })
+            .collect();
+        letters.sort();
+        letters
+    }
+
+    /// Ada proposes to Ada, Bo and Cy; Bo objects and the round closes.
+    async fn objected(conn: &mut Connection) -> (Circle, [Member; 3], Round) {
+        let (circle, [ada, bo, cy], _) = circle_of_three(conn).await;
+        let now = kit::now();
+        let (_, round) = propose(conn, &circle, ada.id, proposal("On time"), LIMITS, now)
+            .await
+            .unwrap();
+        let why = "Trains are late on Thursdays.".to_string();
+        answer(conn, round.id, bo.id, Stance::Objection, why, now)
+            .await
+            .unwrap();
+        let outcome = close(conn, round.id, round.closes_at).await.unwrap();
+        assert_eq!(outcome, Some(RoundOutcome::Objected));
+        (circle, [ada, bo, cy], round)
+    }
+
+    #[tokio::test]
+    async fn after_an_objection_only_the_proposer_hears_at_once_and_the_revision_tells_the_rest() {
+        let conn = &mut kit::fresh_connection().await;
+        let (_, [ada, bo, cy], round) = objected(conn).await;
+
+        // Everyone else's letter waits as long as a second round lasts (three days of seven).
+        let held = round.closes_at + Duration::days(3);
+        let letters = outcome_letters(conn, round.id).await;
+        let proposers: Vec<_> = letters.iter().filter(|(m, _)| *m == ada.id).collect();
+        assert_eq!(proposers.len(), 1);
+        assert!(proposers[0].1 <= Utc::now(), "the proposer hears at once");
+        let mut waiting: Vec<_> = letters.into_iter().filter(|(m, _)| *m != ada.id).collect();
+        waiting.sort();
+        let mut expected = vec![(bo.id, held), (cy.id, held)];
+        expected.sort();
+        assert_eq!(waiting, expected);
+        assert_eq!(
+            agreements::outcome_held_until(conn, round.id)
+                .await
+                .unwrap(),
+            Some(held)
+        );
+
+        let later = round.closes_at + Duration::days(1);
+        let text = "We start at 19:00.".to_string();
+        let revised = revise(conn, round.id, ada.id, text, String::new(), later).await;
+        let Revised::Opened(next) = revised.unwrap() else {
+            panic!("the revision opens a round");
+        };
+
+        // The held letters are gone: the new round's letter tells Bo and Cy instead.
+        let left: Vec<_> = outcome_letters(conn, round.id)
+            .await
+            .into_iter()
+            .map(|(m, _)| m)
+            .collect();
+        assert_eq!(left, [ada.id]);
+        for (who, carries) in [
+            (ada.id, None),
+            (bo.id, Some(round.id)),
+            (cy.id, Some(round.id)),
+        ] {
+            assert_eq!(
+                agreements::carried_outcome(conn, next.id, who)
+                    .await
+                    .unwrap(),
+                carries
+            );
+        }
+        let mut invited: Vec<_> = kit::emails(conn)
+            .await
+            .into_iter()
+            .filter(|e| e.message == MessageKind::ConsentRound && e.round_id == Some(next.id))
+            .map(|e| e.member_id)
+            .collect();
+        invited.sort();
+        let mut everyone = vec![ada.id, bo.id, cy.id];
+        everyone.sort();
+        assert_eq!(invited, everyone);
+    }
+
+    #[tokio::test]
+    async fn a_revision_after_the_outcome_went_out_tells_nobody_twice() {
+        let conn = &mut kit::fresh_connection().await;
+        let (_, [ada, ..], round) = objected(conn).await;
+        // The wait ended without a revision: the held letters went out.
+        diesel_async::RunQueryDsl::execute(
+            diesel::sql_query(
+                "UPDATE jobs SET state = 'done', finished_at = now() WHERE state = 'queued' \
+                 AND payload->>'message' = 'consent_outcome'",
+            ),
+            conn,
+        )
+        .await
+        .unwrap();
+
+        let later = round.closes_at + Duration::days(5);
+        let text = "We start at 19:00.".to_string();
+        let revised = revise(conn, round.id, ada.id, text, String::new(), later).await;
+        let Revised::Opened(next) = revised.unwrap() else {
+            panic!("a late revision still opens a round");
+        };
+
+        for member in agreements::active_members(conn, next.circle_id)
+            .await
+            .unwrap()
+        {
+            let carried = agreements::carried_outcome(conn, next.id, member).await;
+            assert_eq!(carried.unwrap(), None, "everyone heard already");
+        }
     }
 
     #[tokio::test]

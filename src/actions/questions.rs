@@ -1,5 +1,7 @@
-//! The discussion lead's questions: five days before a session, whoever holds its
-//! discussion-lead role is asked by email for two or three questions about the reading; they
+//! The discussion lead's questions: whoever holds a session's discussion-lead role brings two
+//! or three questions about the reading. The rota's ask says so, and accepting it counts as
+//! being asked (`rota::accept`); five days before a session, a holder who did not accept such
+//! an ask (a swap, an organiser's assignment, an ask from before) is asked by email. They
 //! answer on their role page, and the questions go into the session's reminder and the
 //! facilitator's digest. A new holder (after a swap or a reassignment) is asked afresh, and
 //! never sees or inherits the previous holder's questions.
@@ -17,7 +19,7 @@ use crate::error::{AppError, AppResult};
 use crate::jobs::email::{self as email_job, EmailJob};
 
 /// Ask every discussion lead whose session is five days away or nearer and who has not been
-/// asked yet; how many were asked.
+/// asked yet (by this email, or by the ask they accepted); how many were asked.
 pub async fn ask_due(conn: &mut Connection, now: DateTime<Utc>) -> AppResult<usize> {
     let until = now + Duration::days(QUESTIONS_AHEAD_DAYS);
     let due = roles::questions_due(conn, now, until).await?;

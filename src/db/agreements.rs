@@ -12,8 +12,8 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 
 use super::schema::{
-    agreement_acks, agreement_versions, agreements, consent_rounds, consent_stances, members,
-    memberships,
+    agreement_acks, agreement_versions, agreements, consent_outcomes_carried, consent_rounds,
+    consent_stances, members, memberships,
 };
 use crate::domain::{
     AgreementId, AgreementStatus, CircleId, MemberId, MembershipState, RoundId, RoundKind,
@@ -301,6 +301,92 @@ pub async fn close_round(
         .execute(conn)
         .await
         .map(drop)
+}
+
+/// After an objection, the outcome letters to everyone but the proposer wait until `until`
+/// for the revision's round to carry them.
+pub async fn hold_outcome(
+    conn: &mut AsyncPgConnection,
+    round: RoundId,
+    until: DateTime<Utc>,
+) -> diesel::QueryResult<()> {
+    diesel::update(consent_rounds::table.find(round))
+        .set(consent_rounds::outcome_held_until.eq(until))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Until when the round's outcome was held back from everyone but its proposer, if it was.
+pub async fn outcome_held_until(
+    conn: &mut AsyncPgConnection,
+    round: RoundId,
+) -> diesel::QueryResult<Option<DateTime<Utc>>> {
+    consent_rounds::table
+        .find(round)
+        .select(consent_rounds::outcome_held_until)
+        .first(conn)
+        .await
+        .optional()
+        .map(Option::flatten)
+}
+
+/// The agreement's last closed round, when its outcome was held back for a revision.
+pub async fn last_round_held(
+    conn: &mut AsyncPgConnection,
+    agreement: AgreementId,
+) -> diesel::QueryResult<Option<Round>> {
+    let last: Option<(Round, Option<DateTime<Utc>>)> = consent_rounds::table
+        .filter(consent_rounds::agreement_id.eq(agreement))
+        .filter(consent_rounds::closed_at.is_not_null())
+        .order(consent_rounds::closed_at.desc())
+        .select((Round::as_select(), consent_rounds::outcome_held_until))
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(last.and_then(|(round, held)| held.map(|_| round)))
+}
+
+/// `members` learn how round `outcome_of` ended from their letter for `round`.
+pub async fn carry_outcome(
+    conn: &mut AsyncPgConnection,
+    round: RoundId,
+    outcome_of: RoundId,
+    members: &[MemberId],
+) -> diesel::QueryResult<()> {
+    if members.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<_> = members
+        .iter()
+        .map(|m| {
+            (
+                consent_outcomes_carried::round_id.eq(round),
+                consent_outcomes_carried::member_id.eq(*m),
+                consent_outcomes_carried::outcome_of.eq(outcome_of),
+            )
+        })
+        .collect();
+    diesel::insert_into(consent_outcomes_carried::table)
+        .values(rows)
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// The earlier round whose outcome `member`'s letter for `round` carries, if any.
+pub async fn carried_outcome(
+    conn: &mut AsyncPgConnection,
+    round: RoundId,
+    member: MemberId,
+) -> diesel::QueryResult<Option<RoundId>> {
+    consent_outcomes_carried::table
+        .find((round, member))
+        .select(consent_outcomes_carried::outcome_of)
+        .first(conn)
+        .await
+        .optional()
 }
 
 /// Active members of the circle now.

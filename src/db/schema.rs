@@ -256,6 +256,7 @@ diesel::table! {
         questions -> Nullable<Text>,
         questions_by -> Nullable<Uuid>,
         questions_asked_of -> Nullable<Uuid>,
+        questions_in_ask_of -> Nullable<Uuid>,
     }
 }
 
@@ -420,6 +421,15 @@ diesel::table! {
         eligible -> Int4,
         quorum -> Int4,
         outcome -> Nullable<Text>,
+        outcome_held_until -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    consent_outcomes_carried (round_id, member_id) {
+        round_id -> Uuid,
+        member_id -> Uuid,
+        outcome_of -> Uuid,
     }
 }
 
@@ -554,6 +564,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     agreement_versions,
     consent_rounds,
     consent_stances,
+    consent_outcomes_carried,
     agreement_acks,
     circle_agendas,
     session_agendas,

@@ -132,6 +132,14 @@ pub fn integration_days(round_days: i32) -> i32 {
     (round_days / 2).max(2)
 }
 
+/// Days, after a round closes with an objection, that everyone but the proposer waits to hear
+/// the outcome: as long as the revision's round would last (`integration_days`). A revision in
+/// that time tells them in its round's letter; without one, the outcome letter goes then.
+/// (The proposer can still revise later, for as long as their consent link works.)
+pub fn revision_wait_days(round_days: i32) -> i32 {
+    integration_days(round_days)
+}
+
 /// How a stance reads on a page.
 pub fn label(stance: Stance) -> &'static str {
     match stance {

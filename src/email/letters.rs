@@ -88,6 +88,62 @@ pub struct Given {
     pub reason: String,
 }
 
+/// Who reads a round's outcome letter, and when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reader {
+    /// A member, at the close.
+    Member,
+    /// Whoever proposed what was objected to: they may revise it.
+    Proposer,
+    /// Anyone but the proposer, when no revision came in this many days after an objection.
+    NoRevisionIn(i64),
+}
+
+/// An earlier round on the agreement that ended in an objection, told in the next round's
+/// letter to someone who has not heard how it ended: as much as its outcome letter shows.
+pub struct Earlier {
+    pub eligible: i32,
+    pub quorum: i32,
+    pub given: Vec<Given>,
+}
+
+/// A closed round's answers as a letter shows them: the counts, and every reason given with
+/// the name of whoever gave it; `part` is the letter part they go in (`after` below the text,
+/// `line` above it).
+struct Counted {
+    part: &'static str,
+    answered: u32,
+    consent: u32,
+    concern: u32,
+    stand_aside: u32,
+    objection: u32,
+    eligible: i32,
+    quorum: i32,
+    /// (name, stance, reason) of every answer that gave a reason.
+    reasons: Vec<(String, String, String)>,
+}
+
+impl Counted {
+    fn of(part: &'static str, given: &[Given], eligible: i32, quorum: i32) -> Self {
+        let tally = Tally::of(given.iter().map(|g| g.stance));
+        Counted {
+            part,
+            answered: tally.answered(),
+            consent: tally.consent,
+            concern: tally.concern,
+            stand_aside: tally.stand_aside,
+            objection: tally.objection,
+            eligible,
+            quorum,
+            reasons: given
+                .iter()
+                .filter(|g| !g.reason.is_empty())
+                .map(|g| (one(&g.name), label(g.stance).to_lowercase(), one(&g.reason)))
+                .collect(),
+        }
+    }
+}
+
 /// The facts of a round as its templates read them (`f`).
 struct RoundText {
     circle: String,
@@ -107,6 +163,8 @@ struct RoundText {
 #[template(path = "email/letters/consent_round.txt")]
 struct RoundOpened<'a> {
     f: &'a RoundText,
+    /// How the round before ended, for a reader who has not heard.
+    earlier: Option<Counted>,
 }
 
 #[derive(Template)]
@@ -123,13 +181,10 @@ struct RoundEnded<'a> {
     adopted: bool,
     objected: bool,
     to_proposer: bool,
-    answered: u32,
-    consent: u32,
-    concern: u32,
-    stand_aside: u32,
-    objection: u32,
-    /// (name, stance, reason) of every answer that gave a reason.
-    reasons: Vec<(String, String, String)>,
+    /// No revision came after the objection: `waited` days have passed.
+    lapsed: bool,
+    waited: i64,
+    n: Counted,
 }
 
 impl ConsentFacts {
@@ -149,9 +204,18 @@ impl ConsentFacts {
         }
     }
 
-    /// The round opened: what it is about, how to answer, and that silence is no consent.
-    pub fn opening(&self) -> Result<LetterView, askama::Error> {
-        read(&RoundOpened { f: &self.text() }.render()?)
+    /// The round opened: what it is about, how to answer, and that silence is no consent;
+    /// first, for a reader who has not heard how the round before ended, that it found an
+    /// objection and what was said (`earlier`).
+    pub fn opening(&self, earlier: Option<&Earlier>) -> Result<LetterView, askama::Error> {
+        let earlier = earlier.map(|e| Counted::of("line", &e.given, e.eligible, e.quorum));
+        read(
+            &RoundOpened {
+                f: &self.text(),
+                earlier,
+            }
+            .render()?,
+        )
     }
 
     /// The round closes soon, to someone who has not answered; `answered` people have.
@@ -165,31 +229,24 @@ impl ConsentFacts {
         )
     }
 
-    /// How the round ended, with the counts and every reason given; `to_proposer` when the
-    /// reader proposed what was objected to (and may revise it).
+    /// How the round ended, with the counts and every reason given, as `reader` reads it.
     pub fn outcome(
         &self,
         ended: Ended,
         given: &[Given],
-        to_proposer: bool,
+        reader: Reader,
     ) -> Result<LetterView, askama::Error> {
-        let tally = Tally::of(given.iter().map(|g| g.stance));
-        let reasons = given
-            .iter()
-            .filter(|g| !g.reason.is_empty())
-            .map(|g| (one(&g.name), label(g.stance).to_lowercase(), one(&g.reason)))
-            .collect();
         let letter = RoundEnded {
             f: &self.text(),
             adopted: ended == Ended::Adopted,
             objected: ended == Ended::Objected,
-            to_proposer,
-            answered: tally.answered(),
-            consent: tally.consent,
-            concern: tally.concern,
-            stand_aside: tally.stand_aside,
-            objection: tally.objection,
-            reasons,
+            to_proposer: reader == Reader::Proposer,
+            lapsed: matches!(reader, Reader::NoRevisionIn(_)),
+            waited: match reader {
+                Reader::NoRevisionIn(days) => days,
+                _ => 0,
+            },
+            n: Counted::of("after", given, self.eligible, self.quorum),
         };
         read(&letter.render()?)
     }
@@ -527,16 +584,27 @@ mod tests {
         vec![
             (
                 "round_proposal",
-                facts(RoundKind::Proposal, 1, "").opening(),
+                facts(RoundKind::Proposal, 1, "").opening(None),
             ),
             (
                 "round_change",
-                facts(RoundKind::Proposal, 2, "Ten minutes' grace.").opening(),
+                facts(RoundKind::Proposal, 2, "Ten minutes' grace.").opening(None),
             ),
-            ("round_review", facts(RoundKind::Review, 1, "").opening()),
+            (
+                "round_review",
+                facts(RoundKind::Review, 1, "").opening(None),
+            ),
             (
                 "round_integration",
-                facts(RoundKind::Integration, 2, "After Cy's objection.").opening(),
+                facts(RoundKind::Integration, 2, "After Cy's objection.").opening(None),
+            ),
+            (
+                "round_integration_telling_the_objection",
+                facts(RoundKind::Integration, 2, "After Cy's objection.").opening(Some(&Earlier {
+                    eligible: 6,
+                    quorum: 4,
+                    given: given(),
+                })),
             ),
             (
                 "reminder",
@@ -544,23 +612,43 @@ mod tests {
             ),
             (
                 "adopted",
-                facts(RoundKind::Proposal, 1, "").outcome(Ended::Adopted, &given(), false),
+                facts(RoundKind::Proposal, 1, "").outcome(Ended::Adopted, &given(), Reader::Member),
             ),
             (
                 "objected",
-                facts(RoundKind::Proposal, 1, "").outcome(Ended::Objected, &given(), false),
+                facts(RoundKind::Proposal, 1, "").outcome(
+                    Ended::Objected,
+                    &given(),
+                    Reader::Member,
+                ),
+            ),
+            (
+                "objected_no_revision",
+                facts(RoundKind::Proposal, 1, "").outcome(
+                    Ended::Objected,
+                    &given(),
+                    Reader::NoRevisionIn(3),
+                ),
             ),
             (
                 "objected_to_proposer",
-                facts(RoundKind::Proposal, 1, "").outcome(Ended::Objected, &given(), true),
+                facts(RoundKind::Proposal, 1, "").outcome(
+                    Ended::Objected,
+                    &given(),
+                    Reader::Proposer,
+                ),
             ),
             (
                 "objected_review",
-                facts(RoundKind::Review, 1, "").outcome(Ended::Objected, &given(), false),
+                facts(RoundKind::Review, 1, "").outcome(Ended::Objected, &given(), Reader::Member),
             ),
             (
                 "too_few",
-                facts(RoundKind::Proposal, 1, "").outcome(Ended::TooFewAnswers, &[], false),
+                facts(RoundKind::Proposal, 1, "").outcome(
+                    Ended::TooFewAnswers,
+                    &[],
+                    Reader::Member,
+                ),
             ),
             (
                 "feedback_changed",
@@ -710,7 +798,7 @@ mod tests {
         let mut readers = facts(RoundKind::Proposal, 1, "");
         readers.circle = "Thursday Readers".into();
         let adopted = readers
-            .outcome(Ended::Adopted, &given()[..1], false)
+            .outcome(Ended::Adopted, &given()[..1], Reader::Member)
             .unwrap();
         assert!(
             adopted

@@ -206,6 +206,9 @@ pub struct RoleView {
     pub why: String,
     /// What the previous lead left for this one.
     pub handoff: Option<HandoffView>,
+    /// A discussion lead's ask: it also asks for their two or three questions, and says where
+    /// they write them once they accept.
+    pub brings_questions: bool,
 }
 
 /// A handoff note: who wrote it and its answers, (question, answer).
@@ -619,6 +622,7 @@ mod tests {
                         "Chapter 4, the gift economy".into(),
                     )],
                 }),
+                brings_questions: false,
             }),
             notice: matches!(kind, MessageKind::RoleNotice | MessageKind::SwapOffer).then(|| {
                 NoticeView {
@@ -742,6 +746,28 @@ mod tests {
             insta::assert_snapshot!(format!("{kind}_text"), rendered.text);
             insta::assert_snapshot!(format!("{kind}_html"), rendered.html);
         }
+    }
+
+    #[test]
+    fn a_discussion_lead_s_ask_asks_for_their_questions_and_says_where_they_go() {
+        let mut c = sample(MessageKind::RoleAsk);
+        let role = c.role.as_mut().unwrap();
+        role.name = "Discussion lead".into();
+        role.ask = "be the discussion lead on".into();
+        role.holding = "the discussion lead on".into();
+        role.guide = "Bring two or three questions about the reading and open the discussion with the first one.".into();
+        role.why = "Grace hasn't been discussion lead yet; everyone else has.".into();
+        role.handoff = None;
+        role.brings_questions = true;
+        let rendered = render(&c).unwrap();
+        insta::assert_snapshot!("role_ask_discussion_lead_subject", rendered.subject);
+        insta::assert_snapshot!("role_ask_discussion_lead_text", rendered.text);
+        insta::assert_snapshot!("role_ask_discussion_lead_html", rendered.html);
+        // Without the request (an ask queued before it existed) the ask says what it said.
+        c.role.as_mut().unwrap().brings_questions = false;
+        let plain = render(&c).unwrap();
+        assert!(!plain.text.contains("your role page"), "{}", plain.text);
+        assert!(!plain.html.contains("your role page"));
     }
 
     #[test]

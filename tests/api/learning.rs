@@ -863,8 +863,11 @@ async fn an_objection_goes_back_to_the_proposer_and_silence_never_adopts() {
     let to_ada = mail_to(&mails, "ada", "Objection: Phones away");
     assert!(to_ada.text.contains("Revise the text"));
     assert!(to_ada.text.contains("I am on call for work"));
-    // Only the proposer revises.
-    let bo_link = app.link_in(mail_to(&mails, "bo", "Objection"), "/consent/");
+    // Only the proposer revises (Bo's link to the round shows its outcome now).
+    let bo_link = app.link_in(
+        mail_to(&mails, "bo", "Consent round: Phones away"),
+        "/consent/",
+    );
     let res = app
         .browser(
             Method::POST,
@@ -956,6 +959,230 @@ async fn an_objection_goes_back_to_the_proposer_and_silence_never_adopts() {
     assert_eq!(
         one["adopted_body"],
         "Phones stay in bags, except for people on call."
+    );
+}
+
+/// The agreement letters `who` got so far, by subject, oldest first.
+fn agreement_letters(app: &TestApp, who: &str) -> Vec<String> {
+    app.sent_emails()
+        .into_iter()
+        .filter(|m| m.to.contains(&format!("{who}@example.org")))
+        .map(|m| m.subject)
+        .filter(|s| {
+            [
+                "Consent round:",
+                "Closes tomorrow:",
+                "Objection:",
+                "Adopted:",
+                "Not adopted:",
+            ]
+            .iter()
+            .any(|p| s.starts_with(p))
+        })
+        .collect()
+}
+
+/// Ada proposes "Phones away" to Ada, Bo, Cy and Di; Ada and Bo consent, Cy objects, Di says
+/// nothing (and alone is reminded); the round closes.
+async fn objected_round(app: &TestApp) -> String {
+    let (circle, _, _) = circle_with(app, "learning_circle", 4, 1, 10).await;
+    let ada_me = me_path(app, "ada").await;
+    app.browser(
+        Method::POST,
+        &format!("{ada_me}/circles/{circle}/agreements"),
+        Some(&[("title", "Phones away"), ("body", "Phones stay in bags.")]),
+    )
+    .await;
+    app.run_pending_jobs().await;
+    let mails = app.sent_emails();
+    for (who, stance, reason) in [
+        ("ada", "consent", ""),
+        ("bo", "consent", ""),
+        ("cy", "objection", "I am on call for work"),
+    ] {
+        let link = app.link_in(
+            mail_to(&mails, who, "Consent round: Phones away"),
+            "/consent/",
+        );
+        let res = app
+            .browser(
+                Method::POST,
+                &link,
+                Some(&[("action", "answer"), ("stance", stance), ("reason", reason)]),
+            )
+            .await;
+        assert_eq!(res.status.as_u16(), 200);
+    }
+    sql(
+        app,
+        "UPDATE jobs SET run_at = now() WHERE state = 'queued' AND kind = 'consent_remind'",
+    )
+    .await;
+    app.run_pending_jobs().await;
+    close_rounds(app).await;
+    // Only the proposer hears at once, with the link to revise.
+    let told: Vec<String> = app
+        .sent_emails()
+        .into_iter()
+        .filter(|m| m.subject.starts_with("Objection: Phones away"))
+        .map(|m| m.to)
+        .collect();
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert!(told[0].contains("ada@example.org"));
+    circle
+}
+
+/// Make the outcome letters held back after an objection due now, and run what is due.
+async fn end_the_wait(app: &TestApp) {
+    sql(
+        app,
+        "UPDATE jobs SET run_at = now() WHERE state = 'queued' AND kind = 'email' \
+         AND payload->>'message' = 'consent_outcome'",
+    )
+    .await;
+    app.run_pending_jobs().await;
+}
+
+#[tokio::test]
+async fn an_objection_and_its_revision_reach_each_member_in_two_letters() {
+    let app = spawn_app().await;
+    objected_round(&app).await;
+    let mails = app.sent_emails();
+    let to_ada = mail_to(&mails, "ada", "Objection: Phones away");
+    assert!(to_ada.text.contains("Revise the text"));
+    let res = app
+        .browser(
+            Method::POST,
+            &app.link_in(to_ada, "/consent/"),
+            Some(&[
+                ("action", "revise"),
+                ("body", "Phones stay in bags, except for people on call."),
+                ("note", "For those on call"),
+            ]),
+        )
+        .await;
+    assert_eq!(res.status.as_u16(), 200, "{}", res.text());
+    app.run_pending_jobs().await;
+
+    // The revised round's letter tells everyone but Ada how the first round ended, at its top:
+    // as much as the outcome letter showed them, then the new text.
+    let mails = app.sent_emails();
+    for who in ["bo", "cy", "di"] {
+        let text = &mail_to(&mails, who, "Consent round: Phones away").text;
+        let told = text
+            .find("The previous round on “Phones away” found an objection, so it was not adopted.")
+            .unwrap_or_else(|| {
+                panic!(
+                    "{who} is told the outcome:
+{text}"
+                )
+            });
+        let counts = text
+            .find("3 of 4 answered: 2 consent, 0 with a concern, 0 stood aside, 1 objected (needed: 2).")
+            .expect("the counts");
+        let reason = text
+            .find("(objection): I am on call for work")
+            .expect("what the objection said");
+        let revised = text
+            .find("revised “Phones away” after the objection")
+            .unwrap();
+        let new_text = text
+            .find("> Phones stay in bags, except for people on call.")
+            .unwrap();
+        assert!(told < counts && counts < reason && reason < revised && revised < new_text);
+        assert!(text.contains("What changed: For those on call"));
+    }
+    let to_ada = &mail_to(&mails, "ada", "Consent round: Phones away").text;
+    assert!(!to_ada.contains("The previous round"), "{to_ada}");
+    assert!(to_ada.contains("revised “Phones away” after an objection"));
+
+    // The held outcome letters never go; Bo and Cy answer, so only Ada and Di are reminded.
+    end_the_wait(&app).await;
+    for who in ["bo", "cy"] {
+        let link = app.link_in(
+            mail_to(&mails, who, "Consent round: Phones away"),
+            "/consent/",
+        );
+        let res = app
+            .browser(
+                Method::POST,
+                &link,
+                Some(&[("action", "answer"), ("stance", "consent")]),
+            )
+            .await;
+        assert_eq!(res.status.as_u16(), 200);
+    }
+    sql(
+        &app,
+        "UPDATE jobs SET run_at = now() WHERE state = 'queued' AND kind = 'consent_remind'",
+    )
+    .await;
+    app.run_pending_jobs().await;
+
+    let rounds = vec![
+        "Consent round: Phones away (Circle learning_circle)".to_string(),
+        "Consent round: Phones away (Circle learning_circle)".to_string(),
+    ];
+    assert_eq!(
+        agreement_letters(&app, "bo"),
+        rounds,
+        "two letters, not three"
+    );
+    assert_eq!(agreement_letters(&app, "cy"), rounds);
+    let di = agreement_letters(&app, "di");
+    let reminders = di
+        .iter()
+        .filter(|s| s.starts_with("Closes tomorrow"))
+        .count();
+    assert_eq!(reminders, 2, "Di never answered: {di:?}");
+    let others: Vec<_> = di
+        .into_iter()
+        .filter(|s| !s.starts_with("Closes tomorrow"))
+        .collect();
+    assert_eq!(others, rounds);
+}
+
+#[tokio::test]
+async fn an_objection_without_a_revision_reaches_everyone_else_when_the_wait_ends() {
+    let app = spawn_app().await;
+    objected_round(&app).await;
+    // Everyone else's letter waits as long as a second round lasts: three days of seven.
+    let waiting = count(
+        &app,
+        "SELECT count(*) AS n FROM jobs WHERE state = 'queued' AND kind = 'email' \
+         AND payload->>'message' = 'consent_outcome' \
+         AND run_at BETWEEN now() + interval '71 hours' AND now() + interval '73 hours'",
+    )
+    .await;
+    assert_eq!(waiting, 3, "Bo, Cy and Di");
+
+    end_the_wait(&app).await;
+    let mails = app.sent_emails();
+    for who in ["bo", "cy", "di"] {
+        let text = &mail_to(&mails, who, "Objection: Phones away").text;
+        assert!(
+            text.contains("no revision came in the 3 days since the round closed"),
+            "{text}"
+        );
+        assert!(text.contains("3 of 4 answered: 2 consent"), "{text}");
+        assert!(text.contains("(objection): I am on call for work"));
+        assert!(!text.contains("Revise the text"));
+    }
+    let to_ada = agreement_letters(&app, "ada");
+    assert_eq!(
+        to_ada
+            .iter()
+            .filter(|s| s.starts_with("Objection:"))
+            .count(),
+        1,
+        "the proposer heard once, at the close: {to_ada:?}"
+    );
+    assert_eq!(
+        agreement_letters(&app, "bo"),
+        [
+            "Consent round: Phones away (Circle learning_circle)",
+            "Objection: Phones away (Circle learning_circle)"
+        ]
     );
 }
 

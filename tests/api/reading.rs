@@ -531,6 +531,139 @@ async fn the_discussion_lead_is_asked_for_questions_that_go_into_the_reminder() 
 }
 
 #[tokio::test]
+async fn a_discussion_lead_asked_by_the_rota_gets_one_email_and_a_swap_taker_is_still_asked() {
+    use reqwest::Method;
+    let app = spawn_app().await;
+    let c = app
+        .create_circle(
+            json!({ "name": "Question Turns", "timezone": "UTC", "facilitation": "rotating" }),
+        )
+        .await;
+    let circle = c["id"].as_str().unwrap().to_string();
+    for who in ["ada", "bo", "cy", "di"] {
+        app.add_member(&circle, &format!("{who}@example.org"))
+            .await
+            .expect(201);
+    }
+    app.post(
+        &format!("/api/v1/circles/{circle}/roles"),
+        &json!({ "key": "discussion_lead", "name": "Discussion lead" }),
+    )
+    .await
+    .expect(201);
+    let day = (Utc::now() + Duration::days(4)).date_naive().to_string();
+    app.schedule(&circle, json!({ "freq": "weekly", "first_date": day, "local_time": "18:00", "duration_minutes": 60, "count": 1 }))
+        .await;
+    app.run_pending_jobs().await;
+
+    // The rota asks someone to lead the discussion; the ask says what that brings, and where.
+    let mails = app.sent_emails();
+    let ask = mails
+        .iter()
+        .find(|m| m.subject.starts_with("Would you be the discussion lead on"))
+        .expect("the rota asks a discussion lead");
+    assert!(
+        ask.text
+            .contains("brings two or three questions about the reading"),
+        "{}",
+        ask.text
+    );
+    assert!(ask.text.contains("write them on your role page"));
+    let lead = ask.to.rsplit('<').next().unwrap().trim_end_matches('>');
+    let lead = lead.to_string();
+    let role_link = app.link_in(ask, "/role/");
+    let accepted = app
+        .browser(
+            Method::POST,
+            &role_link,
+            Some(&[("action", "accept"), ("feedback", "anonymous")]),
+        )
+        .await;
+    assert_eq!(accepted.status.as_u16(), 200, "{}", accepted.text());
+    assert!(accepted
+        .text()
+        .contains("Write your two or three questions below"));
+    assert!(accepted
+        .text()
+        .contains("Your questions for the discussion"));
+
+    // The clock ticks (its questions task among the rest), then the session's reminder goes.
+    let mut conn = app.conn().await;
+    roundtable::jobs::clock::schedule(&mut conn, Utc::now())
+        .await
+        .unwrap();
+    app.run_pending_jobs().await;
+    let before_reminder: Vec<String> = app
+        .sent_emails()
+        .into_iter()
+        .filter(|m| m.to.contains(&lead))
+        .map(|m| m.subject)
+        .collect();
+    let about_the_role: Vec<&String> = before_reminder
+        .iter()
+        .filter(|s| !s.starts_with("Welcome to") && !s.starts_with("Invitation:"))
+        .collect();
+    assert_eq!(
+        about_the_role.len(),
+        1,
+        "one email, not two: {before_reminder:?}"
+    );
+    assert!(about_the_role[0].starts_with("Would you be the discussion lead on"));
+    assert_eq!(
+        before_reminder.len(),
+        3,
+        "welcome, invitation, ask: {before_reminder:?}"
+    );
+    sql(&app, "UPDATE jobs SET run_at = now() WHERE kind = 'session_fanout' AND payload->>'message' = 'reminder'").await;
+    app.run_pending_jobs().await;
+    let reminded = app
+        .sent_emails()
+        .into_iter()
+        .filter(|m| m.to.contains(&lead) && m.subject.starts_with("Reminder:"))
+        .count();
+    assert_eq!(reminded, 1);
+
+    // The lead asks for a swap; whoever takes it did not get that ask, so they are asked.
+    let swap = app
+        .browser(Method::POST, &role_link, Some(&[("action", "swap")]))
+        .await;
+    assert_eq!(swap.status.as_u16(), 200, "{}", swap.text());
+    app.run_pending_jobs().await;
+    let offers: Vec<_> = app
+        .sent_emails()
+        .into_iter()
+        .filter(|m| m.subject.starts_with("Could you take over"))
+        .collect();
+    let mut taker = None;
+    for offer in &offers {
+        let link = app.link_in(offer, "/swap/");
+        let res = app
+            .browser(Method::POST, &link, Some(&[("action", "take")]))
+            .await;
+        if res.status.as_u16() == 200 {
+            taker = Some(offer.to.clone());
+            break;
+        }
+    }
+    let taker = taker.expect("someone free takes the swap");
+    assert_eq!(
+        roundtable::actions::questions::ask_due(&mut conn, Utc::now())
+            .await
+            .unwrap(),
+        1,
+        "the new holder is asked"
+    );
+    app.run_pending_jobs().await;
+    let asked: Vec<String> = app
+        .sent_emails()
+        .into_iter()
+        .filter(|m| m.subject.starts_with("Your questions for"))
+        .map(|m| m.to)
+        .collect();
+    assert_eq!(asked, [taker]);
+}
+
+#[tokio::test]
 async fn organisers_paste_chapters_and_move_a_boundary_from_the_dashboard() {
     let app = spawn_app().await;
     let c = app

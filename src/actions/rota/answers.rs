@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use diesel_async::AsyncConnection;
 
 use crate::db::circles;
-use crate::db::roles::{self, EventKind, SessionRole, FACILITATOR};
+use crate::db::roles::{self, EventKind, SessionRole, FACILITATOR, QUESTIONS_ROLE};
 use crate::db::sessions::{self, Session};
 use crate::db::Connection;
 use crate::domain::{MemberId, RoleId, RoleState, SessionStatus};
@@ -47,7 +47,8 @@ async fn answerable(
 }
 
 /// Accept a proposed or asked role: it is confirmed, with the feedback its holder asked for
-/// after the session (anonymous, named, or none).
+/// after the session (anonymous, named, or none). A discussion lead accepting an ask that
+/// asked for their questions counts as asked for them.
 pub async fn accept(
     conn: &mut Connection,
     id: RoleId,
@@ -67,6 +68,11 @@ pub async fn accept(
             return Ok(Reply::NotYours);
         }
         roles::set_feedback(conn, row.id, feedback).await?;
+        if row.state == RoleState::Asked && row.role_key == QUESTIONS_ROLE {
+            // Their ask asked for their questions too (when it was sent by this version):
+            // accepting it is being asked, so the clock sends no second email.
+            roles::mark_questions_asked_by_ask(conn, row.id, member).await?;
+        }
         let row = roles::set_state(conn, row.id, RoleState::Confirmed, now).await?;
         roles::log(
             conn,
@@ -163,6 +169,85 @@ mod tests {
         let started = accept(conn, slot.id, ada.id, FeedbackMode::Off, session.starts_at).await;
         assert!(matches!(started.unwrap(), Reply::Closed));
         assert!(kit::emailed(conn, MessageKind::RoleAsk).await.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_discussion_lead_who_accepts_their_ask_gets_no_second_email_for_questions() {
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle().create(conn).await;
+        kit::role(conn, &circle, QUESTIONS_ROLE, "Discussion lead").await;
+        let dee = kit::seated(conn, &circle, "Dee").await;
+        let session = kit::session().in_days(3).create(conn, &circle).await;
+        let proposed = RoleState::Proposed;
+        let slot = kit::slot(conn, &session, QUESTIONS_ROLE, Some(dee.id), proposed).await;
+        let now = Utc::now();
+
+        super::super::ask::ask(conn, &slot, now).await.unwrap();
+        let accepted = accept(conn, slot.id, dee.id, FeedbackMode::Anonymous, now).await;
+        assert!(matches!(accepted.unwrap(), Reply::Done(_)));
+
+        assert_eq!(
+            crate::actions::questions::ask_due(conn, now).await.unwrap(),
+            0
+        );
+        let emails: Vec<_> = kit::emails(conn)
+            .await
+            .into_iter()
+            .map(|e| (e.message, e.member_id))
+            .collect();
+        assert_eq!(
+            emails,
+            [(MessageKind::RoleAsk, dee.id)],
+            "one email, not two"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_discussion_lead_by_a_swap_or_an_earlier_ask_is_still_asked_for_questions() {
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle().create(conn).await;
+        kit::role(conn, &circle, QUESTIONS_ROLE, "Discussion lead").await;
+        let dee = kit::seated(conn, &circle, "Dee").await;
+        let bo = kit::seated(conn, &circle, "Bo").await;
+        let cy = kit::seated(conn, &circle, "Cy").await;
+        let first = kit::session().in_days(3).create(conn, &circle).await;
+        let second = kit::session().in_days(4).create(conn, &circle).await;
+        let proposed = RoleState::Proposed;
+        let swapped = kit::slot(conn, &first, QUESTIONS_ROLE, Some(dee.id), proposed).await;
+        // Asked before an ask carried the request: nothing records that it did.
+        let older = kit::slot(conn, &second, QUESTIONS_ROLE, Some(cy.id), RoleState::Asked).await;
+        let now = Utc::now();
+
+        // Dee is asked (with the request) and accepts, then gives the role to Bo by a swap.
+        super::super::ask::ask(conn, &swapped, now).await.unwrap();
+        accept(conn, swapped.id, dee.id, FeedbackMode::Anonymous, now)
+            .await
+            .unwrap();
+        let asked = crate::actions::swaps::ask(conn, swapped.id, dee.id, now).await;
+        let crate::actions::swaps::Asked::Offered(swap, _) = asked.unwrap() else {
+            panic!("the swap opens");
+        };
+        let taken = crate::actions::swaps::take(conn, swap.id, bo.id, now).await;
+        assert!(matches!(
+            taken.unwrap(),
+            crate::actions::swaps::Take::Taken(_)
+        ));
+        accept(conn, older.id, cy.id, FeedbackMode::Anonymous, now)
+            .await
+            .unwrap();
+
+        assert_eq!(
+            crate::actions::questions::ask_due(conn, now).await.unwrap(),
+            2
+        );
+        let mut asked = kit::emailed(conn, MessageKind::QuestionsAsk).await;
+        asked.sort();
+        let mut expected = vec![bo.id, cy.id];
+        expected.sort();
+        assert_eq!(
+            asked, expected,
+            "Dee's accepted ask was not Bo's; Cy's asked nothing"
+        );
     }
 
     #[tokio::test]

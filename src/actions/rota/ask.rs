@@ -1,5 +1,6 @@
 //! Asking: a proposed holder is asked by email once their session is inside the circle's
-//! asking window (when the rota is planned, and by the clock).
+//! asking window (when the rota is planned, and by the clock). A discussion lead's ask also
+//! asks for their questions (`actions::questions`).
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -46,6 +47,10 @@ pub(super) async fn ask(
     };
     let row = roles::set_state(conn, row.id, RoleState::Asked, now).await?;
     roles::log(conn, &row, Some(member), EventKind::Asked, None, now).await?;
+    if row.role_key == roles::QUESTIONS_ROLE {
+        // The ask also asks for their questions; accepting it counts as having been asked.
+        roles::mark_questions_in_ask(conn, row.id, member).await?;
+    }
     email_job::enqueue(
         conn,
         EmailJob::about_role(MessageKind::RoleAsk, member, &row, None),

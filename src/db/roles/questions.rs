@@ -49,6 +49,53 @@ pub async fn mark_questions_asked(
         .map(drop)
 }
 
+/// Record that the role ask sent to `member` for this discussion-lead slot also asks for
+/// their questions.
+pub async fn mark_questions_in_ask(
+    conn: &mut AsyncPgConnection,
+    id: RoleId,
+    member: MemberId,
+) -> diesel::QueryResult<()> {
+    diesel::update(session_roles::table.find(id))
+        .set(session_roles::questions_in_ask_of.eq(Some(member)))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Whether the role ask sent to `member` for this slot also asked for their questions.
+pub async fn questions_in_ask(
+    conn: &mut AsyncPgConnection,
+    id: RoleId,
+    member: MemberId,
+) -> diesel::QueryResult<bool> {
+    let of: Option<Option<MemberId>> = session_roles::table
+        .find(id)
+        .select(session_roles::questions_in_ask_of)
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(of.flatten() == Some(member))
+}
+
+/// `member` accepted an ask that also asked for their questions: they count as asked, so
+/// the clock sends no separate email. Whether it did (the ask carried the request).
+pub async fn mark_questions_asked_by_ask(
+    conn: &mut AsyncPgConnection,
+    id: RoleId,
+    member: MemberId,
+) -> diesel::QueryResult<bool> {
+    diesel::update(
+        session_roles::table
+            .find(id)
+            .filter(session_roles::questions_in_ask_of.eq(member)),
+    )
+    .set(session_roles::questions_asked_of.eq(Some(member)))
+    .execute(conn)
+    .await
+    .map(|n| n > 0)
+}
+
 /// Keep `member`'s questions for the slot (one per line).
 pub async fn set_questions(
     conn: &mut AsyncPgConnection,

@@ -251,6 +251,7 @@ pub async fn answer_role(
     };
     let saved = match form.action.as_str() {
         "accept" => match rota::accept(&mut conn, id, member.id, feedback_mode(&form.feedback)?, now).await? {
+            Reply::Done(row) if row.role_key == roles::QUESTIONS_ROLE => "Thank you: you're confirmed. Write your two or three questions below whenever you're ready; they go into everyone's reminder.".to_string(),
             Reply::Done(_) => "Thank you: you're confirmed. The circle will see your name in its next reminder.".to_string(),
             Reply::NotYours => return Err(not_yours()),
             Reply::Closed => return Err(closed()),

@@ -1,7 +1,9 @@
 //! Agreements mail, about one consent round: it opened, it closes soon (to those who have not
 //! answered), and how it ended. Each is a letter (`templates/email/letter.*`) worded by
 //! `email::letters` from the facts gathered here: the text, how to answer, and after the
-//! close, the outcome with who objected and why.
+//! close, the outcome with who objected and why. After an objection, a revision's round letter
+//! also tells how the round before ended to those whose outcome letter it replaced
+//! (`actions::agreements`), and an outcome letter held for a revision that never came says so.
 
 use chrono::Utc;
 use chrono_tz::Tz;
@@ -14,7 +16,7 @@ use super::common::{self, wording, Prepared, Recipient};
 use crate::db::agreements::{self, Round};
 use crate::db::members;
 use crate::domain::{CircleId, MemberId, RoundId, RoundKind, RoundOutcome};
-use crate::email::letters::{ConsentFacts, Ended, Given};
+use crate::email::letters::{ConsentFacts, Earlier, Ended, Given, Reader};
 use crate::email::messages::{LetterView, MessageKind};
 use crate::email::when::describe_moment;
 
@@ -107,20 +109,26 @@ async fn letter(
         note: version.note,
     };
     let view = match kind {
-        MessageKind::ConsentRound => facts.opening(),
+        MessageKind::ConsentRound => {
+            // Someone whose letter about an objection was held for the revision reads it here.
+            let earlier = match agreements::carried_outcome(conn, round.id, member.id).await? {
+                Some(id) => match agreements::find_round(conn, id).await? {
+                    Some(before) => Some(Earlier {
+                        eligible: before.eligible,
+                        quorum: before.quorum,
+                        given: given(conn, &before).await?,
+                    }),
+                    None => None,
+                },
+                None => None,
+            };
+            facts.opening(earlier.as_ref())
+        }
         MessageKind::ConsentReminder => {
             facts.reminder(agreements::latest_stances(conn, round).await?.len())
         }
         MessageKind::ConsentOutcome => {
-            let given: Vec<Given> = agreements::stances_of_closed(conn, round)
-                .await?
-                .into_iter()
-                .map(|g| Given {
-                    name: g.display_name,
-                    stance: g.stance,
-                    reason: g.reason,
-                })
-                .collect();
+            let given = given(conn, round).await?;
             let ended = match round.outcome {
                 Some(RoundOutcome::Adopted) => Ended::Adopted,
                 Some(RoundOutcome::Objected) => Ended::Objected,
@@ -128,11 +136,39 @@ async fn letter(
             };
             let to_proposer =
                 version.proposed_by == Some(member.id) && round.kind != RoundKind::Review;
-            facts.outcome(ended, &given, to_proposer)
+            // After an objection, everyone else's letter was held for a revision that did not
+            // come (rounds closed before holding existed told everyone at once).
+            let held = match round.closed_at {
+                Some(closed) if ended == Ended::Objected && !to_proposer => {
+                    agreements::outcome_held_until(conn, round.id)
+                        .await?
+                        .map(|until| (until - closed).num_days())
+                }
+                _ => None,
+            };
+            let reader = match (to_proposer, held) {
+                (true, _) => Reader::Proposer,
+                (false, Some(days)) => Reader::NoRevisionIn(days),
+                (false, None) => Reader::Member,
+            };
+            facts.outcome(ended, &given, reader)
         }
         _ => return Ok(None),
     };
     Ok(Some(view.map_err(wording)?))
+}
+
+/// Who said what in a closed round, with their reasons.
+async fn given(conn: &mut AsyncPgConnection, round: &Round) -> Result<Vec<Given>, JobError> {
+    Ok(agreements::stances_of_closed(conn, round)
+        .await?
+        .into_iter()
+        .map(|g| Given {
+            name: g.display_name,
+            stance: g.stance,
+            reason: g.reason,
+        })
+        .collect())
 }
 
 /// The quoted text's paragraphs, each on one line.

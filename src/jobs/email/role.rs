@@ -1,5 +1,6 @@
-//! Role mail: the ask to take a role, its confirmation, the ask for questions, notices to
-//! organisers about a slot, and the offer to take over a role someone cannot keep.
+//! Role mail: the ask to take a role (a discussion lead's also asks for their questions), its
+//! confirmation, the ask for questions (to a holder whose ask did not), notices to organisers
+//! about a slot, and the offer to take over a role someone cannot keep.
 
 use chrono::Utc;
 use chrono_tz::Tz;
@@ -108,7 +109,12 @@ pub(super) async fn prepare(
             circle.id
         )),
     };
-    c.role = role_view(conn, &row, &s, circle.id)
+    // A discussion lead's ask says what the role brings and where to write it; asks queued
+    // before the ask carried that request say what they always said.
+    let brings_questions = kind == MessageKind::RoleAsk
+        && row.role_key == roles::QUESTIONS_ROLE
+        && roles::questions_in_ask(conn, row.id, me).await?;
+    c.role = role_view(conn, &row, &s, circle.id, brings_questions)
         .await?
         .map(|mut r| {
             // The why was written for the holder; someone offered a swap gets no "why you".
@@ -125,12 +131,14 @@ pub(super) async fn prepare(
 }
 
 /// The role as its holder's mail shows it, with the handoff the holder inherits when its
-/// author let them see it.
+/// author let them see it; `brings_questions` for a discussion lead's ask that also asks for
+/// their questions.
 async fn role_view(
     conn: &mut AsyncPgConnection,
     row: &SessionRole,
     session: &Session,
     circle: CircleId,
+    brings_questions: bool,
 ) -> Result<Option<RoleView>, JobError> {
     let Some(kind) = roles::kind(conn, circle, &row.role_key).await? else {
         return Ok(None);
@@ -143,6 +151,7 @@ async fn role_view(
         guide: kind.guide,
         why: row.why.clone(),
         handoff,
+        brings_questions,
     }))
 }
 

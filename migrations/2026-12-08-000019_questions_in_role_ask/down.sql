@@ -1,0 +1,1 @@
+ALTER TABLE session_roles DROP COLUMN questions_in_ask_of;
