@@ -2,7 +2,9 @@
 //! Claiming and running jobs belong to the worker.
 
 use chrono::{DateTime, Utc};
-use diesel::{ExpressionMethods, OptionalExtension, QueryDsl, SelectableHelper};
+use diesel::{
+    BoolExpressionMethods, ExpressionMethods, OptionalExtension, QueryDsl, SelectableHelper,
+};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 
@@ -95,6 +97,69 @@ pub async fn pending_among(
         .load(conn)
         .await?;
     Ok(found.into_iter().flatten().collect())
+}
+
+/// When the circle's next reminder or reflection prompt goes (those the reader gets), if it
+/// is queued to go by `until`.
+pub async fn next_session_letter(
+    conn: &mut AsyncPgConnection,
+    circle: crate::domain::CircleId,
+    reminders: bool,
+    prompts: bool,
+    until: DateTime<Utc>,
+) -> diesel::QueryResult<Option<DateTime<Utc>>> {
+    #[derive(diesel::QueryableByName)]
+    struct Next {
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
+        at: Option<DateTime<Utc>>,
+    }
+    let next: Next = diesel::sql_query(
+        "SELECT min(j.run_at) AS at FROM jobs j JOIN sessions s \
+           ON j.payload->>'session_id' = s.id::text \
+         WHERE j.kind = 'session_fanout' AND j.state = 'queued' AND s.circle_id = $1 \
+           AND s.status = 'scheduled' AND j.run_at <= $2 \
+           AND ((j.payload->>'message' = 'reminder' AND $3) \
+             OR (j.payload->>'message' = 'reflection_prompt' AND $4))",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(circle.0)
+    .bind::<diesel::sql_types::Timestamptz, _>(until)
+    .bind::<diesel::sql_types::Bool, _>(reminders)
+    .bind::<diesel::sql_types::Bool, _>(prompts)
+    .get_result(conn)
+    .await?;
+    Ok(next.at)
+}
+
+/// Payloads of the agreement letters to `member` about `circle` that can ride with the
+/// letter being written now: a round's letter still queued, whenever it meant to look
+/// again, and an outcome due by `by` (one held back for a revision waits its time).
+pub async fn waiting_riders(
+    conn: &mut AsyncPgConnection,
+    member: crate::domain::MemberId,
+    circle: crate::domain::CircleId,
+    by: DateTime<Utc>,
+) -> diesel::QueryResult<Vec<serde_json::Value>> {
+    use diesel::{PgAnyJsonExpressionMethods, PgJsonbExpressionMethods};
+    jobs::table
+        .filter(jobs::kind.eq("email"))
+        .filter(jobs::state.eq(JobState::Queued))
+        .filter(jobs::payload.contains(serde_json::json!({
+            "member_id": member,
+            "circle_id": circle,
+        })))
+        .filter(
+            jobs::payload
+                .retrieve_as_text("message")
+                .eq("consent_round")
+                .or(jobs::payload
+                    .retrieve_as_text("message")
+                    .eq("consent_outcome")
+                    .and(jobs::run_at.le(by))),
+        )
+        .order(jobs::run_at)
+        .select(jobs::payload)
+        .load(conn)
+        .await
 }
 
 /// Queue many jobs in one statement (in chunks); duplicates of pending jobs are dropped.

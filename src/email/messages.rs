@@ -298,6 +298,8 @@ pub struct EmailContext {
     /// The next session's invitation when this letter carries it (a reflection prompt, a
     /// welcome, a seat that opened up): its lines and answers; its calendar entry is attached.
     pub next: Option<NextView>,
+    /// Agreement letters that waited to ride with this one: each letter and its link.
+    pub riders: Vec<(LetterView, String)>,
     /// Short news for the reader that waited for their next letter instead of coming alone
     /// (e.g. feedback that closed with too few answers to show).
     pub notes: Vec<String>,
@@ -454,8 +456,16 @@ fn subject(c: &EmailContext) -> String {
 
 pub fn render(c: &EmailContext) -> Result<Rendered, askama::Error> {
     let (text, html) = render_parts(c)?;
+    let subject = match c.riders.first() {
+        Some((rider, _)) => {
+            let own = format!(" ({})", c.circle_name);
+            let rider = rider.subject.strip_suffix(&own).unwrap_or(&rider.subject);
+            format!("{}; and {rider}", subject(c))
+        }
+        None => subject(c),
+    };
     Ok(Rendered {
-        subject: subject(c),
+        subject,
         text: tidy_text(&text),
         html,
     })
@@ -672,6 +682,12 @@ mod tests {
                     },
                 }
             }),
+            riders: match (kind, sample_letter(MessageKind::ConsentRound)) {
+                (MessageKind::Reminder, Some(round)) => {
+                    vec![(round, format!("{base}/consent/TOKEN"))]
+                }
+                _ => Vec::new(),
+            },
             notes: if kind == MessageKind::Reminder {
                 vec![format!(
                     "Feedback about you as facilitator on Thursday 25 February: {}",

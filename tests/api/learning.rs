@@ -499,7 +499,11 @@ fn mail_to<'a>(
     mails
         .iter()
         .rev()
-        .find(|m| m.to.contains(&format!("{who}@example.org")) && m.subject.starts_with(subject))
+        .find(|m| {
+            m.to.contains(&format!("{who}@example.org"))
+                && (m.subject.starts_with(subject)
+                    || m.text.contains(&format!("Also in this letter: {subject}")))
+        })
         .unwrap_or_else(|| panic!("no “{subject}” mail to {who}"))
 }
 
@@ -1589,8 +1593,27 @@ async fn a_review_comes_due_after_its_sessions_and_the_next_agenda_revisits_it()
     }
     assert_eq!(app.snapshot().await, before);
     app.run_pending_jobs().await;
+    // The next session's reminder is due within two days: the round's letter rides with it.
+    assert!(
+        !app.sent_emails()
+            .iter()
+            .any(|m| m.subject.starts_with("Consent round: Confidentiality")),
+        "the round's letter waits for the reminder"
+    );
+    sql(
+        &app,
+        "UPDATE jobs SET run_at = now() WHERE state = 'queued' AND payload->>'message' = 'reminder'",
+    )
+    .await;
+    app.run_pending_jobs().await;
     let mails = app.sent_emails();
     for who in ["ada", "bo", "cy"] {
+        let letter = mail_to(&mails, who, "Consent round: Confidentiality");
+        assert!(
+            letter.subject.starts_with("Reminder:") || letter.subject.starts_with("Before your"),
+            "{}",
+            letter.subject
+        );
         let link = app.link_in(
             mail_to(&mails, who, "Consent round: Confidentiality"),
             "/consent/",

@@ -5,7 +5,7 @@
 //! also tells how the round before ended to those whose outcome letter it replaced
 //! (`actions::agreements`), and an outcome letter held for a revision that never came says so.
 
-use chrono::Utc;
+use chrono::{Duration, Utc};
 use chrono_tz::Tz;
 use diesel_async::AsyncPgConnection;
 use serde::{Deserialize, Serialize};
@@ -44,6 +44,28 @@ pub(super) async fn prepare(
     job: &AgreementsMail,
     to: &mut Recipient,
 ) -> Result<Option<Prepared>, JobError> {
+    prepare_letter(ctx, conn, job, to, false).await
+}
+
+/// How soon the reader's next letter about the circle must go for a new round's letter to
+/// ride with it, and how long the round must stay open after that letter.
+const ROUND_RIDES_WITHIN: Duration = Duration::hours(48);
+const ROUND_OPEN_AFTER_RIDE: Duration = Duration::days(2);
+/// How long after the close an outcome may wait for the reader's next letter.
+const OUTCOME_RIDES_WITHIN: Duration = Duration::days(5);
+/// How long after its carrier a waiting letter looks again (it is then delivered).
+const AFTER_CARRIER: Duration = Duration::minutes(10);
+
+/// The letter, `riding` inside another (a session letter), or alone. Alone, a new round's
+/// letter (and an outcome, except the proposer's after an objection, who revises) waits for
+/// the reader's next letter about the circle when that goes soon enough: one letter, not two.
+pub(super) async fn prepare_letter(
+    ctx: &JobContext,
+    conn: &mut AsyncPgConnection,
+    job: &AgreementsMail,
+    to: &mut Recipient,
+    riding: bool,
+) -> Result<Option<Prepared>, JobError> {
     let kind = job.message;
     let Some((circle, _)) = common::place(conn, job.circle_id, to, kind, None).await? else {
         return Ok(None);
@@ -65,6 +87,14 @@ pub(super) async fn prepare(
     if !wanted {
         return Ok(None);
     }
+    if !riding {
+        if let Some(at) = carrier(conn, kind, &round, to).await? {
+            return Err(JobError::Later(
+                at + AFTER_CARRIER,
+                "rides with the reader's next letter about the circle",
+            ));
+        }
+    }
     let zone = to.zone(None, Some(&circle));
     let Some(letter) = letter(conn, kind, &round, &circle.name, &to.member, zone).await? else {
         return Ok(None);
@@ -73,6 +103,49 @@ pub(super) async fn prepare(
     c.action_url = Some(ctx.links.consent(to.holder, round.id.0, round.closes_at));
     c.letter = Some(letter);
     Ok(Some(c.into()))
+}
+
+/// When the reader's next letter about the circle goes, if this letter should ride with it.
+async fn carrier(
+    conn: &mut AsyncPgConnection,
+    kind: MessageKind,
+    round: &Round,
+    to: &Recipient,
+) -> Result<Option<chrono::DateTime<Utc>>, JobError> {
+    let now = Utc::now();
+    let until = match kind {
+        MessageKind::ConsentRound => {
+            (now + ROUND_RIDES_WITHIN).min(round.closes_at - ROUND_OPEN_AFTER_RIDE)
+        }
+        MessageKind::ConsentOutcome => {
+            let Some(closed) = round.closed_at else {
+                return Ok(None);
+            };
+            let objected = round.outcome != Some(RoundOutcome::Adopted);
+            if objected && round.kind != RoundKind::Review {
+                // The proposer revises at once; their letter does not wait.
+                if let Some(a) = agreements::find(conn, round.agreement_id).await? {
+                    let version = agreements::version(conn, a.id, round.version).await?;
+                    if version.and_then(|v| v.proposed_by) == Some(to.member.id) {
+                        return Ok(None);
+                    }
+                }
+            }
+            closed + OUTCOME_RIDES_WITHIN
+        }
+        _ => return Ok(None),
+    };
+    if until <= now {
+        return Ok(None);
+    }
+    Ok(crate::db::jobs::next_session_letter(
+        conn,
+        round.circle_id,
+        to.member.reminders_enabled,
+        to.member.reflection_prompts_enabled,
+        until,
+    )
+    .await?)
 }
 
 /// What a consent-round message says: the text, how to answer, and after the close, the

@@ -185,6 +185,7 @@ pub(super) fn context(
         feedback_links: Vec::new(),
         agreements: Vec::new(),
         next: None,
+        riders: Vec::new(),
         notes: Vec::new(),
     }
 }

@@ -271,8 +271,14 @@ pub async fn run(ctx: &JobContext, job: EmailJob) -> Result<Option<NewDelivery>,
         let mut conn = ctx.pool.get().await?;
         // A session message (or a standing letter, keyed by its window) that already reached
         // the mail server is not sent twice, even if it was queued again.
-        let once =
-            job.message().is_about_a_session() || job.message() == MessageKind::WaitlistStanding;
+        // So is an agreement letter that rode with a session letter.
+        let once = job.message().is_about_a_session()
+            || matches!(
+                job.message(),
+                MessageKind::WaitlistStanding
+                    | MessageKind::ConsentRound
+                    | MessageKind::ConsentOutcome
+            );
         if once && queue::already_delivered(&mut conn, &key).await? {
             return Ok(None);
         }

@@ -75,6 +75,9 @@ fn answers_invited(kind: MessageKind) -> bool {
 /// How long an invitation waits for the letter that may carry it before it looks again.
 const WAIT_FOR_CARRIER: chrono::Duration = chrono::Duration::minutes(10);
 
+/// Agreement letters waiting to ride are due again this soon after their carrier goes.
+const RIDERS_WITHIN: chrono::Duration = chrono::Duration::minutes(15);
+
 /// How soon an invitation must be due for a letter to carry it.
 const CARRY_WITHIN: chrono::Duration = chrono::Duration::hours(1);
 
@@ -151,8 +154,31 @@ pub(super) async fn prepare(
     ) {
         c.notes = quiet_closes(conn, &circle, to, &job.dedupe_key(), zone).await?;
     }
+    let mut rider_keys = Vec::new();
+    if matches!(
+        kind,
+        MessageKind::Reminder | MessageKind::FacilitatorDigest | MessageKind::ReflectionPrompt
+    ) {
+        for payload in
+            jobs::waiting_riders(conn, to.member.id, circle.id, now + RIDERS_WITHIN).await?
+        {
+            let Ok(super::EmailJob::Agreements(rider)) = serde_json::from_value(payload) else {
+                continue;
+            };
+            let key = rider.dedupe_key();
+            if queue::already_delivered(conn, &key).await? {
+                continue;
+            }
+            if let Some(p) = super::agreements::prepare_letter(ctx, conn, &rider, to, true).await? {
+                if let (Some(letter), Some(url)) = (p.context.letter, p.context.action_url) {
+                    c.riders.push((letter, url));
+                    rider_keys.push((rider.message, key));
+                }
+            }
+        }
+    }
     let mut calendar = calendar(ctx, &c, &s, &circle, to, segment.as_deref(), now);
-    let mut keys = Vec::new();
+    let mut keys = rider_keys;
     if let Some(carry) = carried {
         c.next = Some(carry.view);
         calendar = Some(carry.calendar);
