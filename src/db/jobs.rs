@@ -2,9 +2,7 @@
 //! Claiming and running jobs belong to the worker.
 
 use chrono::{DateTime, Utc};
-use diesel::{
-    BoolExpressionMethods, ExpressionMethods, OptionalExtension, QueryDsl, SelectableHelper,
-};
+use diesel::{ExpressionMethods, OptionalExtension, QueryDsl, SelectableHelper};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 
@@ -100,7 +98,8 @@ pub async fn pending_among(
 }
 
 /// When the circle's next reminder or reflection prompt goes (those the reader gets), if it
-/// is queued to go by `until`.
+/// is queued to go by `until`. Looked up by the fan-outs' keys, from the circle's sessions
+/// around that time: the cost is the circle's, not the queue's.
 pub async fn next_session_letter(
     conn: &mut AsyncPgConnection,
     circle: crate::domain::CircleId,
@@ -108,58 +107,79 @@ pub async fn next_session_letter(
     prompts: bool,
     until: DateTime<Utc>,
 ) -> diesel::QueryResult<Option<DateTime<Utc>>> {
-    #[derive(diesel::QueryableByName)]
-    struct Next {
-        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
-        at: Option<DateTime<Utc>>,
+    use super::schema::sessions;
+    let now = Utc::now();
+    let near: Vec<uuid::Uuid> = sessions::table
+        .filter(sessions::circle_id.eq(circle))
+        .filter(sessions::starts_at.gt(now - chrono::Duration::days(2)))
+        .filter(sessions::starts_at.lt(until + chrono::Duration::days(2)))
+        .filter(sessions::status.eq(crate::domain::SessionStatus::Scheduled))
+        .select(sessions::id)
+        .load(conn)
+        .await?;
+    let mut keys = Vec::new();
+    for id in near {
+        if reminders {
+            keys.push(format!("fanout:reminder:{id}"));
+        }
+        if prompts {
+            keys.push(format!("fanout:reflection_prompt:{id}"));
+        }
     }
-    let next: Next = diesel::sql_query(
-        "SELECT min(j.run_at) AS at FROM jobs j JOIN sessions s \
-           ON j.payload->>'session_id' = s.id::text \
-         WHERE j.kind = 'session_fanout' AND j.state = 'queued' AND s.circle_id = $1 \
-           AND s.status = 'scheduled' AND j.run_at <= $2 \
-           AND ((j.payload->>'message' = 'reminder' AND $3) \
-             OR (j.payload->>'message' = 'reflection_prompt' AND $4))",
-    )
-    .bind::<diesel::sql_types::Uuid, _>(circle.0)
-    .bind::<diesel::sql_types::Timestamptz, _>(until)
-    .bind::<diesel::sql_types::Bool, _>(reminders)
-    .bind::<diesel::sql_types::Bool, _>(prompts)
-    .get_result(conn)
-    .await?;
-    Ok(next.at)
+    jobs::table
+        .filter(jobs::dedupe_key.eq_any(&keys))
+        .filter(jobs::state.eq_any([JobState::Queued, JobState::Running]))
+        .filter(jobs::run_at.le(until))
+        .select(diesel::dsl::min(jobs::run_at))
+        .first(conn)
+        .await
 }
 
 /// Payloads of the agreement letters to `member` about `circle` that can ride with the
 /// letter being written now: a round's letter still queued, whenever it meant to look
-/// again, and an outcome due by `by` (one held back for a revision waits its time).
+/// again, and an outcome due by `by` (one held back for a revision waits its time). Looked
+/// up by their keys, from the circle's open and recently closed rounds.
 pub async fn waiting_riders(
     conn: &mut AsyncPgConnection,
     member: crate::domain::MemberId,
     circle: crate::domain::CircleId,
     by: DateTime<Utc>,
 ) -> diesel::QueryResult<Vec<serde_json::Value>> {
-    use diesel::{PgAnyJsonExpressionMethods, PgJsonbExpressionMethods};
-    jobs::table
-        .filter(jobs::kind.eq("email"))
-        .filter(jobs::state.eq(JobState::Queued))
-        .filter(jobs::payload.contains(serde_json::json!({
-            "member_id": member,
-            "circle_id": circle,
-        })))
-        .filter(
-            jobs::payload
-                .retrieve_as_text("message")
-                .eq("consent_round")
-                .or(jobs::payload
-                    .retrieve_as_text("message")
-                    .eq("consent_outcome")
-                    .and(jobs::run_at.le(by))),
-        )
-        .order(jobs::run_at)
-        .select(jobs::payload)
+    use super::schema::consent_rounds;
+    let since = Utc::now() - chrono::Duration::days(30);
+    let rounds: Vec<uuid::Uuid> = consent_rounds::table
+        .filter(consent_rounds::circle_id.eq(circle))
+        .filter(consent_rounds::opened_at.gt(since))
+        .select(consent_rounds::id)
         .load(conn)
-        .await
+        .await?;
+    if rounds.is_empty() {
+        return Ok(Vec::new());
+    }
+    let keys: Vec<String> = rounds
+        .iter()
+        .flat_map(|r| {
+            [
+                format!("email:consent_round:{r}:{member}"),
+                format!("email:consent_outcome:{r}:{member}"),
+            ]
+        })
+        .collect();
+    let found: Vec<(String, DateTime<Utc>, serde_json::Value)> = jobs::table
+        .filter(jobs::dedupe_key.eq_any(&keys))
+        .filter(jobs::state.eq_any([JobState::Queued, JobState::Running]))
+        .order(jobs::run_at)
+        .select((jobs::state, jobs::run_at, jobs::payload))
+        .load(conn)
+        .await?;
+    Ok(found
+        .into_iter()
+        .filter(|(state, run_at, payload)| {
+            state == JobState::Queued.as_str()
+                && (payload["message"] == "consent_round" || *run_at <= by)
+        })
+        .map(|(_, _, payload)| payload)
+        .collect())
 }
 
 /// Queue many jobs in one statement (in chunks); duplicates of pending jobs are dropped.

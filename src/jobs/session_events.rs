@@ -165,31 +165,22 @@ pub async fn invitation_lead_changed(
     conn: &mut AsyncPgConnection,
     circle: &Circle,
 ) -> diesel::QueryResult<usize> {
-    #[derive(diesel::QueryableByName)]
-    struct Waiting {
-        #[diesel(sql_type = diesel::sql_types::Uuid)]
-        job: crate::domain::JobId,
-        #[diesel(sql_type = diesel::sql_types::Uuid)]
-        session: crate::domain::SessionId,
-    }
     let now = Utc::now();
-    let waiting: Vec<Waiting> = diesel::sql_query(
-        "SELECT j.id AS job, s.id AS session FROM jobs j JOIN sessions s \
-           ON j.payload->>'session_id' = s.id::text \
-         WHERE j.kind = $2 AND j.state = 'queued' AND j.payload->>'message' = 'invitation' \
-           AND s.circle_id = $1",
-    )
-    .bind::<diesel::sql_types::Uuid, _>(circle.id.0)
-    .bind::<diesel::sql_types::Text, _>(super::fanout::SESSION_KIND)
-    .load(conn)
-    .await?;
+    let coming = sessions::upcoming(conn, circle.id, now, 10_000).await?;
+    let keys: Vec<String> = coming.iter().map(invitation_key).collect();
+    let waiting: Vec<(crate::domain::JobId, Option<String>)> = jobs_t::table
+        .filter(jobs_t::dedupe_key.eq_any(&keys))
+        .filter(jobs_t::state.eq(JobState::Queued))
+        .select((jobs_t::id, jobs_t::dedupe_key))
+        .load(conn)
+        .await?;
     let mut moved = 0;
-    for w in waiting {
-        let Some(session) = sessions::find(conn, w.session).await? else {
+    for (job, key) in waiting {
+        let Some(session) = coming.iter().find(|s| Some(invitation_key(s)) == key) else {
             continue;
         };
-        let at = invitation_at(conn, circle, &session, now).await?;
-        moved += diesel::update(jobs_t::table.find(w.job))
+        let at = invitation_at(conn, circle, session, now).await?;
+        moved += diesel::update(jobs_t::table.find(job))
             .set((jobs_t::run_at.eq(at), jobs_t::updated_at.eq(now)))
             .execute(conn)
             .await?;
