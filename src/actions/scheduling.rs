@@ -250,6 +250,35 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_new_invitation_lead_moves_the_invitations_still_waiting() {
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle().create(conn).await;
+        let created = create_sessions(conn, &circle, &weekly(&circle, 2), None)
+            .await
+            .unwrap();
+        let changes = crate::db::circles::CircleChanges {
+            invite_lead_days: Some(3),
+            ..Default::default()
+        };
+        crate::actions::circles::update_circle(conn, circle.id, changes)
+            .await
+            .unwrap();
+        let invitations: Vec<_> = kit::queued_of(conn, fanout::SESSION_KIND)
+            .await
+            .into_iter()
+            .filter(|j| j.payload["message"] == "invitation")
+            .collect();
+        assert_eq!(invitations.len(), 2);
+        for session in &created {
+            let job = invitations
+                .iter()
+                .find(|j| j.payload["session_id"] == session.id.to_string())
+                .unwrap();
+            assert_eq!(job.run_at, session.starts_at - Duration::days(3));
+        }
+    }
+
+    #[tokio::test]
     async fn cancelling_tells_the_members_once_and_cancelling_again_changes_nothing() {
         let conn = &mut kit::fresh_connection().await;
         let circle = kit::circle().create(conn).await;
