@@ -42,7 +42,7 @@ impl SessionFanout {
                     self.message, self.session_id, self.sequence
                 )
             }
-            _ => format!("fanout:{}:{}", self.message, self.session_id),
+            _ => super::email::fanout_key(self.message, self.session_id),
         }
     }
 

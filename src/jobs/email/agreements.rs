@@ -50,7 +50,7 @@ pub(super) async fn prepare(
 /// How soon the reader's next letter about the circle must go for a new round's letter to
 /// ride with it, and how long the round must stay open after that letter.
 const ROUND_RIDES_WITHIN: Duration = Duration::hours(48);
-const ROUND_OPEN_AFTER_RIDE: Duration = Duration::days(2);
+const ROUND_OPEN_AFTER_RIDE: Duration = Duration::days(1);
 /// How long after the close an outcome may wait for the reader's next letter.
 const OUTCOME_RIDES_WITHIN: Duration = Duration::days(5);
 /// How long after its carrier a waiting letter looks again (it is then delivered).

@@ -42,6 +42,7 @@ pub use growing::GrowingMail;
 pub use link::LinkMail;
 pub use membership::MembershipMail;
 pub use role::{role_phrase, RoleMail};
+pub use session::fanout_key;
 pub use session::{versioned, SessionMail};
 
 pub const KIND: &str = "email";

@@ -162,7 +162,8 @@ pub(super) async fn prepare(
         for payload in
             jobs::waiting_riders(conn, to.member.id, circle.id, now + RIDERS_WITHIN).await?
         {
-            let Ok(super::EmailJob::Agreements(rider)) = serde_json::from_value(payload) else {
+            let Ok(rider) = serde_json::from_value::<super::agreements::AgreementsMail>(payload)
+            else {
                 continue;
             };
             let key = rider.dedupe_key();
@@ -339,13 +340,10 @@ async fn carrier_pending(
         .is_empty())
 }
 
-fn fanout_key(message: MessageKind, session: SessionId) -> String {
-    super::super::fanout::SessionFanout {
-        session_id: session,
-        message,
-        sequence: 0,
-    }
-    .dedupe_key()
+/// The key of a session's fan-out of `message` for a message sent once per session (an
+/// invitation, a reminder, a prompt); `jobs::fanout` keys its jobs with it.
+pub fn fanout_key(message: MessageKind, session: SessionId) -> String {
+    format!("fanout:{message}:{session}")
 }
 
 /// Whether the circle has a scheduled session after `s`: someone to hand off to.
