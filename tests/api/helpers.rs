@@ -87,8 +87,11 @@ pub async fn spawn_with_pool(settings: Settings, pool: Pool, db_url: DatabaseUrl
         address,
         db_url,
         pool,
+        // Idle connections are dropped well before the server's keep-alive (5 s) closes
+        // them, so a test that pauses never reuses one the server is closing.
         client: reqwest::Client::builder()
             .timeout(Duration::from_secs(120))
+            .pool_idle_timeout(Duration::from_secs(2))
             .build()
             .unwrap(),
         token: String::new(),
@@ -410,6 +413,7 @@ impl TestApp {
         let client = reqwest::Client::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
+            .pool_idle_timeout(Duration::from_secs(2))
             .build()
             .unwrap();
         let res = client
