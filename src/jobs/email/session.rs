@@ -159,24 +159,7 @@ pub(super) async fn prepare(
         kind,
         MessageKind::Reminder | MessageKind::FacilitatorDigest | MessageKind::ReflectionPrompt
     ) {
-        for payload in
-            jobs::waiting_riders(conn, to.member.id, circle.id, now + RIDERS_WITHIN).await?
-        {
-            let Ok(rider) = serde_json::from_value::<super::agreements::AgreementsMail>(payload)
-            else {
-                continue;
-            };
-            let key = rider.dedupe_key();
-            if queue::already_delivered(conn, &key).await? {
-                continue;
-            }
-            if let Some(p) = super::agreements::prepare_letter(ctx, conn, &rider, to, true).await? {
-                if let (Some(letter), Some(url)) = (p.context.letter, p.context.action_url) {
-                    c.riders.push((letter, url));
-                    rider_keys.push((rider.message, key));
-                }
-            }
-        }
+        (c.riders, rider_keys) = riders(ctx, conn, &circle, to, now).await?;
     }
     let mut calendar = calendar(ctx, &c, &s, &circle, to, segment.as_deref(), now);
     let mut keys = rider_keys;
@@ -190,6 +173,40 @@ pub(super) async fn prepare(
         calendar,
         carried: keys,
     }))
+}
+
+/// The agreement letters to the reader about `circle` that wait to ride with this letter:
+/// each letter with its link, and (kind, key) to record them as delivered with it.
+async fn riders(
+    ctx: &JobContext,
+    conn: &mut AsyncPgConnection,
+    circle: &Circle,
+    to: &mut Recipient,
+    now: DateTime<Utc>,
+) -> Result<
+    (
+        Vec<(messages::LetterView, String)>,
+        Vec<(MessageKind, String)>,
+    ),
+    JobError,
+> {
+    let (mut letters, mut keys) = (Vec::new(), Vec::new());
+    for payload in jobs::waiting_riders(conn, to.member.id, circle.id, now + RIDERS_WITHIN).await? {
+        let Ok(rider) = serde_json::from_value::<super::agreements::AgreementsMail>(payload) else {
+            continue;
+        };
+        let key = rider.dedupe_key();
+        if queue::already_delivered(conn, &key).await? {
+            continue;
+        }
+        if let Some(p) = super::agreements::prepare_letter(ctx, conn, &rider, to, true).await? {
+            if let (Some(letter), Some(url)) = (p.context.letter, p.context.action_url) {
+                letters.push((letter, url));
+                keys.push((rider.message, key));
+            }
+        }
+    }
+    Ok((letters, keys))
 }
 
 /// Feedback about the reader that closed with nothing to read, as lines of this letter (the
