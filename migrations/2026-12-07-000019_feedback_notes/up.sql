@@ -4,5 +4,7 @@
 ALTER TABLE feedback_requests
     ADD COLUMN closed_quietly boolean NOT NULL DEFAULT false,
     ADD COLUMN noted_in text;
+-- Every session letter looks for these (one letter may look again under its own key), so
+-- the index holds the quiet closes only, told or not.
 CREATE INDEX feedback_requests_notes_idx ON feedback_requests (subject_id, circle_id)
-    WHERE closed_quietly AND noted_in IS NULL;
+    WHERE closed_quietly;

@@ -663,6 +663,20 @@ pub async fn open_proposal_by(
         .optional()
 }
 
+/// `circle`'s rounds opened since `since`, any kind.
+pub async fn round_ids_since(
+    conn: &mut AsyncPgConnection,
+    circle: CircleId,
+    since: DateTime<Utc>,
+) -> diesel::QueryResult<Vec<RoundId>> {
+    consent_rounds::table
+        .filter(consent_rounds::circle_id.eq(circle))
+        .filter(consent_rounds::opened_at.gt(since))
+        .select(consent_rounds::id)
+        .load(conn)
+        .await
+}
+
 /// When `circle`'s rounds opened since `since`, oldest first, leaving out second rounds after
 /// an objection (they answer the circle, they do not add to it).
 pub async fn rounds_opened_since(

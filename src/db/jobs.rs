@@ -81,105 +81,31 @@ pub async fn pending_of_kind(conn: &mut AsyncPgConnection, kind: &str) -> diesel
         .await
 }
 
-/// Of `keys`, those of jobs queued or running that are due by `by`.
-pub async fn pending_among(
+/// A job queued or running, found by its key.
+#[derive(Debug, Clone, diesel::Queryable)]
+pub struct Pending {
+    pub key: Option<String>,
+    pub state: JobState,
+    pub run_at: DateTime<Utc>,
+    pub payload: serde_json::Value,
+}
+
+/// The jobs queued or running under any of `keys`, soonest first (by the keys' index: the
+/// cost follows the keys asked for, not the queue).
+pub async fn pending(
     conn: &mut AsyncPgConnection,
     keys: &[String],
-    by: DateTime<Utc>,
-) -> diesel::QueryResult<Vec<String>> {
-    let found: Vec<Option<String>> = jobs::table
-        .filter(jobs::dedupe_key.eq_any(keys))
-        .filter(jobs::state.eq_any([JobState::Queued, JobState::Running]))
-        .filter(jobs::run_at.le(by))
-        .select(jobs::dedupe_key)
-        .load(conn)
-        .await?;
-    Ok(found.into_iter().flatten().collect())
-}
-
-/// When the circle's next reminder or reflection prompt goes (those the reader gets), if it
-/// is queued to go by `until`. Looked up by the fan-outs' keys, from the circle's sessions
-/// around that time: the cost is the circle's, not the queue's.
-pub async fn next_session_letter(
-    conn: &mut AsyncPgConnection,
-    circle: crate::domain::CircleId,
-    reminders: bool,
-    prompts: bool,
-    until: DateTime<Utc>,
-) -> diesel::QueryResult<Option<DateTime<Utc>>> {
-    use super::schema::sessions;
-    let now = Utc::now();
-    let near: Vec<uuid::Uuid> = sessions::table
-        .filter(sessions::circle_id.eq(circle))
-        .filter(sessions::starts_at.gt(now - chrono::Duration::days(2)))
-        .filter(sessions::starts_at.lt(until + chrono::Duration::days(2)))
-        .filter(sessions::status.eq(crate::domain::SessionStatus::Scheduled))
-        .select(sessions::id)
-        .load(conn)
-        .await?;
-    let mut keys = Vec::new();
-    for id in near {
-        if reminders {
-            keys.push(format!("fanout:reminder:{id}"));
-        }
-        if prompts {
-            keys.push(format!("fanout:reflection_prompt:{id}"));
-        }
-    }
-    jobs::table
-        .filter(jobs::dedupe_key.eq_any(&keys))
-        .filter(jobs::state.eq_any([JobState::Queued, JobState::Running]))
-        .filter(jobs::run_at.le(until))
-        .select(diesel::dsl::min(jobs::run_at))
-        .first(conn)
-        .await
-}
-
-/// Payloads of the agreement letters to `member` about `circle` that can ride with the
-/// letter being written now: a round's letter still queued, whenever it meant to look
-/// again, and an outcome due by `by` (one held back for a revision waits its time). Looked
-/// up by their keys, from the circle's open and recently closed rounds.
-pub async fn waiting_riders(
-    conn: &mut AsyncPgConnection,
-    member: crate::domain::MemberId,
-    circle: crate::domain::CircleId,
-    by: DateTime<Utc>,
-) -> diesel::QueryResult<Vec<serde_json::Value>> {
-    use super::schema::consent_rounds;
-    let since = Utc::now() - chrono::Duration::days(30);
-    let rounds: Vec<uuid::Uuid> = consent_rounds::table
-        .filter(consent_rounds::circle_id.eq(circle))
-        .filter(consent_rounds::opened_at.gt(since))
-        .select(consent_rounds::id)
-        .load(conn)
-        .await?;
-    if rounds.is_empty() {
+) -> diesel::QueryResult<Vec<Pending>> {
+    if keys.is_empty() {
         return Ok(Vec::new());
     }
-    let keys: Vec<String> = rounds
-        .iter()
-        .flat_map(|r| {
-            [
-                format!("email:consent_round:{r}:{member}"),
-                format!("email:consent_outcome:{r}:{member}"),
-            ]
-        })
-        .collect();
-    let found: Vec<(String, DateTime<Utc>, serde_json::Value)> = jobs::table
-        .filter(jobs::dedupe_key.eq_any(&keys))
+    jobs::table
+        .filter(jobs::dedupe_key.eq_any(keys))
         .filter(jobs::state.eq_any([JobState::Queued, JobState::Running]))
         .order(jobs::run_at)
-        .select((jobs::state, jobs::run_at, jobs::payload))
+        .select((jobs::dedupe_key, jobs::state, jobs::run_at, jobs::payload))
         .load(conn)
-        .await?;
-    Ok(found
-        .into_iter()
-        .filter(|(state, run_at, payload)| {
-            state == JobState::Queued.as_str()
-                && (payload["message"] == "consent_round" || *run_at <= by)
-        })
-        .map(|(_, _, payload)| payload)
-        .collect())
+        .await
 }
 
 /// Queue many jobs in one statement (in chunks); duplicates of pending jobs are dropped.

@@ -15,7 +15,7 @@ use super::super::JobContext;
 use super::common::{self, wording, Prepared, Recipient};
 use crate::db::agreements::{self, Round};
 use crate::db::members;
-use crate::domain::{CircleId, MemberId, RoundId, RoundKind, RoundOutcome};
+use crate::domain::{CircleId, JobState, MemberId, RoundId, RoundKind, RoundOutcome};
 use crate::email::letters::{ConsentFacts, Earlier, Ended, Given, Reader};
 use crate::email::messages::{LetterView, MessageKind};
 use crate::email::when::describe_moment;
@@ -138,14 +138,41 @@ async fn carrier(
     if until <= now {
         return Ok(None);
     }
-    Ok(crate::db::jobs::next_session_letter(
-        conn,
-        round.circle_id,
-        to.member.reminders_enabled,
-        to.member.reflection_prompts_enabled,
-        until,
-    )
-    .await?)
+    common::next_session_letter(conn, round.circle_id, to, until).await
+}
+
+/// The agreement letters to `member` about `circle` that can ride with a letter being
+/// written now: a round's letter still queued, whenever it meant to look again, and an
+/// outcome due by `by` (one held back for a revision waits its time). Found by their keys,
+/// from the circle's rounds of the last month.
+pub(super) async fn waiting(
+    conn: &mut AsyncPgConnection,
+    circle: CircleId,
+    member: MemberId,
+    by: chrono::DateTime<Utc>,
+) -> Result<Vec<AgreementsMail>, JobError> {
+    let since = Utc::now() - Duration::days(30);
+    let mut keys = Vec::new();
+    for round_id in agreements::round_ids_since(conn, circle, since).await? {
+        for message in [MessageKind::ConsentRound, MessageKind::ConsentOutcome] {
+            let mail = AgreementsMail {
+                message,
+                member_id: member,
+                circle_id: circle,
+                round_id,
+            };
+            keys.push(mail.dedupe_key());
+        }
+    }
+    Ok(crate::db::jobs::pending(conn, &keys)
+        .await?
+        .into_iter()
+        .filter(|j| j.state == JobState::Queued)
+        .filter_map(|j| {
+            let mail = serde_json::from_value::<AgreementsMail>(j.payload).ok()?;
+            (mail.message == MessageKind::ConsentRound || j.run_at <= by).then_some(mail)
+        })
+        .collect())
 }
 
 /// What a consent-round message says: the text, how to answer, and after the close, the

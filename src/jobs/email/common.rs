@@ -21,6 +21,46 @@ use crate::email::messages::{self, EmailContext, MessageKind};
 use crate::email::OutgoingEmail;
 use crate::links::{Holder, Links};
 
+/// The key of a membership message to `member` about `circle` (its family's
+/// `MembershipMail::dedupe_key`, before any window), for the session family to look for.
+pub(super) fn membership_key(message: MessageKind, member: MemberId, circle: CircleId) -> String {
+    format!("email:{message}:{circle}:{member}")
+}
+
+/// The key of a session's fan-out of `message` for a message sent once per session (an
+/// invitation, a reminder, a prompt); `jobs::fanout` keys its jobs with it.
+pub fn fanout_key(message: MessageKind, session: SessionId) -> String {
+    format!("fanout:{message}:{session}")
+}
+
+/// When the circle's next reminder or reflection prompt goes (of those the reader gets), if
+/// one is queued to go by `until`: the letter an agreement letter can ride with.
+pub(super) async fn next_session_letter(
+    conn: &mut AsyncPgConnection,
+    circle: CircleId,
+    to: &Recipient,
+    until: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, JobError> {
+    let since = Utc::now() - chrono::Duration::days(2);
+    let mut keys = Vec::new();
+    for s in sessions::upcoming(conn, circle, since, 50).await? {
+        if s.starts_at > until + chrono::Duration::days(2) {
+            break;
+        }
+        if to.member.reminders_enabled {
+            keys.push(fanout_key(MessageKind::Reminder, s.id));
+        }
+        if to.member.reflection_prompts_enabled {
+            keys.push(fanout_key(MessageKind::ReflectionPrompt, s.id));
+        }
+    }
+    Ok(crate::db::jobs::pending(conn, &keys)
+        .await?
+        .into_iter()
+        .map(|j| j.run_at)
+        .find(|at| *at <= until))
+}
+
 /// Who the message is for, and the versions their links carry.
 pub(super) struct Recipient {
     pub member: Member,

@@ -32,10 +32,7 @@ pub struct MembershipMail {
 impl MembershipMail {
     /// Once per message, person and circle; a standing letter once per three-week window.
     pub fn dedupe_key(&self) -> String {
-        let key = format!(
-            "email:{}:{}:{}",
-            self.message, self.circle_id, self.member_id
-        );
+        let key = common::membership_key(self.message, self.member_id, self.circle_id);
         match self.stamp {
             Some(window) => format!("{key}:{window}"),
             None => key,

@@ -37,12 +37,12 @@ use crate::email::messages::MessageKind;
 use crate::email::OutgoingEmail;
 
 pub use agreements::AgreementsMail;
+pub use common::fanout_key;
 pub use feedback::FeedbackMail;
 pub use growing::GrowingMail;
 pub use link::LinkMail;
 pub use membership::MembershipMail;
 pub use role::{role_phrase, RoleMail};
-pub use session::fanout_key;
 pub use session::{versioned, SessionMail};
 
 pub const KIND: &str = "email";

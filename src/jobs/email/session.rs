@@ -91,11 +91,16 @@ pub(super) async fn prepare(
     let Some(s) = common::session_as_sent(conn, job.session_id, kind, job.sequence).await? else {
         return Ok(None);
     };
-    let Some((circle, _)) = common::place(conn, job.circle_id, to, kind, Some(&s)).await? else {
+    let Some((circle, membership)) = common::place(conn, job.circle_id, to, kind, Some(&s)).await?
+    else {
         return Ok(None);
     };
     let now = Utc::now();
-    if kind == MessageKind::Invitation && carrier_pending(conn, &s, to.member.id, now).await? {
+    // Only someone who joined within the hour can have a welcome about to go.
+    let joined_lately = membership.is_some_and(|m| m.joined_at > now - CARRY_WITHIN);
+    if kind == MessageKind::Invitation
+        && carrier_pending(conn, &s, to.member.id, joined_lately, now).await?
+    {
         // The welcome or the previous session's reflection prompt carries this invitation;
         // look again once it went (it is then delivered, and not sent twice).
         return Err(JobError::Later(
@@ -191,10 +196,9 @@ async fn riders(
     JobError,
 > {
     let (mut letters, mut keys) = (Vec::new(), Vec::new());
-    for payload in jobs::waiting_riders(conn, to.member.id, circle.id, now + RIDERS_WITHIN).await? {
-        let Ok(rider) = serde_json::from_value::<super::agreements::AgreementsMail>(payload) else {
-            continue;
-        };
+    for rider in
+        super::agreements::waiting(conn, circle.id, to.member.id, now + RIDERS_WITHIN).await?
+    {
         let key = rider.dedupe_key();
         if queue::already_delivered(conn, &key).await? {
             continue;
@@ -309,7 +313,7 @@ async fn next_due(
         return Ok(None);
     };
     let keys = [
-        fanout_key(MessageKind::Invitation, next.id),
+        common::fanout_key(MessageKind::Invitation, next.id),
         SessionMail {
             message: MessageKind::Invitation,
             member_id: member,
@@ -319,28 +323,28 @@ async fn next_due(
         }
         .dedupe_key(),
     ];
-    let due = jobs::pending_among(conn, &keys, now + CARRY_WITHIN).await?;
-    Ok((!due.is_empty()).then_some(next))
+    let due = due_within(conn, &keys, now + CARRY_WITHIN).await?;
+    Ok(due.then_some(next))
 }
 
 /// Whether a letter that will carry the invitation to `s` for `member` is about to go: their
-/// welcome (or "a seat opened up") when `s` is the circle's next session, or the previous
-/// session's reflection prompt due within the hour.
+/// welcome (or "a seat opened up", which carries their first session's) when they joined
+/// within the hour, or the previous session's reflection prompt due within the hour.
 async fn carrier_pending(
     conn: &mut AsyncPgConnection,
     s: &Session,
     member: MemberId,
+    joined_lately: bool,
     now: DateTime<Utc>,
 ) -> Result<bool, JobError> {
     let mut keys = Vec::new();
-    let first = sessions::upcoming(conn, s.circle_id, now, 1).await?;
-    if first.first().map(|f| f.id) == Some(s.id) {
+    if joined_lately {
         for message in [MessageKind::Welcome, MessageKind::Promoted] {
-            keys.push(format!("email:{message}:{}:{member}", s.circle_id));
+            keys.push(common::membership_key(message, member, s.circle_id));
         }
     }
     if let Some(p) = sessions::previous(conn, s).await? {
-        keys.push(fanout_key(MessageKind::ReflectionPrompt, p.id));
+        keys.push(common::fanout_key(MessageKind::ReflectionPrompt, p.id));
         keys.push(
             SessionMail {
                 message: MessageKind::ReflectionPrompt,
@@ -352,15 +356,19 @@ async fn carrier_pending(
             .dedupe_key(),
         );
     }
-    Ok(!jobs::pending_among(conn, &keys, now + CARRY_WITHIN)
-        .await?
-        .is_empty())
+    due_within(conn, &keys, now + CARRY_WITHIN).await
 }
 
-/// The key of a session's fan-out of `message` for a message sent once per session (an
-/// invitation, a reminder, a prompt); `jobs::fanout` keys its jobs with it.
-pub fn fanout_key(message: MessageKind, session: SessionId) -> String {
-    format!("fanout:{message}:{session}")
+/// Whether a job under one of `keys` is queued or running, due by `by`.
+async fn due_within(
+    conn: &mut AsyncPgConnection,
+    keys: &[String],
+    by: DateTime<Utc>,
+) -> Result<bool, JobError> {
+    Ok(jobs::pending(conn, keys)
+        .await?
+        .iter()
+        .any(|j| j.run_at <= by))
 }
 
 /// Whether the circle has a scheduled session after `s`: someone to hand off to.
