@@ -20,7 +20,9 @@ use diesel_async::AsyncConnection;
 use super::membership::lock_seats;
 use crate::db::circles::{self, Circle, NewCircle};
 use crate::db::growing::{self, Proposal};
-use crate::db::{agendas, memberships, readings, roles, rsvps, sessions, Connection};
+use crate::db::{
+    agendas, jobs, members, memberships, readings, roles, rsvps, sessions, Connection,
+};
 use crate::domain::growing::{self as rules, Seasoned, Shift, TELL_WAITING_EVERY};
 use crate::domain::{
     CircleId, CircleName, CircleStatus, Facilitation, Invalid, MemberId, MembershipRole,
@@ -152,22 +154,38 @@ async fn ask_next(
         tell_organisers_of_proposal(conn, circle.id, &proposal, now).await?;
         return Ok(proposal);
     };
-    let answer_by = now + Duration::hours(i64::from(circle.role_answer_hours.max(1)));
+    // An ask the circle's own growth started rides with the person's next letter about the
+    // circle when one goes within the week (it is due a few minutes after that letter's time,
+    // and finds itself carried); the time to answer counts from then. An organiser's proposal
+    // asks at once: someone is waiting for it.
+    let ride = match members::find(conn, member).await? {
+        Some(m) if proposal.started_by == ProposalStart::Threshold => {
+            email_job::next_session_letter(conn, circle.id, &m, now + ASK_WAITS_AT_MOST)
+                .await?
+                .map(|at| at.max(now) + AFTER_ITS_CARRIER)
+        }
+        _ => None,
+    };
+    let sent_at = ride.unwrap_or(now);
+    let answer_by = sent_at + Duration::hours(i64::from(circle.role_answer_hours.max(1)));
     let proposal =
         growing::set_asked(conn, proposal.id, Some(member), now, Some(answer_by)).await?;
-    email_job::enqueue(
-        conn,
-        EmailJob::about_proposal(
-            MessageKind::GrowAsk,
-            member,
-            circle.id,
-            proposal.id,
-            now.timestamp(),
-        ),
-    )
-    .await?;
+    let ask = EmailJob::about_proposal(
+        MessageKind::GrowAsk,
+        member,
+        circle.id,
+        proposal.id,
+        now.timestamp(),
+    );
+    jobs::enqueue(conn, ask.into_job(sent_at)).await?;
     Ok(proposal)
 }
+
+/// How long an ask to lead a sibling waits, at most, for the person's next letter about the
+/// circle (a reminder or a reflection prompt), to ride with it.
+const ASK_WAITS_AT_MOST: Duration = Duration::days(7);
+/// How long after that letter's time the ask is due: by then the letter carried it.
+const AFTER_ITS_CARRIER: Duration = Duration::minutes(10);
 
 /// Email the circle's facilitators (or, when it has none, the organisers) about a sibling
 /// proposal (a grow notice); `rota::tell_organisers_of_role` is the role-slot notice.

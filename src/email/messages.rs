@@ -303,6 +303,17 @@ pub struct EmailContext {
     /// Short news for the reader that waited for their next letter instead of coming alone
     /// (e.g. feedback that closed with too few answers to show).
     pub notes: Vec<String>,
+    /// For a role ask: the reader's other turns asked at the same time, one answer each.
+    pub also_asked: Vec<AlsoAsked>,
+}
+
+/// Another turn a role ask asks for in the same letter.
+#[derive(Debug, Clone)]
+pub struct AlsoAsked {
+    pub role: RoleView,
+    pub session: SessionView,
+    /// The role page where the reader answers this turn.
+    pub url: String,
 }
 
 /// The next session's invitation as part of another letter.
@@ -420,7 +431,17 @@ fn subject(c: &EmailContext) -> String {
         MessageKind::RoleAsk => {
             let day = c.session.as_ref().map(|s| s.day.as_str()).unwrap_or("");
             let ask = c.role.as_ref().map(|r| r.ask.as_str()).unwrap_or("help");
-            format!("Would you {ask} {day}? ({circle})")
+            match c.also_asked.as_slice() {
+                [] => format!("Would you {ask} {day}? ({circle})"),
+                [a] => format!(
+                    "Would you {ask} {day}, and {} {}? ({circle})",
+                    a.role.ask, a.session.day
+                ),
+                more => format!(
+                    "Would you {ask} {day}? And {} more turns ({circle})",
+                    more.len()
+                ),
+            }
         }
         MessageKind::RoleConfirmed => {
             let day = c.session.as_ref().map(|s| s.day.as_str()).unwrap_or("");
@@ -693,6 +714,32 @@ mod tests {
                     "Feedback about you as facilitator on Thursday 25 February: {}",
                     crate::domain::feedback::TOO_FEW
                 )]
+            } else {
+                Vec::new()
+            },
+            also_asked: if kind == MessageKind::RoleAsk {
+                vec![AlsoAsked {
+                    role: RoleView {
+                        name: "Timekeeper".into(),
+                        ask: "be the timekeeper on".into(),
+                        holding: "the timekeeper on".into(),
+                        guide: "Keep each round to its time & warn gently.".into(),
+                        why: "You haven't kept time yet.".into(),
+                        handoff: None,
+                        brings_questions: false,
+                    },
+                    session: SessionView {
+                        when: "Thursday 18 March 2027, 19:00–20:30 (Europe/London)".into(),
+                        day: "Thursday 18 March".into(),
+                        location: None,
+                        reading: None,
+                        facilitator: None,
+                        roles: Vec::new(),
+                        agenda: Vec::new(),
+                        questions: None,
+                    },
+                    url: format!("{base}/role/OTHER"),
+                }]
             } else {
                 Vec::new()
             },

@@ -103,6 +103,35 @@ async fn sweep(app: &TestApp) -> roundtable::actions::growing::Swept {
         .unwrap()
 }
 
+/// Let time pass until the next reminder of the circle's sessions goes: an ask to lead that
+/// the circle's growth started waits for its reader's next letter and comes inside it.
+/// Nothing asked `who` before.
+async fn until_the_next_reminder(app: &TestApp, who: &str, subject: &str) {
+    use diesel_async::RunQueryDsl;
+    app.run_pending_jobs().await;
+    assert!(
+        mails_to(&app.sent_emails(), who, subject).is_empty(),
+        "the ask waits for their next letter"
+    );
+    let moved = diesel::sql_query(
+        "UPDATE jobs SET run_at = now() WHERE id = (SELECT id FROM jobs WHERE state = 'queued' \
+         AND dedupe_key LIKE 'fanout:reminder:%' ORDER BY run_at LIMIT 1)",
+    )
+    .execute(&mut app.conn().await)
+    .await
+    .unwrap();
+    assert_eq!(moved, 1, "a reminder is queued");
+    app.run_pending_jobs().await;
+    let inside: Vec<String> = mails_to(&app.sent_emails(), who, subject)
+        .iter()
+        .map(|m| m.subject.clone())
+        .collect();
+    assert!(
+        inside.len() == 1 && inside[0].starts_with("Reminder:"),
+        "the ask came inside the reminder: {inside:?}"
+    );
+}
+
 fn mails_to<'a>(mails: &'a [SentEmail], who: &str, subject: &str) -> Vec<&'a SentEmail> {
     mails
         .iter()
@@ -175,7 +204,7 @@ async fn a_full_circle_grows_a_sibling_led_by_a_member_asked_by_link() {
     assert_eq!(proposal["started_by"], "threshold");
     assert_eq!(proposal["asked"]["member_id"], full.seated[0].as_str());
 
-    app.run_pending_jobs().await;
+    until_the_next_reminder(&app, "p0@", "Would you lead Small Room II?").await;
     let mails = app.sent_emails();
     let ask = mails_to(&mails, "p0@", "Would you lead Small Room II?");
     assert_eq!(ask.len(), 1, "one ask, to p0");
@@ -764,7 +793,7 @@ async fn joining_a_full_waitlist_proposes_a_sibling_without_waiting_for_the_swee
         "{outlook}"
     );
     assert_eq!(outlook["proposals"][0]["started_by"], "threshold");
-    app.run_pending_jobs().await;
+    until_the_next_reminder(&app, "p0@", "Would you lead Small Room II?").await;
     assert_eq!(
         mails_to(&app.sent_emails(), "p0@", "Would you lead Small Room II?").len(),
         1
@@ -850,7 +879,7 @@ async fn a_circle_of_six_that_took_fair_turns_grows_when_two_wait() {
     let proposal = &outlook["proposals"][0];
     assert_eq!(proposal["started_by"], "threshold");
     assert_eq!(proposal["asked"]["member_id"], seated[2].as_str());
-    app.run_pending_jobs().await;
+    until_the_next_reminder(&app, "s2@", "Would you lead Six Seats II?").await;
     let mails = app.sent_emails();
     let ask = mails_to(&mails, "s2@", "Would you lead Six Seats II?");
     assert_eq!(ask.len(), 1);

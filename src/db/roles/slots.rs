@@ -69,6 +69,27 @@ pub async fn for_sessions(
         .await
 }
 
+/// The slots of `circle` that `member` is asked for and has not answered, in sessions still
+/// to come, earliest session first.
+pub async fn asked_of(
+    conn: &mut AsyncPgConnection,
+    circle: CircleId,
+    member: MemberId,
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<Vec<SessionRole>> {
+    session_roles::table
+        .inner_join(sessions::table)
+        .filter(session_roles::member_id.eq(member))
+        .filter(session_roles::state.eq(RoleState::Asked))
+        .filter(session_roles::circle_id.eq(circle))
+        .filter(sessions::starts_at.gt(now))
+        .order((sessions::starts_at, session_roles::id))
+        .select(SessionRole::as_select())
+        .limit(50)
+        .load(conn)
+        .await
+}
+
 pub async fn find_slot(
     conn: &mut AsyncPgConnection,
     session: SessionId,

@@ -138,7 +138,7 @@ async fn carrier(
     if until <= now {
         return Ok(None);
     }
-    common::next_session_letter(conn, round.circle_id, to, until).await
+    Ok(common::next_session_letter(conn, round.circle_id, &to.member, until).await?)
 }
 
 /// The agreement letters to `member` about `circle` that can ride with a letter being

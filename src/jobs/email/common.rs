@@ -33,24 +33,24 @@ pub fn fanout_key(message: MessageKind, session: SessionId) -> String {
     format!("fanout:{message}:{session}")
 }
 
-/// When the circle's next reminder or reflection prompt goes (of those the reader gets), if
-/// one is queued to go by `until`: the letter an agreement letter can ride with.
-pub(super) async fn next_session_letter(
+/// When the circle's next reminder or reflection prompt goes (of those `member` gets), if
+/// one is queued to go by `until`: the letter another letter can ride with.
+pub async fn next_session_letter(
     conn: &mut AsyncPgConnection,
     circle: CircleId,
-    to: &Recipient,
+    member: &Member,
     until: DateTime<Utc>,
-) -> Result<Option<DateTime<Utc>>, JobError> {
+) -> diesel::QueryResult<Option<DateTime<Utc>>> {
     let since = Utc::now() - chrono::Duration::days(2);
     let mut keys = Vec::new();
     for s in sessions::upcoming(conn, circle, since, 50).await? {
         if s.starts_at > until + chrono::Duration::days(2) {
             break;
         }
-        if to.member.reminders_enabled {
+        if member.reminders_enabled {
             keys.push(fanout_key(MessageKind::Reminder, s.id));
         }
-        if to.member.reflection_prompts_enabled {
+        if member.reflection_prompts_enabled {
             keys.push(fanout_key(MessageKind::ReflectionPrompt, s.id));
         }
     }
@@ -227,6 +227,7 @@ pub(super) fn context(
         next: None,
         riders: Vec::new(),
         notes: Vec::new(),
+        also_asked: Vec::new(),
     }
 }
 

@@ -3,7 +3,7 @@
 //! `templates/email/letter.*`) worded by `email::letters` from the facts gathered here, and
 //! each is dropped when it no longer holds: an ask that moved on, a seat given up.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use diesel_async::AsyncPgConnection;
 use serde::{Deserialize, Serialize};
@@ -13,7 +13,7 @@ use super::super::JobContext;
 use super::common::{self, wording, Prepared, Recipient};
 use crate::db::growing::{self, Proposal};
 use crate::db::{circles, members};
-use crate::domain::{CircleId, MemberId, ProposalId, ProposalState};
+use crate::domain::{CircleId, JobState, MemberId, ProposalId, ProposalState};
 use crate::email::letters::Sibling;
 use crate::email::messages::{LetterView, MessageKind};
 use crate::email::when::describe_moment;
@@ -43,11 +43,31 @@ impl GrowingMail {
     }
 }
 
+/// How long an ask to lead a sibling may wait for the reader's next letter about the circle.
+const ASK_RIDES_WITHIN: Duration = Duration::hours(24);
+/// How long the reader still has to answer once the letter carrying the ask goes.
+const ANSWER_AFTER_RIDE: Duration = Duration::hours(48);
+/// How long after its carrier a waiting ask looks again (it is then delivered).
+const AFTER_CARRIER: Duration = Duration::minutes(10);
+
 pub(super) async fn prepare(
     ctx: &JobContext,
     conn: &mut AsyncPgConnection,
     job: &GrowingMail,
     to: &mut Recipient,
+) -> Result<Option<Prepared>, JobError> {
+    prepare_letter(ctx, conn, job, to, false).await
+}
+
+/// The letter, `riding` inside another (a session letter), or alone. Alone, the ask to lead
+/// a sibling waits for the reader's next letter about the circle when that goes within a day
+/// and leaves two days to answer: one letter, not two.
+pub(super) async fn prepare_letter(
+    ctx: &JobContext,
+    conn: &mut AsyncPgConnection,
+    job: &GrowingMail,
+    to: &mut Recipient,
+    riding: bool,
 ) -> Result<Option<Prepared>, JobError> {
     let kind = job.message;
     let Some((circle, _)) = common::place(conn, job.circle_id, to, kind, None).await? else {
@@ -57,6 +77,21 @@ pub(super) async fn prepare(
         return Ok(None);
     };
     let now = Utc::now();
+    if kind == MessageKind::GrowAsk && !riding {
+        if let Some(answer_by) = proposal.answer_by {
+            let until = (now + ASK_RIDES_WITHIN).min(answer_by - ANSWER_AFTER_RIDE);
+            if until > now {
+                if let Some(at) =
+                    common::next_session_letter(conn, circle.id, &to.member, until).await?
+                {
+                    return Err(JobError::Later(
+                        at + AFTER_CARRIER,
+                        "rides with the reader's next letter about the circle",
+                    ));
+                }
+            }
+        }
+    }
     let links = &ctx.links;
     let zone = to.zone(None, Some(&circle));
     let Some((letter, url)) = letter(
@@ -70,6 +105,33 @@ pub(super) async fn prepare(
     c.action_url = Some(url);
     c.letter = Some(letter);
     Ok(Some(c.into()))
+}
+
+/// The ask to `member` to lead a sibling of `circle`, when it is still queued: it can ride
+/// with a letter being written now. Found by its key, from the circle's one asking proposal.
+pub(super) async fn waiting_ask(
+    conn: &mut AsyncPgConnection,
+    circle: CircleId,
+    member: MemberId,
+) -> Result<Option<GrowingMail>, JobError> {
+    let Some(proposal) = growing::asking(conn, circle).await? else {
+        return Ok(None);
+    };
+    if proposal.asked_member_id != Some(member) {
+        return Ok(None);
+    }
+    let mail = GrowingMail {
+        message: MessageKind::GrowAsk,
+        member_id: member,
+        circle_id: circle,
+        proposal_id: proposal.id,
+        stamp: None,
+    };
+    let queued = crate::db::jobs::pending(conn, &[mail.dedupe_key()])
+        .await?
+        .iter()
+        .any(|j| j.state == JobState::Queued);
+    Ok(queued.then_some(mail))
 }
 
 /// The letter and its button's link, or `None` when the message is no longer wanted.

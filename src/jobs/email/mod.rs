@@ -37,7 +37,7 @@ use crate::email::messages::MessageKind;
 use crate::email::OutgoingEmail;
 
 pub use agreements::AgreementsMail;
-pub use common::fanout_key;
+pub use common::{fanout_key, next_session_letter};
 pub use feedback::FeedbackMail;
 pub use growing::GrowingMail;
 pub use link::LinkMail;
@@ -154,7 +154,9 @@ impl EmailJob {
             member_id,
             circle_id: circle,
             proposal_id: proposal,
-            stamp: Some(stamp),
+            // A proposal asks each person at most once, so its ask needs no stamp (and a
+            // session letter can find it by its key, to carry it).
+            stamp: (message != MessageKind::GrowAsk).then_some(stamp),
         })
     }
 
@@ -165,6 +167,12 @@ impl EmailJob {
         row: &SessionRole,
         notice: Option<Notice>,
     ) -> Self {
+        // An ask is stamped with the time of asking, so that another ask's letter can name
+        // (and carry) it.
+        let at = match message {
+            MessageKind::RoleAsk => row.asked_at.unwrap_or_else(Utc::now),
+            _ => Utc::now(),
+        };
         Self::Role(RoleMail {
             message,
             member_id,
@@ -173,7 +181,7 @@ impl EmailJob {
             role_id: row.id,
             swap_id: None,
             notice,
-            stamp: Some(Utc::now().timestamp()),
+            stamp: Some(at.timestamp()),
         })
     }
 
@@ -272,13 +280,16 @@ pub async fn run(ctx: &JobContext, job: EmailJob) -> Result<Option<NewDelivery>,
         let mut conn = ctx.pool.get().await?;
         // A session message (or a standing letter, keyed by its window) that already reached
         // the mail server is not sent twice, even if it was queued again.
-        // So is an agreement letter that rode with a session letter.
+        // So is an agreement letter (or an ask to lead a sibling) that rode with a session
+        // letter, and an ask that an earlier ask's letter carried.
         let once = job.message().is_about_a_session()
             || matches!(
                 job.message(),
                 MessageKind::WaitlistStanding
                     | MessageKind::ConsentRound
                     | MessageKind::ConsentOutcome
+                    | MessageKind::RoleAsk
+                    | MessageKind::GrowAsk
             );
         if once && queue::already_delivered(&mut conn, &key).await? {
             return Ok(None);

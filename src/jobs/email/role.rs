@@ -2,7 +2,9 @@
 //! confirmation, the ask for questions (to a holder whose ask did not), notices to organisers
 //! about a slot, and the offer to take over a role someone cannot keep.
 
-use chrono::Utc;
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use diesel_async::AsyncPgConnection;
 use serde::{Deserialize, Serialize};
@@ -12,11 +14,11 @@ use super::super::JobContext;
 use super::common::{self, Prepared, Recipient};
 use crate::db::roles::{self, SessionRole};
 use crate::db::sessions::Session;
-use crate::db::{circles, members, swaps};
+use crate::db::{circles, jobs, members, sessions, swaps};
 use crate::domain::roles::Notice;
 use crate::domain::{CircleId, MemberId, RoleId, RoleState, SessionId, SwapId};
 use crate::email::letters::{Slot, Told};
-use crate::email::messages::{MessageKind, NoticeView, RoleView};
+use crate::email::messages::{AlsoAsked, MessageKind, NoticeView, RoleView};
 use crate::email::when::describe_day;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -127,7 +129,117 @@ pub(super) async fn prepare(
         // Organisers' notices carry no "why you"; only a handoff notice shows the role.
         .filter(|_| kind != MessageKind::RoleNotice || job.notice == Some(Notice::Handoff));
     c.notice = notice_view(conn, job, &row, &s, swap.as_ref(), &circle.name, zone).await?;
-    Ok(Some(c.into()))
+    let mut carried = Vec::new();
+    if kind == MessageKind::RoleAsk {
+        let Some(others) = asked_together(conn, &row, me, now).await? else {
+            // The earliest turn's letter carries this one; look again once it went.
+            return Err(JobError::Later(
+                now + WAIT_FOR_FIRST_ASK,
+                "an earlier ask to the same person carries this one",
+            ));
+        };
+        for (other, key) in others {
+            if let Some(also) = also_asked(ctx, conn, &other, &circle, to, zone).await? {
+                c.also_asked.push(also);
+                carried.push((MessageKind::RoleAsk, key));
+            }
+        }
+    }
+    Ok(Some(Prepared {
+        context: c,
+        calendar: None,
+        carried,
+    }))
+}
+
+/// How soon a later ask looks again while the earliest ask's letter (which carries it) waits.
+const WAIT_FOR_FIRST_ASK: chrono::Duration = chrono::Duration::minutes(10);
+
+/// How soon another ask must be due for this letter to carry it.
+const ASKS_TOGETHER_WITHIN: chrono::Duration = chrono::Duration::hours(1);
+
+/// The key of the ask to `member` for `row`, as `EmailJob::about_role` queued it.
+fn ask_key(row: &SessionRole, member: MemberId) -> Option<String> {
+    let at = row.asked_at?;
+    Some(
+        RoleMail {
+            message: MessageKind::RoleAsk,
+            member_id: member,
+            circle_id: row.circle_id,
+            session_id: row.session_id,
+            role_id: row.id,
+            swap_id: None,
+            notice: None,
+            stamp: Some(at.timestamp()),
+        }
+        .dedupe_key(),
+    )
+}
+
+/// The other asks to `member` in `row`'s circle whose letters are about to go, with their
+/// keys, so that one letter asks for them all: `None` when an ask for an earlier turn is among
+/// them (its letter carries this one), else the later ones, earliest first.
+async fn asked_together(
+    conn: &mut AsyncPgConnection,
+    row: &SessionRole,
+    member: MemberId,
+    now: DateTime<Utc>,
+) -> Result<Option<Vec<(SessionRole, String)>>, JobError> {
+    // Earliest session first; this row among them.
+    let asked = roles::asked_of(conn, row.circle_id, member, now).await?;
+    let own = asked.iter().position(|r| r.id == row.id).unwrap_or(0);
+    let keyed: Vec<(usize, SessionRole, String)> = asked
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| *i != own)
+        .filter_map(|(i, r)| ask_key(&r, member).map(|k| (i, r, k)))
+        .collect();
+    let keys: Vec<String> = keyed.iter().map(|(_, _, k)| k.clone()).collect();
+    let due: HashSet<String> = jobs::pending(conn, &keys)
+        .await?
+        .into_iter()
+        .filter(|j| j.run_at <= now + ASKS_TOGETHER_WITHIN)
+        .filter_map(|j| j.key)
+        .collect();
+    let mut later = Vec::new();
+    for (i, r, key) in keyed {
+        if !due.contains(&key) {
+            continue;
+        }
+        if i < own {
+            return Ok(None);
+        }
+        later.push((r, key));
+    }
+    Ok(Some(later))
+}
+
+/// Another turn asked of `to`, as part of this ask's letter: the role, its session, its page.
+async fn also_asked(
+    ctx: &JobContext,
+    conn: &mut AsyncPgConnection,
+    row: &SessionRole,
+    circle: &crate::db::circles::Circle,
+    to: &Recipient,
+    zone: Tz,
+) -> Result<Option<AlsoAsked>, JobError> {
+    let Some(s) = sessions::find(conn, row.session_id).await? else {
+        return Ok(None);
+    };
+    let kind = MessageKind::RoleAsk;
+    let brings_questions = row.role_key == roles::QUESTIONS_ROLE
+        && roles::questions_in_ask(conn, row.id, to.member.id).await?;
+    let Some(role) = role_view(conn, row, &s, circle.id, brings_questions).await? else {
+        return Ok(None);
+    };
+    let segment = super::session::segment_label(conn, &s).await?;
+    let session =
+        super::session::view(conn, &s, Some(circle), kind, segment.as_deref(), zone).await?;
+    Ok(Some(AlsoAsked {
+        role,
+        session,
+        url: ctx.links.role(to.holder, row.id.0, s.ends_at),
+    }))
 }
 
 /// The role as its holder's mail shows it, with the handoff the holder inherits when its

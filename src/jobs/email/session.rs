@@ -180,8 +180,9 @@ pub(super) async fn prepare(
     }))
 }
 
-/// The agreement letters to the reader about `circle` that wait to ride with this letter:
-/// each letter with its link, and (kind, key) to record them as delivered with it.
+/// The agreement letters (and an ask to lead a sibling) to the reader about `circle` that
+/// wait to ride with this letter: each letter with its link, and (kind, key) to record them
+/// as delivered with it.
 async fn riders(
     ctx: &JobContext,
     conn: &mut AsyncPgConnection,
@@ -207,6 +208,18 @@ async fn riders(
             if let (Some(letter), Some(url)) = (p.context.letter, p.context.action_url) {
                 letters.push((letter, url));
                 keys.push((rider.message, key));
+            }
+        }
+    }
+    // An ask to lead a sibling of the circle rides the same way.
+    if let Some(ask) = super::growing::waiting_ask(conn, circle.id, to.member.id).await? {
+        let key = ask.dedupe_key();
+        if !queue::already_delivered(conn, &key).await? {
+            if let Some(p) = super::growing::prepare_letter(ctx, conn, &ask, to, true).await? {
+                if let (Some(letter), Some(url)) = (p.context.letter, p.context.action_url) {
+                    letters.push((letter, url));
+                    keys.push((ask.message, key));
+                }
             }
         }
     }
