@@ -1514,3 +1514,91 @@ async fn after_a_swap_is_taken_no_calendar_entry_names_the_previous_holder() {
     );
     assert!(!page.contains(&previous_name), "{page}");
 }
+
+#[tokio::test]
+async fn two_turns_asked_at_once_come_in_one_letter_with_an_answer_for_each() {
+    use diesel_async::RunQueryDsl;
+    let app = spawn_app().await;
+    let circle = app
+        .create_circle(json!({
+            "name": "Solo", "timezone": "Europe/London", "facilitation": "rotating"
+        }))
+        .await;
+    let id = circle["id"].as_str().unwrap().to_string();
+    app.add_member(&id, "ada@example.org").await.expect(201);
+    let first = (Utc::now() + Duration::days(2)).date_naive();
+    let sessions = app
+        .schedule(
+            &id,
+            json!({ "freq": "weekly", "first_date": first.to_string(), "local_time": "19:00",
+                    "duration_minutes": 90, "count": 2 }),
+        )
+        .await;
+    assert_eq!(sessions.len(), 2);
+
+    // Both sessions are inside the asking window, and Ada is the only one to ask.
+    app.run_pending_jobs().await;
+    // However the two asks were ordered, the later one now finds itself carried.
+    diesel::sql_query(
+        "UPDATE jobs SET run_at = now() WHERE state = 'queued' \
+         AND dedupe_key LIKE 'email:role_ask:%'",
+    )
+    .execute(&mut app.conn().await)
+    .await
+    .unwrap();
+    app.run_pending_jobs().await;
+    let asks: Vec<SentEmail> = app
+        .sent_emails()
+        .into_iter()
+        .filter(|m| m.subject.starts_with("Would you"))
+        .collect();
+    assert_eq!(
+        asks.len(),
+        1,
+        "{:?}",
+        asks.iter().map(|m| &m.subject).collect::<Vec<_>>()
+    );
+    let ask = &asks[0];
+    assert!(
+        ask.subject.contains(", and facilitate "),
+        "the subject names both turns: {}",
+        ask.subject
+    );
+    assert!(
+        ask.text.contains("Also: would you facilitate"),
+        "{}",
+        ask.text
+    );
+
+    // Each turn has its own answer: the second link answers the second session.
+    let base = app.settings.public_base().to_string();
+    let links: Vec<String> = ask
+        .text
+        .split_whitespace()
+        .filter(|w| w.starts_with(&format!("{base}/role/")))
+        .map(|w| w[base.len()..].to_string())
+        .collect();
+    assert_eq!(links.len(), 2, "{}", ask.text);
+    assert_ne!(links[0], links[1]);
+    for link in &links {
+        let page = app.browser(Method::GET, link, None).await;
+        assert_eq!(page.status.as_u16(), 200);
+        assert!(page.text().contains("Accept"), "{}", page.text());
+    }
+    app.browser(Method::POST, &links[1], Some(&[("action", "accept")]))
+        .await
+        .expect(200);
+    let rota = app
+        .get(&format!("/api/v1/circles/{id}/rota?limit=2"))
+        .await
+        .expect(200);
+    let states: Vec<String> = facilitators(&rota)
+        .into_iter()
+        .map(|(_, state, _)| state)
+        .collect();
+    assert_eq!(
+        states,
+        ["asked", "confirmed"],
+        "only the second turn answered"
+    );
+}
