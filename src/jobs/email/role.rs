@@ -187,7 +187,9 @@ async fn asked_together(
 ) -> Result<Option<Vec<(SessionRole, String)>>, JobError> {
     // Earliest session first; this row among them.
     let asked = roles::asked_of(conn, row.circle_id, member, now).await?;
-    let own = asked.iter().position(|r| r.id == row.id).unwrap_or(0);
+    let Some(own) = asked.iter().position(|r| r.id == row.id) else {
+        return Ok(Some(Vec::new()));
+    };
     let keyed: Vec<(usize, SessionRole, String)> = asked
         .into_iter()
         .enumerate()
