@@ -193,6 +193,17 @@ impl Browser {
 
     /// What axe-core finds wrong with the page (every violation, as "rule: help (nodes)"). Without the checker (see scripts/fetch-axe) it checks nothing,
     /// except in CI, where it must be there.
+    /// Send a Chrome DevTools Protocol command to the page (e.g. freeze it as a phone does
+    /// when the screen sleeps).
+    pub async fn cdp(&self, cmd: &str, params: Value) -> Value {
+        self.call(
+            reqwest::Method::POST,
+            "/goog/cdp/execute",
+            Some(json!({ "cmd": cmd, "params": params })),
+        )
+        .await
+    }
+
     pub async fn accessibility_problems(&self) -> Vec<String> {
         let Some(source) =
             std::env::var_os("AXE_CORE_JS").and_then(|path| std::fs::read_to_string(path).ok())
@@ -232,6 +243,41 @@ impl Browser {
     pub async fn assert_accessible(&self, page: &str) {
         let problems = self.accessibility_problems().await;
         assert!(problems.is_empty(), "{page}: {problems:#?}");
+        let small = self.small_fields().await;
+        assert!(
+            small.is_empty(),
+            "{page}: fields a phone would zoom into or that are left unstyled: {small:#?}"
+        );
+    }
+
+    /// Text fields shown on the page whose text is under 16 px (a phone zooms in to type) or
+    /// that the stylesheet left at the browser's default look.
+    pub async fn small_fields(&self) -> Vec<String> {
+        let found = self
+            .script(
+                "var out = []; \
+                 document.querySelectorAll('input, textarea, select').forEach(function (el) { \
+                   var t = (el.getAttribute('type') || 'text').toLowerCase(); \
+                   if (['hidden', 'checkbox', 'radio', 'submit', 'button'].indexOf(t) >= 0) return; \
+                   if (!el.offsetParent) return; \
+                   var cs = getComputedStyle(el); \
+                   var size = parseFloat(cs.fontSize); \
+                   if (size < 16 || cs.borderTopStyle === 'inset') { \
+                     out.push((el.id || el.name || el.tagName) + ': ' + size + 'px, ' + cs.borderTopStyle + ' border'); \
+                   } \
+                 }); \
+                 return out;",
+                json!([]),
+            )
+            .await;
+        found
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     pub async fn url(&self) -> String {
@@ -723,10 +769,12 @@ async fn the_timekeepers_page_counts_down_each_speaker_on_a_phone() {
     browser
         .goto(&format!("{}{}", app.address, app.path_of(&link)))
         .await;
-    browser.wait_for("Rounds for Restore").await;
+    let page = browser.wait_for("Rounds for Restore").await;
+    assert!(!page.contains("Seed"), "members never see the draw's seed");
     browser.assert_accessible("agenda page").await;
     // Check-in: 10 minutes for three people is 3:20 each.
     browser.click(".start-round[data-round='0']").await;
+    let started = std::time::Instant::now();
     // A tick may land between a click and the read, so each check allows one second.
     let seconds = |t: &str| {
         let (m, s) = t.split_once(':').expect("m:ss");
@@ -741,7 +789,32 @@ async fn the_timekeepers_page_counts_down_each_speaker_on_a_phone() {
         later < first && later >= first - 4,
         "the clock counts down: {first} → {later}"
     );
+    // The phone sleeps for ten seconds (the page is frozen: no timer runs); when it wakes,
+    // the clock shows the time that really passed.
+    browser
+        .cdp("Page.setWebLifecycleState", json!({ "state": "frozen" }))
+        .await;
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    browser
+        .cdp("Page.setWebLifecycleState", json!({ "state": "active" }))
+        .await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let woke = seconds(&text_of(&browser, "timer-clock").await);
+    let expected = 200.0 - started.elapsed().as_secs_f64();
+    assert!(
+        (f64::from(woke) - expected).abs() <= 1.0,
+        "after ten seconds asleep the clock shows {woke}, not {expected:.1}"
+    );
+    // The speaker whose turn it is stands out in the order.
     let speaker = text_of(&browser, "timer-name").await;
+    let current = browser
+        .script(
+            "var li = document.querySelector('.speakers li.current'); \
+             return li ? [li.textContent, li.getAttribute('aria-current')] : null;",
+            json!([]),
+        )
+        .await;
+    assert_eq!(current, json!([speaker, "true"]));
     browser.click("#timer-next").await;
     assert_ne!(
         text_of(&browser, "timer-name").await,
@@ -751,6 +824,27 @@ async fn the_timekeepers_page_counts_down_each_speaker_on_a_phone() {
     let fresh = seconds(&text_of(&browser, "timer-clock").await);
     assert!(fresh >= 199, "each speaker gets the full time: {fresh}");
     browser.screenshot("timekeeper-countdown").await;
+
+    // Reopening the page keeps the timer; Stop asks first, and only "Yes, stop" stops.
+    browser
+        .goto(&format!("{}{}", app.address, app.path_of(&link)))
+        .await;
+    browser.wait_for("Rounds for Restore").await;
+    assert!(shown(&browser, "timer").await, "the timer carries on");
+    let kept = seconds(&text_of(&browser, "timer-clock").await);
+    assert!(
+        (195..=200).contains(&kept),
+        "the second speaker's time: {kept}"
+    );
+    browser.click("#timer-stop").await;
+    assert!(shown(&browser, "timer-ask-stop").await, "Stop asks first");
+    browser.assert_accessible("asking before stopping").await;
+    browser.click("#timer-stop-no").await;
+    assert!(!shown(&browser, "timer-ask-stop").await);
+    assert!(shown(&browser, "timer").await, "keep going");
+    browser.click("#timer-stop").await;
+    browser.click("#timer-stop-yes").await;
+    assert!(!shown(&browser, "timer").await, "stopped");
     browser.quit().await;
 }
 
@@ -800,6 +894,17 @@ async fn without_rounds_the_timekeepers_page_counts_down_the_session() {
     );
     browser.screenshot("timekeeper-session-timer").await;
     browser.quit().await;
+}
+
+/// Whether the element with this id is shown (not `hidden`).
+async fn shown(browser: &Browser, id: &str) -> bool {
+    browser
+        .script(
+            "return !document.getElementById(arguments[0]).hidden;",
+            json!([id]),
+        )
+        .await
+        == json!(true)
 }
 
 async fn text_of(browser: &Browser, id: &str) -> String {

@@ -29,7 +29,6 @@ struct AgendaPage {
     circle_name: String,
     when: String,
     frozen: bool,
-    seed: i64,
     rounds: Vec<RoundView>,
     /// The session's length, for the plain timer shown without rounds.
     minutes: i64,
@@ -51,9 +50,10 @@ pub async fn show(
         .ok_or_else(PageError::not_found)?;
     let built = agenda::for_session(&mut conn, &session, &circle).await?;
     let zone = viewer_zone(&req, Some(&member), session.timezone);
-    let (frozen, seed, rounds) = match built {
-        Some(a) => (a.frozen, a.seed, a.rounds),
-        None => (false, agenda::speaking_order_seed(circle.id), Vec::new()),
+    // The draw's seed stays on the dashboard: members read the order, not how it was drawn.
+    let (frozen, rounds) = match built {
+        Some(a) => (a.frozen, a.rounds),
+        None => (false, Vec::new()),
     };
     let length = (session.ends_at - session.starts_at).num_seconds().max(0);
     render(AgendaPage {
@@ -62,7 +62,6 @@ pub async fn show(
         circle_name: circle.name,
         when: when(session.starts_at, session.ends_at, zone),
         frozen,
-        seed,
         rounds: rounds
             .into_iter()
             .map(|r| RoundView {
