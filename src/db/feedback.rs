@@ -163,6 +163,46 @@ pub async fn asked(
         .await
 }
 
+/// An open request a member may answer: who it is about, for which session.
+#[derive(Debug, Clone, diesel::QueryableByName)]
+pub struct ToGive {
+    #[diesel(sql_type = SqlUuid)]
+    pub id: uuid::Uuid,
+    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+    pub closes_at: DateTime<Utc>,
+    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+    pub starts_at: DateTime<Utc>,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub circle_name: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub subject_name: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub role_name: String,
+}
+
+/// The open requests `member` may answer (as frozen), about someone else, soonest close first;
+/// whether they answered already is for the caller to ask (`has_answered`).
+pub async fn to_give(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<Vec<ToGive>> {
+    diesel::sql_query(
+        "SELECT fr.id, fr.closes_at, s.starts_at, c.name AS circle_name, \
+                m.display_name AS subject_name, coalesce(k.name, fr.role_key) AS role_name \
+         FROM feedback_eligible fe JOIN feedback_requests fr ON fr.id = fe.request_id \
+         JOIN sessions s ON s.id = fr.session_id JOIN circles c ON c.id = fr.circle_id \
+         JOIN members m ON m.id = fr.subject_id \
+         LEFT JOIN role_kinds k ON k.circle_id = fr.circle_id AND k.key = fr.role_key \
+         WHERE fe.member_id = $1 AND fr.closes_at > $2 AND fr.subject_id <> $1 \
+         ORDER BY fr.closes_at LIMIT 20",
+    )
+    .bind::<SqlUuid, _>(member.0)
+    .bind::<diesel::sql_types::Timestamptz, _>(now)
+    .load(conn)
+    .await
+}
+
 /// Whether `member` is among those who may answer `request` as frozen.
 pub async fn is_eligible(
     conn: &mut AsyncPgConnection,

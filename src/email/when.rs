@@ -30,3 +30,72 @@ pub fn describe_moment(at: DateTime<Utc>, zone: Tz) -> String {
         .format("%A %-d %B, %H:%M")
         .to_string()
 }
+
+/// How far off `at` is from `now`, as a person says it: "in 3 days", "tomorrow", "in 5
+/// hours", "in 20 minutes", "now"; past instants read "3 days ago" and so on.
+pub fn from_now(at: DateTime<Utc>, now: DateTime<Utc>, zone: Tz) -> String {
+    let ahead = at - now;
+    let minutes = ahead.num_minutes();
+    if minutes.abs() < 1 {
+        return "now".into();
+    }
+    let (n, past) = (minutes.abs(), minutes < 0);
+    let say = |amount: i64, unit: &str| {
+        let unit = if amount == 1 {
+            unit.to_string()
+        } else {
+            format!("{unit}s")
+        };
+        if past {
+            format!("{amount} {unit} ago")
+        } else {
+            format!("in {amount} {unit}")
+        }
+    };
+    if n < 60 {
+        return say(n, "minute");
+    }
+    let days =
+        (at.with_timezone(&zone).date_naive() - now.with_timezone(&zone).date_naive()).num_days();
+    match days {
+        0 => say(n / 60, "hour"),
+        1 if n < 36 * 60 => "tomorrow".into(),
+        -1 => "yesterday".into(),
+        d => say(d.abs(), "day"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn how_far_off_reads_as_a_person_says_it() {
+        let zone = chrono_tz::Europe::London;
+        let now: DateTime<Utc> = "2027-03-04T09:00:00Z".parse().unwrap();
+        let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        assert_eq!(from_now(at("2027-03-04T09:00:20Z"), now, zone), "now");
+        assert_eq!(
+            from_now(at("2027-03-04T09:01:00Z"), now, zone),
+            "in 1 minute"
+        );
+        assert_eq!(
+            from_now(at("2027-03-04T09:20:00Z"), now, zone),
+            "in 20 minutes"
+        );
+        assert_eq!(
+            from_now(at("2027-03-04T14:00:00Z"), now, zone),
+            "in 5 hours"
+        );
+        assert_eq!(from_now(at("2027-03-05T19:00:00Z"), now, zone), "tomorrow");
+        assert_eq!(from_now(at("2027-03-07T19:00:00Z"), now, zone), "in 3 days");
+        assert_eq!(
+            from_now(at("2027-03-01T19:00:00Z"), now, zone),
+            "3 days ago"
+        );
+        assert_eq!(
+            from_now(at("2027-03-04T07:00:00Z"), now, zone),
+            "2 hours ago"
+        );
+    }
+}

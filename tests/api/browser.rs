@@ -954,3 +954,48 @@ async fn a_member_who_led_accepts_to_lead_a_sibling_on_a_phone() {
     browser.screenshot("grow-accepted").await;
     browser.quit().await;
 }
+
+#[tokio::test]
+async fn a_members_page_shows_what_waits_for_them_on_the_first_screen_of_a_phone() {
+    let Some(browser) = browser_or_skip().await else {
+        return;
+    };
+    let app = spawn_app().await;
+    let circle = app
+        .create_circle(json!({ "name": "Slow Reading", "timezone": "Europe/London" }))
+        .await;
+    let id = circle["id"].as_str().unwrap().to_string();
+    let first = (chrono::Utc::now() + chrono::Duration::days(3)).date_naive();
+    app.schedule(
+        &id,
+        json!({ "freq": "weekly", "first_date": first.to_string(), "local_time": "19:00",
+                "duration_minutes": 90, "count": 8 }),
+    )
+    .await;
+    app.add_member(&id, "ada@example.org").await.expect(201);
+    let me = app
+        .links()
+        .me(app.holder("ada@example.org").await, chrono::Utc::now());
+    browser
+        .goto(&format!("{}{}", app.address, app.path_of(&me)))
+        .await;
+    let page = browser.wait_for("Waiting for you").await;
+    assert!(page.contains("Will you come to Slow Reading on"), "{page}");
+    browser.assert_accessible("member page").await;
+    let placed = browser
+        .script(
+            "var w = document.getElementById('waiting').getBoundingClientRect(); \
+             var first = document.querySelector('ul.waiting a.button').getBoundingClientRect(); \
+             return [w.top < window.innerHeight, first.bottom <= window.innerHeight, \
+                     document.querySelectorAll('details.more li').length];",
+            json!([]),
+        )
+        .await;
+    assert_eq!(
+        placed,
+        json!([true, true, 5]),
+        "what waits, and its first button, on the first screen; three sessions, five more folded"
+    );
+    browser.screenshot("member-waiting-for-you").await;
+    browser.quit().await;
+}

@@ -1991,3 +1991,97 @@ async fn an_answer_reported_again_and_again_reaches_the_organisers_once() {
     assert_eq!(sent.len(), 2);
     assert!(sent[1].text.contains("CY rude") && !sent[1].text.contains("BO rude"));
 }
+
+#[tokio::test]
+async fn a_members_page_opens_with_what_waits_for_them_soonest_first() {
+    let app = spawn_app().await;
+    let (circle, m, sessions) = circle_with(&app, "book_club", 4, 3, 2).await;
+    let (first, second) = (
+        sessions[0]["id"].as_str().unwrap(),
+        sessions[1]["id"].as_str().unwrap(),
+    );
+    // Ada led the first session; Bo came, so he may give her feedback.
+    led_by_ada(&app, first, &m, &[0, 1, 2], &[3]).await;
+    // Bo is asked to facilitate the second session.
+    app.put(
+        &format!("/api/v1/sessions/{second}/roles/facilitator"),
+        &json!({ "member_id": m[1] }),
+    )
+    .await
+    .expect(200);
+    sql(
+        &app,
+        &format!(
+            "UPDATE session_roles SET state = 'asked', asked_at = now() \
+             WHERE session_id = '{second}' AND role_key = 'facilitator'"
+        ),
+    )
+    .await;
+    // Ada proposes an agreement: a consent round is open to Bo.
+    let ada_me = me_path(&app, "ada").await;
+    app.browser(
+        Method::POST,
+        &format!("{ada_me}/circles/{circle}/agreements"),
+        Some(&[
+            ("agreement", ""),
+            ("title", "We start on time"),
+            ("body", "We begin at the hour."),
+        ]),
+    )
+    .await
+    .expect(200);
+
+    let bo_me = me_path(&app, "bo").await;
+    let page = app.browser(Method::GET, &bo_me, None).await;
+    let page = page.text();
+    let waiting = page.find("Waiting for you").expect("the section");
+    let next = page.find("Next sessions").expect("the sessions");
+    assert!(waiting < next, "what waits comes first");
+    let section = &page[waiting..next];
+    let ask = section
+        .find("Would you be the facilitator in Circle book_club on")
+        .unwrap_or_else(|| panic!("the role ask: {section}"));
+    let feedback = section
+        .find("Feedback for ada, facilitator on")
+        .unwrap_or_else(|| panic!("feedback to give: {section}"));
+    let round = section
+        .find("Give your answer on “We start on time”")
+        .unwrap_or_else(|| panic!("the consent round: {section}"));
+    let come = section
+        .find("Will you come to Circle book_club on")
+        .unwrap_or_else(|| panic!("the next session: {section}"));
+    assert!(
+        section.contains("Answer by") && section.contains("(Europe/London), in 3 days"),
+        "deadlines in words, with the zone and how far off: {section}"
+    );
+    assert!(
+        ask < come && feedback < come && round < come,
+        "soonest first"
+    );
+    assert!(!section.contains("Seed") && !section.contains("seed"));
+
+    // What Bo did leaves the list: his feedback, his answer for the session.
+    let link = feedback_link(&app, "bo").unwrap();
+    assert_eq!(answer(&app, &link, "Calm and clear").await, 200);
+    rsvp(&app, second, &m[1], "yes").await;
+    let page = app.browser(Method::GET, &bo_me, None).await;
+    let page = page.text();
+    let section = &page[page.find("Waiting for you").unwrap()..page.find("Next sessions").unwrap()];
+    assert!(!section.contains("Feedback for ada"), "{section}");
+    assert!(!section.contains("Will you come"), "{section}");
+    assert!(section.contains("Would you be the facilitator"));
+
+    // Accepted, the role no longer offers Accept.
+    sql(
+        &app,
+        &format!(
+            "UPDATE session_roles SET state = 'confirmed', answered_at = now() \
+             WHERE session_id = '{second}' AND role_key = 'facilitator'"
+        ),
+    )
+    .await;
+    let page = app.browser(Method::GET, &bo_me, None).await;
+    let page = page.text();
+    assert!(page.contains("make it, or ask someone to swap"), "{page}");
+    assert!(!page.contains(">Accept, can"), "{page}");
+}

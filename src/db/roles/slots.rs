@@ -350,6 +350,9 @@ pub struct Upcoming {
     pub state: String,
     #[diesel(sql_type = Text)]
     pub why: String,
+    /// For an ask: when an answer is due (after that it counts as a decline).
+    #[diesel(sql_type = diesel::sql_types::Nullable<Timestamptz>)]
+    pub answer_by: Option<DateTime<Utc>>,
 }
 
 pub async fn upcoming_for_member(
@@ -359,7 +362,9 @@ pub async fn upcoming_for_member(
 ) -> diesel::QueryResult<Vec<Upcoming>> {
     diesel::sql_query(
         "SELECT sr.id, sr.session_id, s.starts_at, s.ends_at, s.timezone, c.name AS circle_name, \
-                k.name AS role_name, sr.state, sr.why \
+                k.name AS role_name, sr.state, sr.why, \
+                CASE WHEN sr.state = 'asked' \
+                     THEN sr.asked_at + make_interval(hours => c.role_answer_hours) END AS answer_by \
          FROM session_roles sr JOIN sessions s ON s.id = sr.session_id \
          JOIN circles c ON c.id = sr.circle_id \
          JOIN role_kinds k ON k.circle_id = sr.circle_id AND k.key = sr.role_key \

@@ -24,6 +24,7 @@ pub struct RoundLine {
     pub circle: String,
     pub title: String,
     pub closes: String,
+    pub closes_at: chrono::DateTime<chrono::Utc>,
     pub answered: bool,
     pub url: String,
 }
@@ -62,6 +63,7 @@ pub(super) async fn load(
             circle,
             title,
             closes: crate::email::when::describe_moment(round.closes_at, zone),
+            closes_at: round.closes_at,
             answered: agreements::stance_of(conn, round.id, member.id)
                 .await?
                 .is_some(),

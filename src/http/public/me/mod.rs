@@ -16,6 +16,7 @@ mod leave;
 mod page;
 mod request;
 mod settings;
+mod waiting;
 
 use actix_web::HttpResponse;
 

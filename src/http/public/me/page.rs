@@ -30,6 +30,8 @@ struct RoleLine {
     state: &'static str,
     why: String,
     url: String,
+    /// The link's words, for what fits the role's state.
+    action: &'static str,
 }
 
 struct HeldLine {
@@ -64,6 +66,7 @@ struct MePage {
     base: String,
     name: String,
     saved: Option<String>,
+    waiting: Vec<super::waiting::WaitingLine>,
     circles: Vec<CircleLine>,
     zone: String,
     sessions: Vec<SessionLine>,
@@ -129,22 +132,29 @@ async fn roles_and_held(
     member: &Member,
     zone: chrono_tz::Tz,
     now: chrono::DateTime<Utc>,
-) -> diesel::QueryResult<(Vec<RoleLine>, Vec<HeldLine>)> {
+) -> diesel::QueryResult<(Vec<roles::Upcoming>, Vec<RoleLine>, Vec<HeldLine>)> {
     let holder_of = Holder::of(member);
-    let role_lines: Vec<RoleLine> = roles::upcoming_for_member(conn, member.id, now)
-        .await?
-        .into_iter()
-        .map(|r| RoleLine {
-            circle: r.circle_name,
-            role: r.role_name,
-            when: when(r.starts_at, r.ends_at, zone),
-            state: match r.state.as_str() {
-                "asked" => "waiting for your answer",
-                "confirmed" => "you accepted",
-                _ => "proposed; you will be asked nearer the time",
-            },
-            why: r.why,
-            url: state.links.role(holder_of, r.id, r.ends_at),
+    let upcoming = roles::upcoming_for_member(conn, member.id, now).await?;
+    let role_lines: Vec<RoleLine> = upcoming
+        .iter()
+        .map(|r| {
+            let (state_words, action) = match r.state.as_str() {
+                "asked" => ("waiting for your answer", "Accept, can't make it, or swap"),
+                "confirmed" => ("you accepted", "Can't make it, or ask someone to swap"),
+                _ => (
+                    "proposed; you will be asked nearer the time",
+                    "See this turn",
+                ),
+            };
+            RoleLine {
+                circle: r.circle_name.clone(),
+                role: r.role_name.clone(),
+                when: when(r.starts_at, r.ends_at, zone),
+                state: state_words,
+                why: r.why.clone(),
+                url: state.links.role(holder_of, r.id, r.ends_at),
+                action,
+            }
         })
         .collect();
     let day = |t: chrono::DateTime<Utc>| t.with_timezone(&zone).format("%-d %B %Y").to_string();
@@ -159,7 +169,7 @@ async fn roles_and_held(
             last: day(h.last_at),
         })
         .collect();
-    Ok((role_lines, held))
+    Ok((upcoming, role_lines, held))
 }
 
 /// The member's preferences for taking turns in each rotating circle they are active in, in
@@ -263,11 +273,39 @@ pub async fn show(
         .map(|c| name_of(CircleId(c)).0)
         .filter(|n| !n.is_empty());
     let saved = saved_note(query.saved.as_deref(), left_circle);
-    let (role_lines, held) = roles_and_held(&mut conn, &state, &member, zone, now).await?;
+    let (upcoming_roles, role_lines, held) =
+        roles_and_held(&mut conn, &state, &member, zone, now).await?;
     let turns = turns(&mut conn, &mine, &member).await?;
     let feedback = super::feedback::load(&mut conn, &member, zone, now).await?;
     let agreements = super::agreements::load(&mut conn, &state, &member, zone).await?;
+    let scheduled: Vec<_> = upcoming
+        .iter()
+        .filter(|s| s.status == crate::domain::SessionStatus::Scheduled)
+        .collect();
+    let answer_of = |id| answers.iter().find(|(s, _)| *s == id).and_then(|(_, r)| *r);
+    let to_answer: Vec<super::waiting::SessionToAnswer> = scheduled
+        .iter()
+        .map(|s| super::waiting::SessionToAnswer {
+            circle: name_of(s.circle_id).0,
+            starts_at: s.starts_at,
+            answered: answer_of(s.id).is_some(),
+            rsvp_url: state.links.rsvp(holder_of, s.id.0, s.ends_at, None),
+        })
+        .collect();
+    let waiting = super::waiting::load(
+        &mut conn,
+        &state,
+        &member,
+        zone,
+        now,
+        &upcoming_roles,
+        &agreements.rounds,
+        &agreements.unacknowledged,
+        &to_answer,
+    )
+    .await?;
     render(MePage {
+        waiting,
         agreements,
         feedback,
         base: format!("/me/{}", token.as_str()),
@@ -289,20 +327,13 @@ pub async fn show(
             })
             .collect(),
         zone: zone.name().to_string(),
-        sessions: upcoming
+        sessions: scheduled
             .iter()
-            .filter(|s| s.status == crate::domain::SessionStatus::Scheduled)
-            .map(|s| {
-                let answer = answers
-                    .iter()
-                    .find(|(id, _)| *id == s.id)
-                    .and_then(|(_, r)| *r);
-                SessionLine {
-                    circle: name_of(s.circle_id).0,
-                    when: when(s.starts_at, s.ends_at, zone),
-                    answer: answer_label(answer),
-                    rsvp_url: state.links.rsvp(holder_of, s.id.0, s.ends_at, None),
-                }
+            .map(|s| SessionLine {
+                circle: name_of(s.circle_id).0,
+                when: when(s.starts_at, s.ends_at, zone),
+                answer: answer_label(answer_of(s.id)),
+                rsvp_url: state.links.rsvp(holder_of, s.id.0, s.ends_at, None),
             })
             .collect(),
         reflections: written
