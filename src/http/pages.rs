@@ -78,6 +78,24 @@ fn came_from(req: &HttpRequest) -> Option<String> {
         .then(|| path.to_string())
 }
 
+/// The pages members reach from links in their email: an error on one says what happened and
+/// how to get a working link.
+const MEMBER_LINKS: [&str; 13] = [
+    "/me/",
+    "/rsvp/",
+    "/reflect/",
+    "/confirm/",
+    "/unsubscribe/",
+    "/role/",
+    "/swap/",
+    "/handoff/",
+    "/feedback/",
+    "/consent/",
+    "/agenda/",
+    "/grow/",
+    "/attendance/",
+];
+
 /// Error pages that know where the person was: under `/dashboard` they keep the dashboard's
 /// navigation and link back to the page the person came from; on a member's link they point
 /// to asking for a new personal link.
@@ -100,9 +118,7 @@ where
 {
     let path = req.path().to_string();
     let dashboard = path.starts_with("/dashboard");
-    let member_link = ["/me/", "/rsvp/", "/reflect/", "/confirm/", "/unsubscribe/"]
-        .iter()
-        .any(|p| path.starts_with(p));
+    let member_link = MEMBER_LINKS.iter().any(|p| path.starts_with(p));
     let fut = srv.call(req);
     async move {
         let res = fut.await?;
@@ -122,7 +138,7 @@ where
                 title: &shown.title,
                 message: &shown.message,
                 links: vec![
-                    ("/me", "Ask for a new link to your personal page"),
+                    ("/me", "Get a new link to your page"),
                     ("/", "See all open circles"),
                 ],
             }

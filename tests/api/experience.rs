@@ -560,7 +560,29 @@ async fn error_pages_keep_the_dashboard_around_them_and_members_are_pointed_to_a
     assert_eq!(page.status, 400);
     assert!(page
         .text()
-        .contains(r#"<a href="/me">Ask for a new link to your personal page</a>"#));
+        .contains(r#"<a href="/me">Get a new link to your page</a>"#));
+    // So does every other page a link in an email opens: no dead end.
+    for page in [
+        "role",
+        "swap",
+        "handoff",
+        "feedback",
+        "consent",
+        "agenda",
+        "grow",
+        "attendance",
+    ] {
+        let res = app
+            .browser(Method::GET, &format!("/{page}/not-a-token"), None)
+            .await;
+        assert!(res.status.is_client_error(), "/{page}: {}", res.status);
+        assert!(
+            res.text()
+                .contains(r#"<a href="/me">Get a new link to your page</a>"#),
+            "/{page}: {}",
+            res.text()
+        );
+    }
 }
 
 #[tokio::test]

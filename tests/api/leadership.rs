@@ -798,6 +798,35 @@ async fn a_handoff_reaches_the_next_lead_in_their_ask() {
         .filter(|m| m.subject.starts_with("A handoff") && !m.to.contains(&next_email))
         .count();
     assert_eq!(others, 0);
+
+    // The next lead hands the turn on; whoever takes it over is told it is theirs, reads the
+    // note there, and has a way on to their page.
+    let role_link = app.link_in(&note, "/role/");
+    app.browser(Method::POST, &role_link, Some(&[("action", "accept")]))
+        .await
+        .expect(200);
+    app.browser(Method::POST, &role_link, Some(&[("action", "swap")]))
+        .await
+        .expect(200);
+    app.run_pending_jobs().await;
+    let offer = app
+        .sent_emails()
+        .into_iter()
+        .find(|m| m.subject.starts_with("Could you take over"))
+        .expect("a swap offer");
+    let taken = app
+        .browser(
+            Method::POST,
+            &app.link_in(&offer, "/swap/"),
+            Some(&[("action", "take")]),
+        )
+        .await
+        .expect(200);
+    let html = taken.as_str().unwrap();
+    assert!(html.contains("<h1>You're the facilitator on "), "{html}");
+    assert!(!html.contains("Take over as"), "not the question again");
+    assert!(html.contains("Chapter 4, the gift economy"), "{html}");
+    assert!(html.contains("Go to your page"));
 }
 
 #[tokio::test]

@@ -37,6 +37,8 @@ struct FeedbackPage {
     draft: (String, String, String),
     error: Option<String>,
     saved: Option<String>,
+    /// The member's own page: where to go once the answer is sent.
+    me_url: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -141,6 +143,9 @@ async fn page(
         draft,
         error,
         saved,
+        me_url: state
+            .links
+            .me(crate::links::Holder::of(&member), chrono::Utc::now()),
     };
     // Someone who answered already sees the thank-you, not an error.
     let status = if status == StatusCode::CONFLICT && page.saved.is_none() {

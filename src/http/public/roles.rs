@@ -330,6 +330,11 @@ struct SwapPage {
     open: bool,
     taken_by_you: bool,
     message: Option<String>,
+    /// "Thursday 10 December", for "You're the facilitator on …".
+    day: String,
+    /// What the previous lead left, shown once the role is theirs.
+    handoff: Option<crate::email::messages::HandoffView>,
+    me_url: String,
 }
 
 async fn swap_page(
@@ -351,7 +356,18 @@ async fn swap_page(
         None => "Someone".into(),
     };
     let zone = viewer_zone(req, Some(&member), session.timezone);
+    let taken_by_you = swap.taken_by == Some(member.id);
+    let handoff = if taken_by_you {
+        crate::views::handoff::handoff_for(&mut conn, &session, circle.id, &kind.key).await?
+    } else {
+        None
+    };
     Ok(SwapPage {
+        day: crate::email::when::describe_day(session.starts_at, zone),
+        handoff,
+        me_url: state
+            .links
+            .me(crate::links::Holder::of(&member), Utc::now()),
         circle_name: circle.name,
         member_name: member.display_name.clone(),
         role_name: kind.name,
@@ -359,7 +375,7 @@ async fn swap_page(
         requester,
         when: when(session.starts_at, session.ends_at, zone),
         open: swap.status == "open" && session.starts_at > Utc::now(),
-        taken_by_you: swap.taken_by == Some(member.id),
+        taken_by_you,
         message,
     })
 }
