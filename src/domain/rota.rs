@@ -552,6 +552,45 @@ impl<'a> Pick<'a> {
     }
 }
 
+/// A why as its holder reads it: the planner writes it about them ("Ada hasn't led yet, nor
+/// have others who can; a draw chose Ada."), for organisers; the holder reads it to them ("You
+/// haven't led yet, nor have others who can; we drew lots and it came to you."). A why that
+/// does not name `name` (they changed their name since) is left as written.
+pub fn why_for_holder(why: &str, name: &str) -> String {
+    match why {
+        "Accepted." => return "You accepted.".into(),
+        "Assigned by an organiser." => return "An organiser gave you this turn.".into(),
+        w if w.starts_with("Took over by swap") => {
+            return "You took it over in a swap.".into();
+        }
+        _ => {}
+    }
+    let rest = if let Some(r) = why.strip_prefix(&format!("{name} hasn't ")) {
+        format!("You haven't {r}")
+    } else if let Some(r) = why.strip_prefix(&format!("{name} has ")) {
+        format!("You have {r}")
+    } else {
+        return why.to_string();
+    };
+    rest.replace(
+        " and is the only one who can that day.",
+        " and you're the only one who can that day.",
+    )
+    .replace(
+        " and has no other role yet;",
+        " and have no other role yet;",
+    )
+    .replace(" (and holds ", " (and hold ")
+    .replace(
+        ", and has taken fewer turns",
+        ", and have taken fewer turns",
+    )
+    .replace(
+        &format!("; a draw chose {name}."),
+        "; we drew lots and it came to you.",
+    )
+}
+
 /// A stable draw for `member` in `session`: SplitMix64 over the seed and both ids.
 pub fn draw(seed: u64, session: SessionId, member: MemberId) -> u64 {
     let fold = |u: uuid::Uuid| {
@@ -586,6 +625,47 @@ fn plural_roles(n: u32) -> String {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn the_holder_reads_their_why_addressed_to_them() {
+        let cases = [
+            (
+                "Ada hasn't led yet, nor have others who can; a draw chose Ada.",
+                "You haven't led yet, nor have others who can; we drew lots and it came to you.",
+            ),
+            (
+                "Ada hasn't led yet and is the only one who can that day.",
+                "You haven't led yet and you're the only one who can that day.",
+            ),
+            (
+                "Ada has led once (and holds 2 roles elsewhere this fortnight), the furthest below a fair share.",
+                "You have led once (and hold 2 roles elsewhere this fortnight), the furthest below a fair share.",
+            ),
+            (
+                "Ada has been note-taker once, as often as others, and has taken fewer turns at the circle's roles.",
+                "You have been note-taker once, as often as others, and have taken fewer turns at the circle's roles.",
+            ),
+            ("Took over by swap from the previous holder.", "You took it over in a swap."),
+            ("Assigned by an organiser.", "An organiser gave you this turn."),
+            ("Bo hasn't led yet.", "Bo hasn't led yet."),
+        ];
+        for (written, read) in cases {
+            assert_eq!(why_for_holder(written, "Ada"), read);
+        }
+        // Every why the planner writes reads in the second person, with no name or seed left.
+        let mut c = people(&["Ada", "Bo", "Cy"]);
+        c[1].held = 1;
+        for seed in 0..20 {
+            for p in plan(&RoleWords::facilitator(), &c, &slots(3), seed) {
+                let Some(m) = p.member else { continue };
+                let name = &c.iter().find(|x| x.member == m).unwrap().name;
+                let read = why_for_holder(&p.why, name);
+                assert!(read.starts_with("You "), "{} → {read}", p.why);
+                assert!(!read.contains(name.as_str()), "{read}");
+                assert!(!read.contains("seed"), "{read}");
+            }
+        }
+    }
 
     fn id(n: u128) -> MemberId {
         MemberId(uuid::Uuid::from_u128(n + 1))

@@ -86,9 +86,45 @@ pub fn possessive(name: &str) -> String {
     }
 }
 
+/// "1 of 7 has answered", "3 of 7 have answered", "nobody of 7 has answered yet": a count
+/// of answers as a person says it.
+pub fn answered_of(answered: i64, of: i64) -> String {
+    match answered {
+        0 => format!("Nobody of {of} has answered yet"),
+        1 => format!("1 of {of} has answered"),
+        n => format!("{n} of {of} have answered"),
+    }
+}
+
+/// What a balance figure (1: turns spread evenly over the members) means, in words.
+pub fn balance_in_words(balance: f64) -> &'static str {
+    if balance >= 0.9 {
+        "turns are shared evenly"
+    } else if balance >= 0.7 {
+        "turns are shared fairly evenly; a few people hold a few more"
+    } else if balance >= 0.4 {
+        "turns are shared unevenly: some people hold many more than others"
+    } else {
+        "a few people hold almost every turn"
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_and_balance_read_as_words() {
+        assert_eq!(answered_of(0, 7), "Nobody of 7 has answered yet");
+        assert_eq!(answered_of(1, 7), "1 of 7 has answered");
+        assert_eq!(answered_of(3, 7), "3 of 7 have answered");
+        assert_eq!(balance_in_words(1.0), "turns are shared evenly");
+        assert_eq!(
+            balance_in_words(0.5),
+            "turns are shared unevenly: some people hold many more than others"
+        );
+        assert_eq!(balance_in_words(0.1), "a few people hold almost every turn");
+    }
 
     #[test]
     fn text_boxes_refuse_nul_and_one_line_boxes_refuse_every_control_character() {

@@ -158,9 +158,11 @@ async fn six_members_twelve_sessions_each_leads_twice_and_the_first_is_asked_by_
         .find(|m| m.to.contains(&format!("{first_holder}@")))
         .expect("the first holder's ask");
     assert!(ask.text.contains("Why you:"), "{}", ask.text);
+    let read = roundtable::domain::rota::why_for_holder(&plan[0].2, first_holder);
     assert!(
-        ask.text.contains(&plan[0].2),
-        "the why of the rota is in the email"
+        ask.text.contains(&format!("Why you: {read}")),
+        "the why of the rota is in the email, addressed to its reader: {read}\n{}",
+        ask.text
     );
     assert!(
         ask.text.contains("Open the session"),
@@ -986,8 +988,11 @@ async fn a_member_sees_their_roles_and_sets_their_turns_from_their_page() {
     let html = page.as_str().unwrap();
     assert!(html.contains("Your roles"));
     assert!(html.contains("waiting for your answer"), "{html}");
-    let tail = why.rsplit(';').next().unwrap().trim();
-    assert!(html.contains(tail), "the why is shown: {tail} in {html}");
+    // Addressed to them: "You haven't led yet …".
+    let read =
+        roundtable::domain::rota::why_for_holder(&why, &names[&holder_id]).replace('\'', "&#39;");
+    assert!(read.starts_with("You "), "{read}");
+    assert!(html.contains(&read), "the why is shown: {read} in {html}");
     assert!(html.contains("/role/"), "with the link to answer");
     assert!(html.contains("Taking turns in Turns"));
     assert_eq!(before, app.snapshot().await, "the page changes nothing");

@@ -1799,7 +1799,8 @@ async fn whoever_runs_the_circle_follows_its_agreements_on_the_dashboard() {
     assert_eq!(page.status.as_u16(), 200);
     assert!(page.text().contains("We start on time"));
     assert!(
-        page.text().contains("0 of 3 have answered; it needs 2"),
+        page.text()
+            .contains("Nobody of 3 has answered yet; it needs 2"),
         "{}",
         page.text()
     );
@@ -1827,7 +1828,7 @@ async fn whoever_runs_the_circle_follows_its_agreements_on_the_dashboard() {
         .await;
     assert!(
         page.text()
-            .contains("Closed with too few answers: 0 of 3 answered (needed 2)."),
+            .contains("Not adopted: too few people answered. 0 of 3 answered; it needed 2."),
         "{}",
         page.text()
     );

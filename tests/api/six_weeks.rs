@@ -466,8 +466,7 @@ async fn six_weeks_of_a_rotating_circle_of_six() {
                     asks_read.insert((name.clone(), d.clone()));
                 }
             }
-            if mail.subject.starts_with("Would you ")
-                && mail.text.contains(&format!("{name} hasn't"))
+            if mail.subject.starts_with("Would you ") && mail.text.contains("Why you: You haven't")
             {
                 let member = members[names.iter().position(|n| *n == name).unwrap()];
                 let earlier = earlier_turns(&mut conn, member, &mail.subject).await;

@@ -91,9 +91,8 @@ fn card(d: AgreementDetail, zone: chrono_tz::Tz) -> AgreementCard {
             open = Some(RoundLine {
                 what,
                 progress: format!(
-                    "{} of {} have answered; it needs {}. Closes {}. Answers stay unseen until then.",
-                    r.answered,
-                    r.eligible,
+                    "{}; it needs {}. Closes {}. Answers stay unseen until then.",
+                    crate::domain::text::answered_of(r.answered, i64::from(r.eligible)),
                     r.quorum,
                     crate::email::when::describe_moment(r.closes_at, zone)
                 ),
@@ -101,15 +100,15 @@ fn card(d: AgreementDetail, zone: chrono_tz::Tz) -> AgreementCard {
             });
         } else {
             let outcome = match r.outcome {
-                Some(RoundOutcome::Adopted) => "adopted",
-                Some(RoundOutcome::Objected) => "an objection",
-                Some(RoundOutcome::NoQuorum) => "too few answers",
-                None => "closed",
+                Some(RoundOutcome::Adopted) => "Adopted",
+                Some(RoundOutcome::Objected) => "Not adopted: someone objected",
+                Some(RoundOutcome::NoQuorum) => "Not adopted: too few people answered",
+                None => "Closed",
             };
             closed.push(RoundLine {
                 what,
                 progress: format!(
-                    "Closed with {outcome}: {} of {} answered (needed {}).",
+                    "{outcome}. {} of {} answered; it needed {}.",
                     r.stances.len(),
                     r.eligible,
                     r.quorum

@@ -225,7 +225,11 @@ async fn build(
         rows,
         role_names: kinds.iter().map(|k| k.name.clone()).collect(),
         ledger: ledger_rows,
-        balance: format!("{:.2}", ledger.balance),
+        balance: format!(
+            "{:.2}: {}",
+            ledger.balance,
+            crate::domain::text::balance_in_words(ledger.balance)
+        ),
     })
 }
 

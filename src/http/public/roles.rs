@@ -202,7 +202,7 @@ async fn role_page(
         guide: kind.guide,
         // The why was written for whoever holds it now.
         why: if holds {
-            row.why.clone()
+            crate::domain::rota::why_for_holder(&row.why, &member.display_name)
         } else {
             String::new()
         },

@@ -116,18 +116,25 @@ pub(super) async fn prepare(
     let brings_questions = kind == MessageKind::RoleAsk
         && row.role_key == roles::QUESTIONS_ROLE
         && roles::questions_in_ask(conn, row.id, me).await?;
-    c.role = role_view(conn, &row, &s, circle.id, brings_questions)
-        .await?
-        .map(|mut r| {
-            // The why was written for the holder; someone offered a swap gets no "why you".
-            if kind == MessageKind::SwapOffer {
-                r.why.clear();
-                r.handoff = None;
-            }
-            r
-        })
-        // Organisers' notices carry no "why you"; only a handoff notice shows the role.
-        .filter(|_| kind != MessageKind::RoleNotice || job.notice == Some(Notice::Handoff));
+    c.role = role_view(
+        conn,
+        &row,
+        &s,
+        circle.id,
+        brings_questions,
+        &to.member.display_name,
+    )
+    .await?
+    .map(|mut r| {
+        // The why was written for the holder; someone offered a swap gets no "why you".
+        if kind == MessageKind::SwapOffer {
+            r.why.clear();
+            r.handoff = None;
+        }
+        r
+    })
+    // Organisers' notices carry no "why you"; only a handoff notice shows the role.
+    .filter(|_| kind != MessageKind::RoleNotice || job.notice == Some(Notice::Handoff));
     c.notice = notice_view(conn, job, &row, &s, swap.as_ref(), &circle.name, zone).await?;
     let mut carried = Vec::new();
     if kind == MessageKind::RoleAsk {
@@ -231,7 +238,16 @@ async fn also_asked(
     let kind = MessageKind::RoleAsk;
     let brings_questions = row.role_key == roles::QUESTIONS_ROLE
         && roles::questions_in_ask(conn, row.id, to.member.id).await?;
-    let Some(role) = role_view(conn, row, &s, circle.id, brings_questions).await? else {
+    let Some(role) = role_view(
+        conn,
+        row,
+        &s,
+        circle.id,
+        brings_questions,
+        &to.member.display_name,
+    )
+    .await?
+    else {
         return Ok(None);
     };
     let segment = super::session::segment_label(conn, &s).await?;
@@ -246,13 +262,14 @@ async fn also_asked(
 
 /// The role as its holder's mail shows it, with the handoff the holder inherits when its
 /// author let them see it; `brings_questions` for a discussion lead's ask that also asks for
-/// their questions.
+/// their questions; the why addressed to `reader`.
 async fn role_view(
     conn: &mut AsyncPgConnection,
     row: &SessionRole,
     session: &Session,
     circle: CircleId,
     brings_questions: bool,
+    reader: &str,
 ) -> Result<Option<RoleView>, JobError> {
     let Some(kind) = roles::kind(conn, circle, &row.role_key).await? else {
         return Ok(None);
@@ -263,7 +280,8 @@ async fn role_view(
         holding: role_phrase(&kind, false),
         name: kind.name,
         guide: kind.guide,
-        why: row.why.clone(),
+        // Addressed to the reader: "You haven't led yet …".
+        why: crate::domain::rota::why_for_holder(&row.why, reader),
         handoff,
         brings_questions,
     }))

@@ -113,7 +113,11 @@ async fn leadership(
             (row.display_name.clone(), counts)
         })
         .collect();
-    let balance = format!("{:.2}", l.balance);
+    let balance = format!(
+        "{:.2}: {}",
+        l.balance,
+        crate::domain::text::balance_in_words(l.balance)
+    );
     let notes = crate::db::handoffs::shared_with_circle(conn, circle_id, 10)
         .await?
         .into_iter()

@@ -151,7 +151,7 @@ async fn roles_and_held(
                 role: r.role_name.clone(),
                 when: when(r.starts_at, r.ends_at, zone),
                 state: state_words,
-                why: r.why.clone(),
+                why: crate::domain::rota::why_for_holder(&r.why, &member.display_name),
                 url: state.links.role(holder_of, r.id, r.ends_at),
                 action,
             }
