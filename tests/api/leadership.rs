@@ -1636,3 +1636,56 @@ async fn two_turns_asked_at_once_come_in_one_letter_with_an_answer_for_each() {
         "only the second turn answered"
     );
 }
+
+#[tokio::test]
+async fn giving_up_an_accepted_turn_asks_first_and_says_who_is_emailed() {
+    let app = spawn_app().await;
+    let (circle, names, _) = rotating_circle(&app, 2).await;
+    app.run_pending_jobs().await;
+    let ask = ask_for(&app, &circle, &names, 0).await;
+    let link = app.link_in(&ask, "/role/");
+    app.browser(Method::POST, &link, Some(&[("action", "accept")]))
+        .await
+        .expect(200);
+    app.run_pending_jobs().await;
+    let sent = app.sent_emails().len();
+
+    // "Can't make it" on a turn they accepted asks first; asking changes and sends nothing.
+    let before = app.snapshot().await;
+    let page = app
+        .browser(Method::POST, &link, Some(&[("action", "decline")]))
+        .await
+        .expect(200);
+    let html = page.as_str().unwrap();
+    assert!(html.contains("<h1>Give up facilitating "), "{html}");
+    assert!(
+        html.contains("the next person in the rotation is asked by email"),
+        "{html}"
+    );
+    assert!(html.contains("Ask someone to swap instead"));
+    assert_eq!(app.snapshot().await, before, "asking changes nothing");
+    app.run_pending_jobs().await;
+    assert_eq!(app.sent_emails().len(), sent, "and sends nothing");
+
+    // Only the confirmation gives it up: the turn goes to the next person, who is asked.
+    app.browser(
+        Method::POST,
+        &link,
+        Some(&[("action", "decline"), ("confirm", "yes")]),
+    )
+    .await
+    .expect(200);
+    app.run_pending_jobs().await;
+    let rota = app
+        .get(&format!("/api/v1/circles/{circle}/rota"))
+        .await
+        .expect(200);
+    let (now_holder, state, _) = facilitators(&rota)[0].clone();
+    assert!(!ask.to.contains(&format!("{}@", names[&now_holder])));
+    assert_eq!(state, "asked");
+    let new_asks = app.sent_emails()[sent..]
+        .iter()
+        .filter(|m| m.subject.starts_with("Would you"))
+        .count();
+    assert_eq!(new_asks, 1, "one person is asked in their place");
+}

@@ -1816,7 +1816,10 @@ async fn whoever_runs_the_circle_follows_its_agreements_on_the_dashboard() {
         .unwrap()
         .to_string();
     let refused = organiser
-        .post(&format!("/dashboard/agreements/{id}/rounds"), &[])
+        .post(
+            &format!("/dashboard/agreements/{id}/rounds"),
+            &[("confirm", "yes")],
+        )
         .await;
     assert_eq!(refused.status.as_u16(), 409);
     assert!(refused.text().contains("No round was opened"));
@@ -1832,10 +1835,38 @@ async fn whoever_runs_the_circle_follows_its_agreements_on_the_dashboard() {
         "{}",
         page.text()
     );
-    let opened = organiser
+    // Opening one emails everyone, so it asks first, saying who will be told; asking sends
+    // nothing.
+    let before = app.snapshot().await;
+    let asked = organiser
         .post(&format!("/dashboard/agreements/{id}/rounds"), &[])
         .await;
+    assert_eq!(asked.status.as_u16(), 200);
+    assert!(
+        asked
+            .text()
+            .contains("Open a consent round on “We start on time”?")
+            && asked
+                .text()
+                .contains("will email all 3 of its active members"),
+        "{}",
+        asked.text()
+    );
+    assert_eq!(app.snapshot().await, before, "asking changes nothing");
+    let opened = organiser
+        .post(
+            &format!("/dashboard/agreements/{id}/rounds"),
+            &[("confirm", "yes")],
+        )
+        .await;
     assert_eq!(opened.status.as_u16(), 303);
+    app.run_pending_jobs().await;
+    let letters = app
+        .sent_emails()
+        .iter()
+        .filter(|m| m.subject.contains("We start on time"))
+        .count();
+    assert!(letters >= 3, "the three members are asked: {letters}");
     let page = organiser
         .get(&format!("/dashboard/circles/{circle}/agreements"))
         .await;

@@ -15,7 +15,7 @@ use crate::db::agreements;
 use crate::domain::agreements as rules;
 use crate::domain::{AgreementId, AgreementStatus, CircleId, RoundKind, RoundOutcome};
 use crate::error::AppError;
-use crate::http::pages::render_status;
+use crate::http::pages::{render, render_status};
 use crate::http::AppState;
 use crate::views::agreements::{detail, AgreementDetail};
 
@@ -181,17 +181,21 @@ pub async fn page(
 }
 
 #[derive(Debug, Deserialize)]
-pub struct CsrfForm {
+pub struct OpenRoundForm {
     #[serde(default)]
     csrf: String,
+    #[serde(default)]
+    confirm: String,
 }
 
-/// Open another round on an agreement (a review, or a retry after too few answers).
+/// Open another round on an agreement (a review, or a retry after too few answers). It emails
+/// every active member, so the first POST asks, saying who will be told; only the
+/// confirmation page's own form, with `confirm=yes`, opens it.
 pub async fn open_round(
     state: web::Data<AppState>,
     staff: Staff,
     id: web::Path<AgreementId>,
-    form: web::Form<CsrfForm>,
+    form: web::Form<OpenRoundForm>,
 ) -> DashResult {
     staff.check_csrf(&form.csrf)?;
     let mut conn = state.pool.get().await?;
@@ -199,6 +203,35 @@ pub async fn open_round(
         .await?
         .ok_or_else(super::not_found)?;
     let circle = staff.circle(&mut conn, agreement.circle_id).await?;
+    if !super::confirmed(&form.confirm) {
+        let told = agreements::active_members(&mut conn, circle.id)
+            .await?
+            .len();
+        let people = if told == 1 {
+            "its 1 active member".to_string()
+        } else {
+            format!("all {told} of its active members")
+        };
+        return Ok(render(super::ConfirmPage {
+            nav: Nav::circle(&staff, &circle, "agreements"),
+            note: None,
+            title: format!("Open a consent round on “{}”?", agreement.title),
+            paragraphs: vec![
+                format!(
+                    "{} will email {people}, asking each to consent, raise a concern, stand aside or object, \
+                     and remind those who haven't answered the day before it closes.",
+                    circle.name
+                ),
+                "Nobody sees the answers before the round closes; then everyone is told the outcome."
+                    .to_string(),
+            ],
+            action: format!("/dashboard/agreements/{}/rounds", agreement.id),
+            fields: Vec::new(),
+            confirm_label: format!("Email {told} and open the round"),
+            back: format!("/dashboard/circles/{}/agreements", circle.id),
+            back_label: "Not now",
+        })?);
+    }
     match crate::actions::agreements::open_round(
         &mut conn,
         agreement.id,

@@ -65,6 +65,22 @@ pub struct ActionForm {
     q2: String,
     #[serde(default)]
     q3: String,
+    /// "yes" from the page that asked before giving up an accepted turn.
+    #[serde(default)]
+    confirm: String,
+}
+
+/// Asked before someone gives up a turn they accepted: someone else is emailed.
+#[derive(Template)]
+#[template(path = "pages/decline_confirm.html")]
+struct DeclineConfirmPage {
+    holding: String,
+    day: String,
+    circle_name: String,
+    when: String,
+    /// What happens next, in a sentence ending in a full stop.
+    next: &'static str,
+    back: String,
 }
 
 fn feedback_mode(text: &str) -> Result<FeedbackMode, AppError> {
@@ -86,6 +102,17 @@ fn role_state_label(state: RoleState) -> &'static str {
 }
 
 /// A role slot with its session, circle and role kind, as both role and swap pages show it.
+/// Whether `member` holds `id` as a turn they accepted, in a session still to come.
+async fn accepted_by(
+    conn: &mut Connection,
+    id: RoleId,
+    member: crate::domain::MemberId,
+) -> Result<bool, PageError> {
+    Ok(roles::find(conn, id)
+        .await?
+        .is_some_and(|r| r.state == RoleState::Confirmed && r.member_id == Some(member)))
+}
+
 async fn slot_context(
     conn: &mut Connection,
     id: RoleId,
@@ -256,6 +283,23 @@ pub async fn answer_role(
             Reply::NotYours => return Err(not_yours()),
             Reply::Closed => return Err(closed()),
         },
+        "decline" if form.confirm != "yes" && accepted_by(&mut conn, id, member.id).await? => {
+            let (_, session, circle, kind) = slot_context(&mut conn, id).await?;
+            let zone = viewer_zone(&req, Some(&member), session.timezone);
+            let rotating = circle.facilitation == crate::domain::Facilitation::Rotating;
+            return render(DeclineConfirmPage {
+                holding: crate::jobs::email::role_phrase(&kind, false),
+                day: crate::email::when::describe_day(session.starts_at, zone),
+                circle_name: circle.name,
+                when: when(session.starts_at, session.ends_at, zone),
+                next: if rotating {
+                    "the next person in the rotation is asked by email, and the organisers hear if nobody can."
+                } else {
+                    "the circle's organisers are told by email, so that they can find someone."
+                },
+                back: req.path().to_string(),
+            });
+        }
         "decline" => match rota::decline(&mut conn, id, member.id, now).await? {
             // The role has moved on, so there is no role page to show any more.
             Reply::Done(_) => {
