@@ -1505,11 +1505,28 @@ async fn the_lead_reads_anonymous_feedback_only_after_close_and_only_with_k_answ
         .unwrap();
         a.id
     };
+    // Reporting tells the organisers, so it asks first; asking changes nothing.
+    let before = app.snapshot().await;
     let res = app
         .browser(
             Method::POST,
             &format!("{ada_me}/feedback/{request}/report"),
             Some(&[("answer", &answer_id.to_string())]),
+        )
+        .await;
+    assert_eq!(res.status.as_u16(), 200);
+    assert!(
+        res.text().contains("Report this answer as abusive?")
+            && res.text().contains("The organisers of"),
+        "{}",
+        res.text()
+    );
+    assert_eq!(app.snapshot().await, before);
+    let res = app
+        .browser(
+            Method::POST,
+            &format!("{ada_me}/feedback/{request}/report"),
+            Some(&[("answer", &answer_id.to_string()), ("confirm", "yes")]),
         )
         .await;
     assert_eq!(res.status.as_u16(), 200);
@@ -1998,7 +2015,7 @@ async fn an_answer_reported_again_and_again_reaches_the_organisers_once() {
             .browser(
                 Method::POST,
                 &format!("{ada_me}/feedback/{request}/report"),
-                Some(&[("answer", &bo.to_string())]),
+                Some(&[("answer", &bo.to_string()), ("confirm", "yes")]),
             )
             .await;
         assert_eq!(res.status.as_u16(), 200);
@@ -2014,7 +2031,7 @@ async fn an_answer_reported_again_and_again_reaches_the_organisers_once() {
     app.browser(
         Method::POST,
         &format!("{ada_me}/feedback/{request}/report"),
-        Some(&[("answer", &cy.to_string())]),
+        Some(&[("answer", &cy.to_string()), ("confirm", "yes")]),
     )
     .await
     .expect(200);

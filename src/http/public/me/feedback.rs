@@ -124,6 +124,22 @@ pub(super) async fn load(
 pub struct ReportForm {
     #[serde(default)]
     answer: String,
+    /// "yes" from the page that asked first.
+    #[serde(default)]
+    confirm: String,
+}
+
+/// Asked before a member's action tells other people something.
+#[derive(askama::Template)]
+#[template(path = "pages/member_confirm.html")]
+struct ConfirmPage {
+    title: String,
+    paragraphs: Vec<String>,
+    action: String,
+    fields: Vec<(&'static str, String)>,
+    confirm_label: &'static str,
+    back: String,
+    back_label: &'static str,
 }
 
 /// The person who led flags an answer they were shown as abusive.
@@ -140,6 +156,33 @@ pub async fn report(
         .map_err(|_| AppError::invalid("answer", "names no answer"))?;
     let mut conn = state.pool.get().await?;
     let (_, member) = holder(&state, &mut conn, &token, Purpose::Me).await?;
+    if form.confirm != "yes" {
+        // Only the person the feedback is about reports its answers.
+        let Some(about_them) = feedback::find(&mut conn, FeedbackRequestId(request))
+            .await?
+            .filter(|r| r.subject_id == member.id)
+        else {
+            return Err(PageError::not_found());
+        };
+        let circle = circles::find(&mut conn, about_them.circle_id)
+            .await?
+            .map(|c| c.name)
+            .unwrap_or_default();
+        return crate::http::pages::render(ConfirmPage {
+            title: "Report this answer as abusive?".into(),
+            paragraphs: vec![
+                format!(
+                    "The organisers of {circle} are told by email, and can read the answer you report, so that they can act on it."
+                ),
+                "Whoever wrote it is not told, and stays anonymous to you.".into(),
+            ],
+            action: format!("/me/{token}/feedback/{request}/report"),
+            fields: vec![("answer", answer.to_string())],
+            confirm_label: "Report it to the organisers",
+            back: format!("/me/{token}"),
+            back_label: "Don't report it",
+        });
+    }
     let reported = feedback_actions::report(
         &mut conn,
         FeedbackRequestId(request),
