@@ -497,7 +497,22 @@ pub async fn withdraw(
                 proposal.state
             )));
         }
-        Ok(growing::decide(conn, id, ProposalState::Withdrawn, None, 0, now).await?)
+        let called_off = growing::decide(conn, id, ProposalState::Withdrawn, None, 0, now).await?;
+        // Whoever was being asked hears that it is off, rather than finding a dead link.
+        if let Some(member) = proposal.asked_member_id {
+            email_job::enqueue(
+                conn,
+                EmailJob::about_proposal(
+                    MessageKind::GrowNotice,
+                    member,
+                    proposal.circle_id,
+                    proposal.id,
+                    now.timestamp(),
+                ),
+            )
+            .await?;
+        }
+        Ok(called_off)
     })
     .await
 }

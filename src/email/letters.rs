@@ -366,6 +366,12 @@ struct GrowEnded {
     led_by: Option<(String, i32)>,
 }
 
+#[derive(Template)]
+#[template(path = "email/letters/grow_called_off.txt")]
+struct GrowCalledOff {
+    s: Sibling,
+}
+
 impl Sibling {
     fn text(&self) -> Sibling {
         Sibling {
@@ -403,6 +409,11 @@ impl Sibling {
             place,
         };
         read(&letter.render()?)
+    }
+
+    /// To the person who was being asked to lead it: the organisers called it off.
+    pub fn called_off(&self) -> Result<LetterView, askama::Error> {
+        read(&GrowCalledOff { s: self.text() }.render()?)
     }
 
     /// To organisers: `lead` accepted and `moved` people moved, or (`None`) nobody could.

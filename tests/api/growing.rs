@@ -732,13 +732,39 @@ async fn organisers_see_and_start_growth_from_the_dashboard() {
         .post(&format!("/dashboard/circles/{circle}/siblings"), &[])
         .await;
     assert_eq!(twice.status.as_u16(), 409, "one proposal asks at a time");
-    let off = organiser
+    // Calling it off asks first and says who is told; only the confirmation calls it off,
+    // and the person being asked hears that it is off.
+    let before = app.snapshot().await;
+    let asked = organiser
         .post(
             &format!("/dashboard/circles/{circle}/siblings/withdraw"),
             &[],
         )
         .await;
+    assert_eq!(asked.status.as_u16(), 200);
+    assert!(
+        asked.text().contains("Call off Small Room II?")
+            && asked.text().contains("told by email that it is called off"),
+        "{}",
+        asked.text()
+    );
+    assert_eq!(app.snapshot().await, before, "asking changes nothing");
+    let off = organiser
+        .post(
+            &format!("/dashboard/circles/{circle}/siblings/withdraw"),
+            &[("confirm", "yes")],
+        )
+        .await;
     assert_eq!(off.status.as_u16(), 303);
+    app.run_pending_jobs().await;
+    let told: Vec<String> = app
+        .sent_emails()
+        .iter()
+        .filter(|m| m.subject.starts_with("Small Room II is called off"))
+        .map(|m| m.to.clone())
+        .collect();
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert!(told[0].contains("p0@"), "{told:?}");
 
     // The organiser picks who is asked first; someone who cannot lead is refused.
     let before = app.snapshot().await;

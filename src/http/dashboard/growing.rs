@@ -56,6 +56,9 @@ pub struct StartForm {
     /// Who to ask first (empty: the first in the fairness order).
     #[serde(default)]
     lead_id: String,
+    /// "yes" from the page that asked before calling a proposal off.
+    #[serde(default)]
+    confirm: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -309,6 +312,27 @@ pub async fn withdraw(
         let why = "There is no proposal asking for a lead to call off.".to_string();
         return show(&state, &staff, circle.id, None, Some(why)).await;
     };
+    if !super::confirmed(&form.confirm) {
+        let asked = if asking.asked_member_id.is_some() {
+            "The person being asked to lead it is told by email that it is called off; nobody else is emailed."
+        } else {
+            "Nobody is being asked to lead it yet, so no one is emailed."
+        };
+        return Ok(crate::http::pages::render(super::ConfirmPage {
+            nav: super::Nav::circle(&staff, &circle, "growing"),
+            note: None,
+            title: format!("Call off {}?", asking.name),
+            paragraphs: vec![
+                asked.to_string(),
+                "The people waiting stay on the waitlist, in their places.".to_string(),
+            ],
+            action: format!("/dashboard/circles/{}/siblings/withdraw", circle.id),
+            fields: Vec::new(),
+            confirm_label: format!("Call off {}", asking.name),
+            back: here,
+            back_label: "Keep asking",
+        })?);
+    }
     match growing::withdraw(&mut conn, asking.id, Utc::now()).await {
         Ok(p) => Ok(see_other(&here, &format!("Called off {}.", p.name))),
         Err(AppError::Conflict(why)) => {

@@ -159,6 +159,9 @@ async fn letter(
     match kind {
         MessageKind::GrowAsk => ask(conn, proposal, &circle, &to).await,
         MessageKind::GrowMoved => moved(conn, proposal, &circle, &to).await,
+        MessageKind::GrowNotice if proposal.state == ProposalState::Withdrawn => {
+            called_off(proposal, &circle, &to).await
+        }
         MessageKind::GrowNotice => notice(conn, proposal, &circle, links).await,
         _ => Ok(None),
     }
@@ -264,6 +267,24 @@ async fn notice(
     Ok(Some((
         letter.map_err(wording)?,
         format!("{}/dashboard/circles/{}", links.base(), circle.id),
+    )))
+}
+
+/// To whoever was being asked to lead the sibling when the organisers called it off.
+async fn called_off(
+    proposal: &Proposal,
+    circle: &circles::Circle,
+    to: &To<'_>,
+) -> Result<Option<(LetterView, String)>, JobError> {
+    let sibling = Sibling {
+        name: proposal.name.clone(),
+        original: circle.name.clone(),
+        dates: Vec::new(),
+        readings: Vec::new(),
+    };
+    Ok(Some((
+        sibling.called_off().map_err(wording)?,
+        to.links.me(to.holder, to.now),
     )))
 }
 
