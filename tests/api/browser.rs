@@ -546,6 +546,13 @@ async fn a_facilitator_runs_a_circle_from_the_dashboard_in_a_real_browser() {
         .await;
     browser.wait_for("30 added").await;
     browser.assert_accessible("members").await;
+    // The rota grid of six sessions is wider than a phone: it scrolls sideways, and a
+    // keyboard can reach it.
+    browser
+        .goto(&format!("{}/dashboard/circles/{id}/rota", app.address))
+        .await;
+    browser.wait_for("Rota").await;
+    browser.assert_accessible("rota on a phone").await;
     let first = sessions["items"][0]["id"].as_str().unwrap();
     browser
         .goto(&format!("{}/dashboard/sessions/{first}", app.address))
