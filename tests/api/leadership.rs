@@ -834,9 +834,29 @@ async fn a_handoff_reaches_the_next_lead_in_their_ask() {
 #[tokio::test]
 async fn the_dashboard_rota_shows_holders_why_and_the_ledger() {
     let app = spawn_app().await;
-    let (circle, _, _) = rotating_circle(&app, 2).await;
+    let (circle, names, _) = rotating_circle(&app, 2).await;
     app.member_with_token("org@example.org", true).await;
     let dash = app.dashboard_as("org@example.org").await;
+    // A session's page names every holder with where they stand, one not answering included.
+    let rota = app
+        .get(&format!("/api/v1/circles/{circle}/rota"))
+        .await
+        .expect(200);
+    let first_session = rota["items"][0]["session_id"].as_str().unwrap().to_string();
+    let (asked, state, _) = facilitators(&rota)[0].clone();
+    assert_eq!(state, "asked");
+    let page = dash
+        .get(&format!("/dashboard/sessions/{first_session}"))
+        .await
+        .expect(200);
+    let html = page.as_str().unwrap();
+    assert!(
+        html.contains(&format!(
+            "<dt>Facilitator</dt><dd>{} <span class=\"muted\">· asked, no answer yet</span></dd>",
+            names[&asked]
+        )),
+        "{html}"
+    );
     let page = dash
         .get(&format!("/dashboard/circles/{circle}/rota"))
         .await

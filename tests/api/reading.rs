@@ -492,7 +492,13 @@ async fn the_discussion_lead_is_asked_for_questions_that_go_into_the_reminder() 
         "{}",
         page.text()
     );
-    assert!(page.text().contains("<dt>Discussion lead</dt><dd>ada</dd>"));
+    assert!(
+        page.text().contains(
+            "<dt>Discussion lead</dt><dd>ada <span class=\"muted\">· confirmed</span></dd>"
+        ),
+        "every holder with where they stand: {}",
+        page.text()
+    );
 
     // The reminder carries them, to everyone.
     sql(&app, &format!("UPDATE jobs SET run_at = now() WHERE kind = 'session_fanout' AND payload->>'message' = 'reminder' AND payload->>'session_id' = '{first}'")).await;

@@ -378,6 +378,36 @@ pub async fn upcoming_for_member(
     .await
 }
 
+/// One slot of a session as the dashboard lists it: the role's name, who holds or is asked
+/// for it, and where it stands.
+#[derive(Debug, Clone, diesel::QueryableByName)]
+pub struct SlotLine {
+    #[diesel(sql_type = Text)]
+    pub role_name: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    pub holder: Option<String>,
+    #[diesel(sql_type = Text)]
+    pub state: String,
+}
+
+/// Every slot of `session`, the facilitator first, in the circle's order of roles.
+pub async fn slots_of_session(
+    conn: &mut AsyncPgConnection,
+    session: SessionId,
+) -> diesel::QueryResult<Vec<SlotLine>> {
+    diesel::sql_query(
+        "SELECT k.name AS role_name, m.display_name AS holder, sr.state \
+         FROM session_roles sr \
+         JOIN role_kinds k ON k.circle_id = sr.circle_id AND k.key = sr.role_key \
+         LEFT JOIN members m ON m.id = sr.member_id \
+         WHERE sr.session_id = $1 \
+         ORDER BY (sr.role_key <> 'facilitator'), k.position, sr.slot",
+    )
+    .bind::<SqlUuid, _>(session.0)
+    .load(conn)
+    .await
+}
+
 /// The confirmed holders of a session's roles other than the facilitator, as
 /// (role name, holder names), in the circle's order of roles.
 pub async fn holders(

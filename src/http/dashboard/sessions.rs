@@ -365,8 +365,12 @@ struct SessionPage {
     attendance: Vec<AttendanceRow>,
     /// (field label, what is wrong), every problem of the last submission.
     errors: Vec<(&'static str, String)>,
-    /// The session's confirmed role holders other than its facilitator: (role, names).
-    roles: Vec<(String, String)>,
+    /// Every role slot of the session, the facilitator first: (role, who, where it stands).
+    roles: Vec<(String, String, &'static str)>,
+    /// "Read chapters 1–5 (pp. 3–47, 44 pages)", when the session reads a part of a reading.
+    reading_part: Option<String>,
+    /// The first talking-piece round's speaking order, when the session has rounds.
+    speaking_order: Option<(String, Vec<String>)>,
     /// The discussion lead's questions for the reminder.
     questions: Option<(String, Vec<String>)>,
     /// Feedback asked for whoever held a role: one line each, counts only.
@@ -396,7 +400,42 @@ async fn session_page(
     let roster = rsvps::for_session(conn, s.id, None, 5000).await?;
     let sel = |yes: bool| if yes { " selected" } else { "" };
     let status = status_label(&s, chrono::Utc::now());
-    let roles = crate::db::roles::holders(conn, s.id).await?;
+    let mut roles: Vec<(String, String, &'static str)> =
+        crate::db::roles::slots_of_session(conn, s.id)
+            .await?
+            .into_iter()
+            .map(|l| {
+                let state = match (l.state.as_str(), l.holder.is_some()) {
+                    ("confirmed", _) => "confirmed",
+                    ("asked", _) => "asked, no answer yet",
+                    ("proposed", true) => "proposed, to be asked nearer the time",
+                    ("declined", _) => "declined, so open",
+                    _ => "open: nobody holds it",
+                };
+                let who = l.holder.unwrap_or_else(|| "nobody yet".into());
+                (l.role_name, who, state)
+            })
+            .collect();
+    // A circle with one facilitator has no facilitator slot: name who facilitates.
+    if !roles.iter().any(|(r, _, _)| r == "Facilitator") {
+        if let Some(f) = s.facilitator_id {
+            let name = crate::db::members::find(conn, f)
+                .await?
+                .map_or_else(|| "someone who left".into(), |m| m.display_name);
+            roles.insert(0, ("Facilitator".into(), name, "set by an organiser"));
+        }
+    }
+    let reading_part = readings::segment_of(conn, s.id)
+        .await?
+        .filter(|seg| Some(seg.reading_id) == s.reading_id)
+        .map(|seg| seg.label);
+    let speaking_order = crate::views::agenda::for_session(conn, &s, &circle)
+        .await?
+        .and_then(|a| a.rounds.into_iter().find(|r| !r.order.is_empty()))
+        .map(|r| {
+            let names = r.order.into_iter().map(|p| p.display_name).collect();
+            (crate::views::agenda::step_name(r.kind).to_string(), names)
+        });
     let questions = crate::db::roles::questions_of(conn, s.id).await?;
     let mut feedback = Vec::new();
     for request in crate::db::feedback::for_session(conn, s.id).await? {
@@ -418,6 +457,8 @@ async fn session_page(
     }
     Ok(SessionPage {
         roles,
+        reading_part,
+        speaking_order,
         questions,
         feedback,
         nav: Nav::circle(staff, &circle, "sessions"),
