@@ -35,6 +35,18 @@ pub struct CircleSummary {
     pub unmarked_sessions: i64,
     #[diesel(sql_type = BigInt)]
     pub dead_jobs: i64,
+    /// Role slots nobody holds in sessions inside the asking window.
+    #[diesel(sql_type = BigInt)]
+    pub open_slots: i64,
+    /// Asks still unanswered for sessions to come.
+    #[diesel(sql_type = BigInt)]
+    pub unanswered_asks: i64,
+    /// Consent rounds that close within two days.
+    #[diesel(sql_type = BigInt)]
+    pub rounds_closing: i64,
+    /// A sibling whose lead is being asked.
+    #[diesel(sql_type = BigInt)]
+    pub grow_asking: i64,
 }
 
 /// Membership counts, the next session with its answers, past sessions without attendance
@@ -65,14 +77,30 @@ pub async fn summaries(
                         AND NOT EXISTS (SELECT 1 FROM rsvps r WHERE r.session_id = s.id AND r.attended IS NOT NULL) \
                       GROUP BY s.circle_id), \
          dead AS (SELECT (payload->>'circle_id')::uuid AS circle_id, count(*) AS n FROM jobs \
-                  WHERE state = 'dead' AND payload->>'circle_id' = ANY($2) GROUP BY 1) \
+                  WHERE state = 'dead' AND payload->>'circle_id' = ANY($2) GROUP BY 1), \
+         slots AS (SELECT sr.circle_id, \
+                     count(*) FILTER (WHERE sr.state IN ('open', 'declined')) AS open_slots, \
+                     count(*) FILTER (WHERE sr.state = 'asked') AS asked \
+                   FROM session_roles sr JOIN sessions s ON s.id = sr.session_id \
+                   JOIN circles ci ON ci.id = sr.circle_id \
+                   WHERE sr.circle_id = ANY($1) AND s.status = 'scheduled' AND s.starts_at > now() \
+                     AND s.starts_at - make_interval(days => ci.role_ask_days) <= now() \
+                   GROUP BY sr.circle_id), \
+         closing AS (SELECT circle_id, count(*) AS n FROM consent_rounds \
+                     WHERE circle_id = ANY($1) AND closed_at IS NULL \
+                       AND closes_at < now() + interval '2 days' GROUP BY circle_id), \
+         growing AS (SELECT circle_id, count(*) AS n FROM sibling_proposals \
+                     WHERE circle_id = ANY($1) AND state = 'asking' GROUP BY circle_id) \
          SELECT c.circle_id, coalesce(counts.active, 0) AS active, coalesce(counts.waitlisted, 0) AS waitlisted, \
                 coalesce(counts.pending, 0) AS pending, next.id AS next_session, next.starts_at AS next_starts_at, \
                 next.ends_at AS next_ends_at, next.timezone AS next_timezone, \
                 coalesce(answers.yes, 0) AS yes, coalesce(answers.no, 0) AS no, coalesce(answers.maybe, 0) AS maybe, \
-                coalesce(unmarked.n, 0) AS unmarked_sessions, coalesce(dead.n, 0) AS dead_jobs \
+                coalesce(unmarked.n, 0) AS unmarked_sessions, coalesce(dead.n, 0) AS dead_jobs, \
+                coalesce(slots.open_slots, 0) AS open_slots, coalesce(slots.asked, 0) AS unanswered_asks, \
+                coalesce(closing.n, 0) AS rounds_closing, coalesce(growing.n, 0) AS grow_asking \
          FROM c LEFT JOIN counts USING (circle_id) LEFT JOIN next USING (circle_id) \
-                LEFT JOIN answers USING (circle_id) LEFT JOIN unmarked USING (circle_id) LEFT JOIN dead USING (circle_id)",
+                LEFT JOIN answers USING (circle_id) LEFT JOIN unmarked USING (circle_id) LEFT JOIN dead USING (circle_id) \
+                LEFT JOIN slots USING (circle_id) LEFT JOIN closing USING (circle_id) LEFT JOIN growing USING (circle_id)",
     )
     .bind::<Array<SqlUuid>, _>(&ids)
     .bind::<Array<Text>, _>(ids.iter().map(|i| i.to_string()).collect::<Vec<_>>())

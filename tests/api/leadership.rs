@@ -845,6 +845,13 @@ async fn the_dashboard_rota_shows_holders_why_and_the_ledger() {
     let first_session = rota["items"][0]["session_id"].as_str().unwrap().to_string();
     let (asked, state, _) = facilitators(&rota)[0].clone();
     assert_eq!(state, "asked");
+    // Home lists what needs attention: the two asks inside the window are not answered yet.
+    let home = dash.get("/dashboard").await.expect(200);
+    let home = home.as_str().unwrap();
+    assert!(
+        home.contains("Turns: 2 asks to take a role not answered yet"),
+        "{home}"
+    );
     let page = dash
         .get(&format!("/dashboard/sessions/{first_session}"))
         .await
