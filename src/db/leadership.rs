@@ -92,22 +92,25 @@ pub struct Newcomers {
     pub with_role: i64,
 }
 
-/// People who joined a circle in the window, and how many of them held a confirmed role in
-/// one of their first five sessions there.
+/// People who joined a circle in the window (each person once, however many circles they
+/// joined), and how many of them held a confirmed role in one of their first five sessions in
+/// a circle they joined.
 pub async fn newcomers(
     conn: &mut AsyncPgConnection,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> diesel::QueryResult<Newcomers> {
     diesel::sql_query(
-        "SELECT count(*) AS joined, count(*) FILTER (WHERE EXISTS ( \
+        "WITH joins AS (SELECT ms.member_id, EXISTS ( \
              SELECT 1 FROM (SELECT s.id FROM sessions s WHERE s.circle_id = ms.circle_id \
                               AND s.status <> 'cancelled' AND s.starts_at >= ms.joined_at AND s.starts_at < $2 \
                             ORDER BY s.starts_at LIMIT 5) first5 \
              JOIN session_roles sr ON sr.session_id = first5.id AND sr.member_id = ms.member_id \
-                                   AND sr.state = 'confirmed')) AS with_role \
-         FROM memberships ms \
-         WHERE ms.joined_at >= $1 AND ms.joined_at < $2 AND ms.state IN ('active', 'left')",
+                                   AND sr.state = 'confirmed') AS took_role \
+           FROM memberships ms \
+           WHERE ms.joined_at >= $1 AND ms.joined_at < $2 AND ms.state IN ('active', 'left')) \
+         SELECT count(DISTINCT member_id) AS joined, \
+                count(DISTINCT member_id) FILTER (WHERE took_role) AS with_role FROM joins",
     )
     .bind::<Timestamptz, _>(from)
     .bind::<Timestamptz, _>(to)

@@ -394,6 +394,28 @@ async fn the_organisations_leadership_spread_matches_a_hand_computed_fixture() {
         seen_some |= v.is_some_and(|v| v > 0.0);
     }
     assert!(seen_some, "the fixture's recent sessions show in the chart");
+    drop(conn);
+
+    // Newcomers are people, not joins: alpha1 joining Beta too is still one newcomer.
+    app.add_member(b, "alpha1@example.org").await.expect(201);
+    let s = app
+        .get("/api/v1/leadership?window_days=90")
+        .await
+        .expect(200);
+    assert_eq!(s["newcomers"], 5);
+    // A circle where nobody led reads so, not as a perfect balance.
+    let quiet = app
+        .create_circle(json!({ "name": "Quiet", "timezone": "UTC" }))
+        .await;
+    let quiet = quiet["id"].as_str().unwrap().to_string();
+    app.add_member(&quiet, "q1@example.org").await.expect(201);
+    let page = dash.get("/dashboard/leadership").await;
+    assert!(
+        page.text()
+            .contains("Quiet</a></th><td>1</td><td>0</td><td>0%</td><td>nobody has led yet</td>"),
+        "{}",
+        page.text()
+    );
 }
 
 #[tokio::test]
