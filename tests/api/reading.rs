@@ -366,6 +366,14 @@ async fn the_organisations_leadership_spread_matches_a_hand_computed_fixture() {
         page.text()
     );
     assert!(page.text().contains("led 67% of the 6 sessions led"));
+    // What to do next: each circle where people haven't led, with its rota.
+    assert!(
+        page.text().contains(
+            "In Alpha, 3 people haven&#39;t led in the last 90 days, of 5 active members"
+        ),
+        "{}",
+        page.text()
+    );
     let svg = dash.get("/dashboard/leadership/spread.svg").await;
     assert_eq!(svg.status.as_u16(), 200);
     assert!(svg.text().contains("Month") && svg.text().contains("active members"));

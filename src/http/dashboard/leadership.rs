@@ -25,6 +25,46 @@ struct LeadershipPage {
     window_days: i64,
     s: Spread,
     chart_summary: String,
+    /// What to do next: the circles where most people haven't led in the window, fewest
+    /// leaders first, at most ten: (circle id, line).
+    next: Vec<(String, String)>,
+}
+
+/// The circles where the fewest of their people led in the window, as lines that say how
+/// many haven't led; a circle where everyone led needs nothing.
+fn next_steps(s: &Spread, days: i64) -> Vec<(String, String)> {
+    let mut waiting: Vec<_> = s
+        .circles
+        .iter()
+        .filter(|c| c.active_members > c.leaders)
+        .collect();
+    waiting.sort_by(|a, b| {
+        let share = |c: &&crate::views::leadership::CircleSpread| {
+            c.leaders as f64 / c.active_members.max(1) as f64
+        };
+        share(a)
+            .total_cmp(&share(b))
+            .then(b.active_members.cmp(&a.active_members))
+    });
+    waiting
+        .into_iter()
+        .take(10)
+        .map(|c| {
+            let not = c.active_members - c.leaders;
+            let who = if not == 1 {
+                "1 person hasn't".to_string()
+            } else {
+                format!("{not} people haven't")
+            };
+            (
+                c.circle_id.to_string(),
+                format!(
+                    "In {}, {who} led in the last {days} days, of {} active members: its rota shows who, and asks them first.",
+                    c.name, c.active_members
+                ),
+            )
+        })
+        .collect()
 }
 
 fn pct(v: Option<f64>) -> String {
@@ -69,6 +109,7 @@ pub async fn page(
         nav: Nav::new(&staff),
         note: None,
         window_days: days,
+        next: next_steps(&s, days),
         s,
         chart_summary,
     })?)
