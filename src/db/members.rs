@@ -197,31 +197,38 @@ pub struct Quiet {
     pub consent_reminders: bool,
 }
 
-/// Claim a letter's turn for `member`: record now as their last letter, unless `waits` and
-/// their last letter went less than `gap` ago, in which case nothing changes and that time
-/// comes back. The update re-reads the row it locks, so two letters at once cannot both
-/// take the turn.
+/// Claim a letter's turn for `member`: record now as their last letter, and `key` as the
+/// letter that took it, unless `waits` and another letter went less than `gap` ago, in which
+/// case nothing changes and that time comes back. The same letter tried again (its sending
+/// failed) keeps the turn. The update re-reads the row it locks, so two letters at once
+/// cannot both take the turn.
 pub async fn take_letter_turn(
     conn: &mut AsyncPgConnection,
     member: MemberId,
     gap: chrono::Duration,
     waits: bool,
+    key: &str,
 ) -> diesel::QueryResult<Option<DateTime<Utc>>> {
     let now = Utc::now();
+    let turn = (
+        members::last_letter_at.eq(Some(now)),
+        members::last_letter_key.eq(Some(key)),
+    );
     let took = if waits {
         diesel::update(
             members::table.find(member).filter(
                 members::last_letter_at
                     .is_null()
-                    .or(members::last_letter_at.le(now - gap)),
+                    .or(members::last_letter_at.le(now - gap))
+                    .or(members::last_letter_key.eq(key)),
             ),
         )
-        .set(members::last_letter_at.eq(Some(now)))
+        .set(turn)
         .execute(conn)
         .await?
     } else {
         diesel::update(members::table.find(member))
-            .set(members::last_letter_at.eq(Some(now)))
+            .set(turn)
             .execute(conn)
             .await?
     };
@@ -406,20 +413,26 @@ mod tests {
         let ada = kit::member(conn, "Ada").await;
         let hour = chrono::Duration::hours(1);
         assert_eq!(
-            take_letter_turn(conn, ada.id, hour, true).await.unwrap(),
+            take_letter_turn(conn, ada.id, hour, true, "a")
+                .await
+                .unwrap(),
             None
         );
-        let last = take_letter_turn(conn, ada.id, hour, true)
+        let last = take_letter_turn(conn, ada.id, hour, true, "b")
             .await
             .unwrap()
             .expect("the second letter within the hour waits");
         assert!(last <= Utc::now() && last > Utc::now() - chrono::Duration::minutes(1));
         // A reply goes now, and moves the turn on.
         assert_eq!(
-            take_letter_turn(conn, ada.id, hour, false).await.unwrap(),
+            take_letter_turn(conn, ada.id, hour, false, "reply")
+                .await
+                .unwrap(),
             None
         );
-        let after_reply = take_letter_turn(conn, ada.id, hour, true).await.unwrap();
+        let after_reply = take_letter_turn(conn, ada.id, hour, true, "c")
+            .await
+            .unwrap();
         assert!(after_reply.is_some_and(|t| t >= last));
         // An hour later (simulated) the turn is free again.
         diesel::sql_query("UPDATE members SET last_letter_at = now() - interval '61 minutes'")
@@ -427,8 +440,22 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(
-            take_letter_turn(conn, ada.id, hour, true).await.unwrap(),
+            take_letter_turn(conn, ada.id, hour, true, "d")
+                .await
+                .unwrap(),
             None
         );
+        // The letter that took the turn, tried again after its sending failed, keeps it;
+        // another still waits.
+        assert_eq!(
+            take_letter_turn(conn, ada.id, hour, true, "d")
+                .await
+                .unwrap(),
+            None
+        );
+        assert!(take_letter_turn(conn, ada.id, hour, true, "e")
+            .await
+            .unwrap()
+            .is_some());
     }
 }

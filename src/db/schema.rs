@@ -19,6 +19,7 @@ diesel::table! {
         feedback_requests_enabled -> Bool,
         consent_reminders_enabled -> Bool,
         last_letter_at -> Nullable<Timestamptz>,
+        last_letter_key -> Nullable<Text>,
     }
 }
 

@@ -332,7 +332,9 @@ async fn take_turn(
         return Ok(());
     }
     let waits = !job.message().may_follow_closely();
-    match crate::db::members::take_letter_turn(conn, job.member_id(), ctx.letter_gap, waits).await?
+    let key = job.dedupe_key();
+    match crate::db::members::take_letter_turn(conn, job.member_id(), ctx.letter_gap, waits, &key)
+        .await?
     {
         None => Ok(()),
         Some(last) => Err(JobError::Later(
