@@ -6,6 +6,7 @@ use diesel::sql_types::{BigInt, Text, Timestamptz, Uuid as SqlUuid};
 use diesel::{ExpressionMethods, OptionalExtension, QueryDsl, SelectableHelper};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
+use super::kinds::FACILITATOR;
 use crate::db::schema::{session_roles, sessions};
 use crate::domain::{CircleId, MemberId, RoleId, RoleSource, RoleState, SessionId};
 
@@ -383,6 +384,8 @@ pub async fn upcoming_for_member(
 #[derive(Debug, Clone, diesel::QueryableByName)]
 pub struct SlotLine {
     #[diesel(sql_type = Text)]
+    pub role_key: String,
+    #[diesel(sql_type = Text)]
     pub role_name: String,
     #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
     pub holder: Option<String>,
@@ -396,14 +399,15 @@ pub async fn slots_of_session(
     session: SessionId,
 ) -> diesel::QueryResult<Vec<SlotLine>> {
     diesel::sql_query(
-        "SELECT k.name AS role_name, m.display_name AS holder, sr.state \
+        "SELECT sr.role_key, k.name AS role_name, m.display_name AS holder, sr.state \
          FROM session_roles sr \
          JOIN role_kinds k ON k.circle_id = sr.circle_id AND k.key = sr.role_key \
          LEFT JOIN members m ON m.id = sr.member_id \
          WHERE sr.session_id = $1 \
-         ORDER BY (sr.role_key <> 'facilitator'), k.position, sr.slot",
+         ORDER BY (sr.role_key <> $2), k.position, sr.slot",
     )
     .bind::<SqlUuid, _>(session.0)
+    .bind::<Text, _>(FACILITATOR)
     .load(conn)
     .await
 }

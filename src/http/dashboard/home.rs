@@ -61,51 +61,46 @@ pub async fn show(
                         format!("/dashboard/circles/{}/outbox", c.id),
                     ));
                 }
-                let count = |n: i64, one: &str, many: &str| {
-                    if n == 1 {
-                        one.to_string()
-                    } else {
-                        format!("{n} {many}")
-                    }
-                };
-                if s.open_slots > 0 {
+                // (how many, one, several, what is said of them, the tab that deals with it)
+                let leadership = [
+                    (
+                        s.open_slots,
+                        "a role",
+                        "roles",
+                        "nobody holds in the coming sessions",
+                        "rota",
+                    ),
+                    (
+                        s.unanswered_asks,
+                        "an ask to take a role",
+                        "asks to take a role",
+                        "not answered yet",
+                        "rota",
+                    ),
+                    (
+                        s.rounds_closing,
+                        "a consent round",
+                        "consent rounds",
+                        "closing within two days",
+                        "agreements",
+                    ),
+                    (
+                        s.grow_asking,
+                        "someone",
+                        "people",
+                        "is being asked to lead a new circle",
+                        "growing",
+                    ),
+                ];
+                for (n, one, many, said, tab) in leadership {
+                    let what = match n {
+                        0 => continue,
+                        1 => one.to_string(),
+                        n => format!("{n} {many}"),
+                    };
                     attention.push((
-                        format!(
-                            "{}: {} nobody holds in the coming sessions",
-                            c.name,
-                            count(s.open_slots, "a role", "roles")
-                        ),
-                        format!("/dashboard/circles/{}/rota", c.id),
-                    ));
-                }
-                if s.unanswered_asks > 0 {
-                    attention.push((
-                        format!(
-                            "{}: {} not answered yet",
-                            c.name,
-                            count(
-                                s.unanswered_asks,
-                                "an ask to take a role",
-                                "asks to take a role"
-                            )
-                        ),
-                        format!("/dashboard/circles/{}/rota", c.id),
-                    ));
-                }
-                if s.rounds_closing > 0 {
-                    attention.push((
-                        format!(
-                            "{}: {} closing within two days",
-                            c.name,
-                            count(s.rounds_closing, "a consent round", "consent rounds")
-                        ),
-                        format!("/dashboard/circles/{}/agreements", c.id),
-                    ));
-                }
-                if s.grow_asking > 0 {
-                    attention.push((
-                        format!("{}: someone is being asked to lead a new circle", c.name),
-                        format!("/dashboard/circles/{}/growing", c.id),
+                        format!("{}: {what} {said}", c.name),
+                        format!("/dashboard/circles/{}/{tab}", c.id),
                     ));
                 }
                 if s.unmarked_sessions > 0 {

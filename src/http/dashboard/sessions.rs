@@ -400,24 +400,26 @@ async fn session_page(
     let roster = rsvps::for_session(conn, s.id, None, 5000).await?;
     let sel = |yes: bool| if yes { " selected" } else { "" };
     let status = status_label(&s, chrono::Utc::now());
-    let mut roles: Vec<(String, String, &'static str)> =
-        crate::db::roles::slots_of_session(conn, s.id)
-            .await?
-            .into_iter()
-            .map(|l| {
-                let state = match (l.state.as_str(), l.holder.is_some()) {
-                    ("confirmed", _) => "confirmed",
-                    ("asked", _) => "asked, no answer yet",
-                    ("proposed", true) => "proposed, to be asked nearer the time",
-                    ("declined", _) => "declined, so open",
-                    _ => "open: nobody holds it",
-                };
-                let who = l.holder.unwrap_or_else(|| "nobody yet".into());
-                (l.role_name, who, state)
-            })
-            .collect();
+    let slots = crate::db::roles::slots_of_session(conn, s.id).await?;
+    let has_facilitator_slot = slots
+        .iter()
+        .any(|l| l.role_key == crate::db::roles::FACILITATOR);
+    let mut roles: Vec<(String, String, &'static str)> = slots
+        .into_iter()
+        .map(|l| {
+            let state = match (l.state.as_str(), l.holder.is_some()) {
+                ("confirmed", _) => "confirmed",
+                ("asked", _) => "asked, no answer yet",
+                ("proposed", true) => "proposed, to be asked nearer the time",
+                ("declined", _) => "declined, so open",
+                _ => "open: nobody holds it",
+            };
+            let who = l.holder.unwrap_or_else(|| "nobody yet".into());
+            (l.role_name, who, state)
+        })
+        .collect();
     // A circle with one facilitator has no facilitator slot: name who facilitates.
-    if !roles.iter().any(|(r, _, _)| r == "Facilitator") {
+    if !has_facilitator_slot {
         if let Some(f) = s.facilitator_id {
             let name = crate::db::members::find(conn, f)
                 .await?

@@ -102,17 +102,6 @@ fn role_state_label(state: RoleState) -> &'static str {
 }
 
 /// A role slot with its session, circle and role kind, as both role and swap pages show it.
-/// Whether `member` holds `id` as a turn they accepted, in a session still to come.
-async fn accepted_by(
-    conn: &mut Connection,
-    id: RoleId,
-    member: crate::domain::MemberId,
-) -> Result<bool, PageError> {
-    Ok(roles::find(conn, id)
-        .await?
-        .is_some_and(|r| r.state == RoleState::Confirmed && r.member_id == Some(member)))
-}
-
 async fn slot_context(
     conn: &mut Connection,
     id: RoleId,
@@ -120,6 +109,15 @@ async fn slot_context(
     let row = roles::find(conn, id)
         .await?
         .ok_or_else(PageError::not_found)?;
+    let (session, circle, kind) = slot_parts(conn, &row).await?;
+    Ok((row, session, circle, kind))
+}
+
+/// What a slot belongs to: its session, circle and role.
+async fn slot_parts(
+    conn: &mut Connection,
+    row: &SessionRole,
+) -> Result<(Session, Circle, roles::RoleKind), PageError> {
     let session = sessions::find(conn, row.session_id)
         .await?
         .ok_or_else(PageError::not_found)?;
@@ -129,7 +127,7 @@ async fn slot_context(
     let kind = roles::kind(conn, row.circle_id, &row.role_key)
         .await?
         .ok_or_else(|| PageError::gone("This role was removed from the circle."))?;
-    Ok((row, session, circle, kind))
+    Ok((session, circle, kind))
 }
 
 /// A role slot as the role page shows it to `member`: the slot, its session, the circle's
@@ -276,15 +274,13 @@ pub async fn answer_role(
             "This role has moved to someone else since this email was sent. Nothing for you to do.",
         )
     };
-    let saved = match form.action.as_str() {
-        "accept" => match rota::accept(&mut conn, id, member.id, feedback_mode(&form.feedback)?, now).await? {
-            Reply::Done(row) if row.role_key == roles::QUESTIONS_ROLE => "Thank you: you're confirmed. Write your two or three questions below whenever you're ready; they go into everyone's reminder.".to_string(),
-            Reply::Done(_) => "Thank you: you're confirmed. The circle will see your name in its next reminder.".to_string(),
-            Reply::NotYours => return Err(not_yours()),
-            Reply::Closed => return Err(closed()),
-        },
-        "decline" if form.confirm != "yes" && accepted_by(&mut conn, id, member.id).await? => {
-            let (_, session, circle, kind) = slot_context(&mut conn, id).await?;
+    // Giving up a turn they accepted asks someone else: ask first.
+    if form.action == "decline" && form.confirm != "yes" {
+        let accepted = roles::find(&mut conn, id)
+            .await?
+            .filter(|r| r.state == RoleState::Confirmed && r.member_id == Some(member.id));
+        if let Some(row) = accepted {
+            let (session, circle, kind) = slot_parts(&mut conn, &row).await?;
             let zone = viewer_zone(&req, Some(&member), session.timezone);
             let rotating = circle.facilitation == crate::domain::Facilitation::Rotating;
             return render(DeclineConfirmPage {
@@ -300,6 +296,14 @@ pub async fn answer_role(
                 back: req.path().to_string(),
             });
         }
+    }
+    let saved = match form.action.as_str() {
+        "accept" => match rota::accept(&mut conn, id, member.id, feedback_mode(&form.feedback)?, now).await? {
+            Reply::Done(row) if row.role_key == roles::QUESTIONS_ROLE => "Thank you: you're confirmed. Write your two or three questions below whenever you're ready; they go into everyone's reminder.".to_string(),
+            Reply::Done(_) => "Thank you: you're confirmed. The circle will see your name in its next reminder.".to_string(),
+            Reply::NotYours => return Err(not_yours()),
+            Reply::Closed => return Err(closed()),
+        },
         "decline" => match rota::decline(&mut conn, id, member.id, now).await? {
             // The role has moved on, so there is no role page to show any more.
             Reply::Done(_) => {

@@ -159,10 +159,7 @@ async fn letter(
     match kind {
         MessageKind::GrowAsk => ask(conn, proposal, &circle, &to).await,
         MessageKind::GrowMoved => moved(conn, proposal, &circle, &to).await,
-        MessageKind::GrowNotice if proposal.state == ProposalState::Withdrawn => {
-            called_off(proposal, &circle, &to).await
-        }
-        MessageKind::GrowNotice => notice(conn, proposal, &circle, links).await,
+        MessageKind::GrowNotice => notice(conn, proposal, &circle, &to).await,
         _ => Ok(None),
     }
 }
@@ -243,35 +240,10 @@ async fn moved(
     )))
 }
 
-/// The organisers' notice of how a proposal ended: led, or nobody could.
+/// How a proposal ended: to the organisers, led or nobody could; to whoever was being asked
+/// to lead it, that the organisers called it off.
 async fn notice(
     conn: &mut AsyncPgConnection,
-    proposal: &Proposal,
-    circle: &circles::Circle,
-    links: &Links,
-) -> Result<Option<(LetterView, String)>, JobError> {
-    let sibling = Sibling {
-        name: proposal.name.clone(),
-        original: circle.name.clone(),
-        dates: Vec::new(),
-        readings: Vec::new(),
-    };
-    let letter = match proposal.state {
-        ProposalState::Accepted => {
-            let lead = lead_name(conn, proposal).await?;
-            sibling.ended(Some((&lead, proposal.moved)))
-        }
-        ProposalState::Unled => sibling.ended(None),
-        _ => return Ok(None),
-    };
-    Ok(Some((
-        letter.map_err(wording)?,
-        format!("{}/dashboard/circles/{}", links.base(), circle.id),
-    )))
-}
-
-/// To whoever was being asked to lead the sibling when the organisers called it off.
-async fn called_off(
     proposal: &Proposal,
     circle: &circles::Circle,
     to: &To<'_>,
@@ -282,10 +254,17 @@ async fn called_off(
         dates: Vec::new(),
         readings: Vec::new(),
     };
-    Ok(Some((
-        sibling.called_off().map_err(wording)?,
-        to.links.me(to.holder, to.now),
-    )))
+    let dashboard = format!("{}/dashboard/circles/{}", to.links.base(), circle.id);
+    let (letter, url) = match proposal.state {
+        ProposalState::Accepted => {
+            let lead = lead_name(conn, proposal).await?;
+            (sibling.ended(Some((&lead, proposal.moved))), dashboard)
+        }
+        ProposalState::Unled => (sibling.ended(None), dashboard),
+        ProposalState::Withdrawn => (sibling.called_off(), to.links.me(to.holder, to.now)),
+        _ => return Ok(None),
+    };
+    Ok(Some((letter.map_err(wording)?, url)))
 }
 
 async fn lead_name(conn: &mut AsyncPgConnection, proposal: &Proposal) -> Result<String, JobError> {
