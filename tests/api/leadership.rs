@@ -91,6 +91,32 @@ async fn ask_for(
         .unwrap_or_else(|| panic!("no ask for {address}"))
 }
 
+/// The holder accepts the turn on `role_link`, then asks for a swap: the first offer sent.
+async fn accept_then_offer_swap(app: &TestApp, role_link: &str) -> SentEmail {
+    app.browser(Method::POST, role_link, Some(&[("action", "accept")]))
+        .await
+        .expect(200);
+    app.browser(Method::POST, role_link, Some(&[("action", "swap")]))
+        .await
+        .expect(200);
+    app.run_pending_jobs().await;
+    app.sent_emails()
+        .into_iter()
+        .find(|m| m.subject.starts_with("Could you take over"))
+        .expect("a swap offer")
+}
+
+/// Take the swap `offer` offers, from its link.
+async fn take_swap(app: &TestApp, offer: &SentEmail) -> Value {
+    app.browser(
+        Method::POST,
+        &app.link_in(offer, "/swap/"),
+        Some(&[("action", "take")]),
+    )
+    .await
+    .expect(200)
+}
+
 fn asks(mails: &[SentEmail]) -> Vec<&SentEmail> {
     mails
         .iter()
@@ -374,26 +400,9 @@ async fn the_member_whose_swap_was_taken_is_linked_to_their_role_page_not_the_da
     app.run_pending_jobs().await;
     let ask = ask_for(&app, &circle, &names, 0).await;
     let role_link = app.link_in(&ask, "/role/");
-    app.browser(Method::POST, &role_link, Some(&[("action", "accept")]))
-        .await
-        .expect(200);
-    app.browser(Method::POST, &role_link, Some(&[("action", "swap")]))
-        .await
-        .expect(200);
-    app.run_pending_jobs().await;
-    let offer = app
-        .sent_emails()
-        .into_iter()
-        .find(|m| m.subject.starts_with("Could you take over"))
-        .expect("a swap offer");
+    let offer = accept_then_offer_swap(&app, &role_link).await;
     let taker = offer.to.clone();
-    app.browser(
-        Method::POST,
-        &app.link_in(&offer, "/swap/"),
-        Some(&[("action", "take")]),
-    )
-    .await
-    .expect(200);
+    take_swap(&app, &offer).await;
     let from = app.sent_emails().len();
     app.run_pending_jobs().await;
     let told: Vec<SentEmail> = app
@@ -803,27 +812,8 @@ async fn a_handoff_reaches_the_next_lead_in_their_ask() {
 
     // The next lead hands the turn on; whoever takes it over is told it is theirs, reads the
     // note there, and has a way on to their page.
-    let role_link = app.link_in(&note, "/role/");
-    app.browser(Method::POST, &role_link, Some(&[("action", "accept")]))
-        .await
-        .expect(200);
-    app.browser(Method::POST, &role_link, Some(&[("action", "swap")]))
-        .await
-        .expect(200);
-    app.run_pending_jobs().await;
-    let offer = app
-        .sent_emails()
-        .into_iter()
-        .find(|m| m.subject.starts_with("Could you take over"))
-        .expect("a swap offer");
-    let taken = app
-        .browser(
-            Method::POST,
-            &app.link_in(&offer, "/swap/"),
-            Some(&[("action", "take")]),
-        )
-        .await
-        .expect(200);
+    let offer = accept_then_offer_swap(&app, &app.link_in(&note, "/role/")).await;
+    let taken = take_swap(&app, &offer).await;
     let html = taken.as_str().unwrap();
     assert!(html.contains("<h1>You're the facilitator on "), "{html}");
     assert!(!html.contains("Take over as"), "not the question again");
