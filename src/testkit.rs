@@ -251,12 +251,22 @@ impl CircleBuilder {
         self
     }
 
+    /// The circle, with its facilitator role asked of anyone (these tests' members have all
+    /// come before; the default minimum of one session is the integration tests' to check).
     pub async fn create(self, conn: &mut Connection) -> Circle {
         let slug = self.0.slug.clone();
-        circles::create(conn, self.0, &slug, false)
+        let circle = circles::create(conn, self.0, &slug, false)
             .await
             .unwrap()
-            .expect("a free slug")
+            .expect("a free slug");
+        let anyone = roles::RoleKindChanges {
+            min_attended: Some(0),
+            ..Default::default()
+        };
+        roles::update_kind(conn, circle.id, roles::FACILITATOR, anyone)
+            .await
+            .unwrap();
+        circle
     }
 }
 

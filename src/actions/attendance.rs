@@ -3,7 +3,8 @@
 //! change it once their feedback has opened; anyone else who runs the circle can, and a change
 //! that alters who may answer a request still open leaves that request's lead shown nothing.
 //! Feedback is asked only about holders who came: marking one as not there withdraws the
-//! requests still open about them.
+//! requests still open about them. A rotating circle re-plans after a marking: who came may
+//! now be asked for a role.
 
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncConnection;
@@ -51,6 +52,10 @@ pub async fn mark(
         }
         feedback::withdraw_for_absent(conn, session.id, now).await?;
         feedback::note_eligibility_change(conn, session.id, now).await?;
+        // Someone who came for the first time may now be asked for a role.
+        if let Some(circle) = crate::db::circles::find(conn, session.circle_id).await? {
+            super::rota::changed(conn, &circle).await?;
+        }
         Ok(stored)
     })
     .await

@@ -371,6 +371,9 @@ async fn grow(
             super::rota::facilitator_set(conn, &s, None, now).await?;
         }
     }
+    if sibling.facilitation == Facilitation::Rotating {
+        super::rota::lead_opens(conn, &coming, lead, now).await?;
+    }
     crate::jobs::session_events::sessions_created(conn, &sibling, &coming).await?;
     super::reading_plan::sessions_added(conn, sibling.id, &coming, now).await?;
     super::rota::plan_in(conn, &sibling, now).await?;

@@ -47,34 +47,91 @@ pub async fn add(conn: &mut Connection, circle: &Circle, input: RoleInput) -> Ap
     .await
 }
 
-/// Add the circle kind's suggested roles it does not have yet; returns those added.
-pub async fn add_suggested(conn: &mut Connection, circle: &Circle) -> AppResult<Vec<RoleKind>> {
-    conn.transaction::<_, AppError, _>(async |conn| {
-        let mut added = Vec::new();
-        for (key, name, guide) in crate::domain::roles::suggested(circle.kind) {
-            let position = roles::next_position(conn, circle.id).await?;
-            if let Some(kind) = roles::add_kind(
-                conn,
-                &NewRoleKind {
-                    circle_id: circle.id,
-                    key: (*key).into(),
-                    name: (*name).into(),
-                    guide: (*guide).into(),
-                    slots: 1,
-                    rotates: true,
-                    min_attended: 0,
-                    position,
-                },
-            )
-            .await?
+/// What adding the suggested roles does: the roles added, and who is asked at once by
+/// email (by name).
+#[derive(Debug, Clone)]
+pub struct Suggested {
+    pub added: Vec<RoleKind>,
+    pub asked: Vec<String>,
+    /// People in the circle who can take roles, which sized the suggestion.
+    pub size: usize,
+}
+
+/// Adding the suggested roles, tried and rolled back (to say what it would do) or kept.
+enum Trial {
+    Rolled(Suggested),
+    Failed(AppError),
+}
+
+impl From<diesel::result::Error> for Trial {
+    fn from(e: diesel::result::Error) -> Self {
+        Trial::Failed(e.into())
+    }
+}
+
+impl From<AppError> for Trial {
+    fn from(e: AppError) -> Self {
+        Trial::Failed(e)
+    }
+}
+
+/// Add the circle kind's suggested roles it does not have yet, as many as leave a third of
+/// the people who take part without a role each session (`domain::roles::suggested_for`).
+/// With `keep` false nothing changes: the answer says what adding them would do (which
+/// roles, and whom the re-plan would ask at once), for the page that asks first.
+pub async fn add_suggested(
+    conn: &mut Connection,
+    circle: &Circle,
+    keep: bool,
+) -> AppResult<Suggested> {
+    let tried = conn
+        .transaction::<_, Trial, _>(async |conn| {
+            let now = Utc::now();
+            let kinds = roles::kinds(conn, circle.id).await?;
+            let size = roles::planner_members(conn, circle.id, now)
+                .await?
+                .iter()
+                .filter(|m| m.opted_in)
+                .count();
+            let have: Vec<&str> = kinds.iter().map(|k| k.key.as_str()).collect();
+            let taken = kinds.iter().map(|k| k.slots.max(0) as usize).sum();
+            let mut added = Vec::new();
+            for (key, name, guide) in
+                crate::domain::roles::suggested_for(circle.kind, size, taken, &have)
             {
-                added.push(kind);
+                let position = roles::next_position(conn, circle.id).await?;
+                if let Some(kind) = roles::add_kind(
+                    conn,
+                    &NewRoleKind {
+                        circle_id: circle.id,
+                        key: key.into(),
+                        name: name.into(),
+                        guide: guide.into(),
+                        slots: 1,
+                        rotates: true,
+                        min_attended: crate::domain::roles::default_min_attended(true),
+                        position,
+                    },
+                )
+                .await?
+                {
+                    added.push(kind);
+                }
             }
-        }
-        rota::plan_in(conn, circle, Utc::now()).await?;
-        Ok(added)
-    })
-    .await
+            rota::plan_in(conn, circle, now).await?;
+            let asked = roles::asked_at(conn, circle.id, now).await?;
+            let outcome = Suggested { added, asked, size };
+            if keep {
+                Ok(outcome)
+            } else {
+                Err(Trial::Rolled(outcome))
+            }
+        })
+        .await;
+    match tried {
+        Ok(done) | Err(Trial::Rolled(done)) => Ok(done),
+        Err(Trial::Failed(e)) => Err(e),
+    }
 }
 
 pub async fn update(
@@ -201,7 +258,11 @@ impl RoleCreate {
         };
         let guide = p.check(guide(self.guide.as_deref().unwrap_or("")));
         let slots = p.check(slots(self.slots.unwrap_or(1)));
-        let min = p.check(min_attended(self.min_attended.unwrap_or(0)));
+        let rotates = self.rotates.unwrap_or(true);
+        // A role that rotates waits until someone has come once; one that doesn't is given.
+        let min = p.check(min_attended(self.min_attended.unwrap_or(i64::from(
+            crate::domain::roles::default_min_attended(rotates),
+        ))));
         let (Some(name), Some(key), Some(guide), Some(slots), Some(min_attended)) =
             (name, key, guide, slots, min)
         else {
@@ -217,7 +278,7 @@ impl RoleCreate {
             name,
             guide,
             slots,
-            rotates: self.rotates.unwrap_or(true),
+            rotates,
             min_attended,
         })
     }

@@ -114,10 +114,17 @@ pub enum Notice {
     Handoff,
 }
 
+/// Sessions someone must have come to before a role is asked of them, unless the organiser
+/// says otherwise: one for a role that rotates (nobody is asked before they know the circle),
+/// none for one an organiser gives.
+pub fn default_min_attended(rotates: bool) -> i32 {
+    i32::from(rotates)
+}
+
 /// A suggested role: (key, name, guide).
 pub type Suggestion = (&'static str, &'static str, &'static str);
 
-/// The micro-roles a kind of circle is offered in one step.
+/// The micro-roles a kind of circle is offered in one step, most useful first.
 pub fn suggested(kind: CircleKind) -> &'static [Suggestion] {
     const DISCUSSION: Suggestion = ("discussion_lead", "Discussion lead", "Bring two or three questions about the reading and open the discussion with the first one.");
     const QUESTIONS: Suggestion = (
@@ -138,10 +145,41 @@ pub fn suggested(kind: CircleKind) -> &'static [Suggestion] {
     );
     const KEEPER: Suggestion = ("keeper", "Keeper", "Hold the talking piece and the circle's agreements: open each round, and bring the circle back to them when needed.");
     match kind {
-        CircleKind::BookClub => &[DISCUSSION, QUESTIONS, NOTES, TIME, WELCOME],
-        CircleKind::LearningCircle => &[QUESTIONS, NOTES, TIME, WELCOME],
+        CircleKind::BookClub => &[DISCUSSION, TIME, NOTES, QUESTIONS, WELCOME],
+        CircleKind::LearningCircle => &[TIME, NOTES, QUESTIONS, WELCOME],
         CircleKind::RestorativeCircle => &[KEEPER, TIME, WELCOME],
     }
+}
+
+/// How many people a session's roles may take in a circle of `size`: at least a third of
+/// the circle holds no role in a session, so there is someone free to swap with and
+/// everyone gets sessions where they simply take part.
+pub fn role_seats(size: usize) -> usize {
+    size - size.div_ceil(3)
+}
+
+/// The suggested roles for a circle of `size` people whose sessions already need `taken`
+/// people in roles and which has the roles `have`: in order, as many as keep a third of
+/// the circle free.
+pub fn suggested_for(
+    kind: CircleKind,
+    size: usize,
+    taken: usize,
+    have: &[&str],
+) -> Vec<Suggestion> {
+    let room = role_seats(size).saturating_sub(taken);
+    suggested(kind)
+        .iter()
+        .filter(|(key, _, _)| !have.contains(key))
+        .take(room)
+        .copied()
+        .collect()
+}
+
+/// Whether sessions needing `taken` people in roles leave a circle of `size` with nobody
+/// (or too few) free: everyone would hold a role every time and swaps would find nobody.
+pub fn too_many_roles(size: usize, taken: usize) -> bool {
+    size > 0 && taken > role_seats(size)
 }
 
 /// How evenly roles are spread: the mean over every pair of members of
@@ -218,7 +256,7 @@ pub struct RoleCreate {
     pub slots: Option<i64>,
     /// Whether a rotating circle proposes holders (default true).
     pub rotates: Option<bool>,
-    /// Sessions attended before someone is asked (default 0).
+    /// Sessions attended before someone is asked (default 1 for a role that rotates, else 0).
     pub min_attended: Option<i64>,
 }
 
@@ -253,6 +291,39 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn suggested_roles_leave_a_third_of_the_circle_free() {
+        assert_eq!(role_seats(7), 4);
+        assert_eq!(role_seats(6), 4);
+        assert_eq!(role_seats(3), 2);
+        assert_eq!(role_seats(1), 0);
+        assert_eq!(role_seats(0), 0);
+        let keys = |v: Vec<Suggestion>| v.into_iter().map(|s| s.0).collect::<Vec<_>>();
+        // Seven people and a facilitator: three more roles, most useful first.
+        assert_eq!(
+            keys(suggested_for(CircleKind::BookClub, 7, 1, &["facilitator"])),
+            ["discussion_lead", "timekeeper", "note_taker"]
+        );
+        // Those it has already count, and are not suggested again.
+        assert_eq!(
+            keys(suggested_for(
+                CircleKind::BookClub,
+                7,
+                2,
+                &["facilitator", "timekeeper"]
+            )),
+            ["discussion_lead", "note_taker"]
+        );
+        assert!(suggested_for(CircleKind::LearningCircle, 3, 2, &[]).is_empty());
+        assert_eq!(suggested_for(CircleKind::BookClub, 40, 1, &[]).len(), 5);
+        assert!(too_many_roles(7, 5));
+        assert!(!too_many_roles(7, 4));
+        assert!(
+            !too_many_roles(0, 3),
+            "a circle nobody joined yet warns of nothing"
+        );
+    }
 
     #[test]
     fn keys_are_checked_and_made_from_names() {

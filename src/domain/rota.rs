@@ -44,6 +44,9 @@ pub struct Candidate {
     pub last_held: Option<DateTime<Utc>>,
     /// Roles they hold in their other circles in the same fortnight.
     pub elsewhere: u32,
+    /// One of the circle's facilitators: they may be asked before they attended (a new
+    /// circle's first sessions are theirs to lead).
+    pub lead: bool,
 }
 
 /// One role of the circle as the planner sees it.
@@ -370,7 +373,9 @@ impl<'a> Pick<'a> {
         let (eligible, away): (Vec<usize>, Vec<usize>) = (0..role.candidates.len())
             .filter(|&i| {
                 let c = &role.candidates[i];
-                c.weight > 0 && c.attended >= role.words.min_attended && !busy.contains(&c.member)
+                c.weight > 0
+                    && (c.attended >= role.words.min_attended || c.lead)
+                    && !busy.contains(&c.member)
             })
             .partition(|&i| !excluded.contains(&role.candidates[i].member));
         let standing: Vec<Standing> = role
@@ -683,6 +688,7 @@ mod tests {
                 held: 0,
                 last_held: None,
                 elsewhere: 0,
+                lead: false,
             })
             .collect()
     }

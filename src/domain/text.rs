@@ -96,6 +96,22 @@ pub fn answered_of(answered: i64, of: i64) -> String {
     }
 }
 
+/// "Ada", "Ada and Bo", "Ada, Bo and Cy": names (or anything) listed as a sentence says them.
+pub fn listed<S: AsRef<str>>(items: &[S]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.as_ref().to_string(),
+        [rest @ .., last] => format!(
+            "{} and {}",
+            rest.iter()
+                .map(AsRef::as_ref)
+                .collect::<Vec<_>>()
+                .join(", "),
+            last.as_ref()
+        ),
+    }
+}
+
 /// What a balance figure (1: turns spread evenly over the members) means, in words.
 pub fn balance_in_words(balance: f64) -> &'static str {
     if balance >= 0.9 {
@@ -112,6 +128,14 @@ pub fn balance_in_words(balance: f64) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lists_read_as_a_sentence() {
+        assert_eq!(listed::<&str>(&[]), "");
+        assert_eq!(listed(&["Ada"]), "Ada");
+        assert_eq!(listed(&["Ada", "Bo"]), "Ada and Bo");
+        assert_eq!(listed(&["Ada", "Bo", "Cy"]), "Ada, Bo and Cy");
+    }
 
     #[test]
     fn counts_and_balance_read_as_words() {

@@ -1352,3 +1352,106 @@ async fn sweep_at(
         .await
         .unwrap()
 }
+
+/// Issue 25, item 9: in a rotating circle, the person who accepts to lead the sibling
+/// facilitates its first sessions without being asked again; nobody moved from the waitlist
+/// is asked to take a role before they came to a session; and each person moved gets one
+/// letter, the seat letter, carrying their first invitation with its calendar entry.
+#[tokio::test]
+async fn a_rotating_sibling_is_led_first_by_its_lead_and_the_moved_get_one_letter() {
+    let app = spawn_app().await;
+    let full = full_circle(&app).await;
+    let circle = &full.circle;
+    app.patch(
+        &format!("/api/v1/circles/{circle}"),
+        &json!({ "facilitation": "rotating" }),
+    )
+    .await
+    .expect(200);
+    app.post(
+        &format!("/api/v1/circles/{circle}/roles"),
+        &json!({ "name": "Timekeeper", "min_attended": 0 }),
+    )
+    .await
+    .expect(201);
+    app.post(
+        &format!("/api/v1/circles/{circle}/siblings"),
+        &json!({ "lead_id": full.seated[1] }),
+    )
+    .await
+    .expect(201);
+    app.run_pending_jobs().await;
+    let mails = app.sent_emails();
+    let link = app.link_in(mails_to(&mails, "p1@", "Would you lead")[0], "/grow/");
+    let seen = app.sent_emails().len();
+    let accepted = app
+        .browser(Method::POST, &link, Some(&[("answer", "accept")]))
+        .await;
+    assert_eq!(accepted.status.as_u16(), 200, "{}", accepted.text());
+    app.run_pending_jobs().await;
+    let sibling = app
+        .get(&format!("/api/v1/circles/{circle}/siblings"))
+        .await
+        .expect(200)["proposals"][0]["sibling_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // p1 facilitates the sibling's first two sessions, confirmed; nobody else holds a role
+    // there yet (nobody has come to one of its sessions), not even the timekeeper's.
+    let rota = app
+        .get(&format!("/api/v1/circles/{sibling}/rota"))
+        .await
+        .expect(200);
+    let items = rota["items"].as_array().unwrap();
+    assert_eq!(items.len(), 4);
+    for (i, s) in items.iter().enumerate() {
+        for r in s["roles"].as_array().unwrap() {
+            let (key, who, state) = (&r["role"], &r["member_id"], &r["state"]);
+            if i < 2 && key == "facilitator" {
+                assert_eq!(
+                    (who.as_str(), state.as_str()),
+                    (Some(full.seated[1].as_str()), Some("confirmed")),
+                    "{rota}"
+                );
+            } else if who.as_str() != Some(full.seated[1].as_str()) {
+                assert!(
+                    who.is_null(),
+                    "session {i}: nobody moved holds or is asked for {key}: {rota}"
+                );
+            }
+        }
+    }
+    let roles = app
+        .get(&format!("/api/v1/circles/{sibling}/roles"))
+        .await
+        .expect(200);
+    for r in roles["items"].as_array().unwrap() {
+        assert_eq!(r["min_attended"], 1, "{roles}");
+    }
+
+    // Each person moved gets one letter: the seat, carrying the first invitation.
+    let new = &app.sent_emails()[seen..];
+    for i in 4..8 {
+        let theirs: Vec<&SentEmail> = new
+            .iter()
+            .filter(|m| m.to.contains(&format!("p{i}@")))
+            .collect();
+        let subjects: Vec<&str> = theirs.iter().map(|m| m.subject.as_str()).collect();
+        assert_eq!(theirs.len(), 1, "p{i}: {subjects:?}");
+        assert!(subjects[0].starts_with("A seat for you in Small Room II"));
+        assert!(
+            theirs[0].calendar.is_some(),
+            "the first invitation rides along"
+        );
+        assert!(theirs[0].text.contains("/rsvp/"), "{}", theirs[0].text);
+    }
+    // p1 is not asked to facilitate what they already lead.
+    assert!(
+        new.iter()
+            .filter(|m| m.to.contains("p1@"))
+            .all(|m| !m.subject.starts_with("Would you")),
+        "{:?}",
+        new.iter().map(|m| (&m.to, &m.subject)).collect::<Vec<_>>()
+    );
+}

@@ -557,6 +557,24 @@ impl TestApp {
         self.post("/api/v1/circles", &body).await.expect(201)
     }
 
+    /// Let every role `circle` has now be asked of anyone, not only of people who came to a
+    /// session (the default): for tests whose members stand for people who met before.
+    pub async fn anyone_may_take_roles(&self, circle_id: &str) {
+        let kinds = self
+            .get(&format!("/api/v1/circles/{circle_id}/roles"))
+            .await
+            .expect(200);
+        for k in kinds["items"].as_array().unwrap() {
+            let key = k["key"].as_str().unwrap();
+            self.patch(
+                &format!("/api/v1/circles/{circle_id}/roles/{key}"),
+                &json!({ "min_attended": 0 }),
+            )
+            .await
+            .expect(200);
+        }
+    }
+
     pub async fn circle_with_capacity(&self, capacity: Option<i64>) -> Value {
         let mut body = json!({ "name": "Braiding Sweetgrass", "timezone": "America/New_York" });
         if let Some(c) = capacity {

@@ -25,6 +25,7 @@ async fn rotating_circle(
         }))
         .await;
     let id = circle["id"].as_str().unwrap().to_string();
+    app.anyone_may_take_roles(&id).await;
     assert_eq!(circle["planning_horizon"], 12);
     assert_eq!(circle["role_ask_days"], 10);
     let mut ids = HashMap::new();
@@ -620,7 +621,7 @@ async fn preferences_micro_roles_and_direct_assignment_shape_the_rota() {
     let role = app
         .post(
             &format!("/api/v1/circles/{circle}/roles"),
-            &json!({"name": "Note-taker", "guide": "Keep notes.", "slots": 2}),
+            &json!({"name": "Note-taker", "guide": "Keep notes.", "slots": 2, "min_attended": 0}),
         )
         .await
         .expect(201);
@@ -877,7 +878,26 @@ async fn the_dashboard_rota_shows_holders_why_and_the_ledger() {
         .expect(200);
     let session = rota["items"][4]["session_id"].as_str().unwrap().to_string();
     let someone = facilitators(&rota)[0].0.clone();
+    // The grid links each slot's own page, which says who holds it and what Assign sends.
+    assert!(html.contains(&format!(
+        "/dashboard/sessions/{session}/roles/facilitator?slot=1"
+    )));
     let before = app.snapshot().await;
+    let change = dash
+        .get(&format!(
+            "/dashboard/sessions/{session}/roles/facilitator?slot=1"
+        ))
+        .await
+        .expect(200);
+    let change = change.as_str().unwrap();
+    assert!(change.contains("Facilitator on "), "{change}");
+    assert!(change.contains("gets one email saying so"), "{change}");
+    dash.get(&format!(
+        "/dashboard/sessions/{session}/roles/facilitator?slot=9"
+    ))
+    .await
+    .expect(422);
+    assert_eq!(before, app.snapshot().await, "looking changes nothing");
     let res = dash
         .post(
             &format!("/dashboard/sessions/{session}/roles/facilitator"),
@@ -893,6 +913,16 @@ async fn the_dashboard_rota_shows_holders_why_and_the_ledger() {
         )
         .await;
     assert_eq!(res.status.as_u16(), 303);
+    // Back to the session's row, the person named in the notice.
+    let to = res.headers["location"].to_str().unwrap().to_string();
+    assert!(to.ends_with(&format!("#s-{session}")), "{to}");
+    assert!(
+        to.contains(&format!(
+            "{}%20is%20the%20facilitator%20on",
+            names[&someone]
+        )),
+        "{to}"
+    );
     let rota = app
         .get(&format!("/api/v1/circles/{circle}/rota"))
         .await
@@ -907,18 +937,55 @@ async fn the_dashboard_rota_shows_holders_why_and_the_ledger() {
         .await
         .expect(200);
     assert!(page.as_str().unwrap().contains("Sessions led"));
+    // Adding the suggested roles asks first: which roles (as many as leave a third of the six
+    // free), and whom Roundtable would email at once; nothing changes until it is confirmed.
+    let before = app.snapshot().await;
     let res = dash
         .post(&format!("/dashboard/circles/{circle}/roles/suggested"), &[])
+        .await
+        .expect(200);
+    let ask = res.as_str().unwrap();
+    assert!(
+        ask.contains("Add Discussion lead, Timekeeper and Note-taker?"),
+        "{ask}"
+    );
+    assert!(ask.contains("With 6 people taking part"), "{ask}");
+    assert!(
+        ask.contains("by email now") || ask.contains("Nobody is emailed now"),
+        "{ask}"
+    );
+    assert_eq!(before, app.snapshot().await, "the question changes nothing");
+    let res = dash
+        .post(
+            &format!("/dashboard/circles/{circle}/roles/suggested"),
+            &[("confirm", "yes")],
+        )
         .await;
     assert_eq!(res.status.as_u16(), 303);
     let roles = app
         .get(&format!("/api/v1/circles/{circle}/roles"))
         .await
         .expect(200);
-    assert_eq!(
-        roles["items"].as_array().unwrap().len(),
-        6,
-        "facilitator and five suggested"
+    let items = roles["items"].as_array().unwrap();
+    assert_eq!(items.len(), 4, "facilitator and three suggested");
+    assert!(
+        items
+            .iter()
+            .all(|r| r["key"] == "facilitator" || r["min_attended"] == 1),
+        "suggested roles wait until someone came once: {roles}"
+    );
+    // Asked again, there is no room left: nothing is added.
+    let res = dash
+        .post(
+            &format!("/dashboard/circles/{circle}/roles/suggested"),
+            &[("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(res.status.as_u16(), 303);
+    let to = res.headers["location"].to_str().unwrap();
+    assert!(
+        to.contains("No%20roles%20added") || to.contains("No+roles+added"),
+        "{to}"
     );
 }
 
@@ -1381,6 +1448,7 @@ async fn after_a_swap_is_taken_no_calendar_entry_names_the_previous_holder() {
     )
     .await
     .expect(201);
+    app.anyone_may_take_roles(&id).await;
     // Full names with a space, which no link token can hold: a name found is a name written.
     let people = [
         ("ada", "Ada Lovelace"),
@@ -1576,6 +1644,7 @@ async fn two_turns_asked_at_once_come_in_one_letter_with_an_answer_for_each() {
         }))
         .await;
     let id = circle["id"].as_str().unwrap().to_string();
+    app.anyone_may_take_roles(&id).await;
     app.add_member(&id, "ada@example.org").await.expect(201);
     let first = (Utc::now() + Duration::days(2)).date_naive();
     let sessions = app

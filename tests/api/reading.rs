@@ -308,6 +308,7 @@ async fn the_organisations_leadership_spread_matches_a_hand_computed_fixture() {
     )
     .await
     .expect(201);
+    app.anyone_may_take_roles(a).await;
     let sid = |s: &Value| s["id"].as_str().unwrap().to_string();
     // Alpha: a1 leads three sessions, a2 one, a3 takes notes once; a5 led long ago.
     for (i, who) in [0, 0, 0, 1].iter().enumerate() {
@@ -587,6 +588,7 @@ async fn a_discussion_lead_asked_by_the_rota_gets_one_email_and_a_swap_taker_is_
     )
     .await
     .expect(201);
+    app.anyone_may_take_roles(&circle).await;
     let day = (Utc::now() + Duration::days(4)).date_naive().to_string();
     app.schedule(&circle, json!({ "freq": "weekly", "first_date": day, "local_time": "18:00", "duration_minutes": 60, "count": 1 }))
         .await;

@@ -35,6 +35,7 @@ async fn circle_of_six(app: &TestApp) -> (CircleId, Vec<MemberId>) {
         .await
         .expect(201);
     }
+    app.anyone_may_take_roles(&id).await;
     let mut members = Vec::new();
     for name in ["ada", "bo", "cy", "di", "ed", "flo"] {
         let m = app
@@ -376,5 +377,171 @@ async fn taking_a_swap_moves_the_takers_later_turn_to_someone_who_has_had_none()
         leads(holder),
         1,
         "the holder who swapped out leads another week"
+    );
+}
+
+/// Issue 25's "done when": a new rotating circle of seven (its convener and six members)
+/// takes the suggested roles and lives six weeks. Every session leaves at least two people
+/// without a role, and nobody is asked for a role before they came to a session (the
+/// convener, the circle's facilitator, leads the first).
+#[tokio::test]
+async fn a_new_circle_of_seven_with_the_suggested_roles_leaves_people_free_and_asks_only_who_came()
+{
+    let app = spawn_app().await;
+    let circle = app
+        .create_circle(json!({
+            "name": "Seven", "timezone": "Europe/London", "facilitation": "rotating"
+        }))
+        .await;
+    let id = circle["id"].as_str().unwrap().to_string();
+    let fay = app
+        .post(
+            &format!("/api/v1/circles/{id}/members"),
+            &json!({ "email": "fay@example.org", "display_name": "fay", "role": "facilitator" }),
+        )
+        .await
+        .expect(201);
+    let fay = MemberId(fay["member_id"].as_str().unwrap().parse().unwrap());
+    let mut people = vec![fay];
+    for name in ["ada", "bo", "cy", "di", "ed", "flo"] {
+        let m = app
+            .add_member(&id, &format!("{name}@example.org"))
+            .await
+            .expect(201);
+        people.push(MemberId(m["member_id"].as_str().unwrap().parse().unwrap()));
+    }
+    app.member_with_token("org@example.org", true).await;
+    let dash = app.dashboard_as("org@example.org").await;
+    let ask = dash
+        .post(&format!("/dashboard/circles/{id}/roles/suggested"), &[])
+        .await
+        .expect(200);
+    let ask = ask.as_str().unwrap();
+    assert!(ask.contains("With 7 people taking part"), "{ask}");
+    assert!(
+        ask.contains("Nobody is emailed now."),
+        "no sessions yet: {ask}"
+    );
+    let res = dash
+        .post(
+            &format!("/dashboard/circles/{id}/roles/suggested"),
+            &[("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(res.status.as_u16(), 303);
+    let kinds = app
+        .get(&format!("/api/v1/circles/{id}/roles"))
+        .await
+        .expect(200);
+    let slots_each: u64 = kinds["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["slots"].as_u64().unwrap())
+        .sum();
+    assert_eq!(slots_each, 4, "the facilitator and three more: {kinds}");
+    let first = (Utc::now() + Duration::days(2)).date_naive();
+    let sessions: Vec<SessionId> = app
+        .schedule(
+            &id,
+            json!({ "freq": "weekly", "first_date": first.to_string(), "local_time": "19:00",
+                    "duration_minutes": 90, "count": 6 }),
+        )
+        .await
+        .iter()
+        .map(|s| SessionId(s["id"].as_str().unwrap().parse().unwrap()))
+        .collect();
+    let circle_id = CircleId(id.parse().unwrap());
+    let name_of: HashMap<String, MemberId> = ["fay", "ada", "bo", "cy", "di", "ed", "flo"]
+        .iter()
+        .map(|n| format!("{n}@example.org"))
+        .zip(people.iter().copied())
+        .collect();
+
+    let mut came: HashSet<MemberId> = HashSet::new();
+    let mut asked: HashSet<MemberId> = HashSet::new();
+    let mut seen = 0;
+    let mut elapsed = Duration::zero();
+    for (week, session) in sessions.iter().enumerate() {
+        app.run_pending_jobs().await;
+        let mut conn = app.conn().await;
+        let rows = slots(&mut conn, circle_id, Utc::now()).await;
+        // Nobody holds, or is asked for, a role before they came (the convener aside).
+        for r in &rows {
+            if let (Some(m), RoleState::Confirmed | RoleState::Asked) = (r.member_id, r.state) {
+                assert!(
+                    m == fay || came.contains(&m),
+                    "week {week}: {} asked of someone who has not come yet",
+                    r.role_key
+                );
+            }
+        }
+        let mails = app.sent_emails();
+        for m in &mails[seen..] {
+            if m.subject.starts_with("Would you") {
+                let to = name_of
+                    .iter()
+                    .find(|(address, _)| m.to.contains(address.as_str()))
+                    .map(|(_, id)| *id)
+                    .expect("an ask to a member");
+                assert!(
+                    to == fay || came.contains(&to),
+                    "week {week}: {} went to {} before they came",
+                    m.subject,
+                    m.to
+                );
+                asked.insert(to);
+            }
+        }
+        seen = mails.len();
+        // This week's session leaves at least two of the seven without a role.
+        let holding: HashSet<MemberId> = rows
+            .iter()
+            .filter(|r| r.session_id == *session && r.state != RoleState::Declined)
+            .filter_map(|r| r.member_id)
+            .collect();
+        assert!(
+            people.len() - holding.len() >= 2,
+            "week {week}: {} of 7 hold a role",
+            holding.len()
+        );
+        if week == 0 {
+            let lead = rows
+                .iter()
+                .find(|r| r.session_id == *session && r.role_key == "facilitator")
+                .unwrap();
+            assert_eq!(lead.member_id, Some(fay), "the convener leads the first");
+        }
+        drop(conn);
+        // The week passes; everyone but one came (a different one each week).
+        let step = if week == 0 {
+            Duration::days(3)
+        } else {
+            Duration::days(7)
+        };
+        crate::six_weeks::travel(&app, step, elapsed.num_days(), (elapsed + step).num_days()).await;
+        elapsed += step;
+        let marks: Vec<_> = people
+            .iter()
+            .enumerate()
+            .map(|(i, m)| json!({ "member_id": m.to_string(), "attended": i != (week + 1) % 7 }))
+            .collect();
+        app.put(
+            &format!("/api/v1/sessions/{session}/attendance"),
+            &json!({ "attendance": marks }),
+        )
+        .await
+        .expect(200);
+        for (i, m) in people.iter().enumerate() {
+            if i != (week + 1) % 7 {
+                came.insert(*m);
+            }
+        }
+    }
+    assert!(came.len() == 7, "everyone came at least once");
+    assert!(
+        asked.len() >= 4,
+        "once they came, people were asked: {} asked",
+        asked.len()
     );
 }

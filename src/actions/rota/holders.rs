@@ -137,6 +137,30 @@ pub async fn assign(
     .await
 }
 
+/// How many of a new sibling's first sessions its lead facilitates, unasked: by then others
+/// have come to one and can be asked.
+pub const LEAD_OPENS: usize = 2;
+
+/// The person who accepted to lead a new circle facilitates its first sessions: confirmed at
+/// once (they said yes to leading it), with no ask and no letter of its own.
+pub async fn lead_opens(
+    conn: &mut Connection,
+    coming: &[Session],
+    lead: MemberId,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    for session in coming.iter().take(LEAD_OPENS) {
+        let write = SlotWrite {
+            why: "Leads the new circle's first sessions: they accepted to lead it.".into(),
+            ..assigned(session, FACILITATOR, 1, lead, now)
+        };
+        let row = roles::write_slot(conn, &write).await?;
+        roles::log(conn, &row, Some(lead), EventKind::Assigned, Some(lead), now).await?;
+        sessions::set_facilitator(conn, session.id, Some(lead)).await?;
+    }
+    Ok(())
+}
+
 /// A slot an organiser filled: confirmed at `now`.
 fn assigned(
     session: &Session,

@@ -68,6 +68,7 @@ pub async fn leads_in_order(
                 held,
                 last_held: Some(last),
                 elsewhere: m.elsewhere.max(0) as u32,
+                lead: m.lead,
             })
         })
         .collect();

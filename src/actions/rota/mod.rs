@@ -20,7 +20,7 @@ mod sweep;
 
 pub use crate::domain::roles::Notice;
 pub use answers::{accept, decline, Reply};
-pub use holders::{assign, facilitator_set, release_leaver};
+pub use holders::{assign, facilitator_set, lead_opens, release_leaver, LEAD_OPENS};
 pub use leads::{leads_in_order, Lead};
 pub use plan::{plan_in, ranked_for, replan, Planned};
 pub use sweep::{organisers_of, sweep, tell_organisers_of_role, Swept, OPEN_WARNING};

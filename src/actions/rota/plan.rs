@@ -125,6 +125,7 @@ fn candidates(f: &Facts, kind: &RoleKind) -> Vec<Candidate> {
                 held,
                 last_held: last,
                 elsewhere: m.elsewhere.max(0) as u32,
+                lead: m.lead,
             }
         })
         .collect()
@@ -391,6 +392,7 @@ mod tests {
             opted_out_roles: Vec::new(),
             attended: 3,
             elsewhere: 0,
+            lead: false,
         }
     }
 

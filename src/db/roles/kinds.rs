@@ -159,6 +159,8 @@ pub async fn trim_slots(
 }
 
 /// Give `to` every role kind of `from` (the facilitator and micro-roles) it does not have.
+/// Everyone is new to a new circle, so a role that rotates waits there until someone has
+/// come to one of its sessions (its facilitators lead before that).
 pub async fn copy_kinds(
     conn: &mut AsyncPgConnection,
     from: CircleId,
@@ -166,7 +168,9 @@ pub async fn copy_kinds(
 ) -> diesel::QueryResult<()> {
     diesel::sql_query(
         "INSERT INTO role_kinds (circle_id, key, name, guide, slots, rotates, min_attended, position) \
-         SELECT $2, key, name, guide, slots, rotates, min_attended, position FROM role_kinds \
+         SELECT $2, key, name, guide, slots, rotates, \
+                CASE WHEN rotates THEN greatest(min_attended, 1) ELSE min_attended END, position \
+         FROM role_kinds \
          WHERE circle_id = $1 ON CONFLICT DO NOTHING",
     )
     .bind::<diesel::sql_types::Uuid, _>(from.0)

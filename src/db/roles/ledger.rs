@@ -31,6 +31,9 @@ pub struct PlannerMember {
     /// Roles they hold (confirmed or asked) in other circles within a fortnight of `now`.
     #[diesel(sql_type = BigInt)]
     pub elsewhere: i64,
+    /// One of the circle's facilitators (its lead): asked before they attended.
+    #[diesel(sql_type = Bool)]
+    pub lead: bool,
 }
 
 /// The circle's active members with their preferences, attendance and load elsewhere, in
@@ -49,7 +52,8 @@ pub async fn planner_members(
                 (SELECT count(*) FROM session_roles sr JOIN sessions s ON s.id = sr.session_id \
                   WHERE sr.member_id = m.id AND sr.circle_id <> $1 \
                     AND sr.state IN ('confirmed', 'asked') AND s.status = 'scheduled' \
-                    AND s.starts_at BETWEEN $2 AND $2 + interval '14 days') AS elsewhere \
+                    AND s.starts_at BETWEEN $2 AND $2 + interval '14 days') AS elsewhere, \
+                ms.role = 'facilitator' AS lead \
          FROM memberships ms JOIN members m ON m.id = ms.member_id \
          LEFT JOIN rotation_prefs p ON p.circle_id = ms.circle_id AND p.member_id = ms.member_id \
          WHERE ms.circle_id = $1 AND ms.state = 'active' \

@@ -91,6 +91,29 @@ pub async fn asked_of(
         .await
 }
 
+/// The names of the people of `circle` asked for a role at `at` (by one re-plan), each once.
+pub async fn asked_at(
+    conn: &mut AsyncPgConnection,
+    circle: CircleId,
+    at: DateTime<Utc>,
+) -> diesel::QueryResult<Vec<String>> {
+    #[derive(diesel::QueryableByName)]
+    struct Name {
+        #[diesel(sql_type = Text)]
+        display_name: String,
+    }
+    let names: Vec<Name> = diesel::sql_query(
+        "SELECT DISTINCT m.display_name FROM session_roles sr JOIN members m ON m.id = sr.member_id \
+         WHERE sr.circle_id = $1 AND sr.state = 'asked' AND sr.asked_at = $2 \
+         ORDER BY m.display_name",
+    )
+    .bind::<SqlUuid, _>(circle.0)
+    .bind::<Timestamptz, _>(at)
+    .load(conn)
+    .await?;
+    Ok(names.into_iter().map(|n| n.display_name).collect())
+}
+
 pub async fn find_slot(
     conn: &mut AsyncPgConnection,
     session: SessionId,

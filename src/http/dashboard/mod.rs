@@ -96,6 +96,7 @@ dashboard_routes! {
     post "/dashboard/circles/{id}/roles/suggested" => rota::add_suggested, Circle;
     post "/dashboard/circles/{id}/roles/{key}/edit" => rota::edit_role, Circle;
     post "/dashboard/circles/{id}/roles/{key}/remove" => rota::remove_role, Circle;
+    get "/dashboard/sessions/{id}/roles/{role}" => rota::slot_page, Circle;
     post "/dashboard/sessions/{id}/roles/{role}" => rota::assign, Circle;
     get "/dashboard/circles/{id}/export/ledger.csv" => rota::export_ledger, Circle;
     get "/dashboard/circles/{id}/outbox" => outbox::page, Circle;

@@ -5,7 +5,7 @@
 use actix_web::web;
 use askama::Template;
 
-use super::{see_other, CsrfForm, DashResult, Nav, NoteQuery, Staff};
+use super::{see_other, DashResult, Nav, NoteQuery, Staff};
 use crate::actions::roles as role_actions;
 use crate::actions::rota;
 use crate::db::memberships;
@@ -19,8 +19,9 @@ use crate::views::rota::{ledger_csv, ledger_of, rota_of};
 
 pub struct Cell {
     pub role: String,
+    /// The role as people say it: "Timekeeper", "Note-taker 2".
+    pub label: String,
     pub slot: i32,
-    pub member_id: String,
     pub holder: String,
     pub state: &'static str,
     pub open: bool,
@@ -40,15 +41,13 @@ struct RotaPage {
     note: Option<String>,
     circle_id: String,
     rotating: bool,
-    /// Column headings: role name and slot.
-    columns: Vec<String>,
+    /// A warning when the sessions' roles leave too few people free.
+    too_many: Option<String>,
     rows: Vec<Row>,
     /// Ledger: member, then per role (in column order of `role_names`) the count, then total.
     role_names: Vec<String>,
     ledger: Vec<(String, Vec<i64>, i64)>,
     balance: String,
-    /// Active members to assign: (id, name).
-    people: Vec<(String, String)>,
     /// Per member: times led against a fair share of the sessions led so far.
     led: Vec<(String, i64, String)>,
     /// The circle's roles, to edit.
@@ -90,6 +89,15 @@ fn state_words(state: RoleState) -> &'static str {
     }
 }
 
+/// A slot as people say it: the role's name, and its number when the role has several.
+fn slot_label(kinds: &[roles::RoleKind], key: &str, slot: i32) -> String {
+    match kinds.iter().find(|k| k.key == key) {
+        Some(k) if k.slots > 1 => format!("{} {slot}", k.name),
+        Some(k) => k.name.clone(),
+        None => key.replace('_', " "),
+    }
+}
+
 pub async fn page(
     state: web::Data<AppState>,
     staff: Staff,
@@ -111,18 +119,7 @@ async fn build(
     let kinds = roles::kinds(&mut conn, circle.id).await?;
     let rota = rota_of(&mut conn, circle.id, i64::from(circle.planning_horizon)).await?;
     let ledger = ledger_of(&mut conn, circle.id).await?;
-    let columns = kinds
-        .iter()
-        .flat_map(|k| {
-            (1..=k.slots).map(move |slot| {
-                if k.slots > 1 {
-                    format!("{} {slot}", k.name)
-                } else {
-                    k.name.clone()
-                }
-            })
-        })
-        .collect();
+    let label = |key: &str, slot: i32| slot_label(&kinds, key, slot);
     let zone = circle.timezone.tz();
     let rows = rota
         .into_iter()
@@ -137,9 +134,9 @@ async fn build(
                 .roles
                 .into_iter()
                 .map(|r| Cell {
+                    label: label(&r.role, r.slot),
                     role: r.role.clone(),
                     slot: r.slot,
-                    member_id: r.member_id.map(|m| m.to_string()).unwrap_or_default(),
                     holder: r.display_name.unwrap_or_else(|| "nobody yet".into()),
                     open: matches!(r.state, RoleState::Open | RoleState::Declined),
                     state: state_words(r.state),
@@ -168,10 +165,19 @@ async fn build(
         500,
     )
     .await?;
-    let people = roster
+    let taking_part = roles::planner_members(&mut conn, circle.id, chrono::Utc::now())
+        .await?
         .iter()
-        .map(|r| (r.member_id.to_string(), r.display_name.clone()))
-        .collect();
+        .filter(|m| m.opted_in)
+        .count();
+    let taken: usize = kinds.iter().map(|k| k.slots.max(0) as usize).sum();
+    let too_many = (circle.facilitation == Facilitation::Rotating
+        && crate::domain::roles::too_many_roles(taking_part, taken))
+    .then(|| {
+        format!(
+            "Each session needs {taken} people in roles and {taking_part} people take part: fewer than a third of them are free in a session, so some hold a role every week and a swap may find nobody. Remove a role or give one fewer people per session."
+        )
+    });
     let active = roster.len().max(1) as f64;
     let led_counts: Vec<(String, i64)> = ledger
         .items
@@ -215,13 +221,12 @@ async fn build(
             .map(|s| (s.as_str(), step_label(*s)))
             .collect(),
         kinds: kinds.clone(),
-        people,
         led,
         nav: Nav::circle(staff, &circle, "rota"),
         note,
         circle_id: circle.id.to_string(),
         rotating: circle.facilitation == Facilitation::Rotating,
-        columns,
+        too_many,
         rows,
         role_names: kinds.iter().map(|k| k.name.clone()).collect(),
         ledger: ledger_rows,
@@ -253,7 +258,7 @@ pub async fn assign(
     staff.check_csrf(&form.csrf)?;
     let (session_id, key) = path.into_inner();
     let mut conn = state.pool.get().await?;
-    let (session, _) = staff.session(&mut conn, session_id).await?;
+    let (session, circle) = staff.session(&mut conn, session_id).await?;
     let member: uuid::Uuid = form
         .member_id
         .parse()
@@ -262,7 +267,7 @@ pub async fn assign(
         .slot
         .parse()
         .map_err(|_| AppError::invalid("slot", "is not a slot of this role"))?;
-    rota::assign(
+    let row = rota::assign(
         &mut conn,
         session.id,
         &key,
@@ -272,10 +277,171 @@ pub async fn assign(
         chrono::Utc::now(),
     )
     .await?;
-    Ok(see_other(
+    let kinds = roles::kinds(&mut conn, session.circle_id).await?;
+    let name = memberships::roster(
+        &mut conn,
+        session.circle_id,
+        Some(MembershipState::Active),
+        None,
+        500,
+    )
+    .await?
+    .into_iter()
+    .find(|r| r.member_id == MemberId(member))
+    .map_or_else(|| "They".to_string(), |r| r.display_name);
+    let told = if MemberId(member) == staff.member_id {
+        "".to_string()
+    } else {
+        " They have been told by email.".to_string()
+    };
+    let when = session
+        .starts_at
+        .with_timezone(&circle.timezone.tz())
+        .format("%a %-d %b");
+    let note = format!(
+        "{name} is the {} on {when}.{told}",
+        slot_label(&kinds, &row.role_key, row.slot).to_lowercase()
+    );
+    let back = see_other(
         &format!("/dashboard/circles/{}/rota", session.circle_id),
-        "Assigned. They have been told by email.",
-    ))
+        &note,
+    );
+    Ok(at_session(back, session.id))
+}
+
+/// A redirect to the rota, scrolled to the session's block.
+fn at_session(mut to: actix_web::HttpResponse, session: SessionId) -> actix_web::HttpResponse {
+    use actix_web::http::header::{HeaderValue, LOCATION};
+    let location = to
+        .headers()
+        .get(LOCATION)
+        .and_then(|l| l.to_str().ok())
+        .map(|l| format!("{l}#s-{session}"));
+    if let Some(value) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        to.headers_mut().insert(LOCATION, value);
+    }
+    to
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct SlotQuery {
+    slot: Option<i32>,
+}
+
+#[derive(Template)]
+#[template(path = "pages/dashboard/rota_slot.html")]
+struct SlotPage {
+    nav: Nav,
+    note: Option<String>,
+    title: String,
+    session_id: String,
+    key: String,
+    slot: i32,
+    /// Who holds it now and where it stands, in words ("Bo, confirmed"), and why.
+    now: String,
+    why: String,
+    /// Active members: (id, name and what else they hold in the session, chosen).
+    people: Vec<(String, String, bool)>,
+    /// What pressing Assign sends, in words.
+    told: String,
+    back: String,
+}
+
+/// One slot of one session, to put someone else in it: who holds it, why, and what
+/// assigning sends (the confirmation step before anyone is emailed).
+pub async fn slot_page(
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<(SessionId, String)>,
+    query: web::Query<SlotQuery>,
+) -> DashResult {
+    let (session_id, key) = path.into_inner();
+    let mut conn = state.pool.get().await?;
+    let (session, circle) = staff.session(&mut conn, session_id).await?;
+    let kinds = roles::kinds(&mut conn, circle.id).await?;
+    let kind = kinds
+        .iter()
+        .find(|k| k.key == key)
+        .ok_or(AppError::NotFound("role"))?;
+    let slot = query.slot.unwrap_or(1);
+    if slot < 1 || slot > kind.slots {
+        return Err(AppError::invalid(
+            "slot",
+            format!("must be between 1 and {} for this role", kind.slots),
+        )
+        .into());
+    }
+    let label = slot_label(&kinds, &key, slot);
+    let rows = roles::for_sessions(&mut conn, &[session.id]).await?;
+    let roster = memberships::roster(
+        &mut conn,
+        circle.id,
+        Some(MembershipState::Active),
+        None,
+        500,
+    )
+    .await?;
+    let name_of = |m: MemberId| {
+        roster
+            .iter()
+            .find(|r| r.member_id == m)
+            .map(|r| r.display_name.clone())
+    };
+    let current = rows.iter().find(|r| r.role_key == key && r.slot == slot);
+    let holder = current
+        .filter(|r| {
+            matches!(
+                r.state,
+                RoleState::Confirmed | RoleState::Asked | RoleState::Proposed
+            )
+        })
+        .and_then(|r| r.member_id.map(|m| (m, r.state)));
+    let now = match holder.and_then(|(m, st)| name_of(m).map(|n| (n, st))) {
+        Some((name, st)) => format!("{name}, {}", state_words(st)),
+        None => "Nobody yet.".to_string(),
+    };
+    let people = roster
+        .iter()
+        .map(|r| {
+            let elsewhere = rows
+                .iter()
+                .find(|o| {
+                    o.member_id == Some(r.member_id)
+                        && !(o.role_key == key && o.slot == slot)
+                        && matches!(o.state, RoleState::Confirmed | RoleState::Asked)
+                })
+                .map(|o| format!(" (already {})", slot_label(&kinds, &o.role_key, o.slot)));
+            (
+                r.member_id.to_string(),
+                format!("{}{}", r.display_name, elsewhere.unwrap_or_default()),
+                holder.is_some_and(|(m, _)| m == r.member_id),
+            )
+        })
+        .collect();
+    let when = session
+        .starts_at
+        .with_timezone(&circle.timezone.tz())
+        .format("%A %-d %B %Y, %H:%M")
+        .to_string();
+    let told = match holder.and_then(|(m, st)| name_of(m).map(|n| (n, st))) {
+        Some((name, RoleState::Confirmed | RoleState::Asked)) => format!(
+            "The person you choose holds it at once and gets one email saying so. {name} is not emailed; the role leaves their page."
+        ),
+        _ => "The person you choose holds it at once and gets one email saying so (not you, if you choose yourself).".to_string(),
+    };
+    Ok(render(SlotPage {
+        nav: Nav::circle(&staff, &circle, "rota"),
+        note: None,
+        title: format!("{label} on {when}"),
+        session_id: session.id.to_string(),
+        key: key.clone(),
+        slot,
+        now,
+        why: current.map(|r| r.why.clone()).unwrap_or_default(),
+        people,
+        told,
+        back: format!("/dashboard/circles/{}/rota#s-{}", circle.id, session.id),
+    })?)
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -324,7 +490,13 @@ pub async fn add_role(
         guide: Some(form.guide.clone()),
         slots: Some(number("slots", &form.slots, 1)?),
         rotates: Some(form.rotates.is_some()),
-        min_attended: Some(number("min_attended", &form.min_attended, 0)?),
+        min_attended: Some(number(
+            "min_attended",
+            &form.min_attended,
+            i64::from(crate::domain::roles::default_min_attended(
+                form.rotates.is_some(),
+            )),
+        )?),
     }
     .parse()?;
     let kind = role_actions::add(&mut conn, &circle, input).await?;
@@ -405,31 +577,69 @@ pub async fn remove_role(
     ))
 }
 
-/// Add the circle kind's suggested micro-roles in one step.
+/// Add the circle kind's suggested micro-roles, as many as its size allows, after a page
+/// that names them and whom Roundtable would ask by email at once.
 pub async fn add_suggested(
     state: web::Data<AppState>,
     staff: Staff,
     id: web::Path<CircleId>,
-    form: web::Form<CsrfForm>,
+    form: web::Form<RemoveForm>,
 ) -> DashResult {
+    use crate::domain::text::listed;
     staff.check_csrf(&form.csrf)?;
     let mut conn = state.pool.get().await?;
     let circle = staff.circle(&mut conn, *id).await?;
-    let added = role_actions::add_suggested(&mut conn, &circle).await?;
-    let note = match added.len() {
-        0 => "The circle already has every suggested role.".to_string(),
-        n => format!(
-            "Added {n} roles: {}.",
-            added
-                .iter()
-                .map(|k| k.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+    let keep = super::confirmed(&form.confirm);
+    let outcome = role_actions::add_suggested(&mut conn, &circle, keep).await?;
+    let names: Vec<&str> = outcome.added.iter().map(|k| k.name.as_str()).collect();
+    if names.is_empty() {
+        return Ok(back_to_rota(
+            circle.id,
+            &format!(
+                "No roles added: with {} people taking part, the roles the circle has already leave no more room (at least a third of the people hold no role in a session).",
+                outcome.size
+            ),
+        ));
+    }
+    if !keep {
+        let asked = if outcome.asked.is_empty() {
+            "Nobody is emailed now.".to_string()
+        } else {
+            format!(
+                "Roundtable then asks {} by email now, one letter each, to take a turn in a coming session; each can accept or decline from it.",
+                listed(&outcome.asked)
+            )
+        };
+        return Ok(render(super::ConfirmPage {
+            nav: Nav::circle(&staff, &circle, "rota"),
+            note: None,
+            title: format!("Add {}?", listed(&names)),
+            paragraphs: vec![
+                format!(
+                    "With {} people taking part, these roles leave at least a third of them without a role in each session, so there is someone free to swap with.",
+                    outcome.size
+                ),
+                asked,
+                format!(
+                    "Later turns are asked {} days before their session, and only of people who have come to at least one session.",
+                    circle.role_ask_days
+                ),
+            ],
+            action: format!("/dashboard/circles/{}/roles/suggested", circle.id),
+            fields: Vec::new(),
+            confirm_label: format!("Add {} roles", names.len()),
+            back: format!("/dashboard/circles/{}/rota", circle.id),
+            back_label: "Not now",
+        })?);
+    }
+    let asked = match outcome.asked.len() {
+        0 => String::new(),
+        1 => " 1 person was asked by email.".to_string(),
+        n => format!(" {n} people were asked by email."),
     };
-    Ok(see_other(
-        &format!("/dashboard/circles/{}/rota", circle.id),
-        &note,
+    Ok(back_to_rota(
+        circle.id,
+        &format!("Added {}.{asked}", listed(&names)),
     ))
 }
 

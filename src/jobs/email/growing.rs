@@ -104,6 +104,22 @@ pub(super) async fn prepare_letter(
     let mut c = common::context(kind, to, Some(&circle), links, now);
     c.action_url = Some(url);
     c.letter = Some(letter);
+    if kind == MessageKind::GrowMoved && !riding {
+        // The seat letter carries the sibling's first invitation: one letter, not two.
+        let first = crate::db::sessions::upcoming(conn, circle.id, now, 1).await?;
+        if let Some(first) = first.first() {
+            if let Some(carry) =
+                super::session::carry_invitation(ctx, conn, &circle, first, to, now).await?
+            {
+                c.next = Some(carry.view);
+                return Ok(Some(Prepared {
+                    context: c,
+                    calendar: Some(carry.calendar),
+                    carried: vec![(MessageKind::Invitation, carry.key)],
+                }));
+            }
+        }
+    }
     Ok(Some(c.into()))
 }
 

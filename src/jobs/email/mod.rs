@@ -154,9 +154,12 @@ impl EmailJob {
             member_id,
             circle_id: circle,
             proposal_id: proposal,
-            // A proposal asks each person at most once, so its ask needs no stamp (and a
-            // session letter can find it by its key, to carry it).
-            stamp: (message != MessageKind::GrowAsk).then_some(stamp),
+            // A proposal asks each person at most once, and moves each at most once, so its
+            // ask and its seat letter need no stamp (and another letter can find either by
+            // its key: a session letter carries the ask, an invitation waits for the seat
+            // letter that carries it).
+            stamp: (!matches!(message, MessageKind::GrowAsk | MessageKind::GrowMoved))
+                .then_some(stamp),
         })
     }
 

@@ -355,6 +355,21 @@ async fn carrier_pending(
         for message in [MessageKind::Welcome, MessageKind::Promoted] {
             keys.push(common::membership_key(message, member, s.circle_id));
         }
+        // Moved from a waitlist to a new circle: the seat letter carries the invitation.
+        if let Some((proposal, _)) =
+            crate::db::growing::moved_into(conn, s.circle_id, member).await?
+        {
+            keys.push(
+                super::growing::GrowingMail {
+                    message: MessageKind::GrowMoved,
+                    member_id: member,
+                    circle_id: s.circle_id,
+                    proposal_id: proposal.id,
+                    stamp: None,
+                }
+                .dedupe_key(),
+            );
+        }
     }
     if let Some(p) = sessions::previous(conn, s).await? {
         keys.push(common::fanout_key(MessageKind::ReflectionPrompt, p.id));

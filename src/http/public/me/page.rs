@@ -139,7 +139,7 @@ async fn roles_and_held(
         .iter()
         .map(|r| {
             let (state_words, action) = match r.state.as_str() {
-                "asked" => ("waiting for your answer", "Accept, can't make it, or swap"),
+                "asked" => ("waiting for your answer", "Accept or say you can't make it"),
                 "confirmed" => ("you accepted", "Can't make it, or ask someone to swap"),
                 _ => (
                     "proposed; you will be asked nearer the time",

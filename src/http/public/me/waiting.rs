@@ -78,7 +78,7 @@ pub async fn load(
                 None => String::new(),
             },
             url: state.links.role(holder, r.id, r.ends_at),
-            action: "Accept, can't make it, or swap",
+            action: "Accept or say you can't make it",
             at: r.answer_by,
         });
     }
