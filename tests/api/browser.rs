@@ -546,8 +546,7 @@ async fn a_facilitator_runs_a_circle_from_the_dashboard_in_a_real_browser() {
         .await;
     browser.wait_for("30 added").await;
     browser.assert_accessible("members").await;
-    // The rota grid of six sessions is wider than a phone: it scrolls sideways, and a
-    // keyboard can reach it.
+    // The rota of six sessions fits a phone.
     browser
         .goto(&format!("{}/dashboard/circles/{id}/rota", app.address))
         .await;
@@ -1004,5 +1003,173 @@ async fn a_members_page_shows_what_waits_for_them_on_the_first_screen_of_a_phone
         "what waits, and its first button, on the first screen; three sessions, five more folded"
     );
     browser.screenshot("member-waiting-for-you").await;
+    browser.quit().await;
+}
+
+/// Sign in to the dashboard as `email` (an organiser) with the link from the outbox.
+async fn sign_in(browser: &Browser, app: &crate::helpers::TestApp, email: &str) {
+    browser.goto(&format!("{}/login", app.address)).await;
+    browser.type_into("#email", email).await;
+    browser.click("form button[type=submit]").await;
+    browser.wait_for("a sign-in link is on its way").await;
+    app.run_pending_jobs().await;
+    let mail = app
+        .sent_emails()
+        .into_iter()
+        .rfind(|m| m.subject == "Your Roundtable sign-in link" && m.to.contains(email))
+        .expect("a sign-in email");
+    browser
+        .goto(&format!("{}{}", app.address, app.link_in(&mail, "/login/")))
+        .await;
+    browser.click("form button[type=submit]").await;
+    browser.wait_for("Your circles").await;
+}
+
+/// Whether the page is wider than the window (it would scroll sideways on a phone).
+async fn scrolls_sideways(browser: &Browser) -> bool {
+    browser
+        .script(
+            "return document.documentElement.scrollWidth > window.innerWidth + 1;",
+            json!([]),
+        )
+        .await
+        .as_bool()
+        .unwrap()
+}
+
+/// Issue 25, items 6, 8, 11 and 13 on a phone: the suggested roles ask first and name who
+/// would be emailed; the rota of twelve sessions has no sideways scroll; a slot's Change page
+/// says what Assign sends and Assign comes back to the session's block naming the person; the
+/// session's page lists every holder; a tampered role link offers a new link to the member's
+/// page. Axe runs on every page.
+#[tokio::test]
+async fn an_organiser_shapes_the_rota_on_a_phone() {
+    let Some(browser) = browser_or_skip().await else {
+        return;
+    };
+    let app = spawn_app().await;
+    let circle = app
+        .create_circle(json!({
+            "name": "Seven", "timezone": "Europe/London", "facilitation": "rotating"
+        }))
+        .await;
+    let id = circle["id"].as_str().unwrap().to_string();
+    app.post(
+        &format!("/api/v1/circles/{id}/members"),
+        &json!({ "email": "fay@example.org", "display_name": "Fay Okafor", "role": "facilitator" }),
+    )
+    .await
+    .expect(201);
+    for name in ["Ada", "Bo", "Cy", "Di", "Ed", "Flo"] {
+        app.post(
+            &format!("/api/v1/circles/{id}/members"),
+            &json!({ "email": format!("{}@example.org", name.to_lowercase()), "display_name": format!("{name} Longsurname-Hyphenated") }),
+        )
+        .await
+        .expect(201);
+    }
+    let first = (chrono::Utc::now() + chrono::Duration::days(2)).date_naive();
+    let sessions = app
+        .schedule(
+            &id,
+            json!({ "freq": "weekly", "first_date": first.to_string(), "local_time": "19:00",
+                    "duration_minutes": 90, "count": 12 }),
+        )
+        .await;
+    app.run_pending_jobs().await;
+    sign_in(&browser, &app, "organiser@example.org").await;
+
+    // Item 8 and 10: the suggested roles ask first, naming them and who would be emailed.
+    browser
+        .goto(&format!("{}/dashboard/circles/{id}/rota", app.address))
+        .await;
+    browser.wait_for("Add the suggested roles").await;
+    let before = app.snapshot().await;
+    browser
+        .click(&format!(
+            "form[action='/dashboard/circles/{id}/roles/suggested'] button"
+        ))
+        .await;
+    let ask = browser
+        .wait_for("Add Discussion lead, Timekeeper and Note-taker?")
+        .await;
+    assert!(ask.contains("With 7 people taking part"), "{ask}");
+    assert_eq!(before, app.snapshot().await, "asking changed nothing");
+    browser
+        .assert_accessible("add the suggested roles, asked first")
+        .await;
+    browser.click("form.confirm button[type=submit]").await;
+    browser
+        .wait_for("Added Discussion lead, Timekeeper and Note-taker.")
+        .await;
+
+    // Item 11: twelve sessions, four roles each, no sideways scroll.
+    assert!(!scrolls_sideways(&browser).await, "the rota fits a phone");
+    browser.assert_accessible("rota on a phone").await;
+    browser.screenshot("rota-phone").await;
+    let third = sessions[2]["id"].as_str().unwrap();
+    browser
+        .click(&format!(
+            "a[href='/dashboard/sessions/{third}/roles/timekeeper?slot=1']"
+        ))
+        .await;
+    let page = browser.wait_for("Timekeeper on ").await;
+    assert!(page.contains("gets one email saying so"), "{page}");
+    assert!(!scrolls_sideways(&browser).await);
+    browser.assert_accessible("a slot's change page").await;
+    let ada = browser
+        .script(
+            "var o = Array.from(document.querySelectorAll('#member option')).find(o => o.textContent.startsWith('Ada')); return o.value;",
+            json!([]),
+        )
+        .await;
+    browser.set_value("#member", ada.as_str().unwrap()).await;
+    let sent = app.sent_emails().len();
+    browser.click("form.card button[type=submit]").await;
+    browser
+        .wait_for("Ada Longsurname-Hyphenated is the timekeeper on")
+        .await;
+    assert!(browser.url().await.ends_with(&format!("#s-{third}")));
+    let place = browser
+        .script(
+            "var r = document.getElementById(arguments[0]).getBoundingClientRect(); \
+             return [window.scrollY, r.top, window.innerHeight];",
+            json!([format!("s-{third}")]),
+        )
+        .await;
+    let [scrolled, top, height] = [0, 1, 2].map(|i| place[i].as_f64().unwrap());
+    assert!(
+        scrolled > 0.0 && top >= -1.0 && top < height,
+        "the third session's block is in view: {place}"
+    );
+    app.run_pending_jobs().await;
+    let told: Vec<String> = app.sent_emails()[sent..]
+        .iter()
+        .map(|m| format!("{} → {}", m.subject, m.to))
+        .collect();
+    assert_eq!(told.len(), 1, "one email, to Ada: {told:?}");
+    assert!(told[0].contains("ada@example.org"), "{told:?}");
+
+    // Item 13: the session's page names every holder and where they stand.
+    browser
+        .goto(&format!("{}/dashboard/sessions/{third}", app.address))
+        .await;
+    let page = browser.wait_for("Timekeeper").await;
+    assert!(page.contains("Ada Longsurname-Hyphenated"), "{page}");
+    assert!(!scrolls_sideways(&browser).await);
+    browser
+        .assert_accessible("session page with its roles")
+        .await;
+
+    // Item 6: a tampered role link says what happened and offers a way back.
+    browser
+        .goto(&format!("{}/role/not-a-real-token", app.address))
+        .await;
+    let page = browser.wait_for("Get a new link to your page").await;
+    assert!(
+        !page.contains("See all open circles</a></p>\n</main>"),
+        "{page}"
+    );
+    browser.assert_accessible("a tampered role link").await;
     browser.quit().await;
 }
