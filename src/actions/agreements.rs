@@ -223,7 +223,11 @@ async fn open(
         RoundKind::Integration => rules::integration_days(circle.consent_round_days),
         RoundKind::Proposal | RoundKind::Review => circle.consent_round_days,
     };
-    let closes = now + Duration::days(i64::from(days));
+    // A round closes at the end of its last day where the circle meets.
+    let closes = crate::domain::clock::end_of_day(
+        now + Duration::days(i64::from(days)),
+        circle.timezone.tz(),
+    );
     let round = agreements::open_round(
         conn,
         agreement,
@@ -594,7 +598,10 @@ mod tests {
         assert_eq!(agreement.status, AgreementStatus::InRound);
         assert_eq!((round.kind, round.version), (RoundKind::Proposal, 1));
         assert_eq!((round.eligible, round.quorum), (3, 2));
-        assert_eq!(round.closes_at, now + Duration::days(7));
+        assert_eq!(
+            round.closes_at,
+            crate::domain::clock::end_of_day(now + Duration::days(7), circle.timezone.tz())
+        );
         let mut invited = kit::emailed(conn, MessageKind::ConsentRound).await;
         invited.sort();
         let mut members = vec![ada.id, bo.id, cy.id];

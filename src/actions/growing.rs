@@ -167,7 +167,7 @@ async fn ask_next(
         _ => None,
     };
     let sent_at = ride.unwrap_or(now);
-    let answer_by = sent_at + Duration::hours(i64::from(circle.role_answer_hours.max(1)));
+    let answer_by = answer_by(conn, circle, sent_at).await?;
     let proposal =
         growing::set_asked(conn, proposal.id, Some(member), now, Some(answer_by)).await?;
     let ask = EmailJob::about_proposal(
@@ -179,6 +179,26 @@ async fn ask_next(
     );
     jobs::enqueue(conn, ask.into_job(sent_at)).await?;
     Ok(proposal)
+}
+
+/// When an ask sent at `sent_at` must be answered: at the end of the day in the circle's zone
+/// once the circle's `role_answer_hours` have passed, but before the sibling's first session
+/// (the first of the circle's sessions it would copy), so that one is still the sibling's
+/// when the answer comes at the last minute.
+async fn answer_by(
+    conn: &mut Connection,
+    circle: &Circle,
+    sent_at: DateTime<Utc>,
+) -> AppResult<DateTime<Utc>> {
+    let hours = Duration::hours(i64::from(circle.role_answer_hours.max(1)));
+    let by = crate::domain::clock::end_of_day(sent_at + hours, circle.timezone.tz());
+    let first = sessions::upcoming(conn, circle.id, sent_at + MIN_NOTICE, 1).await?;
+    Ok(match first.first() {
+        Some(s) => by
+            .min(s.starts_at - MIN_NOTICE)
+            .max(sent_at + Duration::hours(1)),
+        None => by,
+    })
 }
 
 /// How long an ask to lead a sibling waits, at most, for the person's next letter about the
@@ -766,10 +786,50 @@ mod tests {
         assert_eq!(proposal.name, "Braiding Sweetgrass II");
         assert_eq!(proposal.lead_order, [f.lea.id]);
         assert_eq!(proposal.asked_member_id, Some(f.lea.id));
-        assert_eq!(proposal.answer_by, Some(now + Duration::hours(72)));
+        // The answer is due at the end of the day in the circle's zone once the 72 hours have
+        // passed, unless the sibling's first session comes sooner: then a day before it.
+        let due = proposal.answer_by.unwrap();
+        let zone = f.circle.timezone.tz();
+        let end_of_day = crate::domain::clock::end_of_day(now + Duration::hours(72), zone);
+        let first = sessions::upcoming(conn, f.circle.id, now + MIN_NOTICE, 1)
+            .await
+            .unwrap();
+        match <[_]>::first(&first) {
+            Some(s) if s.starts_at - MIN_NOTICE < end_of_day => {
+                assert_eq!(
+                    due,
+                    (s.starts_at - MIN_NOTICE).max(now + Duration::hours(1))
+                )
+            }
+            _ => assert_eq!(due, end_of_day),
+        }
         assert_eq!(kit::emailed(conn, MessageKind::GrowAsk).await, [f.lea.id]);
         let again = propose(conn, f.circle.id, by, Request::default(), now).await;
         assert!(matches!(again, Err(AppError::Conflict(_))));
+    }
+
+    #[tokio::test]
+    async fn a_grow_answer_is_due_before_the_siblings_first_session() {
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle()
+            .with(|c| {
+                c.timezone = crate::domain::Timezone::parse("Europe/London").unwrap();
+                c.role_answer_hours = 72;
+            })
+            .create(conn)
+            .await;
+        let now = Utc::now();
+        // No sessions: the end of the day in London once 72 hours have passed.
+        let by = answer_by(conn, &circle, now).await.unwrap();
+        let local = by.with_timezone(&chrono_tz::Europe::London);
+        assert_eq!(local.format("%H:%M").to_string(), "23:59");
+        assert!(by >= now + Duration::hours(72) && by < now + Duration::hours(97));
+        // A first session two days off: the answer is due a day before it, so the sibling
+        // still has that session when the answer comes at the last minute.
+        let soon = kit::session().in_days(2).create(conn, &circle).await;
+        let by = answer_by(conn, &circle, now).await.unwrap();
+        assert_eq!(by, soon.starts_at - MIN_NOTICE);
+        assert!(by < soon.starts_at);
     }
 
     #[tokio::test]

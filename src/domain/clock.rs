@@ -1,9 +1,23 @@
 //! Dates and wall-clock times as people write them (`YYYY-MM-DD`, `HH:MM`), and the years
 //! Roundtable accepts.
 
-use chrono::{NaiveDate, NaiveTime};
+use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono_tz::Tz;
 
 use super::Invalid;
+
+/// The end of the day on which `at` falls in `zone` (23:59 there): where a deadline lands,
+/// so that "closes Monday" means all of Monday wherever the circle meets, not 02:29.
+pub fn end_of_day(at: DateTime<Utc>, zone: Tz) -> DateTime<Utc> {
+    let day = at.with_timezone(&zone).date_naive();
+    let last = day.and_time(NaiveTime::from_hms_opt(23, 59, 0).expect("a time"));
+    // 23:59 exists on every day in every zone (clocks change at night, never at midnight's
+    // edge); should one ever be skipped, the instant itself stands.
+    zone.from_local_datetime(&last)
+        .latest()
+        .map_or(at, |t| t.with_timezone(&Utc))
+        .max(at)
+}
 
 /// Earliest date Roundtable accepts, in a schedule or any date someone gives.
 ///
@@ -76,6 +90,31 @@ pub mod hhmm {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deadlines_land_at_the_end_of_the_day_where_the_circle_meets() {
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        // 02:29 UTC on Monday is 02:29 in London (winter): Monday 23:59 there.
+        assert_eq!(
+            end_of_day(at("2026-12-14T02:29:00Z"), chrono_tz::Europe::London),
+            at("2026-12-14T23:59:00Z")
+        );
+        // 02:29 UTC on Monday is still Sunday evening in New York.
+        assert_eq!(
+            end_of_day(at("2026-12-14T02:29:00Z"), chrono_tz::America::New_York),
+            at("2026-12-14T04:59:00Z")
+        );
+        // In summer London is an hour ahead of UTC.
+        assert_eq!(
+            end_of_day(at("2027-06-14T12:00:00Z"), chrono_tz::Europe::London),
+            at("2027-06-14T22:59:00Z")
+        );
+        // An instant in its day's last minute stays where it is.
+        assert_eq!(
+            end_of_day(at("2026-12-14T23:59:30Z"), chrono_tz::UTC),
+            at("2026-12-14T23:59:30Z")
+        );
+    }
 
     #[test]
     fn hhmm_parses_only_real_times() {

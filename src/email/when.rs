@@ -31,6 +31,28 @@ pub fn describe_moment(at: DateTime<Utc>, zone: Tz) -> String {
         .to_string()
 }
 
+/// A zone as people name it: "London time", "New York time", "UTC".
+pub fn zone_words(zone: Tz) -> String {
+    match zone.name() {
+        "UTC" | "Etc/UTC" | "Etc/GMT" | "GMT" => "UTC".into(),
+        name => format!(
+            "{} time",
+            name.rsplit('/').next().unwrap_or(name).replace('_', " ")
+        ),
+    }
+}
+
+/// A deadline as a reader sees it: "Monday 14 December, 23:59 London time (in 3 days)", in
+/// their zone, with the zone named and how far off it is.
+pub fn deadline(at: DateTime<Utc>, zone: Tz, now: DateTime<Utc>) -> String {
+    format!(
+        "{} {} ({})",
+        describe_moment(at, zone),
+        zone_words(zone),
+        from_now(at, now, zone)
+    )
+}
+
 /// How far off `at` is from `now`, as a person says it: "in 3 days", "tomorrow", "in 5
 /// hours", "in 20 minutes", "now"; past instants read "3 days ago" and so on.
 pub fn from_now(at: DateTime<Utc>, now: DateTime<Utc>, zone: Tz) -> String {
@@ -68,6 +90,21 @@ pub fn from_now(at: DateTime<Utc>, now: DateTime<Utc>, zone: Tz) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_deadline_names_its_zone_and_how_far_off_it_is() {
+        let now: DateTime<Utc> = "2026-12-11T09:00:00Z".parse().unwrap();
+        let at: DateTime<Utc> = "2026-12-14T23:59:00Z".parse().unwrap();
+        assert_eq!(
+            deadline(at, chrono_tz::Europe::London, now),
+            "Monday 14 December, 23:59 London time (in 3 days)"
+        );
+        assert_eq!(
+            deadline(at, chrono_tz::America::New_York, now),
+            "Monday 14 December, 18:59 New York time (in 3 days)"
+        );
+        assert_eq!(zone_words(chrono_tz::UTC), "UTC");
+    }
 
     #[test]
     fn how_far_off_reads_as_a_person_says_it() {

@@ -138,7 +138,10 @@ pub async fn run_session(ctx: &JobContext, fanout: SessionFanout) -> Result<(), 
                 &mut conn,
                 session.id,
                 circle.feedback_min_answers,
-                now + chrono::Duration::days(crate::domain::feedback::OPEN_DAYS),
+                crate::domain::clock::end_of_day(
+                    now + chrono::Duration::days(crate::domain::feedback::OPEN_DAYS),
+                    circle.timezone.tz(),
+                ),
             )
             .await?;
         }

@@ -2100,7 +2100,7 @@ async fn a_members_page_opens_with_what_waits_for_them_soonest_first() {
         .find("Will you come to Circle book_club on")
         .unwrap_or_else(|| panic!("the next session: {section}"));
     assert!(
-        section.contains("Answer by") && section.contains("(Europe/London), in 3 days"),
+        section.contains("Answer by") && section.contains(" London time (in 3 days)"),
         "deadlines in words, with the zone and how far off: {section}"
     );
     assert!(

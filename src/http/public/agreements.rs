@@ -163,11 +163,7 @@ async fn page(
             .filter(|p| !p.is_empty())
             .collect(),
         note: version.note,
-        closes: round
-            .closes_at
-            .with_timezone(&zone)
-            .format("%A %-d %B %Y, %H:%M")
-            .to_string(),
+        closes: crate::email::when::deadline(round.closes_at, zone, Utc::now()),
         open,
         answered,
         eligible: round.eligible,

@@ -134,7 +134,7 @@ async fn page(
         day: crate::email::when::describe_day(session.starts_at, zone),
         anonymous: request.mode == FeedbackMode::Anonymous,
         min_answers: request.min_answers,
-        closes: crate::email::when::describe_moment(request.closes_at, zone),
+        closes: crate::email::when::deadline(request.closes_at, zone, chrono::Utc::now()),
         refused: refused.map(|(_, t)| t),
         helped_q: rules::HELPED,
         try_next_q: rules::TRY_NEXT,

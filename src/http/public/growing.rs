@@ -120,7 +120,7 @@ async fn page(
             readings: titles,
             answer_by: proposal
                 .answer_by
-                .map(|by| crate::email::when::describe_moment(by, zone))
+                .map(|by| crate::email::when::deadline(by, zone, chrono::Utc::now()))
                 .unwrap_or_default(),
             closed,
             done,

@@ -18,7 +18,6 @@ use crate::db::members;
 use crate::domain::{CircleId, JobState, MemberId, RoundId, RoundKind, RoundOutcome};
 use crate::email::letters::{ConsentFacts, Earlier, Ended, Given, Reader};
 use crate::email::messages::{LetterView, MessageKind};
-use crate::email::when::describe_moment;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AgreementsMail {
@@ -200,7 +199,7 @@ async fn letter(
         circle: circle.to_string(),
         title: agreement.title,
         proposer,
-        closes: describe_moment(round.closes_at, zone),
+        closes: crate::email::when::deadline(round.closes_at, zone, Utc::now()),
         kind: round.kind,
         version: round.version,
         quorum: round.quorum,

@@ -16,7 +16,6 @@ use crate::db::{circles, members};
 use crate::domain::{CircleId, JobState, MemberId, ProposalId, ProposalState};
 use crate::email::letters::Sibling;
 use crate::email::messages::{LetterView, MessageKind};
-use crate::email::when::describe_moment;
 use crate::links::{Holder, Links};
 use crate::views::growing::{coming_dates, reading_titles};
 
@@ -227,7 +226,12 @@ async fn ask(
         .find(|h| h.role_key == crate::db::roles::FACILITATOR)
         .map_or(0, |h| h.count);
     let attended = crate::db::rsvps::attended_count(conn, circle.id, to.member.id).await?;
-    let letter = sibling.ask(waiting, led, attended, &describe_moment(answer_by, to.zone));
+    let letter = sibling.ask(
+        waiting,
+        led,
+        attended,
+        &crate::email::when::deadline(answer_by, to.zone, to.now),
+    );
     Ok(Some((
         letter.map_err(wording)?,
         to.links.grow(to.holder, proposal.id.0, answer_by),

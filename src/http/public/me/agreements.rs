@@ -62,7 +62,7 @@ pub(super) async fn load(
         rounds.push(RoundLine {
             circle,
             title,
-            closes: crate::email::when::describe_moment(round.closes_at, zone),
+            closes: crate::email::when::deadline(round.closes_at, zone, chrono::Utc::now()),
             closes_at: round.closes_at,
             answered: agreements::stance_of(conn, round.id, member.id)
                 .await?

@@ -10,7 +10,7 @@ use crate::db::members::Member;
 use crate::db::roles::Upcoming;
 use crate::db::{feedback, Connection};
 use crate::domain::FeedbackRequestId;
-use crate::email::when::{describe_day, describe_moment, from_now};
+use crate::email::when::describe_day;
 use crate::http::AppState;
 use crate::links::Holder;
 
@@ -53,12 +53,7 @@ pub async fn load(
     sessions: &[SessionToAnswer],
 ) -> diesel::QueryResult<Vec<WaitingLine>> {
     let by = |verb: &str, at: DateTime<Utc>| {
-        format!(
-            "{verb} {} ({}), {}",
-            describe_moment(at, zone),
-            zone.name(),
-            from_now(at, now, zone)
-        )
+        format!("{verb} {}", crate::email::when::deadline(at, zone, now))
     };
     let holder = Holder::of(member);
     let mut lines = Vec::new();
