@@ -954,6 +954,37 @@ async fn a_member_who_led_accepts_to_lead_a_sibling_on_a_phone() {
         .await;
     browser.wait_for("Would you lead Small Room II?").await;
     browser.assert_accessible("grow page").await;
+    // Item 7: the dates for the day and time chosen, shown before accepting.
+    let before = app.snapshot().await;
+    browser.set_value("#days", "2").await;
+    browser.set_value("#time", "19:30").await;
+    browser.click("button[value='preview']").await;
+    let page = browser
+        .wait_for("Small Room II's dates on the day and time you chose")
+        .await;
+    let first: chrono::DateTime<chrono::Utc> = full.coming[0]["starts_at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let moved = (first + chrono::Duration::days(2))
+        .format("%A %-d %B %Y")
+        .to_string();
+    assert!(
+        page.contains(&format!("{moved}, 19:30–21:00 (UTC)")),
+        "{moved}: {page}"
+    );
+    assert_eq!(
+        browser
+            .script("return document.getElementById('days').value;", json!([]))
+            .await,
+        json!("2"),
+        "the choice is kept"
+    );
+    assert_eq!(before, app.snapshot().await, "a preview answers nothing");
+    browser
+        .assert_accessible("grow page, dates previewed")
+        .await;
     browser.click("button[value='accept']").await;
     browser.wait_for("You lead Small Room II now").await;
     browser.assert_accessible("grow page, accepted").await;

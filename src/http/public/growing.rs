@@ -32,6 +32,11 @@ struct GrowPage {
     /// What the answer did, once given.
     done: Option<String>,
     sibling_url: Option<String>,
+    /// The day and time chosen in the form, kept when the dates are previewed.
+    days: String,
+    time: String,
+    /// Whether `dates` show a preview of the chosen day and time.
+    previewed: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -74,6 +79,18 @@ async fn page(
     token: &str,
     done: Option<String>,
 ) -> Result<(StatusCode, GrowPage), PageError> {
+    page_with(state, req, token, done, None).await
+}
+
+/// The page, with the sibling's dates as they would be for `preview` (the day and time the
+/// person chose, as typed) when given.
+async fn page_with(
+    state: &AppState,
+    req: &HttpRequest,
+    token: &str,
+    done: Option<String>,
+    preview: Option<(crate::domain::growing::Shift, String, String)>,
+) -> Result<(StatusCode, GrowPage), PageError> {
     let mut conn = state.pool.get().await?;
     let (claims, member, _) = member_link(state, &mut conn, token, Purpose::Grow).await?;
     let proposal = proposal_for(&mut conn, ProposalId(claims.object)).await?;
@@ -83,7 +100,19 @@ async fn page(
     let zone = viewer_zone(req, Some(&member), circle.timezone);
     let now = Utc::now();
     let shown = proposal.sibling_id.unwrap_or(circle.id);
-    let dates = offered::coming_dates(&mut conn, shown, zone, now).await?;
+    let (dates, days, time, previewed) = match preview {
+        Some((shift, days, time)) if proposal.sibling_id.is_none() => {
+            let after = now + actions::MIN_NOTICE;
+            let dates = offered::shifted_dates(&mut conn, &circle, zone, after, shift).await?;
+            (dates, days, time, true)
+        }
+        _ => (
+            offered::coming_dates(&mut conn, shown, zone, now).await?,
+            "0".to_string(),
+            String::new(),
+            false,
+        ),
+    };
     let titles = offered::reading_titles(&mut conn, circle.id).await?;
     let closed = if done.is_some() {
         None
@@ -125,6 +154,9 @@ async fn page(
             closed,
             done,
             sibling_url,
+            days,
+            time,
+            previewed,
         },
     ))
 }
@@ -147,6 +179,7 @@ pub async fn answer(
     let yes = match form.answer.as_str() {
         "accept" => true,
         "not_now" => false,
+        "preview" => false,
         _ => {
             return Err(PageError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -167,6 +200,16 @@ pub async fn answer(
             message,
         )
     })?;
+    if form.answer == "preview" {
+        // Show the dates for the day and time chosen; nothing is answered yet.
+        let kept = (
+            shift,
+            form.days.trim().to_string(),
+            form.time.trim().to_string(),
+        );
+        let (status, page) = page_with(&state, &req, &token, None, Some(kept)).await?;
+        return render_status(status, page);
+    }
     let mut conn = state.pool.get().await?;
     let (claims, member, _) = member_link(&state, &mut conn, &token, Purpose::Grow).await?;
     let proposal = proposal_for(&mut conn, ProposalId(claims.object)).await?;
