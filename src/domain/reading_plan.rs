@@ -117,6 +117,16 @@ pub fn parse_contents(text: &str, last_page: i32) -> Result<Vec<Chapter>, Invali
     check_chapters(chapters)
 }
 
+/// Chapters written back as the table of contents the form takes, one "title first–last" per
+/// line, so the form can show what a reading has and `parse_contents` reads it back the same.
+pub fn contents_text(chapters: &[Chapter]) -> String {
+    chapters
+        .iter()
+        .map(|c| format!("{} {}–{}", c.title, c.first_page, c.last_page))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// A run of pages one session reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Segment {
@@ -289,6 +299,21 @@ pub fn uneven(segments: &[Option<Segment>]) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_table_of_contents_is_shown_as_it_is_read() {
+        let chapters = parse_contents(
+            "1 Skywoman Falling 3\n2 The Council of Pecans 11\n3 The Gift 20",
+            47,
+        )
+        .unwrap();
+        let text = contents_text(&chapters);
+        assert_eq!(
+            text,
+            "1 Skywoman Falling 3–10\n2 The Council of Pecans 11–19\n3 The Gift 20–47"
+        );
+        assert_eq!(parse_contents(&text, 47).unwrap(), chapters);
+    }
     use proptest::prelude::*;
 
     fn book(pages: &[i32]) -> Vec<Chapter> {

@@ -732,11 +732,18 @@ async fn organisers_paste_chapters_and_move_a_boundary_from_the_dashboard() {
         )
         .await;
     assert_eq!(bad.status.as_u16(), 422);
+    // The form comes back open, as typed, with the problem beside it.
+    let html = bad.text();
     assert!(
-        bad.text().contains("Please correct Last page"),
-        "{}",
-        bad.text()
+        html.contains("Not saved: the last page must be the book&#39;s last page, a number."),
+        "{html}"
     );
+    assert!(html.contains("<details open>"), "{html}");
+    assert!(
+        html.contains(">1 One 1\n2 Two 40\n3 Three 80</textarea>"),
+        "{html}"
+    );
+    assert!(html.contains("value=\"ten\""), "{html}");
     assert!(
         app.snapshot().await == before,
         "a refused form changes nothing"
@@ -758,6 +765,18 @@ async fn organisers_paste_chapters_and_move_a_boundary_from_the_dashboard() {
     let page = res.text();
     assert!(page.contains("3 chapters, pp. 1–120"), "{page}");
     assert!(page.contains("Reading plan"));
+    // The chapters box shows what the reading has; the plan shows where chapters end, to
+    // choose a boundary from.
+    assert!(
+        page.contains(">1 One 1–39\n2 Two 40–79\n3 Three 80–120</textarea>"),
+        "{page}"
+    );
+    assert!(page.contains("chapters end on p. 39"), "{page}");
+    assert!(
+        page.contains(&format!("list=\"ends-{rid}\""))
+            && page.contains("label=\"end of chapter 2, 2 Two\""),
+        "{page}"
+    );
     let plan = app
         .get(&format!("/api/v1/circles/{id}/reading-plan"))
         .await
@@ -804,6 +823,14 @@ async fn organisers_paste_chapters_and_move_a_boundary_from_the_dashboard() {
             .await;
         assert_eq!(res.status.as_u16(), 422, "{value}: {}", res.text());
         assert!(res.text().contains("Not saved") || res.text().contains("not a page number"));
+        // The typed value stays, on the row marked to check.
+        assert!(
+            res.text().contains(&format!(
+                "value=\"{value}\" list=\"ends-{rid}\" aria-invalid=\"true\""
+            )),
+            "{}",
+            res.text()
+        );
     }
     assert!(app.snapshot().await == before);
 }

@@ -24,6 +24,14 @@ pub struct ReadingRow {
     pub chapters: Option<String>,
     /// No scheduled session reads it: it is flagged rather than silently doing nothing.
     pub unread: bool,
+    /// The chapters form as it shows: the current contents (or what was typed, after an
+    /// error), the last page, whether it is open, and what is wrong with it.
+    pub contents: String,
+    pub last_page: String,
+    pub open: bool,
+    pub problem: Option<String>,
+    /// Where its chapters end, to choose a plan boundary from: (page, "end of chapter 5, …").
+    pub ends: Vec<(i32, String)>,
 }
 
 /// One segment of the plan: the session, what it reads, and its end page as a form field.
@@ -39,6 +47,12 @@ pub struct PlanRow {
     pub field: String,
     /// The reading's last segment ends at the book's end; a started session keeps its part.
     pub fixed: bool,
+    /// The reading's id, naming the list of its chapter ends.
+    pub reading_id: String,
+    /// The value in the field: the plan's, or what was typed when the plan was refused.
+    pub value: String,
+    /// Whether this row is what the refusal was about.
+    pub problem: bool,
 }
 
 #[derive(Template)]
@@ -65,21 +79,30 @@ async fn page(
     let unread = readings::unread(conn, circle.id).await?;
     let mut rows = Vec::with_capacity(list.len());
     for r in list {
-        let chapters = match readings::chapters(conn, r.id).await? {
-            Some((_, json)) => {
-                let ch = crate::actions::reading_plan::parse(json);
-                match (ch.first(), ch.last()) {
-                    (Some(a), Some(b)) => Some(format!(
-                        "{} chapters, pp. {}–{}",
-                        ch.len(),
-                        a.first_page,
-                        b.last_page
-                    )),
-                    _ => None,
-                }
-            }
-            None => None,
+        let ch = match readings::chapters(conn, r.id).await? {
+            Some((_, json)) => crate::actions::reading_plan::parse(json),
+            None => Vec::new(),
         };
+        let chapters = match (ch.first(), ch.last()) {
+            (Some(a), Some(b)) => Some(format!(
+                "{} chapters, pp. {}–{}",
+                ch.len(),
+                a.first_page,
+                b.last_page
+            )),
+            _ => None,
+        };
+        let ends = ch
+            .iter()
+            .map(|c| {
+                let title = if c.title.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {}", c.title)
+                };
+                (c.last_page, format!("end of chapter {}{title}", c.number))
+            })
+            .collect();
         let label = match r.author {
             Some(a) => format!("{}, by {a}", r.title),
             None => r.title,
@@ -89,6 +112,14 @@ async fn page(
             label,
             chapters,
             unread: unread.iter().any(|(id, _)| *id == r.id),
+            contents: crate::domain::reading_plan::contents_text(&ch),
+            last_page: ch
+                .last()
+                .map(|c| c.last_page.to_string())
+                .unwrap_or_default(),
+            open: false,
+            problem: None,
+            ends,
         });
     }
     let plan = plan_rows(conn, &circle, &rows).await?;
@@ -134,6 +165,9 @@ async fn plan_rows(
             uneven: uneven.contains(&i),
             field: format!("to:{}:{}", seg.session_id, seg.reading_id),
             fixed: last_of_reading || starts.is_none_or(|at| at <= now),
+            reading_id: seg.reading_id.to_string(),
+            value: seg.last_page.to_string(),
+            problem: false,
         });
     }
     Ok(out)
@@ -300,18 +334,18 @@ pub async fn chapters(
         }
         Err(e) => {
             let field = if e.field == "last_page" {
-                "Last page"
+                "the last page"
             } else {
-                "Table of contents"
+                "the table of contents"
             };
-            let p = page(
-                &mut conn,
-                &staff,
-                circle.id,
-                None,
-                Some((field.to_string(), e.message)),
-            )
-            .await?;
+            // The form comes back open, as it was typed, with the problem beside it.
+            let mut p = page(&mut conn, &staff, circle.id, None, None).await?;
+            if let Some(row) = p.rows.iter_mut().find(|r| r.id == id.to_string()) {
+                row.contents = form.contents.clone();
+                row.last_page = form.last_page.clone();
+                row.open = true;
+                row.problem = Some(format!("Not saved: {field} {}.", e.message));
+            }
             Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, p)?)
         }
     }
@@ -336,6 +370,7 @@ pub async fn set_plan(
     let circle = staff.circle(&mut conn, *id).await?;
     let (current, _) = crate::actions::reading_plan::plan_of(&mut conn, circle.id).await?;
     let mut problem = None;
+    let mut bad_field = None;
     let mut ends = std::collections::HashMap::new();
     for (key, value) in &fields {
         let Some(rest) = key.strip_prefix("to:") else {
@@ -355,6 +390,7 @@ pub async fn set_plan(
             }
             Err(_) => {
                 problem = Some(format!("“{}” is not a page number.", value.trim()));
+                bad_field = Some(key.clone());
                 break;
             }
         }
@@ -404,6 +440,18 @@ pub async fn set_plan(
         Err((status, message)) => {
             let mut p = page(&mut conn, &staff, circle.id, None, None).await?;
             p.plan_error = Some(message);
+            // Every boundary as it was typed; the row that was not a page number, or else the
+            // rows that were moved, marked for the organiser to look at.
+            for row in &mut p.plan {
+                if let Some((_, typed)) = fields.iter().find(|(k, _)| *k == row.field) {
+                    let moved = typed.trim() != row.value;
+                    row.problem = match &bad_field {
+                        Some(bad) => *bad == row.field,
+                        None => moved,
+                    };
+                    row.value = typed.clone();
+                }
+            }
             Ok(render_status(status, p)?)
         }
     }
