@@ -47,6 +47,9 @@ pub struct CircleSummary {
     /// A sibling whose lead is being asked.
     #[diesel(sql_type = BigInt)]
     pub grow_asking: i64,
+    /// Feedback for a lead that closed in the last week with too few answers to show.
+    #[diesel(sql_type = BigInt)]
+    pub feedback_short: i64,
 }
 
 /// Membership counts, the next session with its answers, past sessions without attendance
@@ -90,17 +93,23 @@ pub async fn summaries(
                      WHERE circle_id = ANY($1) AND closed_at IS NULL \
                        AND closes_at < now() + interval '2 days' GROUP BY circle_id), \
          growing AS (SELECT circle_id, count(*) AS n FROM sibling_proposals \
-                     WHERE circle_id = ANY($1) AND state = 'asking' GROUP BY circle_id) \
+                     WHERE circle_id = ANY($1) AND state = 'asking' GROUP BY circle_id), \
+         short AS (SELECT circle_id, count(*) AS n FROM feedback_requests \
+                   WHERE circle_id = ANY($1) AND closed_quietly \
+                     AND closes_at > now() - interval '7 days' AND closes_at <= now() \
+                   GROUP BY circle_id) \
          SELECT c.circle_id, coalesce(counts.active, 0) AS active, coalesce(counts.waitlisted, 0) AS waitlisted, \
                 coalesce(counts.pending, 0) AS pending, next.id AS next_session, next.starts_at AS next_starts_at, \
                 next.ends_at AS next_ends_at, next.timezone AS next_timezone, \
                 coalesce(answers.yes, 0) AS yes, coalesce(answers.no, 0) AS no, coalesce(answers.maybe, 0) AS maybe, \
                 coalesce(unmarked.n, 0) AS unmarked_sessions, coalesce(dead.n, 0) AS dead_jobs, \
                 coalesce(slots.open_slots, 0) AS open_slots, coalesce(slots.asked, 0) AS unanswered_asks, \
-                coalesce(closing.n, 0) AS rounds_closing, coalesce(growing.n, 0) AS grow_asking \
+                coalesce(closing.n, 0) AS rounds_closing, coalesce(growing.n, 0) AS grow_asking, \
+                coalesce(short.n, 0) AS feedback_short \
          FROM c LEFT JOIN counts USING (circle_id) LEFT JOIN next USING (circle_id) \
                 LEFT JOIN answers USING (circle_id) LEFT JOIN unmarked USING (circle_id) LEFT JOIN dead USING (circle_id) \
-                LEFT JOIN slots USING (circle_id) LEFT JOIN closing USING (circle_id) LEFT JOIN growing USING (circle_id)",
+                LEFT JOIN slots USING (circle_id) LEFT JOIN closing USING (circle_id) LEFT JOIN growing USING (circle_id) \
+                LEFT JOIN short USING (circle_id)",
     )
     .bind::<Array<SqlUuid>, _>(&ids)
     .bind::<Array<Text>, _>(ids.iter().map(|i| i.to_string()).collect::<Vec<_>>())

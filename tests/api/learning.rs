@@ -1432,6 +1432,14 @@ async fn the_lead_reads_anonymous_feedback_only_after_close_and_only_with_k_answ
             .any(|m| m.to.contains("ada@") && m.subject.starts_with("Your feedback from")),
         "no letter that only says too few answered"
     );
+    // Whoever runs the circle sees it among what needs attention (a count, no words).
+    let home = organiser.get("/dashboard").await;
+    assert!(
+        home.text()
+            .contains("feedback for a lead closed this week with too few answers to show them"),
+        "{}",
+        home.text()
+    );
     let told_from = mails.len();
 
     // The next session: exactly three answer, and Ada reads all three.

@@ -91,6 +91,13 @@ pub async fn show(
                         "is being asked to lead a new circle",
                         "growing",
                     ),
+                    (
+                        s.feedback_short,
+                        "feedback for a lead",
+                        "leads' feedback",
+                        "closed this week with too few answers to show them (a word at the next session may help next time)",
+                        "reflections",
+                    ),
                 ];
                 for (n, one, many, said, tab) in leadership {
                     let what = match n {
