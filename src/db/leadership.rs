@@ -44,6 +44,47 @@ pub async fn led(
 }
 
 #[derive(Debug, Clone, diesel::QueryableByName)]
+pub struct NotLed {
+    #[diesel(sql_type = SqlUuid)]
+    pub circle_id: CircleId,
+    #[diesel(sql_type = Text)]
+    pub display_name: String,
+}
+
+/// The active members of `circles` who did not lead one of its sessions between `from` and
+/// `to`, by circle and name (at most `per_circle` a circle).
+pub async fn not_led(
+    conn: &mut AsyncPgConnection,
+    circles: &[CircleId],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    per_circle: i64,
+) -> diesel::QueryResult<Vec<NotLed>> {
+    let ids: Vec<uuid::Uuid> = circles.iter().map(|c| c.0).collect();
+    diesel::sql_query(
+        "SELECT circle_id, display_name FROM ( \
+           SELECT ms.circle_id, m.display_name, \
+                  row_number() OVER (PARTITION BY ms.circle_id ORDER BY m.display_name, m.id) AS n \
+           FROM memberships ms JOIN members m ON m.id = ms.member_id \
+           WHERE ms.circle_id = ANY($3) AND ms.state = 'active' \
+             AND NOT EXISTS ( \
+               SELECT 1 FROM session_roles sr JOIN sessions s ON s.id = sr.session_id \
+               LEFT JOIN rsvps r ON r.session_id = sr.session_id AND r.member_id = sr.member_id \
+               WHERE sr.member_id = ms.member_id AND s.circle_id = ms.circle_id \
+                 AND sr.role_key = 'facilitator' AND sr.state = 'confirmed' \
+                 AND s.status <> 'cancelled' AND s.starts_at >= $1 AND s.starts_at < $2 \
+                 AND r.attended IS DISTINCT FROM false) \
+         ) t WHERE n <= $4 ORDER BY circle_id, n",
+    )
+    .bind::<Timestamptz, _>(from)
+    .bind::<Timestamptz, _>(to)
+    .bind::<diesel::sql_types::Array<SqlUuid>, _>(ids)
+    .bind::<BigInt, _>(per_circle)
+    .load(conn)
+    .await
+}
+
+#[derive(Debug, Clone, diesel::QueryableByName)]
 pub struct MemberRoles {
     #[diesel(sql_type = SqlUuid)]
     pub circle_id: CircleId,

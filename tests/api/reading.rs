@@ -367,17 +367,38 @@ async fn the_organisations_leadership_spread_matches_a_hand_computed_fixture() {
         page.text()
     );
     assert!(page.text().contains("led 67% of the 6 sessions led"));
-    // What to do next: each circle where people haven't led, with its rota.
+    // What to do next: each circle where people haven't led, named, with its rota.
     assert!(
         page.text().contains(
-            "In Alpha, 3 people haven&#39;t led in the last 90 days, of 5 active members"
+            "In Alpha, alpha3, alpha4 and alpha5 haven&#39;t led in the last 90 days, of 5 active members"
         ),
         "{}",
         page.text()
     );
+    // The chart follows the window chosen.
+    assert!(page
+        .text()
+        .contains("/dashboard/leadership/spread.svg?window_days=90"));
     let svg = dash.get("/dashboard/leadership/spread.svg").await;
     assert_eq!(svg.status.as_u16(), 200);
     assert!(svg.text().contains("Month") && svg.text().contains("active members"));
+    let year = dash
+        .get("/dashboard/leadership/spread.svg?window_days=365")
+        .await;
+    assert!(
+        year.text().contains("the 365 days to each point"),
+        "{}",
+        year.text()
+    );
+    let latest = Utc::now().format("%b %Y").to_string();
+    assert!(
+        year.text().contains(&latest),
+        "the latest month is labelled"
+    );
+    let bad = dash
+        .get("/dashboard/leadership/spread.svg?window_days=0")
+        .await;
+    assert!(bad.status.is_client_error());
     let csv = dash.get("/dashboard/leadership.csv?window_days=90").await;
     assert!(csv.text().contains("organisation,,,10,4,0.400"));
     for bad in ["0", "731", "x"] {

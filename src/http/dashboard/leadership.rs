@@ -30,9 +30,12 @@ struct LeadershipPage {
     next: Vec<(String, String)>,
 }
 
-/// The circles where the fewest of their people led in the window, as lines that say how
-/// many haven't led; a circle where everyone led needs nothing.
-fn next_steps(s: &Spread, days: i64) -> Vec<(String, String)> {
+/// How many names a "what to do next" line gives before "and N more".
+const NAMES_SHOWN: i64 = 5;
+
+/// The circles where the fewest of their people led in the window, fewest first, at most ten;
+/// a circle where everyone led needs nothing.
+fn waiting_circles(s: &Spread) -> Vec<&crate::views::leadership::CircleSpread> {
     let mut waiting: Vec<_> = s
         .circles
         .iter()
@@ -46,25 +49,51 @@ fn next_steps(s: &Spread, days: i64) -> Vec<(String, String)> {
             .total_cmp(&share(b))
             .then(b.active_members.cmp(&a.active_members))
     });
+    waiting.truncate(10);
     waiting
+}
+
+/// Those circles as lines naming who hasn't led ("In Thursday Readers, Ada, Bo and 3 more
+/// haven't led in the last 90 days, of 8 active members …").
+async fn next_steps(
+    conn: &mut crate::db::Connection,
+    s: &Spread,
+    days: i64,
+) -> Result<Vec<(String, String)>, AppError> {
+    let waiting = waiting_circles(s);
+    let ids: Vec<_> = waiting.iter().map(|c| c.circle_id).collect();
+    let to = Utc::now();
+    let names =
+        crate::db::leadership::not_led(conn, &ids, to - Duration::days(days), to, NAMES_SHOWN)
+            .await?;
+    Ok(waiting
         .into_iter()
-        .take(10)
         .map(|c| {
             let not = c.active_members - c.leaders;
-            let who = if not == 1 {
-                "1 person hasn't".to_string()
+            let mut who: Vec<String> = names
+                .iter()
+                .filter(|n| n.circle_id == c.circle_id)
+                .map(|n| n.display_name.clone())
+                .collect();
+            let more = not.saturating_sub(who.len() as u64);
+            if more > 0 {
+                who.push(format!("{more} more"));
+            }
+            let verb = if not == 1 { "hasn't" } else { "haven't" };
+            let who = if who.is_empty() {
+                format!("{not} people")
             } else {
-                format!("{not} people haven't")
+                crate::domain::text::listed(&who)
             };
             (
                 c.circle_id.to_string(),
                 format!(
-                    "In {}, {who} led in the last {days} days, of {} active members: its rota shows who, and asks them first.",
+                    "In {}, {who} {verb} led in the last {days} days, of {} active members: its rota asks them first.",
                     c.name, c.active_members
                 ),
             )
         })
-        .collect()
+        .collect())
 }
 
 fn pct(v: Option<f64>) -> String {
@@ -79,10 +108,11 @@ pub fn chart_ends(now: chrono::DateTime<Utc>) -> Vec<chrono::DateTime<Utc>> {
         .collect()
 }
 
-/// Spread over the 30 days up to each of the chart's points: (label, spread).
-async fn monthly(state: &AppState) -> Result<Vec<(String, Option<f64>)>, AppError> {
+/// Spread over the `days` up to each of the chart's points (the window the page shows):
+/// (label, spread).
+async fn monthly(state: &AppState, days: i64) -> Result<Vec<(String, Option<f64>)>, AppError> {
     let mut conn = state.pool.get().await?;
-    let series = figures::spread_series(&mut conn, &chart_ends(Utc::now()), 30).await?;
+    let series = figures::spread_series(&mut conn, &chart_ends(Utc::now()), days).await?;
     Ok(series
         .into_iter()
         .map(|(to, v)| (to.format("%b %Y").to_string(), v))
@@ -98,8 +128,9 @@ pub async fn page(
     let days = crate::domain::spread::window(&query).map_err(crate::error::AppError::from)?;
     let mut conn = state.pool.get().await?;
     let s = figures::spread_over(&mut conn, days).await?;
+    let next = next_steps(&mut conn, &s, days).await?;
     drop(conn);
-    let months = monthly(&state).await?;
+    let months = monthly(&state, days).await?;
     let chart_summary = months
         .iter()
         .map(|(m, v)| format!("{m} {}", pct(*v)))
@@ -109,7 +140,7 @@ pub async fn page(
         nav: Nav::new(&staff),
         note: None,
         window_days: days,
-        next: next_steps(&s, days),
+        next,
         s,
         chart_summary,
     })?)
@@ -137,10 +168,15 @@ fn draw_err<E: std::fmt::Debug>(e: E) -> AppError {
     AppError::Internal(anyhow::anyhow!("drawing a chart: {e:?}"))
 }
 
-/// Spread month by month as a line, with labelled axes.
-pub async fn chart(state: web::Data<AppState>, staff: Staff) -> DashResult {
+/// Spread month by month as a line, with labelled axes, over the window the page shows.
+pub async fn chart(
+    state: web::Data<AppState>,
+    staff: Staff,
+    query: web::Query<WindowQuery>,
+) -> DashResult {
     staff.require_organiser()?;
-    let months = monthly(&state).await?;
+    let days = crate::domain::spread::window(&query).map_err(crate::error::AppError::from)?;
+    let months = monthly(&state, days).await?;
     let points: Vec<(i32, i32)> = months
         .iter()
         .enumerate()
@@ -154,15 +190,17 @@ pub async fn chart(state: web::Data<AppState>, staff: Staff) -> DashResult {
         let mut chart = ChartBuilder::on(&root)
             .margin(16)
             .caption(
-                "Leadership spread, 30 days to each month's end",
+                format!("Leadership spread, the {days} days to each point"),
                 ("sans-serif", 18),
             )
+            .margin_right(56)
             .x_label_area_size(48)
             .y_label_area_size(56)
             .build_cartesian_2d(0..(MONTHS as i32 - 1), 0..100)
             .map_err(draw_err)?;
+        // Every other month, counted back from the latest, which is always labelled.
         let label = |x: &i32| {
-            if x % 2 == 1 {
+            if (MONTHS as i32 - 1 - x) % 2 == 0 {
                 labels.get(*x as usize).cloned().unwrap_or_default()
             } else {
                 String::new()
