@@ -112,6 +112,23 @@ pub fn listed<S: AsRef<str>>(items: &[S]) -> String {
     }
 }
 
+/// Where a role slot stands, in the words of whoever reads it: an organiser reading the rota
+/// or a session ("asked, no answer yet"), or the person it is about ("waiting for your
+/// answer"). Every page and letter that says where a turn stands says it with these.
+pub fn role_state(state: super::RoleState, to_holder: bool) -> &'static str {
+    use super::RoleState;
+    match (state, to_holder) {
+        (RoleState::Confirmed, false) => "confirmed",
+        (RoleState::Confirmed, true) => "you accepted",
+        (RoleState::Asked, false) => "asked, no answer yet",
+        (RoleState::Asked, true) => "waiting for your answer",
+        (RoleState::Proposed, false) => "proposed, to be asked nearer the time",
+        (RoleState::Proposed, true) => "proposed; you will be asked nearer the time",
+        (RoleState::Declined, _) => "declined, so open",
+        (RoleState::Open, _) => "open: nobody holds it",
+    }
+}
+
 /// What a balance figure (1: turns spread evenly over the members) means, in words.
 pub fn balance_in_words(balance: f64) -> &'static str {
     if balance >= 0.9 {

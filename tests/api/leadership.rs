@@ -860,7 +860,7 @@ async fn the_dashboard_rota_shows_holders_why_and_the_ledger() {
         .await
         .expect(200);
     let html = page.as_str().unwrap();
-    assert!(html.contains("asked, waiting"), "{html}");
+    assert!(html.contains("asked, no answer yet"), "{html}");
     assert!(
         html.contains("led yet") || html.contains("hasn't"),
         "the why is shown"

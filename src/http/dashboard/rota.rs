@@ -80,13 +80,7 @@ fn step_label(step: crate::domain::AgendaStep) -> &'static str {
 }
 
 fn state_words(state: RoleState) -> &'static str {
-    match state {
-        RoleState::Proposed => "proposed",
-        RoleState::Asked => "asked, waiting",
-        RoleState::Confirmed => "confirmed",
-        RoleState::Declined => "declined",
-        RoleState::Open => "open",
-    }
+    crate::domain::text::role_state(state, false)
 }
 
 /// A slot as people say it: the role's name, and its number when the role has several.

@@ -407,12 +407,11 @@ async fn session_page(
     let mut roles: Vec<(String, String, &'static str)> = slots
         .into_iter()
         .map(|l| {
-            let state = match (l.state.as_str(), l.holder.is_some()) {
-                ("confirmed", _) => "confirmed",
-                ("asked", _) => "asked, no answer yet",
-                ("proposed", true) => "proposed, to be asked nearer the time",
-                ("declined", _) => "declined, so open",
-                _ => "open: nobody holds it",
+            let state = match crate::domain::RoleState::parse(&l.state, "state") {
+                Ok(st) if l.holder.is_some() || st == crate::domain::RoleState::Declined => {
+                    crate::domain::text::role_state(st, false)
+                }
+                _ => crate::domain::text::role_state(crate::domain::RoleState::Open, false),
             };
             let who = l.holder.unwrap_or_else(|| "nobody yet".into());
             (l.role_name, who, state)

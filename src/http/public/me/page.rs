@@ -138,14 +138,14 @@ async fn roles_and_held(
     let role_lines: Vec<RoleLine> = upcoming
         .iter()
         .map(|r| {
-            let (state_words, action) = match r.state.as_str() {
-                "asked" => ("waiting for your answer", "Accept or say you can't make it"),
-                "confirmed" => ("you accepted", "Can't make it, or ask someone to swap"),
-                _ => (
-                    "proposed; you will be asked nearer the time",
-                    "See this turn",
-                ),
+            use crate::domain::RoleState;
+            let standing = RoleState::parse(&r.state, "state").unwrap_or(RoleState::Proposed);
+            let action = match standing {
+                RoleState::Asked => "Accept or say you can't make it",
+                RoleState::Confirmed => "Can't make it, or ask someone to swap",
+                _ => "See this turn",
             };
+            let state_words = crate::domain::text::role_state(standing, true);
             RoleLine {
                 circle: r.circle_name.clone(),
                 role: r.role_name.clone(),
