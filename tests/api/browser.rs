@@ -1181,6 +1181,26 @@ async fn an_organiser_shapes_the_rota_on_a_phone() {
     assert_eq!(told.len(), 1, "one email, to Ada: {told:?}");
     assert!(told[0].contains("ada@example.org"), "{told:?}");
 
+    // Item 8 for a member: Ada can't make the turn she holds; her page asks first and says
+    // who will be emailed, and nothing changes until she says yes.
+    let letter = app.sent_emails()[sent..][0].clone();
+    let role_link = app.link_in(&letter, "/role/");
+    browser.goto(&format!("{}{}", app.address, role_link)).await;
+    browser.wait_for("you're confirmed").await;
+    browser.assert_accessible("a held turn's page").await;
+    let before = app.snapshot().await;
+    browser.click("button[value='decline']").await;
+    let ask = browser.wait_for("Give up").await;
+    assert!(ask.contains("Ask someone to swap instead"), "{ask}");
+    assert!(!scrolls_sideways(&browser).await);
+    browser
+        .assert_accessible("giving up a turn, asked first")
+        .await;
+    assert_eq!(before, app.snapshot().await, "asking first changes nothing");
+    browser.click("form.confirm button[value='decline']").await;
+    browser.wait_for("Thanks for letting us know").await;
+    browser.assert_accessible("a turn given up").await;
+
     // Item 13: the session's page names every holder and where they stand.
     browser
         .goto(&format!("{}/dashboard/sessions/{third}", app.address))
