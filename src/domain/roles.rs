@@ -114,6 +114,17 @@ pub enum Notice {
     Handoff,
 }
 
+/// When an ask made at `asked_at` must be answered: at the end of the day in the circle's
+/// zone once `hours` have passed (after that it counts as a decline). The sweep's query says
+/// the same in SQL (`db::roles::slots::ANSWER_BY`).
+pub fn answer_due(
+    asked_at: chrono::DateTime<chrono::Utc>,
+    hours: i32,
+    zone: chrono_tz::Tz,
+) -> chrono::DateTime<chrono::Utc> {
+    super::clock::end_of_day(asked_at + chrono::Duration::hours(i64::from(hours)), zone)
+}
+
 /// Sessions someone must have come to before a role is asked of them, unless the organiser
 /// says otherwise: one for a role that rotates (nobody is asked before they know the circle),
 /// none for one an organiser gives.

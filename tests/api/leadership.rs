@@ -691,8 +691,9 @@ async fn unanswered_asks_count_as_declines_and_organisers_hear_of_open_roles() {
     let first = facilitators(&rota)[0].clone();
     assert_eq!(first.1, "asked");
     let mut conn = app.conn().await;
-    // Four days on, nobody answered: a decline for planning, and someone else is asked.
-    let later = Utc::now() + Duration::hours(73);
+    // Four days on (past the 72 hours and the end of that day), nobody answered: a decline
+    // for planning, and someone else is asked.
+    let later = Utc::now() + Duration::hours(97);
     let swept = roundtable::actions::rota::sweep(&mut conn, later)
         .await
         .unwrap();

@@ -65,8 +65,14 @@ pub async fn sweep(conn: &mut Connection, now: DateTime<Utc>) -> AppResult<Swept
                         Ok(None)
                     }
                     RoleState::Asked => {
-                        let limit = Duration::hours(i64::from(circle.role_answer_hours));
-                        if row.asked_at.is_none_or(|at| at + limit > now) {
+                        let due = |at| {
+                            crate::domain::roles::answer_due(
+                                at,
+                                circle.role_answer_hours,
+                                circle.timezone.tz(),
+                            )
+                        };
+                        if row.asked_at.is_none_or(|at| due(at) > now) {
                             return Ok(None);
                         }
                         let member = row.member_id;
@@ -148,7 +154,27 @@ mod tests {
         let now = Utc::now();
 
         assert_eq!(sweep(conn, now).await.unwrap(), Swept::default());
-        let late = now + Duration::hours(i64::from(circle.role_answer_hours) + 1);
+        // The answer is due at the end of the day once the hours have passed, where the
+        // circle meets: a minute before, it still waits.
+        let due = crate::domain::roles::answer_due(
+            slot.asked_at.unwrap(),
+            circle.role_answer_hours,
+            circle.timezone.tz(),
+        );
+        assert!(
+            due >= slot.asked_at.unwrap() + Duration::hours(i64::from(circle.role_answer_hours))
+        );
+        assert_eq!(
+            due.with_timezone(&circle.timezone.tz())
+                .format("%H:%M")
+                .to_string(),
+            "23:59"
+        );
+        assert_eq!(
+            sweep(conn, due - Duration::minutes(1)).await.unwrap(),
+            Swept::default()
+        );
+        let late = due + Duration::minutes(1);
         let swept = sweep(conn, late).await.unwrap();
 
         assert_eq!(swept.timed_out, 1);

@@ -318,6 +318,13 @@ pub async fn drop_unconfirmed(
     .await
 }
 
+/// When an ask (`sr`, in circle `c`) must be answered: at the end of the day in the circle's
+/// zone (23:59 there) once its `role_answer_hours` have passed. `domain::roles::answer_due`
+/// says the same in Rust.
+const ANSWER_BY: &str = "greatest(sr.asked_at + make_interval(hours => c.role_answer_hours), \
+     (date_trunc('day', (sr.asked_at + make_interval(hours => c.role_answer_hours)) AT TIME ZONE c.timezone) \
+      + interval '23 hours 59 minutes') AT TIME ZONE c.timezone)";
+
 /// A slot that needs the sweep's attention: ask time reached, answer overdue, or still open
 /// close to the session.
 #[derive(Debug, Clone, diesel::QueryableByName)]
@@ -336,17 +343,17 @@ pub async fn due(
     now: DateTime<Utc>,
     limit: i64,
 ) -> diesel::QueryResult<Vec<Due>> {
-    diesel::sql_query(
+    diesel::sql_query(format!(
         "SELECT sr.id, sr.circle_id, sr.state FROM session_roles sr \
          JOIN sessions s ON s.id = sr.session_id JOIN circles c ON c.id = sr.circle_id \
          WHERE s.status = 'scheduled' AND s.starts_at > $1 AND ( \
            (sr.state = 'proposed' AND c.facilitation = 'rotating' \
               AND s.starts_at - make_interval(days => c.role_ask_days) <= $1) \
-        OR (sr.state = 'asked' AND sr.asked_at + make_interval(hours => c.role_answer_hours) <= $1) \
+        OR (sr.state = 'asked' AND {ANSWER_BY} <= $1) \
         OR (sr.state IN ('open', 'declined') AND sr.reported_at IS NULL \
               AND s.starts_at - interval '48 hours' <= $1)) \
-         ORDER BY s.starts_at LIMIT $2",
-    )
+         ORDER BY s.starts_at LIMIT $2"
+    ))
     .bind::<Timestamptz, _>(now)
     .bind::<BigInt, _>(limit)
     .load(conn)
@@ -384,18 +391,17 @@ pub async fn upcoming_for_member(
     member: MemberId,
     now: DateTime<Utc>,
 ) -> diesel::QueryResult<Vec<Upcoming>> {
-    diesel::sql_query(
+    diesel::sql_query(format!(
         "SELECT sr.id, sr.session_id, s.starts_at, s.ends_at, s.timezone, c.name AS circle_name, \
                 k.name AS role_name, sr.state, sr.why, \
-                CASE WHEN sr.state = 'asked' \
-                     THEN sr.asked_at + make_interval(hours => c.role_answer_hours) END AS answer_by \
+                CASE WHEN sr.state = 'asked' THEN {ANSWER_BY} END AS answer_by \
          FROM session_roles sr JOIN sessions s ON s.id = sr.session_id \
          JOIN circles c ON c.id = sr.circle_id \
          JOIN role_kinds k ON k.circle_id = sr.circle_id AND k.key = sr.role_key \
          WHERE sr.member_id = $1 AND sr.state IN ('proposed', 'asked', 'confirmed') \
            AND s.status = 'scheduled' AND s.ends_at > $2 \
-         ORDER BY s.starts_at LIMIT 50",
-    )
+         ORDER BY s.starts_at LIMIT 50"
+    ))
     .bind::<SqlUuid, _>(member.0)
     .bind::<Timestamptz, _>(now)
     .load(conn)
