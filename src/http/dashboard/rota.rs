@@ -272,17 +272,10 @@ pub async fn assign(
     )
     .await?;
     let kinds = roles::kinds(&mut conn, session.circle_id).await?;
-    let name = memberships::roster(
-        &mut conn,
-        session.circle_id,
-        Some(MembershipState::Active),
-        None,
-        500,
-    )
-    .await?
-    .into_iter()
-    .find(|r| r.member_id == MemberId(member))
-    .map_or_else(|| "They".to_string(), |r| r.display_name);
+    let name = crate::db::members::display_names(&mut conn, &[MemberId(member)])
+        .await?
+        .pop()
+        .map_or_else(|| "They".to_string(), |(_, name)| name);
     let told = if MemberId(member) == staff.member_id {
         "".to_string()
     } else {

@@ -104,20 +104,9 @@ pub(super) async fn prepare_letter(
     c.action_url = Some(url);
     c.letter = Some(letter);
     if kind == MessageKind::GrowMoved && !riding {
-        // The seat letter carries the sibling's first invitation: one letter, not two.
-        let first = crate::db::sessions::upcoming(conn, circle.id, now, 1).await?;
-        if let Some(first) = first.first() {
-            if let Some(carry) =
-                super::session::carry_invitation(ctx, conn, &circle, first, to, now).await?
-            {
-                c.next = Some(carry.view);
-                return Ok(Some(Prepared {
-                    context: c,
-                    calendar: Some(carry.calendar),
-                    carried: vec![(MessageKind::Invitation, carry.key)],
-                }));
-            }
-        }
+        // The seat letter carries the sibling's first invitation.
+        let letter = super::session::with_first_invitation(ctx, conn, &circle, to, now, c);
+        return Ok(Some(letter.await?));
     }
     Ok(Some(c.into()))
 }

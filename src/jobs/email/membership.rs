@@ -81,19 +81,8 @@ pub(super) async fn prepare(
             .collect();
         c.calendar = Some((links.calendar(to.holder), links.webcal(to.holder)));
         // The first session's invitation comes in this letter, not a minute after it.
-        let first = sessions::upcoming(conn, circle.id, now, 1).await?;
-        if let Some(first) = first.first() {
-            if let Some(carry) =
-                super::session::carry_invitation(ctx, conn, &circle, first, to, now).await?
-            {
-                c.next = Some(carry.view);
-                return Ok(Some(Prepared {
-                    context: c,
-                    calendar: Some(carry.calendar),
-                    carried: vec![(MessageKind::Invitation, carry.key)],
-                }));
-            }
-        }
+        let letter = super::session::with_first_invitation(ctx, conn, &circle, to, now, c);
+        return Ok(Some(letter.await?));
     }
     Ok(Some(c.into()))
 }

@@ -310,6 +310,32 @@ pub(super) async fn carry_invitation(
     }))
 }
 
+/// The letter `c` to `to` about joining `circle` (a welcome, a seat opened, a seat in a new
+/// circle), carrying the invitation to the circle's first session to come unless that went
+/// already: one letter, not two a minute apart.
+pub(super) async fn with_first_invitation(
+    ctx: &JobContext,
+    conn: &mut AsyncPgConnection,
+    circle: &Circle,
+    to: &Recipient,
+    now: DateTime<Utc>,
+    mut c: EmailContext,
+) -> Result<Prepared, JobError> {
+    let first = sessions::upcoming(conn, circle.id, now, 1).await?;
+    let Some(first) = first.first() else {
+        return Ok(c.into());
+    };
+    let Some(carry) = carry_invitation(ctx, conn, circle, first, to, now).await? else {
+        return Ok(c.into());
+    };
+    c.next = Some(carry.view);
+    Ok(Prepared {
+        context: c,
+        calendar: Some(carry.calendar),
+        carried: vec![(MessageKind::Invitation, carry.key)],
+    })
+}
+
 /// The circle's next session after `s`, when its invitation to `member` falls due within the
 /// hour (still queued), so that `s`'s reflection prompt carries it.
 async fn next_due(
