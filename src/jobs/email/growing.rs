@@ -103,11 +103,6 @@ pub(super) async fn prepare_letter(
     let mut c = common::context(kind, to, Some(&circle), links, now);
     c.action_url = Some(url);
     c.letter = Some(letter);
-    if kind == MessageKind::GrowMoved && !riding {
-        // The seat letter carries the sibling's first invitation.
-        let letter = super::session::with_first_invitation(ctx, conn, &circle, to, now, c);
-        return Ok(Some(letter.await?));
-    }
     Ok(Some(c.into()))
 }
 

@@ -365,7 +365,20 @@ async fn prepare(
         EmailJob::Role(j) => role::prepare(ctx, conn, j, &mut to).await?,
         EmailJob::Agreements(j) => agreements::prepare(ctx, conn, j, &mut to).await?,
         EmailJob::Feedback(j) => feedback::prepare(ctx, conn, j, &mut to).await?,
-        EmailJob::Growing(j) => growing::prepare(ctx, conn, j, &mut to).await?,
+        EmailJob::Growing(j) => match growing::prepare(ctx, conn, j, &mut to).await? {
+            // The seat in a new circle carries its first invitation, as a welcome does.
+            Some(p) if j.message == MessageKind::GrowMoved => {
+                let circle = crate::db::circles::find(conn, j.circle_id).await?;
+                match circle {
+                    Some(c) => Some(
+                        session::with_first_invitation(ctx, conn, &c, &to, Utc::now(), p.context)
+                            .await?,
+                    ),
+                    None => Some(p),
+                }
+            }
+            other => other,
+        },
     };
     match prepared {
         Some(p) => {
