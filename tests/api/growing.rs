@@ -728,6 +728,11 @@ async fn organisers_see_and_start_growth_from_the_dashboard() {
         .await;
     let page = res.text();
     assert!(page.contains("Asking p0 to lead"), "{page}");
+    // The deadline in words, in the circle's zone, named, with how far off it is.
+    assert!(
+        page.contains(", 23:59 UTC (in ") || page.contains(":00 UTC (in "),
+        "{page}"
+    );
     let res = organiser
         .post(
             &format!("/dashboard/circles/{circle}/growing"),

@@ -94,7 +94,7 @@ fn card(d: AgreementDetail, zone: chrono_tz::Tz) -> AgreementCard {
                     "{}; it needs {}. Closes {}. Answers stay unseen until then.",
                     crate::domain::text::answered_of(r.answered, i64::from(r.eligible)),
                     r.quorum,
-                    crate::email::when::describe_moment(r.closes_at, zone)
+                    crate::email::when::deadline(r.closes_at, zone, chrono::Utc::now())
                 ),
                 said: Vec::new(),
             });

@@ -87,6 +87,7 @@ async fn rows(
     conn: &mut Connection,
     o: &Outlook,
     organiser: bool,
+    zone: chrono_tz::Tz,
 ) -> Result<Vec<ProposalRow>, AppError> {
     let mut out = Vec::new();
     for p in &o.proposals {
@@ -101,7 +102,10 @@ async fn rows(
                 format!(
                     "Asking {who} to lead{}; {} passed so far.",
                     p.answer_by
-                        .map(|by| format!(" (answer by {})", by.format("%-d %B %H:%M UTC")))
+                        .map(|by| format!(
+                            " (answer by {})",
+                            crate::email::when::deadline(by, zone, Utc::now())
+                        ))
                         .unwrap_or_default(),
                     p.passed.len()
                 ),
@@ -137,7 +141,7 @@ async fn show(
     let mut conn = state.pool.get().await?;
     let circle = staff.circle(&mut conn, id).await?;
     let o = growing::outlook(&mut conn, &circle, Utc::now()).await?;
-    let proposals = rows(&mut conn, &o, staff.organiser).await?;
+    let proposals = rows(&mut conn, &o, staff.organiser, circle.timezone.tz()).await?;
     let mut leads: Vec<(String, String, String)> = o
         .leads
         .iter()

@@ -445,11 +445,17 @@ async fn session_page(
         let name = crate::db::members::find(conn, request.subject_id)
             .await?
             .map_or_else(|| "someone who left".into(), |m| m.display_name);
-        let closes = crate::email::when::describe_moment(request.closes_at, zone);
+        let closes = crate::email::when::deadline(request.closes_at, zone, chrono::Utc::now());
         let closed = request.is_closed(chrono::Utc::now());
+        let role = crate::db::roles::kind(conn, s.circle_id, &request.role_key)
+            .await?
+            .map_or_else(
+                || request.role_key.replace('_', " "),
+                |k| k.name.to_lowercase(),
+            );
         feedback.push(format!(
             "For {name} ({}, {}): {answered} of {} answered; {} {closes}. Only {name} reads the answers, and only with at least {}.",
-            request.role_key.replace('_', " "),
+            role,
             request.mode.as_str(),
             asked,
             if closed { "closed" } else { "closes" },
