@@ -271,7 +271,38 @@ async fn six_weeks_of_a_rotating_circle_of_six() {
     )
     .await
     .expect(200);
-    let first = (Utc::now() + Duration::days(3)).date_naive();
+    // The first session at 19:00 London time, two to three days from now whatever the time of
+    // day the test starts: the first week's asks then cover the first two sessions in one
+    // letter, as a real circle's first week does. The weeks counted below run from three days
+    // after one session to three days after the next (the first from the start), so each
+    // session's ask (ten days ahead), reminder and prompt fall in the same week of the count.
+    let at_seven = |day: chrono::NaiveDate| {
+        chrono::TimeZone::from_local_datetime(
+            &chrono_tz::Europe::London,
+            &day.and_hms_opt(19, 0, 0).expect("a time"),
+        )
+        .earliest()
+        .expect("19:00 exists")
+        .with_timezone(&Utc)
+    };
+    let now = Utc::now();
+    let mut first = (now + Duration::days(3)).date_naive();
+    while at_seven(first) > now + Duration::days(3) {
+        first -= Duration::days(1);
+    }
+    while at_seven(first) <= now + Duration::days(2) {
+        first += Duration::days(1);
+    }
+    let first_at = at_seven(first);
+    let created: DateTime<Utc> = circle["created_at"].as_str().unwrap().parse().unwrap();
+    let first_week_ends = (first_at + Duration::days(3) - created).num_minutes();
+    let week_of = |minute: i64| -> usize {
+        if minute < first_week_ends {
+            0
+        } else {
+            (1 + ((minute - first_week_ends) / (7 * 24 * 60)) as usize).min(6)
+        }
+    };
     let scheduled = app
         .schedule(
             &id,
@@ -660,7 +691,7 @@ async fn six_weeks_of_a_rotating_circle_of_six() {
     let mut last: HashMap<String, i64> = HashMap::new();
     let mut too_close = Vec::new();
     for l in &all {
-        let week = ((l.minute / (7 * 24 * 60)) as usize).min(6);
+        let week = week_of(l.minute);
         // Letters that answer what the reader did are not their week's mail: the welcome,
         // and Ada's letters about the agreement she proposed (her round, the objection to
         // revise, her revised round).
@@ -725,7 +756,7 @@ async fn six_weeks_of_a_rotating_circle_of_six() {
     let reasked: BTreeSet<(String, usize)> = asks_after_a_decline(&app, circle_id)
         .await
         .into_iter()
-        .map(|(who, minute)| (who, ((minute / (7 * 24 * 60)) as usize).min(6)))
+        .map(|(who, minute)| (who, week_of(minute)))
         .collect();
     println!("asked in place of someone who declined (who, week): {reasked:?}");
     for (to, weeks) in &per_week {
