@@ -262,6 +262,10 @@ pub struct LimitSettings {
     pub signups_per_ip_per_hour: u32,
     pub signups_per_address_per_hour: u32,
     pub consent_rounds_per_circle_per_week: u32,
+    /// Days after which a signup nobody confirmed is deleted.
+    pub unconfirmed_signup_days: u32,
+    /// Unconfirmed signups a circle holds at most; further ones store and send nothing.
+    pub unconfirmed_signups_per_circle: u32,
 }
 
 impl LimitSettings {
@@ -414,6 +418,14 @@ impl Settings {
         }
         if self.database.pool_size == 0 {
             return err("`database.pool_size` must be at least 1".into());
+        }
+        if !(1..=365).contains(&self.limits.unconfirmed_signup_days) {
+            return err("`limits.unconfirmed_signup_days` must be between 1 and 365".into());
+        }
+        if !(1..=1_000_000).contains(&self.limits.unconfirmed_signups_per_circle) {
+            return err(
+                "`limits.unconfirmed_signups_per_circle` must be between 1 and 1000000".into(),
+            );
         }
         if !(1..=100).contains(&self.limits.consent_rounds_per_circle_per_week) {
             return err(

@@ -378,5 +378,11 @@ async fn run_task(
             .await
             .map(drop)
             .map_err(app_error),
+        Task::UnconfirmedSignups => {
+            crate::actions::membership::purge_unconfirmed(conn, now, ctx.unconfirmed_signup_days)
+                .await
+                .map(drop)
+                .map_err(app_error)
+        }
     }
 }

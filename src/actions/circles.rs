@@ -318,7 +318,7 @@ mod tests {
         let added =
             membership::add_vouched(conn, circle.id, &email, &name, MembershipRole::Member).await;
         assert!(matches!(added, Err(AppError::Conflict(_))));
-        let signed_up = membership::sign_up(conn, circle.id, &email, &name, None).await;
+        let signed_up = membership::sign_up(conn, circle.id, &email, &name, None, 1000).await;
         assert!(matches!(signed_up, Err(AppError::NotFound(_))));
         assert!(kit::queued(conn).await.is_empty());
     }

@@ -246,12 +246,16 @@ pub(crate) async fn enqueue_email(
 /// takes no seat (seats are decided at confirmation, under the circle's row lock), so the
 /// circle is only held `FOR SHARE`: signups to one circle run side by side, and the circle
 /// cannot close or change underneath them.
+///
+/// A circle holds at most `pending_cap` unconfirmed signups: a new one beyond it stores and
+/// sends nothing, and the caller answers as usual (nobody learns which addresses signed up).
 pub async fn sign_up(
     conn: &mut AsyncPgConnection,
     circle_id: CircleId,
     email: &EmailAddress,
     display_name: &DisplayName,
     timezone: Option<&str>,
+    pending_cap: u32,
 ) -> AppResult<()> {
     conn.transaction::<_, AppError, _>(async |conn| {
         let circle = circles::share(conn, circle_id)
@@ -260,10 +264,22 @@ pub async fn sign_up(
         if circle.status != CircleStatus::Open {
             return Err(AppError::NotFound("circle"));
         }
-        let member = members::find_or_create(conn, email, display_name, timezone).await?;
-        let existing = memberships::find(conn, circle_id, member.id)
-            .await?
-            .map(|m| m.state);
+        let known = members::find_by_email(conn, email).await?;
+        let existing = match &known {
+            Some(m) => memberships::find(conn, circle_id, m.id)
+                .await?
+                .map(|m| m.state),
+            None => None,
+        };
+        if matches!(existing, None | Some(MembershipState::Left))
+            && memberships::pending_at_least(conn, circle_id, i64::from(pending_cap)).await?
+        {
+            return Ok(());
+        }
+        let member = match known {
+            Some(m) => m,
+            None => members::find_or_create(conn, email, display_name, timezone).await?,
+        };
         match existing {
             Some(MembershipState::Active | MembershipState::Waitlisted) => return Ok(()),
             Some(MembershipState::Pending) => {}
@@ -284,6 +300,17 @@ pub async fn sign_up(
         Ok(())
     })
     .await
+}
+
+/// Delete the signups nobody confirmed within `days` (at most a thousand a run; the clock
+/// runs again in five minutes). Their confirmation links then say to sign up again. How many.
+pub async fn purge_unconfirmed(
+    conn: &mut AsyncPgConnection,
+    now: chrono::DateTime<Utc>,
+    days: u32,
+) -> AppResult<usize> {
+    let before = now - chrono::Duration::days(i64::from(days));
+    Ok(memberships::purge_pending(conn, before, 1000).await?)
 }
 
 /// Confirm a pending signup: a seat if one is free, else the end of the waitlist. Confirming
@@ -368,6 +395,64 @@ mod tests {
     use crate::jobs::{fanout, growing_check, rota_plan};
     use crate::testkit as kit;
 
+    #[tokio::test]
+    async fn a_circle_holds_a_bounded_number_of_unconfirmed_signups_and_they_expire() {
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle().create(conn).await;
+        let name = DisplayName::parse("Someone").unwrap();
+        let address = |i: usize| EmailAddress::parse(&format!("p{i}@example.org")).unwrap();
+        for i in 0..2 {
+            sign_up(conn, circle.id, &address(i), &name, None, 2)
+                .await
+                .unwrap();
+        }
+        // The third is answered as usual: nothing stored, nothing sent.
+        sign_up(conn, circle.id, &address(2), &name, None, 2)
+            .await
+            .unwrap();
+        assert!(members::find_by_email(conn, &address(2))
+            .await
+            .unwrap()
+            .is_none());
+        assert_eq!(kit::emailed(conn, MessageKind::Confirmation).await.len(), 2);
+        // Someone already waiting to confirm may sign up again (their letter is still on its
+        // way, so it is not queued twice).
+        sign_up(conn, circle.id, &address(0), &name, None, 2)
+            .await
+            .unwrap();
+        assert_eq!(kit::emailed(conn, MessageKind::Confirmation).await.len(), 2);
+        // The seats and the waitlist are counted without them.
+        let seated = kit::seated(conn, &circle, "Ada").await;
+        let counts = memberships::member_counts(conn, circle.id).await.unwrap();
+        assert_eq!(counts, [(MembershipState::Active, 1)]);
+
+        // A week on, the unconfirmed are gone; the seated member stays.
+        let now = Utc::now();
+        assert_eq!(purge_unconfirmed(conn, now, 7).await.unwrap(), 0);
+        let later = now + chrono::Duration::days(7) + chrono::Duration::minutes(1);
+        assert_eq!(purge_unconfirmed(conn, later, 7).await.unwrap(), 2);
+        assert_eq!(
+            membership(conn, &circle, seated.id).await.state,
+            MembershipState::Active
+        );
+        let p0 = members::find_by_email(conn, &address(0))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(confirm_signup(conn, circle.id, p0.id)
+            .await
+            .unwrap()
+            .is_none());
+        // Room again for new signups.
+        sign_up(conn, circle.id, &address(2), &name, None, 2)
+            .await
+            .unwrap();
+        assert!(members::find_by_email(conn, &address(2))
+            .await
+            .unwrap()
+            .is_some());
+    }
+
     async fn membership(
         conn: &mut AsyncPgConnection,
         circle: &Circle,
@@ -387,7 +472,9 @@ mod tests {
         let email = EmailAddress::parse("bo@example.org").unwrap();
         let name = DisplayName::parse("Bo").unwrap();
 
-        sign_up(conn, circle.id, &email, &name, None).await.unwrap();
+        sign_up(conn, circle.id, &email, &name, None, 1000)
+            .await
+            .unwrap();
         let bo = members::find_by_email(conn, &email).await.unwrap().unwrap();
         assert_eq!(
             membership(conn, &circle, bo.id).await.state,

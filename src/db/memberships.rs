@@ -544,18 +544,69 @@ pub async fn facilitator_names(
         .await
 }
 
-/// How many people with the member role are in each state (facilitators take no seat).
+/// How many people with the member role hold a seat and how many wait (facilitators take no
+/// seat), read from the roster index: unconfirmed signups, however many, are never read.
 pub async fn member_counts(
     conn: &mut AsyncPgConnection,
     circle: CircleId,
 ) -> diesel::QueryResult<Vec<(MembershipState, i64)>> {
-    memberships::table
-        .filter(memberships::circle_id.eq(circle))
-        .filter(memberships::role.eq(MembershipRole::Member))
-        .group_by(memberships::state)
-        .select((memberships::state, diesel::dsl::count_star()))
-        .load(conn)
-        .await
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        state: MembershipState,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    // roster_rank 1 is a seated member, 2 one waiting (migration 2026-11-28-000004).
+    let counts: Vec<Count> = diesel::sql_query(
+        "SELECT state, count(*) AS n FROM memberships \
+         WHERE circle_id = $1 AND roster_rank IN (1, 2) GROUP BY state",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(circle.0)
+    .load(conn)
+    .await?;
+    Ok(counts.into_iter().map(|c| (c.state, c.n)).collect())
+}
+
+/// Whether `circle` holds at least `cap` unconfirmed signups (read from the roster index,
+/// counting no further than the cap).
+pub async fn pending_at_least(
+    conn: &mut AsyncPgConnection,
+    circle: CircleId,
+    cap: i64,
+) -> diesel::QueryResult<bool> {
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    // roster_rank 3 is a member who has not confirmed.
+    let c: Count = diesel::sql_query(
+        "SELECT count(*) AS n FROM (SELECT 1 FROM memberships \
+         WHERE circle_id = $1 AND roster_rank = 3 LIMIT $2) p",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(circle.0)
+    .bind::<diesel::sql_types::BigInt, _>(cap)
+    .get_result(conn)
+    .await?;
+    Ok(c.n >= cap)
+}
+
+/// Delete up to `limit` signups nobody confirmed that were made before `before`; how many.
+pub async fn purge_pending(
+    conn: &mut AsyncPgConnection,
+    before: DateTime<Utc>,
+    limit: i64,
+) -> diesel::QueryResult<usize> {
+    diesel::sql_query(
+        "DELETE FROM memberships WHERE (circle_id, member_id) IN ( \
+           SELECT circle_id, member_id FROM memberships \
+           WHERE state = 'pending' AND joined_at < $1 ORDER BY joined_at LIMIT $2)",
+    )
+    .bind::<diesel::sql_types::Timestamptz, _>(before)
+    .bind::<diesel::sql_types::BigInt, _>(limit)
+    .execute(conn)
+    .await
 }
 
 /// The members of a circle with `role` in `state`.

@@ -46,6 +46,9 @@ pub enum Task {
     /// Questions: ask discussion leads for their questions five days ahead
     /// (`actions::questions::ask_due`).
     Questions,
+    /// Signups: delete those nobody confirmed within `limits.unconfirmed_signup_days`
+    /// (`actions::membership::purge_unconfirmed`).
+    UnconfirmedSignups,
 }
 
 /// A task and how often it runs.
@@ -57,7 +60,7 @@ pub struct Periodic {
 
 /// Every periodic task, in the order a tick runs them. Each runs on every tick; a task whose
 /// work is due only near an event (a session's start, a round's close) finds it by time.
-pub const TASKS: [Periodic; 7] = [
+pub const TASKS: [Periodic; 8] = [
     Periodic {
         task: Task::RotaAsks,
         every: EVERY,
@@ -84,6 +87,10 @@ pub const TASKS: [Periodic; 7] = [
     },
     Periodic {
         task: Task::Questions,
+        every: EVERY,
+    },
+    Periodic {
+        task: Task::UnconfirmedSignups,
         every: EVERY,
     },
 ];

@@ -85,6 +85,8 @@ pub struct JobContext {
     pub log_sign_in_links: bool,
     /// The least time between two letters to one person (`email.letter_gap_minutes`).
     pub letter_gap: chrono::Duration,
+    /// Days after which a signup nobody confirmed is deleted (`limits.unconfirmed_signup_days`).
+    pub unconfirmed_signup_days: u32,
 }
 
 impl JobContext {
@@ -101,6 +103,7 @@ impl JobContext {
                 .map_err(|e| anyhow::anyhow!("email.from: {e}"))?,
             log_sign_in_links: settings.profile == crate::config::Profile::Development,
             letter_gap: chrono::Duration::minutes(i64::from(settings.email.letter_gap_minutes)),
+            unconfirmed_signup_days: settings.limits.unconfirmed_signup_days,
         })
     }
 }

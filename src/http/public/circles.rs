@@ -292,6 +292,7 @@ pub async fn join(
     }
     limits.check_address(&email)?;
     let circle_id = circle.id;
-    crate::actions::membership::sign_up(&mut conn, circle_id, &email, &name, timezone).await?;
+    let cap = state.settings.limits.unconfirmed_signups_per_circle;
+    crate::actions::membership::sign_up(&mut conn, circle_id, &email, &name, timezone, cap).await?;
     render(answer)
 }
