@@ -12,6 +12,31 @@ use crate::email::when::describe_time;
 /// How many dates a message lists before "and N more".
 const DATES_SHOWN: usize = 6;
 
+/// The circle's scheduled sessions starting after `after`, in order.
+async fn scheduled_after(
+    conn: &mut AsyncPgConnection,
+    circle: crate::domain::CircleId,
+    after: DateTime<Utc>,
+) -> diesel::QueryResult<Vec<sessions::Session>> {
+    Ok(sessions::list(conn, circle, Some(after), None, 200)
+        .await?
+        .into_iter()
+        .filter(|s| s.status == SessionStatus::Scheduled && s.starts_at > after)
+        .collect())
+}
+
+/// The first few of `coming` as `line` writes them, then "and N more".
+fn first_few(
+    coming: &[sessions::Session],
+    line: impl Fn(&sessions::Session) -> String,
+) -> Vec<String> {
+    let mut out: Vec<String> = coming.iter().take(DATES_SHOWN).map(line).collect();
+    if coming.len() > DATES_SHOWN {
+        out.push(format!("and {} more", coming.len() - DATES_SHOWN));
+    }
+    out
+}
+
 /// The circle's coming dates, the first few in full, then "and N more".
 pub async fn coming_dates(
     conn: &mut AsyncPgConnection,
@@ -19,20 +44,10 @@ pub async fn coming_dates(
     zone: Tz,
     now: DateTime<Utc>,
 ) -> diesel::QueryResult<Vec<String>> {
-    let coming: Vec<_> = sessions::list(conn, circle, Some(now), None, 200)
-        .await?
-        .into_iter()
-        .filter(|s| s.status == SessionStatus::Scheduled && s.starts_at > now)
-        .collect();
-    let mut out: Vec<String> = coming
-        .iter()
-        .take(DATES_SHOWN)
-        .map(|s| describe_time(s.starts_at, s.ends_at, zone))
-        .collect();
-    if coming.len() > DATES_SHOWN {
-        out.push(format!("and {} more", coming.len() - DATES_SHOWN));
-    }
-    Ok(out)
+    let coming = scheduled_after(conn, circle, now).await?;
+    Ok(first_few(&coming, |s| {
+        describe_time(s.starts_at, s.ends_at, zone)
+    }))
 }
 
 /// The sibling's dates if its lead moves them by `shift`: the circle's sessions it would copy
@@ -45,26 +60,13 @@ pub async fn shifted_dates(
     after: DateTime<Utc>,
     shift: crate::domain::growing::Shift,
 ) -> diesel::QueryResult<Vec<String>> {
-    let coming: Vec<_> = sessions::list(conn, circle.id, Some(after), None, 200)
-        .await?
-        .into_iter()
-        .filter(|s| s.status == SessionStatus::Scheduled && s.starts_at > after)
-        .collect();
-    let mut out: Vec<String> = coming
-        .iter()
-        .take(DATES_SHOWN)
-        .map(|s| {
-            let (date, time) = shift.apply(s.local_date, s.local_time);
-            let (starts, _) =
-                crate::domain::schedule::resolve_local(circle.timezone.tz(), date, time);
-            let ends = starts + chrono::Duration::minutes(i64::from(s.duration_minutes));
-            describe_time(starts, ends, zone)
-        })
-        .collect();
-    if coming.len() > DATES_SHOWN {
-        out.push(format!("and {} more", coming.len() - DATES_SHOWN));
-    }
-    Ok(out)
+    let coming = scheduled_after(conn, circle.id, after).await?;
+    Ok(first_few(&coming, |s| {
+        let (date, time) = shift.apply(s.local_date, s.local_time);
+        let (starts, _) = crate::domain::schedule::resolve_local(circle.timezone.tz(), date, time);
+        let ends = starts + chrono::Duration::minutes(i64::from(s.duration_minutes));
+        describe_time(starts, ends, zone)
+    }))
 }
 
 /// The circle's first readings, "Title, by Author".

@@ -430,11 +430,18 @@ impl Nav {
 
 /// Back to a page after a change, with a short note for it to show.
 pub fn see_other(location: &str, note: &str) -> HttpResponse {
+    see_other_at(location, note, None)
+}
+
+/// [`see_other`], scrolled to the element `row` (an id on the page), so a long page on a phone
+/// comes back where the person was.
+pub fn see_other_at(location: &str, note: &str, row: Option<&str>) -> HttpResponse {
     let sep = if location.contains('?') { '&' } else { '?' };
+    let fragment = row.map(|r| format!("#{r}")).unwrap_or_default();
     HttpResponse::SeeOther()
         .insert_header((
             header::LOCATION,
-            format!("{location}{sep}note={}", urlencode(note)),
+            format!("{location}{sep}note={}{fragment}", urlencode(note)),
         ))
         .finish()
 }

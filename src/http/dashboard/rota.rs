@@ -79,10 +79,6 @@ fn step_label(step: crate::domain::AgendaStep) -> &'static str {
     }
 }
 
-fn state_words(state: RoleState) -> &'static str {
-    crate::domain::text::role_state(state, false)
-}
-
 /// A slot as people say it: the role's name, and its number when the role has several.
 fn slot_label(kinds: &[roles::RoleKind], key: &str, slot: i32) -> String {
     match kinds.iter().find(|k| k.key == key) {
@@ -133,7 +129,7 @@ async fn build(
                     slot: r.slot,
                     holder: r.display_name.unwrap_or_else(|| "nobody yet".into()),
                     open: matches!(r.state, RoleState::Open | RoleState::Declined),
-                    state: state_words(r.state),
+                    state: crate::domain::text::role_state(r.state, false),
                     why: r.why,
                 })
                 .collect(),
@@ -289,25 +285,12 @@ pub async fn assign(
         "{name} is the {} on {when}.{told}",
         slot_label(&kinds, &row.role_key, row.slot).to_lowercase()
     );
-    let back = see_other(
+    // Back to the session's block on the rota.
+    Ok(super::see_other_at(
         &format!("/dashboard/circles/{}/rota", session.circle_id),
         &note,
-    );
-    Ok(at_session(back, session.id))
-}
-
-/// A redirect to the rota, scrolled to the session's block.
-fn at_session(mut to: actix_web::HttpResponse, session: SessionId) -> actix_web::HttpResponse {
-    use actix_web::http::header::{HeaderValue, LOCATION};
-    let location = to
-        .headers()
-        .get(LOCATION)
-        .and_then(|l| l.to_str().ok())
-        .map(|l| format!("{l}#s-{session}"));
-    if let Some(value) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
-        to.headers_mut().insert(LOCATION, value);
-    }
-    to
+        Some(&format!("s-{}", session.id)),
+    ))
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -384,7 +367,7 @@ pub async fn slot_page(
         })
         .and_then(|r| r.member_id.map(|m| (m, r.state)));
     let now = match holder.and_then(|(m, st)| name_of(m).map(|n| (n, st))) {
-        Some((name, st)) => format!("{name}, {}", state_words(st)),
+        Some((name, st)) => format!("{name}, {}", crate::domain::text::role_state(st, false)),
         None => "Nobody yet.".to_string(),
     };
     let people = roster

@@ -439,6 +439,7 @@ async fn session_page(
         });
     let questions = crate::db::roles::questions_of(conn, s.id).await?;
     let mut feedback = Vec::new();
+    let kinds = crate::db::roles::kinds(conn, s.circle_id).await?;
     for request in crate::db::feedback::for_session(conn, s.id).await? {
         let answered = crate::db::feedback::answered(conn, request.id).await?;
         let asked = crate::db::feedback::asked(conn, &request).await?;
@@ -447,8 +448,9 @@ async fn session_page(
             .map_or_else(|| "someone who left".into(), |m| m.display_name);
         let closes = crate::email::when::deadline(request.closes_at, zone, chrono::Utc::now());
         let closed = request.is_closed(chrono::Utc::now());
-        let role = crate::db::roles::kind(conn, s.circle_id, &request.role_key)
-            .await?
+        let role = kinds
+            .iter()
+            .find(|k| k.key == request.role_key)
             .map_or_else(
                 || request.role_key.replace('_', " "),
                 |k| k.name.to_lowercase(),
@@ -748,18 +750,9 @@ pub async fn attendance(
         .unwrap_or_default();
     let mark = if attended { "present" } else { "absent" };
     // Back to the same row, so a long roster on a phone keeps its place.
-    let mut to = see_other(
+    Ok(super::see_other_at(
         &format!("/dashboard/sessions/{}", s.id),
         &format!("{name} marked {mark}."),
-    );
-    let location = to
-        .headers()
-        .get(actix_web::http::header::LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .map(|l| format!("{l}#m-{member}"));
-    if let Some(l) = location.and_then(|l| l.parse().ok()) {
-        to.headers_mut()
-            .insert(actix_web::http::header::LOCATION, l);
-    }
-    Ok(to)
+        Some(&format!("m-{member}")),
+    ))
 }
