@@ -66,6 +66,16 @@ pub enum Command {
     /// Administrative tasks.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// The totals behind the organisation's leadership figures.
+    #[command(subcommand)]
+    Leadership(LeadershipCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LeadershipCommand {
+    /// Recount the per-person, per-circle, per-day totals from the roles themselves and say
+    /// whether anything differed (after a restore, or data changed by hand).
+    Rebuild,
 }
 
 #[derive(Debug, Subcommand)]
@@ -222,6 +232,16 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             std::io::stdout().write_all(&csv)?;
         }
         Command::Admin(cmd) => admin(cmd, &settings).await?,
+        Command::Leadership(LeadershipCommand::Rebuild) => {
+            use diesel_async::AsyncConnection;
+            prepare_database(&settings).await?;
+            let mut conn = db::Connection::establish(settings.database.url.expose()).await?;
+            let done = db::leadership::rebuild(&mut conn).await?;
+            println!(
+                "leadership totals rebuilt: {} rows; {} differed from the roles before",
+                done.rows, done.differed
+            );
+        }
     }
     Ok(())
 }

@@ -1,7 +1,8 @@
 //! The organisation's leadership figures over a window, in a fixed handful of statements
 //! whatever the organisation's size: who led how often (per circle), active members, every
 //! active member's role count per circle, and newcomers with whether they held a role within
-//! their first five sessions.
+//! their first five sessions. Roles are read from per-person, per-circle, per-day totals kept
+//! as roles change (migration `leadership_totals`), so a window costs what it holds.
 
 use chrono::{DateTime, Utc};
 use diesel::sql_types::{BigInt, Text, Timestamptz, Uuid as SqlUuid};
@@ -9,14 +10,25 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::domain::{CircleId, MemberId};
 
-/// Sessions led: facilitator roles confirmed in sessions that started in the window and were
-/// not cancelled, unless attendance marked the holder absent.
-const LED: &str = "SELECT sr.member_id, s.circle_id FROM session_roles sr \
-     JOIN sessions s ON s.id = sr.session_id \
-     LEFT JOIN rsvps r ON r.session_id = sr.session_id AND r.member_id = sr.member_id \
-     WHERE sr.role_key = 'facilitator' AND sr.state = 'confirmed' AND sr.member_id IS NOT NULL \
-       AND s.status <> 'cancelled' AND s.starts_at >= $1 AND s.starts_at < $2 \
-       AND r.attended IS DISTINCT FROM false";
+/// Roles held between two instants (SQL expressions), one row per person, circle and day:
+/// `circle_id, member_id, roles, led`. Whole days inside the window come from the kept totals
+/// (`leadership_days`); the two part days at its ends come from the roles themselves, so the
+/// figures are exact to the instant and cost what the window holds, not what history holds.
+/// Leading is the facilitator role, unless attendance marked the holder absent.
+fn window(from: &str, to: &str) -> String {
+    format!(
+        "SELECT d.circle_id, d.member_id, d.roles, d.led FROM leadership_days d \
+           WHERE d.day > (({from}) AT TIME ZONE 'UTC')::date AND d.day < (({to}) AT TIME ZONE 'UTC')::date \
+         UNION ALL \
+         SELECT f.circle_id, f.member_id, 1, f.led::integer FROM leadership_role_facts f \
+           WHERE f.starts_at >= ({from}) \
+             AND f.starts_at < least(({to}), ((({from}) AT TIME ZONE 'UTC')::date + 1)::timestamp AT TIME ZONE 'UTC') \
+         UNION ALL \
+         SELECT f.circle_id, f.member_id, 1, f.led::integer FROM leadership_role_facts f \
+           WHERE f.starts_at >= greatest(({from}), ((({to}) AT TIME ZONE 'UTC')::date)::timestamp AT TIME ZONE 'UTC') \
+             AND f.starts_at < ({to})"
+    )
+}
 
 #[derive(Debug, Clone, diesel::QueryableByName)]
 pub struct Led {
@@ -35,7 +47,9 @@ pub async fn led(
     to: DateTime<Utc>,
 ) -> diesel::QueryResult<Vec<Led>> {
     diesel::sql_query(format!(
-        "SELECT member_id, circle_id, count(*) AS sessions FROM ({LED}) led GROUP BY member_id, circle_id"
+        "SELECT member_id, circle_id, sum(led)::bigint AS sessions FROM ({}) w \
+         WHERE led > 0 GROUP BY member_id, circle_id",
+        window("$1", "$2")
     ))
     .bind::<Timestamptz, _>(from)
     .bind::<Timestamptz, _>(to)
@@ -61,21 +75,18 @@ pub async fn not_led(
     per_circle: i64,
 ) -> diesel::QueryResult<Vec<NotLed>> {
     let ids: Vec<uuid::Uuid> = circles.iter().map(|c| c.0).collect();
-    diesel::sql_query(
-        "SELECT circle_id, display_name FROM ( \
+    diesel::sql_query(format!(
+        "WITH led AS (SELECT DISTINCT circle_id, member_id FROM ({}) w \
+                      WHERE led > 0 AND circle_id = ANY($3)) \
+         SELECT circle_id, display_name FROM ( \
            SELECT ms.circle_id, m.display_name, \
                   row_number() OVER (PARTITION BY ms.circle_id ORDER BY m.display_name, m.id) AS n \
            FROM memberships ms JOIN members m ON m.id = ms.member_id \
            WHERE ms.circle_id = ANY($3) AND ms.state = 'active' \
-             AND NOT EXISTS ( \
-               SELECT 1 FROM session_roles sr JOIN sessions s ON s.id = sr.session_id \
-               LEFT JOIN rsvps r ON r.session_id = sr.session_id AND r.member_id = sr.member_id \
-               WHERE sr.member_id = ms.member_id AND s.circle_id = ms.circle_id \
-                 AND sr.role_key = 'facilitator' AND sr.state = 'confirmed' \
-                 AND s.status <> 'cancelled' AND s.starts_at >= $1 AND s.starts_at < $2 \
-                 AND r.attended IS DISTINCT FROM false) \
+             AND NOT EXISTS (SELECT 1 FROM led WHERE led.circle_id = ms.circle_id AND led.member_id = ms.member_id) \
          ) t WHERE n <= $4 ORDER BY circle_id, n",
-    )
+        window("$1", "$2")
+    ))
     .bind::<Timestamptz, _>(from)
     .bind::<Timestamptz, _>(to)
     .bind::<diesel::sql_types::Array<SqlUuid>, _>(ids)
@@ -107,18 +118,16 @@ pub async fn active_roles(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> diesel::QueryResult<Vec<MemberRoles>> {
-    diesel::sql_query(
+    diesel::sql_query(format!(
         "SELECT ms.circle_id, c.name AS circle_name, coalesce(c.family_id, c.id) AS family_id, ms.member_id, coalesce(h.roles, 0) AS roles \
          FROM memberships ms JOIN circles c ON c.id = ms.circle_id \
-         LEFT JOIN (SELECT sr.circle_id, sr.member_id, count(*) AS roles FROM session_roles sr \
-                    JOIN sessions s ON s.id = sr.session_id \
-                    WHERE sr.state = 'confirmed' AND s.status <> 'cancelled' \
-                      AND s.starts_at >= $1 AND s.starts_at < $2 \
-                    GROUP BY sr.circle_id, sr.member_id) h \
+         LEFT JOIN (SELECT circle_id, member_id, sum(roles)::bigint AS roles FROM ({}) w \
+                    GROUP BY circle_id, member_id) h \
            ON h.circle_id = ms.circle_id AND h.member_id = ms.member_id \
          WHERE ms.state = 'active' AND c.status <> 'archived' \
          ORDER BY c.name, ms.circle_id",
-    )
+        window("$1", "$2")
+    ))
     .bind::<Timestamptz, _>(from)
     .bind::<Timestamptz, _>(to)
     .load(conn)
@@ -174,25 +183,15 @@ pub async fn leaders_until(
     ends: &[DateTime<Utc>],
     days: i64,
 ) -> diesel::QueryResult<Vec<LeadersUntil>> {
-    let (Some(first), Some(last)) = (ends.iter().min(), ends.iter().max()) else {
+    if ends.is_empty() {
         return Ok(Vec::new());
-    };
-    let from = *first - chrono::Duration::days(days);
+    }
     diesel::sql_query(format!(
-        "WITH led AS (SELECT sr.member_id, s.starts_at FROM session_roles sr \
-              JOIN sessions s ON s.id = sr.session_id \
-              LEFT JOIN rsvps r ON r.session_id = sr.session_id AND r.member_id = sr.member_id \
-              WHERE sr.role_key = 'facilitator' AND sr.state = 'confirmed' AND sr.member_id IS NOT NULL \
-                AND s.status <> 'cancelled' AND s.starts_at >= $2 AND s.starts_at < $3 \
-                AND r.attended IS DISTINCT FROM false) \
-         SELECT e.until, count(DISTINCT led.member_id) AS leaders \
-         FROM unnest($1::timestamptz[]) AS e(until) \
-         LEFT JOIN led ON led.starts_at >= e.until - interval '{days} days' AND led.starts_at < e.until \
-         GROUP BY e.until ORDER BY e.until"
+        "SELECT e.until, (SELECT count(DISTINCT w.member_id) FROM ({}) w WHERE w.led > 0) AS leaders \
+         FROM unnest($1::timestamptz[]) AS e(until) ORDER BY e.until",
+        window(&format!("e.until - interval '{days} days'"), "e.until")
     ))
     .bind::<diesel::sql_types::Array<Timestamptz>, _>(ends.to_vec())
-    .bind::<Timestamptz, _>(from)
-    .bind::<Timestamptz, _>(*last)
     .load(conn)
     .await
 }
@@ -213,4 +212,271 @@ pub async fn active_members(conn: &mut AsyncPgConnection) -> diesel::QueryResult
     .get_result::<Count>(conn)
     .await
     .map(|c| c.n)
+}
+
+/// The kept totals as the roles themselves give them, grouped as `leadership_days` holds them.
+const COUNTED: &str = "SELECT circle_id, member_id, day, count(*)::integer AS roles, \
+     (count(*) FILTER (WHERE led))::integer AS led FROM leadership_role_facts GROUP BY 1, 2, 3";
+
+/// How many rows of the kept totals differ from a recount of the roles (missing, extra or
+/// with other figures): zero unless something changed roles behind the database's back.
+pub async fn totals_differing(conn: &mut AsyncPgConnection) -> diesel::QueryResult<i64> {
+    diesel::sql_query(format!(
+        "SELECT count(*) AS n FROM ({COUNTED}) c \
+         FULL JOIN leadership_days d USING (circle_id, member_id, day) \
+         WHERE c.roles IS DISTINCT FROM d.roles OR c.led IS DISTINCT FROM d.led"
+    ))
+    .get_result::<Count>(conn)
+    .await
+    .map(|c| c.n)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rebuilt {
+    /// Rows the totals hold now.
+    pub rows: i64,
+    /// Rows that differed before the rebuild.
+    pub differed: i64,
+}
+
+/// Recount every total from the roles, in one transaction that keeps roles from changing
+/// meanwhile.
+pub async fn rebuild(conn: &mut AsyncPgConnection) -> diesel::QueryResult<Rebuilt> {
+    use diesel_async::AsyncConnection;
+    conn.transaction(async |conn| {
+        diesel::sql_query("LOCK TABLE session_roles, sessions, rsvps IN SHARE MODE")
+            .execute(conn)
+            .await?;
+        let differed = totals_differing(conn).await?;
+        diesel::sql_query("DELETE FROM leadership_days")
+            .execute(conn)
+            .await?;
+        let rows = diesel::sql_query(format!(
+            "INSERT INTO leadership_days (circle_id, member_id, day, roles, led) {COUNTED}"
+        ))
+        .execute(conn)
+        .await? as i64;
+        Ok(Rebuilt { rows, differed })
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::domain::RoleState;
+    use crate::testkit as kit;
+
+    #[derive(Debug, Clone)]
+    enum Step {
+        /// Write a slot of a session's role, as the rota, an organiser's Assign or a taken
+        /// swap does: (session, role, slot, holder, state).
+        Slot(usize, &'static str, i32, Option<usize>, RoleState),
+        /// Mark someone present or absent.
+        Attendance(usize, usize, bool),
+        /// Cancel a session.
+        Cancel(usize),
+        /// Move a session by some hours (across days and the window's ends).
+        Move(usize, i64),
+        /// Erase a person.
+        Erase(usize),
+    }
+
+    const SESSIONS: usize = 3;
+    const PEOPLE: usize = 3;
+
+    fn step() -> impl Strategy<Value = Step> {
+        let state = prop_oneof![
+            4 => Just(RoleState::Confirmed),
+            1 => Just(RoleState::Asked),
+            1 => Just(RoleState::Declined),
+        ];
+        prop_oneof![
+            5 => (0..SESSIONS, prop_oneof![Just("facilitator"), Just("note_taker")], 1..3i32,
+                  proptest::option::weighted(0.9, 0..PEOPLE), state)
+                .prop_map(|(s, k, n, who, st)| Step::Slot(s, k, n, who, st)),
+            3 => (0..SESSIONS, 0..PEOPLE, any::<bool>()).prop_map(|(s, p, a)| Step::Attendance(s, p, a)),
+            1 => (0..SESSIONS).prop_map(Step::Cancel),
+            2 => (0..SESSIONS, -60i64..60).prop_map(|(s, h)| Step::Move(s, h)),
+            1 => (0..PEOPLE).prop_map(Step::Erase),
+        ]
+    }
+
+    /// Who led, per person and circle, counted straight from the roles.
+    async fn led_raw(
+        conn: &mut AsyncPgConnection,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Vec<(MemberId, CircleId, i64)> {
+        let mut rows: Vec<_> = diesel::sql_query(
+            "SELECT member_id, circle_id, count(*) AS sessions FROM leadership_role_facts \
+             WHERE led AND starts_at >= $1 AND starts_at < $2 GROUP BY 1, 2",
+        )
+        .bind::<Timestamptz, _>(from)
+        .bind::<Timestamptz, _>(to)
+        .load::<Led>(conn)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| (l.member_id, l.circle_id, l.sessions))
+        .collect();
+        rows.sort();
+        rows
+    }
+
+    async fn run(steps: Vec<Step>, windows: Vec<(i64, i64)>) {
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle().rotating().create(conn).await;
+        kit::role(conn, &circle, "note_taker", "Note-taker").await;
+        let mut people = Vec::new();
+        for name in ["Ada", "Bo", "Cy"] {
+            people.push(kit::seated(conn, &circle, name).await.id);
+        }
+        let sessions = kit::session()
+            .in_days(-20)
+            .weekly(conn, &circle, SESSIONS as u32)
+            .await;
+        let organiser = kit::organiser(conn, "Oona").await.id;
+        for step in steps {
+            match step {
+                Step::Slot(s, key, n, who, state) => {
+                    let holder = who.map(|p| people[p]);
+                    let state = if holder.is_none() {
+                        RoleState::Declined
+                    } else {
+                        state
+                    };
+                    let session = crate::db::sessions::find(conn, sessions[s].id)
+                        .await
+                        .unwrap()
+                        .unwrap();
+                    if crate::db::members::find(conn, holder.unwrap_or(people[0]))
+                        .await
+                        .unwrap()
+                        .is_some()
+                    {
+                        kit::nth_slot(conn, &session, key, n, holder, state).await;
+                    }
+                }
+                Step::Attendance(s, p, attended) => {
+                    let session = crate::db::sessions::find(conn, sessions[s].id)
+                        .await
+                        .unwrap()
+                        .unwrap();
+                    // Refused for a cancelled session or someone erased; either way nothing changes.
+                    let _ = crate::actions::attendance::mark(
+                        conn,
+                        &session,
+                        organiser,
+                        &[(people[p], attended)],
+                        Utc::now(),
+                    )
+                    .await;
+                }
+                Step::Cancel(s) => {
+                    crate::actions::scheduling::cancel_session(conn, sessions[s].id)
+                        .await
+                        .unwrap();
+                }
+                Step::Move(s, hours) => {
+                    diesel::sql_query("UPDATE sessions SET starts_at = starts_at + $2 * interval '1 hour', ends_at = ends_at + $2 * interval '1 hour' WHERE id = $1")
+                        .bind::<SqlUuid, _>(sessions[s].id)
+                        .bind::<BigInt, _>(hours)
+                        .execute(conn)
+                        .await
+                        .unwrap();
+                }
+                Step::Erase(p) => {
+                    if crate::db::members::find(conn, people[p])
+                        .await
+                        .unwrap()
+                        .is_some()
+                    {
+                        crate::actions::people::erase(conn, people[p])
+                            .await
+                            .unwrap();
+                    }
+                }
+            }
+            assert_eq!(
+                totals_differing(conn).await.unwrap(),
+                0,
+                "the totals drifted"
+            );
+        }
+        // Any window reads the same from the totals as from the roles, to the instant.
+        for (back_hours, days) in windows {
+            let to = Utc::now() - Duration::hours(back_hours);
+            let from = to - Duration::days(days);
+            let mut from_totals: Vec<_> = led(conn, from, to)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|l| (l.member_id, l.circle_id, l.sessions))
+                .collect();
+            from_totals.sort();
+            assert_eq!(
+                from_totals,
+                led_raw(conn, from, to).await,
+                "window of {days} days to {to}"
+            );
+        }
+        let rebuilt = rebuild(conn).await.unwrap();
+        assert_eq!(rebuilt.differed, 0);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+        /// The kept totals equal a recount from the roles after any sequence of confirmations,
+        /// swaps, attendance marks, cancellations, moves and erasures, and every window reads
+        /// the same from them as from the roles.
+        #[test]
+        fn the_totals_always_equal_a_recount_of_the_roles(
+            steps in proptest::collection::vec(step(), 1..40),
+            windows in proptest::collection::vec((0i64..400, 1i64..40), 1..4),
+        ) {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(run(steps, windows));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_rebuild_repairs_totals_changed_behind_the_database_s_back() {
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle().create(conn).await;
+        let ada = kit::seated(conn, &circle, "Ada").await;
+        let session = kit::session().started().create(conn, &circle).await;
+        kit::slot(
+            conn,
+            &session,
+            "facilitator",
+            Some(ada.id),
+            RoleState::Confirmed,
+        )
+        .await;
+        assert_eq!(totals_differing(conn).await.unwrap(), 0);
+        diesel::sql_query("UPDATE leadership_days SET led = 7")
+            .execute(conn)
+            .await
+            .unwrap();
+        assert_eq!(totals_differing(conn).await.unwrap(), 1);
+
+        let rebuilt = rebuild(conn).await.unwrap();
+
+        assert_eq!(
+            rebuilt,
+            Rebuilt {
+                rows: 1,
+                differed: 1
+            }
+        );
+        assert_eq!(totals_differing(conn).await.unwrap(), 0);
+    }
 }

@@ -1,0 +1,10 @@
+DROP TRIGGER leadership_days_attendance ON rsvps;
+DROP TRIGGER leadership_days_session ON sessions;
+DROP TRIGGER leadership_days_role ON session_roles;
+DROP FUNCTION leadership_days_attendance_changed();
+DROP FUNCTION leadership_days_session_changed();
+DROP FUNCTION leadership_days_role_changed();
+DROP FUNCTION leadership_days_recount(uuid, uuid);
+DROP VIEW leadership_role_facts;
+DROP INDEX memberships_joined;
+DROP TABLE leadership_days;
