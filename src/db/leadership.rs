@@ -57,6 +57,150 @@ pub async fn led(
     .await
 }
 
+/// [`led`] in `circles` only.
+pub async fn led_in(
+    conn: &mut AsyncPgConnection,
+    circles: &[CircleId],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> diesel::QueryResult<Vec<Led>> {
+    let ids: Vec<uuid::Uuid> = circles.iter().map(|c| c.0).collect();
+    diesel::sql_query(format!(
+        "SELECT member_id, circle_id, sum(led)::bigint AS sessions FROM ({}) w \
+         WHERE led > 0 AND circle_id = ANY($3) GROUP BY member_id, circle_id",
+        window("$1", "$2")
+    ))
+    .bind::<Timestamptz, _>(from)
+    .bind::<Timestamptz, _>(to)
+    .bind::<diesel::sql_types::Array<SqlUuid>, _>(ids)
+    .load(conn)
+    .await
+}
+
+#[derive(Debug, Clone, Copy, diesel::QueryableByName)]
+pub struct Organisation {
+    /// Distinct people with an active membership of a circle that is not archived.
+    #[diesel(sql_type = BigInt)]
+    pub active_members: i64,
+    /// Distinct people who led a session in the window.
+    #[diesel(sql_type = BigInt)]
+    pub leaders: i64,
+    #[diesel(sql_type = BigInt)]
+    pub sessions_led: i64,
+    /// Sessions led by the most active fifth of the active members (at least one person).
+    #[diesel(sql_type = BigInt)]
+    pub led_by_top_fifth: i64,
+}
+
+/// The organisation's totals over the window, in one statement.
+pub async fn organisation(
+    conn: &mut AsyncPgConnection,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> diesel::QueryResult<Organisation> {
+    diesel::sql_query(format!(
+        "WITH per AS (SELECT member_id, sum(led)::bigint AS n FROM ({}) w \
+                      WHERE led > 0 GROUP BY member_id), \
+              active AS (SELECT count(DISTINCT ms.member_id) AS n FROM memberships ms \
+                         JOIN circles c ON c.id = ms.circle_id \
+                         WHERE ms.state = 'active' AND c.status <> 'archived') \
+         SELECT active.n AS active_members, \
+                (SELECT count(*) FROM per) AS leaders, \
+                (SELECT coalesce(sum(n), 0) FROM per)::bigint AS sessions_led, \
+                (SELECT coalesce(sum(n), 0) FROM (SELECT n FROM per ORDER BY n DESC \
+                   LIMIT greatest(1, (active.n + 4) / 5)) top)::bigint AS led_by_top_fifth \
+         FROM active",
+        window("$1", "$2")
+    ))
+    .bind::<Timestamptz, _>(from)
+    .bind::<Timestamptz, _>(to)
+    .get_result(conn)
+    .await
+}
+
+/// How a list of circles is ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CircleOrder {
+    /// The lowest spread first (most people who haven't led), then the larger circle.
+    Spread,
+    /// By name.
+    Name,
+}
+
+/// Which circles to list.
+#[derive(Debug, Clone, Default)]
+pub struct CircleFilter {
+    /// Only circles whose name holds this (any case).
+    pub name: Option<String>,
+    /// Only circles where someone active hasn't led in the window.
+    pub waiting: bool,
+}
+
+#[derive(Debug, Clone, diesel::QueryableByName)]
+pub struct CircleRow {
+    #[diesel(sql_type = SqlUuid)]
+    pub circle_id: CircleId,
+    #[diesel(sql_type = Text)]
+    pub name: String,
+    #[diesel(sql_type = SqlUuid)]
+    pub family_id: CircleId,
+    #[diesel(sql_type = BigInt)]
+    pub active_members: i64,
+    #[diesel(sql_type = BigInt)]
+    pub leaders: i64,
+    /// How many circles the filter matched in all.
+    #[diesel(sql_type = BigInt)]
+    pub matched: i64,
+}
+
+/// Circles that are not archived and have active members, with how many led in the window:
+/// those `filter` keeps, in `order`, `limit` of them (all when none) after skipping `offset`.
+pub async fn circles(
+    conn: &mut AsyncPgConnection,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    filter: &CircleFilter,
+    order: CircleOrder,
+    limit: Option<i64>,
+    offset: i64,
+) -> diesel::QueryResult<Vec<CircleRow>> {
+    let pattern = filter.name.as_ref().map(|n| {
+        let escaped = n
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        format!("%{escaped}%")
+    });
+    let order = match order {
+        CircleOrder::Spread => {
+            "leaders::float8 / active_members, active_members DESC, lower(name), name, circle_id"
+        }
+        CircleOrder::Name => "name, circle_id",
+    };
+    diesel::sql_query(format!(
+        "WITH m AS (SELECT circle_id, count(*) AS active_members FROM memberships \
+                    WHERE state = 'active' GROUP BY circle_id), \
+              l AS (SELECT circle_id, count(DISTINCT member_id) AS leaders FROM ({}) w \
+                    WHERE led > 0 GROUP BY circle_id), \
+              listed AS (SELECT c.id AS circle_id, c.name, coalesce(c.family_id, c.id) AS family_id, \
+                                m.active_members, coalesce(l.leaders, 0) AS leaders \
+                         FROM circles c JOIN m ON m.circle_id = c.id LEFT JOIN l ON l.circle_id = c.id \
+                         WHERE c.status <> 'archived' \
+                           AND ($3::text IS NULL OR c.name ILIKE $3) \
+                           AND (NOT $4 OR m.active_members > coalesce(l.leaders, 0))) \
+         SELECT *, count(*) OVER () AS matched FROM listed ORDER BY {order} LIMIT $5 OFFSET $6",
+        window("$1", "$2")
+    ))
+    .bind::<Timestamptz, _>(from)
+    .bind::<Timestamptz, _>(to)
+    .bind::<diesel::sql_types::Nullable<Text>, _>(pattern)
+    .bind::<diesel::sql_types::Bool, _>(filter.waiting)
+    .bind::<diesel::sql_types::Nullable<BigInt>, _>(limit)
+    .bind::<BigInt, _>(offset)
+    .load(conn)
+    .await
+}
+
 #[derive(Debug, Clone, diesel::QueryableByName)]
 pub struct NotLed {
     #[diesel(sql_type = SqlUuid)]
@@ -111,25 +255,34 @@ pub struct MemberRoles {
     pub roles: i64,
 }
 
-/// Every active membership with its role count over the window (for the circles' balance and
-/// active-member counts).
-pub async fn active_roles(
+/// Every active membership of `circles` with its role count over the window (for balance);
+/// with `families` also every active membership of the circles of families of two or more.
+pub async fn member_roles(
     conn: &mut AsyncPgConnection,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
+    circles: &[CircleId],
+    families: bool,
 ) -> diesel::QueryResult<Vec<MemberRoles>> {
+    let ids: Vec<uuid::Uuid> = circles.iter().map(|c| c.0).collect();
     diesel::sql_query(format!(
-        "SELECT ms.circle_id, c.name AS circle_name, coalesce(c.family_id, c.id) AS family_id, ms.member_id, coalesce(h.roles, 0) AS roles \
-         FROM memberships ms JOIN circles c ON c.id = ms.circle_id \
+        "WITH chosen AS (SELECT c.id, c.name, coalesce(c.family_id, c.id) AS family_id FROM circles c \
+                         WHERE c.status <> 'archived' AND (c.id = ANY($3) OR ($4 AND coalesce(c.family_id, c.id) IN ( \
+                           SELECT coalesce(family_id, id) FROM circles WHERE status <> 'archived' \
+                           GROUP BY 1 HAVING count(*) > 1)))) \
+         SELECT ms.circle_id, chosen.name AS circle_name, chosen.family_id, ms.member_id, coalesce(h.roles, 0) AS roles \
+         FROM chosen JOIN memberships ms ON ms.circle_id = chosen.id \
          LEFT JOIN (SELECT circle_id, member_id, sum(roles)::bigint AS roles FROM ({}) w \
-                    GROUP BY circle_id, member_id) h \
+                    WHERE circle_id IN (SELECT id FROM chosen) GROUP BY circle_id, member_id) h \
            ON h.circle_id = ms.circle_id AND h.member_id = ms.member_id \
-         WHERE ms.state = 'active' AND c.status <> 'archived' \
-         ORDER BY c.name, ms.circle_id",
+         WHERE ms.state = 'active' \
+         ORDER BY chosen.name, ms.circle_id",
         window("$1", "$2")
     ))
     .bind::<Timestamptz, _>(from)
     .bind::<Timestamptz, _>(to)
+    .bind::<diesel::sql_types::Array<SqlUuid>, _>(ids)
+    .bind::<diesel::sql_types::Bool, _>(families)
     .load(conn)
     .await
 }

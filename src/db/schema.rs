@@ -502,6 +502,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Per person, circle and day (UTC): confirmed roles held and sessions led, kept by the
+    /// database (migration `leadership_totals`); read by `db::leadership`.
+    leadership_days (circle_id, member_id, day) {
+        circle_id -> Uuid,
+        member_id -> Uuid,
+        day -> Date,
+        roles -> Int4,
+        led -> Int4,
+    }
+}
+
 diesel::joinable!(sibling_moves -> sibling_proposals (proposal_id));
 diesel::joinable!(memberships -> circles (circle_id));
 diesel::joinable!(memberships -> members (member_id));
@@ -572,4 +584,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     reading_segments,
     sibling_proposals,
     sibling_moves,
+    leadership_days,
 );

@@ -1,25 +1,12 @@
 //! Leadership spread across an organisation: how many different people led, how much of the
-//! leading the most active fifth did, and how soon newcomers took a role.
+//! leading the most active fifth did (counted in the database: `db::leadership::organisation`),
+//! and how soon newcomers took a role.
 
 use serde::Deserialize;
 
 /// `part / whole`, to three decimals; none when there is no whole.
 pub fn ratio(part: u64, whole: u64) -> Option<f64> {
     (whole > 0).then(|| (part as f64 / whole as f64 * 1000.0).round() / 1000.0)
-}
-
-/// The share of sessions led by the most active 20 % of `members` (at least one person):
-/// `led` holds how many sessions each person who led led. None when nobody led.
-pub fn top20_share(led: &[u32], members: u64) -> Option<f64> {
-    let total: u64 = led.iter().map(|&n| u64::from(n)).sum();
-    if total == 0 {
-        return None;
-    }
-    let top = ((members as f64 * 0.2).ceil() as usize).max(1);
-    let mut sorted = led.to_vec();
-    sorted.sort_unstable_by(|a, b| b.cmp(a));
-    let most: u64 = sorted.iter().take(top).map(|&n| u64::from(n)).sum();
-    ratio(most, total)
 }
 
 /// The window the figures cover, as the API and the dashboard take it.
@@ -47,12 +34,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_top_fifth_and_plain_ratios() {
-        // Ten members; two are the top fifth. Leads: 6, 2, 1, 1 → the top two led 8 of 10.
-        assert_eq!(top20_share(&[1, 6, 1, 2], 10), Some(0.8));
-        // Three members: the top fifth is one person.
-        assert_eq!(top20_share(&[3, 1], 3), Some(0.75));
-        assert_eq!(top20_share(&[], 5), None);
+    fn plain_ratios() {
         assert_eq!(ratio(4, 10), Some(0.4));
         assert_eq!(ratio(1, 3), Some(0.333));
         assert_eq!(ratio(1, 0), None);

@@ -6,8 +6,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use chrono::{Duration, Utc};
 use serde::Serialize;
 
+pub use crate::db::leadership::{CircleFilter, CircleOrder};
 use crate::db::{leadership, Connection};
-use crate::domain::spread::{ratio, top20_share};
+use crate::domain::spread::ratio;
 use crate::domain::{CircleId, MemberId};
 use crate::error::AppResult;
 
@@ -58,72 +59,122 @@ pub struct FamilySpread {
     pub leaders: u64,
 }
 
-/// The figures over the `days` up to now, in three statements.
+/// The figures over the `days` up to now, every circle listed by name.
 pub async fn spread_over(conn: &mut Connection, days: i64) -> diesel::QueryResult<Spread> {
     spread_until(conn, days, Utc::now()).await
 }
 
-/// The figures over the `days` up to `to`.
+/// The figures over the `days` up to `to`, every circle listed by name.
 pub async fn spread_until(
     conn: &mut Connection,
     days: i64,
     to: chrono::DateTime<Utc>,
 ) -> diesel::QueryResult<Spread> {
+    let listing = Listing {
+        filter: CircleFilter::default(),
+        order: CircleOrder::Name,
+        limit: None,
+        offset: 0,
+    };
+    Ok(spread_listing(conn, days, to, &listing).await?.0)
+}
+
+/// Which circles a view of the figures lists.
+#[derive(Debug, Clone)]
+pub struct Listing {
+    pub filter: CircleFilter,
+    pub order: CircleOrder,
+    /// At most this many (all when none).
+    pub limit: Option<i64>,
+    pub offset: i64,
+}
+
+/// The figures over the `days` up to `to` with the circles `listing` asks for, and how many
+/// circles matched in all: the organisation's totals, its newcomers, the circles, their
+/// members' roles (for balance) and the families, in five statements whatever the
+/// organisation's size. What they read grows with the window and the circles listed.
+pub async fn spread_listing(
+    conn: &mut Connection,
+    days: i64,
+    to: chrono::DateTime<Utc>,
+    listing: &Listing,
+) -> diesel::QueryResult<(Spread, i64)> {
     let from = to - Duration::days(days);
-    let led = leadership::led(conn, from, to).await?;
-    let members = leadership::active_roles(conn, from, to).await?;
+    let org = leadership::organisation(conn, from, to).await?;
     let newcomers = leadership::newcomers(conn, from, to).await?;
-    let active: HashSet<MemberId> = members.iter().map(|m| m.member_id).collect();
-    let mut per_person: HashMap<MemberId, u32> = HashMap::new();
-    for l in &led {
-        *per_person.entry(l.member_id).or_default() += l.sessions as u32;
-    }
-    let counts: Vec<u32> = per_person.values().copied().collect();
-    let mut circles: BTreeMap<(String, CircleId), (Vec<u32>, HashSet<MemberId>)> = BTreeMap::new();
+    let rows = leadership::circles(
+        conn,
+        from,
+        to,
+        &listing.filter,
+        listing.order,
+        listing.limit,
+        listing.offset,
+    )
+    .await?;
+    let matched = match rows.first() {
+        Some(r) => r.matched,
+        // Past the last page: how many there are, for the way back.
+        None if listing.offset > 0 => {
+            leadership::circles(conn, from, to, &listing.filter, listing.order, Some(1), 0)
+                .await?
+                .first()
+                .map_or(0, |r| r.matched)
+        }
+        None => 0,
+    };
+    let listed: Vec<CircleId> = rows.iter().map(|r| r.circle_id).collect();
+    let members = leadership::member_roles(conn, from, to, &listed, true).await?;
+    let mut roles_in: HashMap<CircleId, Vec<u32>> = HashMap::new();
     for m in &members {
-        circles
-            .entry((m.circle_name.clone(), m.circle_id))
+        roles_in
+            .entry(m.circle_id)
             .or_default()
-            .0
             .push(m.roles as u32);
     }
-    let families_of: HashMap<CircleId, CircleId> =
-        members.iter().map(|m| (m.circle_id, m.family_id)).collect();
-    let names: HashMap<CircleId, String> = members
-        .iter()
-        .map(|m| (m.circle_id, m.circle_name.clone()))
-        .collect();
-    for l in &led {
-        if let Some(name) = names.get(&l.circle_id) {
-            if let Some(c) = circles.get_mut(&(name.clone(), l.circle_id)) {
-                c.1.insert(l.member_id);
-            }
-        }
+    let mut family_circles: HashMap<CircleId, HashSet<CircleId>> = HashMap::new();
+    for m in &members {
+        family_circles
+            .entry(m.family_id)
+            .or_default()
+            .insert(m.circle_id);
     }
-    let families = families(&members, &led);
-    Ok(Spread {
-        families,
-        window_days: days,
-        spread: ratio(per_person.len() as u64, active.len() as u64),
-        top20_share: top20_share(&counts, active.len() as u64),
-        newcomer_role_share: ratio(newcomers.with_role as u64, newcomers.joined as u64),
-        active_members: active.len() as u64,
-        leaders: per_person.len() as u64,
-        sessions_led: counts.iter().map(|&n| u64::from(n)).sum(),
-        newcomers: newcomers.joined as u64,
-        circles: circles
-            .into_iter()
-            .map(|((name, id), (roles, leaders))| CircleSpread {
-                family_id: families_of.get(&id).copied().unwrap_or(id),
-                circle_id: id,
-                name,
-                spread: ratio(leaders.len() as u64, roles.len() as u64),
-                balance: crate::domain::roles::balance(&roles),
-                active_members: roles.len() as u64,
-                leaders: leaders.len() as u64,
-            })
-            .collect(),
-    })
+    let in_families: Vec<CircleId> = family_circles
+        .into_values()
+        .filter(|c| c.len() > 1)
+        .flatten()
+        .collect();
+    let led = leadership::led_in(conn, &in_families, from, to).await?;
+    let top =
+        (org.sessions_led > 0).then(|| ratio(org.led_by_top_fifth as u64, org.sessions_led as u64));
+    Ok((
+        Spread {
+            families: families(&members, &led),
+            window_days: days,
+            spread: ratio(org.leaders as u64, org.active_members as u64),
+            top20_share: top.flatten(),
+            newcomer_role_share: ratio(newcomers.with_role as u64, newcomers.joined as u64),
+            active_members: org.active_members as u64,
+            leaders: org.leaders as u64,
+            sessions_led: org.sessions_led as u64,
+            newcomers: newcomers.joined as u64,
+            circles: rows
+                .into_iter()
+                .map(|r| CircleSpread {
+                    spread: ratio(r.leaders as u64, r.active_members as u64),
+                    balance: crate::domain::roles::balance(
+                        roles_in.get(&r.circle_id).map_or(&[][..], |v| v.as_slice()),
+                    ),
+                    active_members: r.active_members as u64,
+                    leaders: r.leaders as u64,
+                    family_id: r.family_id,
+                    circle_id: r.circle_id,
+                    name: r.name,
+                })
+                .collect(),
+        },
+        matched,
+    ))
 }
 
 /// Each family of two or more circles with its figures: members and leaders counted once

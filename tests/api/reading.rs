@@ -449,6 +449,116 @@ async fn the_organisations_leadership_spread_matches_a_hand_computed_fixture() {
 }
 
 #[tokio::test]
+async fn the_leadership_table_pages_orders_and_finds_circles() {
+    let app = spawn_app().await;
+    let mut ids = Vec::new();
+    for i in 1..=27 {
+        let c = app
+            .create_circle(json!({ "name": format!("Circle {i:02}"), "timezone": "UTC" }))
+            .await;
+        let id = c["id"].as_str().unwrap().to_string();
+        app.add_member(&id, &format!("m{i}@example.org"))
+            .await
+            .expect(201);
+        ids.push(id);
+    }
+    // In Circle 07 its one member led last week: the only circle with everyone leading.
+    let seven = &ids[6];
+    let past = (Utc::now() - Duration::days(7)).date_naive().to_string();
+    let sessions = app
+        .schedule(seven, json!({ "freq": "weekly", "first_date": past, "local_time": "09:00", "duration_minutes": 60, "count": 1 }))
+        .await;
+    let member: Value = app
+        .get(&format!("/api/v1/circles/{seven}/members"))
+        .await
+        .expect(200);
+    let member = member["items"][0]["member_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    holds(
+        &app,
+        sessions[0]["id"].as_str().unwrap(),
+        seven,
+        "facilitator",
+        &member,
+    )
+    .await;
+    let dash = app.dashboard_as("organiser@example.org").await;
+
+    // Lowest spread first, 25 to a page: Circle 07 comes last, on the second page.
+    let first = dash.get("/dashboard/leadership").await;
+    assert_eq!(first.status.as_u16(), 200);
+    assert!(
+        first
+            .text()
+            .contains("Circles 1 to 25 of 27, lowest spread first"),
+        "{}",
+        first.text()
+    );
+    assert!(!first.text().contains("Circle 07</a>"));
+    assert!(first.text().contains("Page 1 of 2"));
+    let next = "/dashboard/leadership?window_days=90&#38;q=&#38;sort=spread&#38;page=2#circles";
+    assert!(first.text().contains(next), "{}", first.text());
+    let second = dash
+        .get("/dashboard/leadership?window_days=90&q=&sort=spread&page=2")
+        .await;
+    assert!(second.text().contains("Circles 26 to 27 of 27"));
+    assert!(
+        second
+            .text()
+            .contains("Circle 07</a></th><td>1</td><td>1</td><td>100%</td>"),
+        "{}",
+        second.text()
+    );
+    // The organisation's figures are the whole organisation's on every page.
+    assert!(second
+        .text()
+        .contains("1 of 27 active members led a session"));
+
+    // By name; and found by a part of its name.
+    let by_name = dash.get("/dashboard/leadership?sort=name&page=2").await;
+    assert!(by_name.text().contains("Circle 26</a>") && by_name.text().contains("Circle 27</a>"));
+    assert!(!by_name.text().contains("Circle 01</a>"));
+    let found = dash.get("/dashboard/leadership?q=le%2007").await;
+    assert!(
+        found.text().contains("Circles 1 to 1 of 1"),
+        "{}",
+        found.text()
+    );
+    assert!(found.text().contains("Circle 07</a>"));
+    // A percent sign is a character to find, not a wildcard.
+    let none = dash.get("/dashboard/leadership?q=%25").await;
+    assert!(
+        none.text()
+            .contains("No circle with active members has “%” in its name"),
+        "{}",
+        none.text()
+    );
+    let past_the_end = dash.get("/dashboard/leadership?page=9").await;
+    assert!(past_the_end
+        .text()
+        .contains("this page is past the last of them"));
+
+    for bad in [
+        "sort=spread%3B",
+        "page=0",
+        "page=100001",
+        "page=x",
+        "q=a%00b",
+        "colour=red",
+        "window_days=731",
+    ] {
+        let res = dash.get(&format!("/dashboard/leadership?{bad}")).await;
+        assert!(
+            matches!(res.status.as_u16(), 400 | 422),
+            "{bad}: {}",
+            res.status
+        );
+    }
+}
+
+#[tokio::test]
 async fn the_discussion_lead_is_asked_for_questions_that_go_into_the_reminder() {
     use reqwest::Method;
     let app = spawn_app().await;

@@ -15,7 +15,8 @@ async fn table_count(url: &roundtable::config::DatabaseUrl) -> i64 {
         .unwrap();
     let c: Count = diesel::sql_query(
         "SELECT count(*) AS n FROM information_schema.tables \
-         WHERE table_schema = 'public' AND table_name <> '__diesel_schema_migrations'",
+         WHERE table_schema = 'public' AND table_type = 'BASE TABLE' \
+           AND table_name <> '__diesel_schema_migrations'",
     )
     .get_result(&mut conn)
     .await

@@ -33,14 +33,17 @@ struct Column {
 
 /// Let `step` pass: every stored instant moves that far back (dates by whole days, when a
 /// whole day has passed since they last moved), one statement per table so rules between
-/// columns (an end after its start) hold throughout.
+/// columns (an end after its start) hold throughout. The leadership totals follow the
+/// sessions they count by themselves.
 pub(crate) async fn travel(app: &TestApp, step: Duration, days_before: i64, days_after: i64) {
     let mut conn = app.conn().await;
     let columns: Vec<Column> = diesel::sql_query(
-        "SELECT table_name::text, column_name::text, data_type::text \
-         FROM information_schema.columns \
-         WHERE table_schema = 'public' AND table_name NOT LIKE '\\_\\_diesel%' \
-           AND data_type IN ('timestamp with time zone', 'date')",
+        "SELECT c.table_name::text, c.column_name::text, c.data_type::text \
+         FROM information_schema.columns c \
+         JOIN information_schema.tables t USING (table_schema, table_name) \
+         WHERE c.table_schema = 'public' AND c.table_name NOT LIKE '\\_\\_diesel%' \
+           AND t.table_type = 'BASE TABLE' AND c.table_name <> 'leadership_days' \
+           AND c.data_type IN ('timestamp with time zone', 'date')",
     )
     .load(&mut conn)
     .await

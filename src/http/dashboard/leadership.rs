@@ -7,15 +7,70 @@ use askama::Template;
 use chrono::{Duration, Utc};
 use plotters::prelude::*;
 
+use serde::Deserialize;
+
 use super::{DashResult, Nav, Staff};
+use crate::db::leadership::{CircleFilter, CircleOrder, CircleRow};
 use crate::domain::spread::WindowQuery;
+use crate::domain::Invalid;
 use crate::error::AppError;
 use crate::http::pages::render;
 use crate::http::AppState;
-use crate::views::leadership::{self as figures, Spread};
+use crate::views::leadership::{self as figures, Listing, Spread};
 
 /// Months the chart goes back.
 const MONTHS: i64 = 12;
+/// Circles a page of the per-circle table shows.
+const PER_PAGE: i64 = 25;
+
+/// The page's address: the window, and which circles the table shows.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    window_days: Option<i64>,
+    /// Circles whose name holds this.
+    q: Option<String>,
+    /// `spread` (lowest first, the default) or `name`.
+    sort: Option<String>,
+    /// From 1.
+    page: Option<i64>,
+}
+
+/// What the table shows, from the address.
+struct Table {
+    search: String,
+    by_name: bool,
+    page: i64,
+}
+
+impl PageQuery {
+    fn parse(&self) -> Result<(i64, Table), Invalid> {
+        let days = crate::domain::spread::window(&WindowQuery {
+            window_days: self.window_days,
+        })?;
+        let search = crate::domain::text::line("q", self.q.as_deref().unwrap_or(""))?;
+        if search.chars().count() > 100 {
+            return Err(Invalid::new("q", "must be at most 100 characters"));
+        }
+        let by_name = match self.sort.as_deref() {
+            None | Some("") | Some("spread") => false,
+            Some("name") => true,
+            Some(_) => return Err(Invalid::new("sort", "must be spread or name")),
+        };
+        let page = self.page.unwrap_or(1);
+        if !(1..=100_000).contains(&page) {
+            return Err(Invalid::new("page", "must be between 1 and 100000"));
+        }
+        Ok((
+            days,
+            Table {
+                search,
+                by_name,
+                page,
+            },
+        ))
+    }
+}
 
 #[derive(Template)]
 #[template(path = "pages/dashboard/leadership.html")]
@@ -24,6 +79,17 @@ struct LeadershipPage {
     note: Option<String>,
     window_days: i64,
     s: Spread,
+    /// The table's search, order and page, and how many circles matched.
+    search: String,
+    by_name: bool,
+    page: i64,
+    matched: i64,
+    first: i64,
+    last: i64,
+    pages: i64,
+    /// The previous and next pages' addresses.
+    previous: Option<String>,
+    following: Option<String>,
     chart_summary: String,
     /// What to do next: the circles where most people haven't led in the window, fewest
     /// leaders first, at most ten: (circle id, line).
@@ -33,43 +99,29 @@ struct LeadershipPage {
 /// How many names a "what to do next" line gives before "and N more".
 const NAMES_SHOWN: i64 = 5;
 
-/// The circles where the fewest of their people led in the window, fewest first, at most ten;
-/// a circle where everyone led needs nothing.
-fn waiting_circles(s: &Spread) -> Vec<&crate::views::leadership::CircleSpread> {
-    let mut waiting: Vec<_> = s
-        .circles
-        .iter()
-        .filter(|c| c.active_members > c.leaders)
-        .collect();
-    waiting.sort_by(|a, b| {
-        let share = |c: &&crate::views::leadership::CircleSpread| {
-            c.leaders as f64 / c.active_members.max(1) as f64
-        };
-        share(a)
-            .total_cmp(&share(b))
-            .then(b.active_members.cmp(&a.active_members))
-    });
-    waiting.truncate(10);
-    waiting
-}
-
-/// Those circles as lines naming who hasn't led ("In Thursday Readers, Ada, Bo and 3 more
-/// haven't led in the last 90 days, of 8 active members …").
+/// The circles where the fewest of their people led in the window, fewest first (then the
+/// larger circle), at most ten; a circle where everyone led needs nothing. Each as a line
+/// naming who hasn't led ("In Thursday Readers, Ada, Bo and 3 more haven't led in the last
+/// 90 days, of 8 active members …").
 async fn next_steps(
     conn: &mut crate::db::Connection,
-    s: &Spread,
     days: i64,
 ) -> Result<Vec<(String, String)>, AppError> {
-    let waiting = waiting_circles(s);
-    let ids: Vec<_> = waiting.iter().map(|c| c.circle_id).collect();
     let to = Utc::now();
-    let names =
-        crate::db::leadership::not_led(conn, &ids, to - Duration::days(days), to, NAMES_SHOWN)
+    let from = to - Duration::days(days);
+    let filter = CircleFilter {
+        name: None,
+        waiting: true,
+    };
+    let waiting: Vec<CircleRow> =
+        crate::db::leadership::circles(conn, from, to, &filter, CircleOrder::Spread, Some(10), 0)
             .await?;
+    let ids: Vec<_> = waiting.iter().map(|c| c.circle_id).collect();
+    let names = crate::db::leadership::not_led(conn, &ids, from, to, NAMES_SHOWN).await?;
     Ok(waiting
         .into_iter()
         .map(|c| {
-            let not = c.active_members - c.leaders;
+            let not = (c.active_members - c.leaders).max(0) as u64;
             let mut who: Vec<String> = names
                 .iter()
                 .filter(|n| n.circle_id == c.circle_id)
@@ -122,13 +174,26 @@ async fn monthly(state: &AppState, days: i64) -> Result<Vec<(String, Option<f64>
 pub async fn page(
     state: web::Data<AppState>,
     staff: Staff,
-    query: web::Query<WindowQuery>,
+    query: web::Query<PageQuery>,
 ) -> DashResult {
     staff.require_organiser()?;
-    let days = crate::domain::spread::window(&query).map_err(crate::error::AppError::from)?;
+    let (days, table) = query.parse().map_err(AppError::from)?;
+    let listing = Listing {
+        filter: CircleFilter {
+            name: (!table.search.is_empty()).then(|| table.search.clone()),
+            waiting: false,
+        },
+        order: if table.by_name {
+            CircleOrder::Name
+        } else {
+            CircleOrder::Spread
+        },
+        limit: Some(PER_PAGE),
+        offset: (table.page - 1) * PER_PAGE,
+    };
     let mut conn = state.pool.get().await?;
-    let s = figures::spread_over(&mut conn, days).await?;
-    let next = next_steps(&mut conn, &s, days).await?;
+    let (s, matched) = figures::spread_listing(&mut conn, days, Utc::now(), &listing).await?;
+    let next = next_steps(&mut conn, days).await?;
     drop(conn);
     let months = monthly(&state, days).await?;
     let chart_summary = months
@@ -136,12 +201,32 @@ pub async fn page(
         .map(|(m, v)| format!("{m} {}", pct(*v)))
         .collect::<Vec<_>>()
         .join(", ");
+    let first = listing.offset + 1;
+    let pages = (matched + PER_PAGE - 1) / PER_PAGE;
+    let link = |page: i64| {
+        format!(
+            "/dashboard/leadership?window_days={days}&q={}&sort={}&page={page}#circles",
+            super::urlencode(&table.search),
+            if table.by_name { "name" } else { "spread" }
+        )
+    };
+    let previous = (table.page > 1).then(|| link((table.page - 1).min(pages.max(1))));
+    let following = (table.page < pages).then(|| link(table.page + 1));
     Ok(render(LeadershipPage {
         nav: Nav::new(&staff),
         note: None,
         window_days: days,
         next,
+        last: listing.offset + s.circles.len() as i64,
+        first,
+        pages,
+        previous,
+        following,
         s,
+        search: table.search,
+        by_name: table.by_name,
+        page: table.page,
+        matched,
         chart_summary,
     })?)
 }
