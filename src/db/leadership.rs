@@ -40,39 +40,23 @@ pub struct Led {
     pub sessions: i64,
 }
 
-/// Sessions each person led in each circle over the window.
+/// Sessions each person led in each circle over the window, in `circles` only when given.
 pub async fn led(
     conn: &mut AsyncPgConnection,
+    circles: Option<&[CircleId]>,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> diesel::QueryResult<Vec<Led>> {
+    let ids: Option<Vec<uuid::Uuid>> = circles.map(|c| c.iter().map(|c| c.0).collect());
     diesel::sql_query(format!(
         "SELECT member_id, circle_id, sum(led)::bigint AS sessions FROM ({}) w \
-         WHERE led > 0 GROUP BY member_id, circle_id",
+         WHERE led > 0 AND ($3::uuid[] IS NULL OR circle_id = ANY($3)) \
+         GROUP BY member_id, circle_id",
         window("$1", "$2")
     ))
     .bind::<Timestamptz, _>(from)
     .bind::<Timestamptz, _>(to)
-    .load(conn)
-    .await
-}
-
-/// [`led`] in `circles` only.
-pub async fn led_in(
-    conn: &mut AsyncPgConnection,
-    circles: &[CircleId],
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> diesel::QueryResult<Vec<Led>> {
-    let ids: Vec<uuid::Uuid> = circles.iter().map(|c| c.0).collect();
-    diesel::sql_query(format!(
-        "SELECT member_id, circle_id, sum(led)::bigint AS sessions FROM ({}) w \
-         WHERE led > 0 AND circle_id = ANY($3) GROUP BY member_id, circle_id",
-        window("$1", "$2")
-    ))
-    .bind::<Timestamptz, _>(from)
-    .bind::<Timestamptz, _>(to)
-    .bind::<diesel::sql_types::Array<SqlUuid>, _>(ids)
+    .bind::<diesel::sql_types::Nullable<diesel::sql_types::Array<SqlUuid>>, _>(ids)
     .load(conn)
     .await
 }
@@ -101,9 +85,7 @@ pub async fn organisation(
     diesel::sql_query(format!(
         "WITH per AS (SELECT member_id, sum(led)::bigint AS n FROM ({}) w \
                       WHERE led > 0 GROUP BY member_id), \
-              active AS (SELECT count(DISTINCT ms.member_id) AS n FROM memberships ms \
-                         JOIN circles c ON c.id = ms.circle_id \
-                         WHERE ms.state = 'active' AND c.status <> 'archived') \
+              active AS ({ACTIVE_MEMBERS}) \
          SELECT active.n AS active_members, \
                 (SELECT count(*) FROM per) AS leaders, \
                 (SELECT coalesce(sum(n), 0) FROM per)::bigint AS sessions_led, \
@@ -255,21 +237,20 @@ pub struct MemberRoles {
     pub roles: i64,
 }
 
-/// Every active membership of `circles` with its role count over the window (for balance);
-/// with `families` also every active membership of the circles of families of two or more.
+/// Every active membership of `circles`, and of the circles of families of two or more, with
+/// its role count over the window (for balance, per circle and per family).
 pub async fn member_roles(
     conn: &mut AsyncPgConnection,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     circles: &[CircleId],
-    families: bool,
 ) -> diesel::QueryResult<Vec<MemberRoles>> {
     let ids: Vec<uuid::Uuid> = circles.iter().map(|c| c.0).collect();
     diesel::sql_query(format!(
         "WITH chosen AS (SELECT c.id, c.name, coalesce(c.family_id, c.id) AS family_id FROM circles c \
-                         WHERE c.status <> 'archived' AND (c.id = ANY($3) OR ($4 AND coalesce(c.family_id, c.id) IN ( \
+                         WHERE c.status <> 'archived' AND (c.id = ANY($3) OR coalesce(c.family_id, c.id) IN ( \
                            SELECT coalesce(family_id, id) FROM circles WHERE status <> 'archived' \
-                           GROUP BY 1 HAVING count(*) > 1)))) \
+                           GROUP BY 1 HAVING count(*) > 1))) \
          SELECT ms.circle_id, chosen.name AS circle_name, chosen.family_id, ms.member_id, coalesce(h.roles, 0) AS roles \
          FROM chosen JOIN memberships ms ON ms.circle_id = chosen.id \
          LEFT JOIN (SELECT circle_id, member_id, sum(roles)::bigint AS roles FROM ({}) w \
@@ -282,7 +263,6 @@ pub async fn member_roles(
     .bind::<Timestamptz, _>(from)
     .bind::<Timestamptz, _>(to)
     .bind::<diesel::sql_types::Array<SqlUuid>, _>(ids)
-    .bind::<diesel::sql_types::Bool, _>(families)
     .load(conn)
     .await
 }
@@ -355,16 +335,16 @@ struct Count {
     n: i64,
 }
 
+/// Distinct people with an active membership of a circle that is not archived, as `n`.
+const ACTIVE_MEMBERS: &str = "SELECT count(DISTINCT ms.member_id) AS n FROM memberships ms \
+     JOIN circles c ON c.id = ms.circle_id WHERE ms.state = 'active' AND c.status <> 'archived'";
+
 /// Distinct people with an active membership of a circle that is not archived.
 pub async fn active_members(conn: &mut AsyncPgConnection) -> diesel::QueryResult<i64> {
-    diesel::sql_query(
-        "SELECT count(DISTINCT ms.member_id) AS n FROM memberships ms \
-         JOIN circles c ON c.id = ms.circle_id \
-         WHERE ms.state = 'active' AND c.status <> 'archived'",
-    )
-    .get_result::<Count>(conn)
-    .await
-    .map(|c| c.n)
+    diesel::sql_query(ACTIVE_MEMBERS)
+        .get_result::<Count>(conn)
+        .await
+        .map(|c| c.n)
 }
 
 /// The kept totals as the roles themselves give them, grouped as `leadership_days` holds them.
@@ -506,11 +486,11 @@ mod tests {
                         .await
                         .unwrap()
                         .unwrap();
-                    if crate::db::members::find(conn, holder.unwrap_or(people[0]))
-                        .await
-                        .unwrap()
-                        .is_some()
-                    {
+                    let erased = match holder {
+                        Some(h) => crate::db::members::find(conn, h).await.unwrap().is_none(),
+                        None => false,
+                    };
+                    if !erased {
                         kit::nth_slot(conn, &session, key, n, holder, state).await;
                     }
                 }
@@ -564,7 +544,7 @@ mod tests {
         for (back_hours, days) in windows {
             let to = Utc::now() - Duration::hours(back_hours);
             let from = to - Duration::days(days);
-            let mut from_totals: Vec<_> = led(conn, from, to)
+            let mut from_totals: Vec<_> = led(conn, None, from, to)
                 .await
                 .unwrap()
                 .into_iter()

@@ -124,7 +124,7 @@ pub async fn spread_listing(
         None => 0,
     };
     let listed: Vec<CircleId> = rows.iter().map(|r| r.circle_id).collect();
-    let members = leadership::member_roles(conn, from, to, &listed, true).await?;
+    let members = leadership::member_roles(conn, from, to, &listed).await?;
     let mut roles_in: HashMap<CircleId, Vec<u32>> = HashMap::new();
     for m in &members {
         roles_in
@@ -144,7 +144,7 @@ pub async fn spread_listing(
         .filter(|c| c.len() > 1)
         .flatten()
         .collect();
-    let led = leadership::led_in(conn, &in_families, from, to).await?;
+    let led = leadership::led(conn, Some(&in_families), from, to).await?;
     let top =
         (org.sessions_led > 0).then(|| ratio(org.led_by_top_fifth as u64, org.sessions_led as u64));
     Ok((
