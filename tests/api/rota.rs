@@ -132,7 +132,15 @@ async fn check(
     step: &str,
 ) {
     let rows = slots(conn, circle, now).await;
-    let held = turns(&rows);
+    // Turns count as the planner counts them: those coming, and those held in sessions that
+    // have started (once the clock has passed the first session, its holders have had one).
+    let coming: HashSet<SessionId> = rows.iter().map(|r| r.session_id).collect();
+    let since = slots(conn, circle, now - Duration::days(365)).await;
+    let past = since
+        .into_iter()
+        .filter(|r| !coming.contains(&r.session_id) && r.state == RoleState::Confirmed);
+    let counted: Vec<SessionRole> = rows.iter().cloned().chain(past).collect();
+    let held = turns(&counted);
     for r in rows.iter().filter(|r| r.state == RoleState::Asked) {
         let member = r.member_id.unwrap();
         if !seen.asks.insert((r.id.0, member, r.asked_at)) {
