@@ -7,6 +7,7 @@
 #
 # Usage: bench/compare.sh BEFORE_BINARY AFTER_BINARY [SCENARIO ...]
 #   members     the 1,000-member circle's dashboard members page (the default)
+#   home        the organiser's dashboard front page (300 circles and the big one)
 #   signup-one  public signups to one circle
 #   signup-300  public signups spread over 300 circles
 #   rsvp-page   members opening their RSVP links
@@ -39,7 +40,7 @@ before_bin="$1" after_bin="$2"
 shift 2
 for scenario in "$@"; do
 	case "$scenario" in
-	members | signup-one | signup-300 | rsvp-page | rsvp-no) ;;
+	members | home | signup-one | signup-300 | rsvp-page | rsvp-no) ;;
 	*) refuse "unknown scenario '$scenario'" ;;
 	esac
 done
@@ -78,6 +79,7 @@ start() { # start NAME BINARY PORT: seed, serve, sign in; leaves $work/NAME.{bas
 	curl -fs -o /dev/null -c "$work/$name.cookies" -X POST -d next=/dashboard "$base$(sed -n 1p "$work/$name.targets")"
 	awk '$6 == "roundtable_session" { print $6 "=" $7 }' "$work/$name.cookies" >"$work/$name.cookie"
 	sed -n 2p "$work/$name.targets" >"$work/$name.path"
+	echo /dashboard >"$work/$name.home"
 	python3 -c 'import json,sys; print("\n".join(json.load(open(sys.argv[1]))["rsvp_paths"]))' "$work/$name.json" >"$work/$name.rsvp"
 	echo "$base" >"$work/$name.base"
 }
@@ -85,14 +87,18 @@ start() { # start NAME BINARY PORT: seed, serve, sign in; leaves $work/NAME.{bas
 start before "$before_bin" 18181
 start after "$after_bin" 18182
 for name in before after; do
-	bytes="$(curl -fs -H "Cookie: $(cat "$work/$name.cookie")" "$(cat "$work/$name.base")$(cat "$work/$name.path")" | wc -c)"
-	echo "$name: members page $bytes bytes"
+	for page in path home; do
+		bytes="$(curl -fs -H "Cookie: $(cat "$work/$name.cookie")" "$(cat "$work/$name.base")$(cat "$work/$name.$page")" | wc -c)"
+		echo "$name: $(cat "$work/$name.$page") $bytes bytes"
+	done
 done
 load() { # load NAME SCENARIO: one wrk run, printing req/s
 	local name="$1" base
 	base="$(cat "$work/$1.base")"
 	case "$2" in
 	members) PATHS_FILE="$work/$name.path" COOKIE="$(cat "$work/$name.cookie")" \
+		wrk -t2 -c"$connections" -d"$duration" -s bench/lua/paths.lua "$base" ;;
+	home) PATHS_FILE="$work/$name.home" COOKIE="$(cat "$work/$name.cookie")" \
 		wrk -t2 -c"$connections" -d"$duration" -s bench/lua/paths.lua "$base" ;;
 	signup-one) CIRCLES=1 wrk -t2 -c"$connections" -d"$duration" -s bench/lua/signup.lua "$base" ;;
 	signup-300) CIRCLES=300 wrk -t2 -c"$connections" -d"$duration" -s bench/lua/signup.lua "$base" ;;

@@ -171,6 +171,8 @@ pub async fn seed(conn: &mut Connection, sizes: Sizes, links: &Links) -> anyhow:
         .await?;
     let login =
         crate::db::logins::new_link(conn, "", crate::domain::MemberId(organiser.id)).await?;
+    // What the clock's first tick would mark, so the front page starts as it will run.
+    crate::db::dashboard::refresh_attention(conn).await?;
     Ok(Targets {
         circle_slug: "seed-circle-1".into(),
         big_circle_id: big.id.to_string(),

@@ -384,5 +384,8 @@ async fn run_task(
                 .map(drop)
                 .map_err(app_error)
         }
+        Task::Attention => Ok(crate::db::dashboard::refresh_attention(conn)
+            .await
+            .map(drop)?),
     }
 }

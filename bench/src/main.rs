@@ -556,6 +556,7 @@ async fn leadership(
     let rebuilding = Instant::now();
     let rebuilt = roundtable::db::leadership::rebuild(&mut conn).await?;
     let rebuild_seconds = rebuilding.elapsed().as_secs_f64();
+    roundtable::db::dashboard::recount_members(&mut conn).await?;
     // As autovacuum leaves a settled database: statistics, and pages marked all-visible so
     // indexes can answer alone.
     diesel::sql_query("VACUUM ANALYZE")

@@ -2,23 +2,35 @@
 //! the circle.
 
 use chrono::{DateTime, Utc};
-use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{
+    Array, BigInt, Bool, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid,
+};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use crate::domain::CircleId;
+use crate::domain::{CircleId, MemberId};
 
+/// A circle as the dashboard's front page shows it: seats and waitlist from the circle's row,
+/// unconfirmed signups counted up to [`PENDING_SHOWN`], and the next session with its answers.
 #[derive(Debug, Clone, diesel::QueryableByName)]
-pub struct CircleSummary {
+pub struct CircleLine {
     #[diesel(sql_type = SqlUuid)]
-    pub circle_id: uuid::Uuid,
-    #[diesel(sql_type = BigInt)]
-    pub active: i64,
-    #[diesel(sql_type = BigInt)]
-    pub waitlisted: i64,
+    pub id: uuid::Uuid,
+    #[diesel(sql_type = Text)]
+    pub name: String,
+    #[diesel(sql_type = Text)]
+    pub status: String,
+    #[diesel(sql_type = Text)]
+    pub timezone: crate::domain::Timezone,
+    #[diesel(sql_type = Integer)]
+    pub active: i32,
+    #[diesel(sql_type = Integer)]
+    pub waitlisted: i32,
+    /// Unconfirmed signups, at most [`PENDING_SHOWN`].
     #[diesel(sql_type = BigInt)]
     pub pending: i64,
-    #[diesel(sql_type = Nullable<SqlUuid>)]
-    pub next_session: Option<uuid::Uuid>,
+    /// At the clock's last check ([`refresh_attention`]).
+    #[diesel(sql_type = Bool)]
+    pub needs_attention: bool,
     #[diesel(sql_type = Nullable<Timestamptz>)]
     pub next_starts_at: Option<DateTime<Utc>>,
     #[diesel(sql_type = Nullable<Timestamptz>)]
@@ -31,8 +43,93 @@ pub struct CircleSummary {
     pub no: i64,
     #[diesel(sql_type = BigInt)]
     pub maybe: i64,
+}
+
+/// Unconfirmed signups the front page counts up to ("100 or more").
+pub const PENDING_SHOWN: i64 = 100;
+
+/// Which circles a front page lists.
+#[derive(Debug, Clone, Copy)]
+pub enum Whose {
+    /// Every circle (organisers).
+    All,
+    /// The circles this person facilitates.
+    FacilitatedBy(MemberId),
+    /// One circle (its overview).
+    One(CircleId),
+}
+
+/// A page of circles, those that needed attention at the clock's last check first, then by
+/// name: a bounded number of index reads per circle shown, whatever the number of circles.
+pub async fn front_page(
+    conn: &mut AsyncPgConnection,
+    whose: Whose,
+    limit: i64,
+    offset: i64,
+) -> diesel::QueryResult<Vec<CircleLine>> {
+    let (viewer, one) = match whose {
+        Whose::All => (None, None),
+        Whose::FacilitatedBy(m) => (Some(m.0), None),
+        Whose::One(c) => (None, Some(c.0)),
+    };
+    // A function (migration `circle_counts`), so each connection plans it once.
+    diesel::sql_query("SELECT * FROM circle_front_page($1, $2, $3, $4)")
+        .bind::<Nullable<SqlUuid>, _>(viewer)
+        .bind::<Nullable<SqlUuid>, _>(one)
+        .bind::<BigInt, _>(limit)
+        .bind::<BigInt, _>(offset)
+        .load(conn)
+        .await
+}
+
+/// Recount every circle's seats and waitlist from the memberships (after rows were written
+/// with triggers off, as the benchmark's seeding does); returns how many circles were wrong.
+pub async fn recount_members(conn: &mut AsyncPgConnection) -> diesel::QueryResult<usize> {
+    diesel::sql_query(
+        "UPDATE circles c SET active_members = n.active, waitlisted_members = n.waitlisted \
+         FROM (SELECT ci.id, \
+                      count(m.*) FILTER (WHERE m.state = 'active')::int AS active, \
+                      count(m.*) FILTER (WHERE m.state = 'waitlisted')::int AS waitlisted \
+               FROM circles ci LEFT JOIN memberships m ON m.circle_id = ci.id GROUP BY ci.id) n \
+         WHERE n.id = c.id AND (c.active_members, c.waitlisted_members) IS DISTINCT FROM (n.active, n.waitlisted)",
+    )
+    .execute(conn)
+    .await
+}
+
+/// How many of the circles a front page lists needed attention at the clock's last check.
+pub async fn flagged(conn: &mut AsyncPgConnection, whose: Whose) -> diesel::QueryResult<i64> {
+    use crate::db::schema::{circles, memberships};
+    use diesel::{ExpressionMethods, QueryDsl};
+    let query = circles::table
+        .filter(circles::needs_attention.eq(true))
+        .count()
+        .into_boxed();
+    let query = match whose {
+        Whose::All => query,
+        Whose::FacilitatedBy(member) => query.filter(
+            circles::id.eq_any(
+                memberships::table
+                    .filter(memberships::member_id.eq(member))
+                    .filter(memberships::role.eq(crate::domain::MembershipRole::Facilitator))
+                    .filter(memberships::state.eq(crate::domain::MembershipState::Active))
+                    .select(memberships::circle_id),
+            ),
+        ),
+        Whose::One(circle) => query.filter(circles::id.eq(circle)),
+    };
+    query.get_result(conn).await
+}
+
+/// What needs the attention of whoever runs a circle, as counts.
+#[derive(Debug, Clone, Default, diesel::QueryableByName)]
+pub struct Attention {
+    #[diesel(sql_type = SqlUuid)]
+    pub circle_id: uuid::Uuid,
+    /// Past sessions of the last 30 days without attendance.
     #[diesel(sql_type = BigInt)]
     pub unmarked_sessions: i64,
+    /// Email jobs that gave up.
     #[diesel(sql_type = BigInt)]
     pub dead_jobs: i64,
     /// Role slots nobody holds in sessions inside the asking window.
@@ -52,69 +149,57 @@ pub struct CircleSummary {
     pub feedback_short: i64,
 }
 
-/// Membership counts, the next session with its answers, past sessions without attendance
-/// and dead email jobs, for each of the given circles, in one statement.
-pub async fn summaries(
+/// What needs attention in each of the given circles, read now; circles with nothing to
+/// attend to are left out. (The function `circle_attention`, migration `circle_counts`.)
+pub async fn attention(
     conn: &mut AsyncPgConnection,
     circles: &[CircleId],
-) -> diesel::QueryResult<Vec<CircleSummary>> {
+) -> diesel::QueryResult<Vec<Attention>> {
     let ids: Vec<uuid::Uuid> = circles.iter().map(|c| c.0).collect();
-    diesel::sql_query(
-        "WITH c AS (SELECT unnest($1::uuid[]) AS circle_id), \
-         counts AS (SELECT circle_id, \
-                      count(*) FILTER (WHERE state = 'active') AS active, \
-                      count(*) FILTER (WHERE state = 'waitlisted') AS waitlisted, \
-                      count(*) FILTER (WHERE state = 'pending') AS pending \
-                    FROM memberships WHERE circle_id = ANY($1) GROUP BY circle_id), \
-         next AS (SELECT DISTINCT ON (circle_id) circle_id, id, starts_at, ends_at, timezone FROM sessions \
-                  WHERE circle_id = ANY($1) AND status = 'scheduled' AND starts_at > now() \
-                  ORDER BY circle_id, starts_at), \
-         answers AS (SELECT n.circle_id, \
-                       count(*) FILTER (WHERE r.response = 'yes') AS yes, \
-                       count(*) FILTER (WHERE r.response = 'no') AS no, \
-                       count(*) FILTER (WHERE r.response = 'maybe') AS maybe \
-                     FROM next n JOIN rsvps r ON r.session_id = n.id GROUP BY n.circle_id), \
-         unmarked AS (SELECT s.circle_id, count(*) AS n FROM sessions s \
-                      WHERE s.circle_id = ANY($1) AND s.status <> 'cancelled' \
-                        AND s.ends_at < now() AND s.ends_at > now() - interval '30 days' \
-                        AND NOT EXISTS (SELECT 1 FROM rsvps r WHERE r.session_id = s.id AND r.attended IS NOT NULL) \
-                      GROUP BY s.circle_id), \
-         dead AS (SELECT (payload->>'circle_id')::uuid AS circle_id, count(*) AS n FROM jobs \
-                  WHERE state = 'dead' AND payload->>'circle_id' = ANY($2) GROUP BY 1), \
-         slots AS (SELECT sr.circle_id, \
-                     count(*) FILTER (WHERE sr.state IN ('open', 'declined')) AS open_slots, \
-                     count(*) FILTER (WHERE sr.state = 'asked') AS asked \
-                   FROM session_roles sr JOIN sessions s ON s.id = sr.session_id \
-                   JOIN circles ci ON ci.id = sr.circle_id \
-                   WHERE sr.circle_id = ANY($1) AND s.status = 'scheduled' AND s.starts_at > now() \
-                     AND s.starts_at - make_interval(days => ci.role_ask_days) <= now() \
-                   GROUP BY sr.circle_id), \
-         closing AS (SELECT circle_id, count(*) AS n FROM consent_rounds \
-                     WHERE circle_id = ANY($1) AND closed_at IS NULL \
-                       AND closes_at < now() + interval '2 days' GROUP BY circle_id), \
-         growing AS (SELECT circle_id, count(*) AS n FROM sibling_proposals \
-                     WHERE circle_id = ANY($1) AND state = 'asking' GROUP BY circle_id), \
-         short AS (SELECT circle_id, count(*) AS n FROM feedback_requests \
-                   WHERE circle_id = ANY($1) AND closed_quietly \
-                     AND closes_at > now() - interval '7 days' AND closes_at <= now() \
-                   GROUP BY circle_id) \
-         SELECT c.circle_id, coalesce(counts.active, 0) AS active, coalesce(counts.waitlisted, 0) AS waitlisted, \
-                coalesce(counts.pending, 0) AS pending, next.id AS next_session, next.starts_at AS next_starts_at, \
-                next.ends_at AS next_ends_at, next.timezone AS next_timezone, \
-                coalesce(answers.yes, 0) AS yes, coalesce(answers.no, 0) AS no, coalesce(answers.maybe, 0) AS maybe, \
-                coalesce(unmarked.n, 0) AS unmarked_sessions, coalesce(dead.n, 0) AS dead_jobs, \
-                coalesce(slots.open_slots, 0) AS open_slots, coalesce(slots.asked, 0) AS unanswered_asks, \
-                coalesce(closing.n, 0) AS rounds_closing, coalesce(growing.n, 0) AS grow_asking, \
-                coalesce(short.n, 0) AS feedback_short \
-         FROM c LEFT JOIN counts USING (circle_id) LEFT JOIN next USING (circle_id) \
-                LEFT JOIN answers USING (circle_id) LEFT JOIN unmarked USING (circle_id) LEFT JOIN dead USING (circle_id) \
-                LEFT JOIN slots USING (circle_id) LEFT JOIN closing USING (circle_id) LEFT JOIN growing USING (circle_id) \
-                LEFT JOIN short USING (circle_id)",
-    )
-    .bind::<Array<SqlUuid>, _>(&ids)
-    .bind::<Array<Text>, _>(ids.iter().map(|i| i.to_string()).collect::<Vec<_>>())
-    .load(conn)
-    .await
+    diesel::sql_query("SELECT * FROM circle_attention($1)")
+        .bind::<Array<SqlUuid>, _>(&ids)
+        .load(conn)
+        .await
+}
+
+/// Circles the clock checks in one statement.
+const CHECKED_AT_ONCE: i64 = 500;
+
+/// The clock's check: mark the circles that need attention now (and unmark the rest), so the
+/// front page can list them first, [`CHECKED_AT_ONCE`] circles a statement. Returns how many
+/// circles changed.
+pub async fn refresh_attention(conn: &mut AsyncPgConnection) -> diesel::QueryResult<usize> {
+    #[derive(diesel::QueryableByName)]
+    struct Batch {
+        #[diesel(sql_type = Nullable<SqlUuid>)]
+        last: Option<uuid::Uuid>,
+        #[diesel(sql_type = BigInt)]
+        changed: i64,
+    }
+    let mut after = uuid::Uuid::nil();
+    let mut changed = 0;
+    loop {
+        let batch: Batch = diesel::sql_query(
+            "WITH batch AS (SELECT array_agg(id ORDER BY id) AS ids FROM \
+                              (SELECT id FROM circles WHERE id > $1 ORDER BY id LIMIT $2) b), \
+                  flagged AS (SELECT a.circle_id FROM batch, circle_attention(batch.ids) a), \
+                  updated AS (UPDATE circles c SET needs_attention = c.id IN (SELECT circle_id FROM flagged) \
+                              FROM batch WHERE c.id = ANY(batch.ids) \
+                                AND c.needs_attention IS DISTINCT FROM (c.id IN (SELECT circle_id FROM flagged)) \
+                              RETURNING 1) \
+             SELECT (SELECT ids[array_length(ids, 1)] FROM batch) AS last, \
+                    (SELECT count(*) FROM updated) AS changed",
+        )
+        .bind::<SqlUuid, _>(after)
+        .bind::<BigInt, _>(CHECKED_AT_ONCE)
+        .get_result(conn)
+        .await?;
+        changed += batch.changed as usize;
+        match batch.last {
+            Some(last) => after = last,
+            None => return Ok(changed),
+        }
+    }
 }
 
 #[derive(Debug, Clone, diesel::QueryableByName)]

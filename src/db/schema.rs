@@ -51,6 +51,9 @@ diesel::table! {
         parent_id -> Nullable<Uuid>,
         grow_threshold -> Nullable<Int4>,
         feedback_roles -> Array<Text>,
+        active_members -> Int4,
+        waitlisted_members -> Int4,
+        needs_attention -> Bool,
     }
 }
 

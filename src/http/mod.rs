@@ -24,6 +24,7 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// Register every route on an actix `App`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(pages::form_config())
+        .app_data(pages::query_config())
         .configure(ops::configure)
         .configure(api::configure)
         .configure(public::configure)

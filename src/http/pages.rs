@@ -37,6 +37,24 @@ pub fn form_config() -> web::FormConfig {
         })
 }
 
+/// A page's address that cannot be read (an unknown key, a word where a number goes): a page
+/// of our own saying which part, with 400. The API answers in JSON instead (its own config).
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|err, _req| {
+        use actix_web::error::QueryPayloadError;
+        let detail = match &err {
+            QueryPayloadError::Deserialize(e) => e.to_string(),
+            other => other.to_string(),
+        };
+        PageError::new(
+            StatusCode::BAD_REQUEST,
+            "That address could not be read",
+            format!("Part of the address after the question mark is not one this page knows ({detail}). Nothing was changed."),
+        )
+        .into()
+    })
+}
+
 /// What an error page said, kept on the response so [`error_context`] can put it in the
 /// frame of the part of Roundtable the person was using.
 #[derive(Debug, Clone)]

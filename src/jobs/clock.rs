@@ -49,6 +49,9 @@ pub enum Task {
     /// Signups: delete those nobody confirmed within `limits.unconfirmed_signup_days`
     /// (`actions::membership::purge_unconfirmed`).
     UnconfirmedSignups,
+    /// Dashboard: mark the circles that need attention, which its front page lists first
+    /// (`db::dashboard::refresh_attention`). Last, so it sees what the other tasks did.
+    Attention,
 }
 
 /// A task and how often it runs.
@@ -60,7 +63,7 @@ pub struct Periodic {
 
 /// Every periodic task, in the order a tick runs them. Each runs on every tick; a task whose
 /// work is due only near an event (a session's start, a round's close) finds it by time.
-pub const TASKS: [Periodic; 8] = [
+pub const TASKS: [Periodic; 9] = [
     Periodic {
         task: Task::RotaAsks,
         every: EVERY,
@@ -91,6 +94,10 @@ pub const TASKS: [Periodic; 8] = [
     },
     Periodic {
         task: Task::UnconfirmedSignups,
+        every: EVERY,
+    },
+    Periodic {
+        task: Task::Attention,
         every: EVERY,
     },
 ];

@@ -825,3 +825,244 @@ async fn the_roster_lists_facilitators_members_the_waitlist_in_order_then_the_un
     }
     assert!(!html.contains("Left Lee"), "people who left are not listed");
 }
+
+#[derive(diesel::QueryableByName, Debug, PartialEq)]
+struct Kept {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    active_members: i32,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    waitlisted_members: i32,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    active: i32,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    waitlisted: i32,
+}
+
+/// The seats and waitlist kept on the circle's row, beside a count of the memberships.
+async fn kept(app: &TestApp, circle: &str) -> Kept {
+    diesel::sql_query(format!(
+        "SELECT c.active_members, c.waitlisted_members, \
+                (SELECT count(*) FROM memberships m WHERE m.circle_id = c.id AND m.state = 'active')::int AS active, \
+                (SELECT count(*) FROM memberships m WHERE m.circle_id = c.id AND m.state = 'waitlisted')::int AS waitlisted \
+         FROM circles c WHERE c.id = '{circle}'"
+    ))
+    .get_result(&mut app.conn().await)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn the_seats_and_waitlist_kept_on_the_circle_row_follow_every_change_of_membership() {
+    let app = spawn_app().await;
+    let circle = app.circle_with_capacity(Some(2)).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let check = |k: Kept, active: i32, waitlisted: i32| {
+        assert_eq!(
+            (k.active_members, k.waitlisted_members),
+            (k.active, k.waitlisted)
+        );
+        assert_eq!((k.active, k.waitlisted), (active, waitlisted));
+    };
+    check(kept(&app, &circle).await, 0, 0);
+    let mut ids = Vec::new();
+    for who in ["a", "b", "c", "d"] {
+        let added = app
+            .add_member(&circle, &format!("{who}@example.org"))
+            .await
+            .expect(201);
+        ids.push(added["member_id"].as_str().unwrap().to_string());
+    }
+    check(kept(&app, &circle).await, 2, 2);
+    // A public signup is pending: neither a seat nor a place on the waitlist.
+    let circle_id = roundtable::domain::CircleId(circle.parse().unwrap());
+    let mut conn = app.conn().await;
+    let email = roundtable::domain::EmailAddress::parse("e@example.org").unwrap();
+    roundtable::actions::membership::sign_up(
+        &mut conn,
+        circle_id,
+        &email,
+        &roundtable::domain::DisplayName::parse("E").unwrap(),
+        None,
+        1000,
+    )
+    .await
+    .unwrap();
+    check(kept(&app, &circle).await, 2, 2);
+    // Someone seated leaves: the first on the waitlist takes the seat.
+    app.delete(&format!("/api/v1/circles/{circle}/members/{}", ids[0]))
+        .await
+        .expect(200);
+    check(kept(&app, &circle).await, 2, 1);
+    // Someone is erased: their seat goes to the last one waiting.
+    roundtable::actions::people::erase(
+        &mut conn,
+        roundtable::domain::MemberId(ids[1].parse().unwrap()),
+    )
+    .await
+    .unwrap();
+    check(kept(&app, &circle).await, 2, 0);
+    // The one who signed up confirms: the circle is full, so they wait.
+    let e = roundtable::db::members::find_by_email(&mut conn, &email)
+        .await
+        .unwrap()
+        .unwrap();
+    roundtable::actions::membership::confirm_signup(&mut conn, circle_id, e.id)
+        .await
+        .unwrap();
+    check(kept(&app, &circle).await, 2, 1);
+    // The circle's row is recounted when a membership moves outside the application, too.
+    diesel::sql_query(format!(
+        "UPDATE memberships SET state = 'left' WHERE circle_id = '{circle}' AND member_id = '{}'",
+        ids[2]
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    check(kept(&app, &circle).await, 1, 1);
+    // Counts written behind the triggers' back are put right by a recount.
+    diesel::sql_query(format!(
+        "UPDATE circles SET active_members = 99 WHERE id = '{circle}'"
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    assert!(
+        roundtable::db::dashboard::recount_members(&mut conn)
+            .await
+            .unwrap()
+            >= 1
+    );
+    check(kept(&app, &circle).await, 1, 1);
+    assert_eq!(
+        roundtable::db::dashboard::recount_members(&mut conn)
+            .await
+            .unwrap(),
+        0
+    );
+}
+
+#[tokio::test]
+async fn the_front_page_lists_circles_needing_attention_first_a_page_at_a_time_at_a_fixed_cost() {
+    let (app, counter) = spawn_app_counting().await;
+    let mut conn = app.conn().await;
+    let add_circles = |from: i32, to: i32| {
+        format!(
+            "INSERT INTO circles (id, slug, name, timezone, status) \
+             SELECT gen_random_uuid(), 'front-' || i, 'Circle ' || lpad(i::text, 3, '0'), 'UTC', 'open' \
+             FROM generate_series({from}, {to}) i"
+        )
+    };
+    diesel::sql_query(add_circles(1, 30))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    // Circle 029 had a session yesterday and nobody marked who came.
+    diesel::sql_query(
+        "INSERT INTO sessions (id, circle_id, starts_at, ends_at, local_date, local_time, timezone, duration_minutes) \
+         SELECT gen_random_uuid(), id, now() - interval '1 day', now() - interval '23 hours', \
+                (now() - interval '1 day')::date, '19:00', 'UTC', 60 FROM circles WHERE slug = 'front-29'",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let o = app.dashboard_as("organiser@example.org").await;
+    let cards = |html: &str| {
+        html.match_indices("<div class=\"card\">")
+            .map(|(i, _)| {
+                let name = &html[i..];
+                let start = name.find("\">Circle ").unwrap() + 2;
+                name[start..start + 10].to_string()
+            })
+            .collect::<Vec<_>>()
+    };
+    // Before the clock's check the circles are in name order; a circle on the page shows
+    // what it needs at once.
+    let first = o.get("/dashboard").await;
+    assert_eq!(first.status, 200);
+    let names = cards(first.text());
+    assert_eq!(names.len(), 25);
+    assert_eq!(names[0], "Circle 001");
+    assert!(!first.text().contains("Circle 029: attendance not marked"));
+    assert!(first.text().contains("href=\"/dashboard?page=2\""));
+    let second = o.get("/dashboard?page=2").await;
+    assert_eq!(cards(second.text()).len(), 5);
+    assert!(second
+        .text()
+        .contains("Circle 029: attendance not marked for 1 recent session(s)"));
+    assert!(second.text().contains("href=\"/dashboard?page=1\""));
+    assert!(!second.text().contains("page=3"));
+    // The clock's check puts it first.
+    let changed = roundtable::db::dashboard::refresh_attention(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(changed, 1);
+    assert_eq!(
+        roundtable::db::dashboard::refresh_attention(&mut conn)
+            .await
+            .unwrap(),
+        0,
+        "a second check changes nothing"
+    );
+    let first = o.get("/dashboard").await;
+    let names = cards(first.text());
+    assert_eq!(names[0], "Circle 029");
+    assert_eq!(names[1], "Circle 001");
+    assert!(first
+        .text()
+        .contains("Circle 029: attendance not marked for 1 recent session(s)"));
+    // Whoever marks attendance clears it at the next check.
+    diesel::sql_query(
+        "INSERT INTO rsvps (session_id, member_id, response, responded_at, attended) \
+         SELECT s.id, m.id, 'yes', now(), true FROM sessions s, members m \
+         WHERE s.circle_id = (SELECT id FROM circles WHERE slug = 'front-29') \
+           AND m.email = 'organiser@example.org'",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(
+        roundtable::db::dashboard::refresh_attention(&mut conn)
+            .await
+            .unwrap(),
+        1
+    );
+    let statements = |path: &'static str| {
+        let o = &o;
+        let counter = counter.clone();
+        async move {
+            let before = std::sync::atomic::AtomicU64::load(&counter, Ordering::SeqCst);
+            assert_eq!(o.get(path).await.status, 200);
+            std::sync::atomic::AtomicU64::load(&counter, Ordering::SeqCst) - before
+        }
+    };
+    let small = statements("/dashboard").await;
+    diesel::sql_query(add_circles(31, 330))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let large = statements("/dashboard").await;
+    assert_eq!(small, large, "the same statements for 30 circles and 330");
+    assert_eq!(cards(o.get("/dashboard?page=14").await.text()).len(), 5);
+    for bad in [
+        "page=0",
+        "page=100001",
+        "page=two",
+        "page=-1",
+        "sort=name",
+        "page=1%00",
+    ] {
+        let res = o.get(&format!("/dashboard?{bad}")).await;
+        assert!(
+            matches!(res.status.as_u16(), 400 | 422),
+            "{bad}: {}",
+            res.status
+        );
+        assert!(
+            res.text().contains("That did not work")
+                || res.text().contains("That address could not be read"),
+            "{bad}"
+        );
+    }
+}

@@ -617,10 +617,17 @@ pub async fn show(
 ) -> DashResult {
     let mut conn = state.pool.get().await?;
     let circle = staff.circle(&mut conn, *id).await?;
-    let summary = dashboard::summaries(&mut conn, &[circle.id]).await?.pop();
+    let summary = dashboard::front_page(&mut conn, dashboard::Whose::One(circle.id), 1, 0)
+        .await?
+        .pop();
     let summary = summary.map(|s| {
+        let more = if s.pending >= dashboard::PENDING_SHOWN {
+            " or more"
+        } else {
+            ""
+        };
         format!(
-            "{} members, {} on the waitlist, {} unconfirmed · public page: /c/{}",
+            "{} members, {} on the waitlist, {}{more} unconfirmed · public page: /c/{}",
             s.active, s.waitlisted, s.pending, circle.slug
         )
     });
