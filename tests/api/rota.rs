@@ -553,3 +553,80 @@ async fn a_new_circle_of_seven_with_the_suggested_roles_leaves_people_free_and_a
         asked.len()
     );
 }
+
+/// A rotating circle of four with a timekeeper, and `sessions` weekly sessions a month away
+/// (outside the asking window, so planning asks nobody).
+async fn far_circle(app: &TestApp, name: &str, sessions: u32) -> CircleId {
+    let circle = app
+        .create_circle(json!({
+            "name": name, "timezone": "Europe/London", "facilitation": "rotating",
+            "role_ask_days": 7, "planning_horizon": 20
+        }))
+        .await;
+    let id = circle["id"].as_str().unwrap().to_string();
+    app.post(
+        &format!("/api/v1/circles/{id}/roles"),
+        &json!({ "name": "Timekeeper" }),
+    )
+    .await
+    .expect(201);
+    app.anyone_may_take_roles(&id).await;
+    for who in ["ada", "bo", "cy", "di"] {
+        app.add_member(&id, &format!("{who}-{name}@example.org"))
+            .await
+            .expect(201);
+    }
+    let first = (Utc::now() + Duration::days(30)).date_naive();
+    app.schedule(
+        &id,
+        json!({ "freq": "weekly", "first_date": first.to_string(), "local_time": "19:00",
+                "duration_minutes": 90, "count": sessions }),
+    )
+    .await;
+    CircleId(id.parse().unwrap())
+}
+
+#[tokio::test]
+async fn a_first_plan_takes_the_same_statements_for_two_sessions_or_twenty() {
+    let app = spawn_app().await;
+    let small = far_circle(&app, "small", 2).await;
+    let large = far_circle(&app, "large", 20).await;
+    let counter = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let pool =
+        roundtable::db::build_pool_counting(&app.settings.database, Some(counter.clone())).unwrap();
+    let mut conn = pool.get().await.unwrap();
+    let mut statements = Vec::new();
+    for (circle, sessions) in [(small, 2), (large, 20)] {
+        // As if the circle had never been planned.
+        diesel::delete(
+            roundtable::db::schema::session_roles::table
+                .filter(roundtable::db::schema::session_roles::circle_id.eq(circle)),
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        let before =
+            std::sync::atomic::AtomicU64::load(&counter, std::sync::atomic::Ordering::SeqCst);
+        let planned = rota::replan(&mut conn, circle, Utc::now()).await.unwrap();
+        statements.push(
+            std::sync::atomic::AtomicU64::load(&counter, std::sync::atomic::Ordering::SeqCst)
+                - before,
+        );
+        assert_eq!(
+            planned.changed,
+            sessions * 2,
+            "a facilitator and a timekeeper each session"
+        );
+        assert_eq!(planned.asked, 0);
+        let proposed = slots(&mut conn, circle, Utc::now()).await;
+        assert_eq!(proposed.len(), sessions * 2);
+        assert!(proposed
+            .iter()
+            .all(|r| r.state == RoleState::Proposed && r.member_id.is_some()));
+    }
+    assert_eq!(
+        statements[0], statements[1],
+        "the same statements for 2 sessions and for 20"
+    );
+    assert!(statements[0] <= 13, "{statements:?}");
+}

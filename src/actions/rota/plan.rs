@@ -266,6 +266,7 @@ pub async fn plan_in(
 
     let (roles_, sessions_, places) = to_plan(&f, &kept);
     let plan = rota::plan_circle(&roles_, &sessions_, seed);
+    let mut writes = Vec::new();
     for ((session, proposals), at) in f.sessions.iter().zip(plan).zip(places) {
         for (proposal, (r, slot_no)) in proposals.into_iter().zip(at) {
             let kind = &f.kinds[r];
@@ -288,26 +289,22 @@ pub async fn plan_in(
             if unchanged {
                 continue;
             }
-            roles::write_slot(
-                conn,
-                &SlotWrite {
-                    session_id: session.id,
-                    circle_id: circle.id,
-                    role_key: kind.key.clone(),
-                    slot: slot_no,
-                    member_id: member,
-                    state,
-                    source: RoleSource::Rotation,
-                    why: proposal.why,
-                    seed: Some(seed as i64),
-                    asked_at: None,
-                    answered_at: None,
-                },
-            )
-            .await?;
-            out.changed += 1;
+            writes.push(SlotWrite {
+                session_id: session.id,
+                circle_id: circle.id,
+                role_key: kind.key.clone(),
+                slot: slot_no,
+                member_id: member,
+                state,
+                source: RoleSource::Rotation,
+                why: proposal.why,
+                seed: Some(seed as i64),
+                asked_at: None,
+                answered_at: None,
+            });
         }
     }
+    out.changed = roles::write_slots(conn, &writes).await?;
     out.asked = ask_due(conn, circle, &f.sessions, now).await?;
     Ok(out)
 }

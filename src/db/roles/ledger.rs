@@ -43,26 +43,12 @@ pub async fn planner_members(
     circle: CircleId,
     now: DateTime<Utc>,
 ) -> diesel::QueryResult<Vec<PlannerMember>> {
-    diesel::sql_query(
-        "SELECT m.id AS member_id, m.display_name, \
-                coalesce(p.opted_in, true) AS opted_in, coalesce(p.weight, 100) AS weight, \
-                p.paused_until, coalesce(p.opted_out_roles, '{}') AS opted_out_roles, \
-                (SELECT count(*) FROM rsvps r JOIN sessions s ON s.id = r.session_id \
-                  WHERE r.member_id = m.id AND s.circle_id = $1 AND r.attended) AS attended, \
-                (SELECT count(*) FROM session_roles sr JOIN sessions s ON s.id = sr.session_id \
-                  WHERE sr.member_id = m.id AND sr.circle_id <> $1 \
-                    AND sr.state IN ('confirmed', 'asked') AND s.status = 'scheduled' \
-                    AND s.starts_at BETWEEN $2 AND $2 + interval '14 days') AS elsewhere, \
-                ms.role = 'facilitator' AS lead \
-         FROM memberships ms JOIN members m ON m.id = ms.member_id \
-         LEFT JOIN rotation_prefs p ON p.circle_id = ms.circle_id AND p.member_id = ms.member_id \
-         WHERE ms.circle_id = $1 AND ms.state = 'active' \
-         ORDER BY ms.joined_at, m.id",
-    )
-    .bind::<SqlUuid, _>(circle.0)
-    .bind::<Timestamptz, _>(now)
-    .load(conn)
-    .await
+    // A function (migration `rota_writes`), so each connection plans it once.
+    diesel::sql_query("SELECT * FROM rota_planner_members($1, $2)")
+        .bind::<SqlUuid, _>(circle.0)
+        .bind::<Timestamptz, _>(now)
+        .load(conn)
+        .await
 }
 
 /// Per member and role: times held (confirmed, in a session that has started, and not marked
@@ -87,21 +73,13 @@ pub async fn held(
     member: Option<MemberId>,
     now: DateTime<Utc>,
 ) -> diesel::QueryResult<Vec<Held>> {
-    diesel::sql_query(
-        "SELECT sr.member_id, sr.role_key, count(*) AS count, min(s.starts_at) AS first_at, \
-                max(s.starts_at) AS last_at \
-         FROM session_roles sr JOIN sessions s ON s.id = sr.session_id \
-         LEFT JOIN rsvps r ON r.session_id = sr.session_id AND r.member_id = sr.member_id \
-         WHERE sr.circle_id = $1 AND sr.state = 'confirmed' AND sr.member_id IS NOT NULL \
-           AND ($2::uuid IS NULL OR sr.member_id = $2) \
-           AND s.status <> 'cancelled' AND s.starts_at <= $3 AND r.attended IS DISTINCT FROM false \
-         GROUP BY sr.member_id, sr.role_key",
-    )
-    .bind::<SqlUuid, _>(circle.0)
-    .bind::<Nullable<SqlUuid>, _>(member.map(|m| m.0))
-    .bind::<Timestamptz, _>(now)
-    .load(conn)
-    .await
+    // A function (migration `rota_writes`), so each connection plans it once.
+    diesel::sql_query("SELECT * FROM rota_held($1, $2, $3)")
+        .bind::<SqlUuid, _>(circle.0)
+        .bind::<Nullable<SqlUuid>, _>(member.map(|m| m.0))
+        .bind::<Timestamptz, _>(now)
+        .load(conn)
+        .await
 }
 
 /// A member's held roles across every circle: (circle, role key, count, first, last).

@@ -190,6 +190,71 @@ pub async fn write_slot(
         .await
 }
 
+/// Write many slots in one statement (insert or replace what each holds), as
+/// [`write_slot`] writes one; returns how many were written. A re-plan writes every slot it
+/// changes this way, so planning a circle takes the same statements however many sessions
+/// and roles it has.
+pub async fn write_slots(
+    conn: &mut AsyncPgConnection,
+    writes: &[SlotWrite],
+) -> diesel::QueryResult<usize> {
+    let now = Utc::now();
+    let mut written = 0;
+    // Twelve parameters a row; Postgres takes at most 65,535 in one statement.
+    for chunk in writes.chunks(4096) {
+        written += write_chunk(conn, chunk, now).await?;
+    }
+    Ok(written)
+}
+
+async fn write_chunk(
+    conn: &mut AsyncPgConnection,
+    writes: &[SlotWrite],
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<usize> {
+    use diesel::upsert::excluded;
+    let rows: Vec<_> = writes
+        .iter()
+        .map(|w| {
+            (
+                session_roles::id.eq(RoleId::new()),
+                session_roles::session_id.eq(w.session_id),
+                session_roles::circle_id.eq(w.circle_id),
+                session_roles::role_key.eq(&w.role_key),
+                session_roles::slot.eq(w.slot),
+                session_roles::member_id.eq(w.member_id),
+                session_roles::state.eq(w.state),
+                session_roles::source.eq(w.source),
+                session_roles::why.eq(&w.why),
+                session_roles::seed.eq(w.seed),
+                session_roles::asked_at.eq(w.asked_at),
+                session_roles::answered_at.eq(w.answered_at),
+            )
+        })
+        .collect();
+    diesel::insert_into(session_roles::table)
+        .values(rows)
+        .on_conflict((
+            session_roles::session_id,
+            session_roles::role_key,
+            session_roles::slot,
+        ))
+        .do_update()
+        .set((
+            session_roles::member_id.eq(excluded(session_roles::member_id)),
+            session_roles::state.eq(excluded(session_roles::state)),
+            session_roles::source.eq(excluded(session_roles::source)),
+            session_roles::why.eq(excluded(session_roles::why)),
+            session_roles::seed.eq(excluded(session_roles::seed)),
+            session_roles::asked_at.eq(excluded(session_roles::asked_at)),
+            session_roles::answered_at.eq(excluded(session_roles::answered_at)),
+            session_roles::reported_at.eq(None::<DateTime<Utc>>),
+            session_roles::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .await
+}
+
 /// Open again every slot `member` holds or is asked or proposed for in `circle`'s sessions
 /// still to come; returns the slots as they were.
 pub async fn release_ahead(
