@@ -8,9 +8,11 @@ use chrono::{DateTime, Utc};
 
 use crate::db::memberships;
 use crate::db::rsvps::{self, Rsvp};
-use crate::db::sessions::Session;
+use crate::db::sessions::{self, Session};
 use crate::db::Connection;
-use crate::domain::{Facilitation, MemberId, MembershipState, RsvpResponse, SessionStatus};
+use crate::domain::{
+    CircleId, Facilitation, MemberId, MembershipState, RsvpResponse, SessionId, SessionStatus,
+};
 use crate::error::AppResult;
 
 /// What became of an answer.
@@ -25,32 +27,65 @@ pub enum Answer {
     NotMember,
 }
 
-/// Record `member`'s answer for `session` as of `now`, if the rule allows it.
+/// What the rule needs to know of a session (from its row, or from a link page's view).
+#[derive(Debug, Clone, Copy)]
+pub struct Answerable {
+    pub id: SessionId,
+    pub circle_id: CircleId,
+    pub status: SessionStatus,
+    pub starts_at: DateTime<Utc>,
+}
+
+impl From<&Session> for Answerable {
+    fn from(s: &Session) -> Self {
+        Self {
+            id: s.id,
+            circle_id: s.circle_id,
+            status: s.status,
+            starts_at: s.starts_at,
+        }
+    }
+}
+
+/// Record `member`'s answer for `session` as of `now`, if the rule allows it. The rule is
+/// checked again by the statement that saves (`rsvps::set_response_if_open`), so an answer is
+/// never saved for someone who left or a session cancelled a moment before.
 pub async fn answer(
     conn: &mut Connection,
-    session: &Session,
+    session: impl Into<Answerable>,
     member: MemberId,
     response: RsvpResponse,
     now: DateTime<Utc>,
 ) -> AppResult<Answer> {
+    let session = session.into();
     if session.status == SessionStatus::Cancelled {
         return Ok(Answer::Cancelled);
     }
     if session.starts_at <= now {
         return Ok(Answer::Started);
     }
-    let Some((MembershipState::Active, facilitation)) =
-        memberships::state_and_facilitation(conn, session.circle_id, member).await?
-    else {
-        return Ok(Answer::NotMember);
+    let saved =
+        rsvps::set_response_if_open(conn, session.id, session.circle_id, member, response, now)
+            .await?;
+    let Some(saved) = saved else {
+        // Something changed since the caller read the session: say what.
+        if !matches!(
+            memberships::state_and_facilitation(conn, session.circle_id, member).await?,
+            Some((MembershipState::Active, _))
+        ) {
+            return Ok(Answer::NotMember);
+        }
+        return Ok(match sessions::find(conn, session.id).await? {
+            Some(s) if s.status == SessionStatus::Cancelled => Answer::Cancelled,
+            _ => Answer::Started,
+        });
     };
-    let saved = rsvps::set_response(conn, session.id, member, response).await?;
-    if response == RsvpResponse::No && facilitation == Facilitation::Rotating {
+    if response == RsvpResponse::No && saved.facilitation == Facilitation::Rotating {
         // Someone who will not come cannot hold a role in the session: re-plan (coalesced,
         // in the worker).
         crate::jobs::rota_plan::enqueue(conn, session.circle_id).await?;
     }
-    Ok(Answer::Saved(saved))
+    Ok(Answer::Saved(saved.rsvp))
 }
 
 #[cfg(test)]
@@ -75,6 +110,27 @@ mod tests {
             .await
             .unwrap()
             .is_none());
+    }
+
+    #[tokio::test]
+    async fn the_statement_that_saves_checks_again_what_the_caller_read_before() {
+        let conn = &mut kit::fresh_connection().await;
+        let circle = kit::circle().create(conn).await;
+        let ada = kit::seated(conn, &circle, "Ada").await;
+        let read = kit::session().create(conn, &circle).await;
+        // The session is cancelled after the link page read it.
+        sessions::cancel(conn, read.id).await.unwrap();
+        let cancelled = answer(conn, &read, ada.id, RsvpResponse::Yes, Utc::now()).await;
+        assert!(matches!(cancelled.unwrap(), Answer::Cancelled));
+        // Ada leaves after the page read her membership.
+        let other = kit::session().create(conn, &circle).await;
+        let (role, left) = (crate::domain::MembershipRole::Member, MembershipState::Left);
+        kit::join(conn, &circle, ada.id, role, left).await;
+        let gone = answer(conn, &other, ada.id, RsvpResponse::Yes, Utc::now()).await;
+        assert!(matches!(gone.unwrap(), Answer::NotMember));
+        for s in [read.id, other.id] {
+            assert!(rsvps::find(conn, s, ada.id).await.unwrap().is_none());
+        }
     }
 
     #[tokio::test]

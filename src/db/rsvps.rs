@@ -1,6 +1,7 @@
 //! Answers to "will you come?" and, afterwards, who came.
 
 use chrono::{DateTime, Utc};
+use diesel::deserialize::QueryableByName;
 use diesel::{
     BoolExpressionMethods, ExpressionMethods, JoinOnDsl, NullableExpressionMethods,
     OptionalExtension, QueryDsl, SelectableHelper,
@@ -11,7 +12,15 @@ use serde::Serialize;
 use super::schema::{circles, members, memberships, readings, rsvps, sessions};
 use crate::domain::{CircleId, MemberId, MembershipState, RsvpResponse, SessionId};
 
-#[derive(Debug, Clone, diesel::Queryable, diesel::Selectable, Serialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    diesel::Queryable,
+    diesel::QueryableByName,
+    diesel::Selectable,
+    Serialize,
+    utoipa::ToSchema,
+)]
 #[diesel(table_name = rsvps, check_for_backend(diesel::pg::Pg))]
 pub struct Rsvp {
     pub session_id: SessionId,
@@ -60,6 +69,42 @@ pub async fn set_response(
         .returning(Rsvp::as_returning())
         .get_result(conn)
         .await
+}
+
+/// An answer saved by [`set_response_if_open`], with how its circle shares leadership (a "no"
+/// in a rotating circle re-plans it).
+#[derive(Debug, diesel::QueryableByName)]
+pub struct Saved {
+    #[diesel(embed)]
+    pub rsvp: Rsvp,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub facilitation: crate::domain::Facilitation,
+}
+
+/// Save `member`'s answer for `session` of `circle` only if, as the statement runs, they are
+/// an active member of the circle and the session is neither cancelled nor started at `now`:
+/// the check and the write are one statement, and the membership row is held `FOR SHARE`
+/// until the caller's transaction ends, so a departure either came first (nothing is saved)
+/// or waits. `None` when a check failed.
+pub async fn set_response_if_open(
+    conn: &mut AsyncPgConnection,
+    session: SessionId,
+    circle: CircleId,
+    member: MemberId,
+    response: RsvpResponse,
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<Option<Saved>> {
+    use diesel::sql_types::{Text, Timestamptz, Uuid as SqlUuid};
+    // A function (migration `rsvp_statements`), so each connection plans it once.
+    diesel::sql_query("SELECT * FROM rsvp_answer($1, $4, $2, $3, $5)")
+        .bind::<SqlUuid, _>(session.0)
+        .bind::<SqlUuid, _>(member.0)
+        .bind::<Text, _>(response.as_str())
+        .bind::<SqlUuid, _>(circle.0)
+        .bind::<Timestamptz, _>(now)
+        .get_result(conn)
+        .await
+        .optional()
 }
 
 pub async fn set_attended(

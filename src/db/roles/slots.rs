@@ -519,15 +519,11 @@ pub async fn holders(
         #[diesel(sql_type = Text)]
         holders: String,
     }
-    let rows: Vec<Row> = diesel::sql_query(
-        "SELECT k.name, string_agg(m.display_name, ', ' ORDER BY sr.slot) AS holders \
-         FROM session_roles sr JOIN role_kinds k ON k.circle_id = sr.circle_id AND k.key = sr.role_key \
-         JOIN members m ON m.id = sr.member_id \
-         WHERE sr.session_id = $1 AND sr.state = 'confirmed' AND sr.role_key <> 'facilitator' \
-         GROUP BY k.name, k.position ORDER BY k.position, k.name",
-    )
-    .bind::<SqlUuid, _>(session.0)
-    .load(conn)
-    .await?;
+    // A function (migration `rsvp_statements`), so each connection plans it once: the RSVP
+    // page runs it on every view.
+    let rows: Vec<Row> = diesel::sql_query("SELECT * FROM session_role_holders($1)")
+        .bind::<SqlUuid, _>(session.0)
+        .load(conn)
+        .await?;
     Ok(rows.into_iter().map(|r| (r.name, r.holders)).collect())
 }

@@ -7,8 +7,9 @@ use askama::Template;
 use chrono::Utc;
 use serde::Deserialize;
 
-use super::{current_link, member_link, render, when, zone_for, PageError, PageResult};
-use crate::db::{roles, rsvps, sessions};
+use super::{current_link, render, when, zone_for, PageError, PageResult};
+use crate::actions::rsvps::{answer, Answer, Answerable};
+use crate::db::{roles, rsvps};
 use crate::domain::tokens::Purpose;
 use crate::domain::{MemberId, MembershipState, RsvpResponse, SessionId, SessionStatus};
 use crate::error::AppError;
@@ -57,34 +58,38 @@ fn label(r: Option<RsvpResponse>) -> &'static str {
     }
 }
 
-async fn page(
+/// The link's holder and session, read in one statement, for a link that is current and
+/// whose holder is still an active member of the session's circle.
+async fn load(
     state: &AppState,
-    req: &HttpRequest,
+    conn: &mut crate::db::Connection,
     token: &str,
-    preselect: Option<RsvpResponse>,
-    saved: Option<String>,
-) -> Result<RsvpPage, PageError> {
-    // One statement for the session and the answer, one for its roles: this is the page most
-    // members open from email, and the one their calendar entry points to.
+) -> Result<(crate::domain::tokens::Claims, rsvps::LinkView), PageError> {
     let claims = state
         .links
         .keys()
         .verify(token, Purpose::Rsvp, Utc::now())?;
-    let mut conn = state.pool.get().await?;
-    let view =
-        rsvps::link_view(&mut conn, MemberId(claims.member), SessionId(claims.object)).await?;
+    let view = rsvps::link_view(conn, MemberId(claims.member), SessionId(claims.object)).await?;
     let view = current_link(&claims, view, |v| v.token_version)?;
     match view.membership {
-        Some(MembershipState::Active) => {}
-        Some(_) => {
-            return Err(PageError::gone(
-                crate::actions::active_member::NO_LONGER_A_MEMBER,
-            ))
-        }
-        None => return Err(PageError::not_found()),
+        Some(MembershipState::Active) => Ok((claims, view)),
+        Some(_) => Err(PageError::gone(
+            crate::actions::active_member::NO_LONGER_A_MEMBER,
+        )),
+        None => Err(PageError::not_found()),
     }
-    let roles = roles::holders(&mut conn, SessionId(claims.object)).await?;
-    drop(conn);
+}
+
+/// The page for a loaded link: its view, and who holds each role now (one statement).
+async fn page(
+    state: &AppState,
+    req: &HttpRequest,
+    conn: &mut crate::db::Connection,
+    (claims, view): (crate::domain::tokens::Claims, rsvps::LinkView),
+    preselect: Option<RsvpResponse>,
+    saved: Option<String>,
+) -> Result<RsvpPage, PageError> {
+    let roles = roles::holders(conn, SessionId(claims.object)).await?;
     let (Some(circle_name), Some(starts_at), Some(ends_at), Some(session_zone), Some(status)) = (
         view.circle_name,
         view.starts_at,
@@ -140,8 +145,12 @@ pub async fn show(
     token: web::Path<String>,
     query: web::Query<RsvpQuery>,
 ) -> PageResult {
+    // One statement for the session and the answer, one for its roles: this is the page most
+    // members open from email, and the one their calendar entry points to.
     let preselect = query.response.as_deref().and_then(|r| r.parse().ok());
-    render(page(&state, &req, &token, preselect, None).await?)
+    let mut conn = state.pool.get().await?;
+    let loaded = load(&state, &mut conn, &token).await?;
+    render(page(&state, &req, &mut conn, loaded, preselect, None).await?)
 }
 
 pub async fn submit(
@@ -150,14 +159,32 @@ pub async fn submit(
     token: web::Path<String>,
     form: web::Form<RsvpForm>,
 ) -> PageResult {
+    // Three statements: the link's view, the answer (saved only if the person is still an
+    // active member and the session still open, checked by the statement that saves), and
+    // the roles for the page.
     let response = RsvpResponse::parse(&form.response, "response").map_err(AppError::from)?;
     let mut conn = state.pool.get().await?;
-    let (claims, member, _) = member_link(&state, &mut conn, &token, Purpose::Rsvp).await?;
-    let session = sessions::find(&mut conn, SessionId(claims.object))
-        .await?
-        .ok_or_else(PageError::not_found)?;
-    use crate::actions::rsvps::{answer, Answer};
-    match answer(&mut conn, &session, member.id, response, Utc::now()).await? {
+    let (claims, mut view) = load(&state, &mut conn, &token).await?;
+    let (Some(circle_id), Some(status), Some(starts_at)) =
+        (view.circle_id, view.status, view.starts_at)
+    else {
+        return Err(PageError::not_found());
+    };
+    let session = Answerable {
+        id: SessionId(claims.object),
+        circle_id,
+        status,
+        starts_at,
+    };
+    match answer(
+        &mut conn,
+        session,
+        MemberId(claims.member),
+        response,
+        Utc::now(),
+    )
+    .await?
+    {
         Answer::Saved(_) => {}
         Answer::Cancelled => {
             return Err(AppError::Conflict("This session has been cancelled.".into()).into())
@@ -174,10 +201,10 @@ pub async fn submit(
             ))
         }
     }
-    drop(conn);
+    view.response = Some(response);
     let saved = format!(
         "Saved: {}. You can change it until the session starts.",
         label(Some(response))
     );
-    render(page(&state, &req, &token, None, Some(saved)).await?)
+    render(page(&state, &req, &mut conn, (claims, view), None, Some(saved)).await?)
 }

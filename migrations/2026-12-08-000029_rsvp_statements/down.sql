@@ -1,0 +1,2 @@
+DROP FUNCTION session_role_holders(uuid);
+DROP FUNCTION rsvp_answer(uuid, uuid, uuid, text, timestamptz);
