@@ -628,5 +628,5 @@ async fn a_first_plan_takes_the_same_statements_for_two_sessions_or_twenty() {
         statements[0], statements[1],
         "the same statements for 2 sessions and for 20"
     );
-    assert!(statements[0] <= 13, "{statements:?}");
+    assert!(statements[0] <= 12, "{statements:?}");
 }

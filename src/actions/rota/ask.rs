@@ -27,6 +27,9 @@ pub(super) async fn ask_due(
         .map(|s| s.id)
         .collect();
     let mut asked = 0;
+    if due.is_empty() {
+        return Ok(asked);
+    }
     for row in roles::for_sessions(conn, &due).await? {
         if row.state == RoleState::Proposed && row.member_id.is_some() {
             ask(conn, &row, now).await?;
