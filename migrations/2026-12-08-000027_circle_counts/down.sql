@@ -1,10 +1,10 @@
 DROP FUNCTION circle_front_page(uuid, uuid, bigint, bigint);
 DROP FUNCTION circle_front_lines(uuid[]);
 DROP FUNCTION circle_attention(uuid[]);
-DROP INDEX memberships_pending_by_circle;
 DROP INDEX jobs_dead_by_circle;
 DROP INDEX circles_front_page;
 DROP TRIGGER circle_counts_update ON memberships;
-DROP TRIGGER circle_counts_insert_delete ON memberships;
+DROP TRIGGER circle_counts_delete ON memberships;
+DROP TRIGGER circle_counts_insert ON memberships;
 DROP FUNCTION circle_counts_changed();
 ALTER TABLE circles DROP COLUMN needs_attention, DROP COLUMN waitlisted_members, DROP COLUMN active_members;

@@ -30,18 +30,22 @@ BEGIN
     RETURN NULL;
 END $$;
 
-CREATE TRIGGER circle_counts_insert_delete AFTER INSERT OR DELETE ON memberships
-    FOR EACH ROW EXECUTE FUNCTION circle_counts_changed();
+-- Only seats and the waitlist call the function: a pending signup runs no trigger code.
+CREATE TRIGGER circle_counts_insert AFTER INSERT ON memberships
+    FOR EACH ROW WHEN (NEW.state IN ('active', 'waitlisted'))
+    EXECUTE FUNCTION circle_counts_changed();
+CREATE TRIGGER circle_counts_delete AFTER DELETE ON memberships
+    FOR EACH ROW WHEN (OLD.state IN ('active', 'waitlisted'))
+    EXECUTE FUNCTION circle_counts_changed();
 CREATE TRIGGER circle_counts_update AFTER UPDATE OF state, circle_id ON memberships
-    FOR EACH ROW WHEN (OLD.state IS DISTINCT FROM NEW.state OR OLD.circle_id <> NEW.circle_id)
+    FOR EACH ROW WHEN ((OLD.state IS DISTINCT FROM NEW.state OR OLD.circle_id <> NEW.circle_id)
+                       AND (OLD.state IN ('active', 'waitlisted') OR NEW.state IN ('active', 'waitlisted')))
     EXECUTE FUNCTION circle_counts_changed();
 
 -- The front page's order: needing attention first, then by name.
 CREATE INDEX circles_front_page ON circles (needs_attention DESC, name, id);
 -- Dead email jobs by circle, for what needs attention.
 CREATE INDEX jobs_dead_by_circle ON jobs ((payload->>'circle_id')) WHERE state = 'dead';
--- Unconfirmed signups by circle, counted up to a hundred on the front page.
-CREATE INDEX memberships_pending_by_circle ON memberships (circle_id) WHERE state = 'pending';
 
 -- What needs attention in each of the given circles, now, as counts; only circles with
 -- something to attend to have a row. A function so that each connection plans it once
@@ -129,8 +133,9 @@ BEGIN
     RETURN QUERY
     SELECT c.id, c.name, c.status, c.timezone, c.active_members, c.waitlisted_members,
            c.needs_attention,
+           -- Unconfirmed signups (roster rank 3), read from the roster's index up to 100.
            (SELECT count(*) FROM (SELECT 1 FROM memberships p WHERE p.circle_id = c.id
-              AND p.state = 'pending' LIMIT 100) p),
+              AND p.roster_rank = 3 LIMIT 100) p),
            n.starts_at, n.ends_at, n.timezone,
            coalesce(a.yes, 0), coalesce(a.no, 0), coalesce(a.maybe, 0)
     FROM circles c

@@ -1045,6 +1045,23 @@ async fn the_front_page_lists_circles_needing_attention_first_a_page_at_a_time_a
     let large = statements("/dashboard").await;
     assert_eq!(small, large, "the same statements for 30 circles and 330");
     assert_eq!(cards(o.get("/dashboard?page=14").await.text()).len(), 5);
+    // Unconfirmed signups are counted on the card, up to a hundred.
+    for (n, shown) in [(3, "3 unconfirmed"), (120, "100 or more unconfirmed")] {
+        diesel::sql_query(format!(
+            "WITH m AS (INSERT INTO members (id, email, display_name) \
+                        SELECT gen_random_uuid(), 'pending-{n}-' || i || '@example.org', 'P' || i \
+                        FROM generate_series(1, {n}) i RETURNING id) \
+             INSERT INTO memberships (circle_id, member_id, state) \
+             SELECT (SELECT id FROM circles WHERE slug = 'front-{n}'), id, 'pending' FROM m"
+        ))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        let page = o
+            .get(&format!("/dashboard?page={}", if n < 26 { 1 } else { 5 }))
+            .await;
+        assert!(page.text().contains(shown), "{shown}");
+    }
     for bad in [
         "page=0",
         "page=100001",
