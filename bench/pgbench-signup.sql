@@ -1,4 +1,5 @@
--- The statements of one public signup, as the service runs them: hold the circle FOR SHARE, find or
+-- The statements of one public signup, as the service ran them before issue 26 (it now reads
+-- the circle, person, membership and pending count in one statement, `signup_facts`): hold the circle FOR SHARE, find or
 -- create the member, read and write the membership, queue the confirmation email. The
 -- circle is one of the first :circles seeded ones (pgbench -D circles=N).
 \set n random(1, 100000000)

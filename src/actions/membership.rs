@@ -258,36 +258,31 @@ pub async fn sign_up(
     pending_cap: u32,
 ) -> AppResult<()> {
     conn.transaction::<_, AppError, _>(async |conn| {
-        let circle = circles::share(conn, circle_id)
+        let facts = memberships::signup_facts(conn, circle_id, email, i64::from(pending_cap))
             .await?
             .ok_or(AppError::NotFound("circle"))?;
-        if circle.status != CircleStatus::Open {
+        if facts.status != CircleStatus::Open {
             return Err(AppError::NotFound("circle"));
         }
-        let known = members::find_by_email(conn, email).await?;
-        let existing = match &known {
-            Some(m) => memberships::find(conn, circle_id, m.id)
-                .await?
-                .map(|m| m.state),
-            None => None,
-        };
-        if matches!(existing, None | Some(MembershipState::Left))
-            && memberships::pending_at_least(conn, circle_id, i64::from(pending_cap)).await?
-        {
+        if matches!(facts.state, None | Some(MembershipState::Left)) && facts.full_of_pending {
             return Ok(());
         }
-        let member = match known {
-            Some(m) => m,
-            None => members::find_or_create(conn, email, display_name, timezone).await?,
+        let member = match facts.member_id {
+            Some(id) => id,
+            None => {
+                members::find_or_create(conn, email, display_name, timezone)
+                    .await?
+                    .id
+            }
         };
-        match existing {
+        match facts.state {
             Some(MembershipState::Active | MembershipState::Waitlisted) => return Ok(()),
             Some(MembershipState::Pending) => {}
             None | Some(MembershipState::Left) => {
                 memberships::upsert(
                     conn,
                     circle_id,
-                    member.id,
+                    member,
                     MembershipRole::Member,
                     MembershipState::Pending,
                     None,
@@ -295,7 +290,7 @@ pub async fn sign_up(
                 .await?;
             }
         }
-        let job = EmailJob::membership(MessageKind::Confirmation, member.id, circle_id);
+        let job = EmailJob::membership(MessageKind::Confirmation, member, circle_id);
         jobs::enqueue(conn, job.into_job(Utc::now())).await?;
         Ok(())
     })

@@ -184,22 +184,6 @@ pub async fn lock(
         .optional()
 }
 
-/// Read a circle and hold it `FOR SHARE` until the transaction ends: nothing can change or
-/// close it meanwhile (every update takes a stronger lock), while other holders of a share
-/// lock (concurrent signups) go ahead side by side.
-pub async fn share(
-    conn: &mut AsyncPgConnection,
-    id: CircleId,
-) -> diesel::QueryResult<Option<Circle>> {
-    circles::table
-        .find(id)
-        .select(Circle::as_select())
-        .for_share()
-        .first(conn)
-        .await
-        .optional()
-}
-
 /// Circles visible to a caller: all of them for organisers, else those they facilitate.
 pub async fn list(
     conn: &mut AsyncPgConnection,

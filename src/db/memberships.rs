@@ -568,28 +568,38 @@ pub async fn member_counts(
     Ok(counts.into_iter().map(|c| (c.state, c.n)).collect())
 }
 
-/// Whether `circle` holds at least `cap` unconfirmed signups (read from the roster index,
-/// counting no further than the cap).
-pub async fn pending_at_least(
+/// What a public signup needs to know, read in one statement that holds the circle's row
+/// `FOR SHARE` until the transaction ends (and nothing else).
+#[derive(Debug, diesel::QueryableByName)]
+pub struct SignupFacts {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub status: crate::domain::CircleStatus,
+    /// The person with this address, if known.
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Uuid>)]
+    pub member_id: Option<MemberId>,
+    /// Their membership of the circle, if any.
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub state: Option<MembershipState>,
+    /// The circle holds `cap` unconfirmed signups or more.
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pub full_of_pending: bool,
+}
+
+/// [`SignupFacts`] for `email` in `circle`; `None` when there is no such circle. (The
+/// function `signup_facts`, migration `signup_facts`, planned once per connection.)
+pub async fn signup_facts(
     conn: &mut AsyncPgConnection,
     circle: CircleId,
+    email: &crate::domain::EmailAddress,
     cap: i64,
-) -> diesel::QueryResult<bool> {
-    #[derive(diesel::QueryableByName)]
-    struct Count {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    // roster_rank 3 is a member who has not confirmed.
-    let c: Count = diesel::sql_query(
-        "SELECT count(*) AS n FROM (SELECT 1 FROM memberships \
-         WHERE circle_id = $1 AND roster_rank = 3 LIMIT $2) p",
-    )
-    .bind::<diesel::sql_types::Uuid, _>(circle.0)
-    .bind::<diesel::sql_types::BigInt, _>(cap)
-    .get_result(conn)
-    .await?;
-    Ok(c.n >= cap)
+) -> diesel::QueryResult<Option<SignupFacts>> {
+    diesel::sql_query("SELECT * FROM signup_facts($1, $2, $3)")
+        .bind::<diesel::sql_types::Uuid, _>(circle.0)
+        .bind::<diesel::sql_types::Text, _>(email.as_str().to_lowercase())
+        .bind::<diesel::sql_types::BigInt, _>(cap)
+        .get_result(conn)
+        .await
+        .optional()
 }
 
 /// Delete up to `limit` signups nobody confirmed that were made before `before`; how many.

@@ -1,0 +1,1 @@
+DROP FUNCTION signup_facts(uuid, text, bigint);
