@@ -735,6 +735,12 @@ async fn the_circle_pages_run_a_fixed_number_of_statements_whatever_the_size() {
         "the same statements for 3 members and for 1,000"
     );
     assert!(counts[1].iter().all(|n| *n <= 12), "{counts:?}");
+    for bad in ["0", "-1", "100001", "9223372036854775807"] {
+        let res = o
+            .get(&format!("/dashboard/circles/{big}/members?page={bad}"))
+            .await;
+        assert_eq!(res.status.as_u16(), 422, "page={bad}");
+    }
     let roster = o.get(&format!("/dashboard/circles/{big}/members")).await;
     let rows = roster.text().matches("<tr>").count();
     assert!(rows <= 101, "the roster is paginated: {rows} rows");
