@@ -118,16 +118,17 @@ async fn earlier_turns(
 ) -> Option<i64> {
     #[derive(QueryableByName)]
     struct Row {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        role_key: String,
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        day: String,
+        #[diesel(sql_type = diesel::sql_types::Array<diesel::sql_types::Text>)]
+        days: Vec<String>,
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         earlier: i64,
     }
+    // The letter named the day as it was when it went; `travel` has moved every stored
+    // instant since by part of a day, so the session is found by its day then, now or the
+    // day either side (the circle meets weekly: only one session can match).
     let rows: Vec<Row> = diesel::sql_query(
-        "SELECT r.role_key, \
-                trim(to_char(s.starts_at AT TIME ZONE 'Europe/London', 'FMDay FMDD FMMonth')) AS day, \
+        "SELECT ARRAY(SELECT trim(to_char((s.starts_at + d * interval '1 day') AT TIME ZONE 'Europe/London', \
+                                        'FMDay FMDD FMMonth')) FROM unnest(ARRAY[0, -1, 1]) d) AS days, \
                 (SELECT count(*) FROM session_roles e JOIN sessions es ON es.id = e.session_id \
                  WHERE e.member_id = r.member_id AND e.role_key = r.role_key \
                    AND e.state = 'confirmed' AND es.starts_at < s.starts_at) AS earlier \
@@ -138,12 +139,12 @@ async fn earlier_turns(
     .load(conn)
     .await
     .unwrap();
-    rows.iter()
-        .find(|r| subject.contains(&format!(" {}?", r.day)))
-        .map(|r| {
-            let _ = &r.role_key;
-            r.earlier
-        })
+    // Today's day first, then the day either side.
+    (0..3).find_map(|i| {
+        rows.iter()
+            .find(|r| subject.contains(&format!(" {}?", r.days[i])))
+            .map(|r| r.earlier)
+    })
 }
 
 #[derive(QueryableByName, Debug, Clone)]
