@@ -270,6 +270,24 @@ pub async fn sign_up(
         let member = match facts.member_id {
             Some(id) => id,
             None => {
+                // Someone new: the person, the membership and the confirmation in one
+                // statement, unless someone with the address was added meanwhile.
+                let id = MemberId::new();
+                let job = EmailJob::membership(MessageKind::Confirmation, id, circle_id);
+                let job = job.into_job(Utc::now());
+                if memberships::sign_up_new_person(
+                    conn,
+                    id,
+                    email,
+                    display_name,
+                    timezone,
+                    circle_id,
+                    &job,
+                )
+                .await?
+                {
+                    return Ok(());
+                }
                 members::find_or_create(conn, email, display_name, timezone)
                     .await?
                     .id

@@ -602,6 +602,52 @@ pub async fn signup_facts(
         .optional()
 }
 
+/// A signup by someone Roundtable does not know yet, in one statement: the person (with the
+/// id `member`, made by the caller), their pending membership of `circle`, and `confirmation`
+/// queued for them. False, with nothing written, when someone with the address was added
+/// meanwhile (the caller then takes the longer way).
+pub async fn sign_up_new_person(
+    conn: &mut AsyncPgConnection,
+    member: MemberId,
+    email: &crate::domain::EmailAddress,
+    display_name: &crate::domain::DisplayName,
+    timezone: Option<&str>,
+    circle: CircleId,
+    confirmation: &crate::db::jobs::NewJob,
+) -> diesel::QueryResult<bool> {
+    use diesel::sql_types::{Integer, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+    #[derive(diesel::QueryableByName)]
+    struct Written {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        people: i64,
+    }
+    let written: Written = diesel::sql_query(
+        "WITH person AS (INSERT INTO members (id, email, display_name, timezone) \
+                         VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING id), \
+              membership AS (INSERT INTO memberships (circle_id, member_id, role, state, joined_at, updated_at) \
+                             SELECT $5, id, 'member', 'pending', now(), now() FROM person \
+                             RETURNING member_id), \
+              job AS (INSERT INTO jobs (id, kind, payload, dedupe_key, run_at, max_attempts) \
+                      SELECT $6, $7, $8, $9, $10, $11 FROM membership \
+                      ON CONFLICT DO NOTHING RETURNING id) \
+         SELECT (SELECT count(*) FROM person) + 0 * (SELECT count(*) FROM job) AS people",
+    )
+    .bind::<SqlUuid, _>(member.0)
+    .bind::<Text, _>(email.as_str())
+    .bind::<Text, _>(display_name.as_str())
+    .bind::<Nullable<Text>, _>(timezone)
+    .bind::<SqlUuid, _>(circle.0)
+    .bind::<SqlUuid, _>(crate::domain::JobId::new().0)
+    .bind::<Text, _>(confirmation.kind)
+    .bind::<Jsonb, _>(&confirmation.payload)
+    .bind::<Nullable<Text>, _>(confirmation.dedupe_key.as_deref())
+    .bind::<Timestamptz, _>(confirmation.run_at)
+    .bind::<Integer, _>(crate::db::jobs::DEFAULT_MAX_ATTEMPTS)
+    .get_result(conn)
+    .await?;
+    Ok(written.people == 1)
+}
+
 /// Delete up to `limit` signups nobody confirmed that were made before `before`; how many.
 pub async fn purge_pending(
     conn: &mut AsyncPgConnection,
