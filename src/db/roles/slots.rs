@@ -152,42 +152,10 @@ pub async fn write_slot(
     conn: &mut AsyncPgConnection,
     w: &SlotWrite,
 ) -> diesel::QueryResult<SessionRole> {
-    let now = Utc::now();
-    diesel::insert_into(session_roles::table)
-        .values((
-            session_roles::id.eq(RoleId::new()),
-            session_roles::session_id.eq(w.session_id),
-            session_roles::circle_id.eq(w.circle_id),
-            session_roles::role_key.eq(&w.role_key),
-            session_roles::slot.eq(w.slot),
-            session_roles::member_id.eq(w.member_id),
-            session_roles::state.eq(w.state),
-            session_roles::source.eq(w.source),
-            session_roles::why.eq(&w.why),
-            session_roles::seed.eq(w.seed),
-            session_roles::asked_at.eq(w.asked_at),
-            session_roles::answered_at.eq(w.answered_at),
-        ))
-        .on_conflict((
-            session_roles::session_id,
-            session_roles::role_key,
-            session_roles::slot,
-        ))
-        .do_update()
-        .set((
-            session_roles::member_id.eq(w.member_id),
-            session_roles::state.eq(w.state),
-            session_roles::source.eq(w.source),
-            session_roles::why.eq(&w.why),
-            session_roles::seed.eq(w.seed),
-            session_roles::asked_at.eq(w.asked_at),
-            session_roles::answered_at.eq(w.answered_at),
-            session_roles::reported_at.eq(None::<DateTime<Utc>>),
-            session_roles::updated_at.eq(now),
-        ))
-        .returning(SessionRole::as_returning())
-        .get_result(conn)
-        .await
+    write_chunk(conn, std::slice::from_ref(w), Utc::now())
+        .await?
+        .pop()
+        .ok_or(diesel::result::Error::NotFound)
 }
 
 /// Write many slots in one statement (insert or replace what each holds), as
@@ -202,7 +170,7 @@ pub async fn write_slots(
     let mut written = 0;
     // Twelve parameters a row; Postgres takes at most 65,535 in one statement.
     for chunk in writes.chunks(4096) {
-        written += write_chunk(conn, chunk, now).await?;
+        written += write_chunk(conn, chunk, now).await?.len();
     }
     Ok(written)
 }
@@ -211,7 +179,7 @@ async fn write_chunk(
     conn: &mut AsyncPgConnection,
     writes: &[SlotWrite],
     now: DateTime<Utc>,
-) -> diesel::QueryResult<usize> {
+) -> diesel::QueryResult<Vec<SessionRole>> {
     use diesel::upsert::excluded;
     let rows: Vec<_> = writes
         .iter()
@@ -251,7 +219,8 @@ async fn write_chunk(
             session_roles::reported_at.eq(None::<DateTime<Utc>>),
             session_roles::updated_at.eq(now),
         ))
-        .execute(conn)
+        .returning(SessionRole::as_returning())
+        .get_results(conn)
         .await
 }
 
