@@ -109,6 +109,14 @@ async fn held_rows(conn: &mut diesel_async::AsyncPgConnection, role: &str) -> Ve
     rows.into_iter().map(|r| r.line).collect()
 }
 
+/// The day a session at `at` falls on in London, `shift` days on, as letters name it.
+fn day_label(at: DateTime<Utc>, shift: i64) -> String {
+    (at + Duration::days(shift))
+        .with_timezone(&chrono_tz::Europe::London)
+        .format("%A %-d %B")
+        .to_string()
+}
+
 /// For an ask whose subject names the session's day: how many confirmed turns of the role
 /// asked for `member` held in sessions before that one.
 async fn earlier_turns(
@@ -184,12 +192,15 @@ async fn asks_after_a_decline(app: &TestApp, circle: CircleId) -> Vec<(String, i
 }
 
 /// Every letter sent, one row per message (a letter carrying an invitation is one), with
-/// what it was and when, in minutes since the circle was made.
+/// what it was and when, in minutes since the circle was made. The notice that a swap was
+/// taken is `swap_taken`: to whoever asked for the swap it answers what they did.
 async fn letters(app: &TestApp, circle: CircleId) -> Vec<Letter> {
     diesel::sql_query(
-        "SELECT min(d.recipient) AS who, string_agg(d.kind, '+' ORDER BY d.kind) AS kinds, \
+        "SELECT min(d.recipient) AS who, \
+                string_agg(CASE WHEN d.kind = 'role_notice' AND j.payload->>'notice' = 'swap_taken' \
+                                THEN 'swap_taken' ELSE d.kind END, '+' ORDER BY d.kind) AS kinds, \
                 (extract(epoch FROM min(d.sent_at) - c.created_at) / 60)::bigint AS minute \
-         FROM deliveries d JOIN circles c ON c.id = $1 \
+         FROM deliveries d JOIN circles c ON c.id = $1 LEFT JOIN jobs j ON j.id = d.job_id \
          GROUP BY d.job_id, c.created_at ORDER BY minute",
     )
     .bind::<diesel::sql_types::Uuid, _>(circle.0)
@@ -212,10 +223,11 @@ const REPLIES: [&str; 8] = [
 ];
 
 /// Letters about a role the reader holds, is asked for or could take.
-const ABOUT_A_ROLE: [&str; 7] = [
+const ABOUT_A_ROLE: [&str; 8] = [
     "role_ask",
     "role_confirmed",
     "role_notice",
+    "swap_taken",
     "swap_offer",
     "questions_ask",
     "facilitator_digest",
@@ -344,8 +356,10 @@ async fn six_weeks_of_a_rotating_circle_of_six() {
     let mut gave_away: HashSet<(MemberId, String)> = HashSet::new();
     // What happened, for a failure to tell.
     let mut events: Vec<String> = Vec::new();
-    // (name, day) of the role asks people have in their inbox.
-    let mut asks_read: HashSet<(String, String)> = HashSet::new();
+    // (name, session) of the role asks people have in their inbox.
+    let mut asks_read: HashSet<(String, SessionId)> = HashSet::new();
+    // Who asked for the swap: the notice that someone took it answers them.
+    let mut swap_asker: Option<String> = None;
     let mut whys_checked = 0;
     while elapsed < Duration::days(45) {
         let day = elapsed.num_days();
@@ -362,11 +376,19 @@ async fn six_weeks_of_a_rotating_circle_of_six() {
         let ids: Vec<SessionId> = coming.iter().map(|s| s.id).collect();
         let day_of: HashMap<SessionId, String> = coming
             .iter()
-            .map(|s| {
-                let local = s.starts_at.with_timezone(&chrono_tz::Europe::London);
-                (s.id, local.format("%A %-d %B").to_string())
-            })
+            .map(|s| (s.id, day_label(s.starts_at, 0)))
             .collect();
+        // A letter named its session's day as it was when it went; the clock has moved every
+        // stored instant since by part of a day, so its session is the one named that day now
+        // or, failing that, the day either side (weekly sessions: only one can match).
+        let session_named = |subject: &str| -> Option<SessionId> {
+            [0, -1, 1].into_iter().find_map(|shift| {
+                coming
+                    .iter()
+                    .find(|s| subject.contains(&format!(" {}?", day_label(s.starts_at, shift))))
+                    .map(|s| s.id)
+            })
+        };
         // Whoever is asked answers from the ask in their inbox: one decline, one swap, the
         // rest accept.
         for row in roles::for_sessions(&mut conn, &ids).await.unwrap() {
@@ -374,10 +396,7 @@ async fn six_weeks_of_a_rotating_circle_of_six() {
                 continue;
             };
             first_turn_by.entry(member).or_insert(day);
-            let letter = (
-                name_of[&member].to_string(),
-                day_of[&row.session_id].clone(),
-            );
+            let letter = (name_of[&member].to_string(), row.session_id);
             if row.state == RoleState::Asked && !asks_read.contains(&letter) {
                 continue;
             }
@@ -398,6 +417,7 @@ async fn six_weeks_of_a_rotating_circle_of_six() {
                 }
                 RoleState::Confirmed if !swapped_once && day >= 7 => {
                     swapped_once = true;
+                    swap_asker = Some(format!("{}@example.org", name_of[&member]));
                     gave_away.insert((member, row.role_key.clone()));
                     events.push(format!(
                         "day {day}: {} asked to swap {} on {}",
@@ -497,11 +517,8 @@ async fn six_weeks_of_a_rotating_circle_of_six() {
             let address = who.rsplit('<').next().unwrap_or(&who);
             let name = address.split('@').next().unwrap_or_default().to_string();
             if mail.subject.starts_with("Would you ") {
-                if let Some(d) = day_of
-                    .values()
-                    .find(|d| mail.subject.contains(&format!(" {d}?")))
-                {
-                    asks_read.insert((name.clone(), d.clone()));
+                if let Some(session) = session_named(&mail.subject) {
+                    asks_read.insert((name.clone(), session));
                 }
             }
             if mail.subject.starts_with("Would you ") && mail.text.contains("Why you: You haven't")
@@ -568,6 +585,24 @@ async fn six_weeks_of_a_rotating_circle_of_six() {
     }
 
     assert!(whys_checked > 0, "some asks said why");
+    // Everyone answered every ask from its letter: none ran out of time (a timed-out ask
+    // would be a decline this test did not make).
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let timed_out: Count =
+        diesel::sql_query("SELECT count(*) AS n FROM role_events WHERE kind = 'timed_out'")
+            .get_result(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(
+        timed_out.n,
+        0,
+        "asks ran out of time\n{}",
+        events.join("\n")
+    );
     // A "no" for a session keeps its answerer out of that session's roles.
     let (no_member, no_session) = said_no.expect("someone said no");
     let theirs = roles::for_sessions(&mut conn, &[no_session]).await.unwrap();
@@ -700,6 +735,7 @@ async fn six_weeks_of_a_rotating_circle_of_six() {
         // and Ada's letters about the agreement she proposed (her round, the objection to
         // revise, her revised round).
         let answers_them = l.kinds.split('+').all(|k| REPLIES.contains(&k))
+            || (l.kinds == "swap_taken" && swap_asker.as_ref() == Some(&l.who))
             || l.kinds.split('+').any(|k| k == "welcome")
             || (l.who.starts_with("ada") && l.kinds.split('+').all(|k| k.starts_with("consent_")));
         // A letter of the round alone (the revised round goes when the first round closes,
