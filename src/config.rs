@@ -181,6 +181,12 @@ pub struct DatabaseSettings {
     pub connect_timeout_ms: u64,
     pub statement_timeout_ms: u64,
     pub create_if_missing: bool,
+    /// A streaming replica of `url` for reads that may be a moment old (public pages, calendar
+    /// feeds, the leadership figures). Unset, every read goes to `url`.
+    #[serde(default)]
+    pub replica_url: Option<DatabaseUrl>,
+    /// How far behind the primary the replica may be before its reads go to the primary.
+    pub replica_max_lag_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -418,6 +424,19 @@ impl Settings {
         }
         if self.database.pool_size == 0 {
             return err("`database.pool_size` must be at least 1".into());
+        }
+        if let Some(replica) = &self.database.replica_url {
+            if !replica.expose().starts_with("postgres://")
+                && !replica.expose().starts_with("postgresql://")
+            {
+                return err(
+                    "`database.replica_url` must be a postgres:// URL (leave it unset for none)"
+                        .into(),
+                );
+            }
+        }
+        if !(10..=3_600_000).contains(&self.database.replica_max_lag_ms) {
+            return err("`database.replica_max_lag_ms` must be between 10 and 3600000".into());
         }
         if !(1..=365).contains(&self.limits.unconfirmed_signup_days) {
             return err("`limits.unconfirmed_signup_days` must be between 1 and 365".into());
@@ -686,6 +705,39 @@ mod tests {
     fn wrong_type_names_the_key() {
         let err = load("[database]\npool_size = 'many'", Profile::Development).unwrap_err();
         assert!(err.to_string().contains("database.pool_size"), "{err}");
+    }
+
+    #[test]
+    fn a_replica_is_optional_and_checked_when_set() {
+        let s = load("", Profile::Development).unwrap();
+        assert_eq!(s.database.replica_url, None);
+        assert_eq!(s.database.replica_max_lag_ms, 1000);
+        let s = load(
+            "[database]\nreplica_url = 'postgres://r@replica:5432/roundtable'",
+            Profile::Development,
+        )
+        .unwrap();
+        assert_eq!(
+            s.database.replica_url.map(|u| u.expose().to_string()),
+            Some("postgres://r@replica:5432/roundtable".into())
+        );
+        let err = load(
+            "[database]\nreplica_url = 'replica:5432'",
+            Profile::Development,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("database.replica_url"), "{err}");
+        for lag in ["0", "-5", "99999999999"] {
+            let err = load(
+                &format!("[database]\nreplica_max_lag_ms = {lag}"),
+                Profile::Development,
+            )
+            .unwrap_err();
+            assert!(
+                err.to_string().contains("replica_max_lag_ms"),
+                "{lag}: {err}"
+            );
+        }
     }
 
     #[test]

@@ -228,6 +228,17 @@ impl From<crate::db::PoolError> for AppError {
     }
 }
 
+impl crate::db::replica::ReadFailure for AppError {
+    fn on_replica(&self) -> crate::db::replica::OnReplica {
+        use crate::db::replica::OnReplica;
+        match self {
+            AppError::NotFound(_) => OnReplica::AskPrimary,
+            AppError::Unavailable(_) | AppError::Internal(_) => OnReplica::Distrust,
+            _ => OnReplica::Answer,
+        }
+    }
+}
+
 pub type AppResult<T> = Result<T, AppError>;
 
 #[cfg(test)]

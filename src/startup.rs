@@ -84,8 +84,10 @@ impl Application {
         let links = Links::new(settings.public_base(), keys);
         let https = settings.http.public_url.starts_with("https://");
         let idle_hours = settings.http.session_idle_hours;
+        let reads = db::replica::Reads::new(&settings.database, pool.clone())?;
         let state = web::Data::new(AppState {
             pool: pool.clone(),
+            reads,
             settings: Arc::new(settings),
             metrics: Arc::new(Metrics::default()),
             links,

@@ -19,6 +19,7 @@ pub mod memberships;
 mod migrate;
 pub mod readings;
 pub mod reflections;
+pub mod replica;
 pub mod roles;
 pub mod rsvps;
 pub mod schema;
@@ -50,6 +51,16 @@ pub fn build_pool(settings: &DatabaseSettings) -> anyhow::Result<Pool> {
 /// The same pool, counting every SQL statement its connections run into `counter` (tests use
 /// it to show a page runs a fixed number of statements).
 pub fn build_pool_counting(
+    settings: &DatabaseSettings,
+    counter: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
+) -> anyhow::Result<Pool> {
+    build_pool_at(&settings.url, settings, counter)
+}
+
+/// A pool of connections to `url` (the primary's or a replica's) with the settings' sizes
+/// and timeouts.
+pub fn build_pool_at(
+    url: &DatabaseUrl,
     settings: &DatabaseSettings,
     counter: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
 ) -> anyhow::Result<Pool> {
@@ -88,8 +99,7 @@ pub fn build_pool_counting(
             Ok(conn)
         })
     });
-    let manager =
-        AsyncDieselConnectionManager::new_with_config(settings.url.expose().to_string(), config);
+    let manager = AsyncDieselConnectionManager::new_with_config(url.expose().to_string(), config);
     let acquire = Duration::from_millis(settings.acquire_timeout_ms);
     Pool::builder(manager)
         .max_size(settings.pool_size)

@@ -48,5 +48,5 @@ async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     };
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(state.metrics.render(pool, &jobs)))
+        .body(state.metrics.render(pool, &jobs) + &state.reads.metrics()))
 }

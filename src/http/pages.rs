@@ -295,6 +295,17 @@ impl From<AppError> for PageError {
     }
 }
 
+impl crate::db::replica::ReadFailure for PageError {
+    fn on_replica(&self) -> crate::db::replica::OnReplica {
+        use crate::db::replica::OnReplica;
+        match self.status {
+            StatusCode::NOT_FOUND => OnReplica::AskPrimary,
+            s if s.is_server_error() => OnReplica::Distrust,
+            _ => OnReplica::Answer,
+        }
+    }
+}
+
 impl From<diesel::result::Error> for PageError {
     fn from(e: diesel::result::Error) -> Self {
         AppError::from(e).into()

@@ -18,6 +18,7 @@ mod members;
 mod operations;
 mod public;
 mod reading;
+mod replica;
 mod rota;
 mod schema;
 mod scripts;

@@ -6,7 +6,7 @@ use actix_web::{web, HttpResponse};
 
 use super::auth::Caller;
 use crate::domain::spread::{window, WindowQuery};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::http::AppState;
 use crate::views::leadership::{csv, spread_over, Spread};
 
@@ -23,8 +23,11 @@ pub async fn get(
 ) -> AppResult<web::Json<Spread>> {
     caller.require_organiser()?;
     let days = window(&query)?;
-    let mut conn = state.pool.get().await?;
-    Ok(web::Json(spread_over(&mut conn, days).await?))
+    let spread = state
+        .reads
+        .read(async |conn| Ok::<_, AppError>(spread_over(conn, days).await?))
+        .await?;
+    Ok(web::Json(spread))
 }
 
 #[utoipa::path(
@@ -40,8 +43,10 @@ pub async fn get_csv(
 ) -> AppResult<HttpResponse> {
     caller.require_organiser()?;
     let days = window(&query)?;
-    let mut conn = state.pool.get().await?;
-    let s = spread_over(&mut conn, days).await?;
+    let s = state
+        .reads
+        .read(async |conn| Ok::<_, AppError>(spread_over(conn, days).await?))
+        .await?;
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header((

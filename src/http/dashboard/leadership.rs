@@ -163,8 +163,11 @@ pub fn chart_ends(now: chrono::DateTime<Utc>) -> Vec<chrono::DateTime<Utc>> {
 /// Spread over the `days` up to each of the chart's points (the window the page shows):
 /// (label, spread).
 async fn monthly(state: &AppState, days: i64) -> Result<Vec<(String, Option<f64>)>, AppError> {
-    let mut conn = state.pool.get().await?;
-    let series = figures::spread_series(&mut conn, &chart_ends(Utc::now()), days).await?;
+    let ends = chart_ends(Utc::now());
+    let series = state
+        .reads
+        .read(async |conn| Ok::<_, AppError>(figures::spread_series(conn, &ends, days).await?))
+        .await?;
     Ok(series
         .into_iter()
         .map(|(to, v)| (to.format("%b %Y").to_string(), v))
@@ -191,10 +194,14 @@ pub async fn page(
         limit: Some(PER_PAGE),
         offset: (table.page - 1) * PER_PAGE,
     };
-    let mut conn = state.pool.get().await?;
-    let (s, matched) = figures::spread_listing(&mut conn, days, Utc::now(), &listing).await?;
-    let next = next_steps(&mut conn, days).await?;
-    drop(conn);
+    let now = Utc::now();
+    let ((s, matched), next) = state
+        .reads
+        .read(async |conn| {
+            let listed = figures::spread_listing(conn, days, now, &listing).await?;
+            Ok::<_, AppError>((listed, next_steps(conn, days).await?))
+        })
+        .await?;
     let months = monthly(&state, days).await?;
     let chart_summary = months
         .iter()
@@ -238,8 +245,10 @@ pub async fn csv(
 ) -> DashResult {
     staff.require_organiser()?;
     let days = crate::domain::spread::window(&query).map_err(crate::error::AppError::from)?;
-    let mut conn = state.pool.get().await?;
-    let s = figures::spread_over(&mut conn, days).await?;
+    let s = state
+        .reads
+        .read(async |conn| Ok::<_, AppError>(figures::spread_over(conn, days).await?))
+        .await?;
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header((

@@ -16,17 +16,27 @@ pub async fn feed(state: web::Data<AppState>, token: web::Path<String>) -> PageR
     let token = token
         .strip_suffix(".ics")
         .ok_or_else(PageError::not_found)?;
-    let mut conn = state.pool.get().await?;
-    let (_, member) = holder(&state, &mut conn, token, Purpose::Calendar).await?;
+    // Whether the link still works is read where it was revoked; the sessions may be a moment
+    // old (the replica's, when one is configured).
+    let (_, member) = {
+        let mut conn = state.pool.get().await?;
+        holder(&state, &mut conn, token, Purpose::Calendar).await?
+    };
     let now = Utc::now();
-    let rows = sessions::for_member(&mut conn, member.id, now - Duration::days(30), 500).await?;
-    let circle_ids: Vec<_> = rows.iter().map(|s| s.circle_id).collect();
-    let names = circles::names(&mut conn, &circle_ids).await?;
-    let ids: Vec<_> = rows.iter().map(|s| s.id).collect();
-    let labels: std::collections::HashMap<_, _> = readings::labels_for(&mut conn, &ids)
-        .await?
-        .into_iter()
-        .collect();
+    let (rows, names, labels) = state
+        .reads
+        .read(async |conn| {
+            let rows = sessions::for_member(conn, member.id, now - Duration::days(30), 500).await?;
+            let circle_ids: Vec<_> = rows.iter().map(|s| s.circle_id).collect();
+            let names = circles::names(conn, &circle_ids).await?;
+            let ids: Vec<_> = rows.iter().map(|s| s.id).collect();
+            let labels: std::collections::HashMap<_, _> = readings::labels_for(conn, &ids)
+                .await?
+                .into_iter()
+                .collect();
+            Ok::<_, PageError>((rows, names, labels))
+        })
+        .await?;
     let links = &state.links;
     let from = &state.settings.email.from;
     let organiser_email = from

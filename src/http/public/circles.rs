@@ -43,10 +43,16 @@ struct Directory {
 }
 
 pub async fn directory(state: web::Data<AppState>, req: HttpRequest) -> PageResult {
-    let mut conn = state.pool.get().await?;
-    let open = circles::list_public(&mut conn, 200).await?;
-    let ids: Vec<_> = open.iter().map(|c| c.id).collect();
-    let next = sessions::next_for_circles(&mut conn, &ids, Utc::now()).await?;
+    let now = Utc::now();
+    let (open, next) = state
+        .reads
+        .read(async |conn| {
+            let open = circles::list_public(conn, 200).await?;
+            let ids: Vec<_> = open.iter().map(|c| c.id).collect();
+            let next = sessions::next_for_circles(conn, &ids, now).await?;
+            Ok::<_, PageError>((open, next))
+        })
+        .await?;
     let circles = open
         .into_iter()
         .map(|c| {
@@ -231,16 +237,20 @@ pub async fn page(
     req: HttpRequest,
     slug: web::Path<String>,
 ) -> PageResult {
-    let mut conn = state.pool.get().await?;
-    let circle = public_circle(&mut conn, &slug).await?;
-    let page = circle_page(
-        &mut conn,
-        &req,
-        circle,
-        JoinForm::default(),
-        JoinErrors::default(),
-    )
-    .await?;
+    let page = state
+        .reads
+        .read(async |conn| {
+            let circle = public_circle(conn, &slug).await?;
+            circle_page(
+                conn,
+                &req,
+                circle,
+                JoinForm::default(),
+                JoinErrors::default(),
+            )
+            .await
+        })
+        .await?;
     render(page)
 }
 
