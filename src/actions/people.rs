@@ -41,7 +41,7 @@ pub async fn erase(conn: &mut AsyncPgConnection, id: MemberId) -> AppResult<()> 
 mod tests {
     use super::*;
     use crate::db::memberships;
-    use crate::domain::MembershipState;
+    use crate::domain::{MembershipRole, MembershipState};
     use crate::testkit as kit;
 
     #[tokio::test]
@@ -85,5 +85,29 @@ mod tests {
         let emails = kit::emails(conn).await;
         assert!(emails.iter().all(|e| e.member_id != ada.id), "{emails:?}");
         assert_eq!(kit::emailed(conn, MessageKind::Promoted).await, [bo.id]);
+    }
+
+    #[tokio::test]
+    async fn two_people_who_share_circles_are_erased_at_once_without_a_deadlock() {
+        let url = kit::fresh_database().await;
+        let conn = &mut kit::connect(&url).await;
+        for round in 0..5 {
+            let (x, y) = (
+                kit::circle().create(conn).await,
+                kit::circle().create(conn).await,
+            );
+            // Ada joined x then y, Bo y then x: the order their seats were written in.
+            let (member, active) = (MembershipRole::Member, MembershipState::Active);
+            let ada = kit::seated(conn, &x, &format!("Ada{round}")).await;
+            kit::join(conn, &y, ada.id, member, active).await;
+            let bo = kit::seated(conn, &y, &format!("Bo{round}")).await;
+            kit::join(conn, &x, bo.id, member, active).await;
+            let (mut one, mut two) = (kit::connect(&url).await, kit::connect(&url).await);
+            let (a, b) = tokio::join!(erase(&mut one, ada.id), erase(&mut two, bo.id));
+            a.unwrap();
+            b.unwrap();
+            assert!(members::find(conn, ada.id).await.unwrap().is_none());
+            assert!(members::find(conn, bo.id).await.unwrap().is_none());
+        }
     }
 }

@@ -319,6 +319,9 @@ pub async fn circles_held(
         .filter(memberships::member_id.eq(id))
         .filter(memberships::state.ne(MembershipState::Left))
         .select(memberships::circle_id)
+        // In one order for everyone: erasing two people who share circles locks those
+        // circles in the same order, so neither waits on the other.
+        .order(memberships::circle_id)
         .load(conn)
         .await
 }
