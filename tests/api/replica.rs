@@ -262,15 +262,8 @@ async fn app_on(primary: &Cluster, replica: &Cluster, max_lag_ms: u64) -> TestAp
 
 /// The replica figures `/metrics` shows: (usable, served by the replica, by the primary).
 async fn replica_figures(app: &TestApp) -> (bool, u64, u64) {
-    let text = app
-        .client
-        .get(format!("{}/metrics", app.address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let res = app.browser(Method::GET, "/metrics", None).await;
+    let text = res.text();
     let figure = |name: &str| -> u64 {
         text.lines()
             .find_map(|l| l.strip_prefix(name)?.trim().parse::<i64>().ok())
