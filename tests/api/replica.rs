@@ -1,7 +1,7 @@
 //! Reads on a streaming replica: the test makes its own primary (a PostgreSQL cluster that
 //! streams its WAL) and a replica of it with `pg_basebackup`, both on loopback, and runs
-//! Roundtable with `database.replica_url`. Public pages and the leadership figures are read
-//! from the replica while it keeps up, from the primary while it lags past
+//! Roundtable with `database.replica_url`. Public pages, calendar feeds and the leadership
+//! figures are read from the replica while it keeps up, from the primary while it lags past
 //! `database.replica_max_lag_ms`, and nobody sees an error when it stops mid-load.
 
 use std::path::{Path, PathBuf};
@@ -323,15 +323,33 @@ async fn public_pages_and_leadership_read_from_a_streaming_replica_and_fall_back
         .await;
     let id = circle["id"].as_str().unwrap().to_string();
     let slug = circle["slug"].as_str().unwrap().to_string();
+    // Ada's calendar feed holds the circle's next session.
+    patient.add_member(&id, "ada@example.org").await.expect(201);
+    let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1)).date_naive();
+    patient
+        .schedule(
+            &id,
+            json!({ "freq": "weekly", "first_date": tomorrow.to_string(), "local_time": "19:00",
+                    "duration_minutes": 90, "count": 1 }),
+        )
+        .await;
+    let holder = patient.holder("ada@example.org").await;
+    let feed = patient.path_of(&patient.links().calendar(holder));
     until_usable(&patient, true).await;
     until_usable(&strict, true).await;
 
-    // Keeping up, the replica serves the public page and the leadership figures.
+    // Keeping up, the replica serves the public page, the calendar feed and the leadership
+    // figures.
     let (_, before, _) = replica_figures(&patient).await;
     assert!(public_page(&patient, &slug).await.contains("Slow Reading"));
+    let calendar = patient.browser(Method::GET, &feed, None).await.expect(200);
+    assert!(
+        calendar.as_str().unwrap().contains("SUMMARY:Slow Reading"),
+        "{calendar}"
+    );
     patient.get("/api/v1/leadership").await.expect(200);
     let (_, after, _) = replica_figures(&patient).await;
-    assert_eq!(after, before + 2, "both reads were the replica's");
+    assert_eq!(after, before + 3, "the three reads were the replica's");
 
     // The replica stops replaying; the circle is renamed on the primary.
     on_replica(&replica, "SELECT pg_wal_replay_pause()").await;
@@ -371,20 +389,21 @@ async fn public_pages_and_leadership_read_from_a_streaming_replica_and_fall_back
     let page = public_page(&strict, &slug).await;
     assert!(page.contains("Quick Reading"), "{page}");
 
-    // The replica stops in the middle of a load: every request still gets its page.
+    // The replica stops in the middle of a load of public pages, calendar feeds and leadership
+    // figures: every request still gets its answer.
     let (_, replica_at_start, primary_at_start) = replica_figures(&patient).await;
     let patient = Arc::new(patient);
     let done = Arc::new(AtomicUsize::new(0));
     let mut load = Vec::new();
     for n in 0..4 {
-        let (app, done, slug) = (patient.clone(), done.clone(), slug.clone());
+        let (app, done, slug, feed) = (patient.clone(), done.clone(), slug.clone(), feed.clone());
         load.push(tokio::spawn(async move {
             let mut failures = Vec::new();
             for i in 0..120 {
-                let res = if (i + n) % 3 == 0 {
-                    app.get("/api/v1/leadership").await
-                } else {
-                    app.browser(Method::GET, &format!("/c/{slug}"), None).await
+                let res = match (i + n) % 3 {
+                    0 => app.get("/api/v1/leadership").await,
+                    1 => app.browser(Method::GET, &feed, None).await,
+                    _ => app.browser(Method::GET, &format!("/c/{slug}"), None).await,
                 };
                 if res.status != 200 {
                     failures.push(format!("{}: {}", res.status, res.text()));
