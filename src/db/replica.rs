@@ -48,6 +48,17 @@ pub trait ReadFailure {
     fn on_replica(&self) -> OnReplica;
 }
 
+tokio::task_local! {
+    /// Set while a read runs on the replica.
+    static ON_REPLICA: ();
+}
+
+/// Whether the current read runs on the replica: its failure is then read again on the
+/// primary, so whatever turns it into an answer need not report it as the request failing.
+pub fn reading_on_replica() -> bool {
+    ON_REPLICA.try_with(|_| ()).is_ok()
+}
+
 /// Where reads go: the replica when it is usable, the primary otherwise.
 #[derive(Clone)]
 pub struct Reads {
@@ -112,7 +123,7 @@ impl Reads {
             .filter(|r| r.usable.load(Ordering::Relaxed))
         {
             match replica.pool.get().await {
-                Ok(mut conn) => match read(&mut conn).await {
+                Ok(mut conn) => match ON_REPLICA.scope((), read(&mut conn)).await {
                     Ok(answer) => {
                         replica.on_replica.fetch_add(1, Ordering::Relaxed);
                         return Ok(answer);
@@ -123,7 +134,12 @@ impl Reads {
                             return Err(e);
                         }
                         OnReplica::AskPrimary => {}
-                        OnReplica::Distrust => replica.distrust(),
+                        OnReplica::Distrust => {
+                            tracing::debug!(
+                                "a read failed on the replica; reading it from the primary"
+                            );
+                            replica.distrust();
+                        }
                     },
                 },
                 Err(e) => {

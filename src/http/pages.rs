@@ -255,6 +255,12 @@ impl From<AppError> for PageError {
     fn from(e: AppError) -> Self {
         let status = e.status_code();
         match &e {
+            // Read again on the primary: the page may not fail at all (`db::replica`).
+            AppError::Internal(_) | AppError::Unavailable(_)
+                if crate::db::replica::reading_on_replica() =>
+            {
+                tracing::debug!(error = ?e, "a read failed on the replica")
+            }
             AppError::Internal(_) => tracing::error!(error = ?e, "page failed"),
             AppError::Unavailable(_) => tracing::warn!(error = ?e, "page failed"),
             _ => {}
