@@ -46,6 +46,22 @@ impl PageQuery {
     }
 }
 
+/// The highest page number a numbered page (the dashboard's lists) accepts.
+pub const MAX_PAGE_NUMBER: i64 = 100_000;
+
+/// A numbered page's `page` (from 1; 1 when absent), refused outside 1 to
+/// [`MAX_PAGE_NUMBER`].
+pub fn page_number(page: Option<i64>) -> Result<i64, Invalid> {
+    let page = page.unwrap_or(1);
+    if !(1..=MAX_PAGE_NUMBER).contains(&page) {
+        return Err(Invalid::new(
+            "page",
+            format!("must be between 1 and {MAX_PAGE_NUMBER}"),
+        ));
+    }
+    Ok(page)
+}
+
 impl PageRequest {
     /// Cursor holding one id (lists ordered by a time-ordered id).
     pub fn after_id(&self) -> Result<Option<Uuid>, Invalid> {

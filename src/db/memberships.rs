@@ -629,8 +629,8 @@ pub async fn sign_up_new_person(
                              RETURNING member_id), \
               job AS (INSERT INTO jobs (id, kind, payload, dedupe_key, run_at, max_attempts) \
                       SELECT $6, $7, $8, $9, $10, $11 FROM membership \
-                      ON CONFLICT DO NOTHING RETURNING id) \
-         SELECT (SELECT count(*) FROM person) + 0 * (SELECT count(*) FROM job) AS people",
+                      ON CONFLICT DO NOTHING) \
+         SELECT count(*) AS people FROM person",
     )
     .bind::<SqlUuid, _>(member.0)
     .bind::<Text, _>(email.as_str())

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::{DashResult, Nav, Staff};
 use crate::db::dashboard::{self, Attention, CircleLine, Whose};
-use crate::domain::{CircleId, Invalid};
+use crate::domain::CircleId;
 use crate::error::AppError;
 use crate::http::pages::{render, when};
 use crate::http::AppState;
@@ -61,10 +61,7 @@ pub async fn show(
     staff: Staff,
     query: web::Query<HomeQuery>,
 ) -> DashResult {
-    let page = query.page.unwrap_or(1);
-    if !(1..=100_000).contains(&page) {
-        return Err(AppError::from(Invalid::new("page", "must be between 1 and 100000")).into());
-    }
+    let page = crate::pagination::page_number(query.page).map_err(AppError::from)?;
     let mut conn = state.pool.get().await?;
     let whose = if staff.organiser {
         Whose::All

@@ -57,10 +57,7 @@ impl PageQuery {
             Some("name") => true,
             Some(_) => return Err(Invalid::new("sort", "must be spread or name")),
         };
-        let page = self.page.unwrap_or(1);
-        if !(1..=100_000).contains(&page) {
-            return Err(Invalid::new("page", "must be between 1 and 100000"));
-        }
+        let page = crate::pagination::page_number(self.page)?;
         Ok((
             days,
             Table {

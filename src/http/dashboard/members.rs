@@ -74,14 +74,7 @@ pub async fn list(
     id: web::Path<CircleId>,
     query: web::Query<NoteQuery>,
 ) -> DashResult {
-    let page = query.page.unwrap_or(1);
-    if !(1..=100_000).contains(&page) {
-        return Err(crate::error::AppError::from(crate::domain::Invalid::new(
-            "page",
-            "must be between 1 and 100000",
-        ))
-        .into());
-    }
+    let page = crate::pagination::page_number(query.page).map_err(crate::error::AppError::from)?;
     let mut conn = state.pool.get().await?;
     let circle = staff.circle(&mut conn, *id).await?;
     let (mut rows, total) = memberships::roster_page(&mut conn, circle.id, page, PER_PAGE).await?;
